@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The application side of a stack, shared by every backend: the client of
+ * the socket region (backends/common/client.c implements the public socket
+ * API on it) and the hooks each backend provides to create the region and
+ * start, watch and stop the network domain.
+ */
+#ifndef MOAT_STACK_H
+#define MOAT_STACK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "moat/moat.h"
+#include "moat/socket.h"
+#include "core/boundary.h"
+
+/* What the application remembers about one slot (private memory). */
+struct app_sock {
+    uint32_t handle;            /* 0: not ours */
+    uint8_t type;
+    uint8_t nonblock;
+    uint32_t rcvtimeo_ms, sndtimeo_ms;
+    struct moat_ring rx;        /* we consume */
+    struct moat_ring tx;        /* we produce */
+};
+
+struct moat_backend;            /* defined by each backend */
+
+struct moat_stack {
+    void *region;
+    size_t region_size;
+    struct moat_layout lay;     /* private copy: never re-read from shm */
+    struct moat_region_hdr *hdr;
+    struct moat_ring ctl;       /* we produce requests */
+    struct moat_ring evt;       /* we consume completions */
+    pthread_mutex_t lock;       /* ctl/evt rings, socks[], next_id */
+    uint32_t next_id;
+    int net_efd;                /* doorbell of the network domain */
+    _Atomic int dead;           /* net domain gone: every call fails with MOAT_E_DEAD */
+    struct app_sock *socks;     /* lay.g.max_sockets entries */
+    struct moat_config cfg;
+    struct moat_backend *be;
+};
+
+/*
+ * Backend hooks (one backend is linked into libmoat).
+ *
+ * moat_be_open: create the region (st->region, st->region_size, already
+ * laid out with moat_region_init for st->lay), the doorbell st->net_efd,
+ * open the links the config asks for and start the network domain; return
+ * once it has attached (hdr->net_ready). Returns 0 or a MOAT_E_* code, with
+ * nothing left behind on failure.
+ *
+ * moat_be_close: ask the domain to stop (hdr->stop + doorbell), wait for it,
+ * release everything moat_be_open made.
+ *
+ * moat_be_watch: nonzero while the network domain is alive (the factored
+ * backends' supervisor also sets st->dead and wakes waiters by itself).
+ */
+int moat_be_open(struct moat_stack *st);
+void moat_be_close(struct moat_stack *st);
+int moat_be_alive(struct moat_stack *st);
+
+/* Client helpers the backends use. */
+void moat_stack_kick_net(struct moat_stack *st);   /* ring net doorbell if asleep */
+void moat_stack_mark_dead(struct moat_stack *st);  /* set dead, wake every waiter */
+
+#endif

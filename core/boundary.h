@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The domain boundary between the application and the network domain:
+ * the layout of the shared socket region, the message catalog's types,
+ * and the doorbell protocol. Every backend uses exactly this layout; the
+ * thread backend keeps the region in ordinary memory, the factored ones
+ * in a memfd mapped by both processes.
+ *
+ *   +------------------------+ 0
+ *   | region header          |  magic, version, geometry, doorbell words
+ *   +------------------------+
+ *   | ctl ring indices       |  app -> net requests (64-byte messages)
+ *   | evt ring indices       |  net -> app completions (64-byte messages)
+ *   | socket table           |  per slot: rx/tx ring indices, status, error
+ *   +------------------------+
+ *   | ctl data, evt data     |
+ *   | slot 0 rx data, tx data|  byte rings: sock_rx_bytes, sock_tx_bytes
+ *   | slot 1 ...             |
+ *   +------------------------+ size
+ *
+ * Readiness is level-triggered: the network domain keeps a status word per
+ * socket slot (MOAT_SS_*) that only it writes; data readiness is the fill
+ * of the slot's rings. Completions of requests come back on the evt ring.
+ * A request is answered by exactly one RESP with the same id. The region
+ * never holds a pointer: only offsets computed from the geometry, which
+ * each side keeps privately after checking the header.
+ *
+ * Does not contain protocol logic (core/), spawning or confinement
+ * (backends/).
+ */
+#ifndef MOAT_BOUNDARY_H
+#define MOAT_BOUNDARY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/stats.h"
+#include "ring.h"
+
+#define MOAT_REGION_MAGIC   0x54414f4du /* "MOAT" little-endian */
+#define MOAT_REGION_VERSION 1u
+#define MOAT_MSG_SIZE       64u
+#define MOAT_CTL_SLOTS      64u         /* messages per ctl / evt ring */
+
+/* Geometry: everything both sides must agree on. */
+struct moat_geom {
+    uint32_t max_sockets;
+    uint32_t sock_rx_bytes;   /* power of two */
+    uint32_t sock_tx_bytes;   /* power of two */
+    uint32_t ctl_slots;       /* power of two */
+};
+
+/* Offsets of everything in the region, computed from the geometry. */
+struct moat_layout {
+    struct moat_geom g;
+    size_t off_ctl_sh, off_evt_sh, off_socks;
+    size_t off_ctl_data, off_evt_data, off_sock_data;
+    size_t sock_stride;       /* rx + tx data per slot */
+    size_t size;              /* whole region */
+};
+
+/* Socket status bits (written by the net domain only). */
+enum {
+    MOAT_SS_OPEN      = 1u << 0,  /* slot is allocated to the application */
+    MOAT_SS_CONNECTED = 1u << 1,  /* TCP established / UDP connected */
+    MOAT_SS_LISTENING = 1u << 2,
+    MOAT_SS_ACCEPTQ   = 1u << 3,  /* a connection waits to be accepted */
+    MOAT_SS_RDHUP     = 1u << 4,  /* no more data will arrive after the ring */
+    MOAT_SS_WRSHUT    = 1u << 5,  /* no more data may be sent */
+    MOAT_SS_HUP       = 1u << 6,  /* connection finished or reset */
+    MOAT_SS_ERR       = 1u << 7,  /* error word holds a pending error */
+    MOAT_SS_CONNECTING = 1u << 8
+};
+
+struct moat_sock_sh {
+    struct moat_ring_sh rx;            /* net produces, app consumes */
+    struct moat_ring_sh tx;            /* app produces, net consumes */
+    _Atomic uint32_t status;           /* MOAT_SS_* */
+    _Atomic int32_t  error;            /* MOAT_E_* when MOAT_SS_ERR */
+    _Atomic uint32_t rx_read;          /* app: bytes read so far (window updates) */
+    uint8_t pad[MOAT_CACHELINE - 12];
+};
+
+struct moat_region_hdr {
+    uint32_t magic;
+    uint32_t version;
+    struct moat_geom geom;
+    uint64_t size;
+    uint8_t pad0[MOAT_CACHELINE - 32];
+    /* Application wake-ups: the net domain bumps app_seq after any change
+     * an application thread may wait for, and wakes the futex when
+     * app_waiters is nonzero. */
+    _Atomic uint32_t app_seq;
+    _Atomic uint32_t app_waiters;
+    uint8_t pad1[MOAT_CACHELINE - 8];
+    /* Net wake-ups: the net domain sets net_sleeping before it sleeps;
+     * an application that produced work exchanges it to 0 and, if it was
+     * 1, rings the net doorbell (an eventfd). */
+    _Atomic uint32_t net_sleeping;
+    _Atomic uint32_t stop;             /* app asks the net domain to exit */
+    _Atomic uint32_t net_ready;        /* net domain attached and running */
+    uint8_t pad2[MOAT_CACHELINE - 12];
+    struct moat_stats stats;           /* written by net when it answers STATS */
+};
+
+/* Message payloads: fixed-width integers only, explicit padding. */
+struct moat_m_open   { uint32_t type; uint32_t pad; };
+struct moat_m_addr   { uint32_t ip; uint16_t port; uint16_t pad; };
+struct moat_m_listen { uint32_t backlog; uint32_t pad; };
+struct moat_m_shut   { uint32_t how; uint32_t pad; };
+struct moat_m_opt    { uint32_t opt; uint32_t pad; int64_t value; };
+struct moat_m_resp {
+    uint32_t sock;          /* OPEN / ACCEPT: the new handle */
+    uint32_t pad;
+    int64_t  value;         /* GETOPT */
+    struct moat_m_addr local, remote;   /* NAME / ACCEPT(remote) */
+};
+
+union moat_msg_body {
+    struct moat_m_open open;
+    struct moat_m_addr addr;
+    struct moat_m_listen listen;
+    struct moat_m_shut shut;
+    struct moat_m_opt opt;
+    struct moat_m_resp resp;
+    uint8_t raw[48];
+};
+
+struct moat_msg {
+    uint16_t type;          /* enum moat_msg_type */
+    uint16_t pad;
+    uint32_t id;            /* request id; echoed in the RESP */
+    uint32_t sock;          /* handle the request is about */
+    int32_t  result;        /* RESP: 0 or MOAT_E_* */
+    union moat_msg_body body;
+};
+_Static_assert(sizeof(struct moat_msg) == MOAT_MSG_SIZE, "message size");
+_Static_assert(sizeof(struct moat_sock_sh) % MOAT_CACHELINE == 0, "slot alignment");
+
+enum moat_msg_type {
+    MOAT_MSG_INVALID_ = 0,
+#define MOAT_MSG(name, dir, member, needs_sock) MOAT_MSG_##name,
+#include "msg.def"
+#undef MOAT_MSG
+    MOAT_MSG_COUNT_
+};
+
+enum moat_msg_dir { MOAT_DIR_APP = 1, MOAT_DIR_NET = 2 };
+
+/* Compute the layout for @p g. Returns 0 or MOAT_E_INVAL / MOAT_E_RANGE. */
+int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out);
+
+/* Write a fresh header and reset every ring of a zeroed region. */
+void moat_region_init(void *base, const struct moat_layout *lay);
+
+/* Check a region header against the geometry we expect (attach time).
+ * Returns 0 or MOAT_E_PEER. */
+int moat_region_check(const void *base, size_t size, const struct moat_layout *lay);
+
+/* Pointers into a region (computed from the private layout). */
+static inline struct moat_region_hdr *moat_region_hdr(void *base)
+{
+    return (struct moat_region_hdr *)base;
+}
+static inline struct moat_sock_sh *moat_region_sock(void *base,
+        const struct moat_layout *lay, uint32_t idx)
+{
+    return (struct moat_sock_sh *)((uint8_t *)base + lay->off_socks) + idx;
+}
+static inline uint8_t *moat_region_rx_data(void *base, const struct moat_layout *lay,
+                                           uint32_t idx)
+{
+    return (uint8_t *)base + lay->off_sock_data + (size_t)idx * lay->sock_stride;
+}
+static inline uint8_t *moat_region_tx_data(void *base, const struct moat_layout *lay,
+                                           uint32_t idx)
+{
+    return moat_region_rx_data(base, lay, idx) + lay->g.sock_rx_bytes;
+}
+
+/* Validate a message received from the other side: known type, sent in
+ * the right direction. Returns 0 or MOAT_E_PEER. */
+int moat_msg_check(const struct moat_msg *m, enum moat_msg_dir from);
+/* "CONNECT" etc.; never NULL. */
+const char *moat_msg_name(unsigned type);
+
+/* Socket handles: generation in the high 16 bits (never 0), slot index
+ * in the low 16. */
+static inline uint32_t moat_handle_make(uint32_t idx, uint32_t gen)
+{
+    return (gen << 16) | (idx & 0xffffu);
+}
+static inline uint32_t moat_handle_idx(uint32_t h) { return h & 0xffffu; }
+static inline uint32_t moat_handle_gen(uint32_t h) { return h >> 16; }
+
+/* UDP datagram record header in a socket ring; the payload follows. */
+struct moat_dgram_hdr {
+    uint32_t ip;        /* peer address (source on rx, destination on tx) */
+    uint16_t port;      /* peer port */
+    uint16_t len;       /* payload bytes that follow */
+};
+_Static_assert(sizeof(struct moat_dgram_hdr) == 8, "dgram header size");
+
+#endif

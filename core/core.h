@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The protocol core's entry points: what a network domain (a thread, the
+ * moat-netd process, a bare-metal main loop) or a unit test calls.
+ *
+ * The core is sans-IO: frames come in through mcore_input(), go out through
+ * the links' tx_acquire/tx_commit, time is an argument, and mcore_poll()
+ * returns the next deadline. All state lives in the caller-supplied memory
+ * block; there are no globals, so several cores run in one process.
+ *
+ * The core serves the application through a socket region laid out as in
+ * core/boundary.h: it consumes requests from the ctl ring and answers on the
+ * evt ring (mcore_poll does this), moves data through the per-socket rings,
+ * and keeps the per-socket status words.
+ */
+#ifndef MOAT_CORE_H
+#define MOAT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/link.h"
+#include "moat/moat.h"
+#include "boundary.h"
+
+#define MCORE_NEVER UINT64_MAX
+
+struct mcore;
+
+struct mcore_env {
+    /* One link per configured interface (borrowed; the core calls only
+     * tx_acquire / tx_commit on them). */
+    struct moat_link *links[MOAT_MAX_IFS];
+    /* Randomness for ISNs, ports, IP ids (required). */
+    void (*rng)(void *ctx, void *buf, size_t len);
+    void *rng_ctx;
+    /* The socket region (required) and its layout (copied privately). */
+    void *region;
+    struct moat_layout layout;
+};
+
+/* Bytes of memory mcore_init needs for @p cfg (0 if cfg is invalid). */
+size_t mcore_mem_size(const struct moat_config *cfg);
+
+/*
+ * Initialise a core in @p mem (borrowed for the core's lifetime; aligned
+ * to 64 bytes, mcore_mem_size() bytes). Borrows @p cfg and @p env (copied).
+ * Returns 0, MOAT_E_INVAL or MOAT_E_NOMEM (mem too small).
+ */
+int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
+               const struct mcore_env *env, struct mcore **out);
+
+/* Hand one received frame of interface @p ifx to the core. Borrows
+ * @p frame (nothing of it is kept after the call). */
+void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *frame,
+                 size_t len, uint64_t now_us);
+
+/*
+ * Do everything that is due: requests on the ctl ring, data waiting in
+ * send rings, window updates for rings the application drained, timers.
+ * Returns the time (us) at which it wants to be called again, or
+ * MCORE_NEVER. Call it after every batch of input too.
+ */
+uint64_t mcore_poll(struct mcore *c, uint64_t now_us);
+
+/* Nonzero if anything the application may wait for changed since the
+ * last call (the caller then bumps app_seq and wakes waiters). Clears it. */
+int mcore_take_app_wakeup(struct mcore *c);
+
+/* Abort every connection and free every slot (stack shutdown). */
+void mcore_shutdown(struct mcore *c, uint64_t now_us);
+
+/* A copy of the counters. */
+void mcore_stats(const struct mcore *c, struct moat_stats *out);
+
+/* Static ARP entries (tests, and ports that want them). */
+int mcore_arp_add_static(struct mcore *c, unsigned ifx, uint32_t ip, const uint8_t mac[6]);
+int mcore_arp_remove(struct mcore *c, unsigned ifx, uint32_t ip);
+
+/* Send a gratuitous ARP on every interface (done once at start too). */
+void mcore_arp_announce(struct mcore *c, uint64_t now_us);
+
+#endif

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces between the core's modules, and struct mcore, which
+ * holds ALL of a stack's mutable state. Nothing here is seen outside core/
+ * (backends and ports use core/core.h).
+ *
+ * Module map (one concern per file):
+ *   bytes.h     big-endian loads and stores
+ *   cksum.c     internet checksum
+ *   pkt.c       fixed-size packet buffer pool (ARP queue, reassembly)
+ *   eth.c       Ethernet II parse/emit, input demux
+ *   arp.c       ARP cache, resolution, pending queues, responder
+ *   ip4.c       IPv4 input validation, routing, output, fragmentation
+ *   ip4_reass.c IPv4 reassembly
+ *   icmp.c      ICMP echo, errors (generation with rate limit, delivery)
+ *   udp.c       UDP input/output, datagram rings
+ *   sock.c      socket slots, handles, ports, status words
+ *   tcp*.c      TCP (see tcp.h)
+ *   core.c      init, poll, the ctl-ring dispatcher, stats
+ */
+#ifndef MOAT_CORE_PRIV_H
+#define MOAT_CORE_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "moat/moat.h"
+#include "moat/socket.h"
+#include "boundary.h"
+#include "bytes.h"
+#include "core.h"
+#include "ring.h"
+
+/* ---- limits ---------------------------------------------------------- */
+
+#define MCORE_ETH_HLEN   14u
+#define MCORE_IP_HLEN    20u          /* we never send IP options */
+#define MCORE_IP_MAXLEN  65535u
+#define MCORE_PKT_DATA   2048u        /* one frame of MTU <= 2000 */
+#define MCORE_MAX_MTU    9000u
+
+/* ---- struct mcore ---------------------------------------------------- */
+
+struct mc_if {
+    uint32_t ip, mask, gw;      /* host order; mask from prefix */
+    uint8_t mac[6];
+    uint16_t mtu;
+    struct moat_link *link;
+};
+
+/* Packet buffer: private core memory, never shared. */
+struct pkt {
+    struct pkt *next;
+    uint64_t t;                 /* user: timestamp */
+    uint32_t aux;               /* user: e.g. next hop */
+    uint16_t len;               /* bytes used in data[] */
+    uint16_t off;               /* user: offset */
+    uint8_t data[MCORE_PKT_DATA];
+};
+
+struct pkt_pool {
+    struct pkt *free;
+    uint32_t total, in_use;
+};
+
+struct arp_entry {
+    uint32_t ip;                /* 0: free */
+    uint8_t mac[6];
+    uint8_t ifx;
+    uint8_t state;              /* ARP_FREE, ARP_PENDING, ARP_RESOLVED, ARP_STATIC */
+    uint8_t tries;              /* requests sent while pending */
+    uint8_t nq;                 /* packets queued */
+    uint64_t expires;           /* resolved: end of life; pending: next retry */
+    uint64_t created;           /* for "evict the oldest" */
+    struct pkt *q_head, *q_tail;
+};
+
+struct arp_state {
+    struct arp_entry *tab;
+    uint32_t n;
+    uint64_t next_due;
+};
+
+struct reass_slot;              /* ip4_reass.c */
+
+struct ip4_state {
+    uint16_t next_id;
+    struct reass_slot *reass;
+    uint32_t n_reass;
+    uint64_t reass_due;
+};
+
+struct icmp_state {
+    uint64_t tokens_at;         /* time the bucket was last refilled */
+    uint32_t tokens;
+};
+
+struct tcp_state;               /* tcp.c */
+struct tcp_cb;                  /* tcp.c */
+
+struct msock {
+    uint16_t gen;               /* handle generation, never 0 */
+    uint8_t type;               /* 0 free, MOAT_SOCK_DGRAM, MOAT_SOCK_STREAM */
+    uint8_t app_owned;          /* the application holds a handle */
+    uint8_t bound, connected;
+    uint8_t nodelay, keepalive, reuseaddr, broadcast;
+    int32_t linger_ms;
+    uint32_t rcvbuf, sndbuf;    /* effective ring sizes */
+    uint32_t lip, rip;          /* host order */
+    uint16_t lport, rport;
+    uint32_t status;            /* private copy of sh->status */
+    struct moat_sock_sh *sh;
+    struct moat_ring rx;        /* we produce */
+    struct moat_ring tx;        /* we consume */
+    struct tcp_cb *tcb;         /* STREAM only, owned by tcp.c */
+};
+
+struct mcore {
+    struct moat_config cfg;
+    struct mcore_env env;
+    struct mc_if ifs[MOAT_MAX_IFS];
+    unsigned n_ifs;
+    struct moat_stats stats;
+    uint64_t now;               /* time of the current input/poll */
+    int app_wakeup;
+
+    uint8_t *scratch;           /* one IP datagram being built or reassembled */
+    uint8_t *scratch2;
+    struct pkt_pool pkts;
+    struct arp_state arp;
+    struct ip4_state ip;
+    struct icmp_state icmp;
+
+    struct msock *socks;
+    uint32_t n_socks;
+    uint16_t port_seed;
+    struct moat_ring ctl;       /* we consume requests */
+    struct moat_ring evt;       /* we produce completions */
+    int ctl_dead;               /* the application violated the protocol */
+
+    struct tcp_state *tcp;
+};
+
+#define MCORE_DROP(c, reason) ((c)->stats.drops[MOAT_DROP_##reason]++)
+
+/* ---- helpers from core.c --------------------------------------------- */
+
+uint32_t mcore_rand32(struct mcore *c);
+void mcore_random(struct mcore *c, void *buf, size_t len);
+static inline void mcore_wake_app(struct mcore *c) { c->app_wakeup = 1; }
+static inline uint64_t mcore_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* ---- cksum.c ---------------------------------------------------------- */
+
+uint32_t cksum_add(uint32_t sum, const void *data, size_t len);
+uint16_t cksum_fold(uint32_t sum);  /* final ones' complement */
+uint32_t cksum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len);
+
+/* ---- pkt.c ------------------------------------------------------------ */
+
+size_t pkt_mem_size(uint32_t n);
+void pkt_init(struct mcore *c, void *mem, uint32_t n);
+struct pkt *pkt_alloc(struct mcore *c);         /* NULL when exhausted (counted) */
+void pkt_free(struct mcore *c, struct pkt *p);  /* takes p; NULL is fine */
+void pkt_free_list(struct mcore *c, struct pkt *head);
+
+/* ---- eth.c ------------------------------------------------------------ */
+
+#define ETH_TYPE_IP4 0x0800u
+#define ETH_TYPE_ARP 0x0806u
+/* Write an Ethernet header at @p f. */
+void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
+extern const uint8_t eth_bcast[6];
+
+/* ---- arp.c ------------------------------------------------------------ */
+
+size_t arp_mem_size(const struct moat_config *cfg);
+void arp_init(struct mcore *c, void *mem);
+void arp_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len);
+/* Look up @p nexthop; fills @p mac and returns true if resolved. */
+bool arp_lookup(struct mcore *c, unsigned ifx, uint32_t nexthop, uint8_t mac[6]);
+/* Queue a complete IP datagram (takes @p p, len = IP bytes at data+14)
+ * for @p nexthop and send/refresh the ARP request. */
+void arp_queue(struct mcore *c, unsigned ifx, uint32_t nexthop, struct pkt *p);
+uint64_t arp_poll(struct mcore *c);
+void arp_announce(struct mcore *c, unsigned ifx);
+
+/* ---- ip4.c ------------------------------------------------------------ */
+
+#define IP_PROTO_ICMP 1u
+#define IP_PROTO_TCP  6u
+#define IP_PROTO_UDP  17u
+
+struct ip4_rx {
+    uint32_t src, dst;
+    uint8_t proto, ttl, tos;
+    uint8_t ifx;
+    uint8_t to_bcast;           /* dst was broadcast or multicast */
+    uint8_t was_frag;           /* reassembled */
+    const uint8_t *dgram;       /* the whole datagram: header + payload */
+    size_t hdr_len, tot_len;
+};
+
+/* What an ICMP error quotes of one of our own datagrams. */
+struct ip4_quote {
+    uint32_t src, dst;          /* of the quoted (our) datagram */
+    uint8_t proto;
+    const uint8_t *l4;          /* quoted transport bytes */
+    size_t l4_len;              /* at least 8 */
+};
+
+enum { IP4_TX_DF = 1u };
+
+/* An outgoing datagram being built. */
+struct ip4_tx {
+    uint8_t *l4;                /* write the transport header + payload here */
+    size_t l4_cap;
+    uint32_t src, dst, nexthop;
+    unsigned ifx;
+    /* private to ip4.c */
+    uint8_t *frame;
+    int direct;                 /* frame is a link buffer, sent as is */
+};
+
+void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len);
+/* Deliver a validated (possibly reassembled) datagram to its protocol. */
+void ip4_deliver(struct mcore *c, const struct ip4_rx *rx);
+/* Choose interface, source and next hop for @p dst.
+ * Returns 0, MOAT_E_NETUNREACH, MOAT_E_HOSTUNREACH (loopback, 0.0.0.0). */
+int ip4_route(struct mcore *c, uint32_t dst, unsigned *ifx, uint32_t *src,
+              uint32_t *nexthop);
+/* Start a datagram of @p l4_len transport bytes to @p dst from @p src
+ * (0: chosen by the route). Returns 0, a route error, MOAT_E_MSGSIZE. */
+int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
+                 size_t l4_len);
+/* Finish and send it (fragmenting or queueing for ARP as needed).
+ * Returns 0 or an error (the datagram is gone either way; drops counted). */
+int ip4_tx_end(struct mcore *c, struct ip4_tx *tx, uint8_t proto, size_t l4_len,
+               unsigned flags);
+void ip4_tx_cancel(struct mcore *c, struct ip4_tx *tx);
+/* Send an IP datagram already built in @p dg (header included) on @p ifx
+ * to @p nexthop: fragments if needed. Used by the ARP queue flush. */
+int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
+                   const uint8_t *dg, size_t len);
+/* Is @p ip one of ours / a broadcast for one of our interfaces? */
+bool ip4_is_ours(const struct mcore *c, uint32_t ip);
+bool ip4_is_bcast(const struct mcore *c, uint32_t ip);
+/* Which interface has @p ip as its address or subnet broadcast (-1 if none). */
+int ip4_if_of(const struct mcore *c, uint32_t ip);
+
+/* ---- ip4_reass.c ------------------------------------------------------ */
+
+size_t reass_mem_size(const struct moat_config *cfg);
+void reass_init(struct mcore *c, void *mem);
+/* Feed one fragment (validated header). When it completes a datagram,
+ * delivers it. */
+void reass_input(struct mcore *c, const struct ip4_rx *rx);
+uint64_t reass_poll(struct mcore *c);
+
+/* ---- icmp.c ----------------------------------------------------------- */
+
+#define ICMP_ECHO_REPLY   0u
+#define ICMP_UNREACH      3u
+#define ICMP_ECHO         8u
+#define ICMP_TIME_EXCEEDED 11u
+#define ICMP_UNREACH_NET   0u
+#define ICMP_UNREACH_HOST  1u
+#define ICMP_UNREACH_PROTO 2u
+#define ICMP_UNREACH_PORT  3u
+#define ICMP_UNREACH_NEEDFRAG 4u
+
+void icmp_input(struct mcore *c, const struct ip4_rx *rx);
+/* Send an ICMP error about @p rx (quotes its header and 8 bytes), subject
+ * to the RFC 1122 never-send rules and the rate limit. */
+void icmp_send_error(struct mcore *c, const struct ip4_rx *rx, uint8_t type,
+                     uint8_t code, uint32_t rest);
+
+/* ---- udp.c ------------------------------------------------------------ */
+
+void udp_input(struct mcore *c, const struct ip4_rx *rx);
+void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
+                    uint8_t code);
+/* Send the datagrams waiting in UDP send rings. */
+void udp_poll(struct mcore *c);
+
+/* ---- sock.c ----------------------------------------------------------- */
+
+int sock_init(struct mcore *c, void *mem);
+size_t sock_mem_size(const struct moat_config *cfg);
+/* Allocate a free slot of @p type (rings reset). NULL when none. */
+struct msock *sock_alloc(struct mcore *c, uint8_t type);
+/* Free a slot: the handle goes stale, status cleared. */
+void sock_free(struct mcore *c, struct msock *s);
+/* Handle <-> slot. sock_get returns NULL for a stale or bad handle. */
+struct msock *sock_get(struct mcore *c, uint32_t handle);
+uint32_t sock_handle(const struct mcore *c, const struct msock *s);
+static inline uint32_t sock_idx(const struct mcore *c, const struct msock *s)
+{
+    return (uint32_t)(s - c->socks);
+}
+/* Bind @p s to lip:lport (port 0: ephemeral). Checks conflicts among
+ * sockets of the same type. Returns 0, ADDRINUSE, ADDRNOTAVAIL. */
+int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport);
+/* Status word: set and clear bits, publish to the application. */
+void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear);
+/* Post a pending error (MOAT_SS_ERR). */
+void sock_error(struct mcore *c, struct msock *s, int err);
+
+#include "tcp.h"
+
+#endif

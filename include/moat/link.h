@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link-device contract that ports implement (TAP, shared-memory wire,
+ * a microcontroller's MAC, the ring link of the factored backends).
+ *
+ * The network domain drives a link with one frame at a time in each
+ * direction: acquire a buffer, use it, then commit or release it. A frame
+ * handed out by rx_acquire is borrowed until rx_release; a buffer from
+ * tx_acquire is ours until tx_commit (which sends it; len 0 abandons it).
+ * flush() ends a batch: a link that batches (rings) notifies its peer there.
+ * Links never call back into the stack.
+ */
+#ifndef MOAT_LINK_H
+#define MOAT_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct moat_link;
+
+struct moat_link_ops {
+    /* Next received frame: 0, or MOAT_E_AGAIN when none is waiting. */
+    int (*rx_acquire)(struct moat_link *l, const uint8_t **frame, size_t *len);
+    void (*rx_release)(struct moat_link *l);
+    /* A buffer of at least mtu + 14 bytes: 0, or MOAT_E_AGAIN/NOBUFS. */
+    int (*tx_acquire)(struct moat_link *l, uint8_t **buf, size_t *cap);
+    /* Send the acquired buffer's first @p len bytes (0: abandon it).
+     * Returns 0 or MOAT_E_IO; the buffer is given back either way. */
+    int (*tx_commit)(struct moat_link *l, size_t len);
+    /* End of a batch of transmissions. May be NULL. */
+    int (*flush)(struct moat_link *l);
+    /* A file descriptor that polls readable when frames may be waiting,
+     * or -1 (the caller then polls the link periodically). May be NULL. */
+    int (*wait_fd)(struct moat_link *l);
+    /* Microseconds until a held-back frame becomes receivable, or -1.
+     * May be NULL. */
+    int64_t (*next_due_us)(struct moat_link *l, uint64_t now_us);
+    /* Before sleeping: arm the doorbell (peer should notify); returns
+     * nonzero if frames arrived meanwhile (then do not sleep). May be NULL. */
+    int (*arm)(struct moat_link *l);
+    /* Release everything the link holds. Takes @p l. */
+    void (*close)(struct moat_link *l);
+};
+
+struct moat_link {
+    const struct moat_link_ops *ops;
+    uint16_t mtu;          /* largest IP datagram the link carries */
+    uint8_t  mac[6];       /* device MAC, if the link has one */
+    uint8_t  has_mac;
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

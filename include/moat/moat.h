@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat: stack lifecycle and configuration (the hosted API).
+ *
+ * An application fills a struct moat_config (moat_config_defaults() gives
+ * sane values), opens a stack with moat_stack_open() and uses the socket
+ * calls of <moat/socket.h>. Where the network domain runs (a thread of this
+ * process, or confined child processes) is decided when moat is built
+ * (MOAT_BACKEND=thread|process|seccomp); the application source is the same.
+ *
+ * Addresses in this API are IPv4 addresses in host byte order.
+ */
+#ifndef MOAT_MOAT_H
+#define MOAT_MOAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOAT_MAX_IFS 4
+#define MOAT_PATH_MAX 256
+
+struct moat_link;   /* see <moat/link.h> */
+struct moat_stack;  /* opaque; one per moat_stack_open() */
+
+enum moat_link_kind {
+    MOAT_LINK_NONE = 0,   /* no device: only useful in tests */
+    MOAT_LINK_TAP,        /* dev = TAP interface name */
+    MOAT_LINK_WIRE,       /* dev = path of a shared-memory wire */
+    MOAT_LINK_CUSTOM      /* custom = a link object the caller made (thread backend) */
+};
+
+/*
+ * Impairments applied by the shared-memory wire to the frames this end
+ * sends. Probabilities are in parts per million; the same seed gives the
+ * same sequence of decisions.
+ */
+struct moat_impair {
+    uint32_t loss_ppm;      /* frame silently dropped */
+    uint32_t dup_ppm;       /* frame delivered twice */
+    uint32_t reorder_ppm;   /* frame held back behind the next ones */
+    uint32_t corrupt_ppm;   /* one random byte of the frame flipped */
+    uint32_t delay_us;      /* every frame delivered this much later */
+    uint32_t jitter_us;     /* plus a uniform random 0..jitter_us */
+    uint64_t seed;          /* 0: a fixed default seed */
+};
+
+struct moat_if_config {
+    uint32_t ip;            /* our address (required) */
+    uint8_t  prefix;        /* network prefix length, 1..32 (default 24) */
+    uint32_t gw;            /* default gateway, 0 for none */
+    uint8_t  mac[6];        /* all zero: derived from ip as 02:00:ip0:ip1:ip2:ip3 */
+    uint16_t mtu;           /* IP MTU, 576..9000 (default 1500) */
+    enum moat_link_kind link;
+    char     dev[MOAT_PATH_MAX];   /* TAP name or wire path */
+    char     pcap[MOAT_PATH_MAX];  /* non-empty: capture every frame here */
+    struct moat_impair impair;     /* wire only */
+    struct moat_link *custom;      /* MOAT_LINK_CUSTOM only; borrowed */
+};
+
+struct moat_config {
+    uint32_t n_ifs;                         /* 1..MOAT_MAX_IFS (default 1) */
+    struct moat_if_config ifs[MOAT_MAX_IFS];
+
+    /* Pools, sized once when the stack opens. */
+    uint32_t max_sockets;      /* socket slots (default 64, max 4096) */
+    uint32_t sock_rx_bytes;    /* receive ring per socket, power of two (default 256 KiB) */
+    uint32_t sock_tx_bytes;    /* send ring per socket, power of two (default 256 KiB) */
+    uint32_t pkt_bufs;         /* packet buffers for ARP queues and reassembly (default 256) */
+    uint32_t arp_entries;      /* ARP cache size (default 32) */
+    uint32_t arp_queue;        /* packets held per unresolved next hop (default 4) */
+    uint32_t arp_timeout_ms;   /* lifetime of a dynamic entry (default 300000) */
+    uint32_t reass_slots;      /* datagrams reassembled at once (default 8) */
+    uint32_t reass_timeout_ms; /* give up on a datagram after (default 30000) */
+    uint32_t icmp_err_per_s;   /* ICMP errors sent per second at most (default 100) */
+    uint8_t  ip_ttl;           /* TTL of datagrams we send (default 64) */
+
+    /* TCP */
+    uint32_t tcp_rto_init_ms;  /* default 1000 (RFC 6298) */
+    uint32_t tcp_rto_min_ms;   /* default 200 */
+    uint32_t tcp_rto_max_ms;   /* default 60000 */
+    uint32_t tcp_max_retries;  /* data retransmissions before ETIMEDOUT (default 12) */
+    uint32_t tcp_syn_retries;  /* SYN retransmissions before ETIMEDOUT (default 6) */
+    uint32_t tcp_msl_ms;       /* TIME-WAIT lasts 2*MSL (default 30000) */
+    uint32_t tcp_delack_ms;    /* delayed ACK timer (default 40) */
+    uint32_t tcp_keepidle_ms;  /* keepalive idle time (default 7200000) */
+    uint32_t tcp_keepintvl_ms; /* keepalive probe interval (default 75000) */
+    uint32_t tcp_keepcnt;      /* unanswered probes before reset (default 9) */
+    uint32_t tcp_syn_backlog;  /* embryonic connections held (default 64) */
+    uint32_t tcp_ooo_bytes;    /* out-of-order budget per stack (default 4 MiB) */
+    uint32_t tcp_iss_fixed;    /* test hook: ISS used when tcp_iss_hook is set */
+    uint8_t  tcp_iss_hook;     /* 1: use tcp_iss_fixed instead of RFC 6528 */
+
+    /* Randomness: 0 = seed from the host (getrandom); else deterministic. */
+    uint64_t seed;
+
+    /* Factored backends: spin this long before sleeping (default 50 us). */
+    uint32_t spin_us;
+};
+
+/* Fill @p cfg with defaults (one interface, no link, all sizes above). */
+void moat_config_defaults(struct moat_config *cfg);
+
+/*
+ * Check a configuration without opening anything.
+ * Returns 0 or MOAT_E_INVAL / MOAT_E_RANGE; when @p why is non-NULL it
+ * borrows a buffer of @p whylen bytes and writes a one-line reason there.
+ */
+int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen);
+
+/*
+ * Open a stack: start its network (and link) domain and attach the links.
+ * Borrows @p cfg. Writes the stack to @p out.
+ * Returns 0, MOAT_E_INVAL, MOAT_E_RANGE, MOAT_E_NOMEM, MOAT_E_NODEV (TAP
+ * interface missing), MOAT_E_PERM (no right to open the device), MOAT_E_IO.
+ * Caller: application. May block while domains start.
+ */
+int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out);
+
+/*
+ * Close a stack: every socket is aborted, domains are stopped and reaped.
+ * Takes @p st. Caller: application; no other thread may use @p st.
+ */
+void moat_stack_close(struct moat_stack *st);
+
+/*
+ * Copy the stack's counters to @p out.
+ * Returns 0, MOAT_E_INVAL or MOAT_E_DEAD.
+ */
+int moat_stack_stats(struct moat_stack *st, struct moat_stats *out);
+
+/* The backend this library was built with: "thread", "process" or "seccomp". */
+const char *moat_backend_name(void);
+
+/*
+ * Parse dotted IPv4 text with inet_aton rules (octal and hex parts, and
+ * the a, a.b and a.b.c short forms). Returns 0 or MOAT_E_INVAL.
+ */
+int moat_ip4_parse(const char *text, uint32_t *out);
+/* Parse "a.b.c.d/len"; a missing /len leaves @p prefix untouched. */
+int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix);
+/* Format as dotted quad into @p buf (at least 16 bytes); returns buf. */
+char *moat_ip4_format(uint32_t ip, char *buf);
+/* Parse "aa:bb:cc:dd:ee:ff". Returns 0 or MOAT_E_INVAL. */
+int moat_mac_parse(const char *text, uint8_t mac[6]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat sockets: UDP (datagram) and TCP (stream) endpoints of one stack.
+ *
+ * A socket is named by a handle (slot index + generation), never a pointer;
+ * a stale handle fails with MOAT_E_BADHANDLE. Calls block by default (like
+ * POSIX sockets) and honour MOAT_OPT_NONBLOCK and the RCVTIMEO/SNDTIMEO
+ * options; a blocking call that times out returns MOAT_E_AGAIN.
+ *
+ * Every call below may also return MOAT_E_INVAL (NULL or bad argument),
+ * MOAT_E_BADHANDLE and MOAT_E_DEAD (the network domain is gone); the lists
+ * under each function name the others. All are callable from any thread of
+ * the application, but one socket must not be used by two threads at once.
+ */
+#ifndef MOAT_SOCKET_H
+#define MOAT_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef uint32_t moat_sock_t;   /* 0 is never a valid handle */
+
+enum moat_sock_type { MOAT_SOCK_DGRAM = 1, MOAT_SOCK_STREAM = 2 };
+
+struct moat_addr {
+    uint32_t ip;      /* host byte order; 0 = any */
+    uint16_t port;    /* host byte order; 0 = any / ephemeral */
+};
+
+enum moat_opt {
+    MOAT_OPT_NONBLOCK = 1,  /* 0/1: calls return MOAT_E_AGAIN instead of blocking */
+    MOAT_OPT_RCVTIMEO_MS,   /* receive/accept timeout, 0 = wait forever */
+    MOAT_OPT_SNDTIMEO_MS,   /* send/connect timeout, 0 = wait forever */
+    MOAT_OPT_NODELAY,       /* TCP: 1 disables Nagle */
+    MOAT_OPT_KEEPALIVE,     /* TCP: 1 enables keepalive probes */
+    MOAT_OPT_REUSEADDR,     /* bind while an old connection on the port is in TIME-WAIT */
+    MOAT_OPT_RCVBUF,        /* bytes of receive ring used, up to sock_rx_bytes */
+    MOAT_OPT_SNDBUF,        /* bytes of send ring used, up to sock_tx_bytes */
+    MOAT_OPT_LINGER_MS,     /* TCP close: -1 (default) graceful in background;
+                               0 abort with RST; >0 close waits up to that long
+                               for the data to be acknowledged */
+    MOAT_OPT_BROADCAST,     /* UDP: 1 allows sending to broadcast addresses */
+    MOAT_OPT_ERROR          /* get only: pending error (cleared when read) */
+};
+
+/*
+ * Open a socket of @p type (enum moat_sock_type) and write its handle to @p out.
+ * Returns 0, MOAT_E_MFILE (no free slot), MOAT_E_NOTSUP (type not available).
+ */
+int moat_sock_open(struct moat_stack *st, int type, moat_sock_t *out);
+
+/*
+ * Bind to a local address and port (borrows @p a). ip 0 binds every
+ * interface; port 0 picks a random ephemeral port.
+ * Returns 0, MOAT_E_ADDRINUSE, MOAT_E_ADDRNOTAVAIL, MOAT_E_STATE (already bound).
+ */
+int moat_sock_bind(struct moat_stack *st, moat_sock_t s, const struct moat_addr *a);
+
+/*
+ * UDP: set the default destination and filter received datagrams.
+ * TCP: open a connection; blocks until established unless non-blocking,
+ * in which case it returns MOAT_E_INPROGRESS and poll reports MOAT_POLLOUT
+ * (or MOAT_POLLERR) when it completes.
+ * Returns 0, MOAT_E_INPROGRESS, MOAT_E_ISCONN, MOAT_E_CONNREFUSED,
+ * MOAT_E_TIMEDOUT, MOAT_E_HOSTUNREACH, MOAT_E_NETUNREACH, MOAT_E_AGAIN.
+ */
+int moat_sock_connect(struct moat_stack *st, moat_sock_t s, const struct moat_addr *a);
+
+/* TCP: accept connections, at most @p backlog waiting to be accepted.
+ * Returns 0, MOAT_E_STATE, MOAT_E_NOTSUP (UDP). */
+int moat_sock_listen(struct moat_stack *st, moat_sock_t s, int backlog);
+
+/*
+ * TCP: take the next established connection; @p peer (may be NULL) gets
+ * its address. Returns 0, MOAT_E_AGAIN, MOAT_E_STATE (not listening),
+ * MOAT_E_MFILE.
+ */
+int moat_sock_accept(struct moat_stack *st, moat_sock_t s, moat_sock_t *out,
+                     struct moat_addr *peer);
+
+/*
+ * Send on a connected socket. Borrows @p buf; copies up to @p len bytes
+ * into the socket's send ring and writes how many to @p sent (TCP may
+ * accept less than len when non-blocking; UDP sends the whole datagram or
+ * nothing). Returns 0, MOAT_E_AGAIN, MOAT_E_NOTCONN, MOAT_E_PIPE,
+ * MOAT_E_MSGSIZE, a pending connection error (CONNRESET, CONNREFUSED, ...).
+ */
+int moat_sock_send(struct moat_stack *st, moat_sock_t s, const void *buf,
+                   size_t len, size_t *sent);
+
+/*
+ * Receive. Borrows @p buf and writes up to @p len bytes into it; @p got
+ * gets the count. TCP: got == 0 with return 0 means the peer closed
+ * (end of stream). UDP: one datagram per call; the part that does not fit
+ * is discarded. Returns 0, MOAT_E_AGAIN, MOAT_E_NOTCONN, a pending error.
+ */
+int moat_sock_recv(struct moat_stack *st, moat_sock_t s, void *buf,
+                   size_t len, size_t *got);
+
+/* UDP: send one datagram to @p to (borrowed). Errors as moat_sock_send. */
+int moat_sock_sendto(struct moat_stack *st, moat_sock_t s, const void *buf,
+                     size_t len, const struct moat_addr *to, size_t *sent);
+
+/* UDP: receive one datagram; @p from (may be NULL) gets its source. */
+int moat_sock_recvfrom(struct moat_stack *st, moat_sock_t s, void *buf,
+                       size_t len, struct moat_addr *from, size_t *got);
+
+enum moat_shut { MOAT_SHUT_RD = 1, MOAT_SHUT_WR = 2, MOAT_SHUT_RDWR = 3 };
+/* TCP: stop reading and/or writing (a FIN follows the queued data).
+ * Returns 0, MOAT_E_NOTCONN. */
+int moat_sock_shutdown(struct moat_stack *st, moat_sock_t s, int how);
+
+/*
+ * Release the handle. TCP: queued data is still sent and the connection
+ * closed gracefully in the background (see MOAT_OPT_LINGER_MS).
+ * Returns 0 (the handle is gone whatever happens after).
+ */
+int moat_sock_close(struct moat_stack *st, moat_sock_t s);
+
+/* TCP: reset the connection (RST) and release the handle. Returns 0. */
+int moat_sock_abort(struct moat_stack *st, moat_sock_t s);
+
+/* Set / get an option (enum moat_opt). Returns 0, MOAT_E_NOTSUP, MOAT_E_RANGE. */
+int moat_sock_setopt(struct moat_stack *st, moat_sock_t s, int opt, int64_t value);
+int moat_sock_getopt(struct moat_stack *st, moat_sock_t s, int opt, int64_t *value);
+
+/* Local and remote addresses (either pointer may be NULL). */
+int moat_sock_name(struct moat_stack *st, moat_sock_t s, struct moat_addr *local,
+                   struct moat_addr *remote);
+
+/* Readiness for moat_poll. */
+#define MOAT_POLLIN   0x01u  /* data, a datagram, a connection to accept, or end of stream */
+#define MOAT_POLLOUT  0x02u  /* send space; or a non-blocking connect completed */
+#define MOAT_POLLERR  0x04u  /* an error is pending (always reported) */
+#define MOAT_POLLHUP  0x08u  /* connection closed both ways or reset (always reported) */
+#define MOAT_POLLRDHUP 0x10u /* peer sent FIN */
+#define MOAT_POLLNVAL 0x20u  /* bad handle (always reported) */
+
+struct moat_pollfd {
+    moat_sock_t sock;
+    uint16_t events;   /* what to wait for */
+    uint16_t revents;  /* what is ready (written by moat_poll) */
+};
+
+/*
+ * Wait until one of @p n sockets is ready or @p timeout_ms passes
+ * (-1 = forever, 0 = just look). Writes the ready count to @p nready
+ * (may be NULL). Returns 0 or MOAT_E_DEAD.
+ */
+int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
+              int timeout_ms, unsigned *nready);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-stack statistics: frame counters and drops by reason. One X-macro list
+ * gives the enum, the names and the array size, so adding a reason is one
+ * line. Counters are per stack instance (never global).
+ */
+#ifndef MOAT_STATS_H
+#define MOAT_STATS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, description) */
+#define MOAT_DROPS(X)                                                      \
+    X(ETH_SHORT, "frame shorter than an Ethernet header")                  \
+    X(ETH_NOT_US, "frame for another MAC address")                         \
+    X(ETH_TYPE, "unsupported EtherType")                                   \
+    X(ARP_MALFORMED, "ARP packet malformed or not Ethernet/IPv4")          \
+    X(ARP_NOT_US, "ARP request for an address that is not ours")           \
+    X(ARP_QUEUE_FULL, "packet waiting for ARP dropped: queue full")        \
+    X(ARP_UNRESOLVED, "packet dropped: next hop never answered ARP")       \
+    X(IP_SHORT, "IPv4 datagram shorter than its header")                   \
+    X(IP_VERSION, "IP version is not 4")                                   \
+    X(IP_HDRLEN, "IPv4 header length invalid")                             \
+    X(IP_TOTLEN, "IPv4 total length invalid or longer than the frame")     \
+    X(IP_CHECKSUM, "IPv4 header checksum wrong")                           \
+    X(IP_BAD_SRC, "IPv4 source address is loopback, multicast or broadcast") \
+    X(IP_NOT_US, "IPv4 datagram not addressed to this stack")              \
+    X(IP_PROTO, "unsupported IP protocol")                                 \
+    X(FRAG_BAD, "fragment with invalid offset or length")                  \
+    X(FRAG_OVERLAP, "fragment overlaps earlier data with different bytes") \
+    X(FRAG_NOMEM, "reassembly memory exhausted")                           \
+    X(FRAG_TIMEOUT, "reassembly timed out with holes")                     \
+    X(ICMP_MALFORMED, "ICMP message malformed or checksum wrong")          \
+    X(ICMP_RATELIMIT, "ICMP error suppressed by the rate limit")           \
+    X(UDP_MALFORMED, "UDP length or checksum wrong")                       \
+    X(UDP_NO_PORT, "UDP datagram for a port nobody listens on")            \
+    X(UDP_RCVBUF, "UDP datagram dropped: socket receive ring full")        \
+    X(TCP_MALFORMED, "TCP header, length or checksum wrong")               \
+    X(TCP_NO_PORT, "TCP segment for no connection or listener")            \
+    X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")         \
+    X(TCP_OOO_FULL, "TCP out-of-order segment dropped: budget exhausted")  \
+    X(TCP_BACKLOG, "TCP SYN dropped: backlog and cookies exhausted")       \
+    X(TCP_PAWS, "TCP segment rejected by PAWS")                            \
+    X(LINK_TX_FULL, "outgoing frame dropped: link had no buffer")          \
+    X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
+    X(NO_ROUTE, "outgoing datagram dropped: no route")                     \
+    X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
+    X(BOUNDARY, "malformed message or descriptor from another domain")
+
+enum moat_drop {
+#define MOAT_DROP_ENUM_(name, desc) MOAT_DROP_##name,
+    MOAT_DROPS(MOAT_DROP_ENUM_)
+#undef MOAT_DROP_ENUM_
+    MOAT_DROP_COUNT
+};
+
+struct moat_stats {
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t arp_requests_out;
+    uint64_t arp_replies_out;
+    uint64_t icmp_echo_replies;
+    uint64_t icmp_errors_out;
+    uint64_t ip_frags_out;
+    uint64_t ip_reassembled;
+    uint64_t udp_in;
+    uint64_t udp_out;
+    uint64_t tcp_segs_in;
+    uint64_t tcp_segs_out;
+    uint64_t tcp_retransmits;
+    uint64_t tcp_fast_retransmits;
+    uint64_t tcp_timeouts;
+    uint64_t tcp_conns_opened;
+    uint64_t tcp_conns_accepted;
+    uint64_t tcp_syncookies_sent;
+    uint64_t tcp_challenge_acks;
+    uint64_t pkt_in_use;        /* packet buffers held right now */
+    uint64_t pkt_high_water;    /* most ever held at once */
+    uint64_t drops[MOAT_DROP_COUNT];
+};
+
+/* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */
+const char *moat_drop_name(int reason);
+/* One-line description of a drop reason; never NULL. */
+const char *moat_drop_desc(int reason);
+/* Sum of all drop counters. */
+uint64_t moat_stats_drops_total(const struct moat_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
