@@ -141,6 +141,9 @@ struct mcore {
     int ctl_dead;               /* the application violated the protocol */
 
     struct tcp_state *tcp;
+    uint64_t prng[2];           /* xorshift128+ state, seeded from env.rng */
+    uint32_t reass_pkts;        /* pkt buffers held by reassembly */
+    uint8_t *txbuf[MOAT_MAX_IFS]; /* link buffer acquired and not committed */
 };
 
 #define MCORE_DROP(c, reason) ((c)->stats.drops[MOAT_DROP_##reason]++)
@@ -173,6 +176,14 @@ void pkt_free_list(struct mcore *c, struct pkt *head);
 /* Write an Ethernet header at @p f. */
 void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
 extern const uint8_t eth_bcast[6];
+/* A transmit buffer of interface @p ifx's link (counts LINK_TX_FULL). */
+int eth_tx_acquire(struct mcore *c, unsigned ifx, uint8_t **buf, size_t *cap);
+/* Send the acquired buffer's first @p len bytes (padded to the Ethernet
+ * minimum); counts frames_out or LINK_TX_ERROR. */
+int eth_tx_commit(struct mcore *c, unsigned ifx, size_t len);
+/* MAC of @p nexthop on @p ifx for broadcast/multicast next hops; false
+ * for unicast ones (those need ARP). */
+bool eth_group_mac(const struct mcore *c, unsigned ifx, uint32_t nexthop, uint8_t mac[6]);
 
 /* ---- arp.c ------------------------------------------------------------ */
 
@@ -258,6 +269,8 @@ void reass_init(struct mcore *c, void *mem);
  * delivers it. */
 void reass_input(struct mcore *c, const struct ip4_rx *rx);
 uint64_t reass_poll(struct mcore *c);
+/* Drop every datagram in progress (stack shutdown). */
+void reass_shutdown(struct mcore *c);
 
 /* ---- icmp.c ----------------------------------------------------------- */
 

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core instance: carving caller memory into the modules' state, the
+ * poll step (requests, send rings, timers), the dispatcher of the socket
+ * boundary's ctl ring, randomness and statistics.
+ *
+ * The dispatcher distrusts the application: every message is checked
+ * against the catalog (type, direction) and every handle against its
+ * generation; a malformed request is answered with MOAT_E_PEER and
+ * counted, impossible ring indices stop the channel for good.
+ */
+#include "core_priv.h"
+
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+#define SCRATCH_BYTES ALIGN64(MCORE_IP_MAXLEN + 64u)
+#define CTL_BATCH 32u
+
+size_t mcore_mem_size(const struct moat_config *cfg)
+{
+    if (moat_config_check(cfg, NULL, 0) != 0)
+        return 0;
+    return ALIGN64(sizeof(struct mcore)) + 2 * SCRATCH_BYTES +
+           ALIGN64(pkt_mem_size(cfg->pkt_bufs)) + ALIGN64(arp_mem_size(cfg)) +
+           ALIGN64(reass_mem_size(cfg)) + ALIGN64(sock_mem_size(cfg)) +
+           ALIGN64(tcp_mem_size(cfg));
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint32_t mcore_rand32(struct mcore *c)
+{
+    /* xorshift128+: fast, not cryptographic; secrets come from env.rng. */
+    uint64_t s1 = c->prng[0];
+    const uint64_t s0 = c->prng[1];
+    c->prng[0] = s0;
+    s1 ^= s1 << 23;
+    c->prng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return (uint32_t)((c->prng[1] + s0) >> 32);
+}
+
+void mcore_random(struct mcore *c, void *buf, size_t len)
+{
+    if (c->cfg.seed) {
+        uint8_t *p = buf;
+        for (size_t i = 0; i < len; i++)
+            p[i] = (uint8_t)mcore_rand32(c);
+    } else {
+        c->env.rng(c->env.rng_ctx, buf, len);
+    }
+}
+
+int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
+               const struct mcore_env *env, struct mcore **out)
+{
+    size_t need = mcore_mem_size(cfg);
+    uint8_t *p = mem;
+
+    if (need == 0 || !env || !env->region || !env->rng || !out || ((uintptr_t)mem & 63u))
+        return MOAT_E_INVAL;
+    if (len < need)
+        return MOAT_E_NOMEM;
+    if (env->layout.g.max_sockets != cfg->max_sockets ||
+        env->layout.g.sock_rx_bytes != cfg->sock_rx_bytes ||
+        env->layout.g.sock_tx_bytes != cfg->sock_tx_bytes)
+        return MOAT_E_INVAL;
+    memset(mem, 0, ALIGN64(sizeof(struct mcore)));
+    struct mcore *c = mem;
+    p += ALIGN64(sizeof(struct mcore));
+    c->cfg = *cfg;
+    c->env = *env;
+
+    uint64_t seed = cfg->seed;
+    if (!seed)
+        env->rng(env->rng_ctx, &seed, sizeof(seed));
+    c->prng[0] = splitmix(&seed);
+    c->prng[1] = splitmix(&seed) | 1;
+
+    c->n_ifs = cfg->n_ifs;
+    for (unsigned i = 0; i < c->n_ifs; i++) {
+        const struct moat_if_config *ifc = &cfg->ifs[i];
+        struct mc_if *ifp = &c->ifs[i];
+        static const uint8_t zero[6];
+        ifp->ip = ifc->ip;
+        ifp->mask = ifc->prefix >= 32 ? 0xffffffffu : ~(0xffffffffu >> ifc->prefix);
+        ifp->gw = ifc->gw;
+        ifp->mtu = ifc->mtu;
+        ifp->link = env->links[i];
+        if (ifp->link && ifp->link->mtu && ifp->link->mtu < ifp->mtu)
+            ifp->mtu = ifp->link->mtu;
+        if (memcmp(ifc->mac, zero, 6) != 0) {
+            memcpy(ifp->mac, ifc->mac, 6);
+        } else {
+            /* Locally administered, derived from the address. */
+            ifp->mac[0] = 0x02;
+            ifp->mac[1] = 0x00;
+            wr32(ifp->mac + 2, ifc->ip);
+        }
+    }
+    c->scratch = p;
+    p += SCRATCH_BYTES;
+    c->scratch2 = p;
+    p += SCRATCH_BYTES;
+    pkt_init(c, p, cfg->pkt_bufs);
+    p += ALIGN64(pkt_mem_size(cfg->pkt_bufs));
+    arp_init(c, p);
+    p += ALIGN64(arp_mem_size(cfg));
+    reass_init(c, p);
+    p += ALIGN64(reass_mem_size(cfg));
+    sock_init(c, p);
+    p += ALIGN64(sock_mem_size(cfg));
+    int err = tcp_init(c, p);
+    if (err)
+        return err;
+    c->ip.next_id = (uint16_t)mcore_rand32(c);
+    c->icmp.tokens = cfg->icmp_err_per_s;
+
+    uint8_t *base = env->region;
+    moat_ring_attach(&c->ctl, base + env->layout.off_ctl_sh, base + env->layout.off_ctl_data,
+                     env->layout.g.ctl_slots * MOAT_MSG_SIZE, 0);
+    moat_ring_attach(&c->evt, base + env->layout.off_evt_sh, base + env->layout.off_evt_data,
+                     env->layout.g.ctl_slots * MOAT_MSG_SIZE, 0);
+    *out = c;
+    return 0;
+}
+
+int mcore_take_app_wakeup(struct mcore *c)
+{
+    int w = c->app_wakeup;
+    c->app_wakeup = 0;
+    return w;
+}
+
+void mcore_stats(const struct mcore *c, struct moat_stats *out)
+{
+    *out = c->stats;
+    out->pkt_in_use = c->pkts.in_use;
+}
+
+/* ---- the ctl ring ---------------------------------------------------- */
+
+static void addr_out(struct moat_m_addr *a, uint32_t ip, uint16_t port)
+{
+    a->ip = ip;
+    a->port = port;
+    a->pad = 0;
+}
+
+static int ctl_open(struct mcore *c, const struct moat_msg *m, struct moat_msg *r)
+{
+    uint32_t type = m->body.open.type;
+    if (type != MOAT_SOCK_DGRAM && type != MOAT_SOCK_STREAM)
+        return MOAT_E_INVAL;
+    struct msock *s = sock_alloc(c, (uint8_t)type);
+    if (!s)
+        return MOAT_E_MFILE;
+    if (type == MOAT_SOCK_STREAM) {
+        int err = tcp_sock_open(c, s);
+        if (err) {
+            sock_free(c, s);
+            return err;
+        }
+    }
+    s->app_owned = 1;
+    r->body.resp.sock = sock_handle(c, s);
+    return 0;
+}
+
+static int ctl_connect(struct mcore *c, struct msock *s, const struct moat_m_addr *a)
+{
+    if (s->type == MOAT_SOCK_STREAM)
+        return tcp_sock_connect(c, s, a->ip, a->port);
+    if (a->ip == 0 || a->port == 0)
+        return MOAT_E_INVAL;
+    unsigned ifx;
+    uint32_t src = s->lip, nh;
+    int err = ip4_route(c, a->ip, &ifx, &src, &nh);
+    if (err)
+        return err;
+    if (!s->bound && (err = sock_bind(c, s, 0, 0)) != 0)
+        return err;
+    s->rip = a->ip;
+    s->rport = a->port;
+    s->connected = 1;
+    sock_status(c, s, MOAT_SS_CONNECTED, 0);
+    return 0;
+}
+
+static int ctl_setopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t v)
+{
+    switch (opt) {
+    case MOAT_OPT_NONBLOCK:
+    case MOAT_OPT_RCVTIMEO_MS:
+    case MOAT_OPT_SNDTIMEO_MS:
+        return 0;               /* application-side options */
+    case MOAT_OPT_NODELAY:
+        s->nodelay = v != 0;
+        break;
+    case MOAT_OPT_KEEPALIVE:
+        s->keepalive = v != 0;
+        break;
+    case MOAT_OPT_REUSEADDR:
+        s->reuseaddr = v != 0;
+        break;
+    case MOAT_OPT_BROADCAST:
+        s->broadcast = v != 0;
+        break;
+    case MOAT_OPT_RCVBUF:
+        if (v < 1024 || v > (int64_t)s->rx.cap)
+            return MOAT_E_RANGE;
+        s->rcvbuf = (uint32_t)v;
+        break;
+    case MOAT_OPT_SNDBUF:
+        if (v < 1024 || v > (int64_t)s->tx.cap)
+            return MOAT_E_RANGE;
+        s->sndbuf = (uint32_t)v;
+        break;
+    case MOAT_OPT_LINGER_MS:
+        if (v < -1 || v > 3600000)
+            return MOAT_E_RANGE;
+        s->linger_ms = (int32_t)v;
+        break;
+    default:
+        return MOAT_E_NOTSUP;
+    }
+    if (s->type == MOAT_SOCK_STREAM)
+        return tcp_sock_setopt(c, s, (int)opt, v);
+    return 0;
+}
+
+static int ctl_getopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t *v)
+{
+    switch (opt) {
+    case MOAT_OPT_NODELAY: *v = s->nodelay; break;
+    case MOAT_OPT_KEEPALIVE: *v = s->keepalive; break;
+    case MOAT_OPT_REUSEADDR: *v = s->reuseaddr; break;
+    case MOAT_OPT_BROADCAST: *v = s->broadcast; break;
+    case MOAT_OPT_RCVBUF: *v = s->rcvbuf; break;
+    case MOAT_OPT_SNDBUF: *v = s->sndbuf; break;
+    case MOAT_OPT_LINGER_MS: *v = s->linger_ms; break;
+    case MOAT_OPT_ERROR:
+        /* Reading the pending error clears it (SO_ERROR semantics). */
+        *v = (s->status & MOAT_SS_ERR) ? atomic_load_explicit(&s->sh->error, memory_order_relaxed) : 0;
+        atomic_store_explicit(&s->sh->error, 0, memory_order_relaxed);
+        sock_status(c, s, 0, MOAT_SS_ERR);
+        break;
+    default:
+        return MOAT_E_NOTSUP;
+    }
+    return 0;
+}
+
+static int ctl_sock(struct mcore *c, const struct moat_msg *m, struct moat_msg *r)
+{
+    struct msock *s = sock_get(c, m->sock);
+    if (!s)
+        return MOAT_E_BADHANDLE;
+    bool stream = s->type == MOAT_SOCK_STREAM;
+
+    switch (m->type) {
+    case MOAT_MSG_BIND:
+        return sock_bind(c, s, m->body.addr.ip, m->body.addr.port);
+    case MOAT_MSG_CONNECT:
+        return ctl_connect(c, s, &m->body.addr);
+    case MOAT_MSG_LISTEN:
+        return stream ? tcp_sock_listen(c, s, m->body.listen.backlog) : MOAT_E_NOTSUP;
+    case MOAT_MSG_ACCEPT: {
+        uint32_t child = 0;
+        struct moat_m_addr peer = {0};
+        if (!stream)
+            return MOAT_E_NOTSUP;
+        int err = tcp_sock_accept(c, s, &child, &peer);
+        if (!err) {
+            r->body.resp.sock = child;
+            r->body.resp.remote = peer;
+        }
+        return err;
+    }
+    case MOAT_MSG_SHUTDOWN:
+        if (m->body.shut.how < MOAT_SHUT_RD || m->body.shut.how > MOAT_SHUT_RDWR)
+            return MOAT_E_INVAL;
+        return stream ? tcp_sock_shutdown(c, s, m->body.shut.how) : MOAT_E_NOTSUP;
+    case MOAT_MSG_CLOSE:
+    case MOAT_MSG_ABORT:
+        s->app_owned = 0;
+        if (!stream) {
+            sock_free(c, s);
+            return 0;
+        }
+        return m->type == MOAT_MSG_CLOSE ? tcp_sock_close(c, s) : tcp_sock_abort(c, s);
+    case MOAT_MSG_SETOPT:
+        return ctl_setopt(c, s, m->body.opt.opt, m->body.opt.value);
+    case MOAT_MSG_GETOPT:
+        return ctl_getopt(c, s, m->body.opt.opt, &r->body.resp.value);
+    case MOAT_MSG_NAME:
+        addr_out(&r->body.resp.local, s->lip, s->lport);
+        addr_out(&r->body.resp.remote, s->rip, s->rport);
+        if (s->bound && s->lip == 0 && s->connected) {
+            unsigned ifx;
+            uint32_t src = 0, nh;
+            if (ip4_route(c, s->rip, &ifx, &src, &nh) == 0)
+                r->body.resp.local.ip = src;
+        }
+        return 0;
+    default:
+        return MOAT_E_PEER;
+    }
+}
+
+static void ctl_one(struct mcore *c, const struct moat_msg *m, struct moat_msg *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = MOAT_MSG_RESP;
+    r->id = m->id;
+    r->sock = m->sock;
+    if (moat_msg_check(m, MOAT_DIR_APP) != 0) {
+        MCORE_DROP(c, BOUNDARY);
+        r->result = MOAT_E_PEER;
+        return;
+    }
+    switch (m->type) {
+    case MOAT_MSG_OPEN:
+        r->result = ctl_open(c, m, r);
+        break;
+    case MOAT_MSG_STATS:
+        mcore_stats(c, &moat_region_hdr(c->env.region)->stats);
+        r->result = 0;
+        break;
+    default:
+        r->result = ctl_sock(c, m, r);
+        break;
+    }
+}
+
+static void ctl_poll(struct mcore *c)
+{
+    for (unsigned k = 0; k < CTL_BATCH && !c->ctl_dead; k++) {
+        uint32_t avail, space;
+        struct moat_msg m, r;
+
+        if (moat_ring_avail(&c->ctl, &avail) != 0 || moat_ring_space(&c->evt, &space) != 0 ||
+            (avail % MOAT_MSG_SIZE) != 0) {
+            /* Indices no honest application can produce: stop listening. */
+            MCORE_DROP(c, BOUNDARY);
+            c->ctl_dead = 1;
+            return;
+        }
+        if (avail == 0 || space < MOAT_MSG_SIZE)
+            return;
+        moat_ring_get(&c->ctl, 0, &m, MOAT_MSG_SIZE);   /* copied once, then checked */
+        moat_ring_consume(&c->ctl, MOAT_MSG_SIZE);
+        ctl_one(c, &m, &r);
+        moat_ring_put(&c->evt, 0, &r, MOAT_MSG_SIZE);
+        moat_ring_publish(&c->evt, MOAT_MSG_SIZE);
+        mcore_wake_app(c);
+    }
+}
+
+static bool udp_tx_pending(struct mcore *c)
+{
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        struct msock *s = &c->socks[i];
+        uint32_t avail;
+        if (s->type == MOAT_SOCK_DGRAM && s->app_owned &&
+            moat_ring_avail(&s->tx, &avail) == 0 && avail)
+            return true;
+    }
+    return false;
+}
+
+uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
+{
+    uint64_t next;
+
+    c->now = now_us;
+    ctl_poll(c);
+    udp_poll(c);
+    next = tcp_poll(c);
+    next = mcore_min(next, arp_poll(c));
+    next = mcore_min(next, reass_poll(c));
+    if (udp_tx_pending(c))
+        next = now_us;      /* more queued than one batch: come back at once */
+    return next;
+}
+
+void mcore_shutdown(struct mcore *c, uint64_t now_us)
+{
+    c->now = now_us;
+    tcp_shutdown_all(c);
+    for (uint32_t i = 0; i < c->n_socks; i++)
+        if (c->socks[i].type != 0)
+            sock_free(c, &c->socks[i]);
+    for (uint32_t i = 0; i < c->arp.n; i++) {
+        struct arp_entry *e = &c->arp.tab[i];
+        if (e->q_head) {
+            pkt_free_list(c, e->q_head);
+            e->q_head = e->q_tail = NULL;
+            e->nq = 0;
+        }
+    }
+    reass_shutdown(c);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ethernet II: input demultiplexing by EtherType and destination MAC, the
+ * header writer, and the core's only calls to a link's transmit side.
+ * Does not resolve addresses (arp.c) or validate IP (ip4.c).
+ */
+#include "core_priv.h"
+
+const uint8_t eth_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+#define ETH_MIN_FRAME 60u   /* without FCS */
+
+void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, src, 6);
+    wr16(f + 12, type);
+}
+
+void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *f, size_t len,
+                 uint64_t now_us)
+{
+    c->now = now_us;
+    c->stats.frames_in++;
+    c->stats.bytes_in += len;
+    if (ifx >= c->n_ifs || len < MCORE_ETH_HLEN) {
+        MCORE_DROP(c, ETH_SHORT);
+        return;
+    }
+    /* Accept our unicast address, broadcast and multicast (group bit). */
+    if (!(f[0] & 1) && memcmp(f, c->ifs[ifx].mac, 6) != 0) {
+        MCORE_DROP(c, ETH_NOT_US);
+        return;
+    }
+    switch (rd16(f + 12)) {
+    case ETH_TYPE_IP4:
+        ip4_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
+        break;
+    case ETH_TYPE_ARP:
+        arp_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
+        break;
+    default:
+        MCORE_DROP(c, ETH_TYPE);
+        break;
+    }
+}
+
+int eth_tx_acquire(struct mcore *c, unsigned ifx, uint8_t **buf, size_t *cap)
+{
+    struct moat_link *l = c->ifs[ifx].link;
+    if (!l || l->ops->tx_acquire(l, buf, cap) != 0) {
+        MCORE_DROP(c, LINK_TX_FULL);
+        return MOAT_E_NOBUFS;
+    }
+    if (*cap < (size_t)c->ifs[ifx].mtu + MCORE_ETH_HLEN) {
+        l->ops->tx_commit(l, 0);
+        MCORE_DROP(c, LINK_TX_FULL);
+        return MOAT_E_NOBUFS;
+    }
+    c->txbuf[ifx] = *buf;
+    return 0;
+}
+
+int eth_tx_commit(struct mcore *c, unsigned ifx, size_t len)
+{
+    struct moat_link *l = c->ifs[ifx].link;
+
+    if (len > 0 && len < ETH_MIN_FRAME) {
+        /* Pad runts with zeros; the buffer holds at least mtu + 14 bytes. */
+        memset(c->txbuf[ifx] + len, 0, ETH_MIN_FRAME - len);
+        len = ETH_MIN_FRAME;
+    }
+    c->txbuf[ifx] = NULL;
+    if (l->ops->tx_commit(l, len) != 0) {
+        MCORE_DROP(c, LINK_TX_ERROR);
+        return MOAT_E_IO;
+    }
+    if (len) {
+        c->stats.frames_out++;
+        c->stats.bytes_out += len;
+    }
+    return 0;
+}
+
+bool eth_group_mac(const struct mcore *c, unsigned ifx, uint32_t nexthop, uint8_t mac[6])
+{
+    const struct mc_if *ifp = &c->ifs[ifx];
+    if (nexthop == 0xffffffffu ||
+        (ifp->mask != 0xffffffffu && ifp->mask != 0xfffffffeu &&
+         (nexthop & ~ifp->mask) == ~ifp->mask && (nexthop & ifp->mask) == (ifp->ip & ifp->mask))) {
+        memcpy(mac, eth_bcast, 6);
+        return true;
+    }
+    if ((nexthop >> 28) == 0xe) {   /* RFC 1112 multicast mapping */
+        mac[0] = 0x01;
+        mac[1] = 0x00;
+        mac[2] = 0x5e;
+        mac[3] = (uint8_t)((nexthop >> 16) & 0x7f);
+        mac[4] = (uint8_t)(nexthop >> 8);
+        mac[5] = (uint8_t)nexthop;
+        return true;
+    }
+    return false;
+}

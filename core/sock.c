@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket slots: allocation with generation-checked handles, the slot's
+ * ring views into the socket region, local port binding (with randomised
+ * ephemeral ports, RFC 6056), and the status/error words the application
+ * reads. Protocol behaviour is udp.c's and tcp*.c's.
+ */
+#include "core_priv.h"
+
+#define EPHEMERAL_LO 49152u
+#define EPHEMERAL_N  16384u
+
+size_t sock_mem_size(const struct moat_config *cfg)
+{
+    return (size_t)cfg->max_sockets * sizeof(struct msock);
+}
+
+int sock_init(struct mcore *c, void *mem)
+{
+    c->socks = mem;
+    c->n_socks = c->cfg.max_sockets;
+    memset(mem, 0, sock_mem_size(&c->cfg));
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        struct msock *s = &c->socks[i];
+        s->gen = (uint16_t)(1 + (mcore_rand32(c) % 0xfff0u));
+        s->sh = moat_region_sock(c->env.region, &c->env.layout, i);
+        atomic_store_explicit(&s->sh->status, 0, memory_order_relaxed);
+    }
+    return 0;
+}
+
+struct msock *sock_alloc(struct mcore *c, uint8_t type)
+{
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        struct msock *s = &c->socks[i];
+        if (s->type != 0)
+            continue;
+        uint16_t gen = s->gen;
+        struct moat_sock_sh *sh = s->sh;
+        memset(s, 0, sizeof(*s));
+        s->gen = gen;
+        s->sh = sh;
+        s->type = type;
+        s->linger_ms = -1;
+        s->rcvbuf = c->env.layout.g.sock_rx_bytes;
+        s->sndbuf = c->env.layout.g.sock_tx_bytes;
+        moat_ring_reset(&sh->rx);
+        moat_ring_reset(&sh->tx);
+        moat_ring_attach(&s->rx, &sh->rx, moat_region_rx_data(c->env.region, &c->env.layout, i),
+                         c->env.layout.g.sock_rx_bytes, 0);
+        moat_ring_attach(&s->tx, &sh->tx, moat_region_tx_data(c->env.region, &c->env.layout, i),
+                         c->env.layout.g.sock_tx_bytes, 0);
+        atomic_store_explicit(&sh->error, 0, memory_order_relaxed);
+        s->status = MOAT_SS_OPEN;
+        atomic_store_explicit(&sh->status, s->status, memory_order_release);
+        return s;
+    }
+    return NULL;
+}
+
+void sock_free(struct mcore *c, struct msock *s)
+{
+    s->type = 0;
+    s->app_owned = 0;
+    s->tcb = NULL;
+    s->bound = s->connected = 0;
+    s->gen = (uint16_t)(s->gen + 1 == 0 ? 1 : s->gen + 1);
+    s->status = 0;
+    atomic_store_explicit(&s->sh->status, 0, memory_order_release);
+    mcore_wake_app(c);
+}
+
+uint32_t sock_handle(const struct mcore *c, const struct msock *s)
+{
+    return moat_handle_make(sock_idx(c, s), s->gen);
+}
+
+struct msock *sock_get(struct mcore *c, uint32_t handle)
+{
+    uint32_t idx = moat_handle_idx(handle);
+    if (idx >= c->n_socks)
+        return NULL;
+    struct msock *s = &c->socks[idx];
+    if (s->type == 0 || !s->app_owned || s->gen != moat_handle_gen(handle))
+        return NULL;
+    return s;
+}
+
+/* Would lip:lport clash with another datagram socket? */
+static bool udp_port_busy(struct mcore *c, const struct msock *self, uint32_t lip,
+                          uint16_t lport)
+{
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        const struct msock *o = &c->socks[i];
+        if (o == self || o->type != MOAT_SOCK_DGRAM || !o->bound || o->lport != lport)
+            continue;
+        if (o->lip == 0 || lip == 0 || o->lip == lip)
+            return true;
+    }
+    return false;
+}
+
+static bool port_busy(struct mcore *c, const struct msock *s, uint32_t lip, uint16_t lport)
+{
+    if (s->type == MOAT_SOCK_DGRAM)
+        return udp_port_busy(c, s, lip, lport);
+    return tcp_port_busy(c, lip, lport, s->reuseaddr) != 0;
+}
+
+int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport)
+{
+    if (s->bound)
+        return MOAT_E_STATE;
+    if (lip != 0 && !ip4_is_ours(c, lip))
+        return MOAT_E_ADDRNOTAVAIL;
+    if (lport == 0) {
+        /* RFC 6056 algorithm 1: random start, linear probe. */
+        uint32_t start = mcore_rand32(c) % EPHEMERAL_N;
+        uint32_t k;
+        for (k = 0; k < EPHEMERAL_N; k++) {
+            uint16_t p = (uint16_t)(EPHEMERAL_LO + (start + k) % EPHEMERAL_N);
+            if (!port_busy(c, s, lip, p)) {
+                lport = p;
+                break;
+            }
+        }
+        if (k == EPHEMERAL_N)
+            return MOAT_E_ADDRINUSE;
+    } else if (port_busy(c, s, lip, lport)) {
+        return MOAT_E_ADDRINUSE;
+    }
+    s->lip = lip;
+    s->lport = lport;
+    s->bound = 1;
+    return 0;
+}
+
+void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear)
+{
+    uint32_t st = (s->status | set) & ~clear;
+    if (st == s->status)
+        return;
+    s->status = st;
+    atomic_store_explicit(&s->sh->status, st, memory_order_release);
+    mcore_wake_app(c);
+}
+
+void sock_error(struct mcore *c, struct msock *s, int err)
+{
+    /* The error word is written before the status bit that announces it
+     * (release in sock_status), so a reader that sees ERR sees the code. */
+    atomic_store_explicit(&s->sh->error, err, memory_order_relaxed);
+    s->status &= ~MOAT_SS_ERR;   /* force a publish even if ERR was set */
+    sock_status(c, s, MOAT_SS_ERR, 0);
+}

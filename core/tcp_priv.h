@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP internals shared by tcp.c (control blocks, lookup, ISN, socket
+ * operations, poll), tcp_in.c (segment input and the state machine),
+ * tcp_out.c (segment output), tcp_timer.c (RTO, persist, delayed ACK,
+ * keepalive, TIME-WAIT, SYN queue) and tcp_cc.c (congestion control and
+ * the SACK scoreboard). Nothing here is seen outside these files; the rest
+ * of the core uses core/tcp.h.
+ *
+ * Memory: everything lives in the block tcp_init() carves from the
+ * tcp_mem_size() bytes the core gave us: one control block per socket
+ * slot, the SYN queue, the TIME-WAIT table and the connection hash.
+ *
+ * Sequence numbers are compared modulo 2^32 everywhere (TCP_SEQ_*).
+ */
+#ifndef MOAT_TCP_PRIV_H
+#define MOAT_TCP_PRIV_H
+
+#include "core_priv.h"
+
+#define TCP_SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define TCP_SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define TCP_SEQ_GT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define TCP_SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+/* Header flags. */
+#define TCP_FIN 0x01u
+#define TCP_SYN 0x02u
+#define TCP_RST 0x04u
+#define TCP_PSH 0x08u
+#define TCP_ACK 0x10u
+#define TCP_URG 0x20u
+
+#define TCP_HLEN        20u
+#define TCP_OPT_MAX     40u
+#define TCP_MSS_DEFAULT 536u     /* RFC 9293 3.7.1: no MSS option seen */
+#define TCP_MSS_MIN     64u      /* floor for a peer's (or ICMP's) MSS */
+#define TCP_OOO_MAX     8u       /* out-of-order ranges per connection */
+#define TCP_SACK_MAX    8u       /* SACK scoreboard ranges per connection */
+#define TCP_WS_MAX      14u      /* RFC 7323 2.3 */
+#define TCP_CHACK_PER_S 10u      /* RFC 5961 7: challenge ACKs per second per connection */
+#define TCP_IW_SEGS     10u      /* RFC 6928 */
+#define TCP_DUPTHRESH   3u
+#define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * 1000000) /* RFC 7323 5.5 */
+
+enum tcp_state_id {
+    TCPS_CLOSED = 0,
+    TCPS_LISTEN,
+    TCPS_SYN_SENT,
+    TCPS_SYN_RCVD,
+    TCPS_ESTABLISHED,
+    TCPS_FIN_WAIT_1,
+    TCPS_FIN_WAIT_2,
+    TCPS_CLOSE_WAIT,
+    TCPS_CLOSING,
+    TCPS_LAST_ACK,
+    TCPS_TIME_WAIT          /* only in the TIME-WAIT table, never in a TCB */
+};
+
+/* Recovery modes (congestion control). */
+enum { TCP_REC_NONE = 0, TCP_REC_FAST, TCP_REC_RTO };
+
+/* TCB flags. */
+enum {
+    TF_ACKNOW    = 1u << 0,   /* send an ACK at the next output */
+    TF_DELACK    = 1u << 1,   /* an ACK is owed (delayed) */
+    TF_FIN_Q     = 1u << 2,   /* the application shut down writing: FIN at fin_seq */
+    TF_FIN_SENT  = 1u << 3,
+    TF_FIN_RCVD  = 1u << 4,   /* peer's FIN processed (in order) */
+    TF_FIN_OOO   = 1u << 5,   /* peer's FIN seen out of order at rfin_seq */
+    TF_ORPHAN    = 1u << 6,   /* the application closed its handle */
+    TF_TS        = 1u << 7,   /* timestamps negotiated */
+    TF_SACK      = 1u << 8,   /* SACK permitted both ways */
+    TF_WS        = 1u << 9,   /* window scaling negotiated */
+    TF_SYN_RETX  = 1u << 10,  /* our SYN was retransmitted (IW = 1 MSS) */
+    TF_RD_SHUT   = 1u << 11,
+    TF_PASSIVE   = 1u << 12,  /* created by a listener (SYN queue) */
+    TF_RTO_SERIES = 1u << 13, /* consecutive RTOs: keep ssthresh */
+    TF_RTT_ON    = 1u << 14   /* timing rtt_seq (no timestamps) */
+};
+
+struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
+
+struct tcp_cb {
+    uint8_t state;
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t n_ooo;              /* ooo[] in recency order: most recent first */
+    uint8_t n_sack;             /* sack[] sorted by sequence */
+    uint8_t recovery;           /* TCP_REC_* */
+    uint8_t dupacks;
+    uint8_t retries;            /* consecutive RTOs (or SYN retransmissions) */
+    uint8_t probes;             /* unanswered persist or keepalive probes */
+    uint8_t persist_shift;
+    uint8_t in_hash;
+    uint8_t soft_err_set;
+    uint32_t flags;             /* TF_* */
+    int32_t soft_err;           /* RFC 5927 soft error, reported on timeout */
+
+    /* Send side. snd_una <= snd_nxt <= snd_max (mod 2^32). snd_data is the
+     * sequence number of the tx ring's consumer index (the first
+     * unacknowledged data byte). */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_data;
+    uint32_t snd_wnd, max_sndwnd, snd_wl1, snd_wl2;
+    uint32_t fin_seq;           /* valid with TF_FIN_Q */
+    uint16_t mss;               /* send MSS (excluding options) */
+    uint16_t adv_mss;           /* what we announced */
+
+    /* Receive side. rcv_adv is the right edge we announced (never moves
+     * left); out-of-order data is stored in the rx ring past the producer
+     * index and tracked in ooo[]. */
+    uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
+    uint32_t rfin_seq;          /* valid with TF_FIN_OOO */
+    uint32_t rcv_unacked;       /* in-order bytes not yet acknowledged */
+    uint32_t ooo_bytes;
+    uint16_t rcv_mss;           /* largest segment seen from the peer */
+    struct tcp_range ooo[TCP_OOO_MAX];
+
+    /* RTT (RFC 6298) in microseconds. */
+    uint32_t srtt, rttvar, rto;
+    uint32_t rtt_seq;
+    uint64_t rtt_t;
+
+    /* Timestamps (RFC 7323), TSval clock in ms + ts_off. */
+    uint32_t ts_recent, ts_off;
+    uint64_t ts_recent_t;
+
+    /* Congestion control (RFC 5681, 6582, 6675, 6928). */
+    uint32_t cwnd, ssthresh, recover, high_rxt, bytes_acked;
+    struct tcp_range sack[TCP_SACK_MAX];
+
+    /* Timers: absolute deadlines in us, 0 = off. */
+    uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
+    uint64_t t_last_rcv;
+
+    /* RFC 5961 challenge ACK rate limit. */
+    uint64_t chack_t;
+    uint32_t chack_n;
+
+    /* Listener: accept queue (slot indices + 1, 0 = none). Child: link. */
+    uint32_t acc_head, acc_tail, acc_next;
+    uint32_t acc_n, backlog;
+    uint32_t listener;          /* child before accept: listener slot + 1 */
+    uint32_t hnext;             /* hash chain: slot + 1 */
+};
+
+/* An embryonic passive connection (SYN received, SYN-ACK sent). */
+struct tcp_syn {
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+    uint32_t iss, irs;
+    uint32_t ts_recent, ts_off;
+    uint32_t wnd;               /* peer's (unscaled) window from the SYN */
+    uint64_t due;               /* next SYN-ACK retransmission */
+    uint16_t mss;               /* peer's MSS option (0: none) */
+    uint16_t listener;          /* slot index */
+    uint8_t used, ws, sack_ok, ts_ok, retries;
+};
+#define TCP_WS_NONE 0xffu
+
+/* A connection in TIME-WAIT: the slot is gone, this is all that is left. */
+struct tcp_tw {
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t ts_recent, ts_off;
+    uint64_t expires;           /* 0: free */
+    uint16_t wnd;               /* window field to announce */
+    uint8_t ts_ok;
+};
+
+struct tcp_state {
+    struct tcp_cb *cbs;         /* one per socket slot */
+    uint32_t n;
+    struct tcp_syn *syn;
+    uint32_t n_syn, syn_used;
+    struct tcp_tw *tw;
+    uint32_t n_tw, tw_used;
+    uint32_t *hash;             /* bucket -> slot + 1 */
+    uint32_t hmask;
+    uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
+    uint8_t key[16];            /* RFC 6528 ISN secret */
+    uint8_t ckey[16];           /* SYN cookie secret */
+};
+
+/* A parsed incoming segment. */
+struct tcp_seg {
+    uint32_t src, dst;          /* IP addresses (host order) */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint32_t wnd;               /* raw window field */
+    uint8_t flags;
+    uint8_t hlen;
+    uint32_t len;               /* payload bytes */
+    const uint8_t *data;
+    /* options */
+    uint16_t mss;               /* 0: none */
+    uint8_t ws;                 /* TCP_WS_NONE: none */
+    uint8_t sack_ok, ts_ok;
+    uint32_t tsval, tsecr;
+    uint8_t n_sack;
+    struct tcp_range sack[4];
+};
+
+/* ---- tcp.c ------------------------------------------------------------ */
+
+static inline struct tcp_cb *tcp_cb_of(struct mcore *c, struct msock *s)
+{
+    return &c->tcp->cbs[sock_idx(c, s)];
+}
+static inline struct msock *tcp_sock_of(struct mcore *c, struct tcp_cb *t)
+{
+    return &c->socks[t - c->tcp->cbs];
+}
+struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
+                         uint32_t rip, uint16_t rport);
+struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport);
+void tcp_hash_add(struct mcore *c, struct msock *s);
+uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+                 uint16_t rport);
+uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
+uint32_t tcp_ts_now(const struct mcore *c, const struct tcp_cb *t);
+/* Prepare a TCB for a new connection of slot @p s (state CLOSED). */
+void tcp_cb_reset(struct mcore *c, struct msock *s);
+/* The connection is over: release the TCB; free the slot if the
+ * application no longer holds it. */
+void tcp_release(struct mcore *c, struct msock *s);
+/* Fail the connection with @p err (0: silently), status HUP. */
+void tcp_drop(struct mcore *c, struct msock *s, int err);
+/* Move a connection to TIME-WAIT (slot released). */
+void tcp_enter_time_wait(struct mcore *c, struct msock *s);
+void tcp_established(struct mcore *c, struct msock *s);
+uint32_t tcp_rcv_space(struct mcore *c, struct msock *s);
+void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t);
+struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
+                           uint32_t rip, uint16_t rport);
+
+/* ---- tcp_in.c ----------------------------------------------------------- */
+
+int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg);
+
+/* ---- tcp_out.c ---------------------------------------------------------- */
+
+/* Send whatever is due on @p s: data, FIN, ACK. */
+void tcp_output(struct mcore *c, struct msock *s);
+/* Send one segment of the connection: @p len data bytes from @p seq. */
+int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
+                 uint8_t flags);
+void tcp_send_ack(struct mcore *c, struct msock *s);
+/* RFC 5961 challenge ACK, rate-limited. */
+void tcp_send_challenge_ack(struct mcore *c, struct msock *s);
+/* A RST answering @p sg (RFC 9293 3.10.7.1 fields). */
+void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg);
+/* A bare segment not tied to a TCB (RST, TIME-WAIT ACK, SYN-ACK of the SYN
+ * queue). @p opts/@p olen: options already encoded. */
+int tcp_send_raw(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+                 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
+                 uint16_t wnd, const uint8_t *opts, unsigned olen);
+void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_mss,
+                       uint8_t our_ws);
+uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
+uint8_t tcp_pick_wscale(uint32_t cap);
+/* The window field to announce now (updates rcv_adv). */
+uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);
+/* Retransmit one segment starting at @p seq (fast retransmit, NewReno). */
+void tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
+
+/* ---- tcp_timer.c ------------------------------------------------------ */
+
+void tcp_timer_rtx_arm(struct mcore *c, struct tcp_cb *t);
+void tcp_rtt_sample(struct mcore *c, struct tcp_cb *t, uint32_t rtt_us);
+uint64_t tcp_timers(struct mcore *c, struct msock *s);
+uint64_t tcp_syn_q_poll(struct mcore *c);
+uint64_t tcp_tw_poll(struct mcore *c);
+void tcp_persist_arm(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_cc.c --------------------------------------------------------- */
+
+void tcp_cc_init(struct tcp_cb *t);
+/* @p acked bytes newly acknowledged by @p ack (snd_una not yet moved). */
+void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked);
+void tcp_cc_dupack(struct mcore *c, struct msock *s);
+void tcp_cc_rto(struct mcore *c, struct tcp_cb *t);
+void tcp_sack_update(struct tcp_cb *t, const struct tcp_seg *sg);
+void tcp_sack_clear(struct tcp_cb *t);
+uint32_t tcp_sacked_bytes(const struct tcp_cb *t);
+/* RFC 6675 loss recovery transmission loop. */
+void tcp_sack_output(struct mcore *c, struct msock *s);
+uint32_t tcp_flight(const struct tcp_cb *t);
+
+#endif

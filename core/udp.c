@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UDP (RFC 768, RFC 1122 4.1.3): input validation and demultiplexing to
+ * datagram sockets (unicast, subnet-directed and limited broadcast),
+ * delivery as records into the socket's receive ring, transmission of the
+ * records the application left in its send ring, and ICMP errors for
+ * connected sockets. Socket slots and ports are sock.c's.
+ */
+#include "core_priv.h"
+
+#define UDP_HLEN 8u
+#define UDP_MAX_PAYLOAD (MCORE_IP_MAXLEN - MCORE_IP_HLEN - UDP_HLEN)
+#define UDP_TX_BATCH 64u   /* datagrams per socket per poll, for fairness */
+
+/* Does socket @p s take a datagram for dst:dport from src:sport? Returns a
+ * match strength (0: no). */
+static int udp_match(const struct mcore *c, const struct msock *s, const struct ip4_rx *rx,
+                     uint16_t sport, uint16_t dport)
+{
+    int score = 1;
+
+    if (s->type != MOAT_SOCK_DGRAM || !s->bound || s->lport != dport)
+        return 0;
+    if (s->connected) {
+        if (s->rip != rx->src || s->rport != sport)
+            return 0;
+        score += 2;
+    }
+    if (s->lip == 0)
+        return score;
+    if (rx->dst == s->lip)
+        return score + 1;
+    if (rx->dst == 0xffffffffu)     /* limited broadcast: the ingress interface */
+        return c->ifs[rx->ifx].ip == s->lip ? score + 1 : 0;
+    int k = ip4_if_of(c, rx->dst);  /* directed broadcast: the subnet's owner */
+    if (k >= 0 && c->ifs[k].ip == s->lip && rx->dst != c->ifs[k].ip)
+        return score + 1;
+    return 0;
+}
+
+static void udp_deliver(struct mcore *c, struct msock *s, const struct ip4_rx *rx,
+                        uint16_t sport, const uint8_t *data, size_t n)
+{
+    struct moat_dgram_hdr h = { .ip = rx->src, .port = sport, .len = (uint16_t)n };
+    uint32_t space;
+
+    if (moat_ring_space(&s->rx, &space) != 0) {
+        sock_error(c, s, MOAT_E_PEER);
+        MCORE_DROP(c, BOUNDARY);
+        return;
+    }
+    uint32_t used = s->rx.cap - space;
+    if (space < sizeof(h) + n || used + sizeof(h) + n > s->rcvbuf) {
+        MCORE_DROP(c, UDP_RCVBUF);
+        return;
+    }
+    moat_ring_put(&s->rx, 0, &h, sizeof(h));
+    moat_ring_put(&s->rx, sizeof(h), data, (uint32_t)n);
+    moat_ring_publish(&s->rx, (uint32_t)(sizeof(h) + n));
+    c->stats.udp_in++;
+    mcore_wake_app(c);
+}
+
+void udp_input(struct mcore *c, const struct ip4_rx *rx)
+{
+    const uint8_t *u = rx->dgram + rx->hdr_len;
+    size_t len = rx->tot_len - rx->hdr_len;
+
+    if (len < UDP_HLEN) {
+        MCORE_DROP(c, UDP_MALFORMED);
+        return;
+    }
+    size_t ulen = rd16(u + 4);
+    if (ulen < UDP_HLEN || ulen > len) {
+        MCORE_DROP(c, UDP_MALFORMED);
+        return;
+    }
+    /* Bytes beyond the UDP length are ignored (RFC 768). A zero checksum
+     * means "none" over IPv4. */
+    if (rd16(u + 6) != 0) {
+        uint32_t sum = cksum_pseudo(rx->src, rx->dst, IP_PROTO_UDP, (uint32_t)ulen);
+        if (cksum_fold(cksum_add(sum, u, ulen)) != 0) {
+            MCORE_DROP(c, UDP_MALFORMED);
+            return;
+        }
+    }
+    uint16_t sport = rd16(u), dport = rd16(u + 2);
+    const uint8_t *data = u + UDP_HLEN;
+    size_t n = ulen - UDP_HLEN;
+
+    if (rx->to_bcast) {
+        int any = 0;
+        for (uint32_t i = 0; i < c->n_socks; i++) {
+            struct msock *s = &c->socks[i];
+            if (udp_match(c, s, rx, sport, dport)) {
+                udp_deliver(c, s, rx, sport, data, n);
+                any = 1;
+            }
+        }
+        if (!any)
+            MCORE_DROP(c, UDP_NO_PORT);
+        return;
+    }
+    struct msock *best = NULL;
+    int best_score = 0;
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        int sc = udp_match(c, &c->socks[i], rx, sport, dport);
+        if (sc > best_score) {
+            best = &c->socks[i];
+            best_score = sc;
+        }
+    }
+    if (!best) {
+        MCORE_DROP(c, UDP_NO_PORT);
+        icmp_send_error(c, rx, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+        return;
+    }
+    udp_deliver(c, best, rx, sport, data, n);
+}
+
+/* Send one datagram of @p n bytes whose payload sits in @p s's send ring
+ * at offset @p at. Returns 0 or an error for the application. */
+static int udp_send_one(struct mcore *c, struct msock *s, uint32_t dip, uint16_t dport,
+                        uint32_t at, uint32_t n)
+{
+    struct ip4_tx tx;
+    int err;
+
+    if (!s->bound && (err = sock_bind(c, s, 0, 0)) != 0)
+        return err;
+    if (ip4_is_bcast(c, dip) && !s->broadcast)
+        return MOAT_E_PERM;
+    err = ip4_tx_begin(c, &tx, s->lip, dip, UDP_HLEN + n);
+    if (err)
+        return err;
+    uint8_t *u = tx.l4;
+    wr16(u, s->lport);
+    wr16(u + 2, dport);
+    wr16(u + 4, (uint16_t)(UDP_HLEN + n));
+    wr16(u + 6, 0);
+    moat_ring_get(&s->tx, at, u + UDP_HLEN, n);
+    uint32_t sum = cksum_pseudo(tx.src, tx.dst, IP_PROTO_UDP, UDP_HLEN + n);
+    uint16_t ck = cksum_fold(cksum_add(sum, u, UDP_HLEN + n));
+    wr16(u + 6, ck == 0 ? 0xffff : ck);     /* 0 would mean "no checksum" */
+    err = ip4_tx_end(c, &tx, IP_PROTO_UDP, UDP_HLEN + n, 0);
+    if (err == 0)
+        c->stats.udp_out++;
+    return err == MOAT_E_NOBUFS ? 0 : err;  /* a full link is a drop, like a wire loss */
+}
+
+static void udp_poll_sock(struct mcore *c, struct msock *s)
+{
+    for (unsigned k = 0; k < UDP_TX_BATCH; k++) {
+        struct moat_dgram_hdr h;
+        uint32_t avail;
+
+        if (moat_ring_avail(&s->tx, &avail) != 0)
+            goto violation;
+        if (avail == 0)
+            return;
+        if (avail < sizeof(h))
+            goto violation;
+        moat_ring_get(&s->tx, 0, &h, sizeof(h));
+        if (h.len > UDP_MAX_PAYLOAD || sizeof(h) + h.len > avail)
+            goto violation;
+        uint32_t dip = h.ip;
+        uint16_t dport = h.port;
+        int err;
+        if (dip == 0 && dport == 0 && s->connected) {
+            dip = s->rip;
+            dport = s->rport;
+        }
+        if (dip == 0 || dport == 0)
+            err = MOAT_E_NOTCONN;
+        else
+            err = udp_send_one(c, s, dip, dport, sizeof(h), h.len);
+        moat_ring_consume(&s->tx, (uint32_t)sizeof(h) + h.len);
+        mcore_wake_app(c);
+        if (err)
+            sock_error(c, s, err);
+    }
+    return;
+violation:
+    /* The application broke its own ring: fail the socket, not the stack. */
+    MCORE_DROP(c, BOUNDARY);
+    sock_error(c, s, MOAT_E_PEER);
+    {
+        uint32_t avail;
+        if (moat_ring_avail(&s->tx, &avail) == 0)
+            moat_ring_consume(&s->tx, avail);
+    }
+}
+
+void udp_poll(struct mcore *c)
+{
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        struct msock *s = &c->socks[i];
+        if (s->type == MOAT_SOCK_DGRAM && s->app_owned)
+            udp_poll_sock(c, s);
+    }
+}
+
+void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, uint8_t code)
+{
+    uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
+    int err;
+
+    if (type != ICMP_UNREACH)
+        return;
+    switch (code) {
+    case ICMP_UNREACH_PORT:
+    case ICMP_UNREACH_PROTO:
+        err = MOAT_E_CONNREFUSED;
+        break;
+    case ICMP_UNREACH_NET:
+        err = MOAT_E_NETUNREACH;
+        break;
+    case ICMP_UNREACH_NEEDFRAG:
+        err = MOAT_E_MSGSIZE;
+        break;
+    default:
+        err = MOAT_E_HOSTUNREACH;
+        break;
+    }
+    /* Like BSD sockets, report only to a connected socket (RFC 1122
+     * 4.1.3.3 leaves the unconnected case to the implementation). */
+    for (uint32_t i = 0; i < c->n_socks; i++) {
+        struct msock *s = &c->socks[i];
+        if (s->type == MOAT_SOCK_DGRAM && s->connected && s->lport == sport &&
+            s->rip == q->dst && s->rport == dport) {
+            sock_error(c, s, err);
+            return;
+        }
+    }
+}
