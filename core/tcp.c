@@ -1,31 +1,814 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TCP placeholder: stream sockets are refused with MOAT_E_NOTSUP and
- * segments answered with RST by nobody (counted as TCP_NO_PORT) until the
- * TCP module lands (issue 3). Keeps the interface of tcp.h compiled.
+ * TCP: memory layout, connection lookup, initial sequence numbers
+ * (RFC 6528), the socket operations the socket layer calls, and the poll
+ * entry point that drives timers and output. The segment state machine is
+ * in tcp_in.c, segment construction in tcp_out.c, timers in tcp_timer.c,
+ * congestion control and SACK in tcp_cc.c.
+ *
+ * Slot ownership: a TCB lives in the control block of its socket slot. The
+ * application's close hands the slot to TCP (app_owned = 0); TCP frees it
+ * with sock_free() once the connection is over. TIME-WAIT does not hold a
+ * slot: it moves to a compact table (struct tcp_tw).
+ *
+ * Does not own: port allocation and bind conflicts between unconnected
+ * sockets (sock.c), IP routing and output (ip4.c).
  */
-#include "core_priv.h"
+#include "tcp_priv.h"
 
-size_t tcp_mem_size(const struct moat_config *cfg) { (void)cfg; return 0; }
-int tcp_init(struct mcore *c, void *mem) { (void)c; (void)mem; return 0; }
-void tcp_input(struct mcore *c, const struct ip4_rx *rx) { (void)rx; MCORE_DROP(c, TCP_NO_PORT); }
-void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
-                    uint8_t code, uint16_t mtu)
-{ (void)c; (void)q; (void)type; (void)code; (void)mtu; }
-uint64_t tcp_poll(struct mcore *c) { (void)c; return MCORE_NEVER; }
-int tcp_sock_open(struct mcore *c, struct msock *s) { (void)c; (void)s; return MOAT_E_NOTSUP; }
+/* ---- memory ----------------------------------------------------------- */
+
+#define TCP_ALIGN(x) (((x) + 63u) & ~(size_t)63u)
+
+static uint32_t tcp_n_tw(const struct moat_config *cfg)
+{
+    uint32_t n = cfg->max_sockets * 4u;
+    return n < 16u ? 16u : n;
+}
+
+static uint32_t tcp_n_buckets(const struct moat_config *cfg)
+{
+    uint32_t b = 16;
+    while (b < cfg->max_sockets * 2u && b < (1u << 20))
+        b <<= 1;
+    return b;
+}
+
+static uint32_t tcp_n_syn(const struct moat_config *cfg)
+{
+    return cfg->tcp_syn_backlog ? cfg->tcp_syn_backlog : 1u;
+}
+
+size_t tcp_mem_size(const struct moat_config *cfg)
+{
+    if (cfg == NULL || cfg->max_sockets == 0)
+        return 0;
+    return TCP_ALIGN(sizeof(struct tcp_state)) +
+           TCP_ALIGN((size_t)cfg->max_sockets * sizeof(struct tcp_cb)) +
+           TCP_ALIGN((size_t)tcp_n_syn(cfg) * sizeof(struct tcp_syn)) +
+           TCP_ALIGN((size_t)tcp_n_tw(cfg) * sizeof(struct tcp_tw)) +
+           TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
+}
+
+int tcp_init(struct mcore *c, void *mem)
+{
+    const struct moat_config *cfg = &c->cfg;
+    size_t len = tcp_mem_size(cfg);
+    if (mem == NULL || len == 0)
+        return MOAT_E_INVAL;
+    uint8_t *p = mem;
+    memset(p, 0, len);
+    struct tcp_state *st = (struct tcp_state *)p;
+    p += TCP_ALIGN(sizeof(*st));
+    st->cbs = (struct tcp_cb *)p;
+    st->n = cfg->max_sockets;
+    p += TCP_ALIGN((size_t)st->n * sizeof(struct tcp_cb));
+    st->syn = (struct tcp_syn *)p;
+    st->n_syn = tcp_n_syn(cfg);
+    p += TCP_ALIGN((size_t)st->n_syn * sizeof(struct tcp_syn));
+    st->tw = (struct tcp_tw *)p;
+    st->n_tw = tcp_n_tw(cfg);
+    p += TCP_ALIGN((size_t)st->n_tw * sizeof(struct tcp_tw));
+    st->hash = (uint32_t *)p;
+    st->hmask = tcp_n_buckets(cfg) - 1u;
+    mcore_random(c, st->key, sizeof(st->key));
+    mcore_random(c, st->ckey, sizeof(st->ckey));
+    c->tcp = st;
+    return 0;
+}
+
+/* ---- SipHash-2-4 (keyed hash for ISNs, cookies, buckets) ---------------- */
+
+static inline uint64_t tcp_rotl(uint64_t x, unsigned b)
+{
+    return (x << b) | (x >> (64u - b));
+}
+
+static inline uint64_t tcp_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8u * i);
+    return v;
+}
+
+#define TCP_SIPROUND(v0, v1, v2, v3)                                   \
+    do {                                                               \
+        v0 += v1; v1 = tcp_rotl(v1, 13); v1 ^= v0; v0 = tcp_rotl(v0, 32); \
+        v2 += v3; v3 = tcp_rotl(v3, 16); v3 ^= v2;                     \
+        v0 += v3; v3 = tcp_rotl(v3, 21); v3 ^= v0;                     \
+        v2 += v1; v1 = tcp_rotl(v1, 17); v1 ^= v2; v2 = tcp_rotl(v2, 32); \
+    } while (0)
+
+uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len)
+{
+    const uint8_t *in = data;
+    uint64_t k0 = tcp_le64(key), k1 = tcp_le64(key + 8);
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0;
+    uint64_t v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0;
+    uint64_t v3 = 0x7465646279746573ull ^ k1;
+    size_t full = len & ~(size_t)7u;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = tcp_le64(in + i);
+        v3 ^= m;
+        TCP_SIPROUND(v0, v1, v2, v3);
+        TCP_SIPROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t i = full; i < len; i++)
+        b |= (uint64_t)in[i] << (8u * (i - full));
+    v3 ^= b;
+    TCP_SIPROUND(v0, v1, v2, v3);
+    TCP_SIPROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        TCP_SIPROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/*
+ * RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secret),
+ * M a 4 us clock. The test hook replaces it with a fixed value so tests can
+ * place sequence numbers next to 2^32.
+ */
+uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+                 uint16_t rport)
+{
+    if (c->cfg.tcp_iss_hook)
+        return c->cfg.tcp_iss_fixed;
+    uint8_t b[12];
+    wr32(b, lip);
+    wr32(b + 4, rip);
+    wr16(b + 8, lport);
+    wr16(b + 10, rport);
+    return (uint32_t)tcp_siphash(c->tcp->key, b, sizeof(b)) + (uint32_t)(c->now >> 2);
+}
+
+uint32_t tcp_ts_now(const struct mcore *c, const struct tcp_cb *t)
+{
+    return (uint32_t)(c->now / 1000u) + t->ts_off;
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+static uint32_t tcp_bucket(const struct tcp_state *st, uint32_t lip, uint16_t lport,
+                           uint32_t rip, uint16_t rport)
+{
+    /* A cheap keyed mix: the key keeps a remote attacker from aiming at
+     * one chain. */
+    uint32_t k0, k1;
+    memcpy(&k0, st->key, 4);
+    memcpy(&k1, st->key + 4, 4);
+    uint32_t h = (rip ^ k0) * 0x9e3779b1u;
+    h ^= (((uint32_t)rport << 16) | lport) + k1;
+    h *= 0x85ebca6bu;
+    h ^= lip;
+    h ^= h >> 15;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 13;
+    return h & st->hmask;
+}
+
+void tcp_hash_add(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->in_hash)
+        return;
+    uint32_t b = tcp_bucket(st, s->lip, s->lport, s->rip, s->rport);
+    t->hnext = st->hash[b];
+    st->hash[b] = sock_idx(c, s) + 1u;
+    t->in_hash = 1;
+}
+
+static void tcp_hash_del(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (!t->in_hash)
+        return;
+    uint32_t b = tcp_bucket(st, s->lip, s->lport, s->rip, s->rport);
+    uint32_t *pp = &st->hash[b];
+    uint32_t me = sock_idx(c, s) + 1u;
+    for (unsigned guard = 0; *pp != 0 && guard <= st->n; guard++) {
+        if (*pp == me) {
+            *pp = t->hnext;
+            break;
+        }
+        pp = &st->cbs[*pp - 1u].hnext;
+    }
+    t->hnext = 0;
+    t->in_hash = 0;
+}
+
+struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
+                         uint32_t rip, uint16_t rport)
+{
+    struct tcp_state *st = c->tcp;
+    uint32_t i = st->hash[tcp_bucket(st, lip, lport, rip, rport)];
+    for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
+        struct msock *s = &c->socks[i - 1u];
+        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip)
+            return s;
+        i = st->cbs[i - 1u].hnext;
+    }
+    return NULL;
+}
+
+struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
+{
+    struct msock *wild = NULL;
+    for (uint32_t i = 0; i < c->n_socks && i < c->tcp->n; i++) {
+        struct msock *s = &c->socks[i];
+        if (s->type != MOAT_SOCK_STREAM || s->lport != lport)
+            continue;
+        if (c->tcp->cbs[i].state != TCPS_LISTEN)
+            continue;
+        if (s->lip == lip)
+            return s;
+        if (s->lip == 0)
+            wild = s;
+    }
+    return wild;
+}
+
+struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
+                           uint32_t rip, uint16_t rport)
+{
+    struct tcp_state *st = c->tcp;
+    if (st->tw_used == 0)
+        return NULL;
+    for (uint32_t i = 0; i < st->n_tw; i++) {
+        struct tcp_tw *w = &st->tw[i];
+        if (w->expires != 0 && w->lport == lport && w->rport == rport &&
+            w->rip == rip && w->lip == lip)
+            return w;
+    }
+    return NULL;
+}
+
+/* ---- TCB life cycle ------------------------------------------------------ */
+
+void tcp_cb_reset(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->in_hash)
+        tcp_hash_del(c, s);
+    tcp_ooo_clear(c, t);
+    memset(t, 0, sizeof(*t));
+    s->tcb = t;
+    t->state = TCPS_CLOSED;
+    t->rto = c->cfg.tcp_rto_init_ms * 1000u;
+    t->mss = TCP_MSS_DEFAULT;
+    t->rcv_mss = TCP_MSS_DEFAULT;
+    tcp_cc_init(t);
+}
+
+void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t)
+{
+    c->tcp->ooo_bytes -= t->ooo_bytes < c->tcp->ooo_bytes ? t->ooo_bytes : c->tcp->ooo_bytes;
+    t->ooo_bytes = 0;
+    t->n_ooo = 0;
+}
+
+void tcp_release(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    tcp_hash_del(c, s);
+    tcp_ooo_clear(c, t);
+    tcp_sack_clear(t);
+    t->state = TCPS_CLOSED;
+    t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
+    t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK);
+    if (!s->app_owned && t->listener == 0)
+        sock_free(c, s);
+}
+
+void tcp_drop(struct mcore *c, struct msock *s, int err)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->state == TCPS_SYN_SENT && err == MOAT_E_TIMEDOUT && t->soft_err_set)
+        err = t->soft_err;
+    if (err != 0 && (s->app_owned || t->listener))
+        sock_error(c, s, err);
+    sock_status(c, s, MOAT_SS_HUP | MOAT_SS_RDHUP | MOAT_SS_WRSHUT,
+                MOAT_SS_CONNECTED | MOAT_SS_CONNECTING);
+    mcore_wake_app(c);
+    tcp_release(c, s);
+}
+
+void tcp_enter_time_wait(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    struct tcp_tw *w = NULL, *oldest = NULL;
+    for (uint32_t i = 0; i < st->n_tw; i++) {
+        struct tcp_tw *e = &st->tw[i];
+        if (e->expires == 0) {
+            w = e;
+            break;
+        }
+        if (oldest == NULL || e->expires < oldest->expires)
+            oldest = e;
+    }
+    if (w == NULL) {
+        /* Table full: the connection closest to the end of its 2*MSL
+         * makes room (resource policy TCP-RES-1). */
+        w = oldest;
+    } else {
+        st->tw_used++;
+    }
+    if (w != NULL) {
+        w->lip = s->lip;
+        w->rip = s->rip;
+        w->lport = s->lport;
+        w->rport = s->rport;
+        w->snd_nxt = t->snd_max;
+        w->rcv_nxt = t->rcv_nxt;
+        w->ts_ok = (t->flags & TF_TS) != 0;
+        w->ts_recent = t->ts_recent;
+        w->ts_off = t->ts_off;
+        uint32_t wnd = t->rcv_adv - t->rcv_nxt;
+        w->wnd = (uint16_t)((wnd >> t->rcv_wscale) > 0xffffu ? 0xffffu : (wnd >> t->rcv_wscale));
+        w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+        if (w->expires == 0)
+            w->expires = 1;
+    }
+    sock_status(c, s, MOAT_SS_HUP | MOAT_SS_RDHUP | MOAT_SS_WRSHUT, MOAT_SS_CONNECTED);
+    mcore_wake_app(c);
+    tcp_release(c, s);
+}
+
+uint64_t tcp_tw_poll(struct mcore *c)
+{
+    struct tcp_state *st = c->tcp;
+    uint64_t next = MCORE_NEVER;
+    if (st->tw_used == 0)
+        return next;
+    for (uint32_t i = 0; i < st->n_tw; i++) {
+        struct tcp_tw *w = &st->tw[i];
+        if (w->expires == 0)
+            continue;
+        if (w->expires <= c->now) {
+            w->expires = 0;
+            st->tw_used--;
+        } else if (w->expires < next) {
+            next = w->expires;
+        }
+    }
+    return next;
+}
+
+void tcp_established(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    t->state = TCPS_ESTABLISHED;
+    s->connected = 1;
+    t->retries = 0;
+    sock_status(c, s, MOAT_SS_CONNECTED, MOAT_SS_CONNECTING);
+    if (s->keepalive && c->cfg.tcp_keepidle_ms)
+        t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
+    if (t->flags & TF_FIN_Q) {
+        /* shutdown(WR) while the handshake was under way */
+        uint32_t avail = 0;
+        (void)moat_ring_avail(&s->tx, &avail);
+        t->fin_seq = t->snd_data + avail;
+        t->state = TCPS_FIN_WAIT_1;
+    }
+    mcore_wake_app(c);
+}
+
+/* Free bytes of the receive ring, limited by the RCVBUF option. */
+uint32_t tcp_rcv_space(struct mcore *c, struct msock *s)
+{
+    uint32_t space = 0;
+    if (moat_ring_space(&s->rx, &space) != 0) {
+        MCORE_DROP(c, BOUNDARY);
+        return 0;
+    }
+    if (s->rcvbuf != 0 && s->rcvbuf < s->rx.cap) {
+        uint32_t used = s->rx.cap - space;
+        space = used >= s->rcvbuf ? 0 : s->rcvbuf - used;
+    }
+    return space;
+}
+
+/* ---- socket operations ---------------------------------------------------- */
+
+int tcp_sock_open(struct mcore *c, struct msock *s)
+{
+    tcp_cb_reset(c, s);
+    return 0;
+}
+
+uint16_t tcp_route_mss(struct mcore *c, uint32_t rip)
+{
+    unsigned ifx = 0;
+    uint32_t src = 0, nh = 0;
+    uint32_t mtu = 576;
+    if (ip4_route(c, rip, &ifx, &src, &nh) == 0 && ifx < c->n_ifs)
+        mtu = c->ifs[ifx].mtu;
+    if (mtu < 576u)
+        mtu = 576u;
+    return (uint16_t)(mtu - 40u);
+}
+
+uint8_t tcp_pick_wscale(uint32_t cap)
+{
+    uint8_t ws = 0;
+    while (ws < TCP_WS_MAX && (cap >> ws) > 0xffffu)
+        ws++;
+    return ws;
+}
+
 int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t port)
-{ (void)c; (void)s; (void)ip; (void)port; return MOAT_E_NOTSUP; }
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    s->tcb = t;
+    switch (t->state) {
+    case TCPS_CLOSED:
+        break;
+    case TCPS_SYN_SENT:
+    case TCPS_SYN_RCVD:
+        return MOAT_E_ALREADY;
+    case TCPS_LISTEN:
+        return MOAT_E_STATE;
+    default:
+        return MOAT_E_ISCONN;
+    }
+    if (s->status & MOAT_SS_HUP)
+        return MOAT_E_STATE;  /* a used connection is not reopened */
+    if (ip == 0 || port == 0)
+        return MOAT_E_INVAL;
+    unsigned ifx;
+    uint32_t src = s->lip, nh;
+    int err = ip4_route(c, ip, &ifx, &src, &nh);
+    if (err != 0)
+        return err;
+    if (!s->bound) {
+        err = sock_bind(c, s, src, 0);
+        if (err != 0)
+            return err;
+    }
+    uint32_t lip = s->lip != 0 ? s->lip : src;
+    if (tcp_lookup(c, lip, s->lport, ip, port) != NULL)
+        return MOAT_E_ADDRINUSE;
+    struct tcp_tw *w = tcp_tw_find(c, lip, s->lport, ip, port);
+    if (w != NULL) {
+        if (!s->reuseaddr)
+            return MOAT_E_ADDRINUSE;
+        w->expires = 0;
+        c->tcp->tw_used--;
+    }
+    tcp_cb_reset(c, s);
+    s->lip = lip;
+    s->rip = ip;
+    s->rport = port;
+    t->iss = tcp_iss(c, lip, s->lport, ip, port);
+    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+    t->snd_data = t->iss + 1u;
+    t->recover = t->iss;
+    t->adv_mss = tcp_route_mss(c, ip);
+    t->mss = t->adv_mss < TCP_MSS_DEFAULT ? t->adv_mss : TCP_MSS_DEFAULT;
+    t->rcv_wscale = tcp_pick_wscale(s->rx.cap);
+    t->ts_off = mcore_rand32(c);
+    t->rtt_t = c->now;
+    t->state = TCPS_SYN_SENT;
+    tcp_hash_add(c, s);
+    sock_status(c, s, MOAT_SS_CONNECTING, 0);
+    c->stats.tcp_conns_opened++;
+    tcp_send_seg(c, s, t->iss, 0, TCP_SYN);
+    t->snd_nxt = t->snd_max = t->iss + 1u;
+    tcp_timer_rtx_arm(c, t);
+    return MOAT_E_INPROGRESS;
+}
+
 int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog)
-{ (void)c; (void)s; (void)backlog; return MOAT_E_NOTSUP; }
-int tcp_sock_accept(struct mcore *c, struct msock *s, uint32_t *child, struct moat_m_addr *peer)
-{ (void)c; (void)s; (void)child; (void)peer; return MOAT_E_NOTSUP; }
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    s->tcb = t;
+    if (backlog == 0)
+        backlog = 1;
+    if (backlog > c->n_socks)
+        backlog = c->n_socks;
+    if (t->state == TCPS_LISTEN) {
+        t->backlog = backlog;
+        return 0;
+    }
+    if (t->state != TCPS_CLOSED || (s->status & MOAT_SS_HUP) || s->connected)
+        return MOAT_E_STATE;
+    if (!s->bound) {
+        int err = sock_bind(c, s, 0, 0);
+        if (err != 0)
+            return err;
+    }
+    struct msock *other = tcp_find_listener(c, s->lip, s->lport);
+    if (other != NULL && other != s && other->lip == s->lip)
+        return MOAT_E_ADDRINUSE;
+    tcp_cb_reset(c, s);
+    t->state = TCPS_LISTEN;
+    t->backlog = backlog;
+    sock_status(c, s, MOAT_SS_LISTENING, 0);
+    return 0;
+}
+
+int tcp_sock_accept(struct mcore *c, struct msock *s, uint32_t *child,
+                    struct moat_m_addr *peer)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->state != TCPS_LISTEN)
+        return MOAT_E_STATE;
+    if (t->acc_head == 0)
+        return MOAT_E_AGAIN;
+    uint32_t ci = t->acc_head - 1u;
+    struct msock *ch = &c->socks[ci];
+    struct tcp_cb *ct = &c->tcp->cbs[ci];
+    t->acc_head = ct->acc_next;
+    if (t->acc_head == 0)
+        t->acc_tail = 0;
+    t->acc_n--;
+    ct->acc_next = 0;
+    ct->listener = 0;
+    ch->app_owned = 1;
+    sock_status(c, ch, MOAT_SS_OPEN, 0);
+    if (t->acc_head == 0)
+        sock_status(c, s, 0, MOAT_SS_ACCEPTQ);
+    if (child != NULL)
+        *child = sock_handle(c, ch);
+    if (peer != NULL) {
+        peer->ip = ch->rip;
+        peer->port = ch->rport;
+        peer->pad = 0;
+    }
+    c->stats.tcp_conns_accepted++;
+    if (ct->state == TCPS_CLOSED) {
+        /* The connection died while it waited; the application sees its
+         * error and HUP on the new handle. Nothing more to do. */
+    }
+    return 0;
+}
+
+/* Queue our FIN after the data now in the send ring. */
+static void tcp_queue_fin(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->flags & TF_FIN_Q)
+        return;
+    t->flags |= TF_FIN_Q;
+    switch (t->state) {
+    case TCPS_ESTABLISHED:
+    case TCPS_SYN_RCVD:
+        t->state = TCPS_FIN_WAIT_1;
+        break;
+    case TCPS_CLOSE_WAIT:
+        t->state = TCPS_LAST_ACK;
+        break;
+    default:
+        break;  /* SYN-SENT: decided when the handshake completes */
+    }
+    if (t->state != TCPS_SYN_SENT) {
+        uint32_t avail = 0;
+        if (moat_ring_avail(&s->tx, &avail) != 0) {
+            MCORE_DROP(c, BOUNDARY);
+            avail = 0;
+        }
+        t->fin_seq = t->snd_data + avail;
+    }
+}
+
 int tcp_sock_shutdown(struct mcore *c, struct msock *s, uint32_t how)
-{ (void)c; (void)s; (void)how; return MOAT_E_NOTSUP; }
-int tcp_sock_close(struct mcore *c, struct msock *s) { (void)c; (void)s; return 0; }
-int tcp_sock_abort(struct mcore *c, struct msock *s) { (void)c; (void)s; return 0; }
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->state == TCPS_CLOSED || t->state == TCPS_LISTEN)
+        return MOAT_E_NOTCONN;
+    if (how & MOAT_SHUT_RD)
+        t->flags |= TF_RD_SHUT;
+    if (how & MOAT_SHUT_WR) {
+        tcp_queue_fin(c, s);
+        sock_status(c, s, MOAT_SS_WRSHUT, 0);
+        tcp_output(c, s);
+    }
+    return 0;
+}
+
+static void tcp_listener_close(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t me = sock_idx(c, s);
+    /* Embryos go silently; their peers' ACKs will meet a RST. */
+    for (uint32_t i = 0; i < st->n_syn; i++) {
+        if (st->syn[i].used && st->syn[i].listener == me) {
+            st->syn[i].used = 0;
+            st->syn_used--;
+        }
+    }
+    /* Established children nobody accepted are reset. */
+    uint32_t ci = t->acc_head;
+    for (unsigned guard = 0; ci != 0 && guard <= st->n; guard++) {
+        struct msock *ch = &c->socks[ci - 1u];
+        struct tcp_cb *ct = &st->cbs[ci - 1u];
+        uint32_t next = ct->acc_next;
+        ct->acc_next = 0;
+        ct->listener = 0;
+        if (ct->state >= TCPS_SYN_RCVD)
+            tcp_send_raw(c, ch->lip, ch->lport, ch->rip, ch->rport, ct->snd_max, 0,
+                         TCP_RST, 0, NULL, 0);
+        tcp_release(c, ch);
+        if (ch->type != 0 && !ch->app_owned)
+            sock_free(c, ch);
+        ci = next;
+    }
+    t->acc_head = t->acc_tail = 0;
+    t->acc_n = 0;
+    sock_status(c, s, 0, MOAT_SS_LISTENING | MOAT_SS_ACCEPTQ);
+}
+
+static int tcp_abort_conn(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    switch (t->state) {
+    case TCPS_LISTEN:
+        tcp_listener_close(c, s);
+        break;
+    case TCPS_SYN_RCVD:
+    case TCPS_ESTABLISHED:
+    case TCPS_FIN_WAIT_1:
+    case TCPS_FIN_WAIT_2:
+    case TCPS_CLOSE_WAIT:
+    case TCPS_CLOSING:
+    case TCPS_LAST_ACK:
+        /* RFC 9293 3.10.4: <SEQ=SND.NXT><CTL=RST> */
+        tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST, 0,
+                     NULL, 0);
+        break;
+    default:
+        break;
+    }
+    sock_status(c, s, MOAT_SS_HUP | MOAT_SS_WRSHUT | MOAT_SS_RDHUP,
+                MOAT_SS_CONNECTED | MOAT_SS_CONNECTING);
+    tcp_release(c, s);
+    return 0;
+}
+
+int tcp_sock_abort(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    s->app_owned = 0;
+    t->flags |= TF_ORPHAN;
+    tcp_abort_conn(c, s);
+    if (s->type != 0 && t->state == TCPS_CLOSED && t->listener == 0)
+        sock_free(c, s);
+    return 0;
+}
+
+int tcp_sock_close(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    s->app_owned = 0;
+    t->flags |= TF_ORPHAN;
+    switch (t->state) {
+    case TCPS_CLOSED:
+    case TCPS_SYN_SENT:
+    case TCPS_LISTEN:
+        /* RFC 9293 3.10.4: nothing to tell the peer. */
+        if (t->state == TCPS_LISTEN)
+            tcp_listener_close(c, s);
+        tcp_release(c, s);
+        if (s->type != 0)
+            sock_free(c, s);
+        return 0;
+    default:
+        break;
+    }
+    uint32_t space = 0;
+    int unread = moat_ring_space(&s->rx, &space) == 0 && space != s->rx.cap;
+    if (s->linger_ms == 0 || unread) {
+        /* Linger 0 means abort; unread data means the application will
+         * never see what the peer sent: tell it with a RST (RFC 2525 2.17). */
+        return tcp_abort_conn(c, s);
+    }
+    tcp_queue_fin(c, s);
+    if (t->state == TCPS_FIN_WAIT_2 && t->t_fin2 == 0)
+        t->t_fin2 = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+    tcp_output(c, s);
+    return 0;
+}
+
 int tcp_sock_setopt(struct mcore *c, struct msock *s, int opt, int64_t value)
-{ (void)c; (void)s; (void)opt; (void)value; return 0; }
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    switch (opt) {
+    case MOAT_OPT_NODELAY:
+        s->nodelay = value != 0;
+        if (s->nodelay && t->state >= TCPS_ESTABLISHED)
+            tcp_output(c, s);
+        break;
+    case MOAT_OPT_KEEPALIVE:
+        s->keepalive = value != 0;
+        if (s->keepalive && t->state >= TCPS_ESTABLISHED && c->cfg.tcp_keepidle_ms)
+            t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
+        else if (!s->keepalive)
+            t->t_keep = 0;
+        break;
+    case MOAT_OPT_RCVBUF:
+        if (t->state >= TCPS_ESTABLISHED)
+            tcp_output(c, s);   /* a window update if it grew */
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
 int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse)
-{ (void)c; (void)lip; (void)lport; (void)reuse; return 0; }
-void tcp_shutdown_all(struct mcore *c) { (void)c; }
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return 0;
+    for (uint32_t i = 0; i < c->n_socks && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        if (s->type != MOAT_SOCK_STREAM || s->lport != lport)
+            continue;
+        uint8_t state = st->cbs[i].state;
+        if (state == TCPS_CLOSED)
+            continue;
+        if (lip != 0 && s->lip != 0 && s->lip != lip)
+            continue;
+        if (state == TCPS_LISTEN || !reuse)
+            return 1;
+    }
+    if (!reuse && st->tw_used != 0) {
+        for (uint32_t i = 0; i < st->n_tw; i++) {
+            struct tcp_tw *w = &st->tw[i];
+            if (w->expires != 0 && w->lport == lport &&
+                (lip == 0 || w->lip == lip))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+void tcp_shutdown_all(struct mcore *c)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return;
+    for (uint32_t i = 0; i < c->n_socks && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        struct tcp_cb *t = &st->cbs[i];
+        if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED)
+            continue;
+        if (t->state >= TCPS_SYN_RCVD)
+            tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST,
+                         0, NULL, 0);
+        t->listener = 0;
+        t->acc_head = t->acc_tail = t->acc_next = 0;
+        t->acc_n = 0;
+        tcp_hash_del(c, s);
+        tcp_ooo_clear(c, t);
+        t->state = TCPS_CLOSED;
+        t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
+    }
+    memset(st->syn, 0, (size_t)st->n_syn * sizeof(st->syn[0]));
+    st->syn_used = 0;
+    memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
+    st->tw_used = 0;
+    st->ooo_bytes = 0;
+}
+
+/* ---- poll ----------------------------------------------------------------- */
+
+uint64_t tcp_poll(struct mcore *c)
+{
+    struct tcp_state *st = c->tcp;
+    uint64_t next = MCORE_NEVER;
+    if (st == NULL)
+        return next;
+    for (uint32_t i = 0; i < c->n_socks && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        struct tcp_cb *t = &st->cbs[i];
+        if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
+            t->state == TCPS_LISTEN)
+            continue;
+        uint64_t d = tcp_timers(c, s);
+        if (t->state == TCPS_CLOSED)
+            continue;
+        if (t->state >= TCPS_ESTABLISHED)
+            tcp_output(c, s);
+        if (t->state == TCPS_CLOSED)
+            continue;
+        d = mcore_min(d, t->t_rtx ? t->t_rtx : MCORE_NEVER);
+        d = mcore_min(d, t->t_persist ? t->t_persist : MCORE_NEVER);
+        d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
+        d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
+        d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
+        next = mcore_min(next, d);
+    }
+    next = mcore_min(next, tcp_syn_q_poll(c));
+    next = mcore_min(next, tcp_tw_poll(c));
+    return next;
+}

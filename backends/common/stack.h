@@ -24,6 +24,8 @@ struct app_sock {
     uint32_t rcvtimeo_ms, sndtimeo_ms;
     struct moat_ring rx;        /* we consume */
     struct moat_ring tx;        /* we produce */
+    struct moat_addr peer;      /* UDP: default destination set by connect */
+    uint32_t sndbuf;            /* send ring bytes we may fill (MOAT_OPT_SNDBUF) */
 };
 
 struct moat_backend;            /* defined by each backend */

@@ -1,0 +1,1186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The application side of the socket boundary, shared by every backend:
+ * the public socket API (include/moat/socket.h) and the stack lifecycle
+ * (include/moat/moat.h) over the socket region of core/boundary.h.
+ *
+ * Owns: the RPCs on the ctl/evt rings, the data path on the per-socket
+ * rings, waiting (futex on app_seq) and kicking the net domain (eventfd).
+ * Does not own: the region's creation or the net domain's life (the
+ * backend's moat_be_* hooks), nor any protocol logic (core/).
+ *
+ * Trust. The network domain may be hostile or dead. Every message from it
+ * is copied into private memory and checked (catalog type and direction,
+ * the id we are waiting for, a result that is a real error code, a handle
+ * inside our table); every index it publishes is checked against the
+ * capacity we keep privately; every datagram length is checked against
+ * what is really in the ring. A violation marks the whole stack failed
+ * with MOAT_E_PEER (every later call returns it): we never crash, never
+ * read outside a ring, and never wait for something that cannot come.
+ * A dead network domain turns every call, including blocked ones, into
+ * MOAT_E_DEAD (moat_stack_mark_dead, or the liveness check in cl_wait).
+ *
+ * Decisions written down here:
+ *  - st->dead holds the failure code (MOAT_E_DEAD or MOAT_E_PEER), 0 while
+ *    the stack works.
+ *  - Pending socket errors: the net domain is the only writer of the
+ *    status and error words, so the client never clears them itself. When
+ *    a call sees MOAT_SS_ERR it asks the net domain with
+ *    GETOPT(MOAT_OPT_ERROR), which returns the error and clears it in one
+ *    step there; the call returns that error once. (If that answer is 0
+ *    the error word is read directly, so a net side that does not clear
+ *    still gets its error reported.)
+ *  - UDP datagrams sent with moat_sock_send carry the address given to
+ *    connect (kept in app_sock.peer): the net domain never has to guess.
+ *  - UDP POLLOUT: the send ring has room for a header plus one datagram of
+ *    the largest interface MTU (capped at what the ring can ever hold), so
+ *    a writer woken by poll can send a full-size datagram at once.
+ *  - TCP receive kicks the net domain (only if it sleeps) when the ring
+ *    was at least half full before the read: the window the peer sees may
+ *    have been small and just opened. Below that, the next segment's ACK
+ *    carries the new window anyway.
+ *  - MOAT_OPT_SNDBUF is enforced here too: the net domain cannot stop us
+ *    filling the ring, so the client keeps to the size it accepted.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/common/stack.h"
+#include "backends/common/wake.h"
+#include "ports/linux/linux_port.h"
+
+#ifndef MOAT_BACKEND_NAME
+#define MOAT_BACKEND_NAME "unknown"
+#endif
+
+#define CL_UDP_MAX       65507u     /* 65535 - 20 (IP) - 8 (UDP) */
+#define CL_SLICE_US      250000u    /* a futex sleep ends this often to check liveness */
+#define CL_IP_UDP_HDRS   28u
+#define CL_CLOSE_DRAIN_MS 1000u     /* UDP close waits this long for its send ring */
+
+/* ---- failure and wake-ups ------------------------------------------- */
+
+static struct moat_region_hdr *cl_hdr(struct moat_stack *st)
+{
+    if (st->hdr)
+        return st->hdr;
+    return st->region ? moat_region_hdr(st->region) : NULL;
+}
+
+static int cl_dead(struct moat_stack *st)
+{
+    return atomic_load_explicit(&st->dead, memory_order_acquire);
+}
+
+/* Fail the whole stack with @p err (the first reason sticks) and wake
+ * every application thread that waits, so none of them hangs. */
+static int cl_fail(struct moat_stack *st, int err)
+{
+    struct moat_region_hdr *h = cl_hdr(st);
+    int expected = 0;
+
+    atomic_compare_exchange_strong(&st->dead, &expected, err);
+    if (h) {
+        atomic_fetch_add_explicit(&h->app_seq, 1, memory_order_seq_cst);
+        wake_futex_wake_all(&h->app_seq);
+    }
+    return cl_dead(st);
+}
+
+void moat_stack_mark_dead(struct moat_stack *st)
+{
+    if (st)
+        cl_fail(st, MOAT_E_DEAD);
+}
+
+/*
+ * Ring the net domain's doorbell if it sleeps. Lost-wake-up argument (the
+ * other half is in netloop.c): we published our index with a release
+ * store, then a seq_cst fence, then read-and-clear net_sleeping; the net
+ * domain stores net_sleeping = 1, fences, then re-reads our indices. One
+ * of the two sees the other's store, so either it finds the work before
+ * sleeping or we see it asleep and ring. The exchange (not a plain load)
+ * makes one producer ring once per sleep, not every producer every time.
+ */
+void moat_stack_kick_net(struct moat_stack *st)
+{
+    struct moat_region_hdr *h = cl_hdr(st);
+
+    if (!h)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange_explicit(&h->net_sleeping, 0, memory_order_seq_cst))
+        wake_doorbell(st->net_efd);
+}
+
+/* ---- waiting ---------------------------------------------------------- */
+
+/* A wait condition: 1 satisfied, 0 not yet, < 0 an error to return. */
+typedef int (*cl_cond_fn)(struct moat_stack *st, void *arg);
+
+static uint64_t cl_deadline(uint32_t timeout_ms)
+{
+    return timeout_ms ? moat_host_now_us() + (uint64_t)timeout_ms * 1000u : 0;
+}
+
+/*
+ * Wait until @p cond holds, the absolute @p deadline_us passes (0: never)
+ * or the stack fails. Returns 0, MOAT_E_AGAIN (deadline), the stack's
+ * failure code, or the condition's error.
+ *
+ * First spin for cfg.spin_us (a reply from a busy net domain comes back
+ * in a few microseconds; a futex round trip costs more than that). Then
+ * the eventcount protocol on app_seq (see wake_app() in wake.h for the
+ * net side): read the sequence, check, announce ourselves in app_waiters,
+ * re-check, and sleep only while the sequence is unchanged.
+ */
+static int cl_wait(struct moat_stack *st, cl_cond_fn cond, void *arg, uint64_t deadline_us)
+{
+    struct moat_region_hdr *h = st->hdr;
+    uint64_t now = moat_host_now_us();
+    uint64_t spin_end = now + st->cfg.spin_us;
+    int r;
+
+    for (unsigned i = 0;; i++) {
+        r = cond(st, arg);
+        if (r != 0)
+            return r < 0 ? r : 0;
+        if (cl_dead(st))
+            return cl_dead(st);
+        if ((i & 15u) == 15u) {
+            now = moat_host_now_us();
+            if (deadline_us && now >= deadline_us)
+                return MOAT_E_AGAIN;
+            if (now >= spin_end)
+                break;
+        }
+        wake_relax();
+    }
+
+    for (;;) {
+        uint32_t seq = atomic_load_explicit(&h->app_seq, memory_order_seq_cst);
+        uint64_t slice = CL_SLICE_US;
+
+        r = cond(st, arg);
+        if (r != 0)
+            return r < 0 ? r : 0;
+        if (cl_dead(st))
+            return cl_dead(st);
+        now = moat_host_now_us();
+        if (deadline_us) {
+            if (now >= deadline_us)
+                return MOAT_E_AGAIN;
+            if (deadline_us - now < slice)
+                slice = deadline_us - now;
+        }
+        atomic_fetch_add_explicit(&h->app_waiters, 1, memory_order_seq_cst);
+        r = cond(st, arg);
+        if (r == 0 && !cl_dead(st)) {
+            if (wake_futex_wait(&h->app_seq, seq, slice) == MOAT_E_AGAIN &&
+                slice == CL_SLICE_US && !moat_be_alive(st))
+                cl_fail(st, MOAT_E_DEAD);
+        }
+        atomic_fetch_sub_explicit(&h->app_waiters, 1, memory_order_seq_cst);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
+}
+
+/* ---- ring helpers (indices from the peer are checked) ----------------- */
+
+static int cl_rx_avail(struct moat_stack *st, struct app_sock *s, uint32_t *n)
+{
+    if (moat_ring_avail(&s->rx, n) != 0)
+        return cl_fail(st, MOAT_E_PEER);
+    return 0;
+}
+
+/* Bytes we may still write into the send ring (respecting SNDBUF). */
+static int cl_tx_room(struct moat_stack *st, struct app_sock *s, uint32_t *room)
+{
+    uint32_t space = 0, used;
+
+    if (moat_ring_space(&s->tx, &space) != 0)
+        return cl_fail(st, MOAT_E_PEER);
+    used = s->tx.cap - space;
+    *room = s->sndbuf > used ? s->sndbuf - used : 0;
+    return 0;
+}
+
+static struct moat_sock_sh *cl_sh(struct moat_stack *st, const struct app_sock *s)
+{
+    return moat_region_sock(st->region, &st->lay, moat_handle_idx(s->handle));
+}
+
+static uint32_t cl_status(struct moat_stack *st, const struct app_sock *s)
+{
+    /* Pairs with the net domain's store-release of the status word. */
+    return atomic_load_explicit(&cl_sh(st, s)->status, memory_order_acquire);
+}
+
+/* ---- RPCs on the ctl / evt rings -------------------------------------- */
+
+static int cl_cond_ctl_space(struct moat_stack *st, void *arg)
+{
+    uint32_t space = 0;
+    (void)arg;
+    if (moat_ring_space(&st->ctl, &space) != 0)
+        return cl_fail(st, MOAT_E_PEER);
+    return space >= MOAT_MSG_SIZE;
+}
+
+static int cl_cond_evt(struct moat_stack *st, void *arg)
+{
+    uint32_t avail = 0;
+    (void)arg;
+    if (moat_ring_avail(&st->evt, &avail) != 0)
+        return cl_fail(st, MOAT_E_PEER);
+    /* The net domain publishes whole 64-byte messages only. */
+    if (avail % MOAT_MSG_SIZE != 0)
+        return cl_fail(st, MOAT_E_PEER);
+    return avail >= MOAT_MSG_SIZE;
+}
+
+/*
+ * Send one request and wait for its RESP (synchronous: st->lock is held
+ * from the write to the answer, so there is at most one request in flight
+ * and a RESP with another id is a protocol violation). @p req is filled by
+ * the caller except for the id. Returns the RESP's result, or the stack's
+ * failure code.
+ */
+static int cl_rpc(struct moat_stack *st, struct moat_msg *req, struct moat_msg *resp)
+{
+    int r;
+
+    pthread_mutex_lock(&st->lock);
+    r = cl_dead(st);
+    if (r != 0)
+        goto out;
+    if (++st->next_id == 0)
+        st->next_id = 1;
+    req->id = st->next_id;
+    req->pad = 0;
+    req->result = 0;
+
+    r = cl_wait(st, cl_cond_ctl_space, NULL, 0);
+    if (r != 0)
+        goto out;
+    moat_ring_put(&st->ctl, 0, req, MOAT_MSG_SIZE);
+    moat_ring_publish(&st->ctl, MOAT_MSG_SIZE);
+    moat_stack_kick_net(st);
+
+    r = cl_wait(st, cl_cond_evt, NULL, 0);
+    if (r != 0)
+        goto out;
+    moat_ring_get(&st->evt, 0, resp, MOAT_MSG_SIZE);   /* private copy first */
+    moat_ring_consume(&st->evt, MOAT_MSG_SIZE);
+    if (moat_msg_check(resp, MOAT_DIR_NET) != 0 || resp->type != MOAT_MSG_RESP ||
+        resp->id != req->id || resp->result > 0 || resp->result <= MOAT_E_MIN_) {
+        r = cl_fail(st, MOAT_E_PEER);
+        goto out;
+    }
+    r = resp->result;
+out:
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
+static void cl_req(struct moat_msg *m, unsigned type, uint32_t sock)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = (uint16_t)type;
+    m->sock = sock;
+}
+
+/* ---- socket table ----------------------------------------------------- */
+
+/* Look up a handle: MOAT_E_INVAL (no stack), MOAT_E_BADHANDLE, or the
+ * stack's failure code when @p live is set. */
+static int cl_sock_get(struct moat_stack *st, moat_sock_t h, int live, struct app_sock **out)
+{
+    uint32_t idx;
+
+    if (!st)
+        return MOAT_E_INVAL;
+    idx = moat_handle_idx(h);
+    if (h == 0 || moat_handle_gen(h) == 0 || idx >= st->lay.g.max_sockets ||
+        st->socks[idx].handle != h)
+        return MOAT_E_BADHANDLE;
+    if (live && cl_dead(st))
+        return cl_dead(st);
+    *out = &st->socks[idx];
+    return 0;
+}
+
+/* Take a handle the net domain gave us (OPEN, ACCEPT) into our table. */
+static int cl_sock_adopt(struct moat_stack *st, uint32_t h, uint8_t type)
+{
+    uint32_t idx = moat_handle_idx(h);
+    struct app_sock *s = NULL;
+    struct moat_sock_sh *sh;
+
+    pthread_mutex_lock(&st->lock);
+    if (h == 0 || moat_handle_gen(h) == 0 || idx >= st->lay.g.max_sockets ||
+        st->socks[idx].handle != 0) {
+        pthread_mutex_unlock(&st->lock);
+        return cl_fail(st, MOAT_E_PEER);
+    }
+    s = &st->socks[idx];
+    memset(s, 0, sizeof(*s));
+    sh = moat_region_sock(st->region, &st->lay, idx);
+    /* The net domain reset both rings when it allocated the slot, and
+     * nobody has consumed from them yet: our index starts at 0. */
+    moat_ring_attach(&s->rx, &sh->rx, moat_region_rx_data(st->region, &st->lay, idx),
+                     st->lay.g.sock_rx_bytes, 0);
+    moat_ring_attach(&s->tx, &sh->tx, moat_region_tx_data(st->region, &st->lay, idx),
+                     st->lay.g.sock_tx_bytes, 0);
+    s->type = type;
+    s->sndbuf = st->lay.g.sock_tx_bytes;
+    s->handle = h;
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+static void cl_sock_forget(struct moat_stack *st, struct app_sock *s)
+{
+    pthread_mutex_lock(&st->lock);
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * The pending error of a socket whose status shows MOAT_SS_ERR, cleared
+ * in the net domain by the same round trip. Returns the error (< 0), 0 if
+ * there was none after all, or the stack's failure code.
+ */
+static int cl_take_error(struct moat_stack *st, struct app_sock *s)
+{
+    struct moat_msg req, resp;
+    int64_t v = 0;
+    int r;
+
+    cl_req(&req, MOAT_MSG_GETOPT, s->handle);
+    req.body.opt.opt = MOAT_OPT_ERROR;
+    r = cl_rpc(st, &req, &resp);
+    if (r == 0)
+        v = resp.body.resp.value;
+    else if (cl_dead(st))
+        return cl_dead(st);
+    if (v == 0)
+        v = atomic_load_explicit(&cl_sh(st, s)->error, memory_order_acquire);
+    if (v > 0 || v <= MOAT_E_MIN_)
+        return cl_fail(st, MOAT_E_PEER);
+    return (int)v;
+}
+
+/* ---- socket-state wait conditions ------------------------------------- */
+
+struct cl_sock_cond {
+    struct app_sock *s;
+    uint32_t status_mask;   /* satisfied when any of these status bits is set */
+    uint32_t rx_min;        /* ... or the receive ring holds this much (0: ignore) */
+    uint32_t tx_min;        /* ... or we may write this much (0: ignore) */
+};
+
+static int cl_cond_sock(struct moat_stack *st, void *arg)
+{
+    struct cl_sock_cond *c = arg;
+    uint32_t n = 0;
+    int r;
+
+    if (cl_status(st, c->s) & c->status_mask)
+        return 1;
+    if (c->rx_min) {
+        r = cl_rx_avail(st, c->s, &n);
+        if (r != 0)
+            return r;
+        if (n >= c->rx_min)
+            return 1;
+    }
+    if (c->tx_min) {
+        r = cl_tx_room(st, c->s, &n);
+        if (r != 0)
+            return r;
+        if (n >= c->tx_min)
+            return 1;
+    }
+    return 0;
+}
+
+static int cl_wait_sock(struct moat_stack *st, struct app_sock *s, uint32_t mask,
+                        uint32_t rx_min, uint32_t tx_min, uint64_t deadline)
+{
+    struct cl_sock_cond c = { s, mask, rx_min, tx_min };
+    return cl_wait(st, cl_cond_sock, &c, deadline);
+}
+
+/* ---- stack lifecycle -------------------------------------------------- */
+
+int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
+{
+    struct moat_geom g;
+    struct moat_stack *st;
+    char why[128];
+    int r;
+
+    if (!cfg || !out)
+        return MOAT_E_INVAL;
+    r = moat_config_check(cfg, why, sizeof(why));
+    if (r != 0)
+        return r;
+
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        return MOAT_E_NOMEM;
+    st->cfg = *cfg;
+    st->net_efd = -1;
+    g.max_sockets = cfg->max_sockets;
+    g.sock_rx_bytes = cfg->sock_rx_bytes;
+    g.sock_tx_bytes = cfg->sock_tx_bytes;
+    g.ctl_slots = MOAT_CTL_SLOTS;
+    r = moat_layout_compute(&g, &st->lay);
+    if (r != 0) {
+        free(st);
+        return r;
+    }
+    st->socks = calloc(cfg->max_sockets, sizeof(*st->socks));
+    if (!st->socks) {
+        free(st);
+        return MOAT_E_NOMEM;
+    }
+    if (pthread_mutex_init(&st->lock, NULL) != 0) {
+        free(st->socks);
+        free(st);
+        return MOAT_E_NOMEM;
+    }
+
+    r = moat_be_open(st);
+    if (r != 0) {
+        pthread_mutex_destroy(&st->lock);
+        free(st->socks);
+        free(st);
+        return r;
+    }
+    st->hdr = moat_region_hdr(st->region);
+    moat_ring_attach(&st->ctl, (uint8_t *)st->region + st->lay.off_ctl_sh,
+                     (uint8_t *)st->region + st->lay.off_ctl_data,
+                     st->lay.g.ctl_slots * MOAT_MSG_SIZE, 0);
+    moat_ring_attach(&st->evt, (uint8_t *)st->region + st->lay.off_evt_sh,
+                     (uint8_t *)st->region + st->lay.off_evt_data,
+                     st->lay.g.ctl_slots * MOAT_MSG_SIZE, 0);
+    *out = st;
+    return 0;
+}
+
+void moat_stack_close(struct moat_stack *st)
+{
+    if (!st)
+        return;
+    /* Handles die here; the net domain aborts their connections when it
+     * shuts down (mcore_shutdown), so no CLOSE round trips are needed. */
+    pthread_mutex_lock(&st->lock);
+    memset(st->socks, 0, (size_t)st->lay.g.max_sockets * sizeof(*st->socks));
+    pthread_mutex_unlock(&st->lock);
+    moat_be_close(st);
+    pthread_mutex_destroy(&st->lock);
+    free(st->socks);
+    free(st);
+}
+
+int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
+{
+    struct moat_msg req, resp;
+    int r;
+
+    if (!st || !out)
+        return MOAT_E_INVAL;
+    cl_req(&req, MOAT_MSG_STATS, 0);
+    r = cl_rpc(st, &req, &resp);
+    if (r != 0)
+        return r;
+    /* The net domain wrote hdr->stats before it published the RESP; the
+     * acquire in cl_cond_evt orders this copy after it. */
+    memcpy(out, &st->hdr->stats, sizeof(*out));
+    return 0;
+}
+
+const char *moat_backend_name(void)
+{
+    return MOAT_BACKEND_NAME;
+}
+
+/* ---- control operations ----------------------------------------------- */
+
+int moat_sock_open(struct moat_stack *st, int type, moat_sock_t *out)
+{
+    struct moat_msg req, resp;
+    int r;
+
+    if (!st || !out)
+        return MOAT_E_INVAL;
+    if (type != MOAT_SOCK_DGRAM && type != MOAT_SOCK_STREAM)
+        return MOAT_E_INVAL;
+    cl_req(&req, MOAT_MSG_OPEN, 0);
+    req.body.open.type = (uint32_t)type;
+    r = cl_rpc(st, &req, &resp);
+    if (r != 0)
+        return r;
+    r = cl_sock_adopt(st, resp.body.resp.sock, (uint8_t)type);
+    if (r != 0)
+        return r;
+    *out = resp.body.resp.sock;
+    return 0;
+}
+
+static int cl_addr_rpc(struct moat_stack *st, struct app_sock *s, unsigned type,
+                       const struct moat_addr *a)
+{
+    struct moat_msg req, resp;
+
+    cl_req(&req, type, s->handle);
+    req.body.addr.ip = a->ip;
+    req.body.addr.port = a->port;
+    return cl_rpc(st, &req, &resp);
+}
+
+int moat_sock_bind(struct moat_stack *st, moat_sock_t h, const struct moat_addr *a)
+{
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!a)
+        return MOAT_E_INVAL;
+    return cl_addr_rpc(st, s, MOAT_MSG_BIND, a);
+}
+
+int moat_sock_connect(struct moat_stack *st, moat_sock_t h, const struct moat_addr *a)
+{
+    struct app_sock *s = NULL;
+    uint32_t status;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!a)
+        return MOAT_E_INVAL;
+    r = cl_addr_rpc(st, s, MOAT_MSG_CONNECT, a);
+    if (s->type == MOAT_SOCK_DGRAM) {
+        if (r == 0)
+            s->peer = *a;
+        return r;
+    }
+    if (r != 0 && r != MOAT_E_INPROGRESS)
+        return r;
+    if (s->nonblock)
+        return (cl_status(st, s) & MOAT_SS_CONNECTED) ? 0 : MOAT_E_INPROGRESS;
+
+    r = cl_wait_sock(st, s, MOAT_SS_CONNECTED | MOAT_SS_ERR | MOAT_SS_HUP, 0, 0,
+                     cl_deadline(s->sndtimeo_ms));
+    if (r != 0)
+        return r;
+    status = cl_status(st, s);
+    if (status & MOAT_SS_ERR) {
+        r = cl_take_error(st, s);
+        if (r != 0)
+            return r;
+    }
+    if (status & MOAT_SS_CONNECTED)
+        return 0;
+    return MOAT_E_CONNABORTED;
+}
+
+int moat_sock_listen(struct moat_stack *st, moat_sock_t h, int backlog)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (s->type != MOAT_SOCK_STREAM)
+        return MOAT_E_NOTSUP;
+    cl_req(&req, MOAT_MSG_LISTEN, h);
+    req.body.listen.backlog = backlog < 0 ? 0u : (uint32_t)backlog;
+    return cl_rpc(st, &req, &resp);
+}
+
+int moat_sock_accept(struct moat_stack *st, moat_sock_t h, moat_sock_t *out,
+                     struct moat_addr *peer)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    uint64_t deadline;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!out)
+        return MOAT_E_INVAL;
+    if (s->type != MOAT_SOCK_STREAM)
+        return MOAT_E_NOTSUP;
+    deadline = cl_deadline(s->rcvtimeo_ms);
+    for (;;) {
+        cl_req(&req, MOAT_MSG_ACCEPT, h);
+        r = cl_rpc(st, &req, &resp);
+        if (r == 0)
+            break;
+        if (r != MOAT_E_AGAIN)
+            return r;
+        if (s->nonblock)
+            return MOAT_E_AGAIN;
+        r = cl_wait_sock(st, s, MOAT_SS_ACCEPTQ | MOAT_SS_ERR | MOAT_SS_HUP, 0, 0, deadline);
+        if (r != 0)
+            return r;
+        if (cl_status(st, s) & MOAT_SS_ERR) {
+            r = cl_take_error(st, s);
+            if (r != 0)
+                return r;
+        }
+    }
+    r = cl_sock_adopt(st, resp.body.resp.sock, MOAT_SOCK_STREAM);
+    if (r != 0)
+        return r;
+    *out = resp.body.resp.sock;
+    if (peer) {
+        peer->ip = resp.body.resp.remote.ip;
+        peer->port = resp.body.resp.remote.port;
+    }
+    return 0;
+}
+
+int moat_sock_shutdown(struct moat_stack *st, moat_sock_t h, int how)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (how < MOAT_SHUT_RD || how > MOAT_SHUT_RDWR)
+        return MOAT_E_INVAL;
+    cl_req(&req, MOAT_MSG_SHUTDOWN, h);
+    req.body.shut.how = (uint32_t)how;
+    return cl_rpc(st, &req, &resp);
+}
+
+/* CLOSE or ABORT: the handle is gone afterwards whatever the answer. */
+static int cl_release(struct moat_stack *st, moat_sock_t h, unsigned type)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 0, &s);
+
+    if (r != 0)
+        return r;
+    /* A datagram handed to sendto() counts as sent, as with the kernel's
+     * sockets; but the net domain handles requests before send rings in
+     * a round, so give it (briefly) the datagrams still in our ring
+     * before the slot goes away. TCP's close is graceful in the net
+     * domain itself. */
+    if (type == MOAT_MSG_CLOSE && s->type == MOAT_SOCK_DGRAM && !cl_dead(st))
+        (void)cl_wait_sock(st, s, 0, 0, s->sndbuf, cl_deadline(CL_CLOSE_DRAIN_MS));
+    if (!cl_dead(st)) {
+        cl_req(&req, type, h);
+        (void)cl_rpc(st, &req, &resp);
+    }
+    cl_sock_forget(st, s);
+    return 0;
+}
+
+int moat_sock_close(struct moat_stack *st, moat_sock_t h)
+{
+    return cl_release(st, h, MOAT_MSG_CLOSE);
+}
+
+int moat_sock_abort(struct moat_stack *st, moat_sock_t h)
+{
+    return cl_release(st, h, MOAT_MSG_ABORT);
+}
+
+int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t value)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    switch (opt) {
+    case MOAT_OPT_NONBLOCK:
+        if (value != 0 && value != 1)
+            return MOAT_E_RANGE;
+        s->nonblock = (uint8_t)value;
+        return 0;
+    case MOAT_OPT_RCVTIMEO_MS:
+    case MOAT_OPT_SNDTIMEO_MS:
+        if (value < 0 || value > (int64_t)UINT32_MAX / 1000)
+            return MOAT_E_RANGE;
+        if (opt == MOAT_OPT_RCVTIMEO_MS)
+            s->rcvtimeo_ms = (uint32_t)value;
+        else
+            s->sndtimeo_ms = (uint32_t)value;
+        return 0;
+    case MOAT_OPT_ERROR:
+        return MOAT_E_NOTSUP;   /* get only */
+    case MOAT_OPT_NODELAY:
+    case MOAT_OPT_KEEPALIVE:
+    case MOAT_OPT_REUSEADDR:
+    case MOAT_OPT_RCVBUF:
+    case MOAT_OPT_SNDBUF:
+    case MOAT_OPT_LINGER_MS:
+    case MOAT_OPT_BROADCAST:
+        break;
+    default:
+        return MOAT_E_NOTSUP;
+    }
+    if (opt == MOAT_OPT_SNDBUF && value <= 0)
+        return MOAT_E_RANGE;
+    cl_req(&req, MOAT_MSG_SETOPT, h);
+    req.body.opt.opt = (uint32_t)opt;
+    req.body.opt.value = value;
+    r = cl_rpc(st, &req, &resp);
+    if (r == 0 && opt == MOAT_OPT_SNDBUF)
+        s->sndbuf = value > (int64_t)s->tx.cap ? s->tx.cap : (uint32_t)value;
+    return r;
+}
+
+int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *value)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!value)
+        return MOAT_E_INVAL;
+    switch (opt) {
+    case MOAT_OPT_NONBLOCK:
+        *value = s->nonblock;
+        return 0;
+    case MOAT_OPT_RCVTIMEO_MS:
+        *value = s->rcvtimeo_ms;
+        return 0;
+    case MOAT_OPT_SNDTIMEO_MS:
+        *value = s->sndtimeo_ms;
+        return 0;
+    case MOAT_OPT_NODELAY:
+    case MOAT_OPT_KEEPALIVE:
+    case MOAT_OPT_REUSEADDR:
+    case MOAT_OPT_RCVBUF:
+    case MOAT_OPT_SNDBUF:
+    case MOAT_OPT_LINGER_MS:
+    case MOAT_OPT_BROADCAST:
+    case MOAT_OPT_ERROR:
+        break;
+    default:
+        return MOAT_E_NOTSUP;
+    }
+    cl_req(&req, MOAT_MSG_GETOPT, h);
+    req.body.opt.opt = (uint32_t)opt;
+    r = cl_rpc(st, &req, &resp);
+    if (r != 0)
+        return r;
+    *value = resp.body.resp.value;
+    return 0;
+}
+
+int moat_sock_name(struct moat_stack *st, moat_sock_t h, struct moat_addr *local,
+                   struct moat_addr *remote)
+{
+    struct moat_msg req, resp;
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    cl_req(&req, MOAT_MSG_NAME, h);
+    r = cl_rpc(st, &req, &resp);
+    if (r != 0)
+        return r;
+    if (local) {
+        local->ip = resp.body.resp.local.ip;
+        local->port = resp.body.resp.local.port;
+    }
+    if (remote) {
+        remote->ip = resp.body.resp.remote.ip;
+        remote->port = resp.body.resp.remote.port;
+    }
+    return 0;
+}
+
+/* ---- data path: no ctl message, only ring indices --------------------- */
+
+static int cl_send_udp(struct moat_stack *st, struct app_sock *s, const void *buf,
+                       size_t len, const struct moat_addr *to, size_t *sent)
+{
+    struct moat_dgram_hdr dh;
+    uint64_t deadline;
+    uint32_t rec, room = 0;
+    int r;
+
+    if (len > CL_UDP_MAX || len + sizeof(dh) > s->sndbuf)
+        return MOAT_E_MSGSIZE;
+    if (!to) {
+        if (s->peer.ip == 0)
+            return MOAT_E_NOTCONN;
+        to = &s->peer;
+    }
+    if (to->ip == 0 || to->port == 0)
+        return MOAT_E_INVAL;
+    rec = (uint32_t)(sizeof(dh) + len);
+    deadline = cl_deadline(s->sndtimeo_ms);
+    for (;;) {
+        if (cl_status(st, s) & MOAT_SS_ERR) {
+            r = cl_take_error(st, s);
+            if (r != 0)
+                return r;
+        }
+        r = cl_tx_room(st, s, &room);
+        if (r != 0)
+            return r;
+        if (room >= rec)
+            break;
+        if (s->nonblock)
+            return MOAT_E_AGAIN;
+        r = cl_wait_sock(st, s, MOAT_SS_ERR, 0, rec, deadline);
+        if (r != 0)
+            return r;
+    }
+    /* One record, published at once: the net side never sees half. */
+    dh.ip = to->ip;
+    dh.port = to->port;
+    dh.len = (uint16_t)len;
+    moat_ring_put(&s->tx, 0, &dh, sizeof(dh));
+    if (len)
+        moat_ring_put(&s->tx, sizeof(dh), buf, (uint32_t)len);
+    moat_ring_publish(&s->tx, rec);
+    moat_stack_kick_net(st);
+    *sent = len;
+    return 0;
+}
+
+static int cl_send_tcp(struct moat_stack *st, struct app_sock *s, const void *buf,
+                       size_t len, size_t *sent)
+{
+    const uint8_t *p = buf;
+    uint64_t deadline = cl_deadline(s->sndtimeo_ms);
+    size_t done = 0;
+    int r = 0;
+
+    while (done < len) {
+        uint32_t status = cl_status(st, s), room = 0, n;
+
+        if (status & MOAT_SS_ERR) {
+            if (done)
+                break;      /* report the bytes now, the error next call */
+            r = cl_take_error(st, s);
+            if (r != 0)
+                return r;
+            continue;
+        }
+        if (status & (MOAT_SS_WRSHUT | MOAT_SS_HUP)) {
+            if (done)
+                break;
+            return MOAT_E_PIPE;
+        }
+        if (!(status & MOAT_SS_CONNECTED)) {
+            if (!(status & MOAT_SS_CONNECTING)) {
+                if (done)
+                    break;
+                return MOAT_E_NOTCONN;
+            }
+            if (s->nonblock)
+                return MOAT_E_AGAIN;
+            r = cl_wait_sock(st, s, MOAT_SS_CONNECTED | MOAT_SS_ERR | MOAT_SS_HUP, 0, 0,
+                             deadline);
+            if (r != 0)
+                return r;
+            continue;
+        }
+        r = cl_tx_room(st, s, &room);
+        if (r != 0)
+            return r;
+        if (room > 0) {
+            n = len - done < room ? (uint32_t)(len - done) : room;
+            moat_ring_put(&s->tx, 0, p + done, n);
+            moat_ring_publish(&s->tx, n);
+            moat_stack_kick_net(st);
+            done += n;
+            continue;
+        }
+        if (s->nonblock)
+            break;
+        r = cl_wait_sock(st, s, MOAT_SS_ERR | MOAT_SS_WRSHUT | MOAT_SS_HUP, 0, 1, deadline);
+        if (r == MOAT_E_AGAIN)
+            break;
+        if (r != 0)
+            return r;
+    }
+    if (done == 0 && len > 0)
+        return MOAT_E_AGAIN;
+    *sent = done;
+    return 0;
+}
+
+static int cl_send(struct moat_stack *st, moat_sock_t h, const void *buf, size_t len,
+                   const struct moat_addr *to, size_t *sent)
+{
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!sent || (!buf && len))
+        return MOAT_E_INVAL;
+    *sent = 0;
+    if (s->type == MOAT_SOCK_DGRAM)
+        return cl_send_udp(st, s, buf, len, to, sent);
+    return cl_send_tcp(st, s, buf, len, sent);   /* TCP ignores @p to */
+}
+
+int moat_sock_send(struct moat_stack *st, moat_sock_t h, const void *buf, size_t len,
+                   size_t *sent)
+{
+    return cl_send(st, h, buf, len, NULL, sent);
+}
+
+int moat_sock_sendto(struct moat_stack *st, moat_sock_t h, const void *buf, size_t len,
+                     const struct moat_addr *to, size_t *sent)
+{
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!to && s->type == MOAT_SOCK_DGRAM)
+        return MOAT_E_INVAL;
+    return cl_send(st, h, buf, len, to, sent);
+}
+
+static int cl_recv_udp(struct moat_stack *st, struct app_sock *s, void *buf, size_t len,
+                       struct moat_addr *from, size_t *got)
+{
+    uint64_t deadline = cl_deadline(s->rcvtimeo_ms);
+    struct moat_dgram_hdr dh;
+    uint32_t avail = 0, n;
+    int r;
+
+    for (;;) {
+        r = cl_rx_avail(st, s, &avail);
+        if (r != 0)
+            return r;
+        if (avail >= sizeof(dh))
+            break;
+        if (avail != 0)
+            return cl_fail(st, MOAT_E_PEER);   /* records are published whole */
+        if (cl_status(st, s) & MOAT_SS_ERR) {
+            r = cl_take_error(st, s);
+            if (r != 0)
+                return r;
+            continue;
+        }
+        if (s->nonblock)
+            return MOAT_E_AGAIN;
+        r = cl_wait_sock(st, s, MOAT_SS_ERR, 1, 0, deadline);
+        if (r != 0)
+            return r;
+    }
+    moat_ring_get(&s->rx, 0, &dh, sizeof(dh));     /* private copy, then check */
+    if (dh.len > CL_UDP_MAX || dh.len > avail - sizeof(dh))
+        return cl_fail(st, MOAT_E_PEER);
+    n = dh.len < len ? dh.len : (uint32_t)len;
+    if (n)
+        moat_ring_get(&s->rx, sizeof(dh), buf, n);
+    moat_ring_consume(&s->rx, (uint32_t)sizeof(dh) + dh.len);
+    if (from) {
+        from->ip = dh.ip;
+        from->port = dh.port;
+    }
+    *got = n;
+    return 0;
+}
+
+static int cl_recv_tcp(struct moat_stack *st, struct app_sock *s, void *buf, size_t len,
+                       size_t *got)
+{
+    uint64_t deadline = cl_deadline(s->rcvtimeo_ms);
+    uint32_t avail = 0, status, n;
+    int r;
+
+    for (;;) {
+        r = cl_rx_avail(st, s, &avail);
+        if (r != 0)
+            return r;
+        if (avail > 0)
+            break;
+        status = cl_status(st, s);
+        /* The net domain publishes data before it sets RDHUP, so look at
+         * the ring again after reading the status. */
+        r = cl_rx_avail(st, s, &avail);
+        if (r != 0)
+            return r;
+        if (avail > 0)
+            break;
+        if (status & MOAT_SS_ERR) {
+            r = cl_take_error(st, s);
+            if (r != 0)
+                return r;
+            continue;
+        }
+        if (status & (MOAT_SS_RDHUP | MOAT_SS_HUP)) {
+            *got = 0;       /* end of stream */
+            return 0;
+        }
+        if (!(status & (MOAT_SS_CONNECTED | MOAT_SS_CONNECTING)))
+            return MOAT_E_NOTCONN;
+        if (len == 0) {
+            *got = 0;
+            return 0;
+        }
+        if (s->nonblock)
+            return MOAT_E_AGAIN;
+        r = cl_wait_sock(st, s, MOAT_SS_ERR | MOAT_SS_RDHUP | MOAT_SS_HUP, 1, 0, deadline);
+        if (r != 0)
+            return r;
+    }
+    n = avail < len ? avail : (uint32_t)len;
+    if (n) {
+        moat_ring_get(&s->rx, 0, buf, n);
+        moat_ring_consume(&s->rx, n);
+        atomic_store_explicit(&cl_sh(st, s)->rx_read, s->rx.local, memory_order_release);
+        if ((uint64_t)avail * 2 >= s->rx.cap)
+            moat_stack_kick_net(st);   /* the window may just have opened */
+    }
+    *got = n;
+    return 0;
+}
+
+static int cl_recv(struct moat_stack *st, moat_sock_t h, void *buf, size_t len,
+                   struct moat_addr *from, size_t *got)
+{
+    struct app_sock *s = NULL;
+    int r = cl_sock_get(st, h, 1, &s);
+
+    if (r != 0)
+        return r;
+    if (!got || (!buf && len))
+        return MOAT_E_INVAL;
+    *got = 0;
+    if (s->type == MOAT_SOCK_DGRAM)
+        return cl_recv_udp(st, s, buf, len, from, got);
+    if (from)
+        memset(from, 0, sizeof(*from));
+    return cl_recv_tcp(st, s, buf, len, got);
+}
+
+int moat_sock_recv(struct moat_stack *st, moat_sock_t h, void *buf, size_t len, size_t *got)
+{
+    return cl_recv(st, h, buf, len, NULL, got);
+}
+
+int moat_sock_recvfrom(struct moat_stack *st, moat_sock_t h, void *buf, size_t len,
+                       struct moat_addr *from, size_t *got)
+{
+    return cl_recv(st, h, buf, len, from, got);
+}
+
+/* ---- poll ------------------------------------------------------------- */
+
+struct cl_poll {
+    struct moat_pollfd *fds;
+    unsigned n;
+    unsigned ready;
+};
+
+/* Smallest free room that lets a UDP writer send a full-MTU datagram. */
+static uint32_t cl_udp_pollout_need(struct moat_stack *st, const struct app_sock *s)
+{
+    uint32_t mtu = 0, need;
+
+    for (uint32_t i = 0; i < st->cfg.n_ifs && i < MOAT_MAX_IFS; i++)
+        if (st->cfg.ifs[i].mtu > mtu)
+            mtu = st->cfg.ifs[i].mtu;
+    need = (uint32_t)sizeof(struct moat_dgram_hdr) +
+           (mtu > CL_IP_UDP_HDRS ? mtu - CL_IP_UDP_HDRS : 1);
+    return need < s->sndbuf ? need : s->sndbuf;
+}
+
+static uint16_t cl_revents(struct moat_stack *st, const struct moat_pollfd *pf, int *err)
+{
+    struct app_sock *s = NULL;
+    uint32_t status, avail = 0, room = 0;
+    uint16_t ev = 0;
+
+    if (cl_sock_get(st, pf->sock, 0, &s) != 0)
+        return MOAT_POLLNVAL;
+    status = cl_status(st, s);
+    if ((*err = cl_rx_avail(st, s, &avail)) != 0 || (*err = cl_tx_room(st, s, &room)) != 0)
+        return 0;
+    if (status & MOAT_SS_ERR)
+        ev |= MOAT_POLLERR;
+    if (status & MOAT_SS_HUP)
+        ev |= MOAT_POLLHUP;
+    if (status & MOAT_SS_RDHUP)
+        ev |= MOAT_POLLRDHUP;
+    if (s->type == MOAT_SOCK_DGRAM) {
+        if (avail > 0)
+            ev |= MOAT_POLLIN;
+        if (room >= cl_udp_pollout_need(st, s))
+            ev |= MOAT_POLLOUT;
+    } else {
+        if (avail > 0 || (status & (MOAT_SS_ACCEPTQ | MOAT_SS_RDHUP | MOAT_SS_HUP)))
+            ev |= MOAT_POLLIN;
+        if ((status & MOAT_SS_CONNECTED) && !(status & (MOAT_SS_WRSHUT | MOAT_SS_HUP)) &&
+            room > 0)
+            ev |= MOAT_POLLOUT;
+    }
+    return ev & (pf->events | MOAT_POLLERR | MOAT_POLLHUP | MOAT_POLLNVAL);
+}
+
+static int cl_cond_poll(struct moat_stack *st, void *arg)
+{
+    struct cl_poll *p = arg;
+    unsigned ready = 0;
+
+    for (unsigned i = 0; i < p->n; i++) {
+        int err = 0;
+        p->fds[i].revents = cl_revents(st, &p->fds[i], &err);
+        if (err)
+            return err;
+        if (p->fds[i].revents)
+            ready++;
+    }
+    p->ready = ready;
+    return ready > 0;
+}
+
+int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
+              int timeout_ms, unsigned *nready)
+{
+    struct cl_poll p = { fds, n, 0 };
+    int r;
+
+    if (!st || (!fds && n))
+        return MOAT_E_INVAL;
+    if (nready)
+        *nready = 0;
+    r = cl_dead(st);
+    if (r != 0)
+        return r;
+    r = cl_cond_poll(st, &p);
+    if (r < 0)
+        return r;
+    if (r == 0 && timeout_ms != 0) {
+        uint64_t deadline = timeout_ms < 0 ? 0 : cl_deadline((uint32_t)timeout_ms);
+        r = cl_wait(st, cl_cond_poll, &p, deadline);
+        if (r != 0 && r != MOAT_E_AGAIN)
+            return r;
+    }
+    if (nready)
+        *nready = p.ready;
+    return 0;
+}

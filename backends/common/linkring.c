@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link boundary of the factored backends (see linkring.h for the
+ * region layout and the restart protocol): the net side as a struct
+ * moat_link that netloop drives like any device, and the link side that
+ * moat-linkd uses to move frames between a device and the rings.
+ *
+ * Trust: the net side does not trust the link domain. Every descriptor is
+ * copied once into a local variable and checked there (pool, alignment,
+ * length, ownership bit) before it is used; received frames are copied
+ * into private memory before the core sees them, so a link domain that
+ * keeps writing a buffer after handing it over cannot change bytes the
+ * core has already validated. A ring index that claims more than the
+ * capacity cuts the link off (net_broken) until the supervisor restarts
+ * the link domain.
+ *
+ * Does not open devices, spawn processes or decide when to sleep.
+ */
+#define _GNU_SOURCE
+#include "linkring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "moat/err.h"
+
+#define LR_NONE      UINT32_MAX
+#define LR_DESC      ((uint32_t)sizeof(struct linkring_desc))
+/* Receive buffers are given back in batches of this many (or when the rx
+ * ring runs dry, or at flush), so that one cache-line write covers many
+ * frames and a duplicate within a batch is still caught by the bitmap. */
+#define LR_RET_BATCH 32u
+
+static const char *const lr_bad_names[] = {
+#define LINKRING_BAD_NAME_(n, d) #n,
+    LINKRING_BAD(LINKRING_BAD_NAME_)
+#undef LINKRING_BAD_NAME_
+};
+
+const char *linkring_bad_name(int reason)
+{
+    if (reason < 0 || reason >= LINKRING_BAD_COUNT)
+        return "UNKNOWN";
+    return lr_bad_names[reason];
+}
+
+/* ---- geometry ----------------------------------------------------------- */
+
+static int lr_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g)
+{
+    uint32_t need = (uint32_t)mtu + 14u + 4u;   /* Ethernet header, VLAN slack */
+    uint32_t fs = 2048;
+    while (fs < need)
+        fs <<= 1;
+    uint32_t slots = 2;
+    while (slots < nbufs)
+        slots <<= 1;
+    g->frame_size = fs;
+    g->n_rx = nbufs;
+    g->n_tx = nbufs;
+    g->ring_slots = slots;
+}
+
+static size_t lr_align(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
+{
+    if (!g || !out || !lr_pow2(g->frame_size) || !lr_pow2(g->ring_slots))
+        return MOAT_E_INVAL;
+    if (g->frame_size < 2048 || g->frame_size > 65536 || g->n_rx == 0 || g->n_tx == 0)
+        return MOAT_E_RANGE;
+    /* A ring holds every buffer of its pool, so an honest producer never
+     * finds it full; slots * 8 must fit the ring's 32-bit arithmetic. */
+    if (g->ring_slots < g->n_rx || g->ring_slots < g->n_tx || g->ring_slots > (1u << 20))
+        return MOAT_E_RANGE;
+    /* Descriptor offsets are 32-bit. */
+    if ((uint64_t)(g->n_rx + (uint64_t)g->n_tx) * g->frame_size > UINT32_MAX)
+        return MOAT_E_RANGE;
+    memset(out, 0, sizeof *out);
+    out->g = *g;
+    out->off_rings = lr_align(sizeof(struct linkring_hdr), MOAT_CACHELINE);
+    out->off_desc = out->off_rings + LINKRING_NRINGS * sizeof(struct moat_ring_sh);
+    size_t desc_end = out->off_desc + (size_t)LINKRING_NRINGS * g->ring_slots * LR_DESC;
+    out->buf_off = lr_align(desc_end, g->frame_size < 4096 ? 4096 : g->frame_size);
+    out->size = out->buf_off + ((size_t)g->n_rx + g->n_tx) * g->frame_size;
+    return 0;
+}
+
+static struct moat_ring_sh *lr_ring_sh(void *base, const struct linkring_layout *lay, int i)
+{
+    return (struct moat_ring_sh *)((uint8_t *)base + lay->off_rings) + i;
+}
+
+static uint8_t *lr_ring_data(void *base, const struct linkring_layout *lay, int i)
+{
+    return (uint8_t *)base + lay->off_desc + (size_t)i * lay->g.ring_slots * LR_DESC;
+}
+
+void linkring_region_init(void *base, const struct linkring_layout *lay)
+{
+    struct linkring_hdr *h = linkring_hdr(base);
+    h->magic = LINKRING_MAGIC;
+    h->version = LINKRING_VERSION;
+    h->geom = lay->g;
+    h->size = lay->size;
+    for (int i = 0; i < LINKRING_NRINGS; i++)
+        moat_ring_reset(lr_ring_sh(base, lay, i));
+    atomic_store_explicit(&h->net_ack, 0, memory_order_relaxed);
+    /* Pairs with the load-acquire of gen in lr_net_sync() / linkring_dev_ready(). */
+    atomic_store_explicit(&h->gen, 1, memory_order_release);
+}
+
+int linkring_region_check(const void *base, size_t size, const struct linkring_layout *lay)
+{
+    const struct linkring_hdr *h = (const struct linkring_hdr *)base;
+    if (!base || size < lay->size || size < sizeof *h)
+        return MOAT_E_PEER;
+    if (h->magic != LINKRING_MAGIC || h->version != LINKRING_VERSION || h->size != lay->size)
+        return MOAT_E_PEER;
+    if (memcmp(&h->geom, &lay->g, sizeof h->geom) != 0)
+        return MOAT_E_PEER;
+    return 0;
+}
+
+/* ---- doorbells ---------------------------------------------------------- */
+
+void linkring_bell_ring(int fd)
+{
+    uint64_t one = 1;
+    /* EAGAIN means the counter is already huge: the peer is awake anyway. */
+    ssize_t r = write(fd, &one, sizeof one);
+    (void)r;
+}
+
+void linkring_bell_drain(int fd)
+{
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);   /* non-blocking eventfd */
+    (void)r;
+}
+
+/* ---- ring helpers (one record = one descriptor) ------------------------- */
+
+/* Consumer: take the next descriptor into @p d without publishing our index
+ * (lr_cons_commit does that once per batch). Returns 0, MOAT_E_AGAIN or
+ * MOAT_E_PEER (impossible producer index). */
+static int lr_pop(struct moat_ring *r, struct linkring_desc *d)
+{
+    uint32_t avail;
+    if (moat_ring_avail(r, &avail) != 0)
+        return MOAT_E_PEER;
+    if (avail < LR_DESC)
+        return MOAT_E_AGAIN;
+    /* The copy is the only read of the record: everything after works on
+     * the private *d, so the peer rewriting the slot changes nothing. */
+    moat_ring_get(r, 0, d, LR_DESC);
+    r->local += LR_DESC;
+    return 0;
+}
+
+static void lr_cons_commit(struct moat_ring *r)
+{
+    /* Pairs with the load-acquire of cons in moat_ring_space(): the
+     * records before r->local have been copied out. */
+    if (atomic_load_explicit(&r->sh->cons, memory_order_relaxed) != r->local)
+        atomic_store_explicit(&r->sh->cons, r->local, memory_order_release);
+}
+
+static int lr_avail_desc(const struct moat_ring *r)
+{
+    uint32_t avail;
+    return moat_ring_avail(r, &avail) == 0 && avail >= LR_DESC;
+}
+
+/* Producer: append and publish one descriptor. Returns 0, MOAT_E_NOBUFS or
+ * MOAT_E_PEER (impossible consumer index). */
+static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len)
+{
+    uint32_t space;
+    if (moat_ring_space(r, &space) != 0)
+        return MOAT_E_PEER;
+    if (space < LR_DESC)
+        return MOAT_E_NOBUFS;
+    struct linkring_desc d = { off, (uint16_t)len, 0 };
+    moat_ring_put(r, 0, &d, LR_DESC);
+    moat_ring_publish(r, LR_DESC);
+    return 0;
+}
+
+static int lr_bit(const uint8_t *bits, uint32_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
+static void lr_set(uint8_t *bits, uint32_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+static void lr_clr(uint8_t *bits, uint32_t i) { bits[i >> 3] &= (uint8_t)~(1u << (i & 7)); }
+
+/*
+ * Check a descriptor received from the other side for a buffer of the pool
+ * [first, first + count). @p need_len: it must carry a frame length.
+ * Returns the buffer index, or LR_NONE after counting the reason.
+ */
+static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
+                         const struct linkring_desc *d, uint32_t first, uint32_t count,
+                         int need_len, struct linkring_counters *c)
+{
+    uint32_t fs = lay->g.frame_size;
+    if (d->flags != 0) {
+        c->bad[LINKRING_BAD_FLAGS]++;
+        return LR_NONE;
+    }
+    if (d->off & (fs - 1)) {
+        c->bad[LINKRING_BAD_ALIGN]++;
+        return LR_NONE;
+    }
+    uint32_t i = d->off / fs;
+    if (i < first || i - first >= count) {
+        c->bad[LINKRING_BAD_RANGE]++;
+        return LR_NONE;
+    }
+    if (need_len && (d->len == 0 || d->len > fs)) {
+        c->bad[LINKRING_BAD_LEN]++;
+        return LR_NONE;
+    }
+    if (lr_bit(mine, i)) {
+        c->bad[LINKRING_BAD_DUP]++;
+        return LR_NONE;
+    }
+    return i;
+}
+
+static void lr_attach_rings(struct moat_ring ring[LINKRING_NRINGS], void *base,
+                            const struct linkring_layout *lay)
+{
+    for (int i = 0; i < LINKRING_NRINGS; i++) {
+        /* Cannot fail: ring_slots * 8 is a power of two >= 16 (checked
+         * by linkring_layout). */
+        (void)moat_ring_attach(&ring[i], lr_ring_sh(base, lay, i), lr_ring_data(base, lay, i),
+                               lay->g.ring_slots * LR_DESC, 0);
+    }
+}
+
+/* ---- net side ----------------------------------------------------------- */
+
+struct lr_net {
+    struct moat_link link;          /* first: netloop sees only this */
+    void *base;
+    struct linkring_hdr *hdr;
+    struct linkring_layout lay;     /* private copy, never re-read */
+    uint8_t *bufs;
+    struct moat_ring ring[LINKRING_NRINGS];
+    uint8_t *mine;                  /* bit per buffer: we hold it */
+    uint32_t *free_tx;              /* transmit buffers we hold */
+    uint32_t n_free_tx;
+    uint32_t *ret_rx;               /* receive buffers to give back */
+    uint32_t n_ret_rx;
+    uint32_t cur_tx;                /* handed to the core by tx_acquire */
+    uint8_t *copy;                  /* private copy of the current rx frame */
+    uint32_t gen;                   /* generation we last reset for */
+    int broken;
+    int dirty;                      /* published something since the last bell */
+    int net_bell, link_bell;
+    struct linkring_counters cnt;
+    linkring_try_fn try_fn;
+};
+
+static struct lr_net *lr_net_of(struct moat_link *l) { return (struct lr_net *)l; }
+
+static void lr_net_reset(struct lr_net *n, uint32_t g)
+{
+    uint32_t nb = n->lay.g.n_rx + n->lay.g.n_tx;
+    memset(n->mine, 0, (nb + 7) / 8);
+    n->n_free_tx = 0;
+    for (uint32_t i = n->lay.g.n_rx; i < nb; i++) {
+        lr_set(n->mine, i);
+        n->free_tx[n->n_free_tx++] = i;
+    }
+    n->n_ret_rx = 0;
+    n->cur_tx = LR_NONE;
+    for (int i = 0; i < LINKRING_NRINGS; i++) {
+        moat_ring_reset(n->ring[i].sh);
+        n->ring[i].local = 0;
+    }
+    n->broken = 0;
+    n->dirty = 0;
+    atomic_store_explicit(&n->hdr->net_broken, 0, memory_order_relaxed);
+    n->gen = g;
+    n->cnt.resets++;
+    /* Pairs with the load-acquire of net_ack in linkring_dev_ready(): the
+     * ring resets above are visible to the new link domain. */
+    atomic_store_explicit(&n->hdr->net_ack, g, memory_order_release);
+    linkring_bell_ring(n->link_bell);
+}
+
+/* A new link domain generation: reset our side. Returns nonzero if it did. */
+static int lr_net_sync(struct lr_net *n)
+{
+    /* Pairs with the store-release of gen by the supervisor (after the old
+     * link domain has been reaped) in linkring_region_init / the restart. */
+    uint32_t g = atomic_load_explicit(&n->hdr->gen, memory_order_acquire);
+    if (g == n->gen)
+        return 0;
+    lr_net_reset(n, g);
+    return 1;
+}
+
+static void lr_net_try(struct lr_net *n)
+{
+    if (!n->try_fn || atomic_load_explicit(&n->hdr->try_net, memory_order_relaxed) == 0)
+        return;
+    unsigned t = atomic_exchange_explicit(&n->hdr->try_net, 0, memory_order_relaxed);
+    if (t)
+        n->try_fn(t);
+}
+
+static void lr_net_cut(struct lr_net *n)
+{
+    if (!n->broken) {
+        n->broken = 1;
+        n->cnt.bad[LINKRING_BAD_INDEX]++;
+        atomic_store_explicit(&n->hdr->net_broken, 1, memory_order_relaxed);
+    }
+}
+
+static void lr_net_return_rx(struct lr_net *n)
+{
+    for (uint32_t k = 0; k < n->n_ret_rx; k++) {
+        uint32_t i = n->ret_rx[k];
+        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0);
+        if (r == MOAT_E_PEER) {
+            lr_net_cut(n);
+            break;
+        }
+        /* NOBUFS cannot happen with an honest consumer (the ring holds the
+         * whole pool); with a dishonest one the buffer is simply lost. */
+        lr_clr(n->mine, i);
+        n->dirty = 1;
+    }
+    n->n_ret_rx = 0;
+}
+
+static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
+{
+    struct lr_net *n = lr_net_of(l);
+    lr_net_sync(n);
+    lr_net_try(n);
+    if (atomic_load_explicit(&n->hdr->net_sleeping, memory_order_relaxed))
+        atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
+    if (n->broken)
+        return MOAT_E_AGAIN;
+    if (n->n_ret_rx >= LR_RET_BATCH)
+        lr_net_return_rx(n);
+    /* Bounded: at most one ring's worth of bad descriptors per call. */
+    for (uint32_t tries = 0; tries < n->lay.g.ring_slots; tries++) {
+        struct linkring_desc d;
+        int r = lr_pop(&n->ring[LINKRING_RX], &d);
+        if (r == MOAT_E_PEER) {
+            lr_net_cut(n);
+            return MOAT_E_AGAIN;
+        }
+        if (r != 0)
+            break;
+        uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, &n->cnt);
+        if (i == LR_NONE)
+            continue;
+        lr_set(n->mine, i);
+        /* The one copy: from here on the core reads private memory. */
+        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size, d.len);
+        n->ret_rx[n->n_ret_rx++] = i;
+        n->cnt.frames++;
+        *frame = n->copy;
+        *len = d.len;
+        return 0;
+    }
+    /* Ring dry: give the buffers back now and free the ring slots. */
+    lr_net_return_rx(n);
+    lr_cons_commit(&n->ring[LINKRING_RX]);
+    return MOAT_E_AGAIN;
+}
+
+static void lr_net_rx_release(struct moat_link *l)
+{
+    (void)l;    /* the frame was a private copy; its buffer is already queued */
+}
+
+static void lr_net_reclaim_tx(struct lr_net *n)
+{
+    for (uint32_t tries = 0; tries < n->lay.g.ring_slots; tries++) {
+        struct linkring_desc d;
+        int r = lr_pop(&n->ring[LINKRING_TXFREE], &d);
+        if (r == MOAT_E_PEER) {
+            lr_net_cut(n);
+            return;
+        }
+        if (r != 0)
+            break;
+        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, &n->cnt);
+        if (i == LR_NONE)
+            continue;
+        lr_set(n->mine, i);
+        n->free_tx[n->n_free_tx++] = i;
+    }
+    lr_cons_commit(&n->ring[LINKRING_TXFREE]);
+}
+
+static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
+{
+    struct lr_net *n = lr_net_of(l);
+    lr_net_sync(n);
+    if (n->broken) {
+        n->cnt.no_buf++;
+        return MOAT_E_NOBUFS;
+    }
+    if (n->cur_tx == LR_NONE) {
+        if (n->n_free_tx == 0)
+            lr_net_reclaim_tx(n);
+        if (n->n_free_tx == 0) {
+            n->cnt.no_buf++;
+            return MOAT_E_NOBUFS;
+        }
+        n->cur_tx = n->free_tx[--n->n_free_tx];
+    }
+    /* Zero copy: the core writes the frame straight into the shared buffer.
+     * We own it until tx_commit; a link domain writing it meanwhile can
+     * only spoil its own outgoing frame (the core derives no length or
+     * index from bytes it reads back from a transmit buffer). */
+    *buf = n->bufs + (size_t)n->cur_tx * n->lay.g.frame_size;
+    *cap = n->lay.g.frame_size;
+    return 0;
+}
+
+static int lr_net_tx_commit(struct moat_link *l, size_t len)
+{
+    struct lr_net *n = lr_net_of(l);
+    uint32_t i = n->cur_tx;
+    if (i == LR_NONE)
+        return MOAT_E_IO;
+    n->cur_tx = LR_NONE;
+    if (len == 0 || len > n->lay.g.frame_size || len > UINT16_MAX) {
+        n->free_tx[n->n_free_tx++] = i;
+        return len == 0 ? 0 : MOAT_E_IO;
+    }
+    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, (uint32_t)len);
+    if (r != 0) {
+        if (r == MOAT_E_PEER)
+            lr_net_cut(n);
+        n->free_tx[n->n_free_tx++] = i;
+        return MOAT_E_IO;
+    }
+    lr_clr(n->mine, i);
+    n->dirty = 1;
+    n->cnt.frames_out++;
+    return 0;
+}
+
+static int lr_net_flush(struct moat_link *l)
+{
+    struct lr_net *n = lr_net_of(l);
+    if (n->broken)
+        return 0;
+    lr_net_return_rx(n);
+    lr_cons_commit(&n->ring[LINKRING_RX]);
+    lr_cons_commit(&n->ring[LINKRING_TXFREE]);
+    if (n->dirty) {
+        n->dirty = 0;
+        /* Our publishes (store-release of prod) must be ordered before we
+         * read link_sleeping; the link side stores link_sleeping, fences,
+         * then reads our prod. With a full fence on both sides at least
+         * one of us sees the other's write: no lost wake-up. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&n->hdr->link_sleeping, memory_order_relaxed) &&
+            atomic_exchange_explicit(&n->hdr->link_sleeping, 0, memory_order_seq_cst)) {
+            linkring_bell_ring(n->link_bell);
+            n->cnt.bells++;
+        }
+    }
+    return 0;
+}
+
+static int lr_net_wait_fd(struct moat_link *l)
+{
+    return lr_net_of(l)->net_bell;
+}
+
+static int lr_net_arm(struct moat_link *l)
+{
+    struct lr_net *n = lr_net_of(l);
+    if (lr_net_sync(n))
+        return 1;
+    lr_net_try(n);
+    lr_net_flush(l);
+    memcpy(&n->hdr->net_cnt, &n->cnt, sizeof n->cnt);   /* diagnostics only */
+    linkring_bell_drain(n->net_bell);
+    atomic_store_explicit(&n->hdr->net_sleeping, 1, memory_order_seq_cst);
+    /* Pairs with the fence in linkring_dev_flush(): see lr_net_flush. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if ((!n->broken && lr_avail_desc(&n->ring[LINKRING_RX])) ||
+        atomic_load_explicit(&n->hdr->gen, memory_order_relaxed) != n->gen) {
+        atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
+        return 1;
+    }
+    return 0;
+}
+
+static void lr_net_close(struct moat_link *l)
+{
+    struct lr_net *n = lr_net_of(l);
+    close(n->net_bell);
+    close(n->link_bell);
+    free(n->mine);
+    free(n->free_tx);
+    free(n->ret_rx);
+    free(n->copy);
+    free(n);
+}
+
+static const struct moat_link_ops lr_net_ops = {
+    .rx_acquire = lr_net_rx_acquire,
+    .rx_release = lr_net_rx_release,
+    .tx_acquire = lr_net_tx_acquire,
+    .tx_commit = lr_net_tx_commit,
+    .flush = lr_net_flush,
+    .wait_fd = lr_net_wait_fd,
+    .next_due_us = NULL,
+    .arm = lr_net_arm,
+    .close = lr_net_close,
+};
+
+int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay,
+                      int net_bell, int link_bell, uint16_t mtu, struct moat_link **out)
+{
+    int err = linkring_region_check(base, size, lay);
+    struct lr_net *n = NULL;
+    if (err == 0) {
+        n = calloc(1, sizeof *n);
+        err = n ? 0 : MOAT_E_NOMEM;
+    }
+    if (err == 0) {
+        uint32_t nb = lay->g.n_rx + lay->g.n_tx;
+        n->mine = calloc((nb + 7) / 8, 1);
+        n->free_tx = calloc(lay->g.n_tx, sizeof(uint32_t));
+        n->ret_rx = calloc(lay->g.n_rx, sizeof(uint32_t));
+        n->copy = malloc(lay->g.frame_size);
+        if (!n->mine || !n->free_tx || !n->ret_rx || !n->copy)
+            err = MOAT_E_NOMEM;
+    }
+    if (err != 0) {
+        /* Takes the bells even on failure. */
+        close(net_bell);
+        close(link_bell);
+        if (n) {
+            free(n->mine);
+            free(n->free_tx);
+            free(n->ret_rx);
+            free(n->copy);
+            free(n);
+        }
+        return err;
+    }
+    n->link.ops = &lr_net_ops;
+    n->link.mtu = mtu;
+    n->base = base;
+    n->hdr = linkring_hdr(base);
+    n->lay = *lay;
+    n->bufs = (uint8_t *)base + lay->buf_off;
+    lr_attach_rings(n->ring, base, lay);
+    n->net_bell = net_bell;
+    n->link_bell = link_bell;
+    n->cur_tx = LR_NONE;
+    n->gen = 0;     /* the region starts at gen 1: the first call resets */
+    lr_net_sync(n);
+    *out = &n->link;
+    return 0;
+}
+
+void linkring_net_counters(struct moat_link *l, struct linkring_counters *out)
+{
+    *out = lr_net_of(l)->cnt;
+}
+
+void linkring_net_set_try(struct moat_link *l, linkring_try_fn fn)
+{
+    lr_net_of(l)->try_fn = fn;
+}
+
+/* ---- link side ---------------------------------------------------------- */
+
+int linkring_dev_attach(struct linkring_dev *d, void *base, size_t size,
+                        const struct linkring_layout *lay, int net_bell, int link_bell)
+{
+    memset(d, 0, sizeof *d);
+    int err = linkring_region_check(base, size, lay);
+    if (err != 0)
+        return err;
+    uint32_t nb = lay->g.n_rx + lay->g.n_tx;
+    d->mine = calloc((nb + 7) / 8, 1);
+    d->free_rx = calloc(lay->g.n_rx, sizeof(uint32_t));
+    if (!d->mine || !d->free_rx) {
+        free(d->mine);
+        free(d->free_rx);
+        d->mine = NULL;
+        d->free_rx = NULL;
+        return MOAT_E_NOMEM;
+    }
+    d->base = base;
+    d->hdr = linkring_hdr(base);
+    d->lay = *lay;
+    d->bufs = (uint8_t *)base + lay->buf_off;
+    lr_attach_rings(d->ring, base, lay);
+    d->net_bell = net_bell;
+    d->link_bell = link_bell;
+    d->cur_rx = LR_NONE;
+    d->cur_tx = LR_NONE;
+    return 0;
+}
+
+void linkring_dev_detach(struct linkring_dev *d)
+{
+    free(d->mine);
+    free(d->free_rx);
+    d->mine = NULL;
+    d->free_rx = NULL;
+}
+
+int linkring_dev_ready(struct linkring_dev *d)
+{
+    if (d->started)
+        return 1;
+    /* Pairs with the store-release of net_ack in lr_net_reset(). */
+    uint32_t ack = atomic_load_explicit(&d->hdr->net_ack, memory_order_acquire);
+    uint32_t g = atomic_load_explicit(&d->hdr->gen, memory_order_acquire);
+    if (ack != g || g == 0)
+        return 0;
+    uint32_t nr = d->lay.g.n_rx;
+    memset(d->mine, 0, (nr + d->lay.g.n_tx + 7) / 8);
+    d->n_free_rx = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        lr_set(d->mine, i);
+        d->free_rx[d->n_free_rx++] = i;
+    }
+    for (int i = 0; i < LINKRING_NRINGS; i++)
+        d->ring[i].local = 0;
+    d->gen = g;
+    d->started = 1;
+    return 1;
+}
+
+static void lr_dev_reclaim_rx(struct linkring_dev *d)
+{
+    for (uint32_t tries = 0; tries < d->lay.g.ring_slots; tries++) {
+        struct linkring_desc ds;
+        if (lr_pop(&d->ring[LINKRING_RXFREE], &ds) != 0)
+            break;
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, &d->cnt);
+        if (i == LR_NONE)
+            continue;
+        lr_set(d->mine, i);
+        d->free_rx[d->n_free_rx++] = i;
+    }
+    lr_cons_commit(&d->ring[LINKRING_RXFREE]);
+}
+
+int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
+{
+    if (!d->started)
+        return MOAT_E_NOBUFS;
+    if (d->cur_rx == LR_NONE) {
+        if (d->n_free_rx == 0)
+            lr_dev_reclaim_rx(d);
+        if (d->n_free_rx == 0)
+            return MOAT_E_NOBUFS;
+        d->cur_rx = d->free_rx[--d->n_free_rx];
+    }
+    *buf = d->bufs + (size_t)d->cur_rx * d->lay.g.frame_size;
+    *cap = d->lay.g.frame_size;
+    return 0;
+}
+
+void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len)
+{
+    uint32_t i = d->cur_rx;
+    if (i == LR_NONE)
+        return;
+    if (len == 0 || len > d->lay.g.frame_size)
+        return;     /* keep the buffer for the next frame */
+    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len) != 0) {
+        d->cnt.no_buf++;
+        return;
+    }
+    d->cur_rx = LR_NONE;
+    lr_clr(d->mine, i);
+    d->dirty = 1;
+    d->cnt.frames++;
+}
+
+int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t *len)
+{
+    if (!d->started)
+        return MOAT_E_AGAIN;
+    for (uint32_t tries = 0; d->cur_tx == LR_NONE && tries < d->lay.g.ring_slots; tries++) {
+        struct linkring_desc ds;
+        if (lr_pop(&d->ring[LINKRING_TX], &ds) != 0)
+            break;
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, &d->cnt);
+        if (i == LR_NONE)
+            continue;
+        lr_set(d->mine, i);
+        d->cur_tx = i;
+        d->cur_tx_len = ds.len;
+    }
+    if (d->cur_tx == LR_NONE) {
+        lr_cons_commit(&d->ring[LINKRING_TX]);
+        return MOAT_E_AGAIN;
+    }
+    *frame = d->bufs + (size_t)d->cur_tx * d->lay.g.frame_size;
+    *len = d->cur_tx_len;
+    return 0;
+}
+
+void linkring_dev_tx_done(struct linkring_dev *d)
+{
+    uint32_t i = d->cur_tx;
+    if (i == LR_NONE)
+        return;
+    d->cur_tx = LR_NONE;
+    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0) != 0)
+        return;     /* cannot happen with an honest net side */
+    lr_clr(d->mine, i);
+    d->dirty = 1;
+    d->cnt.frames_out++;
+}
+
+void linkring_dev_flush(struct linkring_dev *d)
+{
+    if (!d->started)
+        return;
+    lr_cons_commit(&d->ring[LINKRING_TX]);
+    lr_cons_commit(&d->ring[LINKRING_RXFREE]);
+    if (d->dirty) {
+        d->dirty = 0;
+        /* Pairs with the fence in lr_net_arm(): see lr_net_flush. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&d->hdr->net_sleeping, memory_order_relaxed) &&
+            atomic_exchange_explicit(&d->hdr->net_sleeping, 0, memory_order_seq_cst)) {
+            linkring_bell_ring(d->net_bell);
+            d->cnt.bells++;
+        }
+    }
+    memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
+}
+
+int linkring_dev_tx_pending(struct linkring_dev *d)
+{
+    return d->started && (d->cur_tx != LR_NONE || lr_avail_desc(&d->ring[LINKRING_TX]));
+}
+
+int linkring_dev_arm(struct linkring_dev *d)
+{
+    linkring_dev_flush(d);
+    linkring_bell_drain(d->link_bell);
+    atomic_store_explicit(&d->hdr->link_sleeping, 1, memory_order_seq_cst);
+    /* Pairs with the fence in lr_net_flush(). */
+    atomic_thread_fence(memory_order_seq_cst);
+    int work = atomic_load_explicit(&d->hdr->stop, memory_order_relaxed) != 0 ||
+               atomic_load_explicit(&d->hdr->try_link, memory_order_relaxed) != 0;
+    if (!d->started) {
+        work |= linkring_dev_ready(d);
+    } else {
+        work |= linkring_dev_tx_pending(d);
+        if (d->n_free_rx == 0 && d->cur_rx == LR_NONE)
+            work |= lr_avail_desc(&d->ring[LINKRING_RXFREE]);
+    }
+    if (work)
+        atomic_store_explicit(&d->hdr->link_sleeping, 0, memory_order_relaxed);
+    return work;
+}

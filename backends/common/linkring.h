@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The link boundary of the factored backends: a frame region shared by the
+ * link domain (moat-linkd) and the network domain (moat-netd).
+ *
+ *   +---------------------------+ 0
+ *   | header                    |  magic, version, geometry (checked at attach)
+ *   | control words             |  gen / net_ack (restart), sleeping flags,
+ *   |                           |  stop, test hook word
+ *   | counters                  |  net side, link side (diagnostics only)
+ *   | 4 ring index blocks       |  rx, rx-free, tx, tx-free (core/ring.h)
+ *   | 4 descriptor arrays       |  8-byte records {off, len, flags}
+ *   +---------------------------+ buf_off
+ *   | rx buffers  [0, n_rx)     |  frame_size bytes each (power of two)
+ *   | tx buffers  [n_rx, n_rx+n_tx)
+ *   +---------------------------+ size
+ *
+ * Rings (each single-producer/single-consumer):
+ *   rx      link -> net   filled receive buffers
+ *   rx-free net  -> link  receive buffers given back
+ *   tx      net  -> link  filled transmit buffers
+ *   tx-free link -> net   transmit buffers given back
+ *
+ * A descriptor's off is relative to buf_off and must be a multiple of
+ * frame_size; holding a descriptor means owning the buffer. Each side keeps
+ * one private bit per buffer saying "mine" and accepts a descriptor only
+ * for a buffer of the right pool that it does not already hold, so a
+ * buffer can never be accepted twice.
+ *
+ * Restart of the link domain: the supervisor, once the old moat-linkd is
+ * dead, bumps gen and rings the net side. The net side notices gen changed
+ * (it looks on every rx/tx call and before sleeping), takes every transmit
+ * buffer back, forgets every receive buffer, resets all four rings and
+ * stores net_ack = gen. A new moat-linkd waits for net_ack == gen before it
+ * touches the rings, and then starts owning every receive buffer. Frames
+ * in flight are lost, which TCP repairs.
+ *
+ * Does not contain a device driver (ports/linux) or the spawning of the
+ * domains (backends/process).
+ */
+#ifndef MOAT_LINKRING_H
+#define MOAT_LINKRING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/link.h"
+#include "core/ring.h"
+
+#define LINKRING_MAGIC   0x4b4e494cu   /* "LINK" little-endian */
+#define LINKRING_VERSION 1u
+
+/* Geometry: both sides agree on it out of band (the supervisor's boot
+ * block) and check it against the header; then each keeps it privately. */
+struct linkring_geom {
+    uint32_t frame_size;    /* power of two, >= 2048 */
+    uint32_t n_rx;          /* receive buffers, >= 1 */
+    uint32_t n_tx;          /* transmit buffers, >= 1 */
+    uint32_t ring_slots;    /* descriptors per ring, power of two >= n_rx, n_tx */
+};
+
+struct linkring_layout {
+    struct linkring_geom g;
+    size_t off_rings;       /* 4 x struct moat_ring_sh */
+    size_t off_desc;        /* 4 x ring_slots x 8 bytes */
+    size_t buf_off;         /* first buffer, aligned to frame_size */
+    size_t size;            /* whole region */
+};
+
+/* One descriptor record as it crosses the boundary. */
+struct linkring_desc {
+    uint32_t off;           /* from buf_off; multiple of frame_size */
+    uint16_t len;           /* frame bytes */
+    uint16_t flags;         /* 0; nonzero values are reserved */
+};
+_Static_assert(sizeof(struct linkring_desc) == 8, "descriptor size");
+
+enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_NRINGS };
+
+/* Why the net side refused something (counters, never a crash). */
+#define LINKRING_BAD(X)                                              \
+    X(INDEX, "ring index from the link domain is impossible")        \
+    X(RANGE, "descriptor offset outside its buffer pool")            \
+    X(ALIGN, "descriptor offset not a multiple of the frame size")   \
+    X(LEN, "descriptor length zero or larger than a buffer")         \
+    X(DUP, "descriptor for a buffer this side already holds")        \
+    X(FLAGS, "descriptor with reserved flags set")
+
+enum linkring_bad {
+#define LINKRING_BAD_ENUM_(n, d) LINKRING_BAD_##n,
+    LINKRING_BAD(LINKRING_BAD_ENUM_)
+#undef LINKRING_BAD_ENUM_
+    LINKRING_BAD_COUNT
+};
+
+/* Counters one side keeps (in its private memory and mirrored to the
+ * header for diagnostics; nobody acts on the mirrored copy). */
+struct linkring_counters {
+    uint64_t frames;        /* net: frames received; link: frames from the device */
+    uint64_t frames_out;    /* net: frames committed; link: frames written to the device */
+    uint64_t no_buf;        /* no free buffer: frame not sent / not read */
+    uint64_t bells;         /* doorbells rung */
+    uint64_t resets;        /* net: gen changes handled */
+    uint64_t bad[LINKRING_BAD_COUNT];
+};
+
+/* Test hook requests (only acted on in MOAT_TEST_HOOKS builds). */
+enum linkring_attempt {
+    LINKRING_TRY_NONE = 0,
+    LINKRING_TRY_OPEN,
+    LINKRING_TRY_SOCKET,
+    LINKRING_TRY_EXECVE,
+    LINKRING_TRY_PTRACE,
+    LINKRING_TRY_MPROTECT_EXEC,
+    LINKRING_TRY_COUNT_
+};
+
+struct linkring_hdr {
+    uint32_t magic;
+    uint32_t version;
+    struct linkring_geom geom;
+    uint64_t size;
+    uint8_t pad0[MOAT_CACHELINE - 32];
+    /* Supervisor writes gen; the net side answers with net_ack. */
+    _Atomic uint32_t gen;
+    _Atomic uint32_t net_ack;
+    _Atomic uint32_t stop;          /* supervisor: link domain should exit */
+    _Atomic uint32_t net_broken;    /* net: cut the link off (bad index) until next gen */
+    _Atomic uint32_t try_net;       /* test hook: enum linkring_attempt for moat-netd */
+    _Atomic uint32_t try_link;      /* test hook: for moat-linkd */
+    uint8_t pad1[MOAT_CACHELINE - 24];
+    _Atomic uint32_t net_sleeping;  /* net sets before it sleeps; link exchanges to 0 */
+    uint8_t pad2[MOAT_CACHELINE - 4];
+    _Atomic uint32_t link_sleeping; /* link sets before it sleeps; net exchanges to 0 */
+    uint8_t pad3[MOAT_CACHELINE - 4];
+    struct linkring_counters net_cnt;   /* written by the net side only */
+    struct linkring_counters link_cnt;  /* written by the link side only */
+};
+
+/* Geometry for an IP MTU: frame_size fits mtu + Ethernet header. */
+void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g);
+
+/* Compute the layout. Returns 0, MOAT_E_INVAL or MOAT_E_RANGE. */
+int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out);
+
+/* Supervisor: write the header of a zeroed region and reset the rings
+ * (gen = 1: the first link domain waits for the net side's ack as a
+ * restarted one does). */
+void linkring_region_init(void *base, const struct linkring_layout *lay);
+
+/* Check the header of a mapped region against our layout.
+ * Returns 0 or MOAT_E_PEER. */
+int linkring_region_check(const void *base, size_t size, const struct linkring_layout *lay);
+
+static inline struct linkring_hdr *linkring_hdr(void *base)
+{
+    return (struct linkring_hdr *)base;
+}
+
+/* ---- net side ----------------------------------------------------------- */
+
+/*
+ * Make the net side of the region at @p base (borrowed: mapped until after
+ * close) a struct moat_link for netloop. @p net_bell is the eventfd the
+ * link domain rings for us (our wait_fd), @p link_bell the one we ring for
+ * it; both are taken (closed by close()). Returns 0, MOAT_E_PEER (header
+ * mismatch), MOAT_E_NOMEM.
+ */
+int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay,
+                      int net_bell, int link_bell, uint16_t mtu, struct moat_link **out);
+
+/* A copy of the net side's counters. */
+void linkring_net_counters(struct moat_link *l, struct linkring_counters *out);
+
+/* Test hooks compiled in: a function run by the net side when try_net is
+ * set (the domain executable installs it). */
+typedef void (*linkring_try_fn)(unsigned attempt);
+void linkring_net_set_try(struct moat_link *l, linkring_try_fn fn);
+
+/* ---- link side ---------------------------------------------------------- */
+
+struct linkring_dev {
+    void *base;
+    struct linkring_hdr *hdr;
+    struct linkring_layout lay;
+    uint8_t *bufs;
+    struct moat_ring ring[LINKRING_NRINGS];
+    uint8_t *mine;          /* bit per buffer */
+    uint32_t *free_rx;      /* stack of receive buffers we hold */
+    uint32_t n_free_rx;
+    uint32_t cur_rx;        /* buffer handed out by rx_buf, or UINT32_MAX */
+    uint32_t cur_tx;        /* buffer handed out by tx_peek, or UINT32_MAX */
+    uint32_t cur_tx_len;
+    uint32_t gen;           /* generation we started in */
+    int started;            /* net side acknowledged gen: rings are ours */
+    int net_bell, link_bell;
+    int dirty;              /* published since the last notify */
+    struct linkring_counters cnt;
+};
+
+/* Attach the link side (borrows @p base and the fds). Does not touch the
+ * rings: call linkring_dev_ready() until it says yes. Returns 0, MOAT_E_PEER,
+ * MOAT_E_NOMEM. */
+int linkring_dev_attach(struct linkring_dev *d, void *base, size_t size,
+                        const struct linkring_layout *lay, int net_bell, int link_bell);
+void linkring_dev_detach(struct linkring_dev *d);
+/* Nonzero once the net side has acknowledged the current generation (the
+ * link side then starts with every receive buffer and empty rings). */
+int linkring_dev_ready(struct linkring_dev *d);
+
+/* Receive path: a free buffer to read a frame into (0, or MOAT_E_NOBUFS),
+ * then push it with the frame's length (0 keeps the buffer). */
+int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap);
+void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len);
+
+/* Transmit path: the next frame to send (0, or MOAT_E_AGAIN), then give the
+ * buffer back. */
+int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t *len);
+void linkring_dev_tx_done(struct linkring_dev *d);
+
+/* End of a batch: publish our indices, ring the net side if it sleeps. */
+void linkring_dev_flush(struct linkring_dev *d);
+/* Before sleeping: drain our bell, set link_sleeping, re-check. Returns
+ * nonzero if work arrived meanwhile (then do not sleep). */
+int linkring_dev_arm(struct linkring_dev *d);
+/* Nonzero if the net side has frames for us. */
+int linkring_dev_tx_pending(struct linkring_dev *d);
+
+/* Shared helpers. */
+void linkring_bell_ring(int fd);
+void linkring_bell_drain(int fd);
+const char *linkring_bad_name(int reason);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers both domain executables use: reading the boot block, mapping a
+ * region received as a descriptor, logging, and the test-only "attempt a
+ * forbidden system call" hook. Runs inside moat-netd / moat-linkd, never in
+ * the application.
+ */
+#define _GNU_SOURCE
+#include "domain_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "moat/err.h"
+
+void domain_log(const char *who, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    int n = snprintf(line, sizeof line, "%s[%d]: ", who, (int)getpid());
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    /* One write() so lines of several domains do not interleave. */
+    ssize_t w = write(2, line, len);
+    (void)w;
+}
+
+int domain_read_boot(struct domain_boot *b)
+{
+    struct stat sb;
+    if (fstat(DOMAIN_FD_BOOT, &sb) != 0 || (size_t)sb.st_size < sizeof *b)
+        return MOAT_E_PEER;
+    ssize_t n = pread(DOMAIN_FD_BOOT, b, sizeof *b, 0);
+    close(DOMAIN_FD_BOOT);
+    if (n != (ssize_t)sizeof *b)
+        return MOAT_E_PEER;
+    if (b->magic != DOMAIN_BOOT_MAGIC || b->version != DOMAIN_BOOT_VERSION ||
+        b->size != sizeof *b || b->cfg.n_ifs == 0 || b->cfg.n_ifs > MOAT_MAX_IFS)
+        return MOAT_E_PEER;
+    for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
+        b->cfg.ifs[i].custom = NULL;
+    return 0;
+}
+
+void *domain_map(int fd, size_t size)
+{
+    struct stat sb;
+    /* The file must be at least as large as the geometry says: mapping
+     * past its end would turn every access into SIGBUS. The supervisor
+     * sealed it against shrinking, so this holds for the whole run. */
+    if (fstat(fd, &sb) != 0 || sb.st_size < 0 || (uint64_t)sb.st_size < size)
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static const char *const domain_attempt_names[LINKRING_TRY_COUNT_] = {
+    [LINKRING_TRY_NONE] = "none",
+    [LINKRING_TRY_OPEN] = "open",
+    [LINKRING_TRY_SOCKET] = "socket",
+    [LINKRING_TRY_EXECVE] = "execve",
+    [LINKRING_TRY_PTRACE] = "ptrace",
+    [LINKRING_TRY_MPROTECT_EXEC] = "mprotect",
+};
+
+const char *domain_attempt_name(unsigned what)
+{
+    return what < LINKRING_TRY_COUNT_ ? domain_attempt_names[what] : "unknown";
+}
+
+void domain_attempt(const char *who, unsigned what)
+{
+    long r = -1;
+    domain_log(who, "test hook: attempting %s", domain_attempt_name(what));
+    switch (what) {
+    case LINKRING_TRY_OPEN:
+        r = syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY);
+        break;
+    case LINKRING_TRY_SOCKET:
+        r = syscall(SYS_socket, 2 /* AF_INET */, 1 /* SOCK_STREAM */, 0);
+        break;
+    case LINKRING_TRY_EXECVE: {
+        char *const argv[] = { (char *)"true", NULL };
+        char *const envp[] = { NULL };
+        r = syscall(SYS_execve, "/bin/true", argv, envp);
+        break;
+    }
+    case LINKRING_TRY_PTRACE:
+        r = syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 1, 0, 0);
+        break;
+    case LINKRING_TRY_MPROTECT_EXEC: {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED)
+            r = syscall(SYS_mprotect, p, 4096, PROT_READ | PROT_EXEC);
+        break;
+    }
+    default:
+        return;
+    }
+    /* Only reached without a filter (process backend) or with a logging
+     * one (MOAT_SECCOMP_DEBUG). */
+    domain_log(who, "test hook: %s returned %ld (errno %d): not confined",
+               domain_attempt_name(what), r, r < 0 ? errno : 0);
+    if (what == LINKRING_TRY_OPEN || what == LINKRING_TRY_SOCKET)
+        if (r >= 0)
+            close((int)r);
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat-linkd: the link domain of the factored backends. For every
+ * interface with a device it moves frames between the device (a TAP fd it
+ * inherited, or the shared-memory wire it opens) and the link side of that
+ * interface's frame rings, in batches, and sleeps on the device and its
+ * bell when there is nothing to move. It keeps no protocol state: killing
+ * it at any moment loses only the frames in flight.
+ *
+ * Does not parse frames, and does not decide anything about them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/common/linkring.h"
+#include "backends/common/wake.h"
+#include "confine.h"
+#include "domain_priv.h"
+#include "ports/linux/linux_port.h"
+
+#define WHO "moat-linkd"
+#define LINKD_BATCH       64u       /* frames per direction per round */
+#define LINKD_MAX_SLEEP_MS 1000     /* backstop */
+#define LINKD_FDLESS_MS   1         /* poll period of devices without a wait fd */
+
+struct linkd_if {
+    struct linkring_dev ring;
+    struct moat_link *dev;
+    int active;
+};
+
+static int linkd_stopping(struct linkd_if *ifs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (ifs[i].active && atomic_load_explicit(&ifs[i].ring.hdr->stop, memory_order_acquire))
+            return 1;
+    return 0;
+}
+
+/* Device -> rings. Returns frames moved. */
+static unsigned linkd_rx(struct linkd_if *f)
+{
+    unsigned n;
+    for (n = 0; n < LINKD_BATCH; n++) {
+        uint8_t *buf;
+        uint32_t cap;
+        const uint8_t *frame;
+        size_t len;
+        if (linkring_dev_rx_buf(&f->ring, &buf, &cap) != 0) {
+            f->ring.cnt.no_buf++;
+            break;      /* every buffer is with the net side: leave frames in the device */
+        }
+        if (f->dev->ops->rx_acquire(f->dev, &frame, &len) != 0)
+            break;
+        if (len > cap)
+            len = cap;  /* cannot happen for mtu-sized frames; truncation is the net's to drop */
+        memcpy(buf, frame, len);
+        f->dev->ops->rx_release(f->dev);
+        linkring_dev_rx_push(&f->ring, (uint32_t)len);
+    }
+    return n;
+}
+
+/* Rings -> device. Returns frames moved. */
+static unsigned linkd_tx(struct linkd_if *f)
+{
+    unsigned n;
+    for (n = 0; n < LINKD_BATCH; n++) {
+        const uint8_t *frame;
+        uint32_t len;
+        uint8_t *buf;
+        size_t cap;
+        if (linkring_dev_tx_peek(&f->ring, &frame, &len) != 0)
+            break;
+        if (f->dev->ops->tx_acquire(f->dev, &buf, &cap) != 0)
+            break;      /* device has no room: keep the frame for the next round */
+        if (len > cap)
+            len = (uint32_t)cap;
+        memcpy(buf, frame, len);
+        f->dev->ops->tx_commit(f->dev, len);
+        linkring_dev_tx_done(&f->ring);
+    }
+    if (n && f->dev->ops->flush)
+        f->dev->ops->flush(f->dev);
+    return n;
+}
+
+static uint64_t linkd_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static unsigned linkd_round(struct linkd_if *ifs, unsigned n, unsigned test_hooks)
+{
+    unsigned work = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct linkd_if *f = &ifs[i];
+        if (!f->active)
+            continue;
+        if (test_hooks && atomic_load_explicit(&f->ring.hdr->try_link, memory_order_relaxed)) {
+            unsigned t = atomic_exchange(&f->ring.hdr->try_link, 0);
+            domain_attempt(WHO, t);
+        }
+        if (!linkring_dev_ready(&f->ring))
+            continue;
+        work += linkd_tx(f);
+        work += linkd_rx(f);
+        linkring_dev_flush(&f->ring);
+    }
+    return work;
+}
+
+static void linkd_sleep(struct linkd_if *ifs, unsigned n)
+{
+    struct pollfd pfd[2 * MOAT_MAX_IFS];
+    unsigned nfd = 0;
+    int busy = 0;
+    int timeout = LINKD_MAX_SLEEP_MS;
+    uint64_t now = linkd_now_us();
+
+    for (unsigned i = 0; i < n; i++) {
+        struct linkd_if *f = &ifs[i];
+        if (!f->active)
+            continue;
+        if (linkring_dev_arm(&f->ring))
+            busy = 1;
+        pfd[nfd].fd = f->ring.link_bell;
+        pfd[nfd].events = POLLIN;
+        nfd++;
+        /* Watch the device only while we have a buffer to read into;
+         * otherwise a readable TAP would spin us. The net side rings our
+         * bell when it gives buffers back. */
+        if (f->ring.started && (f->ring.n_free_rx > 0 || f->ring.cur_rx != UINT32_MAX)) {
+            if (f->dev->ops->arm && f->dev->ops->arm(f->dev))
+                busy = 1;
+            int fd = f->dev->ops->wait_fd ? f->dev->ops->wait_fd(f->dev) : -1;
+            if (fd >= 0) {
+                pfd[nfd].fd = fd;
+                pfd[nfd].events = POLLIN;
+                nfd++;
+            } else if (timeout > LINKD_FDLESS_MS) {
+                timeout = LINKD_FDLESS_MS;
+            }
+            if (f->dev->ops->next_due_us) {
+                int64_t due = f->dev->ops->next_due_us(f->dev, now);
+                if (due >= 0) {
+                    int ms = (int)((due + 999) / 1000);
+                    if (ms < timeout)
+                        timeout = ms;
+                }
+            }
+        } else if (!f->ring.started && timeout > 10) {
+            timeout = 10;   /* waiting for the net side's ack; its bell wakes us */
+        }
+    }
+    if (busy || timeout == 0)
+        return;
+    int r = poll(pfd, nfd, timeout);
+    (void)r;
+    for (unsigned i = 0; i < n; i++)
+        if (ifs[i].active)
+            atomic_store_explicit(&ifs[i].ring.hdr->link_sleeping, 0, memory_order_relaxed);
+}
+
+int main(int argc, char **argv)
+{
+    struct domain_boot boot;
+    struct linkd_if ifs[MOAT_MAX_IFS];
+    struct confine_fds fds = { .n_rd = 0, .n_wr = 0 };
+    unsigned n, test_hooks;
+    int r;
+
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
+        return 2;
+    }
+    memset(ifs, 0, sizeof ifs);
+    r = domain_read_boot(&boot);
+    if (r != 0) {
+        domain_log(WHO, "bad boot block: %s", moat_strerror(r));
+        return 2;
+    }
+    n = boot.cfg.n_ifs;
+    test_hooks = (boot.flags & DOMAIN_BOOT_TEST_HOOKS) != 0;
+    fds.wr[fds.n_wr++] = 2;
+    for (unsigned i = 0; i < n; i++) {
+        const struct domain_boot_if *bi = &boot.ifs[i];
+        const struct moat_if_config *ifc = &boot.cfg.ifs[i];
+        struct linkring_layout ll;
+        void *fr;
+        if (bi->kind == DOMAIN_IF_NONE)
+            continue;
+        r = linkring_layout(&bi->geom, &ll);
+        if (r == 0 && ll.size != bi->size)
+            r = MOAT_E_PEER;
+        fr = r == 0 ? domain_map(DOMAIN_FD_FRAMES(i), ll.size) : NULL;
+        close(DOMAIN_FD_FRAMES(i));
+        if (!fr)
+            r = MOAT_E_PEER;
+        if (r == 0)
+            r = linkring_dev_attach(&ifs[i].ring, fr, ll.size, &ll, DOMAIN_FD_NETBELL(i),
+                                    DOMAIN_FD_LINKBELL(i));
+        if (r == 0) {
+            if (bi->kind == DOMAIN_IF_TAP)
+                r = moat_tap_link(DOMAIN_FD_DEV(i), ifc->mtu, &ifs[i].dev);
+            else
+                r = moat_wire_link(ifc->dev, &ifc->impair, ifc->mtu, &ifs[i].dev);
+        }
+        if (r == 0 && ifc->pcap[0]) {
+            /* The capture file is opened here, before confinement; a
+             * restarted link domain starts a new file. */
+            r = moat_pcap_link(ifs[i].dev, ifc->pcap, &ifs[i].dev);
+        }
+        if (r != 0) {
+            domain_log(WHO, "interface %u: %s", i, moat_strerror(r));
+            return 2;
+        }
+        ifs[i].active = 1;
+        fds.rd[fds.n_rd++] = DOMAIN_FD_LINKBELL(i);
+        fds.wr[fds.n_wr++] = DOMAIN_FD_NETBELL(i);
+    }
+    /* The device links may have opened descriptors of their own (wire
+     * file and FIFOs, pcap file): the confinement allows read and write on
+     * every descriptor still open at this point (confine.c lists them). */
+    fds.own_all = 1;
+    for (unsigned i = 0; i < n; i++)
+        if (ifs[i].active && boot.cfg.ifs[i].pcap[0])
+            fds.writes_files = 1;
+    r = confine_domain(DOMAIN_LINK, &fds);
+    if (r != 0)
+        _exit(3);
+
+    uint32_t spin_us = boot.cfg.spin_us;
+    while (!linkd_stopping(ifs, n)) {
+        if (linkd_round(ifs, n, test_hooks))
+            continue;
+        /* Short spin before sleeping: a wake-up across CPUs costs tens of
+         * microseconds, a busy look a fraction of one. */
+        uint64_t end = linkd_now_us() + spin_us;
+        int found = 0;
+        while (spin_us && !found && linkd_now_us() < end && !linkd_stopping(ifs, n)) {
+            found = linkd_round(ifs, n, test_hooks) != 0;
+            wake_relax();
+        }
+        if (!found)
+            linkd_sleep(ifs, n);
+    }
+    /* Asked to stop: send what the net domain queued last (its final
+     * RSTs), then leave. */
+    linkd_round(ifs, n, 0);
+    for (unsigned i = 0; i < n; i++) {
+        if (!ifs[i].active)
+            continue;
+        ifs[i].dev->ops->close(ifs[i].dev);
+        linkring_dev_detach(&ifs[i].ring);
+    }
+    return 0;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat-netd: the network domain of the factored backends. It maps the
+ * socket region and one frame region per interface (descriptors at the
+ * fixed numbers of domain.h), makes the net side of each link ring a
+ * struct moat_link, confines itself, and runs the shared netloop until the
+ * application sets hdr->stop. All protocol state lives here.
+ *
+ * Does not open anything by name: every resource arrives as a descriptor.
+ * Does not contain protocol logic (core/) or the loop (netloop.c).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "backends/common/linkring.h"
+#include "backends/common/links.h"
+#include "backends/common/netloop.h"
+#include "confine.h"
+#include "domain_priv.h"
+
+#define WHO "moat-netd"
+
+static void netd_try(unsigned what)
+{
+    domain_attempt(WHO, what);
+}
+
+int main(int argc, char **argv)
+{
+    struct domain_boot boot;
+    struct moat_layout lay;
+    struct moat_link *links[MOAT_MAX_IFS] = { 0 };
+    struct confine_fds fds = { .n_rd = 0, .n_wr = 0 };
+    struct netloop nl;
+    void *region;
+    int r;
+
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
+        return 2;
+    }
+    r = domain_read_boot(&boot);
+    if (r != 0) {
+        domain_log(WHO, "bad boot block: %s", moat_strerror(r));
+        return 2;
+    }
+    r = moat_layout_compute(&boot.geom, &lay);
+    if (r != 0 || lay.size != boot.region_size) {
+        domain_log(WHO, "socket region geometry rejected");
+        return 2;
+    }
+    region = domain_map(DOMAIN_FD_REGION, lay.size);
+    if (!region || moat_region_check(region, lay.size, &lay) != 0) {
+        domain_log(WHO, "socket region does not match its geometry");
+        return 2;
+    }
+    close(DOMAIN_FD_REGION);     /* the mapping is all we need */
+
+    fds.rd[fds.n_rd++] = DOMAIN_FD_NETEFD;
+    fds.wr[fds.n_wr++] = 2;
+    for (unsigned i = 0; i < boot.cfg.n_ifs; i++) {
+        const struct domain_boot_if *bi = &boot.ifs[i];
+        uint16_t mtu = boot.cfg.ifs[i].mtu;
+        if (bi->kind == DOMAIN_IF_NONE) {
+            r = links_null(mtu, &links[i]);
+        } else {
+            struct linkring_layout ll;
+            void *fr = NULL;
+            r = linkring_layout(&bi->geom, &ll);
+            if (r == 0 && ll.size != bi->size)
+                r = MOAT_E_PEER;
+            if (r == 0) {
+                fr = domain_map(DOMAIN_FD_FRAMES(i), ll.size);
+                r = fr ? 0 : MOAT_E_PEER;
+            }
+            close(DOMAIN_FD_FRAMES(i));
+            if (r == 0) {
+                /* Takes both bells. The frame region stays mapped for the
+                 * life of the process. */
+                r = linkring_net_link(fr, ll.size, &ll, DOMAIN_FD_NETBELL(i),
+                                      DOMAIN_FD_LINKBELL(i), mtu, &links[i]);
+            }
+            if (r == 0) {
+                fds.rd[fds.n_rd++] = DOMAIN_FD_NETBELL(i);
+                fds.wr[fds.n_wr++] = DOMAIN_FD_LINKBELL(i);
+                if (boot.flags & DOMAIN_BOOT_TEST_HOOKS)
+                    linkring_net_set_try(links[i], netd_try);
+            }
+        }
+        if (r != 0) {
+            domain_log(WHO, "interface %u: %s", i, moat_strerror(r));
+            for (unsigned k = 0; k < i; k++)
+                links[k]->ops->close(links[k]);
+            return 2;
+        }
+    }
+
+    /* Takes the links even on failure. */
+    r = netloop_init(&nl, &boot.cfg, region, &lay, links, boot.cfg.n_ifs, DOMAIN_FD_NETEFD);
+    if (r != 0) {
+        domain_log(WHO, "cannot start the protocol core: %s", moat_strerror(r));
+        return 2;
+    }
+    /* Before the first frame or request is read. */
+    r = confine_domain(DOMAIN_NET, &fds);
+    if (r != 0)
+        _exit(3);
+    r = netloop_run(&nl);
+    netloop_fini(&nl);
+    return r == 0 ? 0 : 1;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp backend's confinement, run by each domain after it has
+ * attached its regions and opened its device and before it reads any
+ * untrusted input, in this order:
+ *
+ *   1. close every descriptor that is not in the domain's lists;
+ *   2. resource limits: RLIMIT_NOFILE (no descriptor above the ones it
+ *      has), RLIMIT_NPROC 0, RLIMIT_FSIZE 0 (unless it writes a pcap
+ *      file), RLIMIT_CORE 0;
+ *   3. PR_SET_NO_NEW_PRIVS (required to load a filter unprivileged, and
+ *      it keeps any exec from gaining privileges);
+ *   4. the domain's allow-list from policy.c, with the descriptor sets
+ *      filled in, default action SCMP_ACT_KILL_PROCESS (SCMP_ACT_LOG in a
+ *      MOAT_SECCOMP_DEBUG build).
+ *
+ * A failure at any step is fatal for the domain: it never runs unconfined.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "backends/process/confine.h"
+#include "backends/process/domain_priv.h"
+#include "policy.h"
+
+#ifndef FUTEX_WAIT
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAKE_BITSET 10
+#endif
+/* Ignore the PRIVATE (128) and CLOCK_REALTIME (256) modifier bits. */
+#define CONFINE_FUTEX_MASK 0xfffffe7full
+
+static const char *confine_who(enum domain_role role)
+{
+    return role == DOMAIN_NET ? "moat-netd" : "moat-linkd";
+}
+
+static int confine_in(const int *set, unsigned n, int fd)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (set[i] == fd)
+            return 1;
+    return 0;
+}
+
+static void confine_add(int *set, unsigned *n, int fd)
+{
+    if (!confine_in(set, *n, fd) && *n < CONFINE_MAX_FDS)
+        set[(*n)++] = fd;
+}
+
+/* Descriptors open right now (bounded). Returns the count. */
+static unsigned confine_open_fds(int *out, unsigned max)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < max) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd != self)
+            out[n++] = fd;
+    }
+    closedir(d);
+    return n;
+}
+
+static int confine_rule(scmp_filter_ctx ctx, const struct policy_rule *r,
+                        const struct confine_fds *f, enum domain_role role)
+{
+    int nr = seccomp_syscall_resolve_name(r->name);
+    int rc = 0;
+    if (nr == __NR_SCMP_ERROR) {
+        /* Not a call on this architecture (e.g. poll on arm64): nothing to allow. */
+        return 0;
+    }
+    switch (r->arg) {
+    case POL_ANY:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        break;
+    case POL_FD_READ:
+        for (unsigned i = 0; i < f->n_rd && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->rd[i]));
+        break;
+    case POL_FD_WRITE:
+        for (unsigned i = 0; i < f->n_wr && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->wr[i]));
+        break;
+    case POL_FD_OWN: {
+        int all[2 * CONFINE_MAX_FDS];
+        unsigned n = 0;
+        for (unsigned i = 0; i < f->n_rd; i++)
+            confine_add(all, &n, f->rd[i]);
+        for (unsigned i = 0; i < f->n_wr; i++)
+            if (f->wr[i] > 2)
+                confine_add(all, &n, f->wr[i]);
+        for (unsigned i = 0; i < n && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)all[i]));
+        break;
+    }
+    case POL_PROT_NO_EXEC:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+        break;
+    case POL_FUTEX_BASIC: {
+        static const int ops[] = { FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
+        for (unsigned i = 0; i < sizeof ops / sizeof ops[0] && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_A1(SCMP_CMP_MASKED_EQ, CONFINE_FUTEX_MASK,
+                                          (scmp_datum_t)ops[i]));
+        break;
+    }
+    default:
+        rc = -EINVAL;
+    }
+    if (rc != 0)
+        domain_log(confine_who(role), "seccomp rule for %s: %s", r->name, strerror(-rc));
+    return rc;
+}
+
+int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
+{
+    const char *who = confine_who(role);
+    struct confine_fds f = *fds_in;
+    int open_fds[256];
+    unsigned n_open = confine_open_fds(open_fds, 256);
+
+    /* 1. Descriptors. The link domain's device links may have opened
+     * their own (wire file, FIFOs, pcap file): those are its own. */
+    if (f.own_all) {
+        for (unsigned i = 0; i < n_open; i++) {
+            if (open_fds[i] > 2) {
+                confine_add(f.rd, &f.n_rd, open_fds[i]);
+                confine_add(f.wr, &f.n_wr, open_fds[i]);
+            }
+        }
+    }
+    int max_fd = 2;
+    for (unsigned i = 0; i < n_open; i++) {
+        int fd = open_fds[i];
+        if (fd <= 2)
+            continue;
+        if (!confine_in(f.rd, f.n_rd, fd) && !confine_in(f.wr, f.n_wr, fd))
+            close(fd);
+        else if (fd > max_fd)
+            max_fd = fd;
+    }
+
+    /* 2. Limits. Set both soft and hard: the hard limit cannot be raised
+     * again without CAP_SYS_RESOURCE, which no_new_privs keeps it from
+     * ever gaining. */
+    struct rlimit nofile = { (rlim_t)max_fd + 1, (rlim_t)max_fd + 1 };
+    struct rlimit zero = { 0, 0 };
+    if (setrlimit(RLIMIT_NOFILE, &nofile) != 0 || setrlimit(RLIMIT_NPROC, &zero) != 0 ||
+        setrlimit(RLIMIT_CORE, &zero) != 0 ||
+        (!f.writes_files && setrlimit(RLIMIT_FSIZE, &zero) != 0)) {
+        domain_log(who, "setrlimit: %s", strerror(errno));
+        return MOAT_E_IO;
+    }
+
+    /* 3. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        domain_log(who, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+        return MOAT_E_IO;
+    }
+
+    /* 4. */
+#ifdef MOAT_SECCOMP_DEBUG
+    uint32_t deflt = SCMP_ACT_LOG;
+#else
+    uint32_t deflt = SCMP_ACT_KILL_PROCESS;
+#endif
+    scmp_filter_ctx ctx = seccomp_init(deflt);
+    if (!ctx) {
+        domain_log(who, "seccomp_init failed");
+        return MOAT_E_IO;
+    }
+    unsigned n;
+    const struct policy_rule *tab = policy_table(role, &n);
+    int rc = 0;
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        rc = confine_rule(ctx, &tab[i], &f, role);
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc != 0) {
+        domain_log(who, "cannot load the seccomp filter: %s", strerror(-rc));
+        return MOAT_E_IO;
+    }
+    return 0;
+}
+
+const char *confine_name(void)
+{
+#ifdef MOAT_SECCOMP_DEBUG
+    return "seccomp (debug: log only)";
+#else
+    return "seccomp";
+#endif
+}

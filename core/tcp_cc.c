@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP congestion control and loss recovery: slow start and congestion
+ * avoidance with byte counting (RFC 5681, RFC 3465), initial window of
+ * ten segments (RFC 6928), fast retransmit with NewReno partial-ACK
+ * handling (RFC 6582) when the peer does not do SACK, and SACK-based loss
+ * recovery (RFC 6675: scoreboard, IsLost, pipe, NextSeg) when it does.
+ *
+ * Does not parse options (tcp_in.c) or build segments (tcp_out.c).
+ */
+#include "tcp_priv.h"
+
+void tcp_cc_init(struct tcp_cb *t)
+{
+    t->cwnd = 0;
+    t->ssthresh = 0x3fffffffu;
+    t->recovery = TCP_REC_NONE;
+    t->dupacks = 0;
+    t->bytes_acked = 0;
+    t->n_sack = 0;
+}
+
+uint32_t tcp_flight(const struct tcp_cb *t)
+{
+    return t->snd_max - t->snd_una;
+}
+
+static uint32_t tcp_half_flight(const struct tcp_cb *t)
+{
+    uint32_t h = tcp_flight(t) / 2u;
+    uint32_t two = 2u * t->mss;
+    return h > two ? h : two;
+}
+
+static void tcp_cwnd_cap(struct mcore *c, struct msock *s, struct tcp_cb *t)
+{
+    /* A congestion window far beyond what the send ring can hold is
+     * meaningless and only risks overflow. */
+    uint32_t cap = 2u * s->tx.cap + 16u * t->mss;
+    (void)c;
+    if (t->cwnd > cap)
+        t->cwnd = cap;
+    if (t->cwnd < t->mss)
+        t->cwnd = t->mss;
+}
+
+/* ---- SACK scoreboard (ranges above snd_una, sorted, disjoint) --------- */
+
+void tcp_sack_clear(struct tcp_cb *t)
+{
+    t->n_sack = 0;
+}
+
+uint32_t tcp_sacked_bytes(const struct tcp_cb *t)
+{
+    uint32_t n = 0;
+    for (unsigned i = 0; i < t->n_sack; i++)
+        n += t->sack[i].r - t->sack[i].l;
+    return n;
+}
+
+/* Drop what the cumulative ACK covers. */
+static void tcp_sack_trim(struct tcp_cb *t)
+{
+    unsigned j = 0;
+    for (unsigned i = 0; i < t->n_sack; i++) {
+        struct tcp_range r = t->sack[i];
+        if (TCP_SEQ_LEQ(r.r, t->snd_una))
+            continue;
+        if (TCP_SEQ_LT(r.l, t->snd_una))
+            r.l = t->snd_una;
+        t->sack[j++] = r;
+    }
+    t->n_sack = (uint8_t)j;
+}
+
+static void tcp_sack_insert(struct tcp_cb *t, uint32_t l, uint32_t r)
+{
+    /* Merge with every range it touches. */
+    unsigned j = 0;
+    struct tcp_range out[TCP_SACK_MAX + 1];
+    int placed = 0;
+    for (unsigned i = 0; i < t->n_sack; i++) {
+        struct tcp_range e = t->sack[i];
+        if (TCP_SEQ_LT(e.r, l)) {
+            out[j++] = e;
+        } else if (TCP_SEQ_GT(e.l, r)) {
+            if (!placed) {
+                out[j++] = (struct tcp_range){ l, r };
+                placed = 1;
+            }
+            out[j++] = e;
+        } else {
+            if (TCP_SEQ_LT(e.l, l))
+                l = e.l;
+            if (TCP_SEQ_GT(e.r, r))
+                r = e.r;
+        }
+    }
+    if (!placed)
+        out[j++] = (struct tcp_range){ l, r };
+    if (j > TCP_SACK_MAX)
+        j = TCP_SACK_MAX;   /* forget the highest block; it will be reported again */
+    memcpy(t->sack, out, j * sizeof(out[0]));
+    t->n_sack = (uint8_t)j;
+}
+
+void tcp_sack_update(struct tcp_cb *t, const struct tcp_seg *sg)
+{
+    tcp_sack_trim(t);
+    for (unsigned i = 0; i < sg->n_sack; i++) {
+        uint32_t l = sg->sack[i].l, r = sg->sack[i].r;
+        /* Ignore D-SACKs and blocks for data never sent (RFC 2883, 6675). */
+        if (!TCP_SEQ_LT(l, r) || TCP_SEQ_LEQ(r, t->snd_una) || TCP_SEQ_GT(r, t->snd_max))
+            continue;
+        if (TCP_SEQ_LT(l, t->snd_una))
+            l = t->snd_una;
+        tcp_sack_insert(t, l, r);
+    }
+}
+
+/* Bytes in [a, b) that are not SACKed. */
+static uint32_t tcp_nonsacked(const struct tcp_cb *t, uint32_t a, uint32_t b)
+{
+    if (!TCP_SEQ_LT(a, b))
+        return 0;
+    uint32_t n = b - a;
+    for (unsigned i = 0; i < t->n_sack; i++) {
+        uint32_t l = t->sack[i].l, r = t->sack[i].r;
+        if (TCP_SEQ_LT(l, a))
+            l = a;
+        if (TCP_SEQ_GT(r, b))
+            r = b;
+        if (TCP_SEQ_LT(l, r))
+            n -= r - l;
+    }
+    return n;
+}
+
+/* RFC 6675 IsLost: holes below the returned sequence number are lost
+ * (more than (DupThresh-1)*SMSS bytes or DupThresh blocks SACKed above). */
+static uint32_t tcp_lost_end(const struct tcp_cb *t)
+{
+    uint32_t bytes = 0;
+    for (unsigned k = t->n_sack; k-- > 0;) {
+        bytes += t->sack[k].r - t->sack[k].l;
+        if (bytes > (TCP_DUPTHRESH - 1u) * t->mss || t->n_sack - k >= TCP_DUPTHRESH)
+            return t->sack[k].l;
+    }
+    return t->snd_una;
+}
+
+static uint32_t tcp_pipe(const struct tcp_cb *t)
+{
+    uint32_t lost_end = tcp_lost_end(t);
+    return tcp_nonsacked(t, lost_end, t->snd_max) +
+           tcp_nonsacked(t, t->snd_una, t->high_rxt);
+}
+
+/* First non-SACKed byte at or after @p from, and the length of its hole. */
+static uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *len)
+{
+    uint32_t s = from;
+    for (unsigned i = 0; i < t->n_sack; i++) {
+        const struct tcp_range *r = &t->sack[i];
+        if (TCP_SEQ_LEQ(r->r, s))
+            continue;
+        if (TCP_SEQ_LEQ(r->l, s)) {
+            s = r->r;
+            continue;
+        }
+        *len = r->l - s;
+        return s;
+    }
+    *len = TCP_SEQ_LT(s, t->snd_max) ? t->snd_max - s : 0;
+    return s;
+}
+
+void tcp_sack_output(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t end;
+    if (t->flags & TF_FIN_Q) {
+        end = t->fin_seq;
+    } else {
+        uint32_t avail = 0;
+        if (moat_ring_avail(&s->tx, &avail) != 0)
+            return;
+        end = t->snd_data + avail;
+    }
+    for (unsigned guard = 0; guard < 1024; guard++) {
+        uint32_t pipe = tcp_pipe(t);
+        if (pipe >= t->cwnd || t->cwnd - pipe < t->mss)
+            break;
+        if (TCP_SEQ_LT(t->high_rxt, t->snd_una))
+            t->high_rxt = t->snd_una;
+        uint32_t hl = 0;
+        uint32_t hole = tcp_next_hole(t, t->high_rxt, &hl);
+        uint32_t lost_end = tcp_lost_end(t);
+        uint32_t top = t->n_sack ? t->sack[t->n_sack - 1].r : t->snd_una;
+        if (hl > 0 && TCP_SEQ_LT(hole, lost_end)) {
+            /* (1) a lost hole */
+            tcp_retransmit_at(c, s, hole, hl);
+            uint32_t seg = t->mss;
+            t->high_rxt = hole + (hl < seg ? hl : seg);
+            continue;
+        }
+        /* (2) new data within the peer's window */
+        uint32_t wedge = t->snd_una + t->snd_wnd;
+        if (TCP_SEQ_LT(t->snd_max, end) && TCP_SEQ_LT(t->snd_max, wedge)) {
+            uint32_t len = end - t->snd_max;
+            uint32_t room = wedge - t->snd_max;
+            uint32_t seg = t->mss - ((t->flags & TF_TS) ? 12u : 0u) -
+                           ((t->n_ooo) ? 4u + 8u * (t->n_ooo > 3 ? 3u : t->n_ooo) : 0u);
+            if (len > seg)
+                len = seg;
+            if (len > room)
+                len = room;
+            uint8_t flags = 0;
+            if (t->snd_max + len == end) {
+                flags |= TCP_PSH;
+                if (t->flags & TF_FIN_Q)
+                    flags |= TCP_FIN;
+            }
+            t->snd_nxt = t->snd_max;
+            tcp_send_seg(c, s, t->snd_nxt, len, flags);
+            t->snd_nxt += len + ((flags & TCP_FIN) ? 1u : 0u);
+            if (flags & TCP_FIN)
+                t->flags |= TF_FIN_SENT;
+            t->snd_max = t->snd_nxt;
+            continue;
+        }
+        /* (3) any unSACKed hole below the highest SACKed byte */
+        if (hl > 0 && TCP_SEQ_LT(hole, top)) {
+            tcp_retransmit_at(c, s, hole, hl);
+            uint32_t seg = t->mss;
+            t->high_rxt = hole + (hl < seg ? hl : seg);
+            continue;
+        }
+        break;
+    }
+}
+
+/* ---- ACK-driven window updates ------------------------------------------ */
+
+void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    (void)ack;
+    tcp_sack_trim(t);
+    if (t->recovery == TCP_REC_FAST) {
+        if (TCP_SEQ_GEQ(t->snd_una, t->recover)) {
+            /* Full ACK: leave recovery (RFC 6582 3.2 step 3, RFC 6675 5). */
+            t->recovery = TCP_REC_NONE;
+            t->dupacks = 0;
+            t->bytes_acked = 0;
+            if (t->flags & TF_SACK) {
+                t->cwnd = t->ssthresh;
+            } else {
+                uint32_t f = tcp_flight(t) + t->mss;
+                t->cwnd = f < t->ssthresh ? f : t->ssthresh;
+            }
+            tcp_cwnd_cap(c, s, t);
+            return;
+        }
+        /* Partial ACK. */
+        if (!(t->flags & TF_SACK)) {
+            /* RFC 6582 3.2 step 4: retransmit the next hole at once,
+             * deflate by what was acknowledged, add back one SMSS. */
+            t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
+            if (acked >= t->mss)
+                t->cwnd += t->mss;
+            tcp_cwnd_cap(c, s, t);
+            tcp_retransmit_at(c, s, t->snd_una, 0);
+        }
+        tcp_timer_rtx_arm(c, t);
+        return;
+    }
+    t->dupacks = 0;
+    if (t->recovery == TCP_REC_NONE)
+        t->recover = t->snd_una;    /* trails snd_una so it never wraps past it */
+    if (t->cwnd < t->ssthresh) {
+        /* Slow start with appropriate byte counting, L = 2 SMSS, or 1 SMSS
+         * while repairing after a timeout (RFC 3465 2.3). */
+        uint32_t l = (t->recovery == TCP_REC_RTO ? 1u : 2u) * t->mss;
+        t->cwnd += acked < l ? acked : l;
+    } else {
+        t->bytes_acked += acked;
+        if (t->bytes_acked >= t->cwnd) {
+            t->bytes_acked -= t->cwnd;
+            t->cwnd += t->mss;
+        }
+    }
+    if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover))
+        t->recovery = TCP_REC_NONE;
+    tcp_cwnd_cap(c, s, t);
+}
+
+void tcp_cc_dupack(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->dupacks < 255)
+        t->dupacks++;
+    if (t->recovery == TCP_REC_FAST) {
+        if (!(t->flags & TF_SACK))
+            t->cwnd += t->mss;  /* RFC 5681 3.2 step 4: inflate */
+        tcp_output(c, s);
+        return;
+    }
+    if (t->recovery == TCP_REC_RTO)
+        return;     /* duplicates of what the timeout resends (RFC 6582 3.2 step 2) */
+    int lost = t->dupacks >= TCP_DUPTHRESH ||
+               ((t->flags & TF_SACK) && tcp_lost_end(t) != t->snd_una);
+    if (!lost || !TCP_SEQ_GEQ(t->snd_una, t->recover))
+        return;
+    c->stats.tcp_fast_retransmits++;
+    t->ssthresh = tcp_half_flight(t);
+    t->recover = t->snd_max;
+    t->recovery = TCP_REC_FAST;
+    t->bytes_acked = 0;
+    if (t->flags & TF_SACK) {
+        /* RFC 6675 5 step 4: cwnd = ssthresh, retransmit the first hole,
+         * then let pipe decide. */
+        t->cwnd = t->ssthresh;
+        uint32_t hl = 0;
+        uint32_t hole = tcp_next_hole(t, t->snd_una, &hl);
+        tcp_retransmit_at(c, s, hole, hl);
+        t->high_rxt = hole + (hl < t->mss ? hl : t->mss);
+        tcp_timer_rtx_arm(c, t);
+        tcp_output(c, s);
+    } else {
+        tcp_retransmit_at(c, s, t->snd_una, 0);
+        t->cwnd = t->ssthresh + TCP_DUPTHRESH * t->mss;
+        tcp_timer_rtx_arm(c, t);
+        tcp_output(c, s);
+    }
+}
+
+void tcp_cc_rto(struct mcore *c, struct tcp_cb *t)
+{
+    (void)c;
+    /* RFC 5681 3.1 (4): ssthresh once per timeout series, cwnd = 1 SMSS. */
+    if (t->retries <= 1)
+        t->ssthresh = tcp_half_flight(t);
+    t->cwnd = t->mss;
+    t->recovery = TCP_REC_RTO;
+    t->recover = t->snd_max;
+    t->dupacks = 0;
+    t->bytes_acked = 0;
+    /* RFC 2018 8: forget SACK information after a timeout. */
+    tcp_sack_clear(t);
+}

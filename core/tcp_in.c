@@ -1,0 +1,1084 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP input: segment validation and option parsing, demultiplexing
+ * (connections, TIME-WAIT, listeners), the passive open with its bounded
+ * SYN queue and SYN cookies, and the RFC 9293 3.10.7 event processing for
+ * every state, with the RFC 5961 (challenge ACKs, ACK range check), RFC
+ * 7323 (PAWS, TS.Recent) and RFC 5927 (ICMP) hardening. Received data goes
+ * straight into the socket's rx ring; out-of-order data is written past
+ * the producer index and published when the hole fills.
+ *
+ * Does not build segments (tcp_out.c) or run timers (tcp_timer.c).
+ */
+#include "tcp_priv.h"
+
+/* ---- parsing -------------------------------------------------------- */
+
+int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
+{
+    (void)c;
+    if (rx->tot_len < rx->hdr_len)
+        return MOAT_E_INVAL;
+    const uint8_t *h = rx->dgram + rx->hdr_len;
+    size_t len = rx->tot_len - rx->hdr_len;
+    if (len < TCP_HLEN)
+        return MOAT_E_INVAL;
+    unsigned hlen = (h[12] >> 4) * 4u;
+    if (hlen < TCP_HLEN || hlen > len)
+        return MOAT_E_INVAL;
+    uint32_t sum = cksum_pseudo(rx->src, rx->dst, IP_PROTO_TCP, (uint32_t)len);
+    if (cksum_fold(cksum_add(sum, h, len)) != 0)
+        return MOAT_E_INVAL;
+    memset(sg, 0, sizeof(*sg));
+    sg->src = rx->src;
+    sg->dst = rx->dst;
+    sg->sport = rd16(h);
+    sg->dport = rd16(h + 2);
+    sg->seq = rd32(h + 4);
+    sg->ack = rd32(h + 8);
+    sg->flags = h[13] & 0x3fu;
+    sg->wnd = rd16(h + 14);
+    sg->hlen = (uint8_t)hlen;
+    sg->len = (uint32_t)(len - hlen);
+    sg->data = h + hlen;
+    sg->ws = TCP_WS_NONE;
+    if (sg->sport == 0 || sg->dport == 0)
+        return MOAT_E_INVAL;
+    /* Options: a malformed one ends parsing (the rest is ignored), it
+     * never reads past the header. */
+    for (unsigned i = TCP_HLEN; i < hlen;) {
+        uint8_t kind = h[i];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1u >= hlen)
+            break;
+        unsigned olen = h[i + 1];
+        if (olen < 2 || i + olen > hlen)
+            break;
+        const uint8_t *o = h + i;
+        switch (kind) {
+        case 2:
+            if (olen == 4 && (sg->flags & TCP_SYN))
+                sg->mss = rd16(o + 2);
+            break;
+        case 3:
+            if (olen == 3 && (sg->flags & TCP_SYN))
+                sg->ws = o[2] > TCP_WS_MAX ? (uint8_t)TCP_WS_MAX : o[2]; /* RFC 7323 2.3 */
+            break;
+        case 4:
+            if (olen == 2 && (sg->flags & TCP_SYN))
+                sg->sack_ok = 1;
+            break;
+        case 5:
+            if (olen >= 10 && (olen - 2u) % 8u == 0) {
+                unsigned n = (olen - 2u) / 8u;
+                if (n > 4)
+                    n = 4;
+                for (unsigned k = 0; k < n; k++) {
+                    sg->sack[k].l = rd32(o + 2 + 8 * k);
+                    sg->sack[k].r = rd32(o + 6 + 8 * k);
+                }
+                sg->n_sack = (uint8_t)n;
+            }
+            break;
+        case 8:
+            if (olen == 10) {
+                sg->ts_ok = 1;
+                sg->tsval = rd32(o + 2);
+                sg->tsecr = rd32(o + 6);
+            }
+            break;
+        default:
+            break;
+        }
+        i += olen;
+    }
+    return 0;
+}
+
+/* ---- SYN queue and cookies --------------------------------------------- */
+
+static struct tcp_syn *tcp_syn_find(struct mcore *c, const struct tcp_seg *sg)
+{
+    struct tcp_state *st = c->tcp;
+    if (st->syn_used == 0)
+        return NULL;
+    for (uint32_t i = 0; i < st->n_syn; i++) {
+        struct tcp_syn *q = &st->syn[i];
+        if (q->used && q->rport == sg->sport && q->lport == sg->dport &&
+            q->rip == sg->src && q->lip == sg->dst)
+            return q;
+    }
+    return NULL;
+}
+
+static void tcp_syn_free(struct mcore *c, struct tcp_syn *q)
+{
+    if (q->used) {
+        q->used = 0;
+        c->tcp->syn_used--;
+    }
+}
+
+static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1460, 8960 };
+#define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
+
+static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
+                                uint32_t tick)
+{
+    uint8_t b[24];
+    wr32(b, sg->dst);
+    wr32(b + 4, sg->src);
+    wr16(b + 8, sg->dport);
+    wr16(b + 10, sg->sport);
+    wr32(b + 12, irs);
+    wr32(b + 16, tick);
+    wr32(b + 20, 0x636f6f6bu);
+    return (uint32_t)tcp_siphash(c->tcp->ckey, b, sizeof(b)) & 0xffffffu;
+}
+
+/* SYN cookie: 5 bits of a 64 s clock, 3 bits of MSS class, 24 bits of
+ * keyed hash over the 4-tuple, the peer's ISN and the clock. Options other
+ * than MSS are not offered in a cookie SYN-ACK. */
+static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss)
+{
+    uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
+    uint16_t mss = sg->mss ? sg->mss : TCP_MSS_DEFAULT;
+    if (mss > our_mss)
+        mss = our_mss;
+    unsigned k = 0;
+    for (unsigned i = 0; i < 8; i++)
+        if (tcp_cookie_mss[i] <= mss)
+            k = i;
+    uint32_t iss = ((tick & 0x1fu) << 27) | ((uint32_t)k << 24) |
+                   tcp_cookie_hash(c, sg, sg->seq, tick);
+    uint8_t o[4] = { 2, 4, 0, 0 };
+    wr16(o + 2, our_mss);
+    uint32_t wnd = c->env.layout.g.sock_rx_bytes;
+    c->stats.tcp_syncookies_sent++;
+    tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, iss, sg->seq + 1u,
+                 TCP_SYN | TCP_ACK, (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, 4);
+}
+
+static int tcp_cookie_check(struct mcore *c, const struct tcp_seg *sg, uint16_t *mss)
+{
+    uint32_t ck = sg->ack - 1u;
+    uint32_t irs = sg->seq - 1u;
+    uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
+    for (uint32_t age = 0; age < 2; age++) {
+        uint32_t t = tick - age;
+        if ((t & 0x1fu) != (ck >> 27))
+            continue;
+        if (tcp_cookie_hash(c, sg, irs, t) == (ck & 0xffffffu)) {
+            *mss = tcp_cookie_mss[(ck >> 24) & 7u];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- connection set-up helpers ------------------------------------------ */
+
+static uint16_t tcp_clamp_mss(uint16_t peer, uint16_t ours)
+{
+    uint16_t m = peer ? peer : TCP_MSS_DEFAULT;
+    if (m > ours)
+        m = ours;
+    if (m < TCP_MSS_MIN)
+        m = TCP_MSS_MIN;
+    return m;
+}
+
+static void tcp_init_cwnd(struct tcp_cb *t)
+{
+    /* RFC 6928 IW; RFC 5681 3.1: one segment if the SYN was lost. */
+    if (t->flags & TF_SYN_RETX) {
+        t->cwnd = t->mss;
+    } else {
+        uint32_t iw = TCP_IW_SEGS * t->mss;
+        uint32_t cap = 14600u > 2u * t->mss ? 14600u : 2u * t->mss;
+        t->cwnd = iw < cap ? iw : cap;
+    }
+}
+
+struct tcp_child_params {
+    uint32_t iss, irs, wnd, ts_recent, ts_off;
+    uint16_t mss;
+    uint8_t ws, sack_ok, ts_ok;
+};
+
+static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struct tcp_seg *sg,
+                                   const struct tcp_child_params *p)
+{
+    struct msock *ch = sock_alloc(c, MOAT_SOCK_STREAM);
+    if (ch == NULL) {
+        MCORE_DROP(c, TCP_BACKLOG);
+        return NULL;
+    }
+    tcp_cb_reset(c, ch);
+    struct tcp_cb *t = tcp_cb_of(c, ch);
+    ch->lip = sg->dst;
+    ch->lport = sg->dport;
+    ch->rip = sg->src;
+    ch->rport = sg->sport;
+    ch->bound = 1;
+    ch->nodelay = l->nodelay;
+    ch->keepalive = l->keepalive;
+    ch->reuseaddr = l->reuseaddr;
+    ch->linger_ms = l->linger_ms;
+    ch->rcvbuf = l->rcvbuf;
+    ch->sndbuf = l->sndbuf;
+    t->iss = p->iss;
+    t->snd_una = p->iss;
+    t->snd_nxt = t->snd_max = p->iss + 1u;
+    t->snd_data = p->iss + 1u;
+    t->recover = p->iss;
+    t->irs = p->irs;
+    t->rcv_nxt = p->irs + 1u;
+    uint32_t w0 = ch->rx.cap > 0xffffu ? 0xffffu : ch->rx.cap;
+    t->rcv_adv = t->rcv_nxt + w0;
+    t->last_ack_sent = t->rcv_nxt;
+    t->adv_mss = tcp_route_mss(c, ch->rip);
+    t->mss = tcp_clamp_mss(p->mss, t->adv_mss);
+    t->rcv_mss = t->mss;
+    if (p->ws != TCP_WS_NONE) {
+        t->flags |= TF_WS;
+        t->snd_wscale = p->ws;
+        t->rcv_wscale = tcp_pick_wscale(c->env.layout.g.sock_rx_bytes);
+    }
+    if (p->sack_ok)
+        t->flags |= TF_SACK;
+    if (p->ts_ok) {
+        t->flags |= TF_TS;
+        t->ts_recent = p->ts_recent;
+        t->ts_recent_t = c->now;
+    }
+    t->ts_off = p->ts_off;
+    t->snd_wnd = p->wnd;    /* a SYN's window is never scaled */
+    t->max_sndwnd = p->wnd;
+    t->snd_wl1 = p->irs;
+    t->snd_wl2 = p->iss;
+    t->flags |= TF_PASSIVE;
+    t->state = TCPS_SYN_RCVD;
+    t->listener = sock_idx(c, l) + 1u;
+    tcp_hash_add(c, ch);
+    return ch;
+}
+
+static void tcp_accept_enqueue(struct mcore *c, struct msock *ch)
+{
+    struct tcp_cb *t = tcp_cb_of(c, ch);
+    if (t->listener == 0)
+        return;
+    struct msock *l = &c->socks[t->listener - 1u];
+    struct tcp_cb *lt = tcp_cb_of(c, l);
+    uint32_t me = sock_idx(c, ch) + 1u;
+    t->acc_next = 0;
+    if (lt->acc_tail != 0)
+        c->tcp->cbs[lt->acc_tail - 1u].acc_next = me;
+    else
+        lt->acc_head = me;
+    lt->acc_tail = me;
+    lt->acc_n++;
+    sock_status(c, l, MOAT_SS_ACCEPTQ, 0);
+    mcore_wake_app(c);
+}
+
+static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+
+static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_seg *sg)
+{
+    struct tcp_state *st = c->tcp;
+    struct tcp_cb *lt = tcp_cb_of(c, l);
+    struct tcp_syn *q = tcp_syn_find(c, sg);
+
+    if (sg->flags & TCP_RST) {
+        /* RST for an embryo: in window (RFC 5961 3.2 applies to
+         * SYN-RECEIVED too) releases it silently. */
+        if (q != NULL && TCP_SEQ_GEQ(sg->seq, q->irs + 1u) &&
+            TCP_SEQ_LT(sg->seq, q->irs + 1u + 0xffffu))
+            tcp_syn_free(c, q);
+        return;
+    }
+    if ((sg->flags & (TCP_SYN | TCP_ACK)) == TCP_ACK) {
+        struct tcp_child_params p;
+        memset(&p, 0, sizeof(p));
+        if (q != NULL) {
+            if (sg->ack != q->iss + 1u) {
+                tcp_send_rst_for(c, sg);
+                return;
+            }
+            if (sg->seq != q->irs + 1u) {
+                MCORE_DROP(c, TCP_OUT_OF_WINDOW);
+                return;
+            }
+            p.iss = q->iss;
+            p.irs = q->irs;
+            p.wnd = q->wnd;
+            p.mss = q->mss;
+            p.ws = q->ws;
+            p.sack_ok = q->sack_ok;
+            p.ts_ok = q->ts_ok;
+            p.ts_recent = q->ts_recent;
+            p.ts_off = q->ts_off;
+        } else {
+            uint16_t mss;
+            if (!tcp_cookie_check(c, sg, &mss)) {
+                MCORE_DROP(c, TCP_NO_PORT);
+                tcp_send_rst_for(c, sg);
+                return;
+            }
+            p.iss = sg->ack - 1u;
+            p.irs = sg->seq - 1u;
+            p.wnd = sg->wnd;
+            p.mss = mss;
+            p.ws = TCP_WS_NONE;
+            p.ts_off = 0;
+        }
+        if (lt->acc_n >= lt->backlog) {
+            /* The application is behind: let the peer retry. */
+            MCORE_DROP(c, TCP_BACKLOG);
+            return;
+        }
+        struct msock *ch = tcp_child_new(c, l, sg, &p);
+        if (ch == NULL)
+            return;
+        if (q != NULL)
+            tcp_syn_free(c, q);
+        tcp_process(c, ch, sg);
+        struct tcp_cb *ct = tcp_cb_of(c, ch);
+        if (ct->state == TCPS_SYN_RCVD) {
+            /* The completing ACK was not acceptable after all. */
+            ct->listener = 0;
+            tcp_release(c, ch);
+        }
+        return;
+    }
+    if ((sg->flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
+        if (sg->flags & TCP_ACK)
+            tcp_send_rst_for(c, sg);  /* SYN-ACK to a listener */
+        return;
+    }
+    if (sg->flags & TCP_FIN) {
+        MCORE_DROP(c, TCP_MALFORMED);
+        return;
+    }
+    uint16_t our_mss = tcp_route_mss(c, sg->src);
+    uint8_t our_ws = tcp_pick_wscale(c->env.layout.g.sock_rx_bytes);
+    if (q != NULL) {
+        if (q->irs != sg->seq) {
+            /* A new attempt from the same port: start over. */
+            q->irs = sg->seq;
+            q->retries = 0;
+        }
+        /* Duplicate SYN: the same SYN-ACK again (RFC 9293 3.10.7.3). */
+        tcp_send_synack_q(c, q, our_mss, our_ws);
+        return;
+    }
+    if (lt->acc_n >= lt->backlog) {
+        MCORE_DROP(c, TCP_BACKLOG);
+        return;
+    }
+    if (st->syn_used >= st->n_syn) {
+        tcp_send_cookie(c, sg, our_mss);
+        return;
+    }
+    for (uint32_t i = 0; i < st->n_syn; i++) {
+        if (st->syn[i].used)
+            continue;
+        q = &st->syn[i];
+        memset(q, 0, sizeof(*q));
+        q->used = 1;
+        st->syn_used++;
+        q->lip = sg->dst;
+        q->rip = sg->src;
+        q->lport = sg->dport;
+        q->rport = sg->sport;
+        q->irs = sg->seq;
+        q->iss = tcp_iss(c, sg->dst, sg->dport, sg->src, sg->sport);
+        q->wnd = sg->wnd;
+        q->mss = sg->mss;
+        q->ws = sg->ws;
+        q->sack_ok = sg->sack_ok;
+        q->ts_ok = sg->ts_ok;
+        q->ts_recent = sg->tsval;
+        q->ts_off = mcore_rand32(c);
+        q->listener = (uint16_t)sock_idx(c, l);
+        q->due = c->now + (uint64_t)c->cfg.tcp_rto_init_ms * 1000u;
+        tcp_send_synack_q(c, q, our_mss, our_ws);
+        return;
+    }
+}
+
+/* ---- TIME-WAIT ------------------------------------------------------------ */
+
+static void tcp_tw_ack(struct mcore *c, const struct tcp_tw *w)
+{
+    uint8_t o[12];
+    unsigned olen = 0;
+    if (w->ts_ok) {
+        o[0] = 1;
+        o[1] = 1;
+        o[2] = 8;
+        o[3] = 10;
+        wr32(o + 4, (uint32_t)(c->now / 1000u) + w->ts_off);
+        wr32(o + 8, w->ts_recent);
+        olen = 12;
+    }
+    tcp_send_raw(c, w->lip, w->lport, w->rip, w->rport, w->snd_nxt, w->rcv_nxt, TCP_ACK,
+                 w->wnd, o, olen);
+}
+
+static void tcp_tw_free(struct mcore *c, struct tcp_tw *w)
+{
+    w->expires = 0;
+    c->tcp->tw_used--;
+}
+
+static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg *sg)
+{
+    if (sg->flags & TCP_RST) {
+        /* RFC 1337: a RST must not cut TIME-WAIT short (TIME-WAIT
+         * assassination); it is dropped. */
+        return;
+    }
+    if (sg->flags & TCP_SYN) {
+        /* RFC 9293 3.10.7.4 / RFC 6191: a SYN above everything of the old
+         * incarnation (and with a newer timestamp) may open a new one. */
+        int newer = TCP_SEQ_GT(sg->seq, w->rcv_nxt) &&
+                    (!w->ts_ok || !sg->ts_ok || TCP_SEQ_GT(sg->tsval, w->ts_recent));
+        if (!(sg->flags & TCP_ACK) && newer) {
+            struct msock *l = tcp_find_listener(c, sg->dst, sg->dport);
+            if (l != NULL) {
+                tcp_tw_free(c, w);
+                tcp_listen_input(c, l, sg);
+                return;
+            }
+        }
+        /* Otherwise RFC 5961 4: a challenge ACK, TIME-WAIT unchanged. */
+        c->stats.tcp_challenge_acks++;
+        tcp_tw_ack(c, w);
+        return;
+    }
+    if (!(sg->flags & TCP_ACK))
+        return;
+    if ((sg->flags & TCP_FIN) && sg->seq + sg->len + 1u == w->rcv_nxt) {
+        /* A retransmitted FIN: our ACK was lost. ACK again and restart
+         * the 2*MSL wait (RFC 9293 3.10.7.4). */
+        tcp_tw_ack(c, w);
+        w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+        return;
+    }
+    if (sg->len > 0 || (sg->flags & TCP_FIN))
+        tcp_tw_ack(c, w);
+}
+
+/* ---- receiving data ---------------------------------------------------------- */
+
+static void tcp_ooo_sum(struct mcore *c, struct tcp_cb *t)
+{
+    uint32_t n = 0;
+    for (unsigned i = 0; i < t->n_ooo; i++)
+        n += t->ooo[i].r - t->ooo[i].l;
+    c->tcp->ooo_bytes = c->tcp->ooo_bytes - t->ooo_bytes + n;
+    t->ooo_bytes = n;
+}
+
+/* Forget out-of-order ranges at or beyond @p seq (data after a FIN). */
+static void tcp_ooo_cut(struct mcore *c, struct tcp_cb *t, uint32_t seq)
+{
+    unsigned j = 0;
+    for (unsigned i = 0; i < t->n_ooo; i++) {
+        struct tcp_range r = t->ooo[i];
+        if (TCP_SEQ_GEQ(r.l, seq))
+            continue;
+        if (TCP_SEQ_GT(r.r, seq))
+            r.r = seq;
+        t->ooo[j++] = r;
+    }
+    t->n_ooo = (uint8_t)j;
+    tcp_ooo_sum(c, t);
+}
+
+/* Record [l, r) as received out of order; it becomes the most recent
+ * block. Returns 0, or -1 when the range table is full. */
+static int tcp_ooo_add(struct mcore *c, struct tcp_cb *t, uint32_t l, uint32_t r)
+{
+    struct tcp_range out[TCP_OOO_MAX];
+    unsigned j = 0;
+    for (unsigned i = 0; i < t->n_ooo; i++) {
+        struct tcp_range e = t->ooo[i];
+        if (TCP_SEQ_LT(e.r, l) || TCP_SEQ_GT(e.l, r)) {
+            if (j + 1u >= TCP_OOO_MAX)
+                return -1;
+            out[j++] = e;
+        } else {
+            if (TCP_SEQ_LT(e.l, l))
+                l = e.l;
+            if (TCP_SEQ_GT(e.r, r))
+                r = e.r;
+        }
+    }
+    t->ooo[0] = (struct tcp_range){ l, r };
+    memcpy(&t->ooo[1], out, j * sizeof(out[0]));
+    t->n_ooo = (uint8_t)(j + 1u);
+    tcp_ooo_sum(c, t);
+    return 0;
+}
+
+/* The in-order edge moved to rcv_nxt: absorb ranges it reached. Returns
+ * the new in-order end. */
+static uint32_t tcp_ooo_absorb(struct mcore *c, struct tcp_cb *t, uint32_t edge)
+{
+    for (int again = 1; again;) {
+        again = 0;
+        for (unsigned i = 0; i < t->n_ooo; i++) {
+            if (TCP_SEQ_LEQ(t->ooo[i].l, edge)) {
+                if (TCP_SEQ_GT(t->ooo[i].r, edge))
+                    edge = t->ooo[i].r;
+                t->ooo[i] = t->ooo[t->n_ooo - 1u];
+                t->n_ooo--;
+                again = 1;
+                break;
+            }
+        }
+    }
+    tcp_ooo_sum(c, t);
+    return edge;
+}
+
+static void tcp_fin_in_order(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    t->rcv_nxt++;
+    t->flags |= TF_FIN_RCVD | TF_ACKNOW;
+    t->flags &= ~(uint32_t)TF_FIN_OOO;
+    tcp_ooo_clear(c, t);
+    sock_status(c, s, MOAT_SS_RDHUP, 0);
+    mcore_wake_app(c);
+    switch (t->state) {
+    case TCPS_SYN_RCVD:
+    case TCPS_ESTABLISHED:
+        t->state = TCPS_CLOSE_WAIT;
+        break;
+    case TCPS_FIN_WAIT_1:
+        t->state = TCPS_CLOSING;
+        break;
+    case TCPS_FIN_WAIT_2:
+        tcp_send_ack(c, s);
+        tcp_enter_time_wait(c, s);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t seq = sg->seq;
+    const uint8_t *data = sg->data;
+    uint32_t len = sg->len;
+    int fin = (sg->flags & TCP_FIN) != 0;
+    int had_data = len > 0;
+
+    if (sg->flags & TCP_SYN) {
+        seq++;      /* SYN-ACK carrying data in SYN-RECEIVED: not expected */
+    }
+    /* Trim what we already have (RFC 9293 3.10.7.4, "trim to window"). */
+    if (TCP_SEQ_LT(seq, t->rcv_nxt)) {
+        uint32_t d = t->rcv_nxt - seq;
+        if (d > len) {
+            len = 0;
+            fin = 0;
+        } else {
+            data += d;
+            len -= d;
+        }
+        seq = t->rcv_nxt;
+    }
+    uint32_t raw = 0;
+    if (moat_ring_space(&s->rx, &raw) != 0) {
+        tcp_drop(c, s, MOAT_E_PEER);
+        return;
+    }
+    uint32_t edge = t->rcv_adv;
+    if (TCP_SEQ_GT(edge, t->rcv_nxt + raw))
+        edge = t->rcv_nxt + raw;
+    if (!TCP_SEQ_GT(edge, t->rcv_nxt))
+        edge = t->rcv_nxt;
+    if (TCP_SEQ_GT(seq + len, edge)) {
+        len = TCP_SEQ_GT(edge, seq) ? edge - seq : 0;
+        fin = 0;
+    }
+    if (t->flags & TF_FIN_OOO) {
+        /* Nothing after the peer's FIN is ever delivered. */
+        if (TCP_SEQ_GT(seq + len, t->rfin_seq))
+            len = TCP_SEQ_GT(t->rfin_seq, seq) ? t->rfin_seq - seq : 0;
+        if (fin && seq + len != t->rfin_seq)
+            fin = 0;
+    }
+    if (len == 0 && !fin) {
+        if (had_data)
+            t->flags |= TF_ACKNOW;  /* duplicate or beyond the window */
+        return;
+    }
+    if (seq == t->rcv_nxt) {
+        int had_ooo = t->n_ooo > 0;
+        if (len > 0)
+            moat_ring_put(&s->rx, 0, data, len);
+        uint32_t end = tcp_ooo_absorb(c, t, seq + len);
+        if (fin && end != seq + len)
+            fin = 0;    /* contradicts data we hold beyond it */
+        uint32_t adv = end - t->rcv_nxt;
+        if (adv > 0) {
+            moat_ring_publish(&s->rx, adv);
+            t->rcv_nxt = end;
+            mcore_wake_app(c);
+        }
+        if (len > t->rcv_mss)
+            t->rcv_mss = (uint16_t)(len > t->adv_mss ? t->adv_mss : len);
+        t->rcv_unacked += adv;
+        if (had_ooo) {
+            t->flags |= TF_ACKNOW;  /* filled (part of) a hole: ACK at once */
+        } else if (t->rcv_unacked >= 2u * t->rcv_mss) {
+            t->flags |= TF_ACKNOW;  /* every second full segment */
+        } else if (adv > 0 && t->t_delack == 0) {
+            t->flags |= TF_DELACK;
+            t->t_delack = c->now + (uint64_t)c->cfg.tcp_delack_ms * 1000u;
+        }
+        if (fin || ((t->flags & TF_FIN_OOO) && t->rcv_nxt == t->rfin_seq))
+            tcp_fin_in_order(c, s);
+        return;
+    }
+    /* Out of order: store past the producer index, track the range. */
+    t->flags |= TF_ACKNOW;          /* RFC 5681 4.2: immediate duplicate ACK */
+    if (len > 0) {
+        if (c->tcp->ooo_bytes + len > c->cfg.tcp_ooo_bytes) {
+            MCORE_DROP(c, TCP_OOO_FULL);
+            return;
+        }
+        if (tcp_ooo_add(c, t, seq, seq + len) != 0) {
+            MCORE_DROP(c, TCP_OOO_FULL);
+            return;
+        }
+        moat_ring_put(&s->rx, seq - t->rcv_nxt, data, len);
+    }
+    if (fin && !(t->flags & TF_FIN_OOO)) {
+        t->flags |= TF_FIN_OOO;
+        t->rfin_seq = seq + len;
+        tcp_ooo_cut(c, t, t->rfin_seq);
+    }
+}
+
+/* ---- SYN-SENT ------------------------------------------------------------- */
+
+static void tcp_synsent_input(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    int ack_ok = 0;
+    if (sg->flags & TCP_ACK) {
+        if (TCP_SEQ_LEQ(sg->ack, t->iss) || TCP_SEQ_GT(sg->ack, t->snd_max)) {
+            tcp_send_rst_for(c, sg);
+            return;
+        }
+        ack_ok = 1;
+    }
+    if (sg->flags & TCP_RST) {
+        if (ack_ok)
+            tcp_drop(c, s, MOAT_E_CONNREFUSED);
+        return;
+    }
+    if (!(sg->flags & TCP_SYN))
+        return;
+    t->irs = sg->seq;
+    t->rcv_nxt = sg->seq + 1u;
+    t->last_ack_sent = t->rcv_nxt;
+    t->mss = tcp_clamp_mss(sg->mss, t->adv_mss);
+    t->rcv_mss = t->mss;
+    if (sg->ws != TCP_WS_NONE) {
+        t->flags |= TF_WS;
+        t->snd_wscale = sg->ws;
+    } else {
+        t->rcv_wscale = 0;
+    }
+    if (sg->sack_ok)
+        t->flags |= TF_SACK;
+    if (sg->ts_ok) {
+        t->flags |= TF_TS;
+        t->ts_recent = sg->tsval;
+        t->ts_recent_t = c->now;
+    }
+    t->snd_wnd = sg->wnd;
+    t->max_sndwnd = sg->wnd;
+    t->snd_wl1 = sg->seq;
+    t->snd_wl2 = sg->ack;
+    if (ack_ok) {
+        if (!(t->flags & TF_SYN_RETX)) {
+            uint64_t r = c->now - t->rtt_t;
+            tcp_rtt_sample(c, t, (uint32_t)(r > 0xffffffffu ? 0xffffffffu : r));
+        }
+        t->snd_una = sg->ack;
+        t->t_rtx = 0;
+        tcp_init_cwnd(t);
+        t->rcv_adv = t->rcv_nxt;
+        tcp_established(c, s);
+        t->flags |= TF_ACKNOW;
+        tcp_output(c, s);
+        return;
+    }
+    /* Simultaneous open (RFC 9293 3.5 figure 8). */
+    t->state = TCPS_SYN_RCVD;
+    t->rcv_adv = t->rcv_nxt;
+    t->flags |= TF_ACKNOW;
+    tcp_output(c, s);
+    tcp_timer_rtx_arm(c, t);
+}
+
+/* ---- synchronized states --------------------------------------------------- */
+
+static int tcp_acceptable(const struct tcp_cb *t, const struct tcp_seg *sg, uint32_t rwnd)
+{
+    uint32_t slen = sg->len + ((sg->flags & TCP_SYN) ? 1u : 0u) + ((sg->flags & TCP_FIN) ? 1u : 0u);
+    uint32_t off = sg->seq - t->rcv_nxt;
+    if (slen == 0)
+        return rwnd == 0 ? sg->seq == t->rcv_nxt : off < rwnd;
+    if (rwnd == 0)
+        return 0;
+    uint32_t off_end = sg->seq + slen - 1u - t->rcv_nxt;
+    return off < rwnd || off_end < rwnd;
+}
+
+static void tcp_rst_in(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    switch (t->state) {
+    case TCPS_SYN_RCVD:
+        if (t->flags & TF_PASSIVE) {
+            t->listener = 0;
+            tcp_release(c, s);     /* the application never hears of it */
+        } else {
+            tcp_drop(c, s, MOAT_E_CONNREFUSED);
+        }
+        break;
+    case TCPS_ESTABLISHED:
+    case TCPS_FIN_WAIT_1:
+    case TCPS_FIN_WAIT_2:
+    case TCPS_CLOSE_WAIT:
+        tcp_drop(c, s, MOAT_E_CONNRESET);
+        break;
+    default:
+        tcp_drop(c, s, 0);
+        break;
+    }
+}
+
+static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->state == TCPS_SYN_SENT) {
+        tcp_synsent_input(c, s, sg);
+        return;
+    }
+    /* RFC 7323 5.3: PAWS, before anything else. */
+    if ((t->flags & TF_TS) && !(sg->flags & TCP_RST)) {
+        if (!sg->ts_ok) {
+            /* RFC 7323 3.2: once negotiated, non-RST segments without
+             * TSopt are dropped. */
+            MCORE_DROP(c, TCP_PAWS);
+            return;
+        }
+        if (TCP_SEQ_LT(sg->tsval, t->ts_recent) &&
+            c->now - t->ts_recent_t < TCP_PAWS_IDLE_US) {
+            MCORE_DROP(c, TCP_PAWS);
+            t->flags |= TF_ACKNOW;
+            tcp_output(c, s);
+            return;
+        }
+    }
+    uint32_t rwnd = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+    int data_ok = 1;
+    if (!tcp_acceptable(t, sg, rwnd)) {
+        if (sg->flags & TCP_RST)
+            return;
+        if (rwnd == 0 && sg->seq == t->rcv_nxt && (sg->flags & TCP_ACK) &&
+            !(sg->flags & TCP_SYN)) {
+            /* RFC 9293 3.10.7.4: a zero window still takes ACKs; the data
+             * is dropped and answered with an ACK. */
+            data_ok = 0;
+            t->flags |= TF_ACKNOW;
+        } else {
+            MCORE_DROP(c, TCP_OUT_OF_WINDOW);
+            t->flags |= TF_ACKNOW;
+            tcp_output(c, s);
+            return;
+        }
+    }
+    t->t_last_rcv = c->now;
+    if (s->keepalive && t->t_keep != 0)
+        t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
+    /* RFC 5961 3.2: only an exact RST resets; an in-window one gets a
+     * challenge ACK. */
+    if (sg->flags & TCP_RST) {
+        if (sg->seq == t->rcv_nxt)
+            tcp_rst_in(c, s);
+        else
+            tcp_send_challenge_ack(c, s);
+        return;
+    }
+    /* RFC 5961 4.2: any SYN here gets a challenge ACK. */
+    if (sg->flags & TCP_SYN) {
+        if (t->state == TCPS_SYN_RCVD && !(t->flags & TF_PASSIVE) && sg->seq == t->irs) {
+            t->flags |= TF_ACKNOW;  /* the peer's SYN again: resend SYN-ACK */
+            tcp_output(c, s);
+            return;
+        }
+        tcp_send_challenge_ack(c, s);
+        return;
+    }
+    if (!(sg->flags & TCP_ACK))
+        return;
+    /* TS.Recent (RFC 7323 4.3): from in-window segments at or left of
+     * Last.ACK.sent. */
+    if ((t->flags & TF_TS) && sg->ts_ok && TCP_SEQ_LEQ(sg->seq, t->last_ack_sent) &&
+        TCP_SEQ_GEQ(sg->tsval, t->ts_recent)) {
+        t->ts_recent = sg->tsval;
+        t->ts_recent_t = c->now;
+    }
+
+    if (t->state == TCPS_SYN_RCVD) {
+        if (TCP_SEQ_LT(t->snd_una, sg->ack) && TCP_SEQ_LEQ(sg->ack, t->snd_max)) {
+            tcp_init_cwnd(t);
+            t->snd_wnd = sg->wnd << t->snd_wscale;
+            t->max_sndwnd = t->snd_wnd;
+            t->snd_wl1 = sg->seq;
+            t->snd_wl2 = sg->ack;
+            t->t_rtx = 0;
+            t->retries = 0;
+            tcp_established(c, s);
+            if (t->flags & TF_PASSIVE)
+                tcp_accept_enqueue(c, s);
+        } else {
+            tcp_send_rst_for(c, sg);
+            return;
+        }
+    }
+    /* RFC 5961 5.2: ACKs outside [SND.UNA - MAX.SND.WND, SND.NXT]. */
+    if (TCP_SEQ_GT(sg->ack, t->snd_max)) {
+        tcp_send_challenge_ack(c, s);
+        return;
+    }
+    if (TCP_SEQ_LT(sg->ack, t->snd_una - t->max_sndwnd)) {
+        tcp_send_challenge_ack(c, s);
+        return;
+    }
+    t->probes = 0;      /* the peer is alive (keepalive, persist) */
+    uint32_t nwnd = sg->wnd << t->snd_wscale;
+    int pure_dup = sg->ack == t->snd_una && sg->len == 0 &&
+                   !(sg->flags & (TCP_SYN | TCP_FIN)) && nwnd == t->snd_wnd &&
+                   t->snd_max != t->snd_una;
+    if ((t->flags & TF_SACK) && sg->n_sack > 0)
+        tcp_sack_update(t, sg);
+    if (TCP_SEQ_GT(sg->ack, t->snd_una)) {
+        uint32_t acked = sg->ack - t->snd_una;
+        /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
+         * else the one timed segment (Karn: never a retransmission). */
+        if ((t->flags & TF_TS) && sg->ts_ok && sg->tsecr != 0) {
+            uint32_t ms = tcp_ts_now(c, t) - sg->tsecr;
+            if (ms < 0x7fffffu)
+                tcp_rtt_sample(c, t, ms * 1000u);
+        } else if ((t->flags & TF_RTT_ON) && TCP_SEQ_GT(sg->ack, t->rtt_seq)) {
+            t->flags &= ~(uint32_t)TF_RTT_ON;
+            uint64_t r = c->now - t->rtt_t;
+            tcp_rtt_sample(c, t, (uint32_t)(r > 0xffffffffu ? 0xffffffffu : r));
+        }
+        t->retries = 0;
+        uint32_t dend = sg->ack;
+        if ((t->flags & TF_FIN_SENT) && TCP_SEQ_GT(dend, t->fin_seq))
+            dend = t->fin_seq;
+        if (TCP_SEQ_GT(dend, t->snd_data)) {
+            moat_ring_consume(&s->tx, dend - t->snd_data);
+            t->snd_data = dend;
+            mcore_wake_app(c);
+        }
+        t->snd_una = sg->ack;
+        if (TCP_SEQ_LT(t->snd_nxt, t->snd_una))
+            t->snd_nxt = t->snd_una;
+        tcp_cc_ack(c, s, sg->ack, acked);
+        if (t->snd_una == t->snd_max)
+            t->t_rtx = 0;
+        else
+            tcp_timer_rtx_arm(c, t);
+    } else if (pure_dup) {
+        tcp_cc_dupack(c, s);
+    } else if (sg->ack == t->snd_una && (t->flags & TF_SACK) && sg->n_sack > 0 &&
+               t->recovery == TCP_REC_FAST) {
+        tcp_output(c, s);   /* SACK news during recovery */
+    }
+    if (t->state == TCPS_CLOSED)
+        return;
+    /* Send window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2). */
+    if (TCP_SEQ_LT(t->snd_wl1, sg->seq) ||
+        (t->snd_wl1 == sg->seq && TCP_SEQ_LEQ(t->snd_wl2, sg->ack))) {
+        uint32_t old = t->snd_wnd;
+        t->snd_wnd = nwnd;
+        t->snd_wl1 = sg->seq;
+        t->snd_wl2 = sg->ack;
+        if (nwnd > t->max_sndwnd)
+            t->max_sndwnd = nwnd;
+        if (nwnd == 0 && old != 0) {
+            /* Zero window: what is in flight beyond the ACK was refused;
+             * the persist timer takes over from the retransmission timer. */
+            t->snd_nxt = t->snd_una;
+            t->t_rtx = 0;
+            t->persist_shift = 0;
+            if (t->t_persist == 0)
+                tcp_persist_arm(c, t);
+        } else if (nwnd == 0 && t->t_persist == 0 && t->snd_una != t->snd_max) {
+            t->t_rtx = 0;
+            t->snd_nxt = t->snd_una;
+            tcp_persist_arm(c, t);
+        } else if (nwnd > 0 && t->t_persist != 0) {
+            t->t_persist = 0;
+            t->persist_shift = 0;
+            t->snd_nxt = t->snd_una;    /* an unaccepted probe byte goes again */
+        }
+    }
+    /* Our FIN acknowledged? */
+    int fin_acked = (t->flags & TF_FIN_SENT) && TCP_SEQ_GT(t->snd_una, t->fin_seq);
+    switch (t->state) {
+    case TCPS_FIN_WAIT_1:
+        if (fin_acked) {
+            t->state = TCPS_FIN_WAIT_2;
+            if (t->flags & TF_ORPHAN)
+                t->t_fin2 = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+        }
+        break;
+    case TCPS_CLOSING:
+        if (fin_acked) {
+            tcp_enter_time_wait(c, s);
+            return;
+        }
+        break;
+    case TCPS_LAST_ACK:
+        if (fin_acked) {
+            sock_status(c, s, MOAT_SS_HUP, MOAT_SS_CONNECTED);
+            tcp_release(c, s);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    /* Segment text and FIN. */
+    if (data_ok && (sg->len > 0 || (sg->flags & TCP_FIN))) {
+        switch (t->state) {
+        case TCPS_ESTABLISHED:
+        case TCPS_FIN_WAIT_1:
+        case TCPS_FIN_WAIT_2:
+            if ((t->flags & TF_ORPHAN) && sg->len > 0 && TCP_SEQ_GEQ(sg->seq + sg->len, t->rcv_nxt) &&
+                sg->seq + sg->len != t->rcv_nxt) {
+                /* New data for a closed application: reset (RFC 9293
+                 * 3.10.7.4, as hosts do for data after close). */
+                tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST, 0,
+                             NULL, 0);
+                tcp_drop(c, s, 0);
+                return;
+            }
+            tcp_rcv_data(c, s, sg);
+            break;
+        default:
+            /* After the peer's FIN: nothing more is delivered. */
+            if (sg->len > 0)
+                t->flags |= TF_ACKNOW;
+            break;
+        }
+    }
+    if (t->state != TCPS_CLOSED)
+        tcp_output(c, s);
+}
+
+void tcp_input(struct mcore *c, const struct ip4_rx *rx)
+{
+    struct tcp_seg sg;
+    c->stats.tcp_segs_in++;
+    if (rx->to_bcast) {
+        MCORE_DROP(c, TCP_NO_PORT);     /* TCP is unicast only */
+        return;
+    }
+    if (tcp_parse(c, rx, &sg) != 0) {
+        MCORE_DROP(c, TCP_MALFORMED);
+        return;
+    }
+    struct msock *s = tcp_lookup(c, sg.dst, sg.dport, sg.src, sg.sport);
+    if (s != NULL) {
+        tcp_process(c, s, &sg);
+        return;
+    }
+    struct tcp_tw *w = tcp_tw_find(c, sg.dst, sg.dport, sg.src, sg.sport);
+    if (w != NULL) {
+        tcp_tw_input(c, w, &sg);
+        return;
+    }
+    struct msock *l = tcp_find_listener(c, sg.dst, sg.dport);
+    if (l != NULL) {
+        tcp_listen_input(c, l, &sg);
+        return;
+    }
+    MCORE_DROP(c, TCP_NO_PORT);
+    tcp_send_rst_for(c, &sg);
+}
+
+/* ---- ICMP (RFC 5927, RFC 1191) --------------------------------------------- */
+
+void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
+                    uint8_t code, uint16_t mtu)
+{
+    if (q->l4_len < 8)
+        return;
+    uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
+    uint32_t seq = rd32(q->l4 + 4);
+    struct msock *s = tcp_lookup(c, q->src, sport, q->dst, dport);
+    if (s == NULL)
+        return;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    /* RFC 5927 4.1: the quoted sequence number must be in flight. */
+    if (TCP_SEQ_LT(seq, t->snd_una) || TCP_SEQ_GEQ(seq, t->snd_max))
+        return;
+    if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG) {
+        /* Path MTU discovery (RFC 1191): lower the MSS, resend now. */
+        uint32_t m = mtu;
+        if (m < 576u)
+            m = 576u;     /* ignore implausibly small MTUs (RFC 5927 7.2) */
+        if (m - 40u >= t->adv_mss || m - 40u >= t->mss)
+            return;
+        t->mss = (uint16_t)(m - 40u);
+        if (t->state >= TCPS_ESTABLISHED) {
+            t->snd_nxt = t->snd_una;
+            t->flags &= ~(uint32_t)TF_RTT_ON;
+            tcp_output(c, s);
+        }
+        return;
+    }
+    if (type != ICMP_UNREACH && type != ICMP_TIME_EXCEEDED)
+        return;
+    int err = MOAT_E_HOSTUNREACH;
+    if (type == ICMP_UNREACH && code == ICMP_UNREACH_NET)
+        err = MOAT_E_NETUNREACH;
+    if (type == ICMP_UNREACH && (code == ICMP_UNREACH_PROTO || code == ICMP_UNREACH_PORT)) {
+        /* A hard error; RFC 5927 4.1 (and common practice) abort only a
+         * connection that is still being opened. */
+        if (t->state == TCPS_SYN_SENT) {
+            tcp_drop(c, s, MOAT_E_CONNREFUSED);
+            return;
+        }
+        err = MOAT_E_CONNREFUSED;
+    }
+    /* Soft error: remembered, reported if the connection times out. */
+    t->soft_err = err;
+    t->soft_err_set = 1;
+}

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP output: building segments (header, options, payload read straight
+ * from the socket's tx ring, checksum) and deciding what to send: new data
+ * under the congestion and send windows with Nagle and sender-side SWS
+ * avoidance (RFC 9293 3.7.4, 3.8.6.2.1), FIN, ACKs and window updates
+ * with receiver-side SWS avoidance (3.8.6.2.2), RSTs and the SYN-ACKs of
+ * the SYN queue.
+ *
+ * Does not decide on loss recovery (tcp_cc.c) or timers (tcp_timer.c),
+ * except that sending data arms the retransmission timer.
+ */
+#include "tcp_priv.h"
+
+/* Option kinds. */
+#define TCPOPT_EOL       0u
+#define TCPOPT_NOP       1u
+#define TCPOPT_MSS       2u
+#define TCPOPT_WS        3u
+#define TCPOPT_SACK_PERM 4u
+#define TCPOPT_SACK      5u
+#define TCPOPT_TS        8u
+
+static unsigned tcp_put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+    o[0] = TCPOPT_NOP;
+    o[1] = TCPOPT_NOP;
+    o[2] = TCPOPT_TS;
+    o[3] = 10;
+    wr32(o + 4, tsval);
+    wr32(o + 8, tsecr);
+    return 12;
+}
+
+/* SYN options: MSS, SACK-permitted, timestamps, window scale (RFC 7323
+ * 2.2: only on SYNs). Laid out on 4-byte boundaries. */
+static unsigned tcp_put_syn_opts(uint8_t *o, uint16_t mss, int sack, int ts,
+                                 uint32_t tsval, uint32_t tsecr, int ws, uint8_t shift)
+{
+    unsigned n = 0;
+    o[n++] = TCPOPT_MSS;
+    o[n++] = 4;
+    wr16(o + n, mss);
+    n += 2;
+    if (ts) {
+        if (sack) {
+            o[n++] = TCPOPT_SACK_PERM;
+            o[n++] = 2;
+        } else {
+            o[n++] = TCPOPT_NOP;
+            o[n++] = TCPOPT_NOP;
+        }
+        o[n++] = TCPOPT_TS;
+        o[n++] = 10;
+        wr32(o + n, tsval);
+        wr32(o + n + 4, tsecr);
+        n += 8;
+    } else if (sack) {
+        o[n++] = TCPOPT_NOP;
+        o[n++] = TCPOPT_NOP;
+        o[n++] = TCPOPT_SACK_PERM;
+        o[n++] = 2;
+    }
+    if (ws) {
+        o[n++] = TCPOPT_NOP;
+        o[n++] = TCPOPT_WS;
+        o[n++] = 3;
+        o[n++] = shift;
+    }
+    return n;
+}
+
+/* Option bytes a non-SYN segment of @p t carries right now. */
+static unsigned tcp_opt_len(const struct tcp_cb *t)
+{
+    unsigned n = (t->flags & TF_TS) ? 12u : 0u;
+    if ((t->flags & TF_SACK) && t->n_ooo > 0) {
+        unsigned max = (t->flags & TF_TS) ? 3u : 4u;
+        unsigned k = t->n_ooo < max ? t->n_ooo : max;
+        n += 4u + 8u * k;
+    }
+    return n;
+}
+
+static unsigned tcp_put_opts(struct mcore *c, struct tcp_cb *t, uint8_t *o)
+{
+    unsigned n = 0;
+    if (t->flags & TF_TS)
+        n += tcp_put_ts(o, tcp_ts_now(c, t), t->ts_recent);
+    if ((t->flags & TF_SACK) && t->n_ooo > 0) {
+        /* RFC 2018 4: the block of the most recent arrival first, then
+         * the others most recent first. */
+        unsigned max = (t->flags & TF_TS) ? 3u : 4u;
+        unsigned k = t->n_ooo < max ? t->n_ooo : max;
+        o[n++] = TCPOPT_NOP;
+        o[n++] = TCPOPT_NOP;
+        o[n++] = TCPOPT_SACK;
+        o[n++] = (uint8_t)(2u + 8u * k);
+        for (unsigned i = 0; i < k; i++) {
+            wr32(o + n, t->ooo[i].l);
+            wr32(o + n + 4, t->ooo[i].r);
+            n += 8;
+        }
+    }
+    return n;
+}
+
+static void tcp_finish(struct mcore *c, struct ip4_tx *tx, size_t l4len, int *err)
+{
+    uint8_t *h = tx->l4;
+    wr16(h + 16, 0);
+    uint32_t sum = cksum_pseudo(tx->src, tx->dst, IP_PROTO_TCP, (uint32_t)l4len);
+    sum = cksum_add(sum, h, l4len);
+    wr16(h + 16, cksum_fold(sum));
+    *err = ip4_tx_end(c, tx, IP_PROTO_TCP, l4len, IP4_TX_DF);
+    c->stats.tcp_segs_out++;
+}
+
+static void tcp_put_hdr(uint8_t *h, uint16_t sport, uint16_t dport, uint32_t seq,
+                        uint32_t ack, unsigned hlen, uint8_t flags, uint16_t wnd)
+{
+    wr16(h, sport);
+    wr16(h + 2, dport);
+    wr32(h + 4, seq);
+    wr32(h + 8, ack);
+    h[12] = (uint8_t)((hlen / 4u) << 4);
+    h[13] = flags;
+    wr16(h + 14, wnd);
+    wr16(h + 16, 0);
+    wr16(h + 18, 0);
+}
+
+int tcp_send_raw(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+                 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
+                 uint16_t wnd, const uint8_t *opts, unsigned olen)
+{
+    struct ip4_tx tx;
+    unsigned hlen = TCP_HLEN + olen;
+    int err = ip4_tx_begin(c, &tx, lip, rip, hlen);
+    if (err != 0)
+        return err;
+    tcp_put_hdr(tx.l4, lport, rport, seq, ack, hlen, flags, wnd);
+    if (olen)
+        memcpy(tx.l4 + TCP_HLEN, opts, olen);
+    tcp_finish(c, &tx, hlen, &err);
+    return err;
+}
+
+void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg)
+{
+    if (sg->flags & TCP_RST)
+        return;     /* never answer a RST */
+    if (sg->flags & TCP_ACK) {
+        tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, sg->ack, 0, TCP_RST, 0,
+                     NULL, 0);
+    } else {
+        uint32_t len = sg->len + ((sg->flags & TCP_SYN) ? 1u : 0u) +
+                       ((sg->flags & TCP_FIN) ? 1u : 0u);
+        tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, 0, sg->seq + len,
+                     TCP_RST | TCP_ACK, 0, NULL, 0);
+    }
+}
+
+void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_mss,
+                       uint8_t our_ws)
+{
+    uint8_t o[TCP_OPT_MAX];
+    /* The TSval clock of an embryo: ms + its offset (same as tcp_ts_now). */
+    uint32_t tsval = (uint32_t)(c->now / 1000u) + q->ts_off;
+    unsigned olen = tcp_put_syn_opts(o, our_mss, q->sack_ok, q->ts_ok, tsval, q->ts_recent,
+                                     q->ws != TCP_WS_NONE, our_ws);
+    (void)tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss, q->irs + 1u,
+                       TCP_SYN | TCP_ACK, 0xffffu, o, olen);
+}
+
+uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t space = tcp_rcv_space(c, s);
+    uint32_t cur = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+    uint8_t ws = (t->flags & TF_WS) ? t->rcv_wscale : 0;
+    uint32_t max = 0xffffu << ws;
+    if (space > max)
+        space = max;
+    if (space > cur) {
+        /* RFC 9293 3.8.6.2.2: move the right edge only by a useful amount. */
+        uint32_t thresh = s->rx.cap / 2u;
+        if (thresh > t->adv_mss)
+            thresh = t->adv_mss;
+        if (space - cur < thresh)
+            space = cur;
+    }
+    if (space < cur)
+        space = cur;    /* never shrink the window (RFC 9293 3.8.6.2.2) */
+    uint32_t field = space >> ws;
+    if ((space & ((1u << ws) - 1u)) != 0 && field < 0xffffu && (field << ws) < cur)
+        field++;        /* rounding down must not shrink the edge */
+    if (field > 0xffffu)
+        field = 0xffffu;
+    uint32_t edge = t->rcv_nxt + (field << ws);
+    if (TCP_SEQ_GT(edge, t->rcv_adv))
+        t->rcv_adv = edge;
+    return (uint16_t)field;
+}
+
+int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
+                 uint8_t flags)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint8_t o[TCP_OPT_MAX];
+    unsigned olen;
+    uint16_t wnd;
+    uint32_t ack = 0;
+
+    if (flags & TCP_SYN) {
+        uint32_t space = tcp_rcv_space(c, s);
+        wnd = (uint16_t)(space > 0xffffu ? 0xffffu : space);  /* never scaled on a SYN */
+        int offer_all = t->state == TCPS_SYN_SENT;
+        olen = tcp_put_syn_opts(o, t->adv_mss, offer_all || (t->flags & TF_SACK),
+                                offer_all || (t->flags & TF_TS), tcp_ts_now(c, t),
+                                t->ts_recent, offer_all || (t->flags & TF_WS), t->rcv_wscale);
+        if (t->state != TCPS_SYN_SENT) {
+            flags |= TCP_ACK;
+            ack = t->rcv_nxt;
+            t->rcv_adv = t->rcv_nxt + wnd;
+        }
+    } else {
+        olen = tcp_put_opts(c, t, o);
+        flags |= TCP_ACK;
+        ack = t->rcv_nxt;
+        wnd = tcp_rcv_wnd_field(c, s);
+    }
+    unsigned hlen = TCP_HLEN + olen;
+    struct ip4_tx tx;
+    int err = ip4_tx_begin(c, &tx, s->lip, s->rip, hlen + len);
+    if (err != 0)
+        return err;
+    tcp_put_hdr(tx.l4, s->lport, s->rport, seq, ack, hlen, flags, wnd);
+    memcpy(tx.l4 + TCP_HLEN, o, olen);
+    if (len > 0)
+        moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
+    if (flags & TCP_ACK) {
+        t->last_ack_sent = ack;
+        t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK);
+        t->t_delack = 0;
+        t->rcv_unacked = 0;
+    }
+    tcp_finish(c, &tx, hlen + len, &err);
+    return err;
+}
+
+void tcp_send_ack(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    tcp_send_seg(c, s, t->snd_nxt, 0, 0);
+}
+
+void tcp_send_challenge_ack(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (c->now - t->chack_t >= 1000000u) {
+        t->chack_t = c->now;
+        t->chack_n = 0;
+    }
+    if (t->chack_n >= TCP_CHACK_PER_S)
+        return;
+    t->chack_n++;
+    c->stats.tcp_challenge_acks++;
+    tcp_send_seg(c, s, t->snd_max, 0, 0);
+}
+
+/* End of the data the application has given us (and FIN position). */
+static int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->flags & TF_FIN_Q) {
+        *end = t->fin_seq;
+        return 0;
+    }
+    uint32_t avail = 0;
+    if (moat_ring_avail(&s->tx, &avail) != 0) {
+        MCORE_DROP(c, BOUNDARY);
+        return MOAT_E_PEER;
+    }
+    *end = t->snd_data + avail;
+    return 0;
+}
+
+void tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t end;
+    if (tcp_data_end(c, s, &end) != 0)
+        return;
+    uint32_t seg = t->mss - tcp_opt_len(t);
+    uint32_t len = TCP_SEQ_LT(seq, end) ? end - seq : 0;
+    if (len > seg)
+        len = seg;
+    if (max != 0 && len > max)
+        len = max;
+    uint8_t flags = 0;
+    if ((t->flags & TF_FIN_SENT) && seq + len == t->fin_seq && len < seg)
+        flags |= TCP_FIN;
+    if (len == 0 && !(flags & TCP_FIN))
+        return;
+    t->flags &= ~(uint32_t)TF_RTT_ON;   /* Karn */
+    c->stats.tcp_retransmits++;
+    tcp_send_seg(c, s, seq, len, flags | TCP_PSH);
+    if (t->t_rtx == 0)
+        tcp_timer_rtx_arm(c, t);
+}
+
+/* Send new data (or go-back-N retransmissions) from snd_nxt. Returns the
+ * number of segments sent. */
+static unsigned tcp_send_data(struct mcore *c, struct msock *s, uint32_t end)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    unsigned sent = 0;
+    for (unsigned guard = 0; guard < 4096; guard++) {
+        if (!TCP_SEQ_LT(t->snd_nxt, end))
+            break;
+        uint32_t unsent = end - t->snd_nxt;
+        uint32_t wedge = t->snd_una + t->snd_wnd;
+        uint32_t uwnd = TCP_SEQ_GT(wedge, t->snd_nxt) ? wedge - t->snd_nxt : 0;
+        uint32_t flight = t->snd_nxt - t->snd_una;
+        uint32_t croom = t->cwnd > flight ? t->cwnd - flight : 0;
+        uint32_t room = uwnd < croom ? uwnd : croom;
+        uint32_t seg = t->mss - tcp_opt_len(t);
+        uint32_t len = unsent < seg ? unsent : seg;
+        if (len > room)
+            len = room;
+        if (len == 0)
+            break;
+        int rexmit = TCP_SEQ_LT(t->snd_nxt, t->snd_max);
+        if (len < seg && !rexmit) {
+            /* Nagle (RFC 9293 3.7.4) and sender SWS avoidance (3.8.6.2.1). */
+            int idle = t->snd_max == t->snd_una;
+            int may = s->nodelay || idle;
+            int all = len == unsent;
+            if (!((all && (may || (t->flags & TF_FIN_Q))) ||
+                  (may && t->max_sndwnd > 0 && len >= t->max_sndwnd / 2u)))
+                break;
+        }
+        uint8_t flags = 0;
+        if (t->snd_nxt + len == end) {
+            flags |= TCP_PSH;
+            if ((t->flags & TF_FIN_Q) && len < seg + 1u)
+                flags |= TCP_FIN;
+        }
+        if (rexmit) {
+            t->flags &= ~(uint32_t)TF_RTT_ON;
+            c->stats.tcp_retransmits++;
+        } else if (!(t->flags & (TF_RTT_ON | TF_TS))) {
+            t->flags |= TF_RTT_ON;
+            t->rtt_seq = t->snd_nxt;
+            t->rtt_t = c->now;
+        }
+        tcp_send_seg(c, s, t->snd_nxt, len, flags);
+        t->snd_nxt += len;
+        if (flags & TCP_FIN) {
+            t->snd_nxt++;
+            t->flags |= TF_FIN_SENT;
+        }
+        if (TCP_SEQ_GT(t->snd_nxt, t->snd_max))
+            t->snd_max = t->snd_nxt;
+        if (t->t_rtx == 0)
+            tcp_timer_rtx_arm(c, t);
+        sent++;
+    }
+    return sent;
+}
+
+/* Does the right edge we could announce now move enough to tell the peer? */
+static int tcp_want_wnd_update(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (t->flags & TF_FIN_RCVD)
+        return 0;
+    uint32_t cur = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+    if (cur >= s->rx.cap / 2u)
+        return 0;
+    uint32_t space = tcp_rcv_space(c, s);
+    uint32_t max = 0xffffu << ((t->flags & TF_WS) ? t->rcv_wscale : 0);
+    if (space > max)
+        space = max;
+    uint32_t thresh = s->rx.cap / 2u;
+    if (thresh > t->adv_mss)
+        thresh = t->adv_mss;
+    return space > cur && space - cur >= thresh;
+}
+
+void tcp_output(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    unsigned sent = 0;
+
+    switch (t->state) {
+    case TCPS_CLOSED:
+    case TCPS_LISTEN:
+    case TCPS_SYN_SENT:
+        return;
+    case TCPS_SYN_RCVD:
+        if (t->flags & TF_ACKNOW) {
+            t->flags &= ~(uint32_t)TF_ACKNOW;
+            tcp_send_seg(c, s, t->iss, 0, TCP_SYN);
+        }
+        return;
+    default:
+        break;
+    }
+    uint32_t end;
+    if (tcp_data_end(c, s, &end) != 0) {
+        tcp_drop(c, s, MOAT_E_PEER);
+        return;
+    }
+    if (t->snd_wnd == 0 && t->t_persist != 0) {
+        /* Zero window: the persist timer probes; nothing else goes out. */
+    } else if (t->recovery == TCP_REC_FAST && (t->flags & TF_SACK)) {
+        uint64_t before = c->stats.tcp_segs_out;
+        tcp_sack_output(c, s);
+        sent = (unsigned)(c->stats.tcp_segs_out - before);
+    } else {
+        sent = tcp_send_data(c, s, end);
+    }
+    /* A FIN with no data left to carry it. */
+    if ((t->flags & TF_FIN_Q) && t->snd_nxt == t->fin_seq &&
+        TCP_SEQ_GEQ(t->snd_nxt, end)) {
+        tcp_send_seg(c, s, t->fin_seq, 0, TCP_FIN);
+        t->flags |= TF_FIN_SENT;
+        t->snd_nxt = t->fin_seq + 1u;
+        if (TCP_SEQ_GT(t->snd_nxt, t->snd_max))
+            t->snd_max = t->snd_nxt;
+        if (t->t_rtx == 0)
+            tcp_timer_rtx_arm(c, t);
+        sent++;
+    }
+    /* Data waits but nothing is in flight to bring an ACK: the persist
+     * timer probes a zero window and overrides SWS avoidance. */
+    if (sent == 0 && TCP_SEQ_LT(t->snd_nxt, end) && t->snd_max == t->snd_una &&
+        t->t_persist == 0 && t->t_rtx == 0)
+        tcp_persist_arm(c, t);
+    if (sent == 0 && ((t->flags & TF_ACKNOW) || tcp_want_wnd_update(c, s)))
+        tcp_send_ack(c, s);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared plumbing of the example programs (see common.h): link options,
+ * opening the stack, signals, counters. Uses only the public headers (include/moat) and libc; no
+ * protocol logic lives here.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t ex_stop;
+
+/* Parse state of the link options. Examples are single-threaded programs
+ * with one stack, so file-scope state is fine here (unlike in core/). */
+static struct {
+    const char *prog;
+    const char *usage_extra;
+    int have_ip;
+    int n_links;        /* --tap/--wire seen */
+} ex = { "moat-example", "", 0, 0 };
+
+void ex_init(const char *prog, const char *usage_extra)
+{
+    ex.prog = prog;
+    ex.usage_extra = usage_extra ? usage_extra : "";
+}
+
+const char *ex_prog(void)
+{
+    return ex.prog;
+}
+
+_Noreturn void ex_usage(const char *why)
+{
+    if (why)
+        fprintf(stderr, "%s: %s\n", ex.prog, why);
+    fprintf(stderr,
+            "usage: %s (--tap IFNAME | --wire PATH) --ip ADDR/PREFIX [link options]%s\n"
+            "link options:\n"
+            "  --tap IFNAME       attach to an existing TAP interface\n"
+            "                     (ip tuntap add dev IFNAME mode tap)\n"
+            "  --wire PATH        attach to a shared-memory wire (first opener creates it)\n"
+            "  --ip ADDR/PREFIX   our IPv4 address and prefix length (required)\n"
+            "  --gw ADDR          default gateway\n"
+            "  --mac MAC          our MAC (default 02:00 + the four bytes of the address)\n"
+            "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
+            "  --pcap FILE        write every frame sent and received to FILE\n",
+            ex.prog, ex.usage_extra);
+    exit(2);
+}
+
+void ex_link_defaults(struct moat_config *cfg)
+{
+    moat_config_defaults(cfg);
+    ex.have_ip = 0;
+    ex.n_links = 0;
+}
+
+const char *ex_optarg(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        char why[128];
+        snprintf(why, sizeof why, "option %s needs a value", argv[*i]);
+        ex_usage(why);
+    }
+    (*i)++;
+    return argv[*i];
+}
+
+static void ex_copy_path(char *dst, const char *opt, const char *val)
+{
+    size_t n = strlen(val);
+    if (n == 0 || n >= MOAT_PATH_MAX) {
+        char why[128];
+        snprintf(why, sizeof why, "%s: value empty or longer than %d bytes", opt,
+                 MOAT_PATH_MAX - 1);
+        ex_usage(why);
+    }
+    memcpy(dst, val, n + 1);
+}
+
+static _Noreturn void ex_bad_value(const char *opt, const char *val, const char *what)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s '%s': %s", opt, val, what);
+    ex_usage(why);
+}
+
+int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i];
+    struct moat_if_config *ifc = &cfg->ifs[0];
+
+    if (strcmp(opt, "--tap") == 0 || strcmp(opt, "--wire") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        ifc->link = opt[2] == 't' ? MOAT_LINK_TAP : MOAT_LINK_WIRE;
+        ex_copy_path(ifc->dev, opt, v);
+        ex.n_links++;
+        return 1;
+    }
+    if (strcmp(opt, "--ip") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        uint32_t ip = 0;
+        uint8_t prefix = 24;
+        if (moat_ip4_parse_cidr(v, &ip, &prefix) != 0 || ip == 0 || prefix < 1 || prefix > 32)
+            ex_bad_value(opt, v, "expected ADDR/PREFIX, e.g. 192.0.2.2/24");
+        ifc->ip = ip;
+        ifc->prefix = prefix;
+        ex.have_ip = 1;
+        return 1;
+    }
+    if (strcmp(opt, "--gw") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        uint32_t gw = 0;
+        if (moat_ip4_parse(v, &gw) != 0)
+            ex_bad_value(opt, v, "expected a dotted IPv4 address");
+        ifc->gw = gw;
+        return 1;
+    }
+    if (strcmp(opt, "--mac") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        if (moat_mac_parse(v, ifc->mac) != 0)
+            ex_bad_value(opt, v, "expected aa:bb:cc:dd:ee:ff");
+        return 1;
+    }
+    if (strcmp(opt, "--mtu") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        ifc->mtu = (uint16_t)ex_parse_num(opt, v, 576, 9000, 0);
+        return 1;
+    }
+    if (strcmp(opt, "--pcap") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        ex_copy_path(ifc->pcap, opt, v);
+        return 1;
+    }
+    return 0;
+}
+
+int ex_link_have_ip(void)
+{
+    return ex.have_ip;
+}
+
+void ex_link_finish(struct moat_config *cfg)
+{
+    char why[256];
+
+    if (!ex.have_ip)
+        ex_usage("--ip ADDR/PREFIX is required");
+    if (ex.n_links != 1)
+        ex_usage("give exactly one of --tap IFNAME or --wire PATH");
+    why[0] = '\0';
+    if (moat_config_check(cfg, why, sizeof why) != 0)
+        ex_usage(why[0] ? why : "invalid configuration");
+}
+
+uint64_t ex_parse_num(const char *opt, const char *text, uint64_t min,
+                      uint64_t max, int suffixes)
+{
+    char *end = NULL;
+    uint64_t v, mul = 1;
+    char what[96];
+
+    errno = 0;
+    if (text[0] < '0' || text[0] > '9')
+        goto bad;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text)
+        goto bad;
+    if (suffixes && *end != '\0' && end[1] == '\0') {
+        switch (*end) {
+        case 'k': case 'K': mul = 1ull << 10; break;
+        case 'm': case 'M': mul = 1ull << 20; break;
+        case 'g': case 'G': mul = 1ull << 30; break;
+        default: goto bad;
+        }
+        end++;
+    }
+    if (*end != '\0' || v > UINT64_MAX / mul)
+        goto bad;
+    v *= mul;
+    if (v < min || v > max)
+        goto bad;
+    return v;
+bad:
+    snprintf(what, sizeof what, "expected a number in %llu..%llu%s",
+             (unsigned long long)min, (unsigned long long)max,
+             suffixes ? " (K, M, G suffixes allowed)" : "");
+    ex_bad_value(opt, text, what);
+}
+
+double ex_parse_seconds(const char *opt, const char *text)
+{
+    char *end = NULL;
+    double v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(v) || v <= 0 || v > 86400.0)
+        ex_bad_value(opt, text, "expected seconds, more than 0 and at most 86400");
+    return v;
+}
+
+struct moat_stack *ex_open(const struct moat_config *cfg)
+{
+    struct moat_stack *st = NULL;
+    int rc = moat_stack_open(cfg, &st);
+
+    if (rc != 0) {
+        const char *dev = cfg->ifs[0].dev[0] ? cfg->ifs[0].dev : "the stack";
+        fprintf(stderr, "%s: cannot open %s: %s\n", ex.prog, dev, moat_strerror(rc));
+        exit(1);
+    }
+    return st;
+}
+
+static void ex_on_signal(int sig)
+{
+    (void)sig;
+    ex_stop = 1;
+}
+
+void ex_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ex_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;            /* no SA_RESTART: blocking calls return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* Writes to a closed kernel socket (ttcp --kernel) must be errors,
+     * not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void ex_print_stats(struct moat_stack *st)
+{
+    struct moat_stats s;
+
+    if (!st || moat_stack_stats(st, &s) != 0)
+        return;
+    fprintf(stderr,
+            "%s: stats: backend=%s frames_in=%llu frames_out=%llu bytes_in=%llu bytes_out=%llu "
+            "arp_requests_out=%llu arp_replies_out=%llu icmp_echo_replies=%llu "
+            "icmp_errors_out=%llu ip_frags_out=%llu ip_reassembled=%llu udp_in=%llu udp_out=%llu\n",
+            ex.prog, moat_backend_name(),
+            (unsigned long long)s.frames_in, (unsigned long long)s.frames_out,
+            (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
+            (unsigned long long)s.arp_requests_out, (unsigned long long)s.arp_replies_out,
+            (unsigned long long)s.icmp_echo_replies, (unsigned long long)s.icmp_errors_out,
+            (unsigned long long)s.ip_frags_out, (unsigned long long)s.ip_reassembled,
+            (unsigned long long)s.udp_in, (unsigned long long)s.udp_out);
+    fprintf(stderr,
+            "%s: stats: tcp_segs_in=%llu tcp_segs_out=%llu tcp_retransmits=%llu "
+            "tcp_fast_retransmits=%llu tcp_timeouts=%llu tcp_conns_opened=%llu "
+            "tcp_conns_accepted=%llu pkt_high_water=%llu drops=%llu\n",
+            ex.prog,
+            (unsigned long long)s.tcp_segs_in, (unsigned long long)s.tcp_segs_out,
+            (unsigned long long)s.tcp_retransmits, (unsigned long long)s.tcp_fast_retransmits,
+            (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_conns_opened,
+            (unsigned long long)s.tcp_conns_accepted, (unsigned long long)s.pkt_high_water,
+            (unsigned long long)moat_stats_drops_total(&s));
+    for (int r = 0; r < MOAT_DROP_COUNT; r++) {
+        if (s.drops[r] != 0)
+            fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),
+                    (unsigned long long)s.drops[r], moat_drop_desc(r));
+    }
+}
+
+double ex_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ex_ready(void)
+{
+    fputs("ready\n", stdout);
+    fflush(stdout);
+}

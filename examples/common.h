@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared plumbing of the example programs: the link options every example
+ * takes (DESIGN.md section 6), opening the stack with a one-line error a
+ * user can act on, SIGINT/SIGTERM handling and printing the counters.
+ *
+ * This file owns nothing protocol-related and uses only the public headers
+ * include/moat/: the examples are what an application author would write.
+ * Argument errors exit 2 with a usage message, open errors exit 1.
+ */
+#ifndef MOAT_EXAMPLES_COMMON_H
+#define MOAT_EXAMPLES_COMMON_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moat/moat.h"
+#include "moat/socket.h"
+
+/* Set by the SIGINT/SIGTERM handler; main loops poll with a short timeout
+ * (EX_POLL_MS) and leave when it is set. */
+extern volatile sig_atomic_t ex_stop;
+
+#define EX_POLL_MS 200
+
+/* Name the program (for messages) and give the text of its own options,
+ * printed after the link options by ex_usage(). */
+void ex_init(const char *prog, const char *usage_extra);
+const char *ex_prog(void);
+
+/* Print the usage message to stderr and exit 2. @p why (may be NULL) is
+ * printed first. */
+_Noreturn void ex_usage(const char *why);
+
+/* Fill @p cfg with moat_config_defaults() and clear the parse state. */
+void ex_link_defaults(struct moat_config *cfg);
+
+/*
+ * Try to consume the link option at argv[*i] (with its value, argv[*i+1]).
+ * Returns 1 and advances *i past the value when it was a link option,
+ * 0 when argv[*i] is not a link option. Bad values: usage, exit 2.
+ */
+int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i);
+
+/* Nonzero once --ip has been given. */
+int ex_link_have_ip(void);
+
+/* Check that --ip and exactly one of --tap/--wire were given, and that the
+ * whole configuration is valid (moat_config_check); usage + exit 2 if not. */
+void ex_link_finish(struct moat_config *cfg);
+
+/* Parse an unsigned number (decimal, or with a K/M/G suffix meaning
+ * binary multiples when @p suffixes) in [min, max]; usage + exit 2 if bad. */
+uint64_t ex_parse_num(const char *opt, const char *text, uint64_t min,
+                      uint64_t max, int suffixes);
+/* Parse a non-negative number of seconds (may have a fraction). */
+double ex_parse_seconds(const char *opt, const char *text);
+
+/* The value of an option (argv[*i + 1]); usage + exit 2 when missing. */
+const char *ex_optarg(int argc, char **argv, int *i);
+
+/* Open the stack or print "PROG: cannot open DEV: message" and exit 1. */
+struct moat_stack *ex_open(const struct moat_config *cfg);
+
+/* Install the SIGINT/SIGTERM handler (no SA_RESTART) and ignore SIGPIPE. */
+void ex_signals(void);
+
+/* Print the stack's counters (and every nonzero drop reason) to stderr,
+ * one "PROG: stats: ..." line each. Silently does nothing if unavailable. */
+void ex_print_stats(struct moat_stack *st);
+
+/* Monotonic time in seconds. */
+double ex_now(void);
+
+/* Say "ready" on stdout and flush, so scripts can wait for it. */
+void ex_ready(void);
+
+#endif

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat-echo: UDP and TCP echo server on one moat stack (RFC 862 style).
+ *
+ *   moat-echo [link options] [--port N]        (default port 7)
+ *
+ * UDP: every datagram goes back to its sender unchanged. TCP: every
+ * connection gets back exactly the bytes it sent, until it sends EOF; then
+ * the server finishes sending and closes. Many connections are served at
+ * once from one moat_poll loop over non-blocking sockets, and no byte is
+ * dropped: what send does not take now is kept and retried on POLLOUT.
+ * If this build's stack has no TCP yet (MOAT_E_NOTSUP), it serves UDP only
+ * and says so on stderr. Prints "ready" on stdout once listening; exits 0
+ * on SIGINT or SIGTERM, after printing the stack's counters on stderr.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define ECHO_BUF 65536u       /* per TCP connection */
+#define ECHO_UDP_MAX 65536u   /* largest datagram we echo */
+#define ECHO_BATCH 64         /* operations per socket per wake-up (fairness) */
+
+struct conn {
+    moat_sock_t s;            /* 0: free slot */
+    uint8_t *buf;
+    size_t off, len;          /* bytes received, not yet sent back: buf[off, off+len) */
+    int eof;                  /* peer sent FIN */
+};
+
+struct echo {
+    struct moat_stack *st;
+    moat_sock_t udp, lst;     /* lst 0: no TCP */
+    uint8_t *ubuf;
+    size_t upend;             /* a datagram waiting for send space */
+    struct moat_addr upeer;
+    struct conn *conns;
+    unsigned max_conns;
+    unsigned long long accepted, closed;
+};
+
+static void conn_close(struct echo *e, struct conn *c, int abort)
+{
+    if (abort)
+        moat_sock_abort(e->st, c->s);
+    else
+        moat_sock_close(e->st, c->s);
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    e->closed++;
+}
+
+/* Move data until the socket would block. Returns 0 to keep the connection,
+ * 1 when it is finished (closed here). */
+static int conn_serve(struct echo *e, struct conn *c)
+{
+    for (int n = 0; n < ECHO_BATCH; n++) {
+        size_t done = 0;
+        int rc;
+
+        if (c->len > 0) {
+            rc = moat_sock_send(e->st, c->s, c->buf + c->off, c->len, &done);
+            if (rc == MOAT_E_AGAIN || (rc == 0 && done == 0))
+                return 0;                      /* wait for POLLOUT */
+            if (rc != 0) {
+                conn_close(e, c, 1);
+                return 1;
+            }
+            c->off += done;
+            c->len -= done;
+            if (c->len > 0)
+                return 0;                      /* partial: ring full */
+            c->off = 0;
+            continue;
+        }
+        if (c->eof) {
+            conn_close(e, c, 0);               /* all echoed: FIN follows */
+            return 1;
+        }
+        rc = moat_sock_recv(e->st, c->s, c->buf, ECHO_BUF, &done);
+        if (rc == MOAT_E_AGAIN)
+            return 0;
+        if (rc != 0) {                         /* reset, timeout: nothing to save */
+            conn_close(e, c, 1);
+            return 1;
+        }
+        if (done == 0)
+            c->eof = 1;
+        c->len = done;
+    }
+    return 0;
+}
+
+static void accept_all(struct echo *e)
+{
+    for (int n = 0; n < ECHO_BATCH; n++) {
+        moat_sock_t ns = 0;
+        struct conn *c = NULL;
+        int rc = moat_sock_accept(e->st, e->lst, &ns, NULL);
+
+        if (rc != 0)
+            return;                            /* AGAIN, or MFILE: try again later */
+        for (unsigned i = 0; i < e->max_conns; i++) {
+            if (e->conns[i].s == 0) {
+                c = &e->conns[i];
+                break;
+            }
+        }
+        if (!c || !(c->buf = malloc(ECHO_BUF))) {
+            moat_sock_abort(e->st, ns);
+            continue;
+        }
+        moat_sock_setopt(e->st, ns, MOAT_OPT_NONBLOCK, 1);
+        c->s = ns;
+        c->off = c->len = 0;
+        c->eof = 0;
+        e->accepted++;
+        conn_serve(e, c);
+    }
+}
+
+static void udp_serve(struct echo *e)
+{
+    for (int n = 0; n < ECHO_BATCH; n++) {
+        size_t got = 0, sent = 0;
+        int rc;
+
+        if (e->upend == 0) {
+            rc = moat_sock_recvfrom(e->st, e->udp, e->ubuf, ECHO_UDP_MAX, &e->upeer, &got);
+            if (rc != 0)
+                return;
+            if (got == 0)
+                continue;                      /* empty datagram: nothing to echo */
+            e->upend = got;
+        }
+        rc = moat_sock_sendto(e->st, e->udp, e->ubuf, e->upend, &e->upeer, &sent);
+        if (rc == MOAT_E_AGAIN || rc == MOAT_E_NOBUFS)
+            return;                            /* keep it; retry on POLLOUT */
+        /* Sent, or an error that retrying cannot fix (no ARP answer,
+         * too long): either way this datagram is done. */
+        e->upend = 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct moat_config cfg;
+    struct echo e;
+    struct moat_addr any = { 0, 7 };
+    struct moat_pollfd *pfd;
+    struct conn **pconn;
+    int rc;
+
+    ex_init("moat-echo", " [--port N]");
+    ex_link_defaults(&cfg);
+    for (int i = 1; i < argc; i++) {
+        if (ex_link_opt(&cfg, argc, argv, &i))
+            continue;
+        if (strcmp(argv[i], "--port") == 0)
+            any.port = (uint16_t)ex_parse_num("--port", ex_optarg(argc, argv, &i), 1, 65535, 0);
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            ex_usage(NULL);
+        else {
+            char why[300];
+            snprintf(why, sizeof why, "unknown option '%.200s'", argv[i]);
+            ex_usage(why);
+        }
+    }
+    ex_link_finish(&cfg);
+    ex_signals();
+
+    memset(&e, 0, sizeof e);
+    e.st = ex_open(&cfg);
+    e.max_conns = cfg.max_sockets > 2 ? cfg.max_sockets - 2 : 1;
+    e.conns = calloc(e.max_conns, sizeof *e.conns);
+    e.ubuf = malloc(ECHO_UDP_MAX);
+    pfd = calloc(e.max_conns + 2, sizeof *pfd);
+    pconn = calloc(e.max_conns + 2, sizeof *pconn);
+    if (!e.conns || !e.ubuf || !pfd || !pconn) {
+        fprintf(stderr, "moat-echo: out of memory\n");
+        moat_stack_close(e.st);
+        return 1;
+    }
+
+    rc = moat_sock_open(e.st, MOAT_SOCK_DGRAM, &e.udp);
+    if (rc == 0)
+        rc = moat_sock_bind(e.st, e.udp, &any);
+    if (rc == 0)
+        rc = moat_sock_setopt(e.st, e.udp, MOAT_OPT_NONBLOCK, 1);
+    if (rc != 0) {
+        fprintf(stderr, "moat-echo: cannot open UDP port %u: %s\n", any.port, moat_strerror(rc));
+        moat_stack_close(e.st);
+        return 1;
+    }
+
+    rc = moat_sock_open(e.st, MOAT_SOCK_STREAM, &e.lst);
+    if (rc == 0)
+        rc = moat_sock_bind(e.st, e.lst, &any);
+    if (rc == 0)
+        rc = moat_sock_setopt(e.st, e.lst, MOAT_OPT_NONBLOCK, 1);
+    if (rc == 0)
+        rc = moat_sock_listen(e.st, e.lst, 128);
+    if (rc == MOAT_E_NOTSUP) {
+        fprintf(stderr, "moat-echo: note: TCP is not available in this build (%s); "
+                        "serving UDP echo only\n", moat_strerror(rc));
+        if (e.lst)
+            moat_sock_close(e.st, e.lst);
+        e.lst = 0;
+    } else if (rc != 0) {
+        fprintf(stderr, "moat-echo: cannot listen on TCP port %u: %s\n", any.port,
+                moat_strerror(rc));
+        moat_stack_close(e.st);
+        return 1;
+    }
+    ex_ready();
+
+    while (!ex_stop) {
+        unsigned n = 0, nready = 0;
+
+        pfd[n].sock = e.udp;
+        pfd[n].events = e.upend ? MOAT_POLLOUT : MOAT_POLLIN;
+        pconn[n++] = NULL;
+        if (e.lst) {
+            pfd[n].sock = e.lst;
+            pfd[n].events = MOAT_POLLIN;
+            pconn[n++] = NULL;
+        }
+        for (unsigned i = 0; i < e.max_conns; i++) {
+            struct conn *c = &e.conns[i];
+            if (c->s == 0)
+                continue;
+            pfd[n].sock = c->s;
+            pfd[n].events = c->len ? MOAT_POLLOUT : MOAT_POLLIN;
+            pconn[n++] = c;
+        }
+        rc = moat_poll(e.st, pfd, n, EX_POLL_MS, &nready);
+        if (rc != 0) {
+            fprintf(stderr, "moat-echo: poll: %s\n", moat_strerror(rc));
+            moat_stack_close(e.st);
+            return 1;
+        }
+        for (unsigned i = 0; i < n; i++) {
+            if (pfd[i].revents == 0)
+                continue;
+            if (pconn[i])
+                conn_serve(&e, pconn[i]);
+            else if (pfd[i].sock == e.udp)
+                udp_serve(&e);
+            else
+                accept_all(&e);
+        }
+    }
+
+    for (unsigned i = 0; i < e.max_conns; i++) {
+        if (e.conns[i].s)
+            conn_close(&e, &e.conns[i], 1);
+    }
+    fprintf(stderr, "moat-echo: stopping: %llu TCP connections accepted\n", e.accepted);
+    ex_print_stats(e.st);
+    moat_stack_close(e.st);
+    free(e.conns);
+    free(e.ubuf);
+    free(pfd);
+    free(pconn);
+    return 0;
+}

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat-ttcp: bulk TCP throughput and request/response latency, measured by
+ * one program over either moat or the host's own sockets (--kernel), so the
+ * two stacks are compared with the same code.
+ *
+ *   moat-ttcp -t [link options] --peer ADDR [--port N] [--bytes N | --seconds S] [--rr COUNT]
+ *   moat-ttcp -r [link options] [--port N] [--rr COUNT]
+ *   ... --kernel: the same over the host's BSD sockets (link options other
+ *   than --ip, which then names the local address, are not used)
+ *
+ * -t connects and sends (default 16 MiB), then shuts down its side and
+ * waits for the receiver to close, so the time covers delivery of the last
+ * byte to the receiving program. -r accepts one connection and counts bytes
+ * until EOF. With --rr, -t does COUNT one-byte round trips against an echo
+ * server and -r is such an echo server. The last line on stdout is
+ *   ttcp: bytes=N seconds=S Mbit/s=X      or      ttcp: rr=N seconds=S rtt_us=X
+ * Every wait is a poll with a short timeout, so SIGINT/SIGTERM end the run.
+ */
+#define _GNU_SOURCE
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define TTCP_CHUNK (128u * 1024u)
+#define TTCP_DEFAULT_BYTES (16ull << 20)
+#define TTCP_CONNECT_S 10.0     /* give up connecting after */
+#define TTCP_DRAIN_S 30.0       /* wait this long for the receiver's close */
+
+/* One socket API over two stacks. Handles are moat handles or kernel fds. */
+struct tio {
+    int kernel;
+    struct moat_stack *st;
+    int last_errno;             /* kernel mode: errno behind a MOAT_E_IO */
+};
+
+static int t_errno(struct tio *t)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return MOAT_E_AGAIN;
+    t->last_errno = errno;
+    switch (errno) {
+    case ECONNREFUSED: return MOAT_E_CONNREFUSED;
+    case ECONNRESET: return MOAT_E_CONNRESET;
+    case ETIMEDOUT: return MOAT_E_TIMEDOUT;
+    case EPIPE: return MOAT_E_PIPE;
+    case EHOSTUNREACH: return MOAT_E_HOSTUNREACH;
+    case ENETUNREACH: return MOAT_E_NETUNREACH;
+    case EADDRINUSE: return MOAT_E_ADDRINUSE;
+    default: return MOAT_E_IO;
+    }
+}
+
+static const char *t_strerror(struct tio *t, int rc)
+{
+    if (t->kernel && rc == MOAT_E_IO && t->last_errno)
+        return strerror(t->last_errno);
+    return moat_strerror(rc);
+}
+
+static void t_sockaddr(struct sockaddr_in *sa, uint32_t ip, uint16_t port)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_addr.s_addr = htonl(ip);
+    sa->sin_port = htons(port);
+}
+
+/* Wait until @p s is readable (@p out == 0) or writable, or an error or
+ * hang-up is pending, for at most @p ms. Returns 0 (ready or timed out;
+ * the caller retries its call) or an error. */
+static int t_wait(struct tio *t, int64_t s, int out, int ms)
+{
+    if (t->kernel) {
+        struct pollfd p = { .fd = (int)s, .events = (short)(out ? POLLOUT : POLLIN) };
+        if (poll(&p, 1, ms) < 0 && errno != EINTR)
+            return t_errno(t);
+        return 0;
+    }
+    struct moat_pollfd p = { .sock = (moat_sock_t)s,
+                             .events = (uint16_t)(out ? MOAT_POLLOUT : MOAT_POLLIN) };
+    return moat_poll(t->st, &p, 1, ms, NULL);
+}
+
+static void t_close(struct tio *t, int64_t s)
+{
+    if (t->kernel)
+        close((int)s);
+    else
+        moat_sock_close(t->st, (moat_sock_t)s);
+}
+
+static void t_nodelay(struct tio *t, int64_t s)
+{
+    if (t->kernel) {
+        int one = 1;
+        setsockopt((int)s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    } else {
+        moat_sock_setopt(t->st, (moat_sock_t)s, MOAT_OPT_NODELAY, 1);
+    }
+}
+
+static int t_listen(struct tio *t, uint32_t ip, uint16_t port, int64_t *out)
+{
+    if (t->kernel) {
+        struct sockaddr_in sa;
+        int one = 1;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return t_errno(t);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        t_sockaddr(&sa, ip, port);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0) {
+            int rc = t_errno(t);
+            close(fd);
+            return rc;
+        }
+        *out = fd;
+        return 0;
+    }
+    moat_sock_t s = 0;
+    struct moat_addr a = { ip, port };
+    int rc = moat_sock_open(t->st, MOAT_SOCK_STREAM, &s);
+    if (rc == 0)
+        rc = moat_sock_setopt(t->st, s, MOAT_OPT_NONBLOCK, 1);
+    if (rc == 0)
+        moat_sock_setopt(t->st, s, MOAT_OPT_REUSEADDR, 1);
+    if (rc == 0)
+        rc = moat_sock_bind(t->st, s, &a);
+    if (rc == 0)
+        rc = moat_sock_listen(t->st, s, 16);
+    if (rc != 0) {
+        if (s)
+            moat_sock_close(t->st, s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Returns 0, MOAT_E_AGAIN (nothing yet) or an error. */
+static int t_accept(struct tio *t, int64_t l, int64_t *out, uint32_t *peer_ip)
+{
+    if (t->kernel) {
+        struct sockaddr_in sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4((int)l, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return t_errno(t);
+        *peer_ip = ntohl(sa.sin_addr.s_addr);
+        *out = fd;
+        return 0;
+    }
+    moat_sock_t s = 0;
+    struct moat_addr peer = { 0, 0 };
+    int rc = moat_sock_accept(t->st, (moat_sock_t)l, &s, &peer);
+    if (rc != 0)
+        return rc;
+    moat_sock_setopt(t->st, s, MOAT_OPT_NONBLOCK, 1);
+    *peer_ip = peer.ip;
+    *out = s;
+    return 0;
+}
+
+/* Connect with a deadline; returns 0 or an error. */
+static int t_connect(struct tio *t, uint32_t local, uint32_t ip, uint16_t port, int64_t *out)
+{
+    double deadline = ex_now() + TTCP_CONNECT_S;
+    int rc;
+
+    if (t->kernel) {
+        struct sockaddr_in sa;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return t_errno(t);
+        if (local) {
+            t_sockaddr(&sa, local, 0);
+            if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+                rc = t_errno(t);
+                close(fd);
+                return rc;
+            }
+        }
+        t_sockaddr(&sa, ip, port);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS) {
+            rc = t_errno(t);
+            close(fd);
+            return rc;
+        }
+        for (;;) {
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            int err = 0;
+            socklen_t el = sizeof err;
+            if (ex_stop || ex_now() > deadline) {
+                close(fd);
+                return ex_stop ? MOAT_E_CLOSED : MOAT_E_TIMEDOUT;
+            }
+            if (poll(&p, 1, EX_POLL_MS) <= 0)
+                continue;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err != 0) {
+                errno = err;
+                rc = t_errno(t);
+                close(fd);
+                return rc;
+            }
+            *out = fd;
+            return 0;
+        }
+    }
+
+    moat_sock_t s = 0;
+    struct moat_addr a = { ip, port };
+    rc = moat_sock_open(t->st, MOAT_SOCK_STREAM, &s);
+    if (rc == 0)
+        rc = moat_sock_setopt(t->st, s, MOAT_OPT_NONBLOCK, 1);
+    if (rc == 0)
+        rc = moat_sock_connect(t->st, s, &a);
+    while (rc == MOAT_E_INPROGRESS || rc == MOAT_E_ALREADY || rc == MOAT_E_AGAIN) {
+        struct moat_pollfd p = { .sock = s, .events = MOAT_POLLOUT };
+        unsigned nready = 0;
+        int64_t err = 0;
+        if (ex_stop || ex_now() > deadline) {
+            rc = ex_stop ? MOAT_E_CLOSED : MOAT_E_TIMEDOUT;
+            break;
+        }
+        rc = moat_poll(t->st, &p, 1, EX_POLL_MS, &nready);
+        if (rc != 0)
+            break;
+        if (nready == 0) {
+            rc = MOAT_E_INPROGRESS;
+            continue;
+        }
+        if (moat_sock_getopt(t->st, s, MOAT_OPT_ERROR, &err) == 0 && err != 0)
+            rc = (int)err;
+        else if (p.revents & (MOAT_POLLERR | MOAT_POLLHUP | MOAT_POLLNVAL))
+            rc = MOAT_E_CONNREFUSED;
+        else
+            rc = 0;
+    }
+    if (rc != 0) {
+        if (s)
+            moat_sock_abort(t->st, s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Non-blocking send/recv: 0 (with *done), MOAT_E_AGAIN, or an error.
+ * recv: *done == 0 with 0 is end of stream. */
+static int t_send(struct tio *t, int64_t s, const void *buf, size_t len, size_t *done)
+{
+    if (t->kernel) {
+        ssize_t n = send((int)s, buf, len, MSG_NOSIGNAL);
+        if (n < 0)
+            return t_errno(t);
+        *done = (size_t)n;
+        return 0;
+    }
+    return moat_sock_send(t->st, (moat_sock_t)s, buf, len, done);
+}
+
+static int t_recv(struct tio *t, int64_t s, void *buf, size_t len, size_t *done)
+{
+    if (t->kernel) {
+        ssize_t n = recv((int)s, buf, len, 0);
+        if (n < 0)
+            return t_errno(t);
+        *done = (size_t)n;
+        return 0;
+    }
+    return moat_sock_recv(t->st, (moat_sock_t)s, buf, len, done);
+}
+
+static int t_shutdown_wr(struct tio *t, int64_t s)
+{
+    if (t->kernel)
+        return shutdown((int)s, SHUT_WR) == 0 ? 0 : t_errno(t);
+    return moat_sock_shutdown(t->st, (moat_sock_t)s, MOAT_SHUT_WR);
+}
+
+/* Send all of buf, waiting for space; returns 0 or an error. */
+static int t_send_all(struct tio *t, int64_t s, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        size_t done = 0;
+        int rc;
+        if (ex_stop)
+            return MOAT_E_CLOSED;
+        rc = t_send(t, s, buf, len, &done);
+        if (rc == MOAT_E_AGAIN || (rc == 0 && done == 0)) {
+            rc = t_wait(t, s, 1, EX_POLL_MS);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        buf += done;
+        len -= done;
+    }
+    return 0;
+}
+
+/* Receive at least one byte (or EOF, *done == 0); returns 0 or an error. */
+static int t_recv_some(struct tio *t, int64_t s, uint8_t *buf, size_t len, size_t *done,
+                       double deadline)
+{
+    for (;;) {
+        int rc;
+        if (ex_stop)
+            return MOAT_E_CLOSED;
+        if (deadline > 0 && ex_now() > deadline)
+            return MOAT_E_TIMEDOUT;
+        rc = t_recv(t, s, buf, len, done);
+        if (rc != MOAT_E_AGAIN)
+            return rc;
+        rc = t_wait(t, s, 0, EX_POLL_MS);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+struct opts {
+    int transmit, receive, kernel;
+    uint32_t local, peer;
+    int have_peer;
+    uint16_t port;
+    uint64_t bytes;
+    double seconds;
+    uint64_t rr;
+};
+
+static int run_transmit(struct tio *t, const struct opts *o, uint8_t *buf)
+{
+    int64_t s = 0;
+    char ipb[16];
+    double t0, t1;
+    uint64_t total = 0;
+    int rc = t_connect(t, o->local, o->peer, o->port, &s);
+
+    if (rc != 0) {
+        fprintf(stderr, "moat-ttcp: cannot connect to %s:%u: %s\n",
+                moat_ip4_format(o->peer, ipb), o->port, t_strerror(t, rc));
+        return 1;
+    }
+    fprintf(stderr, "moat-ttcp -t: connected to %s:%u (%s)\n", moat_ip4_format(o->peer, ipb),
+            o->port, o->kernel ? "kernel sockets" : moat_backend_name());
+
+    if (o->rr) {
+        t_nodelay(t, s);
+        t0 = ex_now();
+        for (uint64_t i = 0; i < o->rr; i++) {
+            uint8_t b = (uint8_t)i;
+            size_t got = 0;
+            rc = t_send_all(t, s, &b, 1);
+            if (rc == 0)
+                rc = t_recv_some(t, s, &b, 1, &got, ex_now() + TTCP_DRAIN_S);
+            if (rc == 0 && got == 0)
+                rc = MOAT_E_CONNRESET;         /* echo server closed early */
+            if (rc != 0) {
+                fprintf(stderr, "moat-ttcp: round trip %llu failed: %s\n",
+                        (unsigned long long)i, t_strerror(t, rc));
+                t_close(t, s);
+                return 1;
+            }
+        }
+        t1 = ex_now();
+        t_close(t, s);
+        printf("ttcp: rr=%llu seconds=%.3f rtt_us=%.1f\n", (unsigned long long)o->rr,
+               t1 - t0, (t1 - t0) * 1e6 / (double)o->rr);
+        return 0;
+    }
+
+    t0 = ex_now();
+    for (;;) {
+        size_t n = TTCP_CHUNK;
+        if (o->seconds > 0) {
+            if (ex_now() - t0 >= o->seconds)
+                break;
+        } else {
+            if (total >= o->bytes)
+                break;
+            if (o->bytes - total < n)
+                n = (size_t)(o->bytes - total);
+        }
+        rc = t_send_all(t, s, buf, n);
+        if (rc != 0) {
+            fprintf(stderr, "moat-ttcp: send failed after %llu bytes: %s\n",
+                    (unsigned long long)total, t_strerror(t, rc));
+            t_close(t, s);
+            return 1;
+        }
+        total += n;
+    }
+    /* Our FIN follows the data; the receiver closes once it has read it
+     * all, so its FIN marks delivery of the last byte. */
+    rc = t_shutdown_wr(t, s);
+    if (rc == 0) {
+        double deadline = ex_now() + TTCP_DRAIN_S;
+        size_t got = 1;
+        while (rc == 0 && got != 0)
+            rc = t_recv_some(t, s, buf, TTCP_CHUNK, &got, deadline);
+    }
+    t1 = ex_now();
+    if (rc != 0 && rc != MOAT_E_CONNRESET)
+        fprintf(stderr, "moat-ttcp: warning: no orderly close from the receiver (%s); "
+                        "time measured to now\n", t_strerror(t, rc));
+    t_close(t, s);
+    printf("ttcp: bytes=%llu seconds=%.3f Mbit/s=%.2f\n", (unsigned long long)total,
+           t1 - t0, (double)total * 8.0 / (t1 - t0) / 1e6);
+    return 0;
+}
+
+static int run_receive(struct tio *t, const struct opts *o, uint8_t *buf)
+{
+    int64_t l = 0, s = 0;
+    uint32_t peer = 0;
+    char ipb[16];
+    double t0, t1;
+    uint64_t total = 0;
+    int rc = t_listen(t, o->local, o->port, &l);
+
+    if (rc != 0) {
+        fprintf(stderr, "moat-ttcp: cannot listen on port %u: %s\n", o->port,
+                t_strerror(t, rc));
+        return 1;
+    }
+    ex_ready();
+    for (;;) {
+        if (ex_stop) {
+            t_close(t, l);
+            return 1;
+        }
+        rc = t_accept(t, l, &s, &peer);
+        if (rc == 0)
+            break;
+        if (rc != MOAT_E_AGAIN) {
+            fprintf(stderr, "moat-ttcp: accept: %s\n", t_strerror(t, rc));
+            t_close(t, l);
+            return 1;
+        }
+        rc = t_wait(t, l, 0, EX_POLL_MS);
+        if (rc != 0) {
+            fprintf(stderr, "moat-ttcp: poll: %s\n", t_strerror(t, rc));
+            t_close(t, l);
+            return 1;
+        }
+    }
+    t_close(t, l);
+    fprintf(stderr, "moat-ttcp -r: connection from %s (%s)\n", moat_ip4_format(peer, ipb),
+            o->kernel ? "kernel sockets" : moat_backend_name());
+    if (o->rr)
+        t_nodelay(t, s);
+
+    t0 = ex_now();
+    for (;;) {
+        size_t got = 0;
+        rc = t_recv_some(t, s, buf, TTCP_CHUNK, &got, 0);
+        if (rc != 0 || got == 0)
+            break;
+        if (o->rr)
+            rc = t_send_all(t, s, buf, got);     /* echo back */
+        if (rc != 0)
+            break;
+        total += got;
+    }
+    t1 = ex_now();
+    t_close(t, s);
+    if (rc != 0) {
+        fprintf(stderr, "moat-ttcp: receive failed after %llu bytes: %s\n",
+                (unsigned long long)total, t_strerror(t, rc));
+        return 1;
+    }
+    if (o->rr)
+        printf("ttcp: rr=%llu seconds=%.3f rtt_us=%.1f\n", (unsigned long long)total,
+               t1 - t0, total ? (t1 - t0) * 1e6 / (double)total : 0.0);
+    else
+        printf("ttcp: bytes=%llu seconds=%.3f Mbit/s=%.2f\n", (unsigned long long)total,
+               t1 - t0, t1 > t0 ? (double)total * 8.0 / (t1 - t0) / 1e6 : 0.0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct moat_config cfg;
+    struct opts o;
+    struct tio t;
+    uint8_t *buf;
+    int rc, have_link = 0;
+
+    memset(&o, 0, sizeof o);
+    o.port = 5001;
+    ex_init("moat-ttcp", " -t|-r [--peer ADDR] [--port N] [--bytes N | --seconds S]"
+                         " [--rr COUNT] [--kernel]\n"
+                         "  (-t sends to --peer; -r receives one connection;"
+                         " --rr: one-byte round trips;\n"
+                         "   --kernel: use the host's sockets, --ip is then the local address)");
+    ex_link_defaults(&cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--tap") == 0 || strcmp(a, "--wire") == 0)
+            have_link = 1;
+        if (ex_link_opt(&cfg, argc, argv, &i))
+            continue;
+        if (strcmp(a, "-t") == 0)
+            o.transmit = 1;
+        else if (strcmp(a, "-r") == 0)
+            o.receive = 1;
+        else if (strcmp(a, "--kernel") == 0)
+            o.kernel = 1;
+        else if (strcmp(a, "--peer") == 0) {
+            const char *v = ex_optarg(argc, argv, &i);
+            if (moat_ip4_parse(v, &o.peer) != 0 || o.peer == 0)
+                ex_usage("--peer: expected a dotted IPv4 address");
+            o.have_peer = 1;
+        } else if (strcmp(a, "--port") == 0)
+            o.port = (uint16_t)ex_parse_num(a, ex_optarg(argc, argv, &i), 1, 65535, 0);
+        else if (strcmp(a, "--bytes") == 0)
+            o.bytes = ex_parse_num(a, ex_optarg(argc, argv, &i), 1, UINT64_MAX >> 4, 1);
+        else if (strcmp(a, "--seconds") == 0)
+            o.seconds = ex_parse_seconds(a, ex_optarg(argc, argv, &i));
+        else if (strcmp(a, "--rr") == 0)
+            o.rr = ex_parse_num(a, ex_optarg(argc, argv, &i), 1, 100000000, 0);
+        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            ex_usage(NULL);
+        else {
+            char why[300];
+            snprintf(why, sizeof why, "unknown option '%.200s'", a);
+            ex_usage(why);
+        }
+    }
+    if (o.transmit == o.receive)
+        ex_usage("give exactly one of -t (transmit) or -r (receive)");
+    if (o.transmit && !o.have_peer)
+        ex_usage("-t needs --peer ADDR");
+    if (o.bytes && o.seconds > 0)
+        ex_usage("give --bytes or --seconds, not both");
+    if (o.receive && (o.bytes || o.seconds > 0))
+        ex_usage("--bytes and --seconds apply to -t; -r reads until the sender closes");
+    if (o.transmit && !o.bytes && o.seconds <= 0)
+        o.bytes = TTCP_DEFAULT_BYTES;
+    if (o.kernel && have_link)
+        ex_usage("--kernel uses the host's own stack: drop --tap/--wire");
+    if (!o.kernel)
+        ex_link_finish(&cfg);
+    else if (ex_link_have_ip())
+        o.local = cfg.ifs[0].ip;
+    ex_signals();
+
+    buf = malloc(TTCP_CHUNK);
+    if (!buf) {
+        fprintf(stderr, "moat-ttcp: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < TTCP_CHUNK; i++)
+        buf[i] = (uint8_t)(i * 7 + (i >> 8));   /* not all zeros: no accidental compression */
+
+    memset(&t, 0, sizeof t);
+    t.kernel = o.kernel;
+    if (!o.kernel)
+        t.st = ex_open(&cfg);
+    rc = o.transmit ? run_transmit(&t, &o, buf) : run_receive(&t, &o, buf);
+    fflush(stdout);
+    if (t.st)
+        moat_stack_close(t.st);
+    free(buf);
+    return rc;
+}

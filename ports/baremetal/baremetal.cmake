@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+# The bare-metal port as a build check: the protocol core plus the stub
+# link, stub rng and example main loop compiled as a freestanding static
+# library (nothing is linked: there is no target board here), and two
+# CTest checks that keep the core freestanding:
+#   freestanding_headers  only <stdint.h> <stddef.h> <stdbool.h> <string.h>
+#                         <stdatomic.h> and local headers in core/ and include/moat/
+#   freestanding_symbols  the library needs nothing from libc but the
+#                         <string.h> functions
+#   baremetal_example     the example loop, linked on the host, runs
+# Included from the top-level CMakeLists.txt.
+set(_bm_dir ${CMAKE_CURRENT_LIST_DIR})
+file(GLOB _bm_core CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.c)
+file(GLOB _bm_port CONFIGURE_DEPENDS ${_bm_dir}/*.c)
+list(FILTER _bm_port EXCLUDE REGEX "host_main\\.c$")   # hosted test driver, below
+
+add_library(moat_baremetal_check STATIC ${_bm_core} ${_bm_port})
+target_include_directories(moat_baremetal_check PRIVATE
+  ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR} ${_bm_dir})
+# A firmware build has no sanitizer runtime and no stack-protector
+# support: drop what the top level added for hosted code and build as a
+# freestanding compiler would (-nostdlib matters only when linking, which
+# a board's own build does; the symbols test checks the same thing).
+get_target_property(_bm_opts moat_baremetal_check COMPILE_OPTIONS)
+if(_bm_opts)
+  list(FILTER _bm_opts EXCLUDE REGEX "sanitize|omit-frame-pointer")
+  set_property(TARGET moat_baremetal_check PROPERTY COMPILE_OPTIONS ${_bm_opts})
+endif()
+target_compile_options(moat_baremetal_check PRIVATE
+  -ffreestanding -fno-builtin -fno-stack-protector)
+set_target_properties(moat_baremetal_check PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+
+if(MOAT_BUILD_TESTS)
+  # The example loop run on the host (links the freestanding objects
+  # against the host's libc, which provides memcpy and friends).
+  add_executable(moat_baremetal_example ${_bm_dir}/host_main.c)
+  target_include_directories(moat_baremetal_example PRIVATE
+    ${PROJECT_SOURCE_DIR}/include ${_bm_dir})
+  target_link_libraries(moat_baremetal_example PRIVATE moat_baremetal_check)
+  add_test(NAME baremetal_example COMMAND moat_baremetal_example)
+  add_test(NAME freestanding_headers
+    COMMAND sh ${_bm_dir}/check_freestanding.sh headers ${PROJECT_SOURCE_DIR})
+  add_test(NAME freestanding_symbols
+    COMMAND sh ${_bm_dir}/check_freestanding.sh symbols $<TARGET_FILE:moat_baremetal_check>)
+  set_tests_properties(freestanding_headers freestanding_symbols baremetal_example PROPERTIES
+    LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 60)
+endif()

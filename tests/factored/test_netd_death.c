@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The net domain dies under the application (process and seccomp
+ * backends): moat-netd is killed with SIGKILL while an application thread
+ * is blocked in recv (UDP) or in send (TCP, send ring full). The blocked
+ * call must return MOAT_E_DEAD within 100 ms, the supervisor must report
+ * which domain died of which signal, the application must survive and be
+ * able to open a new stack; and a clean close must leave no moat-* child.
+ *
+ *   stack A (wire end A)  <== shared-memory wire ==>  stack B (wire end B)
+ *   each: app (this process) -- moat-netd -- moat-linkd
+ *
+ * "Blocked" is observed, not assumed: the killer waits (bounded) until
+ * the region's app_waiters count says the thread sleeps on the futex.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "moat/moat.h"
+#include "moat/socket.h"
+#include "backends/common/stack.h"
+#include "backends/process/supervisor.h"
+#include "ports/linux/linux_port.h"
+#include "support/check_main.h"
+
+#define ND_IP_A 0xc0000201u   /* 192.0.2.1 */
+#define ND_IP_B 0xc0000202u   /* 192.0.2.2 */
+
+static uint64_t nd_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void nd_pause_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static void nd_wire_path(char *buf, size_t len, const char *tag)
+{
+    snprintf(buf, len, "/tmp/moat-netd-death-%d-%s", (int)getpid(), tag);
+}
+
+static struct moat_stack *nd_open(const char *wire, uint32_t ip)
+{
+    struct moat_config cfg;
+    struct moat_stack *st = NULL;
+    moat_config_defaults(&cfg);
+    cfg.max_sockets = 8;
+    cfg.sock_rx_bytes = 64 * 1024;
+    cfg.sock_tx_bytes = 64 * 1024;
+    cfg.ifs[0].ip = ip;
+    cfg.ifs[0].prefix = 24;
+    if (wire) {
+        cfg.ifs[0].link = MOAT_LINK_WIRE;
+        snprintf(cfg.ifs[0].dev, sizeof cfg.ifs[0].dev, "%s", wire);
+    }
+    ck_assert_int_eq(moat_stack_open(&cfg, &st), 0);
+    return st;
+}
+
+/* Children of this process whose name starts with "moat-". */
+static int nd_moat_children(void)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+        int ppid = 0;
+        if (!l || !r || sscanf(r + 2, "%*c %d", &ppid) != 1)
+            continue;
+        if (ppid == getpid() && strncmp(l + 1, "moat-", 5) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Wait (bounded) until some application thread sleeps on the stack. */
+static void nd_wait_blocked(struct moat_stack *st)
+{
+    uint64_t end = nd_now_us() + 5000000u;
+    while (atomic_load(&st->hdr->app_waiters) == 0) {
+        ck_assert_msg(nd_now_us() < end, "the call never blocked");
+        nd_pause_ms(1);
+    }
+    nd_pause_ms(20);   /* let it settle into the futex; the bound below still holds */
+}
+
+struct nd_call {
+    struct moat_stack *st;
+    moat_sock_t s;
+    int tcp_send;       /* 0: UDP recv, 1: TCP send until blocked */
+    int result;
+    uint64_t returned_us;
+};
+
+static void *nd_blocked_call(void *arg)
+{
+    struct nd_call *c = arg;
+    static uint8_t buf[65536];
+    size_t n = 0;
+    if (c->tcp_send) {
+        /* Fill the send ring and the peer's window: eventually blocks. */
+        for (int i = 0; i < 100000; i++) {
+            c->result = moat_sock_send(c->st, c->s, buf, sizeof buf, &n);
+            if (c->result != 0)
+                break;
+        }
+    } else {
+        c->result = moat_sock_recv(c->st, c->s, buf, sizeof buf, &n);
+    }
+    c->returned_us = nd_now_us();
+    return NULL;
+}
+
+static void nd_kill_and_check(struct nd_call *c, pthread_t thr)
+{
+    int netd = 0, linkd = 0;
+    ck_assert_int_eq(moat_supervisor_pids(c->st, &netd, &linkd), 0);
+    ck_assert_int_gt(netd, 0);
+    nd_wait_blocked(c->st);
+    uint64_t t0 = nd_now_us();
+    ck_assert_int_eq(kill(netd, SIGKILL), 0);
+    pthread_join(thr, NULL);
+    ck_assert_int_eq(c->result, MOAT_E_DEAD);
+    uint64_t took = c->returned_us - t0;
+    fprintf(stderr, "blocked %s returned MOAT_E_DEAD %llu us after SIGKILL\n",
+            c->tcp_send ? "send" : "recv", (unsigned long long)took);
+    ck_assert_uint_lt(took, 100000);
+
+    struct moat_domain_death d;
+    ck_assert_int_eq(moat_supervisor_last_death(c->st, &d), 0);
+    ck_assert_int_eq(d.domain, MOAT_DOMAIN_NETD);
+    ck_assert_str_eq(d.name, "moat-netd");
+    ck_assert_int_eq(d.pid, netd);
+    ck_assert_int_eq(d.signal, SIGKILL);
+    /* Every other call fails the same way, at once. */
+    moat_sock_t s2;
+    ck_assert_int_eq(moat_sock_open(c->st, MOAT_SOCK_DGRAM, &s2), MOAT_E_DEAD);
+}
+
+START_TEST(netd_killed_during_blocked_recv)
+{
+    struct moat_stack *st = nd_open(NULL, ND_IP_A);
+    struct nd_call c = { .st = st, .tcp_send = 0 };
+    struct moat_addr a = { ND_IP_A, 7 };
+    pthread_t thr;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &c.s), 0);
+    ck_assert_int_eq(moat_sock_bind(st, c.s, &a), 0);
+    ck_assert_int_eq(pthread_create(&thr, NULL, nd_blocked_call, &c), 0);
+    nd_kill_and_check(&c, thr);
+    moat_stack_close(st);
+    ck_assert_int_eq(nd_moat_children(), 0);
+
+    /* The application lives on and can open a new stack. */
+    st = nd_open(NULL, ND_IP_A);
+    moat_sock_t s;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
+    ck_assert_int_eq(moat_sock_bind(st, s, &a), 0);
+    ck_assert_int_eq(moat_sock_close(st, s), 0);
+    moat_stack_close(st);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
+START_TEST(netd_killed_during_blocked_send)
+{
+    char wire[128];
+    nd_wire_path(wire, sizeof wire, "send");
+    struct moat_stack *a = nd_open(wire, ND_IP_A);
+    struct moat_stack *b = nd_open(wire, ND_IP_B);
+    struct moat_addr la = { ND_IP_A, 5001 };
+    moat_sock_t ls, cs, as;
+    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
+    ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
+    ck_assert_int_eq(moat_sock_listen(a, ls, 4), 0);
+    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &cs), 0);
+    ck_assert_int_eq(moat_sock_setopt(b, cs, MOAT_OPT_SNDTIMEO_MS, 10000), 0);
+    ck_assert_int_eq(moat_sock_connect(b, cs, &la), 0);
+    ck_assert_int_eq(moat_sock_setopt(a, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
+    ck_assert_int_eq(moat_sock_accept(a, ls, &as, NULL), 0);
+    /* A never reads: B's send blocks once A's window and B's ring are full. */
+    struct nd_call c = { .st = b, .s = cs, .tcp_send = 1 };
+    pthread_t thr;
+    ck_assert_int_eq(pthread_create(&thr, NULL, nd_blocked_call, &c), 0);
+    nd_kill_and_check(&c, thr);
+    moat_stack_close(b);
+    moat_stack_close(a);
+    moat_wire_unlink(wire);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
+START_TEST(clean_close_leaves_no_domain_behind)
+{
+    char wire[128];
+    nd_wire_path(wire, sizeof wire, "clean");
+    struct moat_stack *a = nd_open(wire, ND_IP_A);
+    int netd = 0, linkd = 0;
+    ck_assert_int_eq(moat_supervisor_pids(a, &netd, &linkd), 0);
+    ck_assert_int_gt(netd, 0);
+    ck_assert_int_gt(linkd, 0);
+    ck_assert_int_eq(nd_moat_children(), 2);
+    moat_stack_close(a);
+    moat_wire_unlink(wire);
+    ck_assert_int_eq(nd_moat_children(), 0);
+    ck_assert_int_eq(kill(netd, 0), -1);    /* reaped, not zombies */
+    ck_assert_int_eq(kill(linkd, 0), -1);
+}
+END_TEST
+
+START_TEST(linkd_killed_is_restarted_quietly)
+{
+    char wire[128];
+    nd_wire_path(wire, sizeof wire, "restart");
+    struct moat_stack *a = nd_open(wire, ND_IP_A);
+    struct moat_stack *b = nd_open(wire, ND_IP_B);
+    moat_sock_t sa, sb;
+    struct moat_addr aa = { ND_IP_A, 9 }, ab = { ND_IP_B, 9 };
+    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_DGRAM, &sa), 0);
+    ck_assert_int_eq(moat_sock_bind(a, sa, &aa), 0);
+    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_DGRAM, &sb), 0);
+    ck_assert_int_eq(moat_sock_bind(b, sb, &ab), 0);
+    ck_assert_int_eq(moat_sock_setopt(a, sa, MOAT_OPT_RCVTIMEO_MS, 200), 0);
+    for (int round = 0; round < 3; round++) {
+        int netd = 0, linkd = 0;
+        ck_assert_int_eq(moat_supervisor_pids(a, &netd, &linkd), 0);
+        ck_assert_int_eq(kill(linkd, SIGKILL), 0);
+        /* UDP has no retransmission: the test retransmits until one
+         * datagram makes it through the new link domain (bounded). */
+        int got_it = 0;
+        for (int i = 0; i < 50 && !got_it; i++) {
+            char msg[16], buf[16];
+            size_t n = 0;
+            snprintf(msg, sizeof msg, "round %d", round);
+            moat_sock_sendto(b, sb, msg, strlen(msg), &aa, &n);
+            if (moat_sock_recvfrom(a, sa, buf, sizeof buf, NULL, &n) == 0 && n == strlen(msg) &&
+                memcmp(buf, msg, n) == 0)
+                got_it = 1;
+        }
+        ck_assert_msg(got_it, "no datagram after restart %d", round);
+        /* The datagram crossed a new link domain; the count follows. */
+        uint64_t end = nd_now_us() + 5000000u;
+        while (moat_supervisor_link_restarts(a) < (unsigned)round + 1 && nd_now_us() < end)
+            nd_pause_ms(1);
+        ck_assert_uint_eq(moat_supervisor_link_restarts(a), (unsigned)round + 1);
+        struct moat_domain_death d;
+        ck_assert_int_eq(moat_supervisor_last_death(a, &d), 0);
+        ck_assert_int_eq(d.domain, MOAT_DOMAIN_LINKD);
+        ck_assert_int_eq(d.signal, SIGKILL);
+    }
+    moat_stack_close(b);
+    moat_stack_close(a);
+    moat_wire_unlink(wire);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
+static Suite *netd_death_suite(void)
+{
+    Suite *s = suite_create("netd_death");
+    TCase *tc = tcase_create("supervision");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, clean_close_leaves_no_domain_behind);
+    tcase_add_test(tc, netd_killed_during_blocked_recv);
+    tcase_add_test(tc, netd_killed_during_blocked_send);
+    tcase_add_test(tc, linkd_killed_is_restarted_quietly);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MOAT_CHECK_MAIN(netd_death_suite)

@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# Tests of the factored backends' boundary and supervision.
+#   test_hostile_link   every backend (the link ring is compiled into libmoat)
+#   test_netd_death     process and seccomp: kill moat-netd, check MOAT_E_DEAD
+#   test_confine        seccomp with MOAT_TEST_HOOKS: forbidden calls -> SIGSYS
+set(_moat_factored_tests test_hostile_link)
+if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
+  list(APPEND _moat_factored_tests test_netd_death)
+  if(MOAT_BACKEND STREQUAL "seccomp" AND MOAT_TEST_HOOKS)
+    list(APPEND _moat_factored_tests test_confine)
+  endif()
+endif()
+foreach(_t ${_moat_factored_tests})
+  add_executable(${_t} ${CMAKE_CURRENT_LIST_DIR}/${_t}.c)
+  target_link_libraries(${_t} PRIVATE moat_testsupport)
+  add_test(NAME ${_t} COMMAND ${_t})
+  set_tests_properties(${_t} PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
+    ENVIRONMENT "${MOAT_TEST_ENV}" TIMEOUT 300)
+endforeach()

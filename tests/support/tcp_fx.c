@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP fixtures: segment builder and parser at the representation level,
+ * handshakes driven through the real stack, the application side of stream
+ * sockets. See tcp_fx.h. Built on tests/support/fx.c; holds no scenario.
+ */
+#include "tcp_fx.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/tcp_priv.h"
+
+static void st16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint16_t ld16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static uint32_t ld32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* ---- segments ------------------------------------------------------------- */
+
+size_t tfx_build(uint8_t *out, uint32_t src, uint32_t dst, const struct tcp_repr *r)
+{
+    uint8_t o[40];
+    unsigned n = 0;
+    if (r->mss) {
+        o[n++] = 2;
+        o[n++] = 4;
+        st16(o + n, r->mss);
+        n += 2;
+    }
+    if (r->ws >= 0) {
+        o[n++] = 1;
+        o[n++] = 3;
+        o[n++] = 3;
+        o[n++] = (uint8_t)r->ws;
+    }
+    if (r->sack_perm) {
+        o[n++] = 1;
+        o[n++] = 1;
+        o[n++] = 4;
+        o[n++] = 2;
+    }
+    if (r->ts) {
+        o[n++] = 1;
+        o[n++] = 1;
+        o[n++] = 8;
+        o[n++] = 10;
+        st32(o + n, r->tsval);
+        st32(o + n + 4, r->tsecr);
+        n += 8;
+    }
+    if (r->n_sack) {
+        ck_assert_uint_le(r->n_sack, 4);
+        ck_assert_uint_le(n + 4 + 8 * r->n_sack, 40);
+        o[n++] = 1;
+        o[n++] = 1;
+        o[n++] = 5;
+        o[n++] = (uint8_t)(2 + 8 * r->n_sack);
+        for (unsigned i = 0; i < r->n_sack; i++) {
+            st32(o + n, r->sack[i][0]);
+            st32(o + n + 4, r->sack[i][1]);
+            n += 8;
+        }
+    }
+    while (n % 4)
+        o[n++] = 0;
+    ck_assert_uint_le(n, 40);
+    unsigned hlen = 20 + n;
+    st16(out, r->sport);
+    st16(out + 2, r->dport);
+    st32(out + 4, r->seq);
+    st32(out + 8, r->ack);
+    unsigned doff = r->doff ? (unsigned)r->doff : hlen / 4;
+    out[12] = (uint8_t)((doff << 4) | (r->rsvd & 0x0fu));
+    out[13] = r->flags;
+    st16(out + 14, r->wnd);
+    st16(out + 16, 0);
+    st16(out + 18, 0);
+    memcpy(out + 20, o, n);
+    if (r->len)
+        memcpy(out + hlen, r->data, r->len);
+    size_t total = hlen + r->len;
+    uint16_t ck = fx_l4_cksum(src, dst, 6, out, total);
+    if (r->bad_cksum)
+        ck ^= 0x5a5a;
+    st16(out + 16, ck);
+    ck_assert_uint_le(r->cut, total);
+    return total - r->cut;
+}
+
+void tfx_inject(struct fx *f, const struct tcp_repr *r)
+{
+    static uint8_t seg[FX_FRAME_MAX], frame[FX_FRAME_MAX + 64];
+    uint32_t src = r->src ? r->src : FX_R_IP;
+    uint32_t dst = r->dst ? r->dst : (r->to_bcast ? FX_BCAST_IP : FX_L_IP);
+    ck_assert_uint_le(r->len, 9000);
+    size_t len = tfx_build(seg, src, dst, r);
+    size_t flen = fx_ip4(f, 0, frame,
+                         &FX_IP(.proto = 6, .src = src, .dst = dst, .df = true,
+                                .eth_dst = r->to_bcast ? fx_bcast_mac : NULL),
+                         seg, len);
+    fx_inject(f, 0, frame, flen);
+}
+
+bool tfx_parse(const struct fx *f, unsigned i, struct tcp_repr *r)
+{
+    struct fx_pkt p = fx_tx_pkt(f, i);
+    if (!p.is_ip || p.proto != 6 || p.mf || p.frag_off)
+        return false;
+    memset(r, 0, sizeof(*r));
+    ck_assert_uint_ge(p.l4_len, 20);
+    const uint8_t *h = p.l4;
+    ck_assert_msg(fx_l4_cksum(p.src, p.dst, 6, h, p.l4_len) == 0,
+                  "transmitted TCP segment %u has a bad checksum", i);
+    r->src = p.src;
+    r->dst = p.dst;
+    r->ip_len = p.tot_len;
+    r->sport = ld16(h);
+    r->dport = ld16(h + 2);
+    r->seq = ld32(h + 4);
+    r->ack = ld32(h + 8);
+    unsigned hlen = (h[12] >> 4) * 4u;
+    ck_assert_uint_ge(hlen, 20);
+    ck_assert_uint_le(hlen, p.l4_len);
+    r->doff = (int)(hlen / 4);
+    r->flags = h[13];
+    r->wnd = ld16(h + 14);
+    r->ws = -1;
+    r->opt_len = hlen - 20;
+    for (unsigned k = 20; k < hlen;) {
+        uint8_t kind = h[k];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            k++;
+            continue;
+        }
+        ck_assert_uint_lt(k + 1, hlen);
+        unsigned olen = h[k + 1];
+        ck_assert_msg(olen >= 2 && k + olen <= hlen, "bad option length %u", olen);
+        switch (kind) {
+        case 2:
+            ck_assert_uint_eq(olen, 4);
+            r->mss = ld16(h + k + 2);
+            break;
+        case 3:
+            ck_assert_uint_eq(olen, 3);
+            r->ws = h[k + 2];
+            break;
+        case 4:
+            ck_assert_uint_eq(olen, 2);
+            r->sack_perm = true;
+            break;
+        case 5:
+            ck_assert_uint_eq((olen - 2) % 8, 0);
+            r->n_sack = (olen - 2) / 8;
+            ck_assert_uint_le(r->n_sack, 4);
+            for (unsigned b = 0; b < r->n_sack; b++) {
+                r->sack[b][0] = ld32(h + k + 2 + 8 * b);
+                r->sack[b][1] = ld32(h + k + 6 + 8 * b);
+            }
+            break;
+        case 8:
+            ck_assert_uint_eq(olen, 10);
+            r->ts = true;
+            r->tsval = ld32(h + k + 2);
+            r->tsecr = ld32(h + k + 6);
+            break;
+        default:
+            break;
+        }
+        k += olen;
+    }
+    r->data = h + hlen;
+    r->len = (uint32_t)(p.l4_len - hlen);
+    return true;
+}
+
+struct tcp_repr tfx_tx(const struct fx *f, unsigned i)
+{
+    struct tcp_repr r;
+    ck_assert_msg(tfx_parse(f, i, &r), "frame %u is not a TCP segment", i);
+    return r;
+}
+
+unsigned tfx_ntcp(const struct fx *f)
+{
+    unsigned n = 0;
+    struct tcp_repr r;
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        if (tfx_parse(f, i, &r))
+            n++;
+    return n;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+void tfx_config(struct fx *f)
+{
+    fx_config(f);
+    f->cfg.tcp_msl_ms = 1000;
+    f->cfg.max_sockets = 8;
+}
+
+void tfx_init(struct fx *f)
+{
+    tfx_config(f);
+    fx_start(f);
+    fx_arp_seed(f);
+    fx_tx_clear(f);
+}
+
+static struct fx_app_sock *tfx_as(struct fx *f, uint32_t h)
+{
+    uint32_t idx = moat_handle_idx(h);
+    ck_assert_uint_lt(idx, f->lay.g.max_sockets);
+    ck_assert_msg(f->socks[idx].handle == h, "handle 0x%x is not open here", h);
+    return &f->socks[idx];
+}
+
+uint32_t tfx_stream_open(struct fx *f)
+{
+    uint32_t h = 0;
+    ck_assert_int_eq(fx_sock_open(f, MOAT_SOCK_STREAM, &h), 0);
+    return h;
+}
+
+int tfx_listen(struct fx *f, uint32_t h, uint32_t backlog)
+{
+    struct moat_msg req, resp;
+    memset(&req, 0, sizeof req);
+    req.type = MOAT_MSG_LISTEN;
+    req.sock = h;
+    req.body.listen.backlog = backlog;
+    return fx_call(f, &req, &resp);
+}
+
+int tfx_accept(struct fx *f, uint32_t lh, uint32_t *child)
+{
+    struct moat_msg req, resp;
+    memset(&req, 0, sizeof req);
+    req.type = MOAT_MSG_ACCEPT;
+    req.sock = lh;
+    int rc = fx_call(f, &req, &resp);
+    if (rc != 0)
+        return rc;
+    uint32_t h = resp.body.resp.sock;
+    uint32_t idx = moat_handle_idx(h);
+    ck_assert_uint_lt(idx, f->lay.g.max_sockets);
+    ck_assert_uint_eq(f->socks[idx].handle, 0);
+    struct fx_app_sock *as = &f->socks[idx];
+    struct moat_sock_sh *sh = moat_region_sock(f->region, &f->lay, idx);
+    ck_assert_int_eq(moat_ring_attach(&as->rx, &sh->rx,
+                                      moat_region_rx_data(f->region, &f->lay, idx),
+                                      f->lay.g.sock_rx_bytes, atomic_load(&sh->rx.cons)), 0);
+    ck_assert_int_eq(moat_ring_attach(&as->tx, &sh->tx,
+                                      moat_region_tx_data(f->region, &f->lay, idx),
+                                      f->lay.g.sock_tx_bytes, atomic_load(&sh->tx.prod)), 0);
+    as->handle = h;
+    *child = h;
+    return 0;
+}
+
+int tfx_shutdown(struct fx *f, uint32_t h, int how)
+{
+    struct moat_msg req, resp;
+    memset(&req, 0, sizeof req);
+    req.type = MOAT_MSG_SHUTDOWN;
+    req.sock = h;
+    req.body.shut.how = (uint32_t)how;
+    return fx_call(f, &req, &resp);
+}
+
+int tfx_abort(struct fx *f, uint32_t h)
+{
+    struct moat_msg req, resp;
+    memset(&req, 0, sizeof req);
+    req.type = MOAT_MSG_ABORT;
+    req.sock = h;
+    int rc = fx_call(f, &req, &resp);
+    uint32_t idx = moat_handle_idx(h);
+    if (idx < f->lay.g.max_sockets && f->socks[idx].handle == h)
+        memset(&f->socks[idx], 0, sizeof(f->socks[idx]));
+    return rc;
+}
+
+uint32_t tfx_write(struct fx *f, uint32_t h, const void *data, uint32_t len)
+{
+    struct fx_app_sock *as = tfx_as(f, h);
+    uint32_t space = 0;
+    ck_assert_int_eq(moat_ring_space(&as->tx, &space), 0);
+    if (len > space)
+        len = space;
+    moat_ring_put(&as->tx, 0, data, len);
+    moat_ring_publish(&as->tx, len);
+    fx_poll(f);
+    return len;
+}
+
+uint32_t tfx_read(struct fx *f, uint32_t h, void *buf, uint32_t cap)
+{
+    struct fx_app_sock *as = tfx_as(f, h);
+    uint32_t avail = 0;
+    ck_assert_int_eq(moat_ring_avail(&as->rx, &avail), 0);
+    if (avail > cap)
+        avail = cap;
+    if (buf != NULL)
+        moat_ring_get(&as->rx, 0, buf, avail);
+    moat_ring_consume(&as->rx, avail);
+    fx_poll(f);
+    return avail;
+}
+
+struct tcp_cb *tfx_tcb(struct fx *f, uint32_t h)
+{
+    uint32_t idx = moat_handle_idx(h);
+    ck_assert_uint_lt(idx, f->core->n_socks);
+    return &f->core->tcp->cbs[idx];
+}
+
+int tfx_state(struct fx *f, uint32_t h)
+{
+    return tfx_tcb(f, h)->state;
+}
+
+struct tcp_tw *tfx_tw(struct fx *f, uint16_t lport, uint16_t rport)
+{
+    return tcp_tw_find(f->core, FX_L_IP, lport, FX_R_IP, rport);
+}
+
+unsigned tfx_slots_used(struct fx *f)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < f->core->n_socks; i++)
+        if (f->core->socks[i].type != 0)
+            n++;
+    return n;
+}
+
+void tfx_pattern(uint8_t *buf, uint32_t len, uint32_t off)
+{
+    for (uint32_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)((off + i) * 7u + ((off + i) >> 8));
+}
+
+/* ---- connections ---------------------------------------------------------------- */
+
+static void tfx_peer_opts(struct tcp_repr *r, const struct tfx_opts *o)
+{
+    r->mss = o->mss;
+    r->ws = o->ws;
+    r->sack_perm = o->sack;
+    r->ts = o->ts;
+    r->wnd = o->wnd ? o->wnd : 65535;
+}
+
+void tfx_connect(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
+{
+    memset(k, 0, sizeof(*k));
+    k->h = tfx_stream_open(f);
+    fx_tx_clear(f);
+    ck_assert_int_eq(fx_connect(f, k->h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr syn = tfx_tx(f, 0);
+    ck_assert_uint_eq(syn.flags, TH_SYN);
+    k->iss = syn.seq;
+    k->lport = syn.sport;
+    k->rport = TFX_RPORT;
+    k->mss = syn.mss;
+    k->irs = o->iss ? o->iss : TFX_PEER_ISS;
+    k->ts = o->ts;
+    k->peer_ts = 1000;
+    fx_tx_clear(f);
+    struct tcp_repr sa = TSEG(.sport = TFX_RPORT, .dport = k->lport, .seq = k->irs,
+                              .ack = k->iss + 1, .flags = TH_SYN | TH_ACK);
+    tfx_peer_opts(&sa, o);
+    sa.tsval = k->peer_ts;
+    sa.tsecr = syn.tsval;
+    tfx_inject(f, &sa);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert_uint_eq(a.flags & (TH_SYN | TH_ACK | TH_RST), TH_ACK);
+    ck_assert_uint_eq(a.seq, k->iss + 1);
+    ck_assert_uint_eq(a.ack, k->irs + 1);
+    k->snd_nxt = k->iss + 1;
+    k->peer_nxt = k->irs + 1;
+    ck_assert_int_eq(tfx_state(f, k->h), TCPS_ESTABLISHED);
+    fx_tx_clear(f);
+}
+
+void tfx_passive(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
+{
+    memset(k, 0, sizeof(*k));
+    k->lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, k->lh, 0, TFX_LPORT), 0);
+    ck_assert_int_eq(tfx_listen(f, k->lh, 4), 0);
+    k->lport = TFX_LPORT;
+    k->rport = TFX_RPORT;
+    k->irs = o->iss ? o->iss : TFX_PEER_ISS;
+    k->ts = o->ts;
+    k->peer_ts = 1000;
+    fx_tx_clear(f);
+    struct tcp_repr syn = TSEG(.seq = k->irs, .flags = TH_SYN);
+    tfx_peer_opts(&syn, o);
+    syn.tsval = k->peer_ts;
+    tfx_inject(f, &syn);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
+    ck_assert_uint_eq(sa.ack, k->irs + 1);
+    k->iss = sa.seq;
+    k->mss = sa.mss;
+    fx_tx_clear(f);
+    struct tcp_repr ack = TSEG(.seq = k->irs + 1, .ack = k->iss + 1, .flags = TH_ACK,
+                               .wnd = o->wnd ? o->wnd : 65535, .ts = o->ts,
+                               .tsval = k->peer_ts, .tsecr = sa.tsval);
+    tfx_inject(f, &ack);
+    fx_expect_no_tx(f);
+    ck_assert_int_eq(tfx_accept(f, k->lh, &k->h), 0);
+    k->snd_nxt = k->iss + 1;
+    k->peer_nxt = k->irs + 1;
+    ck_assert_int_eq(tfx_state(f, k->h), TCPS_ESTABLISHED);
+    fx_tx_clear(f);
+}
+
+struct tcp_repr tfx_seg(const struct tfx_conn *k, uint8_t flags, const void *data,
+                        uint32_t len)
+{
+    struct tcp_repr r = TSEG(.sport = k->rport, .dport = k->lport, .seq = k->peer_nxt,
+                             .ack = k->snd_nxt, .flags = flags, .data = data, .len = len,
+                             .ts = k->ts, .tsval = k->peer_ts);
+    return r;
+}
+
+void tfx_peer_send(struct fx *f, struct tfx_conn *k, const void *data, uint32_t len,
+                   uint8_t extra_flags)
+{
+    struct tcp_repr r = tfx_seg(k, (uint8_t)(TH_ACK | extra_flags), data, len);
+    k->peer_nxt += len + ((extra_flags & TH_FIN) ? 1u : 0u);
+    tfx_inject(f, &r);
+}
+
+void tfx_peer_ack(struct fx *f, struct tfx_conn *k, uint32_t ack, uint16_t wnd)
+{
+    struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
+    r.ack = ack;
+    r.wnd = wnd;
+    tfx_inject(f, &r);
+}
+
+void tfx_teardown(struct fx *f)
+{
+    if (!f->started)
+        return;
+    for (uint32_t i = 0; i < f->lay.g.max_sockets; i++) {
+        uint32_t h = f->socks[i].handle;
+        if (h != 0 && f->core->socks[i].type == MOAT_SOCK_STREAM)
+            ck_assert_int_eq(tfx_abort(f, h), 0);
+    }
+    fx_teardown(f);
+}

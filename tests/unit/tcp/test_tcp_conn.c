@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP connection set-up and teardown, RST generation and acceptance:
+ * reference-scenarios.md sections 5 and 11 (TCP-LISTEN-*, TCP-OPEN-*,
+ * TCP-CLOSE-*, TCP-ABORT-*, TCP-B-SIMOPEN/MSS/WSCALE/SYNRCVD/TIMEWAIT,
+ * TCP-RST-*, TCP-B-RST-5961-1, TCP-B-RST-GEN-1).
+ */
+#include <check.h>
+#include <string.h>
+
+#include "support/check_main.h"
+#include "core/tcp_priv.h"
+#include "support/tcp_fx.h"
+
+static struct fx F;
+static struct fx *f = &F;
+
+static void setup(void) { tfx_init(f); }
+static void teardown(void) { tfx_teardown(f); }
+
+/* TCP-LISTEN-SYN-1 */
+START_TEST(listen_syn_one_synack_truncated_nothing)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, lh, 0, 1234), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    fx_tx_clear(f);
+    /* (b) first: 18-byte header, nothing happens */
+    tfx_inject(f, &TSEG(.sport = 12345, .dport = 1234, .seq = 12345, .ack = 777,
+                        .flags = TH_SYN, .cut = 2));
+    fx_expect_no_tx(f);
+    ck_assert_uint_eq(f->core->tcp->syn_used, 0);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_MALFORMED), 1);
+    /* (a) stray ack field on a non-ACK SYN is ignored */
+    tfx_inject(f, &TSEG(.sport = 12345, .dport = 1234, .seq = 12345, .ack = 777,
+                        .flags = TH_SYN));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags, TH_SYN | TH_ACK);
+    ck_assert_uint_eq(r.ack, 12346);
+    ck_assert_uint_eq(r.sport, 1234);
+    ck_assert_uint_eq(r.dport, 12345);
+    ck_assert_uint_eq(r.mss, 1460);
+}
+END_TEST
+
+/* TCP-OPEN-ACTIVE-1 with the ISS next to 2^32 */
+START_TEST(open_active_iss_hook)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_iss_hook = 1;
+    f->cfg.tcp_iss_fixed = 0xffffffffu;
+    fx_start(f);
+    fx_arp_seed(f);
+    fx_tx_clear(f);
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS());
+    ck_assert_uint_eq(k.iss, 0xffffffffu);
+    ck_assert_uint_eq(k.snd_nxt, 0);
+    ck_assert(fx_sock_status(f, k.h) & MOAT_SS_CONNECTED);
+}
+END_TEST
+
+/* TCP-CLOSE-LISTEN-1 */
+START_TEST(close_listener)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, lh, 0, 1234), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    fx_tx_clear(f);
+    ck_assert_int_eq(fx_close(f, lh), 0);
+    fx_expect_no_tx(f);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+    tfx_inject(f, &TSEG(.dport = 1234, .seq = 5, .flags = TH_SYN));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags, TH_RST | TH_ACK);
+    ck_assert_uint_eq(r.ack, 6);
+}
+END_TEST
+
+/* TCP-CLOSE-SYNSENT-1 */
+START_TEST(close_syn_sent)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    fx_tx_clear(f);
+    ck_assert_int_eq(fx_close(f, h), 0);
+    fx_advance(f, 10000000);
+    fx_expect_no_tx(f);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+}
+END_TEST
+
+/* TCP-CLOSE-ACTIVE-1 */
+START_TEST(close_active_time_wait)
+{
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS());
+    ck_assert_int_eq(fx_close(f, k.h), 0);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr fin = tfx_tx(f, 0);
+    ck_assert_uint_eq(fin.flags, TH_FIN | TH_ACK);
+    ck_assert_uint_eq(fin.seq, k.snd_nxt);
+    ck_assert_int_eq(tfx_tcb(f, k.h)->state, TCPS_FIN_WAIT_1);
+    fx_tx_clear(f);
+    k.snd_nxt++;
+    tfx_peer_ack(f, &k, k.snd_nxt, 65535);
+    fx_expect_no_tx(f);
+    ck_assert_int_eq(tfx_tcb(f, k.h)->state, TCPS_FIN_WAIT_2);
+    tfx_peer_send(f, &k, NULL, 0, TH_FIN);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert_uint_eq(a.flags, TH_ACK);
+    ck_assert_uint_eq(a.ack, k.peer_nxt);
+    ck_assert_ptr_nonnull(tfx_tw(f, k.lport, k.rport));
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+    fx_advance(f, 2000000 - 1000);
+    ck_assert_ptr_nonnull(tfx_tw(f, k.lport, k.rport));
+    fx_advance(f, 2000);
+    ck_assert_ptr_null(tfx_tw(f, k.lport, k.rport));
+}
+END_TEST
+
+/* TCP-CLOSE-SIMUL-1 */
+START_TEST(close_simultaneous)
+{
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS());
+    ck_assert_int_eq(fx_close(f, k.h), 0);
+    fx_tx_clear(f);
+    /* peer FIN that does not ack ours */
+    tfx_peer_send(f, &k, NULL, 0, TH_FIN);
+    ck_assert_int_eq(tfx_tcb(f, k.h)->state, TCPS_CLOSING);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert_uint_eq(a.ack, k.peer_nxt);
+    fx_tx_clear(f);
+    tfx_peer_ack(f, &k, k.snd_nxt + 1, 65535);
+    ck_assert_ptr_nonnull(tfx_tw(f, k.lport, k.rport));
+    fx_advance(f, 2001000);
+    ck_assert_ptr_null(tfx_tw(f, k.lport, k.rport));
+}
+END_TEST
+
+/* TCP-CLOSE-PASSIVE-1 */
+START_TEST(close_passive_data_fin)
+{
+    struct tfx_conn k;
+    tfx_passive(f, &k, &TFX_OPTS());
+    uint8_t b = 0x42;
+    tfx_peer_send(f, &k, &b, 1, TH_FIN);
+    ck_assert(fx_sock_status(f, k.h) & MOAT_SS_RDHUP);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).ack, k.irs + 3);
+    fx_tx_clear(f);
+    uint8_t got = 0;
+    ck_assert_uint_eq(tfx_read(f, k.h, &got, 1), 1);
+    ck_assert_uint_eq(got, 0x42);
+    ck_assert_int_eq(fx_close(f, k.h), 0);
+    ck_assert_int_eq(tfx_tcb(f, k.h)->state, TCPS_LAST_ACK);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr fin = tfx_tx(f, 0);
+    ck_assert_uint_eq(fin.flags, TH_FIN | TH_ACK);
+    tfx_peer_ack(f, &k, fin.seq + 1, 65535);
+    /* only the listener is left */
+    ck_assert_uint_eq(tfx_slots_used(f), 1);
+}
+END_TEST
+
+/* TCP-ABORT-NEW-1, TCP-ABORT-RST-1 */
+START_TEST(abort_new_and_established)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(tfx_abort(f, h), 0);
+    fx_expect_no_tx(f);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS());
+    ck_assert_int_eq(tfx_abort(f, k.h), 0);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags, TH_RST);
+    ck_assert_uint_eq(r.sport, k.lport);
+    ck_assert_uint_eq(r.dport, k.rport);
+    ck_assert_uint_eq(r.seq, k.snd_nxt);
+    ck_assert_uint_eq(r.ip_len, 40);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+}
+END_TEST
+
+/* TCP-B-SIMOPEN-1 */
+START_TEST(simultaneous_open)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    struct tcp_repr syn = tfx_tx(f, 0);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.dport = syn.sport, .seq = 5000, .flags = TH_SYN, .mss = 1460));
+    ck_assert_int_eq(tfx_state(f, h), TCPS_SYN_RCVD);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
+    ck_assert_uint_eq(sa.seq, syn.seq);
+    ck_assert_uint_eq(sa.ack, 5001);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.dport = syn.sport, .seq = 5001, .ack = syn.seq + 1,
+                        .flags = TH_ACK));
+    ck_assert_int_eq(tfx_state(f, h), TCPS_ESTABLISHED);
+    ck_assert(fx_sock_status(f, h) & MOAT_SS_CONNECTED);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert(!(tfx_tx(f, i).flags & TH_RST));
+}
+END_TEST
+
+/* TCP-B-MSS-1 (a)(b)(c) */
+START_TEST(mss_option)
+{
+    uint8_t buf[10000];
+    tfx_pattern(buf, sizeof buf, 0);
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS(.mss = 1000));
+    ck_assert_uint_eq(k.mss, 1460);
+    tfx_write(f, k.h, buf, sizeof buf);
+    ck_assert_uint_gt(fx_ntx(f), 0);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_uint_le(tfx_tx(f, i).len, 1000);
+    ck_assert_uint_eq(tfx_tx(f, 0).len, 1000);
+    tfx_abort(f, k.h);
+    fx_tx_clear(f);
+    struct tfx_conn k2;
+    tfx_connect(f, &k2, &TFX_OPTS(.mss = 0));
+    tfx_write(f, k2.h, buf, sizeof buf);
+    ck_assert_uint_gt(fx_ntx(f), 0);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_uint_le(tfx_tx(f, i).len, 536);
+}
+END_TEST
+
+/* TCP-SYN-TIMEOUT-1, and a retransmitted SYN carries the same options
+ * (TCP-B-MSS-1) */
+START_TEST(syn_timeout)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    struct tcp_repr syn = tfx_tx(f, 0);
+    ck_assert_int_eq(syn.ws, 0);        /* 16 KiB ring: shift 0, still offered */
+    ck_assert(syn.sack_perm && syn.ts);
+    ck_assert_uint_eq(syn.mss, 1460);
+    uint64_t t0 = fx_tx(f, 0)->t;
+    fx_tx_clear(f);
+    fx_advance(f, 1000000 - 1);
+    fx_expect_no_tx(f);
+    fx_advance(f, 1);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(fx_tx(f, 0)->t - t0, 1000000);
+    fx_advance(f, 400000000);
+    ck_assert_uint_eq(fx_ntx(f), f->cfg.tcp_syn_retries);
+    for (unsigned i = 0; i < fx_ntx(f); i++) {
+        struct tcp_repr r = tfx_tx(f, i);
+        ck_assert_uint_eq(r.flags, TH_SYN);
+        ck_assert_uint_eq(r.seq, syn.seq);
+        ck_assert_uint_eq(r.opt_len, syn.opt_len);
+        ck_assert_uint_eq(r.mss, syn.mss);
+    }
+    uint32_t st = fx_sock_status(f, h);
+    ck_assert(st & MOAT_SS_ERR);
+    ck_assert(!(st & MOAT_SS_CONNECTED));
+    ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_TIMEDOUT);
+}
+END_TEST
+
+Suite *tcp_conn_suite(void);
+Suite *tcp_conn_suite(void)
+{
+    Suite *s = suite_create("tcp_conn");
+    TCase *tc = tcase_create("conn");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, listen_syn_one_synack_truncated_nothing);
+    tcase_add_test(tc, open_active_iss_hook);
+    tcase_add_test(tc, close_listener);
+    tcase_add_test(tc, close_syn_sent);
+    tcase_add_test(tc, close_active_time_wait);
+    tcase_add_test(tc, close_simultaneous);
+    tcase_add_test(tc, close_passive_data_fin);
+    tcase_add_test(tc, abort_new_and_established);
+    tcase_add_test(tc, simultaneous_open);
+    tcase_add_test(tc, mss_option);
+    tcase_add_test(tc, syn_timeout);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MOAT_CHECK_MAIN(tcp_conn_suite)
