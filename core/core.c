@@ -287,11 +287,15 @@ static int ctl_sock(struct mcore *c, const struct moat_msg *m, struct moat_msg *
         return stream ? tcp_sock_shutdown(c, s, m->body.shut.how) : MOAT_E_NOTSUP;
     case MOAT_MSG_CLOSE:
     case MOAT_MSG_ABORT:
-        s->app_owned = 0;
         if (!stream) {
+            /* Datagrams written before the close are still sent. */
+            if (m->type == MOAT_MSG_CLOSE)
+                udp_flush(c, s);
+            s->app_owned = 0;
             sock_free(c, s);
             return 0;
         }
+        s->app_owned = 0;
         return m->type == MOAT_MSG_CLOSE ? tcp_sock_close(c, s) : tcp_sock_abort(c, s);
     case MOAT_MSG_SETOPT:
         return ctl_setopt(c, s, m->body.opt.opt, m->body.opt.value);
@@ -383,6 +387,9 @@ uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
     next = tcp_poll(c);
     next = mcore_min(next, arp_poll(c));
     next = mcore_min(next, reass_poll(c));
+    /* A module polled late may have armed an earlier module's timer (a
+     * reassembly timeout's ICMP error starting an ARP resolution). */
+    next = mcore_min(next, mcore_min(c->arp.next_due, c->ip.reass_due));
     if (udp_tx_pending(c))
         next = now_us;      /* more queued than one batch: come back at once */
     return next;

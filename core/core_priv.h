@@ -297,6 +297,8 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
                     uint8_t code);
 /* Send the datagrams waiting in UDP send rings. */
 void udp_poll(struct mcore *c);
+/* Send everything waiting in @p s's send ring (before a close). */
+void udp_flush(struct mcore *c, struct msock *s);
 
 /* ---- sock.c ----------------------------------------------------------- */
 

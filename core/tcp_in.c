@@ -619,8 +619,15 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
         /* Nothing after the peer's FIN is ever delivered. */
         if (TCP_SEQ_GT(seq + len, t->rfin_seq))
             len = TCP_SEQ_GT(t->rfin_seq, seq) ? t->rfin_seq - seq : 0;
-        if (fin && seq + len != t->rfin_seq)
-            fin = 0;
+        if (fin && seq + len != t->rfin_seq) {
+            if (seq == t->rcv_nxt) {
+                /* An in-order FIN is definitive: the earlier out-of-order
+                 * one, and anything queued past this one, was bogus. */
+                t->flags &= ~(uint32_t)TF_FIN_OOO;
+            } else {
+                fin = 0;
+            }
+        }
     }
     if (len == 0 && !fin) {
         if (had_data)
@@ -631,9 +638,9 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
         int had_ooo = t->n_ooo > 0;
         if (len > 0)
             moat_ring_put(&s->rx, 0, data, len);
+        if (fin)
+            tcp_ooo_cut(c, t, seq + len);   /* nothing after a FIN counts */
         uint32_t end = tcp_ooo_absorb(c, t, seq + len);
-        if (fin && end != seq + len)
-            fin = 0;    /* contradicts data we hold beyond it */
         uint32_t adv = end - t->rcv_nxt;
         if (adv > 0) {
             moat_ring_publish(&s->rx, adv);
@@ -930,18 +937,18 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         t->snd_wl2 = sg->ack;
         if (nwnd > t->max_sndwnd)
             t->max_sndwnd = nwnd;
-        if (nwnd == 0 && old != 0) {
+        if (nwnd == 0 && t->snd_una != t->snd_max &&
+            !((t->flags & TF_FIN_SENT) && t->snd_max == t->fin_seq + 1u &&
+              t->snd_una == t->fin_seq)) {
             /* Zero window: what is in flight beyond the ACK was refused;
-             * the persist timer takes over from the retransmission timer. */
+             * the persist timer takes over from the retransmission timer
+             * (tcp_output arms it when data waits and nothing flies). */
+            if (old != 0)
+                t->persist_shift = 0;
             t->snd_nxt = t->snd_una;
             t->t_rtx = 0;
-            t->persist_shift = 0;
             if (t->t_persist == 0)
                 tcp_persist_arm(c, t);
-        } else if (nwnd == 0 && t->t_persist == 0 && t->snd_una != t->snd_max) {
-            t->t_rtx = 0;
-            t->snd_nxt = t->snd_una;
-            tcp_persist_arm(c, t);
         } else if (nwnd > 0 && t->t_persist != 0) {
             t->t_persist = 0;
             t->persist_shift = 0;

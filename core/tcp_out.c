@@ -252,7 +252,10 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
 void tcp_send_ack(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
-    tcp_send_seg(c, s, t->snd_nxt, 0, 0);
+    /* snd_max, not snd_nxt: after a timeout snd_nxt goes back to snd_una,
+     * and a pure ACK numbered below what the peer already has would fail
+     * its acceptability test and be dropped with the news it carries. */
+    tcp_send_seg(c, s, t->snd_max, 0, 0);
 }
 
 void tcp_send_challenge_ack(struct mcore *c, struct msock *s)

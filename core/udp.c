@@ -191,6 +191,17 @@ violation:
     }
 }
 
+void udp_flush(struct mcore *c, struct msock *s)
+{
+    /* Bounded: the ring holds at most cap / 9 records. */
+    for (uint32_t k = 0; k <= s->tx.cap / 9 / UDP_TX_BATCH + 1; k++) {
+        uint32_t avail;
+        if (moat_ring_avail(&s->tx, &avail) != 0 || avail == 0)
+            return;
+        udp_poll_sock(c, s);
+    }
+}
+
 void udp_poll(struct mcore *c)
 {
     for (uint32_t i = 0; i < c->n_socks; i++) {

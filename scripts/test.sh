@@ -76,7 +76,7 @@ fi
 
 # row NAME PASSED FAILED SKIPPED SECONDS
 row() {
-    ROWS+=("$(printf '%-34s %7s %7s %8s %7ss' "$1" "$2" "$3" "$4" "$5")")
+    ROWS+=("$(printf '%-42s %7s %7s %8s %7ss' "$1" "$2" "$3" "$4" "$5")")
     TOTAL_PASS=$((TOTAL_PASS + $2))
     TOTAL_FAIL=$((TOTAL_FAIL + $3))
 }
@@ -124,13 +124,18 @@ done
 # ---------------------------------------------------------------- install tree
 # What README promises an embedder: find_package(moat) and pkg-config moat.
 install_check() {
-    local t0=$SECONDS dir="$BASE-${BACKENDS[0]}" pfx="$BASE-install" app="$BASE-consumer"
-    local ok=0 bad=0
+    local t0=$SECONDS dir="$BASE-${BACKENDS[0]}" stage="$BASE-stage" app="$BASE-consumer"
+    local ok=0 bad=0 prefix pfx
     say "install tree: find_package(moat) and pkg-config moat"
-    rm -rf "$pfx" "$app"
+    rm -rf "$stage" "$app"
     mkdir -p "$app/src"
-    if ! cmake --install "$dir" --prefix "$pfx" >"$pfx.log" 2>&1; then
-        tail -20 "$pfx.log"; row "install: cmake --install" 0 1 0 $((SECONDS - t0)); return
+    # Staged install (DESTDIR): the files carry the configured prefix, as a
+    # distribution package would; pkg-config reaches them through its
+    # sysroot variable, CMake through the prefix path.
+    prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$dir/CMakeCache.txt")
+    pfx="$stage$prefix"
+    if ! DESTDIR="$stage" cmake --install "$dir" >"$stage.log" 2>&1; then
+        tail -20 "$stage.log"; row "install: cmake --install" 0 1 0 $((SECONDS - t0)); return
     fi
     cat >"$app/src/app.c" <<'C'
 #include <moat/moat.h>
@@ -161,8 +166,8 @@ CM
     local pc flags libdir
     pc=$(find "$pfx" -name moat.pc -print -quit)
     if [ -n "$pc" ]; then
-        flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs moat)
-        libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir moat)
+        flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs moat)
+        libdir=$stage$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir moat)
     fi
     # shellcheck disable=SC2086 # flags are words
     if [ -n "$pc" ] &&
@@ -181,7 +186,7 @@ fi
 # ---------------------------------------------------------------- summary
 echo
 echo "==================== moat test summary ($(( (SECONDS - START) / 60 ))m$(( (SECONDS - START) % 60 ))s) ===================="
-printf '%-34s %7s %7s %8s %8s\n' "build" "passed" "failed" "skipped" "time"
+printf '%-42s %7s %7s %8s %8s\n' "build" "passed" "failed" "skipped" "time"
 for r in "${ROWS[@]}"; do echo "$r"; done
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"

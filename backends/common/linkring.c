@@ -110,6 +110,8 @@ void linkring_region_init(void *base, const struct linkring_layout *lay)
     for (int i = 0; i < LINKRING_NRINGS; i++)
         moat_ring_reset(lr_ring_sh(base, lay, i));
     atomic_store_explicit(&h->net_ack, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->last_call_net, -1, memory_order_relaxed);
+    atomic_store_explicit(&h->last_call_link, -1, memory_order_relaxed);
     /* Pairs with the load-acquire of gen in lr_net_sync() / linkring_dev_ready(). */
     atomic_store_explicit(&h->gen, 1, memory_order_release);
 }
@@ -262,6 +264,7 @@ struct lr_net {
     int net_bell, link_bell;
     struct linkring_counters cnt;
     linkring_try_fn try_fn;
+    linkring_idle_fn idle_fn;
 };
 
 static struct lr_net *lr_net_of(struct moat_link *l) { return (struct lr_net *)l; }
@@ -488,13 +491,19 @@ static int lr_net_arm(struct moat_link *l)
     if (lr_net_sync(n))
         return 1;
     lr_net_try(n);
+    if (n->idle_fn)
+        n->idle_fn();
     lr_net_flush(l);
     memcpy(&n->hdr->net_cnt, &n->cnt, sizeof n->cnt);   /* diagnostics only */
     linkring_bell_drain(n->net_bell);
     atomic_store_explicit(&n->hdr->net_sleeping, 1, memory_order_seq_cst);
     /* Pairs with the fence in linkring_dev_flush(): see lr_net_flush. */
     atomic_thread_fence(memory_order_seq_cst);
-    if ((!n->broken && lr_avail_desc(&n->ring[LINKRING_RX])) ||
+    /* Transmit buffers coming back matter only when we ran out: the
+     * link side rings for them too, so a starved sender does not sleep
+     * through their return. */
+    if ((!n->broken && (lr_avail_desc(&n->ring[LINKRING_RX]) ||
+                        (n->n_free_tx == 0 && lr_avail_desc(&n->ring[LINKRING_TXFREE])))) ||
         atomic_load_explicit(&n->hdr->gen, memory_order_relaxed) != n->gen) {
         atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
         return 1;
@@ -581,6 +590,11 @@ void linkring_net_counters(struct moat_link *l, struct linkring_counters *out)
 void linkring_net_set_try(struct moat_link *l, linkring_try_fn fn)
 {
     lr_net_of(l)->try_fn = fn;
+}
+
+void linkring_net_set_idle(struct moat_link *l, linkring_idle_fn fn)
+{
+    lr_net_of(l)->idle_fn = fn;
 }
 
 /* ---- link side ---------------------------------------------------------- */

@@ -129,7 +129,12 @@ struct linkring_hdr {
     _Atomic uint32_t net_broken;    /* net: cut the link off (bad index) until next gen */
     _Atomic uint32_t try_net;       /* test hook: enum linkring_attempt for moat-netd */
     _Atomic uint32_t try_link;      /* test hook: for moat-linkd */
-    uint8_t pad1[MOAT_CACHELINE - 24];
+    /* Last words: the system call number a domain's seccomp filter caught
+     * it making, written by its SIGSYS handler just before it dies (-1 or
+     * 0 before). For the supervisor's report only; never trusted. */
+    _Atomic int32_t last_call_net;
+    _Atomic int32_t last_call_link;
+    uint8_t pad1[MOAT_CACHELINE - 32];
     _Atomic uint32_t net_sleeping;  /* net sets before it sleeps; link exchanges to 0 */
     uint8_t pad2[MOAT_CACHELINE - 4];
     _Atomic uint32_t link_sleeping; /* link sets before it sleeps; net exchanges to 0 */
@@ -177,6 +182,12 @@ void linkring_net_counters(struct moat_link *l, struct linkring_counters *out);
  * set (the domain executable installs it). */
 typedef void (*linkring_try_fn)(unsigned attempt);
 void linkring_net_set_try(struct moat_link *l, linkring_try_fn fn);
+
+/* A function the net side calls each time the net domain is about to
+ * sleep (at least once a second while idle): moat-netd checks there that
+ * the application still exists. */
+typedef void (*linkring_idle_fn)(void);
+void linkring_net_set_idle(struct moat_link *l, linkring_idle_fn fn);
 
 /* ---- link side ---------------------------------------------------------- */
 

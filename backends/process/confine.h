@@ -9,6 +9,9 @@
 #ifndef MOAT_CONFINE_H
 #define MOAT_CONFINE_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "domain.h"
 
 #define CONFINE_MAX_FDS 32
@@ -21,6 +24,9 @@ struct confine_fds {
     unsigned n_wr;
     int own_all;                  /* link: every descriptor open at confinement is its own */
     int writes_files;             /* writes a regular file (pcap): keep RLIMIT_FSIZE */
+    /* Where the SIGSYS handler records the refused call before the domain
+     * dies (shared memory the supervisor reads), or NULL. */
+    _Atomic int32_t *last_call;
 };
 
 /* Confine the calling process as @p role. Returns 0 or MOAT_E_IO (with a

@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 {
     struct domain_boot boot;
     struct linkd_if ifs[MOAT_MAX_IFS];
-    struct confine_fds fds = { .n_rd = 0, .n_wr = 0 };
+    struct confine_fds fds = { .n_rd = 0, .n_wr = 0, .last_call = NULL };
     unsigned n, test_hooks;
     int r;
 
@@ -184,6 +184,7 @@ int main(int argc, char **argv)
         return 2;
     }
     memset(ifs, 0, sizeof ifs);
+    pid_t parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
@@ -225,6 +226,8 @@ int main(int argc, char **argv)
             return 2;
         }
         ifs[i].active = 1;
+        if (!fds.last_call)
+            fds.last_call = &ifs[i].ring.hdr->last_call_link;
         fds.rd[fds.n_rd++] = DOMAIN_FD_LINKBELL(i);
         fds.wr[fds.n_wr++] = DOMAIN_FD_NETBELL(i);
     }
@@ -251,8 +254,13 @@ int main(int argc, char **argv)
             found = linkd_round(ifs, n, test_hooks) != 0;
             wake_relax();
         }
-        if (!found)
+        if (!found) {
             linkd_sleep(ifs, n);
+            /* At least once a second: the application died without
+             * closing the stack (we were re-parented). */
+            if (getppid() != parent)
+                break;
+        }
     }
     /* Asked to stop: send what the net domain queued last (its final
      * RSTs), then leave. */

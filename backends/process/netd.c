@@ -24,9 +24,19 @@
 
 #define WHO "moat-netd"
 
+static pid_t netd_parent;
+
 static void netd_try(unsigned what)
 {
     domain_attempt(WHO, what);
+}
+
+/* The application died without closing the stack: nobody is left to
+ * serve, and nobody would ever reap us. */
+static void netd_idle(void)
+{
+    if (getppid() != netd_parent)
+        _exit(0);
 }
 
 int main(int argc, char **argv)
@@ -34,7 +44,7 @@ int main(int argc, char **argv)
     struct domain_boot boot;
     struct moat_layout lay;
     struct moat_link *links[MOAT_MAX_IFS] = { 0 };
-    struct confine_fds fds = { .n_rd = 0, .n_wr = 0 };
+    struct confine_fds fds = { .n_rd = 0, .n_wr = 0, .last_call = NULL };
     struct netloop nl;
     void *region;
     int r;
@@ -44,6 +54,7 @@ int main(int argc, char **argv)
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
         return 2;
     }
+    netd_parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
@@ -86,10 +97,13 @@ int main(int argc, char **argv)
                                       DOMAIN_FD_LINKBELL(i), mtu, &links[i]);
             }
             if (r == 0) {
+                if (!fds.last_call)
+                    fds.last_call = &linkring_hdr(fr)->last_call_net;
                 fds.rd[fds.n_rd++] = DOMAIN_FD_NETBELL(i);
                 fds.wr[fds.n_wr++] = DOMAIN_FD_LINKBELL(i);
                 if (boot.flags & DOMAIN_BOOT_TEST_HOOKS)
                     linkring_net_set_try(links[i], netd_try);
+                linkring_net_set_idle(links[i], netd_idle);
             }
         }
         if (r != 0) {

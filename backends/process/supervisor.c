@@ -227,7 +227,9 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
         map[t] = -1;
     map[0] = be->devnull;
     map[1] = be->devnull;
-    map[2] = 2;
+    /* The application's stderr carries the domains' one-line reports; an
+     * application without one gets /dev/null there too. */
+    map[2] = fcntl(2, F_GETFD) >= 0 ? 2 : be->devnull;
     map[DOMAIN_FD_BOOT] = be->boot_fd;
     if (role == DOMAIN_NET) {
         map[DOMAIN_FD_REGION] = be->region_fd;
@@ -396,14 +398,41 @@ static void sv_reap(struct moat_backend *be, struct sv_child *c, int domain,
     pthread_mutex_unlock(&be->lock);
 }
 
+/* The first link ring's header (where the domains leave their last
+ * words), or NULL without a device. */
+static struct linkring_hdr *sv_ring0(struct moat_backend *be)
+{
+    for (unsigned i = 0; i < be->n_ifs; i++)
+        if (be->ifs[i].kind != DOMAIN_IF_NONE && be->ifs[i].base)
+            return linkring_hdr(be->ifs[i].base);
+    return NULL;
+}
+
+/* The call a domain killed by SIGSYS was refused: its own last words
+ * (written by its SIGSYS handler for the calls the filter traps, see
+ * backends/seccomp/confine.c), else the kernel's audit record, else -1.
+ * Resets the last words for the next domain of that kind. */
+static int sv_refused_call(struct moat_backend *be, const struct moat_domain_death *d)
+{
+    struct linkring_hdr *h = sv_ring0(be);
+    int nr = -1;
+    if (h) {
+        _Atomic int32_t *w = d->domain == MOAT_DOMAIN_NETD ? &h->last_call_net : &h->last_call_link;
+        nr = atomic_exchange(w, -1);
+    }
+    if (nr < 0 || nr > 4095)
+        nr = sv_kmsg_syscall(d->pid);
+    return nr;
+}
+
 static void sv_report(struct moat_backend *be, struct moat_domain_death *d, const char *then)
 {
     char how[128];
     if (d->signal == SIGSYS) {
-        d->syscall_nr = sv_kmsg_syscall(d->pid);
+        d->syscall_nr = sv_refused_call(be, d);
         sv_syscall_name(d->syscall_nr, d->syscall_name, sizeof d->syscall_name);
         snprintf(how, sizeof how, "killed by SIGSYS: the seccomp filter refused %s",
-                 d->syscall_name[0] ? d->syscall_name : "a system call (not in the kernel log)");
+                 d->syscall_name[0] ? d->syscall_name : "a system call (unknown)");
     } else if (d->signal) {
         snprintf(how, sizeof how, "killed by signal %d (%s)", d->signal, strsignal(d->signal));
     } else {
@@ -446,11 +475,12 @@ static void sv_netd_died(struct moat_backend *be)
     atomic_store_explicit(&be->netd_alive, 0, memory_order_release);
     /* First, so that no application call waits for the report. */
     moat_stack_mark_dead(be->st);
+    sv_report(be, &d, "; every call on this stack now fails with MOAT_E_DEAD");
+    /* The link domain has nobody to serve. */
     if (be->linkd.pidfd >= 0) {
         sv_kill(&be->linkd);
         sv_stop_child(be, &be->linkd, 1000);
     }
-    sv_report(be, &d, "; every call on this stack now fails with MOAT_E_DEAD");
 }
 
 static void sv_new_generation(struct moat_backend *be)

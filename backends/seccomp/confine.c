@@ -12,7 +12,10 @@
  *      it keeps any exec from gaining privileges);
  *   4. the domain's allow-list from policy.c, with the descriptor sets
  *      filled in, default action SCMP_ACT_KILL_PROCESS (SCMP_ACT_LOG in a
- *      MOAT_SECCOMP_DEBUG build).
+ *      MOAT_SECCOMP_DEBUG build). The calls of policy_reported() trap
+ *      first: a SIGSYS handler writes the call number where the
+ *      supervisor reads it, then makes a call nothing allows, so the
+ *      domain still dies by the kill-process default.
  *
  * A failure at any step is fatal for the domain: it never runs unconfined.
  */
@@ -23,7 +26,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -136,6 +141,49 @@ static int confine_rule(scmp_filter_ctx ctx, const struct policy_rule *r,
     return rc;
 }
 
+/* Where the SIGSYS handler leaves the refused call (set once, before the
+ * filter is loaded; a domain is single-threaded). */
+static _Atomic int32_t *confine_last_call;
+
+/*
+ * SIGSYS from a trapping rule: the call did not run. Record its number
+ * and die by making a call that nothing allows, so the process ends the
+ * way every other refused call ends it: SIGSYS from the kill-process
+ * default. The handler cannot be replaced or blocked afterwards
+ * (rt_sigaction and rt_sigprocmask are not in any table), and the kernel
+ * unblocks SIGSYS when it forces a trap.
+ */
+static void confine_on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    if (confine_last_call)
+        atomic_store_explicit(confine_last_call, si->si_syscall, memory_order_relaxed);
+    syscall(SYS_kill, 0, 0);    /* not allowed: the default action ends us */
+    for (;;)
+        syscall(SYS_exit_group, 159);   /* only if someone allowed kill */
+}
+
+static int confine_traps(scmp_filter_ctx ctx, uint32_t act)
+{
+    unsigned n;
+    const struct policy_report *rep = policy_reported(&n);
+    for (unsigned i = 0; i < n; i++) {
+        int nr = seccomp_syscall_resolve_name(rep[i].name);
+        int rc;
+        if (nr == __NR_SCMP_ERROR)
+            continue;
+        if (rep[i].exec_only)
+            rc = seccomp_rule_add(ctx, act, nr, 1,
+                                  SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+        else
+            rc = seccomp_rule_add(ctx, act, nr, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
 {
     const char *who = confine_who(role);
@@ -184,10 +232,20 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
 
     /* 4. */
 #ifdef MOAT_SECCOMP_DEBUG
-    uint32_t deflt = SCMP_ACT_LOG;
+    uint32_t deflt = SCMP_ACT_LOG, trap = SCMP_ACT_LOG;
 #else
-    uint32_t deflt = SCMP_ACT_KILL_PROCESS;
+    uint32_t deflt = SCMP_ACT_KILL_PROCESS, trap = SCMP_ACT_TRAP;
 #endif
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = confine_on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    confine_last_call = f.last_call;
+    if (sigaction(SIGSYS, &sa, NULL) != 0) {
+        domain_log(who, "sigaction(SIGSYS): %s", strerror(errno));
+        return MOAT_E_IO;
+    }
     scmp_filter_ctx ctx = seccomp_init(deflt);
     if (!ctx) {
         domain_log(who, "seccomp_init failed");
@@ -198,6 +256,8 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
     int rc = 0;
     for (unsigned i = 0; i < n && rc == 0; i++)
         rc = confine_rule(ctx, &tab[i], &f, role);
+    if (rc == 0)
+        rc = confine_traps(ctx, trap);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

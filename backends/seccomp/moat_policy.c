@@ -30,6 +30,12 @@ static void policy_print(enum domain_role role)
         printf("  %-16s %-44s %s%s\n", t[i].name, policy_arg_text(t[i].arg), t[i].why,
                nr == __NR_SCMP_ERROR ? " (not on this architecture)" : "");
     }
+    unsigned nr;
+    const struct policy_report *rep = policy_reported(&nr);
+    printf("  refused, but trapped first to report the call before the kill:\n   ");
+    for (unsigned i = 0; i < nr; i++)
+        printf(" %s%s", rep[i].name, rep[i].exec_only ? "(PROT_EXEC)" : "");
+    printf("\n");
     printf("  descriptors: %s\n", role == DOMAIN_NET
            ? "read: application doorbell, link bells; write: stderr, link domain's bells"
            : "every descriptor open after start-up (TAP fd or wire file and FIFOs, bells, "

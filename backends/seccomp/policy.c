@@ -20,6 +20,7 @@
     { "clock_gettime", POL_ANY, "timers (when the vDSO falls back to the kernel)" },    \
     { "gettimeofday", POL_ANY, "as clock_gettime" },                                    \
     { "getpid", POL_ANY, "its own pid in log lines" },                                  \
+    { "getppid", POL_ANY, "notice that the application died (re-parented)" },           \
     { "close", POL_FD_OWN, "close its own descriptors at exit" },                       \
     { "ppoll", POL_ANY, "sleep on its doorbells (descriptor arrays cannot be filtered)" }, \
     { "poll", POL_ANY, "as ppoll" },                                                    \
@@ -43,6 +44,23 @@ static const struct policy_rule policy_link[] = {
                              "FIFO; the pcap file; log lines on stderr" },
     POLICY_COMMON,
 };
+
+/* The calls an attacker would reach for first: files, sockets, programs,
+ * other processes, executable memory. Both domains. */
+static const struct policy_report policy_report_list[] = {
+    { "open", 0 }, { "openat", 0 }, { "openat2", 0 }, { "creat", 0 },
+    { "socket", 0 }, { "socketpair", 0 }, { "connect", 0 }, { "bind", 0 },
+    { "execve", 0 }, { "execveat", 0 }, { "fork", 0 }, { "vfork", 0 },
+    { "clone", 0 }, { "clone3", 0 }, { "ptrace", 0 },
+    { "process_vm_readv", 0 }, { "process_vm_writev", 0 },
+    { "mmap", 1 }, { "mprotect", 1 }, { "pkey_mprotect", 0 },
+};
+
+const struct policy_report *policy_reported(unsigned *n)
+{
+    *n = sizeof policy_report_list / sizeof policy_report_list[0];
+    return policy_report_list;
+}
 
 const struct policy_rule *policy_table(enum domain_role role, unsigned *n)
 {

@@ -28,6 +28,18 @@ struct policy_rule {
     const char *why;
 };
 
+/*
+ * Calls that are refused like every other call outside the table, but
+ * trapped first so the domain can leave its last words (the call number)
+ * for the supervisor's report before it is killed. POL_ANY rows trap every
+ * use; a POL_PROT_EXEC row traps only uses with PROT_EXEC.
+ */
+struct policy_report {
+    const char *name;
+    int exec_only;      /* only when arg2 (prot) includes PROT_EXEC */
+};
+const struct policy_report *policy_reported(unsigned *n);
+
 /* The table of @p role; *n gets its length. */
 const struct policy_rule *policy_table(enum domain_role role, unsigned *n);
 /* Human-readable condition ("fd in {read fds}"). */

@@ -46,9 +46,10 @@ void stub_rng_fill(void *ctx, void *buf, size_t len);
 /*
  * The example main loop (example_loop.c): sets up a core over the stub
  * link and runs @p max_iterations passes of receive -> input -> poll ->
- * sleep on a simulated clock. Returns 0, or the MOAT_E_* code of a
- * failed setup step.
+ * sleep on a simulated clock. Writes the number of frames the core sent
+ * (into the stub, which drops them) to @p frames_sent if non-NULL.
+ * Returns 0, or the MOAT_E_* code of a failed setup step.
  */
-int moat_example_run(unsigned max_iterations);
+int moat_example_run(unsigned max_iterations, uint32_t *frames_sent);
 
 #endif

@@ -13,6 +13,10 @@
 #       target's small libc provides: the <string.h> functions (mem*, and
 #       the str* ones that allocate nothing and keep no state), plus
 #       compiler runtime helpers (__atomic_*, __udivdi3 ...).
+#   check_freestanding.sh cross SRCDIR WORKDIR
+#       Cross-compiles core/*.c and the stubs with clang for a Cortex-M4 and
+#       a big-endian MIPS (compile only), then checks the Cortex-M objects'
+#       undefined symbols as above. Exits 77 (skipped) when clang is absent.
 #
 # Prints each offending line and exits 1 if there is one.
 set -u
@@ -73,8 +77,68 @@ symbols)
         esac
     done
     ;;
+cross)
+    # Cross-compile the core and the stubs for a Cortex-M4 (thumbv7em,
+    # little-endian) and a big-endian MIPS with clang, against clang's own
+    # freestanding headers plus a minimal <string.h>, and check the
+    # Cortex-M objects' undefined symbols. Exit 77 (skipped) without clang.
+    src=${2:?usage: $0 cross SRCDIR WORKDIR}
+    work=${3:?usage: $0 cross SRCDIR WORKDIR}
+    CLANG=${CLANG:-clang}
+    command -v "$CLANG" >/dev/null 2>&1 || { echo "no clang: skipped"; exit 77; }
+    res=$("$CLANG" -print-resource-dir 2>/dev/null) || { echo "clang has no resource dir: skipped"; exit 77; }
+    mkdir -p "$work/inc" || exit 2
+    cat > "$work/inc/string.h" <<'HDR'
+#ifndef MOAT_SHIM_STRING_H
+#define MOAT_SHIM_STRING_H
+#include <stddef.h>
+void *memcpy(void *, const void *, size_t);
+void *memmove(void *, const void *, size_t);
+void *memset(void *, int, size_t);
+int memcmp(const void *, const void *, size_t);
+void *memchr(const void *, int, size_t);
+size_t strlen(const char *);
+char *strchr(const char *, int);
+char *strrchr(const char *, int);
+int strcmp(const char *, const char *);
+int strncmp(const char *, const char *, size_t);
+#endif
+HDR
+    found=0
+    for target in thumbv7em-none-eabi mips-unknown-none-elf; do
+        out="$work/$target"
+        mkdir -p "$out" && rm -f "$out"/*.o
+        for f in "$src"/core/*.c "$src"/ports/baremetal/stub_link.c "$src"/ports/baremetal/example_loop.c; do
+            found=$((found + 1))
+            if ! "$CLANG" --target=$target -std=c11 -O2 -ffreestanding -fno-builtin \
+                    -nostdinc -isystem "$res/include" -isystem "$work/inc" \
+                    -Wall -Wextra -Werror -Wno-unused-command-line-argument \
+                    -I"$src/include" -I"$src/core" -I"$src" -I"$src/ports/baremetal" \
+                    -c "$f" -o "$out/$(basename "$f").o"; then
+                echo "$target: $f does not compile freestanding"
+                echo x >> "$tmp"
+            fi
+        done
+    done
+    NM=$(command -v llvm-nm || command -v nm)
+    defs=$(mktemp) || exit 2
+    trap 'rm -f "$tmp" "$defs"' EXIT
+    "$NM" --defined-only "$work"/thumbv7em-none-eabi/*.o 2>/dev/null | awk 'NF >= 3 { print $3 }' | sort -u > "$defs"
+    "$NM" -u "$work"/thumbv7em-none-eabi/*.o 2>/dev/null | awk 'NF == 2 { print $2 }' | sort -u | while IFS= read -r sym; do
+        case "$sym" in
+        memcpy|memmove|memset|memcmp|memchr|strlen|strnlen|strchr|strrchr|strcmp|strncmp) ;;
+        __aeabi_*) ;;   # ARM EABI run-time helpers (libgcc / compiler-rt)
+        *)
+            if ! grep -qxF "$sym" "$defs"; then
+                echo "thumbv7em: undefined symbol not available freestanding: $sym"
+                echo x >> "$tmp"
+            fi
+            ;;
+        esac
+    done
+    ;;
 *)
-    echo "usage: $0 headers SRCDIR | symbols ARCHIVE" >&2
+    echo "usage: $0 headers SRCDIR | symbols ARCHIVE | cross SRCDIR WORKDIR" >&2
     exit 2
     ;;
 esac

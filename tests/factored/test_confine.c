@@ -171,13 +171,22 @@ START_TEST(confine_forbidden_call_kills_with_sigsys)
     ck_assert_int_eq(d.domain, c->domain);
     ck_assert_int_eq(d.pid, c->domain == MOAT_DOMAIN_NETD ? netd : linkd);
     ck_assert_int_eq(d.signal, SIGSYS);
+    /* The name comes from the kernel's audit record, which the kernel
+     * prints under printk_ratelimit (10 per 5 s by default): when the
+     * record was suppressed the supervisor says the call is unknown, and
+     * never names a wrong one. */
     int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-    if (kmsg >= 0) {
-        close(kmsg);
+    if (kmsg >= 0 && d.syscall_nr >= 0) {
         ck_assert_str_eq(d.syscall_name, c->syscall);
+    } else if (kmsg >= 0) {
+        ck_assert_str_eq(d.syscall_name, "");
+        fprintf(stderr, "case %d: audit record suppressed by the kernel's rate limit; "
+                "syscall name not checked\n", _i);
     } else {
         fprintf(stderr, "kernel log not readable here: syscall name not checked\n");
     }
+    if (kmsg >= 0)
+        close(kmsg);
 
     moat_sock_t s;
     if (c->domain == MOAT_DOMAIN_NETD) {

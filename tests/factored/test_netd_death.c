@@ -6,6 +6,8 @@
  * call must return MOAT_E_DEAD within 100 ms, the supervisor must report
  * which domain died of which signal, the application must survive and be
  * able to open a new stack; and a clean close must leave no moat-* child.
+ * The link domain, by contrast, may die at any time: killed five times
+ * during a 16 MiB TCP transfer, the data still arrives intact.
  *
  *   stack A (wire end A)  <== shared-memory wire ==>  stack B (wire end B)
  *   each: app (this process) -- moat-netd -- moat-linkd
@@ -151,7 +153,12 @@ static void nd_kill_and_check(struct nd_call *c, pthread_t thr)
             c->tcp_send ? "send" : "recv", (unsigned long long)took);
     ck_assert_uint_lt(took, 100000);
 
+    /* The report follows the error (the supervisor fails the stack first,
+     * then stops the link domain, then reports). */
     struct moat_domain_death d;
+    uint64_t end = nd_now_us() + 5000000u;
+    while (moat_supervisor_last_death(c->st, &d) != 0 && nd_now_us() < end)
+        nd_pause_ms(1);
     ck_assert_int_eq(moat_supervisor_last_death(c->st, &d), 0);
     ck_assert_int_eq(d.domain, MOAT_DOMAIN_NETD);
     ck_assert_str_eq(d.name, "moat-netd");
@@ -279,15 +286,108 @@ START_TEST(linkd_killed_is_restarted_quietly)
 }
 END_TEST
 
+
+/* ---- the link domain dies five times under a TCP transfer ------------- */
+
+#define ND_BULK (16u << 20)
+
+static uint8_t nd_pattern(uint64_t i) { return (uint8_t)((i * 2654435761u) >> 13); }
+
+struct nd_sender {
+    struct moat_stack *st;
+    moat_sock_t s;
+    int result;
+};
+
+static void *nd_send_all(void *arg)
+{
+    struct nd_sender *snd = arg;
+    static uint8_t buf[32768];
+    uint64_t off = 0;
+    snd->result = 0;
+    while (off < ND_BULK && snd->result == 0) {
+        size_t len = sizeof buf, n = 0;
+        if (ND_BULK - off < len)
+            len = (size_t)(ND_BULK - off);
+        for (size_t k = 0; k < len; k++)
+            buf[k] = nd_pattern(off + k);
+        snd->result = moat_sock_send(snd->st, snd->s, buf, len, &n);
+        off += n;   /* blocking send: n == len unless it failed */
+    }
+    if (snd->result == 0)
+        snd->result = moat_sock_shutdown(snd->st, snd->s, MOAT_SHUT_WR);
+    return NULL;
+}
+
+START_TEST(linkd_killed_five_times_during_tcp_transfer)
+{
+    char wire[128];
+    nd_wire_path(wire, sizeof wire, "bulk");
+    struct moat_stack *a = nd_open(wire, ND_IP_A);
+    struct moat_stack *b = nd_open(wire, ND_IP_B);
+    struct moat_addr la = { ND_IP_A, 5002 };
+    moat_sock_t ls, cs, as;
+    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
+    ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
+    ck_assert_int_eq(moat_sock_listen(a, ls, 4), 0);
+    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &cs), 0);
+    ck_assert_int_eq(moat_sock_setopt(b, cs, MOAT_OPT_SNDTIMEO_MS, 30000), 0);
+    ck_assert_int_eq(moat_sock_connect(b, cs, &la), 0);
+    ck_assert_int_eq(moat_sock_setopt(a, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
+    ck_assert_int_eq(moat_sock_accept(a, ls, &as, NULL), 0);
+    ck_assert_int_eq(moat_sock_setopt(a, as, MOAT_OPT_RCVTIMEO_MS, 30000), 0);
+
+    struct nd_sender snd = { .st = b, .s = cs };
+    pthread_t thr;
+    ck_assert_int_eq(pthread_create(&thr, NULL, nd_send_all, &snd), 0);
+    static uint8_t buf[65536];
+    uint64_t got = 0, next_kill = ND_BULK / 8;
+    int kills = 0, bad = 0;
+    uint64_t t0 = nd_now_us();
+    for (;;) {
+        size_t n = 0;
+        int r = moat_sock_recv(a, as, buf, sizeof buf, &n);
+        ck_assert_int_eq(r, 0);
+        if (n == 0)
+            break;      /* end of stream */
+        for (size_t k = 0; k < n; k++)
+            bad += buf[k] != nd_pattern(got + k);
+        got += n;
+        if (kills < 5 && got >= next_kill) {
+            /* Alternate: the receiver's link domain, then the sender's. */
+            struct moat_stack *victim = kills % 2 ? b : a;
+            int netd = 0, linkd = 0;
+            ck_assert_int_eq(moat_supervisor_pids(victim, &netd, &linkd), 0);
+            if (linkd > 0 && kill(linkd, SIGKILL) == 0)
+                kills++;
+            next_kill += ND_BULK / 8;
+        }
+    }
+    pthread_join(thr, NULL);
+    uint64_t us = nd_now_us() - t0;
+    fprintf(stderr, "16 MiB over the wire with %d link domain kills: %.2f s, restarts a=%u b=%u\n",
+            kills, us / 1e6, moat_supervisor_link_restarts(a), moat_supervisor_link_restarts(b));
+    ck_assert_int_eq(snd.result, 0);
+    ck_assert_uint_eq(got, ND_BULK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(kills, 5);
+    moat_stack_close(b);
+    moat_stack_close(a);
+    moat_wire_unlink(wire);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
 static Suite *netd_death_suite(void)
 {
     Suite *s = suite_create("netd_death");
     TCase *tc = tcase_create("supervision");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, clean_close_leaves_no_domain_behind);
     tcase_add_test(tc, netd_killed_during_blocked_recv);
     tcase_add_test(tc, netd_killed_during_blocked_send);
     tcase_add_test(tc, linkd_killed_is_restarted_quietly);
+    tcase_add_test(tc, linkd_killed_five_times_during_tcp_transfer);
     suite_add_tcase(s, tc);
     return s;
 }

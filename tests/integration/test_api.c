@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,42 @@
 #define IP_A 0xc6120001u   /* 198.18.0.1 */
 #define IP_B 0xc6120002u   /* 198.18.0.2 */
 #define N_SOCKS 8u
+#define CASE_DIR_TAG "api"
+
+/* One directory per test case, made and removed by an unchecked fixture:
+ * it runs in Check's parent process, so even a test that failed half way
+ * (and never reached its own cleanup) leaves nothing behind in /tmp. */
+static char case_dir[64];
+
+static void case_dir_setup(void)
+{
+    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-%s-XXXXXX", CASE_DIR_TAG);
+    ck_assert_ptr_nonnull(mkdtemp(case_dir));
+}
+
+static void case_dir_teardown(void)
+{
+    DIR *d = opendir(case_dir);
+    struct dirent *e;
+    char name[sizeof(case_dir) + 300];
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
+        unlink(name);
+    }
+    if (d)
+        closedir(d);
+    rmdir(case_dir);
+}
+
+/* A wire path no other test of this case uses. */
+static void wire_path(char *out, size_t len)
+{
+    static unsigned n;
+    snprintf(out, len, "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n++);
+}
 
 static uint64_t now_ms(void)
 {
@@ -76,7 +113,7 @@ static moat_sock_t udp_bound(struct moat_stack *st, uint16_t port)
 
 /* Two stacks over a wire in a private temporary directory. */
 struct pair {
-    char dir[64], path[96];
+    char path[128];
     struct moat_stack *a, *b;
 };
 
@@ -85,9 +122,7 @@ static void pair_open(struct pair *p)
     struct moat_config ca, cb;
     int r;
 
-    snprintf(p->dir, sizeof(p->dir), "/tmp/moat-api-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(p->dir));
-    snprintf(p->path, sizeof(p->path), "%s/wire", p->dir);
+    wire_path(p->path, sizeof(p->path));
     cfg_small(&ca, IP_A, MOAT_LINK_WIRE, p->path);
     cfg_small(&cb, IP_B, MOAT_LINK_WIRE, p->path);
     r = moat_stack_open(&ca, &p->a);
@@ -101,7 +136,6 @@ static void pair_close(struct pair *p)
     moat_stack_close(p->a);
     moat_stack_close(p->b);
     moat_wire_unlink(p->path);
-    rmdir(p->dir);
 }
 
 /* ---- arguments and handles -------------------------------------------- */
@@ -789,6 +823,7 @@ static Suite *api_suite(void)
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
     tcase_set_timeout(tc, 30);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
     tcase_add_test(tc, api_backend_name);
     tcase_add_test(tc, api_bad_handles);
     tcase_add_test(tc, api_null_args);
@@ -808,6 +843,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("tcp");
     tcase_set_timeout(tc, 90);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
     tcase_add_test(tc, api_tcp_stream_and_eof);
     tcase_add_test(tc, api_tcp_refused);
     tcase_add_test(tc, api_tcp_nonblocking);

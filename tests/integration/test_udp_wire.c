@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +34,48 @@
 #define SRV_PORT 7007
 #define WALL_LIMIT_MS 90000u
 #define MAGIC 0x6d6f6174u
+#define CASE_DIR_TAG "udpwire"
 
 struct pair {
-    char dir[64];
-    char path[96];
+    char path[128];
     struct moat_stack *a, *b;
     moat_sock_t ca, sb;        /* client socket on A, server socket on B */
 };
+
+/* One directory per test case, made and removed by an unchecked fixture:
+ * it runs in Check's parent process, so even a test that failed half way
+ * (and never reached its own cleanup) leaves nothing behind in /tmp. */
+static char case_dir[64];
+
+static void case_dir_setup(void)
+{
+    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-%s-XXXXXX", CASE_DIR_TAG);
+    ck_assert_ptr_nonnull(mkdtemp(case_dir));
+}
+
+static void case_dir_teardown(void)
+{
+    DIR *d = opendir(case_dir);
+    struct dirent *e;
+    char name[sizeof(case_dir) + 300];
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
+        unlink(name);
+    }
+    if (d)
+        closedir(d);
+    rmdir(case_dir);
+}
+
+/* A wire path no other test of this case uses. */
+static void wire_path(char *out, size_t len)
+{
+    static unsigned n;
+    snprintf(out, len, "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n++);
+}
 
 static uint64_t now_ms(void)
 {
@@ -71,9 +107,7 @@ static void pair_open(struct pair *p, const struct moat_impair *imp_a,
     int r;
 
     memset(p, 0, sizeof(*p));
-    snprintf(p->dir, sizeof(p->dir), "/tmp/moat-udpwire-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(p->dir));
-    snprintf(p->path, sizeof(p->path), "%s/wire", p->dir);
+    wire_path(p->path, sizeof(p->path));
 
     cfg_wire(&ca, IP_A, p->path, imp_a);   /* opens first: end A */
     cfg_wire(&cb, IP_B, p->path, imp_b);
@@ -95,7 +129,6 @@ static void pair_close(struct pair *p)
     moat_stack_close(p->a);
     moat_stack_close(p->b);
     moat_wire_unlink(p->path);
-    rmdir(p->dir);
 }
 
 /* ---- self-checking payloads ------------------------------------------ */
@@ -420,12 +453,14 @@ static Suite *udp_wire_suite(void)
     Suite *s = suite_create("udp_wire");
     TCase *tc = tcase_create("plain");
     tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
     tcase_add_test(tc, udp_sizes_byte_exact);
     tcase_add_test(tc, udp_connected_send_recv);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("impaired");
     tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
     tcase_add_test(tc, udp_loss);
     tcase_add_test(tc, udp_duplication);
     tcase_add_test(tc, udp_reordering);

@@ -164,7 +164,8 @@ void fx_free(struct fx *f);
 /* Run mcore_poll once at f->now. */
 void fx_poll(struct fx *f);
 /* Advance the clock by @p us, calling mcore_poll at every deadline that
- * falls inside the interval (bounded), and once at the end. */
+ * falls inside the interval (bounded) -- and only then, as the network
+ * loop does: a deadline the core forgets to report never fires. */
 void fx_advance(struct fx *f, uint64_t us);
 /* mcore_input on interface @p ifx, then mcore_poll. */
 void fx_inject(struct fx *f, unsigned ifx, const void *frame, size_t len);

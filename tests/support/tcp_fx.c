@@ -226,11 +226,13 @@ void tfx_init(struct fx *f)
     fx_tx_clear(f);
 }
 
+/* Hot paths use ck_abort_msg on failure only: every passing ck_assert
+ * costs Check a write() to record the location. */
 static struct fx_app_sock *tfx_as(struct fx *f, uint32_t h)
 {
     uint32_t idx = moat_handle_idx(h);
-    ck_assert_uint_lt(idx, f->lay.g.max_sockets);
-    ck_assert_msg(f->socks[idx].handle == h, "handle 0x%x is not open here", h);
+    if (idx >= f->lay.g.max_sockets || f->socks[idx].handle != h)
+        ck_abort_msg("handle 0x%x is not open here", h);
     return &f->socks[idx];
 }
 
@@ -304,7 +306,8 @@ uint32_t tfx_write(struct fx *f, uint32_t h, const void *data, uint32_t len)
 {
     struct fx_app_sock *as = tfx_as(f, h);
     uint32_t space = 0;
-    ck_assert_int_eq(moat_ring_space(&as->tx, &space), 0);
+    if (moat_ring_space(&as->tx, &space) != 0)
+        ck_abort_msg("send ring indices broken");
     if (len > space)
         len = space;
     moat_ring_put(&as->tx, 0, data, len);
@@ -317,7 +320,8 @@ uint32_t tfx_read(struct fx *f, uint32_t h, void *buf, uint32_t cap)
 {
     struct fx_app_sock *as = tfx_as(f, h);
     uint32_t avail = 0;
-    ck_assert_int_eq(moat_ring_avail(&as->rx, &avail), 0);
+    if (moat_ring_avail(&as->rx, &avail) != 0)
+        ck_abort_msg("receive ring indices broken");
     if (avail > cap)
         avail = cap;
     if (buf != NULL)
@@ -330,7 +334,8 @@ uint32_t tfx_read(struct fx *f, uint32_t h, void *buf, uint32_t cap)
 struct tcp_cb *tfx_tcb(struct fx *f, uint32_t h)
 {
     uint32_t idx = moat_handle_idx(h);
-    ck_assert_uint_lt(idx, f->core->n_socks);
+    if (idx >= f->core->n_socks)
+        ck_abort_msg("bad handle 0x%x", h);
     return &f->core->tcp->cbs[idx];
 }
 

@@ -521,6 +521,28 @@ START_TEST(sock_ring_hostile)
 }
 END_TEST
 
+/* mcore_shutdown frees every slot, ARP queue and reassembly buffer. */
+START_TEST(shutdown_releases_all)
+{
+    struct fx f;
+    fx_init(&f);
+    uint32_t h = fx_udp_bound(&f, 0, 9);
+    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, 7, "queued", 6), 0);   /* waits for ARP */
+    uint8_t fr[128], d[24];
+    memset(d, 1, sizeof d);
+    struct fx_ip ip = FX_IP(.proto = 17, .mf = true, .id = 77);
+    size_t n = fx_ip4(&f, 0, fr, &ip, d, sizeof d);
+    fx_inject(&f, 0, fr, n);                                         /* held fragment */
+    ck_assert_uint_eq(fx_stats(&f).pkt_in_use, 2);
+    mcore_shutdown(f.core, f.now);
+    ck_assert_uint_eq(fx_stats(&f).pkt_in_use, 0);
+    ck_assert_uint_eq(fx_sock_status(&f, h), 0);
+    ck_assert_int_eq(fx_bind(&f, h, 0, 10), MOAT_E_BADHANDLE);
+    memset(f.socks, 0, f.lay.g.max_sockets * sizeof *f.socks);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *boundary_suite(void)
 {
     Suite *s = suite_create("boundary");
@@ -543,6 +565,7 @@ static Suite *boundary_suite(void)
     tcase_add_test(th, ctl_hostile_requests);
     tcase_add_test(th, ctl_impossible_index);
     tcase_add_test(th, sock_ring_hostile);
+    tcase_add_test(th, shutdown_releases_all);
     suite_add_tcase(s, th);
     return s;
 }

@@ -107,6 +107,39 @@ START_TEST(ip4_frag_out_1)
 }
 END_TEST
 
+/* An MTU whose payload room is not a multiple of 8: every fragment but the
+ * last still carries a multiple of 8 bytes and fits the MTU. */
+START_TEST(ip4_frag_out_odd_mtu)
+{
+    struct fx f;
+    fx_config(&f);
+    f.cfg.ifs[0].mtu = 1006;
+    fx_start(&f);
+    fx_tx_clear(&f);
+    fx_arp_seed(&f);
+    uint32_t h = fx_udp_bound(&f, 0, 7000);
+    static uint8_t data[3000], re[3008];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 5);
+    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, PORT_R, data, sizeof data), 0);
+    ck_assert_uint_eq(fx_ntx(&f), 4);
+    size_t covered = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        struct fx_pkt p = fx_tx_pkt(&f, i);
+        ck_assert_uint_le(p.tot_len, 1006);
+        ck_assert_uint_eq(p.frag_off, i * 984u);
+        ck_assert_uint_eq(p.l4_len, i < 3 ? 984u : 3008u - 3 * 984u);
+        ck_assert(p.mf == (i < 3));
+        memcpy(re + p.frag_off, p.l4, p.l4_len);
+        covered += p.l4_len;
+    }
+    ck_assert_uint_eq(covered, 3008);
+    ck_assert_uint_eq(fx_l4_cksum(FX_L_IP, FX_R_IP, 17, re, 3008), 0);
+    ck_assert_mem_eq(re + 8, data, sizeof data);
+    fx_teardown(&f);
+}
+END_TEST
+
 /* A datagram larger than IP can carry is refused, nothing is sent. */
 START_TEST(ip4_frag_out_too_big)
 {
@@ -193,6 +226,47 @@ START_TEST(ip4_loopback_1)
     if (rc == 0)
         ck_assert_int_eq(fx_sendto(&f, h2, 0, 0, "lo", 2), 0);
     fx_expect_no_tx(&f);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* Off-link destinations go to the default gateway's MAC (ARP asks for the
+ * gateway, never for the destination); without a gateway: NETUNREACH. */
+START_TEST(ip4_route_gateway)
+{
+    struct fx f;
+    fx_config(&f);
+    f.cfg.ifs[0].gw = FX_IP4(192, 0, 2, 254);
+    fx_start(&f);
+    fx_tx_clear(&f);
+    uint32_t h = fx_udp_bound(&f, 0, 7000);
+    const uint32_t far = FX_IP4(198, 18, 7, 7);
+    const uint8_t gw_mac[6] = {0x02, 0x00, 0xc0, 0x00, 0x02, 0xfe};
+    ck_assert_int_eq(fx_sendto(&f, h, far, PORT_R, "via-gw", 6), 0);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    fx_expect_arp_request(&f, 0, FX_IP4(192, 0, 2, 254));
+    fx_tx_clear(&f);
+    fx_arp_reply_from(&f, 0, FX_IP4(192, 0, 2, 254), gw_mac);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    struct fx_pkt p = fx_tx_pkt(&f, 0);
+    ck_assert(p.is_udp);
+    ck_assert_uint_eq(p.dst, far);
+    ck_assert_uint_eq(p.src, FX_L_IP);
+    ck_assert_mem_eq(p.eth_dst, gw_mac, 6);
+    /* on-link traffic still goes direct */
+    fx_tx_clear(&f);
+    fx_arp_seed(&f);
+    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, PORT_R, "direct", 6), 0);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    ck_assert_mem_eq(fx_tx_pkt(&f, 0).eth_dst, fx_r_mac, 6);
+    fx_teardown(&f);
+
+    fx_init(&f);                                /* no gateway */
+    h = fx_udp_bound(&f, 0, 7000);
+    ck_assert_int_eq(fx_sendto(&f, h, far, PORT_R, "nowhere", 7), 0);
+    fx_expect_no_tx(&f);
+    ck_assert_int_eq(fx_sock_error(&f, h), MOAT_E_NETUNREACH);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_NO_ROUTE), 1);
     fx_teardown(&f);
 }
 END_TEST
@@ -371,6 +445,42 @@ START_TEST(ip4_b_reass_2a_timeout_first)
     ck_assert_uint_eq(fx_stats(&f).pkt_in_use, 0);
     ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_FRAG_TIMEOUT), 1);
     ck_assert_uint_eq(fx_rx_avail(&f, h), 0);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* IP4-B-REASS-2 (a) with the source not in the ARP cache: the Time
+ * Exceeded waits for ARP, and the ARP retry timer armed while the
+ * reassembly timer ran must be honoured (mcore_poll's deadline), so the
+ * retries come one second apart and the held buffer is released. */
+START_TEST(ip4_b_reass_2a_timeout_unresolved)
+{
+    struct fx f;
+    fx_init(&f);
+    static uint8_t seg[1000];
+    make_udp(seg, 1000 - 8, 2);
+    inject_frag(&f, seg, 0, 400, true, 0x5150);
+    fx_advance(&f, (uint64_t)f.cfg.reass_timeout_ms * 1000u + 1000u);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    fx_expect_arp_request(&f, 0, FX_R_IP);
+    ck_assert_uint_eq(fx_stats(&f).pkt_in_use, 1);      /* the ICMP, queued */
+    ck_assert_msg(f.next_due <= f.now + 1000000u,
+                  "mcore_poll's deadline is %s, but the ARP retry is due in 1 s",
+                  f.next_due == MCORE_NEVER ? "never" : "later");
+    fx_advance(&f, 10000000u);
+    ck_assert_uint_ge(fx_ntx(&f), 2);
+    ck_assert_uint_le(fx_tx(&f, 1)->t - fx_tx(&f, 0)->t, 1100000u);
+    ck_assert_uint_eq(fx_stats(&f).pkt_in_use, 0);
+    /* answered in time, the Time Exceeded goes out */
+    fx_tx_clear(&f);
+    inject_frag(&f, seg, 0, 400, true, 0x5151);
+    fx_advance(&f, (uint64_t)f.cfg.reass_timeout_ms * 1000u + 1000u);
+    fx_tx_clear(&f);
+    fx_arp_reply_from(&f, 0, FX_R_IP, fx_r_mac);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    struct fx_pkt p = fx_tx_pkt(&f, 0);
+    ck_assert(p.is_icmp);
+    ck_assert_uint_eq(p.icmp_type, 11);
     fx_teardown(&f);
 }
 END_TEST
@@ -574,9 +684,11 @@ static Suite *ip4_suite(void)
     TCase *tc = tcase_create("ip4");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, ip4_frag_out_1);
+    tcase_add_test(tc, ip4_frag_out_odd_mtu);
     tcase_add_test(tc, ip4_frag_out_too_big);
     tcase_add_test(tc, ip4_reass_1);
     tcase_add_test(tc, ip4_loopback_1);
+    tcase_add_test(tc, ip4_route_gateway);
     tcase_add_test(tc, ip4_aton_1);
     tcase_add_test(tc, ip4_b_hdr_1);
     tcase_add_test(tc, ip4_unknown_proto_counted);
@@ -584,6 +696,7 @@ static Suite *ip4_suite(void)
     TCase *tr = tcase_create("reass");
     tcase_set_timeout(tr, 30);
     tcase_add_test(tr, ip4_b_reass_2a_timeout_first);
+    tcase_add_test(tr, ip4_b_reass_2a_timeout_unresolved);
     tcase_add_test(tr, ip4_b_reass_2b_timeout_nonfirst);
     tcase_add_test(tr, ip4_b_reass_2c_duplicate);
     tcase_add_test(tr, ip4_b_reass_2d_overlap);

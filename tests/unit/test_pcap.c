@@ -3,15 +3,26 @@
  * pcap capture (ports/linux/pcap.c) around a wire end: frames sent and
  * received are written, the file parses back with the right global
  * header, record count, lengths and bytes. Also moat_link_from_config
- * (wire + pcap from a struct moat_if_config) and the TAP driver's
- * argument errors, which need no root.
+ * (wire + pcap from a struct moat_if_config), the TAP driver's argument
+ * errors, and - as root, in a private network namespace made with
+ * unshare() that vanishes with the test process - a TAP link with capture
+ * doing ARP and UDP with the kernel (192.0.2.0/24 only).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ports/linux/linux_link.h"
@@ -268,6 +279,138 @@ START_TEST(test_link_from_config)
 }
 END_TEST
 
+/* Wait (bounded) for a frame on @p l with EtherType @p type whose bytes
+ * at @p off equal @p want; copies it to @p out. Returns its length or 0. */
+static size_t tap_wait_frame(struct moat_link *l, uint16_t type, size_t off,
+                             const uint8_t *want, size_t wlen, uint8_t *out)
+{
+    for (int round = 0; round < 40; round++) {
+        const uint8_t *f;
+        size_t len;
+        while (l->ops->rx_acquire(l, &f, &len) == 0) {
+            int match = len >= off + wlen && len <= 1514 && f[12] == (type >> 8) &&
+                        f[13] == (type & 0xff) && memcmp(f + off, want, wlen) == 0;
+            if (match)
+                memcpy(out, f, len);
+            l->ops->rx_release(l);
+            if (match)
+                return len;
+        }
+        struct pollfd p = { .fd = l->ops->wait_fd(l), .events = POLLIN };
+        poll(&p, 1, 100);
+    }
+    return 0;
+}
+
+static void if_ioctl(int s, unsigned long req, struct ifreq *ifr)
+{
+    ck_assert_msg(ioctl(s, req, ifr) == 0, "ioctl %lx on %s failed", req, ifr->ifr_name);
+}
+
+START_TEST(test_tap_link_capture)
+{
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0 ||
+        unshare(CLONE_NEWNET) != 0) {
+        fprintf(stderr, "test_tap_link_capture: needs root (CAP_NET_ADMIN) and "
+                        "/dev/net/tun; skipped\n");
+        return;
+    }
+    /* A persistent TAP in our own namespace: up, 192.0.2.1/24. */
+    const char *ifname = "moatt0";
+    int cfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    ck_assert_int_ge(cfd, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if_ioctl(cfd, TUNSETIFF, &ifr);
+    ck_assert_int_eq(ioctl(cfd, TUNSETPERSIST, 1), 0);
+    close(cfd);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(s, 0);
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(0xc0000201u);           /* 192.0.2.1 */
+    if_ioctl(s, SIOCSIFADDR, &ifr);
+    sin->sin_addr.s_addr = htonl(0xffffff00u);
+    if_ioctl(s, SIOCSIFNETMASK, &ifr);
+    if_ioctl(s, SIOCGIFFLAGS, &ifr);
+    ifr.ifr_flags |= IFF_UP;
+    if_ioctl(s, SIOCSIFFLAGS, &ifr);
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if_ioctl(s, SIOCGIFHWADDR, &ifr);
+    uint8_t kmac[6];
+    memcpy(kmac, ifr.ifr_hwaddr.sa_data, 6);
+
+    int fd = -1;
+    struct moat_link *tap, *l;
+    ck_assert_int_eq(moat_tap_open(ifname, &fd), 0);
+    ck_assert_int_eq(moat_tap_link(fd, 1500, &tap), 0);
+    ck_assert_int_eq(moat_pcap_link(tap, ppath, &l), 0);
+    ck_assert_int_eq(l->ops->wait_fd(l), fd);
+
+    /* The kernel sends a datagram to 192.0.2.2: first it asks ARP. */
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
+                              .sin_addr.s_addr = htonl(0xc0000202u) };
+    static const char payload[] = "moat tap test";
+    ck_assert_int_eq(sendto(s, payload, sizeof payload, 0, (struct sockaddr *)&to, sizeof to),
+                     (ssize_t)sizeof payload);
+    static const uint8_t who_has[4] = { 192, 0, 2, 2 };
+    uint8_t f[1514];
+    ck_assert_uint_eq(tap_wait_frame(l, 0x0806, 38, who_has, 4, f), 42);
+    ck_assert_mem_eq(f + 6, kmac, 6);
+
+    /* We answer as 02:00:00:00:00:02; the kernel then sends the datagram. */
+    static const uint8_t mymac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+    uint8_t *b;
+    size_t cap;
+    ck_assert_int_eq(l->ops->tx_acquire(l, &b, &cap), 0);
+    ck_assert_uint_ge(cap, 1514);
+    memset(b, 0, 60);
+    memcpy(b, kmac, 6);
+    memcpy(b + 6, mymac, 6);
+    b[12] = 0x08; b[13] = 0x06;                         /* ARP */
+    b[14] = 0; b[15] = 1; b[16] = 0x08; b[17] = 0;      /* Ethernet / IPv4 */
+    b[18] = 6; b[19] = 4; b[20] = 0; b[21] = 2;         /* reply */
+    memcpy(b + 22, mymac, 6);
+    memcpy(b + 28, who_has, 4);
+    memcpy(b + 32, kmac, 6);
+    b[38] = 192; b[39] = 0; b[40] = 2; b[41] = 1;
+    ck_assert_int_eq(l->ops->tx_commit(l, 60), 0);
+    static const uint8_t udp_dst[6] = { 192, 0, 2, 2, 0, 9 };   /* ip dst + port */
+    ck_assert_uint_eq(tap_wait_frame(l, 0x0800, 30, udp_dst, 4, f), 14 + 20 + 8 + sizeof payload);
+    ck_assert_mem_eq(f, mymac, 6);
+    ck_assert_mem_eq(f + 36, udp_dst + 4, 2);
+    ck_assert_mem_eq(f + 42, payload, sizeof payload);
+
+    struct moat_link_counters c;
+    ck_assert_int_eq(moat_linux_link_counters(l, &c), 0);
+    ck_assert_uint_eq(c.tx_frames, 1);
+    ck_assert_uint_ge(c.rx_frames, 2);
+    ck_assert_uint_eq(c.pcap_records, c.rx_frames + c.tx_frames);
+    l->ops->close(l);
+    close(s);
+
+    /* The capture has all of it: rx and tx records, bytes as handled. */
+    struct rec *recs = calloc(64, sizeof *recs);
+    uint32_t n = read_pcap(ppath, recs, 64);
+    ck_assert_uint_eq(n, c.pcap_records);
+    int saw_reply = 0, saw_udp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].len == 60 && recs[i].data[21] == 2 && memcmp(recs[i].data + 6, mymac, 6) == 0)
+            saw_reply = 1;
+        if (recs[i].len == 14 + 20 + 8 + sizeof payload &&
+            memcmp(recs[i].data + 42, payload, sizeof payload) == 0)
+            saw_udp = saw_reply;   /* after our reply */
+    }
+    ck_assert(saw_reply && saw_udp);
+    free(recs);
+}
+END_TEST
+
 static Suite *pcap_suite(void)
 {
     Suite *s = suite_create("pcap");
@@ -277,6 +420,7 @@ static Suite *pcap_suite(void)
     tcase_add_test(tc, test_pcap_capture);
     tcase_add_test(tc, test_pcap_errors);
     tcase_add_test(tc, test_link_from_config);
+    tcase_add_test(tc, test_tap_link_capture);
     suite_add_tcase(s, tc);
     return s;
 }

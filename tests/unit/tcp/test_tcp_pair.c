@@ -11,6 +11,7 @@
  *     connects, sends/receives                                     listens, echoes counts
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ static uint32_t prand(struct pair *p)
     return (uint32_t)(p->rng >> 16);
 }
 
-static void pair_init(struct pair *p, uint32_t ring, int sack_off)
+static void pair_init(struct pair *p, uint32_t ring, int sack_off, uint32_t iss)
 {
     memset(p, 0, sizeof(*p));
     p->rng = 0x12345678abcdefull;
@@ -52,7 +53,12 @@ static void pair_init(struct pair *p, uint32_t ring, int sack_off)
     p->a.cfg.sock_rx_bytes = ring;
     p->a.cfg.sock_tx_bytes = ring;
     p->a.cfg.tcp_ooo_bytes = 4u << 20;
+    if (iss != 0) {
+        p->a.cfg.tcp_iss_hook = 1;
+        p->a.cfg.tcp_iss_fixed = iss;
+    }
     p->b.cfg = p->a.cfg;
+    p->b.cfg.tcp_iss_fixed = iss - 5000u;
     p->b.cfg.seed = 0xb0b;
     p->b.cfg.ifs[0].ip = FX_R_IP;
     memcpy(p->b.cfg.ifs[0].mac, fx_r_mac, 6);
@@ -74,12 +80,14 @@ static void pair_init(struct pair *p, uint32_t ring, int sack_off)
 
 static void pair_enqueue(struct pair *p, int dir, const uint8_t *d, size_t len, uint64_t due)
 {
-    ck_assert_uint_lt(p->nq[dir], PAIR_Q);
+    if (p->nq[dir] >= PAIR_Q)
+        ck_abort_msg("wire queue full");
     struct pframe *fr = &p->q[dir][p->nq[dir]++];
     fr->due = due;
     fr->len = len;
     fr->data = malloc(len);
-    ck_assert_ptr_nonnull(fr->data);
+    if (fr->data == NULL)
+        ck_abort_msg("out of memory");
     memcpy(fr->data, d, len);
 }
 
@@ -120,6 +128,8 @@ static void pair_step(struct pair *p, uint64_t limit)
 {
     pair_collect(p);
     uint64_t n = pair_next(p);
+    if (n > p->now + 100000u)
+        n = p->now + 100000u;   /* idle: let the applications look again soon */
     if (n > limit)
         n = limit;
     if (n > p->now)
@@ -156,12 +166,12 @@ static void pair_free(struct pair *p)
 static uint8_t pat(uint32_t i, uint32_t salt) { return (uint8_t)(i * 31u + (i >> 9) + salt); }
 
 /* Bulk transfer @p total bytes each way, then close both ends. */
-static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reorder,
-                     uint32_t ring, int sack)
+static void run_bulk_iss(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reorder,
+                         uint32_t ring, int sack, uint32_t iss)
 {
     static struct pair P;
     struct pair *p = &P;
-    pair_init(p, ring, !sack);
+    pair_init(p, ring, !sack, iss);
     p->loss_ppm = loss;
     p->dup_ppm = dup;
     p->reorder_ppm = reorder;
@@ -187,15 +197,33 @@ static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reord
     }
     uint32_t sent[2] = { 0, 0 }, got[2] = { 0, 0 };
     int shut[2] = { 0, 0 }, eof[2] = { 0, 0 };
-    uint8_t buf[8192];
+    static uint8_t buf[65536];
     uint32_t h[2] = { ha, hb };
     struct fx *fxs[2] = { &p->a, &p->b };
     unsigned steps = 0;
     while (!(eof[0] && eof[1])) {
-        ck_assert_msg(++steps < 3000000, "no progress: sent %u/%u got %u/%u", sent[0], sent[1],
-                      got[0], got[1]);
-        ck_assert_msg(p->now < deadline, "time bound: sent %u/%u got %u/%u", sent[0],
-                      sent[1], got[0], got[1]);
+        if (++steps >= 3000000 || p->now >= deadline) {
+            for (int z = 0; z < 2; z++) {
+                struct tcp_cb *t = tfx_tcb(fxs[z], h[z]);
+                fprintf(stderr, "side %d: state %d flags 0x%x una %u nxt %u max %u fin %u data %u "
+                        "rcv_nxt %u rcv_adv %u wnd %u cwnd %u rec %d rtx %llu persist %llu nooo %u eof %d status 0x%x type %d\n",
+                        z, t->state, t->flags, t->snd_una, t->snd_nxt, t->snd_max, t->fin_seq,
+                        t->snd_data, t->rcv_nxt, t->rcv_adv, t->snd_wnd, t->cwnd, t->recovery,
+                        (unsigned long long)t->t_rtx, (unsigned long long)t->t_persist, t->n_ooo, eof[z], fx_sock_status(fxs[z], h[z]), fxs[z]->core->socks[moat_handle_idx(h[z])].type);
+            }
+            for (int z = 0; z < 2; z++) {
+                struct moat_stats st = fx_stats(fxs[z]);
+                fprintf(stderr, "side %d: segs out %llu rexmit %llu fast %llu rto %llu now %.3f\n", z,
+                        (unsigned long long)st.tcp_segs_out, (unsigned long long)st.tcp_retransmits,
+                        (unsigned long long)st.tcp_fast_retransmits, (unsigned long long)st.tcp_timeouts,
+                        (double)p->now / 1e6);
+                for (int d = 0; d < MOAT_DROP_COUNT; d++)
+                    if (st.drops[d])
+                        fprintf(stderr, "core %d drop %s: %llu\n", z, moat_drop_name(d),
+                                (unsigned long long)st.drops[d]);
+            }
+            ck_abort_msg("no progress: sent %u/%u got %u/%u", sent[0], sent[1], got[0], got[1]);
+        }
         for (int s = 0; s < 2; s++) {
             struct fx *x = fxs[s];
             if (sent[s] < total) {
@@ -209,17 +237,30 @@ static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reord
             }
             uint32_t r = tfx_read(x, h[s], buf, sizeof buf);
             for (uint32_t i = 0; i < r; i++)
-                ck_assert_msg(buf[i] == pat(got[s] + i, (uint32_t)(1 - s)),
-                              "byte %u corrupted", got[s] + i);
+                if (buf[i] != pat(got[s] + i, (uint32_t)(1 - s)))
+                    ck_abort_msg("byte %u corrupted", got[s] + i);
             got[s] += r;
+            if (r == 0 && (fx_sock_status(x, h[s]) & MOAT_SS_RDHUP) && !eof[s] && got[s] != total) {
+                for (int z = 0; z < 2; z++) {
+                    struct moat_stats st = fx_stats(fxs[z]);
+                    for (int d = 0; d < MOAT_DROP_COUNT; d++)
+                        if (st.drops[d])
+                            fprintf(stderr, "core %d drop %s: %llu\n", z, moat_drop_name(d),
+                                    (unsigned long long)st.drops[d]);
+                }
+            }
             if (r == 0 && (fx_sock_status(x, h[s]) & MOAT_SS_RDHUP) && !eof[s]) {
-                ck_assert_uint_eq(got[s], total);
+                ck_assert_msg(got[s] == total, "side %d: EOF after %u of %u bytes (status 0x%x, error %d, state %d)",
+                              s, got[s], total, fx_sock_status(x, h[s]), fx_sock_error(x, h[s]),
+                              tfx_state(x, h[s]));
                 eof[s] = 1;
             }
-            ck_assert(!(fx_sock_status(x, h[s]) & MOAT_SS_ERR));
+            if (fx_sock_status(x, h[s]) & MOAT_SS_ERR)
+                ck_abort_msg("side %d: error %d", s, fx_sock_error(x, h[s]));
         }
         pair_step(p, deadline);
     }
+    uint64_t t_data = p->now;
     ck_assert_int_eq(fx_close(&p->a, ha), 0);
     ck_assert_int_eq(fx_close(&p->b, hb), 0);
     ck_assert_int_eq(fx_close(&p->b, lh), 0);
@@ -229,8 +270,24 @@ static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reord
             p->nq[0] == 0 && p->nq[1] == 0)
             break;
     }
+    if (getenv("TCP_PAIR_VERBOSE"))
+        fprintf(stderr, "pair: data done at %.3f s virtual\n", (double)(t_data - FX_T0) / 1e6);
+    if (0)
+        fprintf(stderr, "close done at %.3f s (data done at %.3f s): A state %d, B state %d, slots %u %u q %u %u\n",
+                (double)p->now / 1e6, (double)t_data / 1e6, tfx_state(&p->a, ha), tfx_state(&p->b, hb), tfx_slots_used(&p->a), tfx_slots_used(&p->b), p->nq[0], p->nq[1]);
     ck_assert_uint_eq(tfx_slots_used(&p->a), 0);
     ck_assert_uint_eq(tfx_slots_used(&p->b), 0);
+    {
+        struct moat_stats sa = fx_stats(&p->a);
+        if (getenv("TCP_PAIR_VERBOSE"))
+            fprintf(stderr, "pair: %u bytes each way, loss %u ppm: %.3f s virtual, A out %llu segs, "
+                    "%llu rexmit (%llu fast, %llu rto), B rexmit %llu\n", total, loss,
+                    (double)(p->now - P.a.cfg.seed * 0) / 1e6,
+                    (unsigned long long)sa.tcp_segs_out, (unsigned long long)sa.tcp_retransmits,
+                    (unsigned long long)sa.tcp_fast_retransmits,
+                    (unsigned long long)sa.tcp_timeouts,
+                    (unsigned long long)fx_stats(&p->b).tcp_retransmits);
+    }
     if (loss > 0) {
         struct moat_stats sa = fx_stats(&p->a);
         ck_assert_uint_gt(sa.tcp_retransmits, 0);
@@ -238,27 +295,46 @@ static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reord
     pair_free(p);
 }
 
+static void run_bulk(uint32_t total, uint32_t loss, uint32_t dup, uint32_t reorder,
+                     uint32_t ring, int sack)
+{
+    run_bulk_iss(total, loss, dup, reorder, ring, sack, 0);
+}
+
+/* Sequence numbers of both directions cross 2^32 early, under loss. */
+START_TEST(bulk_wrap_loss)
+{
+    run_bulk_iss(2u << 20, 20000, 2000, 20000, 65536, 1, 0xffff0000u);
+}
+END_TEST
+
+START_TEST(bulk_wrap_newreno)
+{
+    run_bulk_iss(1u << 20, 20000, 0, 0, 65536, 0, 0xfffff000u);
+}
+END_TEST
+
 START_TEST(bulk_clean)
 {
-    run_bulk(4u << 20, 0, 0, 0, 65536, 1);
+    run_bulk(32u << 20, 0, 0, 0, 262144, 1);
 }
 END_TEST
 
 START_TEST(bulk_loss_1pct_sack)
 {
-    run_bulk(2u << 20, 10000, 0, 0, 65536, 1);
+    run_bulk(8u << 20, 10000, 0, 0, 262144, 1);
 }
 END_TEST
 
 START_TEST(bulk_loss_5pct_sack)
 {
-    run_bulk(1u << 20, 50000, 0, 0, 65536, 1);
+    run_bulk(4u << 20, 50000, 0, 0, 65536, 1);
 }
 END_TEST
 
 START_TEST(bulk_loss_5pct_newreno)
 {
-    run_bulk(1u << 20, 50000, 0, 0, 65536, 0);
+    run_bulk(4u << 20, 50000, 0, 0, 65536, 0);
 }
 END_TEST
 
@@ -286,6 +362,8 @@ Suite *tcp_pair_suite(void)
     tcase_add_test(tc, bulk_loss_5pct_newreno);
     tcase_add_test(tc, bulk_dup_reorder);
     tcase_add_test(tc, bulk_small_ring);
+    tcase_add_test(tc, bulk_wrap_loss);
+    tcase_add_test(tc, bulk_wrap_newreno);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# cmake -DOBJDUMP=objdump -DOBJECTS="a.o|b.o" -P no_globals.cmake
+# Fails if an object defines a data object in a writable section (.data,
+# .bss, .tdata/.tbss, common). Tables of pointers that the loader
+# relocates (.data.rel.ro*) become read-only after relocation and are
+# fine. Symbols a sanitizer or profiler adds for itself (__asan_*,
+# __ubsan_*, ...) are not the core's state and are ignored.
+if(NOT OBJDUMP OR NOT OBJECTS)
+  message(FATAL_ERROR "usage: cmake -DOBJDUMP=objdump -DOBJECTS=\"a.o|b.o\" -P no_globals.cmake")
+endif()
+string(REPLACE "|" ";" objs "${OBJECTS}")
+set(bad "")
+set(n 0)
+foreach(obj ${objs})
+  if(NOT EXISTS "${obj}")
+    message(FATAL_ERROR "missing object ${obj} (build moat_core first)")
+  endif()
+  math(EXPR n "${n} + 1")
+  get_filename_component(base "${obj}" NAME)
+  execute_process(COMMAND ${OBJDUMP} -t "${obj}"
+    OUTPUT_VARIABLE out RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${OBJDUMP} failed on ${obj}: ${err}")
+  endif()
+  string(REPLACE "\n" ";" lines "${out}")
+  foreach(line ${lines})
+    # "<addr> <7 flag chars> <section>\t<size> <name>"
+    if(line MATCHES "^[0-9a-fA-F]+ (.......) ([^ \t]+)\t[0-9a-fA-F]+ (.+)$")
+      set(flags "${CMAKE_MATCH_1}")
+      set(sect "${CMAKE_MATCH_2}")
+      set(name "${CMAKE_MATCH_3}")
+      set(writable FALSE)
+      if(sect STREQUAL "*COM*")
+        set(writable TRUE)
+      elseif(flags MATCHES "O" AND sect MATCHES "^\\.(data|bss|tdata|tbss|sdata|sbss)")
+        if(NOT sect MATCHES "^\\.data\\.rel\\.ro")
+          set(writable TRUE)
+        endif()
+      endif()
+      if(writable AND NOT name MATCHES "^(\\.L|__asan|___asan|__odr_asan|__ubsan|__tsan|__sancov|__gcov|__llvm|__profc|__profd)")
+        list(APPEND bad "${base}: ${name} (${sect})")
+      endif()
+    endif()
+  endforeach()
+endforeach()
+if(bad)
+  string(REPLACE ";" "\n  " msg "${bad}")
+  message(FATAL_ERROR "writable global state in the core (move it into struct mcore):\n  ${msg}")
+endif()
+message(STATUS "no writable globals in ${n} core objects")
