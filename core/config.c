@@ -20,7 +20,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->sock_tx_bytes = 256u * 1024;
     cfg->pkt_bufs = 256;
     cfg->arp_entries = 32;
-    cfg->arp_queue = 4;
+    cfg->arp_queue = 16;  /* frames: a 16 KiB datagram in fragments */
     cfg->arp_timeout_ms = 300000;
     cfg->reass_slots = 8;
     cfg->reass_timeout_ms = 30000;

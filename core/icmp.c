@@ -16,8 +16,11 @@ static void icmp_echo_reply(struct mcore *c, const struct ip4_rx *rx,
 {
     struct ip4_tx tx;
 
-    if (rx->to_bcast)
-        return;     /* we do not answer broadcast pings (smurf amplification) */
+    if (rx->to_bcast) {
+        /* We do not answer broadcast pings (smurf amplification). */
+        MCORE_DROP(c, ICMP_IGNORED);
+        return;
+    }
     if (ip4_tx_begin(c, &tx, rx->dst, rx->src, len) != 0)
         return;
     memcpy(tx.l4, m, len);
@@ -52,6 +55,8 @@ static void icmp_error_in(struct mcore *c, const uint8_t *m, size_t len)
         udp_icmp_error(c, &q, m[0], m[1]);
     else if (q.proto == IP_PROTO_TCP)
         tcp_icmp_error(c, &q, m[0], m[1], rd16(m + 6));
+    else
+        MCORE_DROP(c, ICMP_NO_MATCH);
     return;
 bad:
     MCORE_DROP(c, ICMP_MALFORMED);
@@ -75,9 +80,12 @@ void icmp_input(struct mcore *c, const struct ip4_rx *rx)
     case 12: /* parameter problem */
         if (!rx->to_bcast)
             icmp_error_in(c, m, len);
+        else
+            MCORE_DROP(c, ICMP_IGNORED);
         break;
     default:
-        break;      /* echo replies, timestamps...: nothing to do */
+        MCORE_DROP(c, ICMP_IGNORED);   /* echo replies, timestamps...: nothing to do */
+        break;
     }
 }
 

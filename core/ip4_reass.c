@@ -160,8 +160,10 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx)
         reass_free(c, r);
         return;
     }
-    if (ov > 0)
-        return;                             /* duplicate */
+    if (ov > 0) {
+        MCORE_DROP(c, FRAG_DUP);
+        return;
+    }
     if (r->nfrags >= REASS_MAX_FRAGS || c->reass_pkts >= c->pkts.total / 2) {
         MCORE_DROP(c, FRAG_NOMEM);
         reass_free(c, r);

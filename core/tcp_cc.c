@@ -200,9 +200,10 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
         uint32_t top = t->n_sack ? t->sack[t->n_sack - 1].r : t->snd_una;
         if (hl > 0 && TCP_SEQ_LT(hole, lost_end)) {
             /* (1) a lost hole */
-            tcp_retransmit_at(c, s, hole, hl);
-            uint32_t seg = t->mss;
-            t->high_rxt = hole + (hl < seg ? hl : seg);
+            uint32_t n = tcp_retransmit_at(c, s, hole, hl);
+            if (n == 0)
+                break;
+            t->high_rxt = hole + n;
             continue;
         }
         /* (2) new data within the peer's window */
@@ -232,9 +233,10 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
         }
         /* (3) any unSACKed hole below the highest SACKed byte */
         if (hl > 0 && TCP_SEQ_LT(hole, top)) {
-            tcp_retransmit_at(c, s, hole, hl);
-            uint32_t seg = t->mss;
-            t->high_rxt = hole + (hl < seg ? hl : seg);
+            uint32_t n = tcp_retransmit_at(c, s, hole, hl);
+            if (n == 0)
+                break;
+            t->high_rxt = hole + n;
             continue;
         }
         break;
@@ -309,10 +311,42 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
     }
     if (t->recovery == TCP_REC_RTO)
         return;     /* duplicates of what the timeout resends (RFC 6582 3.2 step 2) */
-    int lost = t->dupacks >= TCP_DUPTHRESH ||
+    /* RFC 5827 early retransmit: with fewer than four segments in flight
+     * and nothing new to send, three duplicates can never come. */
+    unsigned thresh = TCP_DUPTHRESH;
+    uint32_t end = t->snd_max;
+    if (!(t->flags & TF_FIN_Q)) {
+        uint32_t avail = 0;
+        if (moat_ring_avail(&s->tx, &avail) == 0)
+            end = t->snd_data + avail;
+    } else {
+        end = t->fin_seq;
+    }
+    uint32_t wedge = t->snd_una + t->snd_wnd;
+    uint32_t smss = t->mss - ((t->flags & TF_TS) ? 12u : 0u);
+    int can_send = TCP_SEQ_LT(t->snd_max, end) && TCP_SEQ_GT(wedge, t->snd_max) &&
+                   wedge - t->snd_max >= smss;
+    if (!can_send) {
+        /* Also when the peer's window leaves no room for a new segment:
+         * either way no further duplicates can be produced. */
+        uint32_t segs = (tcp_flight(t) + smss - 1u) / smss;
+        if (segs < 4u)
+            thresh = segs > 2u ? segs - 1u : 1u;
+    }
+    int lost = t->dupacks >= thresh ||
                ((t->flags & TF_SACK) && tcp_lost_end(t) != t->snd_una);
-    if (!lost || !TCP_SEQ_GEQ(t->snd_una, t->recover))
+    if (!lost || !TCP_SEQ_GEQ(t->snd_una, t->recover)) {
+        if (t->dupacks <= 2 && can_send) {
+            /* RFC 3042 limited transmit: one new segment per duplicate
+             * ACK, outside cwnd (which itself does not change), so that a
+             * small window still produces enough duplicates. */
+            uint32_t save = t->cwnd;
+            t->cwnd = (t->snd_nxt - t->snd_una) + t->mss;
+            tcp_output(c, s);
+            t->cwnd = save;
+        }
         return;
+    }
     c->stats.tcp_fast_retransmits++;
     t->ssthresh = tcp_half_flight(t);
     t->recover = t->snd_max;
@@ -324,8 +358,7 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
         t->cwnd = t->ssthresh;
         uint32_t hl = 0;
         uint32_t hole = tcp_next_hole(t, t->snd_una, &hl);
-        tcp_retransmit_at(c, s, hole, hl);
-        t->high_rxt = hole + (hl < t->mss ? hl : t->mss);
+        t->high_rxt = hole + tcp_retransmit_at(c, s, hole, hl);
         tcp_timer_rtx_arm(c, t);
         tcp_output(c, s);
     } else {

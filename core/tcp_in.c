@@ -887,7 +887,8 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     uint32_t nwnd = sg->wnd << t->snd_wscale;
     int pure_dup = sg->ack == t->snd_una && sg->len == 0 &&
                    !(sg->flags & (TCP_SYN | TCP_FIN)) && nwnd == t->snd_wnd &&
-                   t->snd_max != t->snd_una;
+                   t->snd_max != t->snd_una &&
+                   nwnd != 0 && t->t_persist == 0;  /* answers to window probes are no loss signal */
     if ((t->flags & TF_SACK) && sg->n_sack > 0)
         tcp_sack_update(t, sg);
     if (TCP_SEQ_GT(sg->ack, t->snd_una)) {

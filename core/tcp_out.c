@@ -289,12 +289,12 @@ static int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end)
     return 0;
 }
 
-void tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
+uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     uint32_t end;
     if (tcp_data_end(c, s, &end) != 0)
-        return;
+        return 0;
     uint32_t seg = t->mss - tcp_opt_len(t);
     uint32_t len = TCP_SEQ_LT(seq, end) ? end - seq : 0;
     if (len > seg)
@@ -305,12 +305,13 @@ void tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t 
     if ((t->flags & TF_FIN_SENT) && seq + len == t->fin_seq && len < seg)
         flags |= TCP_FIN;
     if (len == 0 && !(flags & TCP_FIN))
-        return;
+        return 0;
     t->flags &= ~(uint32_t)TF_RTT_ON;   /* Karn */
     c->stats.tcp_retransmits++;
     tcp_send_seg(c, s, seq, len, flags | TCP_PSH);
     if (t->t_rtx == 0)
         tcp_timer_rtx_arm(c, t);
+    return len + ((flags & TCP_FIN) ? 1u : 0u);
 }
 
 /* Send new data (or go-back-N retransmissions) from snd_nxt. Returns the

@@ -261,8 +261,9 @@ uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
 uint8_t tcp_pick_wscale(uint32_t cap);
 /* The window field to announce now (updates rcv_adv). */
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);
-/* Retransmit one segment starting at @p seq (fast retransmit, NewReno). */
-void tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
+/* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
+ * full segment). Returns the sequence space it covered (0: nothing sent). */
+uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
 
 /* ---- tcp_timer.c ------------------------------------------------------ */
 

@@ -108,11 +108,7 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     if (t->snd_nxt == before_nxt) {
         /* Window closed or the FIN alone: retransmit the first segment
          * regardless (it doubles as a probe). */
-        tcp_retransmit_at(c, s, t->snd_una, 0);
-        uint32_t end = t->snd_max;
-        uint32_t seg = t->mss;
-        uint32_t adv = end - t->snd_una < seg ? end - t->snd_una : seg;
-        t->snd_nxt = t->snd_una + adv;
+        t->snd_nxt = t->snd_una + tcp_retransmit_at(c, s, t->snd_una, 0);
     }
     tcp_timer_rtx_arm(c, t);
 }

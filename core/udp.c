@@ -216,8 +216,10 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, ui
     uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
     int err;
 
-    if (type != ICMP_UNREACH)
+    if (type != ICMP_UNREACH) {
+        MCORE_DROP(c, ICMP_NO_MATCH);   /* UDP has no use for Time Exceeded etc. */
         return;
+    }
     switch (code) {
     case ICMP_UNREACH_PORT:
     case ICMP_UNREACH_PROTO:
@@ -243,4 +245,5 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, ui
             return;
         }
     }
+    MCORE_DROP(c, ICMP_NO_MATCH);
 }

@@ -163,11 +163,17 @@ CM
     else
         bad=$((bad + 1)); tail -20 "$app.log"; echo "find_package(moat) consumer FAILED"
     fi
-    local pc flags libdir
+    local pc flags libdir pcenv=()
     pc=$(find "$pfx" -name moat.pc -print -quit)
     if [ -n "$pc" ]; then
-        flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs moat)
-        libdir=$stage$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir moat)
+        pcenv=(env PKG_CONFIG_PATH="$(dirname "$pc")")
+        # A moat.pc with absolute paths names the configured prefix: reach
+        # the staged copy through the sysroot; a relocatable one (paths from
+        # ${pcfiledir}) already points into the stage.
+        [ -d "$("${pcenv[@]}" pkg-config --variable=includedir moat)/moat" ] ||
+            pcenv+=(PKG_CONFIG_SYSROOT_DIR="$stage")
+        flags=$("${pcenv[@]}" pkg-config --cflags --libs moat)
+        libdir=$(dirname "$(find "$pfx" -name 'libmoat.so*' -print -quit)")
     fi
     # shellcheck disable=SC2086 # flags are words
     if [ -n "$pc" ] &&

@@ -134,7 +134,11 @@ struct linkring_hdr {
      * 0 before). For the supervisor's report only; never trusted. */
     _Atomic int32_t last_call_net;
     _Atomic int32_t last_call_link;
-    uint8_t pad1[MOAT_CACHELINE - 32];
+    /* The link domain attached its device (1), or could not (link_err =
+     * the MOAT_E_* code, then it exits). For moat_stack_open's answer. */
+    _Atomic uint32_t link_up;
+    _Atomic int32_t link_err;
+    uint8_t pad1[MOAT_CACHELINE - 40];
     _Atomic uint32_t net_sleeping;  /* net sets before it sleeps; link exchanges to 0 */
     uint8_t pad2[MOAT_CACHELINE - 4];
     _Atomic uint32_t link_sleeping; /* link sets before it sleeps; net exchanges to 0 */

@@ -56,6 +56,11 @@
 
 enum domain_role { DOMAIN_NET = 1, DOMAIN_LINK = 2 };
 
+/* Exit statuses of the domain executables. A domain that cannot set up
+ * (bad boot block, region or device) exits with DOMAIN_EXIT_SETUP: the
+ * supervisor does not restart it, since the next one would fail alike. */
+enum { DOMAIN_EXIT_OK = 0, DOMAIN_EXIT_RUN = 1, DOMAIN_EXIT_SETUP = 2, DOMAIN_EXIT_CONFINE = 3 };
+
 /* How one interface reaches its device. */
 enum domain_if_kind {
     DOMAIN_IF_NONE = 0,     /* no device: netd uses a null link, no ring */

@@ -181,14 +181,14 @@ int main(int argc, char **argv)
     (void)argv;
     if (argc != 1) {
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     memset(ifs, 0, sizeof ifs);
     pid_t parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     n = boot.cfg.n_ifs;
     test_hooks = (boot.flags & DOMAIN_BOOT_TEST_HOOKS) != 0;
@@ -223,7 +223,9 @@ int main(int argc, char **argv)
         }
         if (r != 0) {
             domain_log(WHO, "interface %u: %s", i, moat_strerror(r));
-            return 2;
+            if (fr)
+                atomic_store(&linkring_hdr(fr)->link_err, r);
+            return DOMAIN_EXIT_SETUP;
         }
         ifs[i].active = 1;
         if (!fds.last_call)
@@ -240,7 +242,10 @@ int main(int argc, char **argv)
             fds.writes_files = 1;
     r = confine_domain(DOMAIN_LINK, &fds);
     if (r != 0)
-        _exit(3);
+        _exit(DOMAIN_EXIT_CONFINE);
+    for (unsigned i = 0; i < n; i++)
+        if (ifs[i].active)
+            atomic_store_explicit(&ifs[i].ring.hdr->link_up, 1, memory_order_release);
 
     uint32_t spin_us = boot.cfg.spin_us;
     while (!linkd_stopping(ifs, n)) {

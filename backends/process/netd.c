@@ -52,23 +52,23 @@ int main(int argc, char **argv)
     (void)argv;
     if (argc != 1) {
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     netd_parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     r = moat_layout_compute(&boot.geom, &lay);
     if (r != 0 || lay.size != boot.region_size) {
         domain_log(WHO, "socket region geometry rejected");
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     region = domain_map(DOMAIN_FD_REGION, lay.size);
     if (!region || moat_region_check(region, lay.size, &lay) != 0) {
         domain_log(WHO, "socket region does not match its geometry");
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     close(DOMAIN_FD_REGION);     /* the mapping is all we need */
 
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
             domain_log(WHO, "interface %u: %s", i, moat_strerror(r));
             for (unsigned k = 0; k < i; k++)
                 links[k]->ops->close(links[k]);
-            return 2;
+            return DOMAIN_EXIT_SETUP;
         }
     }
 
@@ -118,13 +118,13 @@ int main(int argc, char **argv)
     r = netloop_init(&nl, &boot.cfg, region, &lay, links, boot.cfg.n_ifs, DOMAIN_FD_NETEFD);
     if (r != 0) {
         domain_log(WHO, "cannot start the protocol core: %s", moat_strerror(r));
-        return 2;
+        return DOMAIN_EXIT_SETUP;
     }
     /* Before the first frame or request is read. */
     r = confine_domain(DOMAIN_NET, &fds);
     if (r != 0)
-        _exit(3);
+        _exit(DOMAIN_EXIT_CONFINE);
     r = netloop_run(&nl);
     netloop_fini(&nl);
-    return r == 0 ? 0 : 1;
+    return r == 0 ? DOMAIN_EXIT_OK : DOMAIN_EXIT_RUN;
 }

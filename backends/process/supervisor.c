@@ -507,9 +507,20 @@ static void sv_linkd_died(struct moat_backend *be)
         be->window_start_us = now;
         be->window_count = 0;
     }
-    if (!atomic_load(&be->netd_alive) || ++be->window_count > SV_RESTART_MAX) {
-        be->link_down = atomic_load(&be->netd_alive) ? 1 : be->link_down;
-        sv_report(be, &d, be->link_down ? "; it died too often, the link stays down" : "");
+    if (!atomic_load(&be->netd_alive)) {
+        sv_report(be, &d, "");
+        return;
+    }
+    if (d.exit_code == DOMAIN_EXIT_SETUP || d.exit_code == DOMAIN_EXIT_CONFINE) {
+        /* It could not open its device or confine itself: the next one
+         * would fail alike. */
+        be->link_down = 1;
+        sv_report(be, &d, "; it could not start, the link stays down");
+        return;
+    }
+    if (++be->window_count > SV_RESTART_MAX) {
+        be->link_down = 1;
+        sv_report(be, &d, "; it died too often, the link stays down");
         return;
     }
     sv_report(be, &d, "; restarting it");
@@ -575,6 +586,64 @@ static void *sv_watch(void *arg)
 }
 
 /* ---- open / close ------------------------------------------------------- */
+
+static int sv_links_up(struct moat_backend *be)
+{
+    for (unsigned i = 0; i < be->n_ifs; i++) {
+        struct sv_if *f = &be->ifs[i];
+        if (f->kind != DOMAIN_IF_NONE &&
+            !atomic_load_explicit(&linkring_hdr(f->base)->link_up, memory_order_acquire))
+            return 0;
+    }
+    return 1;
+}
+
+/* The error a link domain left before it exited, or MOAT_E_IO. */
+static int sv_link_error(struct moat_backend *be)
+{
+    for (unsigned i = 0; i < be->n_ifs; i++) {
+        struct sv_if *f = &be->ifs[i];
+        if (f->kind == DOMAIN_IF_NONE)
+            continue;
+        int e = atomic_load(&linkring_hdr(f->base)->link_err);
+        /* Written by the link domain: only a known code is passed on. */
+        if (e < 0 && e > MOAT_E_MIN_)
+            return e;
+    }
+    return MOAT_E_IO;
+}
+
+static int sv_wait_ready(struct moat_backend *be)
+{
+    struct moat_stack *st = be->st;
+    uint64_t end = sv_now_us() + SV_READY_TIMEOUT_US;
+    while (!atomic_load_explicit(&st->hdr->net_ready, memory_order_acquire) ||
+           (be->need_linkd && !sv_links_up(be))) {
+        struct pollfd p[2] = { { .fd = be->netd.pidfd, .events = POLLIN },
+                               { .fd = be->linkd.pidfd, .events = POLLIN } };
+        if (poll(p, be->linkd.pidfd >= 0 ? 2 : 1, 1) > 0) {
+            struct moat_domain_death d;
+            if (p[0].revents) {
+                sv_reap(be, &be->netd, MOAT_DOMAIN_NETD, &d);
+                sv_report(be, &d, " while starting");
+                return MOAT_E_IO;
+            }
+            sv_reap(be, &be->linkd, MOAT_DOMAIN_LINKD, &d);
+            int e = sv_link_error(be);
+            /* The device's own error (ADDRINUSE, PERM, ...) is the answer;
+             * the usual line on stderr is noise then. */
+            if (e == MOAT_E_IO)
+                sv_report(be, &d, " while starting");
+            return e;
+        }
+        if (sv_now_us() > end) {
+            fprintf(stderr, "moat: the domains did not attach within %u s\n",
+                    SV_READY_TIMEOUT_US / 1000000u);
+            return MOAT_E_IO;
+        }
+    }
+    return 0;
+}
 
 static void sv_release(struct moat_stack *st, struct moat_backend *be)
 {
@@ -744,25 +813,13 @@ int moat_be_open(struct moat_stack *st)
             goto fail;
     }
 
-    /* Wait for moat-netd to attach; pairs with the store-release of
-     * net_ready in netloop_init. Its death ends the wait at once. */
-    uint64_t end = sv_now_us() + SV_READY_TIMEOUT_US;
-    while (!atomic_load_explicit(&st->hdr->net_ready, memory_order_acquire)) {
-        struct pollfd p = { .fd = be->netd.pidfd, .events = POLLIN };
-        if (poll(&p, 1, 1) > 0) {
-            struct moat_domain_death d;
-            sv_reap(be, &be->netd, MOAT_DOMAIN_NETD, &d);
-            sv_report(be, &d, " while starting");
-            r = MOAT_E_IO;
-            goto fail;
-        }
-        if (sv_now_us() > end) {
-            fprintf(stderr, "moat: moat-netd did not attach within %u s\n",
-                    SV_READY_TIMEOUT_US / 1000000u);
-            r = MOAT_E_IO;
-            goto fail;
-        }
-    }
+    /* Wait for moat-netd to attach (pairs with the store-release of
+     * net_ready in netloop_init) and moat-linkd to attach its devices (the
+     * store-release of link_up in linkd.c), so that moat_stack_open answers
+     * as the thread backend does. A death ends the wait at once. */
+    r = sv_wait_ready(be);
+    if (r != 0)
+        goto fail;
 
     /* The watcher takes no signals: they belong to the application. */
     sigset_t all, old;

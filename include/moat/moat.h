@@ -74,7 +74,7 @@ struct moat_config {
     uint32_t sock_tx_bytes;    /* send ring per socket, power of two (default 256 KiB) */
     uint32_t pkt_bufs;         /* packet buffers for ARP queues and reassembly (default 256) */
     uint32_t arp_entries;      /* ARP cache size (default 32) */
-    uint32_t arp_queue;        /* packets held per unresolved next hop (default 4) */
+    uint32_t arp_queue;        /* frames held per unresolved next hop (default 16) */
     uint32_t arp_timeout_ms;   /* lifetime of a dynamic entry (default 300000) */
     uint32_t reass_slots;      /* datagrams reassembled at once (default 8) */
     uint32_t reass_timeout_ms; /* give up on a datagram after (default 30000) */

@@ -34,8 +34,11 @@ extern "C" {
     X(FRAG_OVERLAP, "fragment overlaps earlier data with different bytes") \
     X(FRAG_NOMEM, "reassembly memory exhausted")                           \
     X(FRAG_TIMEOUT, "reassembly timed out with holes")                     \
+    X(FRAG_DUP, "duplicate fragment ignored")                              \
     X(ICMP_MALFORMED, "ICMP message malformed or checksum wrong")          \
     X(ICMP_RATELIMIT, "ICMP error suppressed by the rate limit")           \
+    X(ICMP_IGNORED, "ICMP message that needs no action (echo reply, broadcast echo, unknown type)") \
+    X(ICMP_NO_MATCH, "ICMP error about a datagram no socket claims")       \
     X(UDP_MALFORMED, "UDP length or checksum wrong")                       \
     X(UDP_NO_PORT, "UDP datagram for a port nobody listens on")            \
     X(UDP_RCVBUF, "UDP datagram dropped: socket receive ring full")        \

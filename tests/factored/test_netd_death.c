@@ -378,12 +378,38 @@ START_TEST(linkd_killed_five_times_during_tcp_transfer)
 }
 END_TEST
 
+START_TEST(link_error_is_the_answer_of_stack_open)
+{
+    /* The link domain opens the wire; its error must come back from
+     * moat_stack_open as the thread backend's would, with nothing left
+     * running. A third end on one wire is refused. */
+    char wire[128];
+    nd_wire_path(wire, sizeof wire, "third");
+    struct moat_stack *a = nd_open(wire, ND_IP_A);
+    struct moat_stack *b = nd_open(wire, ND_IP_B);
+    struct moat_config cfg;
+    struct moat_stack *c = NULL;
+    moat_config_defaults(&cfg);
+    cfg.ifs[0].ip = 0xc0000203u;
+    cfg.ifs[0].prefix = 24;
+    cfg.ifs[0].link = MOAT_LINK_WIRE;
+    snprintf(cfg.ifs[0].dev, sizeof cfg.ifs[0].dev, "%s", wire);
+    ck_assert_int_eq(moat_stack_open(&cfg, &c), MOAT_E_ADDRINUSE);
+    ck_assert_int_eq(nd_moat_children(), 4);   /* only a's and b's */
+    moat_stack_close(b);
+    moat_stack_close(a);
+    moat_wire_unlink(wire);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
 static Suite *netd_death_suite(void)
 {
     Suite *s = suite_create("netd_death");
     TCase *tc = tcase_create("supervision");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, clean_close_leaves_no_domain_behind);
+    tcase_add_test(tc, link_error_is_the_answer_of_stack_open);
     tcase_add_test(tc, netd_killed_during_blocked_recv);
     tcase_add_test(tc, netd_killed_during_blocked_send);
     tcase_add_test(tc, linkd_killed_is_restarted_quietly);

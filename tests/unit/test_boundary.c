@@ -197,7 +197,7 @@ START_TEST(config_defaults)
     ck_assert_uint_eq(c.sock_tx_bytes, 256u * 1024);
     ck_assert_uint_eq(c.pkt_bufs, 256);
     ck_assert_uint_eq(c.arp_entries, 32);
-    ck_assert_uint_eq(c.arp_queue, 4);
+    ck_assert_uint_eq(c.arp_queue, 16);
     ck_assert_uint_eq(c.arp_timeout_ms, 300000);
     ck_assert_uint_eq(c.reass_slots, 8);
     ck_assert_uint_eq(c.reass_timeout_ms, 30000);

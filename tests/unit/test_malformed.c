@@ -41,6 +41,7 @@ struct mstate {
     struct fx f;
     uint32_t hb, hc;            /* bound, connected sockets */
     unsigned inputs, unaccounted;
+    unsigned by_class[4];       /* see unaccounted_class() */
     bool strict;                /* fail on unaccounted inputs */
     char first_bad[512];
 };
@@ -184,6 +185,26 @@ static uint64_t held_by_arp(const struct mcore *c)
     return n;
 }
 
+/* Why an input went unaccounted, for the failure message. */
+static const char *const class_name[4] = {
+    "IPv4 fragment (duplicate of held data)", "ICMP query/reply or broadcast echo ignored",
+    "ICMP error matching no socket or ignored", "other",
+};
+
+static unsigned unaccounted_class(const uint8_t *fr, size_t len)
+{
+    struct fx_pkt p;
+    if (!fx_parse(fr, len, &p) || !p.is_ip || !p.l4)
+        return 3;
+    if (p.mf || p.frag_off)
+        return 0;
+    if (p.proto == 1 && p.l4_len >= 1) {
+        uint8_t t = p.l4[0];
+        return (t == 3 || t == 4 || t == 5 || t == 11 || t == 12) ? 2 : 1;
+    }
+    return 3;
+}
+
 static void drain(struct mstate *m)
 {
     uint8_t buf[256];
@@ -228,6 +249,7 @@ static void one_input(struct mstate *m, const uint8_t *fr, size_t len, const cha
                      (!err0 && (fx_sock_status(f, m->hc) & MOAT_SS_ERR)) ||
                      wellformed_arp(fr, len);
     if (!accounted) {
+        m->by_class[unaccounted_class(fr, len)]++;
         if (m->unaccounted++ == 0)
             snprintf(m->first_bad, sizeof m->first_bad, "%s", what);
         if (m->strict && m->unaccounted <= 20)
@@ -298,8 +320,11 @@ static void run_seed(int kind, bool fix, bool strict)
     }
     settle(&m);
     ck_assert_msg(!strict || m.unaccounted == 0,
-                  "%u of %u inputs neither delivered nor counted as a drop; first: %s",
-                  m.unaccounted, m.inputs, m.first_bad);
+                  "%u of %u inputs neither delivered nor counted as a drop "
+                  "[%s: %u; %s: %u; %s: %u; %s: %u]; first: %s",
+                  m.unaccounted, m.inputs, class_name[0], m.by_class[0], class_name[1],
+                  m.by_class[1], class_name[2], m.by_class[2], class_name[3], m.by_class[3],
+                  m.first_bad);
     fx_teardown(&m.f);
 }
 

@@ -456,6 +456,59 @@ START_TEST(ooo_range_cap)
 }
 END_TEST
 
+/* TCP-OOS-5: the stack-wide out-of-order byte budget */
+START_TEST(ooo_byte_cap)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_ooo_bytes = 3000;
+    fx_start(f);
+    fx_arp_seed(f);
+    tfx_connect(f, k, &TFX_OPTS());
+    static uint8_t d[4000], got[5000];
+    tfx_pattern(d, sizeof d, 0);
+    uint32_t X = k->peer_nxt;
+    struct tcp_repr r;
+    for (uint32_t i = 0; i < 3; i++) {
+        r = tfx_seg(k, TH_ACK, d + 1 + 1000 * i, 1000);
+        r.seq = X + 1 + 1000 * i;
+        tfx_inject(f, &r);
+    }
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 0);
+    r = tfx_seg(k, TH_ACK, d + 3001, 1);
+    r.seq = X + 3001;
+    tfx_inject(f, &r);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 1);
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 0);
+    r = tfx_seg(k, TH_ACK, d, 1);
+    tfx_inject(f, &r);
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 3001);
+    ck_assert_mem_eq(got, d, 3001);
+    ck_assert_uint_eq(f->core->tcp->ooo_bytes, 0);
+}
+END_TEST
+
+/* TCP-B-RST-5961-1 (e): an ACK far below SND.UNA is dropped with an ACK */
+START_TEST(ack_below_window)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    static uint8_t d[3000];
+    tfx_write(f, k->h, d, 3000);
+    k->snd_nxt += 2920;
+    tfx_peer_ack(f, k, k->snd_nxt, 1000);
+    fx_tx_clear(f);
+    uint32_t una = tfx_tcb(f, k->h)->snd_una;
+    uint8_t b = 5;
+    struct tcp_repr r = tfx_seg(k, TH_ACK, &b, 1);
+    r.ack = una - 200000;
+    tfx_inject(f, &r);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).ack, k->peer_nxt);   /* data not taken */
+    ck_assert_uint_eq(tfx_tcb(f, k->h)->snd_una, una);
+    ck_assert_uint_eq(tfx_read(f, k->h, NULL, 10), 0);
+}
+END_TEST
+
 /* TCP-OOS-7: data after FIN and a second FIN, all 16 arrival orders */
 START_TEST(ooo_double_fin_all_orders)
 {
@@ -597,6 +650,8 @@ Suite *tcp_data_suite(void)
     tcase_add_test(tc, ooo_overrun_window_wrap);
     tcase_add_test(tc, ooo_range_cap);
     tcase_add_test(tc, ooo_double_fin_all_orders);
+    tcase_add_test(tc, ooo_byte_cap);
+    tcase_add_test(tc, ack_below_window);
     tcase_add_test(tc, persist_not_for_full_window);
     tcase_add_test(tc, persist_probe_and_timeout);
     tcase_add_test(tc, persist_split);

@@ -359,6 +359,79 @@ START_TEST(icmp_frag_needed)
 }
 END_TEST
 
+/* TCP-FASTREXMIT-WRAP-1 */
+START_TEST(fast_retransmit_across_wrap)
+{
+    restart_iss(0xffffff00u - 1460u - 1u);
+    tfx_connect(f, k, &TFX_OPTS());
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    t->cwnd = t->ssthresh = 2 * 1460;
+    tfx_write(f, k->h, D, 6 * 1460);
+    ck_assert_uint_eq(fx_ntx(f), 2);
+    fx_tx_clear(f);
+    uint32_t a1 = k->snd_nxt + 1460;
+    tfx_peer_ack(f, k, a1, 65535);
+    ck_assert_uint_eq(fx_ntx(f), 1);                /* cwnd unchanged in CA */
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, a1 + 1460);
+    fx_tx_clear(f);
+    /* RFC 3042 limited transmit: one new segment on each of dup ACK 1, 2 */
+    tfx_inject(f, (struct tcp_repr[]){ dup_ack(a1) });
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, a1 + 2 * 1460);
+    tfx_inject(f, (struct tcp_repr[]){ dup_ack(a1) });
+    ck_assert_uint_eq(fx_ntx(f), 2);
+    ck_assert_uint_eq(tfx_tx(f, 1).seq, a1 + 3 * 1460);
+    fx_tx_clear(f);
+    tfx_inject(f, (struct tcp_repr[]){ dup_ack(a1) });
+    /* ssthresh = max(FlightSize / 2, 2 MSS), cwnd = ssthresh + 3 MSS */
+    ck_assert_uint_eq(t->ssthresh, 2 * 1460);
+    ck_assert_uint_eq(t->cwnd, 5 * 1460);
+    ck_assert_uint_eq(fx_ntx(f), 2);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, a1);
+    ck_assert_mem_eq(tfx_tx(f, 0).data, D + 1460, 1460);
+    ck_assert_uint_eq(tfx_tx(f, 1).seq, a1 + 4 * 1460);
+    ck_assert_uint_eq(a1 + 5 * 1460, k->snd_nxt + 6 * 1460);   /* all six sent once */
+}
+END_TEST
+
+/* TCP-SYN-TIMEOUT-LINKDOWN-1 */
+START_TEST(syn_timeout_link_down)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    fx_tx_clear(f);
+    fx_advance(f, 1000000);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    f->links[0].fail_tx = 1000000;
+    fx_advance(f, 123000000 - 1000000 - 1);   /* 1+2+4+8+16+32+60 s (RTO cap) */
+    ck_assert(!(fx_sock_status(f, h) & MOAT_SS_ERR));
+    fx_advance(f, 2);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_TIMEDOUT);
+    f->links[0].fail_tx = 0;
+}
+END_TEST
+
+/* TCP-PERSIST-TIMEOUT-LINKDOWN-1 */
+START_TEST(persist_timeout_link_down)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    tfx_write(f, k->h, D, 1460);
+    k->snd_nxt += 1460;
+    tfx_peer_ack(f, k, k->snd_nxt, 0);
+    tfx_write(f, k->h, D, 1460);
+    fx_tx_clear(f);
+    fx_advance(f, tfx_tcb(f, k->h)->t_persist - f->now);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    tfx_peer_ack(f, k, k->snd_nxt, 0);
+    f->links[0].fail_tx = 1000000;
+    fx_advance(f, 3600ull * 1000000u);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_int_eq(fx_sock_error(f, k->h), MOAT_E_TIMEDOUT);
+    f->links[0].fail_tx = 0;
+}
+END_TEST
+
 Suite *tcp_loss_suite(void);
 Suite *tcp_loss_suite(void)
 {
@@ -375,6 +448,9 @@ Suite *tcp_loss_suite(void)
     tcase_add_test(tc, sack_receiver_blocks);
     tcase_add_test(tc, retransmit_merge_checksum);
     tcase_add_test(tc, icmp_frag_needed);
+    tcase_add_test(tc, fast_retransmit_across_wrap);
+    tcase_add_test(tc, syn_timeout_link_down);
+    tcase_add_test(tc, persist_timeout_link_down);
     suite_add_tcase(s, tc);
     return s;
 }

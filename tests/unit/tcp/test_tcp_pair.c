@@ -258,7 +258,20 @@ static void run_bulk_iss(uint32_t total, uint32_t loss, uint32_t dup, uint32_t r
             if (fx_sock_status(x, h[s]) & MOAT_SS_ERR)
                 ck_abort_msg("side %d: error %d", s, fx_sock_error(x, h[s]));
         }
+        uint64_t to_before[2] = { fx_stats(&p->a).tcp_timeouts, fx_stats(&p->b).tcp_timeouts };
+        struct tcp_cb snap[2] = { *tfx_tcb(&p->a, ha), *tfx_tcb(&p->b, hb) };
         pair_step(p, deadline);
+        if (getenv("TCP_PAIR_TRACE"))
+            for (int z = 0; z < 2; z++)
+                if (fx_stats(fxs[z]).tcp_timeouts != to_before[z]) {
+                    struct tcp_cb *t = &snap[z];
+                    fprintf(stderr, "RTO side %d at %.3f: rec %d una %u max %u(+%u) nsack %u sacked %u "
+                            "cwnd %u ssth %u dup %u hrxt +%u wnd %u retries %u\n", z,
+                            (double)p->now / 1e6, t->recovery, t->snd_una, t->snd_max,
+                            t->snd_max - t->snd_una, t->n_sack, tcp_sacked_bytes(t), t->cwnd,
+                            t->ssthresh, t->dupacks, t->high_rxt - t->snd_una, t->snd_wnd,
+                            t->retries);
+                }
     }
     uint64_t t_data = p->now;
     ck_assert_int_eq(fx_close(&p->a, ha), 0);

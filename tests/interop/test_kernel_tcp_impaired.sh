@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Interop: moat's TCP against the Linux kernel's through random loss,
+# delay and reordering between the two (this kernel has no netem qdisc:
+# loss is iptables' statistic match, delay and reordering are NFQUEUE and
+# tests/tools/nfq_delay).
+#
+#   network namespace moat-tcpimp-$$ (made and deleted by this script)
+#   +-----------------------------------------------------------------------+
+#   |  Linux kernel stack               iptables on mt$$, both directions:  |
+#   |  socat, curl, ping                  statistic 1% -> DROP              |
+#   |       |                             then NFQUEUE 0 -> nfq_delay:      |
+#   |       |                             +10 ms, 5% of packets +3 ms more  |
+#   |       |                             (so they are overtaken)           |
+#   |  mt$$: 192.0.2.1/24 <== TAP device ==> moat-echo  192.0.2.2           |
+#   |                                        moat-httpd 192.0.2.3           |
+#   +-----------------------------------------------------------------------+
+#
+# The delay applies in each direction: the round trip gains 20 ms; the
+# loss too: 1% of frames each way. Checks: ping sees the added round trip
+# (the harness works), 16 MiB through moat-echo and back with socat (sha256
+# both ways), a 16 MiB file from moat-httpd with curl (sha256), moat
+# retransmitted (its counters), iptables dropped and nfq_delay held and
+# reordered packets (the impairments really happened), and both programs
+# exit 0 on SIGTERM. Prints the time and throughput of each transfer.
+#
+# Sizes and impairments can be changed for a longer run: IMP_MIB (16),
+# IMP_LOSS (0.01), IMP_DELAY_MS (10 each way), IMP_REORDER_PCT (5),
+# IMP_REORDER_MS (3). IMP_PCAP=1 makes moat write pcaps (with IT_KEEP=1
+# the work directory, pcaps included, is kept for a look in wireshark).
+# Bounded: every step runs under timeout; the whole script stays under
+# about 4 minutes even when every transfer hits its limit.
+#
+# usage: bash test_kernel_tcp_impaired.sh BUILD_DIR   (root; exit 77 = skipped)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+
+it_need socat curl sha256sum iptables ping
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR"; exit 2; }
+NFQ_BIN=$(cd "$1" 2>/dev/null && pwd)/tests/nfq_delay
+[ -x "$NFQ_BIN" ] || it_skip "tests/nfq_delay not built (needs libnetfilter-queue-dev)"
+it_setup "$1" tcpimp
+KIP=192.0.2.1
+MIB=${IMP_MIB:-16}
+LOSS=${IMP_LOSS:-0.01}
+DELAY_MS=${IMP_DELAY_MS:-10}
+REORDER_PCT=${IMP_REORDER_PCT:-5}
+REORDER_MS=${IMP_REORDER_MS:-3}
+QUEUE=0     # NFQUEUE numbers are per network namespace: ours is private
+echo "namespace $IT_NS, TAP $IT_TAP, build $IT_BUILD"
+echo "impairments each way: loss $LOSS, delay ${DELAY_MS} ms, ${REORDER_PCT}% of packets +${REORDER_MS} ms"
+
+sha() { sha256sum "$1" | cut -c1-64; }
+secs_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.2f", $1 - $2}'; }
+mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6; else print "?" }'; }
+pcap_opt() { [ -n "${IMP_PCAP:-}" ] && echo "--pcap $IT_WORK/$1.pcap"; }
+
+# ------------------------------------------------------------ impairments
+if ! it_start nfq "$NFQ_BIN" --queue "$QUEUE" --delay-ms "$DELAY_MS" \
+        --reorder-pct "$REORDER_PCT" --reorder-ms "$REORDER_MS" --max-seconds 280; then
+    it_skip "nfq_delay cannot bind an NFQUEUE here ($(tail -1 "$IT_WORK/nfq.err"))"
+fi
+# Loss first, then the queue: a dropped packet is never delayed. Without
+# --queue-bypass a dead nfq_delay would black-hole the TAP (and the test
+# would fail, loudly); with it, traffic would pass undelayed and the
+# packet count check below would catch that instead. We want loud.
+rules_ok=1
+for r in "INPUT -i $IT_TAP" "OUTPUT -o $IT_TAP"; do
+    # shellcheck disable=SC2086
+    it_in_ns iptables -A $r -m statistic --mode random --probability "$LOSS" -j DROP 2>>"$IT_WORK/ipt.err" || rules_ok=0
+    # shellcheck disable=SC2086
+    it_in_ns iptables -A $r -j NFQUEUE --queue-num "$QUEUE" 2>>"$IT_WORK/ipt.err" || rules_ok=0
+done
+[ "$rules_ok" = 1 ] || it_skip "iptables statistic/NFQUEUE not available: $(head -1 "$IT_WORK/ipt.err")"
+
+# ------------------------------------------------------------ moat-echo
+# shellcheck disable=SC2046
+if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 $(pcap_opt echo); then
+    it_result "moat-echo starts" 0 "no 'ready' within 15 s"
+    it_summary; exit 1
+fi
+if grep -q "TCP is not available" "$IT_WORK/echo.err"; then
+    it_stop echo
+    it_skip "TCP is not in this build yet"
+fi
+it_result "moat-echo starts" 1 "ready"
+
+# The harness itself: ping crosses the same rules, so its round trip must
+# show both delays (and a lost ping or two is the loss at work). -U: time
+# measured in user space; the kernel stamps a received packet before the
+# INPUT hook, so its own timestamp would hide the inbound delay.
+pout=$(it_in_ns timeout 20 ping -U -n -c 20 -i 0.05 -W 2 192.0.2.2 2>&1)
+prx=$(printf '%s\n' "$pout" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+pmin=$(printf '%s\n' "$pout" | sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/.*|\1|p')
+pavg=$(printf '%s\n' "$pout" | sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/.*|\2|p')
+ok=$(echo "${prx:-0} ${pmin:-0} $DELAY_MS" | awk '{print ($1 >= 14 && $2 >= 2 * $3) ? 1 : 0}')
+it_result "ping through the impairments" "$ok" \
+    "${prx:-0}/20 replies, rtt min ${pmin:-?} avg ${pavg:-?} ms (>= $((2 * DELAY_MS)) ms expected)"
+
+head -c "${MIB}M" /dev/urandom >"$IT_WORK/big.in"
+t0=$(date +%s.%N)
+it_in_ns timeout 100 socat -b 131072 -T 30 - TCP:192.0.2.2:7 \
+    <"$IT_WORK/big.in" >"$IT_WORK/big.out" 2>"$IT_WORK/socat.err"
+rc=$?
+dt=$(secs_since "$t0")
+if [ "$(sha "$IT_WORK/big.in")" = "$(sha "$IT_WORK/big.out")" ]; then
+    it_result "TCP echo $MIB MiB through impairments" 1 \
+        "sha256 identical, ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s each way"
+else
+    it_result "TCP echo $MIB MiB through impairments" 0 \
+        "socat exit $rc after ${dt}s, $(stat -c %s "$IT_WORK/big.out") of $((MIB << 20)) bytes back"
+    sed 's/^/    /' "$IT_WORK/socat.err"
+fi
+rm -f "$IT_WORK/big.out"
+
+it_stop echo
+grep 'stats:\|drop:' "$IT_WORK/echo.err" | sed 's/^/    /'
+r=$(it_stat echo tcp_retransmits)
+it_result "moat-echo retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
+    "tcp_retransmits=$r fast=$(it_stat echo tcp_fast_retransmits) rto=$(it_stat echo tcp_timeouts)"
+
+# ------------------------------------------------------------ moat-httpd
+mkdir -p "$IT_WORK/www"
+mv "$IT_WORK/big.in" "$IT_WORK/www/big.bin"
+URL=http://192.0.2.3
+# shellcheck disable=SC2046
+if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --port 80 \
+        --root "$IT_WORK/www" $(pcap_opt httpd); then
+    t0=$(date +%s.%N)
+    it_in_ns timeout 100 curl -sS --max-time 90 -o "$IT_WORK/big.got" "$URL/big.bin" 2>"$IT_WORK/curl.err"
+    dt=$(secs_since "$t0")
+    if [ "$(sha "$IT_WORK/www/big.bin")" = "$(sha "$IT_WORK/big.got" 2>/dev/null)" ]; then
+        it_result "HTTP GET $MIB MiB through impairments" 1 \
+            "sha256 identical, ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s"
+    else
+        it_result "HTTP GET $MIB MiB through impairments" 0 \
+            "after ${dt}s, $(stat -c %s "$IT_WORK/big.got" 2>/dev/null || echo 0) bytes: $(head -c 200 "$IT_WORK/curl.err")"
+    fi
+    it_stop httpd
+    grep 'stats:\|drop:' "$IT_WORK/httpd.err" | sed 's/^/    /'
+    r=$(it_stat httpd tcp_retransmits)
+    it_result "moat-httpd retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
+        "tcp_retransmits=$r fast=$(it_stat httpd tcp_fast_retransmits) rto=$(it_stat httpd tcp_timeouts)"
+else
+    it_result "moat-httpd starts" 0 "no 'ready' within 15 s"
+fi
+
+# ------------------------------------------------------------ the harness
+dropped=$(it_in_ns iptables -L -v -n -x | awk '/statistic/ {n += $1} END {print n + 0}')
+queued=$(it_in_ns iptables -L -v -n -x | awk '/NFQUEUE/ {n += $1} END {print n + 0}')
+it_in_ns iptables -F
+it_stop nfq
+line=$(grep '^nfq_delay:' "$IT_WORK/nfq.err" | tail -1)
+held=$(printf '%s' "$line" | sed -n 's/.* packets=\([0-9]*\).*/\1/p')
+reord=$(printf '%s' "$line" | sed -n 's/.* reordered=\([0-9]*\).*/\1/p')
+ovf=$(printf '%s' "$line" | sed -n 's/.* overflow=\([0-9]*\).*/\1/p')
+it_result "impairments happened" \
+    "$([ "$dropped" -gt 0 ] && [ "${held:-0}" -gt 0 ] && [ "${reord:-0}" -gt 0 ] && [ "${ovf:-1}" = 0 ] && echo 1 || echo 0)" \
+    "iptables dropped $dropped, queued $queued; ${line:-no nfq_delay summary}"
+
+it_summary
