@@ -72,7 +72,7 @@ server_result() {
     printf '%s\n' "$out" | grep '^ttcp:' | tail -1
 }
 # field LINE KEY: the number after KEY= in a ttcp result line.
-field() { printf '%s\n' "$1" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
+field() { printf '%s\n' "$1" | sed -n "s|.* $2=\([0-9.]*\).*|\1|p"; }
 median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2] + a[NR/2+1]) / 2 }'; }
 
 ROWS=()

@@ -176,6 +176,37 @@ static uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *l
     return s;
 }
 
+static void tcp_rxt_watch(struct tcp_cb *t)
+{
+    t->rxt_mark = t->snd_max;
+    t->flags |= TF_RXT_WATCH;
+}
+
+/*
+ * Lost retransmission of the first hole. RFC 6675 alone has only the
+ * timeout for it; but once the receiver SACKs more than (DupThresh - 1)
+ * segments that we sent after that retransmission, it cannot still be on
+ * its way (the same reasoning as IsLost, applied to the retransmission):
+ * send it again, within the same recovery episode.
+ */
+void tcp_sack_check_rxt(struct tcp_cb *t)
+{
+    if (!(t->flags & TF_RXT_WATCH) || t->recovery != TCP_REC_FAST)
+        return;
+    uint32_t above = 0;
+    for (unsigned i = 0; i < t->n_sack; i++) {
+        uint32_t l = t->sack[i].l, r = t->sack[i].r;
+        if (TCP_SEQ_LT(l, t->rxt_mark))
+            l = t->rxt_mark;
+        if (TCP_SEQ_LT(l, r))
+            above += r - l;
+    }
+    if (above > (TCP_DUPTHRESH - 1u) * t->mss) {
+        t->flags &= ~(uint32_t)TF_RXT_WATCH;
+        t->high_rxt = t->snd_una;   /* NextSeg offers the hole again */
+    }
+}
+
 void tcp_sack_output(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
@@ -203,6 +234,8 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
             uint32_t n = tcp_retransmit_at(c, s, hole, hl);
             if (n == 0)
                 break;
+            if (hole == t->snd_una)
+                tcp_rxt_watch(t);
             t->high_rxt = hole + n;
             continue;
         }
@@ -236,6 +269,8 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
             uint32_t n = tcp_retransmit_at(c, s, hole, hl);
             if (n == 0)
                 break;
+            if (hole == t->snd_una)
+                tcp_rxt_watch(t);
             t->high_rxt = hole + n;
             continue;
         }
@@ -254,6 +289,7 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
         if (TCP_SEQ_GEQ(t->snd_una, t->recover)) {
             /* Full ACK: leave recovery (RFC 6582 3.2 step 3, RFC 6675 5). */
             t->recovery = TCP_REC_NONE;
+            t->flags &= ~(uint32_t)TF_RXT_WATCH;
             t->dupacks = 0;
             t->bytes_acked = 0;
             if (t->flags & TF_SACK) {
@@ -274,6 +310,11 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
                 t->cwnd += t->mss;
             tcp_cwnd_cap(c, s, t);
             tcp_retransmit_at(c, s, t->snd_una, 0);
+        } else if (TCP_SEQ_LT(t->snd_una, t->high_rxt)) {
+            /* The new first hole was resent earlier; watch it from now. */
+            tcp_rxt_watch(t);
+        } else {
+            t->flags &= ~(uint32_t)TF_RXT_WATCH;
         }
         tcp_timer_rtx_arm(c, t);
         return;
@@ -359,6 +400,8 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
         uint32_t hl = 0;
         uint32_t hole = tcp_next_hole(t, t->snd_una, &hl);
         t->high_rxt = hole + tcp_retransmit_at(c, s, hole, hl);
+        if (hole == t->snd_una)
+            tcp_rxt_watch(t);
         tcp_timer_rtx_arm(c, t);
         tcp_output(c, s);
     } else {
@@ -377,6 +420,7 @@ void tcp_cc_rto(struct mcore *c, struct tcp_cb *t)
         t->ssthresh = tcp_half_flight(t);
     t->cwnd = t->mss;
     t->recovery = TCP_REC_RTO;
+    t->flags &= ~(uint32_t)TF_RXT_WATCH;
     t->recover = t->snd_max;
     t->dupacks = 0;
     t->bytes_acked = 0;

@@ -312,7 +312,13 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
                 tcp_send_rst_for(c, sg);
                 return;
             }
-            if (sg->seq != q->irs + 1u) {
+            uint32_t w0 = c->env.layout.g.sock_rx_bytes;
+            if (w0 > 0xffffu)
+                w0 = 0xffffu;
+            if (sg->seq - (q->irs + 1u) >= w0) {
+                /* Outside the window the SYN-ACK offered (a later data
+                 * segment may legitimately come first: it is taken as
+                 * out-of-order data once the child exists). */
                 MCORE_DROP(c, TCP_OUT_OF_WINDOW);
                 return;
             }
@@ -347,14 +353,15 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         struct msock *ch = tcp_child_new(c, l, sg, &p);
         if (ch == NULL)
             return;
-        if (q != NULL)
-            tcp_syn_free(c, q);
         tcp_process(c, ch, sg);
         struct tcp_cb *ct = tcp_cb_of(c, ch);
         if (ct->state == TCPS_SYN_RCVD) {
-            /* The completing ACK was not acceptable after all. */
+            /* The completing ACK was not acceptable after all (PAWS, ...):
+             * forget the child, keep the embryo for the next try. */
             ct->listener = 0;
             tcp_release(c, ch);
+        } else if (q != NULL) {
+            tcp_syn_free(c, q);
         }
         return;
     }
@@ -752,8 +759,12 @@ static int tcp_acceptable(const struct tcp_cb *t, const struct tcp_seg *sg, uint
 {
     uint32_t slen = sg->len + ((sg->flags & TCP_SYN) ? 1u : 0u) + ((sg->flags & TCP_FIN) ? 1u : 0u);
     uint32_t off = sg->seq - t->rcv_nxt;
+    /* A pure ACK may sit up to one scale unit past the edge we track: the
+     * announced window is rounded up (tcp_rcv_wnd_field) and the peer may
+     * have sent into that rounding. Dropping its ACKs would stall us. */
+    uint32_t slack = (t->flags & TF_WS) ? (1u << t->rcv_wscale) - 1u : 0u;
     if (slen == 0)
-        return rwnd == 0 ? sg->seq == t->rcv_nxt : off < rwnd;
+        return off <= rwnd + slack && (rwnd != 0 || off <= slack);
     if (rwnd == 0)
         return 0;
     uint32_t off_end = sg->seq + slen - 1u - t->rcv_nxt;
@@ -889,8 +900,19 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
                    !(sg->flags & (TCP_SYN | TCP_FIN)) && nwnd == t->snd_wnd &&
                    t->snd_max != t->snd_una &&
                    nwnd != 0 && t->t_persist == 0;  /* answers to window probes are no loss signal */
-    if ((t->flags & TF_SACK) && sg->n_sack > 0)
+    uint32_t sacked_before = 0;
+    int sack_news = 0;
+    if ((t->flags & TF_SACK) && sg->n_sack > 0) {
+        sacked_before = tcp_sacked_bytes(t);
         tcp_sack_update(t, sg);
+        sack_news = tcp_sacked_bytes(t) > sacked_before;
+    }
+    /* RFC 6675 2: an ACK that SACKs new data counts as a duplicate even
+     * when it carries data or a new window; with data flowing both ways
+     * (echo, request/response) pure duplicates may never come. */
+    if (!pure_dup && sack_news && sg->ack == t->snd_una && t->snd_max != t->snd_una &&
+        nwnd != 0 && t->t_persist == 0 && !(sg->flags & (TCP_SYN | TCP_FIN)))
+        pure_dup = 1;
     if (TCP_SEQ_GT(sg->ack, t->snd_una)) {
         uint32_t acked = sg->ack - t->snd_una;
         /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
@@ -923,9 +945,14 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
             tcp_timer_rtx_arm(c, t);
     } else if (pure_dup) {
         tcp_cc_dupack(c, s);
-    } else if (sg->ack == t->snd_una && (t->flags & TF_SACK) && sg->n_sack > 0 &&
-               t->recovery == TCP_REC_FAST) {
+    } else if (sack_news && t->recovery == TCP_REC_FAST) {
         tcp_output(c, s);   /* SACK news during recovery */
+    }
+    if (sack_news && t->recovery == TCP_REC_FAST && (t->flags & TF_RXT_WATCH)) {
+        uint32_t before = t->high_rxt;
+        tcp_sack_check_rxt(t);
+        if (t->high_rxt != before)
+            tcp_output(c, s);
     }
     if (t->state == TCPS_CLOSED)
         return;

@@ -169,12 +169,24 @@ void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_ms
     uint32_t tsval = (uint32_t)(c->now / 1000u) + q->ts_off;
     unsigned olen = tcp_put_syn_opts(o, our_mss, q->sack_ok, q->ts_ok, tsval, q->ts_recent,
                                      q->ws != TCP_WS_NONE, our_ws);
+    uint32_t wnd = c->env.layout.g.sock_rx_bytes;  /* a SYN's window is never scaled */
     (void)tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss, q->irs + 1u,
-                       TCP_SYN | TCP_ACK, 0xffffu, o, olen);
+                       TCP_SYN | TCP_ACK, (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
 }
 
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
 {
+    /*
+     * rcv_adv is the right edge we have promised, and it is always backed
+     * by free ring space: it only moves right, to a point the ring can
+     * hold, and only by a useful amount (RFC 9293 3.8.6.2.2, receiver SWS
+     * avoidance). The field is that promise rounded down to the scale
+     * unit: with window scaling the announced edge may then sit up to
+     * 2^S - 1 bytes left of an earlier one (RFC 7323 appendix F); rounding
+     * up instead would promise bytes the fixed ring may not have, and
+     * repeated rounding creeps (seen against Linux: the window stuck
+     * "open" on a full ring).
+     */
     struct tcp_cb *t = tcp_cb_of(c, s);
     uint32_t space = tcp_rcv_space(c, s);
     uint32_t cur = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
@@ -182,25 +194,16 @@ uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
     uint32_t max = 0xffffu << ws;
     if (space > max)
         space = max;
-    if (space > cur) {
-        /* RFC 9293 3.8.6.2.2: move the right edge only by a useful amount. */
-        uint32_t thresh = s->rx.cap / 2u;
-        if (thresh > t->adv_mss)
-            thresh = t->adv_mss;
-        if (space - cur < thresh)
-            space = cur;
+    uint32_t thresh = s->rx.cap / 2u;
+    if (thresh > t->adv_mss)
+        thresh = t->adv_mss;
+    uint32_t aligned = (space >> ws) << ws;
+    if (aligned > cur && space - cur >= thresh) {
+        t->rcv_adv = t->rcv_nxt + aligned;
+        return (uint16_t)(aligned >> ws);
     }
-    if (space < cur)
-        space = cur;    /* never shrink the window (RFC 9293 3.8.6.2.2) */
-    uint32_t field = space >> ws;
-    if ((space & ((1u << ws) - 1u)) != 0 && field < 0xffffu && (field << ws) < cur)
-        field++;        /* rounding down must not shrink the edge */
-    if (field > 0xffffu)
-        field = 0xffffu;
-    uint32_t edge = t->rcv_nxt + (field << ws);
-    if (TCP_SEQ_GT(edge, t->rcv_adv))
-        t->rcv_adv = edge;
-    return (uint16_t)field;
+    uint32_t field = cur >> ws;
+    return (uint16_t)(field > 0xffffu ? 0xffffu : field);
 }
 
 int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,

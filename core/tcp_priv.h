@@ -73,9 +73,9 @@ enum {
     TF_SACK      = 1u << 8,   /* SACK permitted both ways */
     TF_WS        = 1u << 9,   /* window scaling negotiated */
     TF_SYN_RETX  = 1u << 10,  /* our SYN was retransmitted (IW = 1 MSS) */
-    TF_RD_SHUT   = 1u << 11,
+    TF_RD_SHUT   = 1u << 11,  /* shutdown(RD): recorded; the client stops reading */
     TF_PASSIVE   = 1u << 12,  /* created by a listener (SYN queue) */
-    TF_RTO_SERIES = 1u << 13, /* consecutive RTOs: keep ssthresh */
+    TF_RXT_WATCH = 1u << 13,  /* watching the retransmission at snd_una (rxt_mark) */
     TF_RTT_ON    = 1u << 14   /* timing rtt_seq (no timestamps) */
 };
 
@@ -126,6 +126,7 @@ struct tcp_cb {
 
     /* Congestion control (RFC 5681, 6582, 6675, 6928). */
     uint32_t cwnd, ssthresh, recover, high_rxt, bytes_acked;
+    uint32_t rxt_mark;          /* snd_max when the hole at snd_una was last resent */
     struct tcp_range sack[TCP_SACK_MAX];
 
     /* Timers: absolute deadlines in us, 0 = off. */
@@ -282,6 +283,9 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked);
 void tcp_cc_dupack(struct mcore *c, struct msock *s);
 void tcp_cc_rto(struct mcore *c, struct tcp_cb *t);
 void tcp_sack_update(struct tcp_cb *t, const struct tcp_seg *sg);
+/* New SACK information during recovery: was the retransmission of the
+ * first hole lost too? */
+void tcp_sack_check_rxt(struct tcp_cb *t);
 void tcp_sack_clear(struct tcp_cb *t);
 uint32_t tcp_sacked_bytes(const struct tcp_cb *t);
 /* RFC 6675 loss recovery transmission loop. */

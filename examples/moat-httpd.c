@@ -34,6 +34,7 @@
 #define H_TX_BUF 65536u        /* response headers and file chunks */
 #define H_BATCH 64
 #define H_IDLE_S 30.0
+#define H_DRAIN_S 2.0          /* lingering close: read and discard this long */
 
 struct hconn {
     moat_sock_t s;             /* 0: free */
@@ -46,6 +47,7 @@ struct hconn {
     uint64_t discard;          /* request body bytes still to skip */
     int close_after;           /* close once the current response is sent */
     int peer_eof;
+    int draining;              /* response done, our FIN sent: discarding input */
     double last;               /* last activity, for the idle timeout */
 };
 
@@ -428,7 +430,8 @@ static size_t h_request(struct httpd *h, struct hconn *c)
 /* Drive one connection until it would block. */
 static void hc_serve(struct httpd *h, struct hconn *c)
 {
-    c->last = ex_now();
+    if (!c->draining)
+        c->last = ex_now();
     for (int n = 0; n < H_BATCH; n++) {
         size_t done = 0;
         int rc;
@@ -466,9 +469,27 @@ static void hc_serve(struct httpd *h, struct hconn *c)
             close(c->fd);
             c->fd = -1;
         }
-        if (c->close_after) {
-            hc_close(h, c, 0);
-            return;
+        if (c->close_after && !c->draining) {
+            /* Closing with unread input would make our TCP answer with a
+             * reset, which can destroy the response before the client
+             * reads it (e.g. after a 431 for an oversized header). So send
+             * FIN first and discard what still arrives, for a while. */
+            if (c->peer_eof || moat_sock_shutdown(h->st, c->s, MOAT_SHUT_WR) != 0) {
+                hc_close(h, c, 0);
+                return;
+            }
+            c->draining = 1;
+            c->last = ex_now() - H_IDLE_S + H_DRAIN_S;   /* idle check ends it */
+        }
+        if (c->draining) {
+            rc = moat_sock_recv(h->st, c->s, c->rx, H_RX_MAX, &done);
+            if (rc == MOAT_E_AGAIN)
+                return;
+            if (rc != 0 || done == 0) {
+                hc_close(h, c, 0);
+                return;
+            }
+            continue;
         }
         if (c->discard > 0 && c->rxlen > 0) {
             size_t k = c->discard < c->rxlen ? (size_t)c->discard : c->rxlen;

@@ -86,7 +86,7 @@ stop_echo() {
 
 # domains PID: the factored backends' domain processes under PID.
 domains() {
-    pgrep moat-netd >/dev/null 2>&1 || pgrep moat-linkd >/dev/null 2>&1 || {
+    pgrep -P "$1" -x moat-netd >/dev/null 2>&1 || pgrep -P "$1" -x moat-linkd >/dev/null 2>&1 || {
         echo "  ($BACKEND backend: the network domain is a thread of moat-echo; no domain processes)"
         return
     }

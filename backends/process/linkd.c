@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 
 #include "backends/common/linkring.h"
-#include "backends/common/wake.h"
 #include "confine.h"
 #include "domain_priv.h"
 #include "ports/linux/linux_port.h"
@@ -170,6 +170,17 @@ static void linkd_sleep(struct linkd_if *ifs, unsigned n)
             atomic_store_explicit(&ifs[i].ring.hdr->link_sleeping, 0, memory_order_relaxed);
 }
 
+static void linkd_close_all(struct linkd_if *ifs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!ifs[i].active)
+            continue;
+        ifs[i].dev->ops->close(ifs[i].dev);
+        linkring_dev_detach(&ifs[i].ring);
+        ifs[i].active = 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct domain_boot boot;
@@ -225,6 +236,8 @@ int main(int argc, char **argv)
             domain_log(WHO, "interface %u: %s", i, moat_strerror(r));
             if (fr)
                 atomic_store(&linkring_hdr(fr)->link_err, r);
+            linkring_dev_detach(&ifs[i].ring);
+            linkd_close_all(ifs, i);
             return DOMAIN_EXIT_SETUP;
         }
         ifs[i].active = 1;
@@ -251,13 +264,17 @@ int main(int argc, char **argv)
     while (!linkd_stopping(ifs, n)) {
         if (linkd_round(ifs, n, test_hooks))
             continue;
-        /* Short spin before sleeping: a wake-up across CPUs costs tens of
-         * microseconds, a busy look a fraction of one. */
+        /* Short spin before sleeping (cfg.spin_us): a wake-up across CPUs
+         * costs tens of microseconds, a look at the rings and one read()
+         * of the device a microsecond. The spin yields between looks: on
+         * a small machine the application, moat-netd and the peer also
+         * want a CPU, and a spinner in their way costs more than it saves
+         * (measured on 2 CPUs; docs/boundary.md). */
         uint64_t end = linkd_now_us() + spin_us;
         int found = 0;
         while (spin_us && !found && linkd_now_us() < end && !linkd_stopping(ifs, n)) {
             found = linkd_round(ifs, n, test_hooks) != 0;
-            wake_relax();
+            sched_yield();   /* spinning, but never in the way of a runnable task */
         }
         if (!found) {
             linkd_sleep(ifs, n);
@@ -270,11 +287,6 @@ int main(int argc, char **argv)
     /* Asked to stop: send what the net domain queued last (its final
      * RSTs), then leave. */
     linkd_round(ifs, n, 0);
-    for (unsigned i = 0; i < n; i++) {
-        if (!ifs[i].active)
-            continue;
-        ifs[i].dev->ops->close(ifs[i].dev);
-        linkring_dev_detach(&ifs[i].ring);
-    }
-    return 0;
+    linkd_close_all(ifs, n);
+    return DOMAIN_EXIT_OK;
 }

@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,23 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
     }
     if (snprintf(path, sizeof path, "%s/%s", be->dir, name) >= (int)sizeof path)
         return MOAT_E_INVAL;
+    /* CPU placement (measurement aid): MOAT_DOMAIN_CPUS="N,L" pins
+     * moat-netd to CPU N and moat-linkd to CPU L; either may be empty. */
+    cpu_set_t cpus;
+    int pin = 0;
+    const char *pl = secure_getenv("MOAT_DOMAIN_CPUS");
+    if (pl) {
+        const char *comma = strchr(pl, ',');
+        const char *f = role == DOMAIN_NET ? pl : (comma ? comma + 1 : "");
+        if (*f >= '0' && *f <= '9') {
+            int cpu = atoi(f);
+            if (cpu < CPU_SETSIZE) {
+                CPU_ZERO(&cpus);
+                CPU_SET(cpu, &cpus);
+                pin = 1;
+            }
+        }
+    }
     if (pipe2(ep, O_CLOEXEC) != 0)
         return MOAT_E_IO;
 
@@ -265,6 +283,8 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (pin)
+            sched_setaffinity(0, sizeof cpus, &cpus);
         for (int t = 0; t < DOMAIN_FD_COUNT; t++) {
             tmp[t] = map[t] >= 0 ? fcntl(map[t], F_DUPFD_CLOEXEC, DOMAIN_FD_COUNT + 1) : -1;
             if (map[t] >= 0 && tmp[t] < 0)

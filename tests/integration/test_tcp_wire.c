@@ -20,10 +20,12 @@
  * limit; no sleeps: waiting is moat_poll with a timeout.
  *
  * Sizes: 64 MiB each way for the clean run, 1 % loss, duplication,
- * corruption, reordering and delay. 5 % loss moves 16 MiB each way: it is
+ * corruption, reordering and delay, and 64 MiB echoed back on a clean
+ * wire (B echoes instead of sending its own stream: see tcp_wire_echo). 5 % loss moves 16 MiB each way: it is
  * the slowest case by far (see the figures printed by the test and
- * docs/testing-impairments.md), and 16 MiB is still several thousand loss
- * events per direction. MOAT_TCP_WIRE_MIB=N overrides every size (for a
+ * docs/testing-impairments.md), and 16 MiB is still several hundred loss
+ * events per direction; the echo through loss, reordering and delay at
+ * once moves 16 MiB too. MOAT_TCP_WIRE_MIB=N overrides every size (for a
  * quick run or a long soak).
  *
  * Does not test: the TCP state machine in detail (tests/unit/tcp), the
@@ -312,6 +314,86 @@ out:
     return NULL;
 }
 
+/*
+ * The other end of an echo case: read a chunk, write all of it back, and
+ * only then read again, like moat-echo and most servers. When the client
+ * sends faster than the echo drains, this end's receive window closes and
+ * reopens over and over: the zero-window and window-update paths get
+ * exercised, which a both-ways transfer with eager readers never does.
+ */
+static void *echo_run(void *arg)
+{
+    struct side *sd = arg;
+    uint8_t *buf = malloc(CHUNK);
+    size_t have = 0, off = 0;
+    uint64_t t0 = now_ms();
+
+    if (!buf) {
+        side_fail(sd, MOAT_E_NOMEM, "malloc");
+        return NULL;
+    }
+    while (!(sd->eof && have == 0)) {
+        struct moat_pollfd p = { .sock = sd->s,
+                                 .events = (uint16_t)(have ? MOAT_POLLOUT : MOAT_POLLIN) };
+        unsigned nready = 0;
+        size_t n = 0;
+        int r;
+
+        if (now_ms() > sd->deadline_ms) {
+            side_fail(sd, 0, "wall-clock limit");
+            break;
+        }
+        r = moat_poll(sd->st, &p, 1, POLL_MS, &nready);
+        if (r != 0) {
+            side_fail(sd, r, "poll");
+            break;
+        }
+        if (p.revents & (MOAT_POLLERR | MOAT_POLLNVAL)) {
+            int64_t e = 0;
+            moat_sock_getopt(sd->st, sd->s, MOAT_OPT_ERROR, &e);
+            side_fail(sd, (int)e, "poll: POLLERR/POLLNVAL");
+            break;
+        }
+        if (nready == 0)
+            sd->idle_polls++;
+        if (have == 0) {
+            r = moat_sock_recv(sd->st, sd->s, buf, CHUNK, &n);
+            if (r == MOAT_E_AGAIN)
+                continue;
+            if (r != 0 || n > CHUNK) {
+                side_fail(sd, r, "echo recv");
+                break;
+            }
+            if (n == 0) {
+                sd->eof = 1;
+                sd->rx_done_ms = now_ms() - t0 + 1;
+            }
+            sd->got += n;
+            have = n;
+            off = 0;
+        } else {
+            r = moat_sock_send(sd->st, sd->s, buf + off, have, &n);
+            if (r == MOAT_E_AGAIN)
+                continue;
+            if (r != 0 || n > have) {
+                side_fail(sd, r, "echo send");
+                break;
+            }
+            off += n;
+            have -= n;
+            sd->sent += n;
+        }
+    }
+    if (sd->why[0] == '\0') {
+        int r = moat_sock_shutdown(sd->st, sd->s, MOAT_SHUT_WR);
+        if (r != 0)
+            side_fail(sd, r, "echo shutdown(WR)");
+        sd->tx_done_ms = now_ms() - t0 + 1;
+    }
+    free(buf);
+    return NULL;
+}
+
 /* ---- a case ------------------------------------------------------------------ */
 
 struct result {
@@ -367,11 +449,13 @@ static void print_drops(const char *who, const struct moat_stats *s)
 
 /*
  * Open the pair, connect A to B, move @p bytes each way at once, check
- * both streams, close. Fails the test (in this, the test's own thread)
+ * both streams, close. With @p echo, B sends back what it reads
+ * (echo_run) instead of a stream of its own, and A checks it gets its own
+ * pattern back. Fails the test (in this, the test's own thread)
  * on any error, mismatch or timeout; fills @p res for the counter checks.
  */
 static void run_case(const char *label, const struct moat_impair *imp, uint64_t bytes,
-                     struct result *res)
+                     int echo, struct result *res)
 {
     static unsigned n_wire;
     struct moat_config ca, cb;
@@ -430,8 +514,8 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
         break;
     }
 
-    struct side sdA = { .name = "A", .st = a, .s = sa, .tx_seed = 0xa11ce, .rx_seed = 0xb0b,
-                        .total = bytes },
+    struct side sdA = { .name = "A", .st = a, .s = sa, .tx_seed = 0xa11ce,
+                        .rx_seed = echo ? 0xa11ce : 0xb0b, .total = bytes },
                 sdB = { .name = "B", .st = b, .s = sb, .tx_seed = 0xb0b, .rx_seed = 0xa11ce,
                         .total = bytes };
     pthread_t ta, tb;
@@ -441,7 +525,7 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
     sdB.tx_hash = sdB.rx_hash = sdB.rx_expect_hash = FNV64_INIT;
     sdA.first_bad = sdB.first_bad = UINT64_MAX;
     ck_assert_int_eq(pthread_create(&ta, NULL, side_run, &sdA), 0);
-    ck_assert_int_eq(pthread_create(&tb, NULL, side_run, &sdB), 0);
+    ck_assert_int_eq(pthread_create(&tb, NULL, echo ? echo_run : side_run, &sdB), 0);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     res->seconds = (double)(now_ms() - t0) / 1000.0;
@@ -478,16 +562,23 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
         ck_assert_msg(sd->sent == bytes, "%s: %s sent %llu of %llu", label, sd->name,
                       (unsigned long long)sd->sent, (unsigned long long)bytes);
         ck_assert_msg(sd->eof, "%s: %s never saw end of stream", label, sd->name);
-        ck_assert_msg(sd->first_bad == UINT64_MAX, "%s: %s received a wrong byte at offset %llu",
-                      label, sd->name, (unsigned long long)sd->first_bad);
         ck_assert_msg(sd->got == bytes, "%s: %s received %llu bytes, expected %llu", label,
                       sd->name, (unsigned long long)sd->got, (unsigned long long)bytes);
+        if (echo && sd == &sdB)
+            continue;   /* the echo end forwards bytes; A checks them */
+        ck_assert_msg(sd->first_bad == UINT64_MAX, "%s: %s received a wrong byte at offset %llu",
+                      label, sd->name, (unsigned long long)sd->first_bad);
         ck_assert_msg(sd->rx_hash == sd->rx_expect_hash, "%s: %s hash of received stream",
                       label, sd->name);
     }
-    /* each receiver's hash equals the hash of what the other side sent */
-    ck_assert_msg(sdA.rx_hash == sdB.tx_hash, "%s: B->A stream hash differs", label);
-    ck_assert_msg(sdB.rx_hash == sdA.tx_hash, "%s: A->B stream hash differs", label);
+    /* each receiver's hash equals the hash of what the other side sent
+     * (A's own stream, in an echo case) */
+    if (echo) {
+        ck_assert_msg(sdA.rx_hash == sdA.tx_hash, "%s: echoed stream hash differs", label);
+    } else {
+        ck_assert_msg(sdA.rx_hash == sdB.tx_hash, "%s: B->A stream hash differs", label);
+        ck_assert_msg(sdB.rx_hash == sdA.tx_hash, "%s: A->B stream hash differs", label);
+    }
 }
 
 static uint64_t rexmits(const struct result *r)
@@ -500,7 +591,7 @@ static uint64_t rexmits(const struct result *r)
 START_TEST(tcp_wire_clean)
 {
     struct result r;
-    run_case("clean", NULL, case_bytes(64), &r);
+    run_case("clean", NULL, case_bytes(64), 0, &r);
     /* a clean wire with 256-slot rings: nothing should need resending
      * except what the wire's own full-ring drops forced */
     if (r.sa.drops[MOAT_DROP_LINK_TX_FULL] + r.sb.drops[MOAT_DROP_LINK_TX_FULL] == 0)
@@ -512,7 +603,7 @@ START_TEST(tcp_wire_loss_1pct)
 {
     struct moat_impair imp = { .loss_ppm = 10000 };
     struct result r;
-    run_case("loss 1%", &imp, case_bytes(64), &r);
+    run_case("loss 1%", &imp, case_bytes(64), 0, &r);
     ck_assert_uint_gt(r.sa.tcp_retransmits, 0);
     ck_assert_uint_gt(r.sb.tcp_retransmits, 0);
     /* with a full window in flight most losses are repaired by SACK-based
@@ -525,7 +616,7 @@ START_TEST(tcp_wire_loss_5pct)
 {
     struct moat_impair imp = { .loss_ppm = 50000 };
     struct result r;
-    run_case("loss 5%", &imp, case_bytes(16), &r);
+    run_case("loss 5%", &imp, case_bytes(16), 0, &r);
     ck_assert_uint_gt(r.sa.tcp_retransmits, 0);
     ck_assert_uint_gt(r.sb.tcp_retransmits, 0);
 }
@@ -535,7 +626,7 @@ START_TEST(tcp_wire_reorder)
 {
     struct moat_impair imp = { .reorder_ppm = 50000 };
     struct result r;
-    run_case("reorder 5%", &imp, case_bytes(64), &r);
+    run_case("reorder 5%", &imp, case_bytes(64), 0, &r);
     /* a frame held back by one position is a single duplicate ACK: below
      * the fast-retransmit threshold, so reordering alone must not cost a
      * retransmission storm. Allow some (DupThresh is crossed when two
@@ -550,7 +641,7 @@ START_TEST(tcp_wire_duplicate)
 {
     struct moat_impair imp = { .dup_ppm = 50000 };
     struct result r;
-    run_case("duplicate 5%", &imp, case_bytes(64), &r);
+    run_case("duplicate 5%", &imp, case_bytes(64), 0, &r);
     /* duplicates carry nothing new: delivered once (checked by the hash),
      * and the stream must not have needed many retransmissions */
     uint64_t segs = r.sa.tcp_segs_out + r.sb.tcp_segs_out;
@@ -563,7 +654,7 @@ START_TEST(tcp_wire_corrupt)
 {
     struct moat_impair imp = { .corrupt_ppm = 10000 };
     struct result r;
-    run_case("corrupt 1%", &imp, case_bytes(64), &r);
+    run_case("corrupt 1%", &imp, case_bytes(64), 0, &r);
     /* A flipped byte lands in the Ethernet, IP or TCP part of the frame;
      * the TCP checksum covers the payload, so nearly all of them are TCP
      * drops. Every one of them is a lost segment to be resent. */
@@ -579,12 +670,37 @@ START_TEST(tcp_wire_delay)
 {
     struct moat_impair imp = { .delay_us = 10000, .jitter_us = 2000 };
     struct result r;
-    run_case("delay 10+2ms", &imp, case_bytes(64), &r);
+    run_case("delay 10+2ms", &imp, case_bytes(64), 0, &r);
     /* with a 20 ms round trip a window of 256 KiB allows ~100 Mbit/s:
      * the transfer cannot be faster than the ring and the delay allow */
     double floor_s = (double)r.bytes / (double)(256u * 1024u) * 0.020;
     ck_assert_msg(r.seconds >= floor_s * 0.9, "%.2f s is faster than a 20 ms RTT allows (%.2f s)",
                   r.seconds, floor_s);
+}
+END_TEST
+
+/*
+ * Echo: B writes back what it reads before reading more, so B's receive
+ * window closes whenever its send side backs up, and reopens as A's ACKs
+ * drain it: zero windows, window updates and (with impairments) their
+ * loss. The impaired echo combines loss, reordering and delay, as the
+ * kernel interop test does through iptables; 16 MiB because a combined
+ * case is the slowest per byte.
+ */
+START_TEST(tcp_wire_echo)
+{
+    struct result r;
+    run_case("echo clean", NULL, case_bytes(64), 1, &r);
+}
+END_TEST
+
+START_TEST(tcp_wire_echo_impaired)
+{
+    struct moat_impair imp = { .loss_ppm = 10000, .reorder_ppm = 50000, .delay_us = 5000,
+                               .jitter_us = 1000 };
+    struct result r;
+    run_case("echo loss+reo+dly", &imp, case_bytes(16), 1, &r);
+    ck_assert_uint_gt(rexmits(&r), 0);
 }
 END_TEST
 
@@ -609,6 +725,8 @@ static Suite *tcp_wire_suite(void)
     TCP_WIRE_CASE("duplicate", tcp_wire_duplicate);
     TCP_WIRE_CASE("corrupt", tcp_wire_corrupt);
     TCP_WIRE_CASE("delay", tcp_wire_delay);
+    TCP_WIRE_CASE("echo", tcp_wire_echo);
+    TCP_WIRE_CASE("echo_impaired", tcp_wire_echo_impaired);
 #undef TCP_WIRE_CASE
     return s;
 }

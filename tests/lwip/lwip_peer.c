@@ -94,6 +94,11 @@ struct lwp_conn {
     uint8_t *ring;            /* echo: bytes received, not yet written back */
     size_t r_head, r_len;
     int closing;              /* close requested; waiting for room to send FIN */
+    uint64_t hold_at;         /* sink: stop crediting the window here (0: never) */
+    uint64_t held;            /* bytes received but not yet given to tcp_recved */
+    int resumed;
+    int zw_seen;              /* the announced window has been 0 since zw_t */
+    uint64_t zw_t, zw_frames; /* ...and frames_in was zw_frames then */
 };
 
 struct lwp {
@@ -199,6 +204,8 @@ static err_t lwp_linkoutput(struct netif *nif, struct pbuf *pb)
         p->cnt.tx_dropped++;   /* ring full: a loss TCP recovers from */
     else
         p->cnt.frames_out++;
+    if (pb->tot_len > p->cnt.max_frame_out)
+        p->cnt.max_frame_out = pb->tot_len;
     return ERR_OK;
 }
 
@@ -239,6 +246,8 @@ static unsigned lwp_rx(struct lwp *p, unsigned max)
             continue;
         }
         p->cnt.frames_in++;
+        if (len > p->cnt.max_frame_in)
+            p->cnt.max_frame_in = len;
         if (p->nif.input(pb, &p->nif) != ERR_OK)
             pbuf_free(pb);
     }
@@ -376,7 +385,10 @@ static err_t check_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *pb, err_t e
     }
     for (struct pbuf *q = pb; q != NULL; q = q->next)
         pattern_check_feed(&c->chk, q->payload, q->len);
-    tcp_recved(pcb, pb->tot_len);
+    if (c->hold_at != 0 && !c->resumed && c->chk.bytes >= c->hold_at)
+        c->held += pb->tot_len;   /* the window closes as this grows */
+    else
+        tcp_recved(pcb, pb->tot_len);
     pbuf_free(pb);
     pthread_cond_broadcast(&c->p->cv);
     return ERR_OK;
@@ -554,6 +566,49 @@ int lwp_tcp_sink(struct lwp *p, uint16_t port, uint64_t seed)
     return lwp_listen(p, port, ROLE_SINK, seed);
 }
 
+int lwp_tcp_sink_hold(struct lwp *p, uint16_t port, uint64_t seed, uint64_t hold_at)
+{
+    int h = lwp_listen(p, port, ROLE_SINK, seed);
+    if (h >= 0) {
+        lwp_lock(p);
+        p->conns[h].hold_at = hold_at;
+        lwp_unlock(p);
+    }
+    return h;
+}
+
+void lwp_sink_resume(struct lwp *p, int h)
+{
+    if (h < 0 || h >= LWP_MAX_CONNS)
+        return;
+    lwp_lock(p);
+    struct lwp_conn *c = &p->conns[h];
+    c->resumed = 1;
+    /* tcp_recved sends the window update itself once it is worth one. */
+    while (c->pcb && c->held > 0) {
+        u16_t k = c->held > 0xffffu ? 0xffffu : (u16_t)c->held;
+        tcp_recved(c->pcb, k);
+        c->held -= k;
+    }
+    lwp_unlock(p);
+}
+
+int lwp_sink_zero_window(struct lwp *p, int h, uint64_t *since_us, uint64_t *frames)
+{
+    if (h < 0 || h >= LWP_MAX_CONNS)
+        return MOAT_E_INVAL;
+    int r = MOAT_E_AGAIN;
+    pthread_mutex_lock(&p->mu);
+    struct lwp_conn *c = &p->conns[h];
+    if (c->zw_seen) {
+        *since_us = c->zw_t;
+        *frames = p->cnt.frames_in - c->zw_frames;
+        r = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return r;
+}
+
 int lwp_tcp_echo(struct lwp *p, uint16_t port)
 {
     return lwp_listen(p, port, ROLE_ECHO, 0);
@@ -638,6 +693,28 @@ int lwp_wait(struct lwp *p, int h, unsigned want, unsigned timeout_ms,
     out->acked = c->acked;
     pthread_mutex_unlock(&p->mu);
     return r;
+}
+
+void lwp_release(struct lwp *p, int h)
+{
+    if (h < 0 || h >= LWP_MAX_CONNS)
+        return;
+    lwp_lock(p);
+    struct lwp_conn *c = &p->conns[h];
+    if (c->pcb) {
+        struct tcp_pcb *pcb = c->pcb;
+        conn_detach(c);
+        tcp_abort(pcb);
+    }
+    if (c->lpcb) {
+        tcp_arg(c->lpcb, NULL);
+        tcp_close(c->lpcb);
+        c->lpcb = NULL;
+    }
+    free(c->ring);
+    c->ring = NULL;
+    c->role = ROLE_NONE;
+    lwp_unlock(p);
 }
 
 const char *lwp_errname(int err)
@@ -810,6 +887,12 @@ static void lwp_tick_apps(struct lwp *p)
             source_push(c);
         else if (c->role == ROLE_ECHO && c->r_len > 0)
             echo_push(c);
+        else if (c->role == ROLE_SINK && c->hold_at && !c->resumed && !c->zw_seen && c->pcb &&
+                 c->pcb->rcv_ann_wnd == 0) {
+            c->zw_seen = 1;
+            c->zw_t = lwp_now_us();
+            c->zw_frames = p->cnt.frames_in;
+        }
     }
 }
 

@@ -42,6 +42,8 @@ struct lwp_counters {
     uint64_t frames_out;  /* frames lwIP sent */
     uint64_t tx_dropped;  /* frames lwIP sent that the wire refused (ring full) */
     uint64_t rx_nomem;    /* frames dropped: no pbuf */
+    uint64_t max_frame_in;  /* longest frame handed to lwIP (Ethernet bytes) */
+    uint64_t max_frame_out; /* longest frame lwIP sent */
 };
 void lwp_counters(struct lwp *p, struct lwp_counters *out);
 
@@ -69,6 +71,15 @@ int lwp_udp_echo(struct lwp *p, uint16_t port);
 int lwp_tcp_source(struct lwp *p, uint32_t dst, uint16_t port, uint64_t seed, uint64_t total);
 int lwp_tcp_sink(struct lwp *p, uint16_t port, uint64_t seed);
 int lwp_tcp_echo(struct lwp *p, uint16_t port);
+/* A sink that stops opening its receive window (no tcp_recved) once
+ * @p hold_at bytes have arrived, until lwp_sink_resume(): lwIP's window
+ * closes and the sender must probe it. */
+int lwp_tcp_sink_hold(struct lwp *p, uint16_t port, uint64_t seed, uint64_t hold_at);
+void lwp_sink_resume(struct lwp *p, int h);
+/* Since when (µs, CLOCK_MONOTONIC) a holding sink has announced a zero
+ * window, and how many frames lwIP received since then. Returns 0, or
+ * MOAT_E_AGAIN while the window has not closed yet. */
+int lwp_sink_zero_window(struct lwp *p, int h, uint64_t *since_us, uint64_t *frames);
 
 #define LWP_F_CONNECTED 0x01u   /* established (connected or accepted) */
 #define LWP_F_SENT_ALL  0x02u   /* source: all bytes queued, FIN requested */
@@ -90,6 +101,10 @@ struct lwp_conn_result {
  * Returns 0, MOAT_E_CONNRESET/CONNABORTED (lwIP error), MOAT_E_TIMEDOUT. */
 int lwp_wait(struct lwp *p, int h, unsigned want, unsigned timeout_ms,
              struct lwp_conn_result *out);
+
+/* Give handle @p h back (aborting its connection if still open), so
+ * long runs of connections do not run out of handles. */
+void lwp_release(struct lwp *p, int h);
 
 /* Name of an lwIP err_t ("ERR_RST"). */
 const char *lwp_errname(int err);

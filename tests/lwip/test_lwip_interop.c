@@ -53,6 +53,9 @@
 
 #define BULK_BYTES   (16u * 1024u * 1024u)
 #define ECHO_BYTES   (4u * 1024u * 1024u)
+#define IMPAIRED_BYTES (4u * 1024u * 1024u)
+#define CHURN_CONNS  300u
+#define ZW_HOLD_MS   3000u
 #define RR_COUNT     2000u
 #define XFER_LIMIT_MS 60000u   /* one transfer, wall clock */
 #define CALL_TIMEO_MS 10000    /* one blocking moat call */
@@ -106,7 +109,10 @@ struct world {
     struct moat_stack *st;
 };
 
-static void world_open(struct world *w, const char *casename)
+/* @p imp: impairments of the frames each side sends (NULL: none);
+ * IP MTUs of each side (0: 1500). */
+static void world_open_full(struct world *w, const char *casename, const struct moat_impair *imp,
+                            uint16_t moat_mtu, uint16_t lwip_mtu)
 {
     struct moat_config c;
     const char *pcapdir = getenv("MOAT_LWIP_PCAP");
@@ -117,7 +123,7 @@ static void world_open(struct world *w, const char *casename)
 
     /* lwIP attaches first (end A, creates the wire); moat joins as B. */
     struct moat_link *l;
-    r = moat_wire_link(w->wire, NULL, 1500, &l);
+    r = moat_wire_link(w->wire, imp, lwip_mtu ? lwip_mtu : 1500, &l);
     ck_assert_msg(r == 0, "wire: %s", moat_strerror(r));
     r = lwp_start(l, IP_LWIP, 24, &w->lw);
     ck_assert_msg(r == 0, "lwIP peer: %s", moat_strerror(r));
@@ -129,9 +135,18 @@ static void world_open(struct world *w, const char *casename)
     snprintf(c.ifs[0].dev, sizeof(c.ifs[0].dev), "%s", w->wire);
     if (pcapdir && *pcapdir)
         snprintf(c.ifs[0].pcap, sizeof(c.ifs[0].pcap), "%s/%s.pcap", pcapdir, casename);
+    if (imp)
+        c.ifs[0].impair = *imp;
+    if (moat_mtu)
+        c.ifs[0].mtu = moat_mtu;
     c.max_sockets = 16;
     r = moat_stack_open(&c, &w->st);
     ck_assert_msg(r == 0, "moat_stack_open: %s", moat_strerror(r));
+}
+
+static void world_open(struct world *w, const char *casename)
+{
+    world_open_full(w, casename, NULL, 0, 0);
 }
 
 static void world_stats(struct world *w, const char *tag)
@@ -184,6 +199,7 @@ START_TEST(test_lwip_pings_moat)
 
     int r = lwp_ping(w.lw, IP_MOAT, 20, 56, 5000, &pr);
     ck_assert_msg(r == 0, "ping: %s", moat_strerror(r));
+    printf("backend: %s\n", moat_backend_name());
     printf("lwip_pings_moat: sent %u, replies %u (bad %u), avg rtt %.1f us\n",
            pr.sent, pr.good, pr.bad, pr.good ? (double)pr.rtt_us_sum / pr.good : 0.0);
     ck_assert_uint_eq(pr.sent, 20);
@@ -237,35 +253,37 @@ END_TEST
 
 /* ---- TCP: lwIP -> moat ------------------------------------------------- */
 
-START_TEST(test_tcp_lwip_to_moat)
+/*
+ * lwIP connects to moat's listener on @p port and sends @p total bytes of
+ * pattern @p seed; moat reads to end of stream and checks every byte, then
+ * closes, and lwIP must see that FIN with no error. Returns microseconds
+ * from connect to end of stream.
+ */
+static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed, uint64_t total)
 {
-    const uint64_t seed = 0x6c77697032u;
-    struct world w;
-    struct moat_addr bindto = { 0, PORT_MOAT_SINK }, peer;
+    struct moat_addr bindto = { 0, port }, peer;
     struct lwp_conn_result cr;
     struct pattern_check pc;
     static uint8_t buf[65536];
 
-    world_open(&w, "lwip_to_moat");
-    moat_sock_t ls = tcp_socket(&w), cs = 0;
-    ck_assert_int_eq(moat_sock_bind(w.st, ls, &bindto), 0);
-    ck_assert_int_eq(moat_sock_listen(w.st, ls, 4), 0);
-
-    int h = lwp_tcp_source(w.lw, IP_MOAT, PORT_MOAT_SINK, seed, BULK_BYTES);
-    ck_assert_msg(h >= 0, "lwIP connect: %s", moat_strerror(h));
+    moat_sock_t ls = tcp_socket(w), cs = 0;
+    ck_assert_int_eq(moat_sock_bind(w->st, ls, &bindto), 0);
+    ck_assert_int_eq(moat_sock_listen(w->st, ls, 4), 0);
 
     uint64_t t0 = now_us();
-    int r = moat_sock_accept(w.st, ls, &cs, &peer);
+    int h = lwp_tcp_source(w->lw, IP_MOAT, port, seed, total);
+    ck_assert_msg(h >= 0, "lwIP connect: %s", moat_strerror(h));
+    int r = moat_sock_accept(w->st, ls, &cs, &peer);
     ck_assert_msg(r == 0, "accept: %s", moat_strerror(r));
     ck_assert_uint_eq(peer.ip, IP_LWIP);
-    ck_assert_int_eq(moat_sock_setopt(w.st, cs, MOAT_OPT_RCVTIMEO_MS, CALL_TIMEO_MS), 0);
+    ck_assert_int_eq(moat_sock_setopt(w->st, cs, MOAT_OPT_RCVTIMEO_MS, CALL_TIMEO_MS), 0);
 
     pattern_check_init(&pc, seed);
     uint64_t deadline = t0 + XFER_LIMIT_MS * 1000ull;
     int eof = 0;
     for (uint64_t iter = 0; iter < 100000000ull && now_us() < deadline; iter++) {
         size_t got = 0;
-        r = moat_sock_recv(w.st, cs, buf, sizeof(buf), &got);
+        r = moat_sock_recv(w->st, cs, buf, sizeof(buf), &got);
         ck_assert_msg(r == 0, "recv after %" PRIu64 " bytes: %s", pc.bytes, moat_strerror(r));
         if (got == 0) {
             eof = 1;
@@ -274,85 +292,367 @@ START_TEST(test_tcp_lwip_to_moat)
         pattern_check_feed(&pc, buf, got);
     }
     uint64_t dt = now_us() - t0;
-    ck_assert_msg(eof, "no end of stream within %u ms (%" PRIu64 " of %u bytes)",
-                  XFER_LIMIT_MS, pc.bytes, BULK_BYTES);
+    ck_assert_msg(eof, "no end of stream within %u ms (%" PRIu64 " of %" PRIu64 " bytes)",
+                  XFER_LIMIT_MS, pc.bytes, total);
     ck_assert_msg(pc.mismatch_at == UINT64_MAX, "byte %" PRIu64 " differs from the pattern",
                   pc.mismatch_at);
-    ck_assert_uint_eq(pc.bytes, BULK_BYTES);
-    ck_assert_msg(pc.hash == pattern_hash(seed, BULK_BYTES), "FNV-1a hash differs");
+    ck_assert_uint_eq(pc.bytes, total);
+    ck_assert_msg(pc.hash == pattern_hash(seed, total), "FNV-1a hash differs");
 
     /* Our FIN completes lwIP's close: it must see it, with no reset. */
-    ck_assert_int_eq(moat_sock_close(w.st, cs), 0);
-    r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, 10000, &cr);
+    ck_assert_int_eq(moat_sock_close(w->st, cs), 0);
+    r = lwp_wait(w->lw, h, LWP_F_PEER_FIN, 10000, &cr);
     ck_assert_msg(r == 0, "lwIP never saw moat's FIN (flags 0x%x, err %d)", cr.flags, cr.err);
     ck_assert_msg(cr.err == 0, "lwIP reported error %d (%s)", cr.err, lwp_errname(cr.err));
-    ck_assert_uint_eq(cr.sent, BULK_BYTES);
-    ck_assert_uint_eq(cr.acked, BULK_BYTES);
-    printf("tcp_lwip_to_moat: %u bytes in %.3f s = %.1f Mbit/s, hash %016" PRIx64 " ok\n",
-           BULK_BYTES, (double)dt / 1e6, mbit_s(BULK_BYTES, dt), pc.hash);
-    world_stats(&w, "lwip_to_moat");
-    moat_sock_close(w.st, ls);
-    world_close(&w);
+    ck_assert_uint_eq(cr.sent, total);
+    ck_assert_uint_eq(cr.acked, total);
+    printf("  lwIP -> moat: %" PRIu64 " bytes in %.3f s = %.1f Mbit/s, hash %016" PRIx64 " ok\n",
+           total, (double)dt / 1e6, mbit_s(total, dt), pc.hash);
+    moat_sock_close(w->st, ls);
+    return dt;
 }
-END_TEST
 
-/* ---- TCP: moat -> lwIP ------------------------------------------------- */
-
-START_TEST(test_tcp_moat_to_lwip)
+/*
+ * moat connects to lwIP's sink on @p port and sends @p total bytes of
+ * pattern @p seed, then shuts down; lwIP checks every byte and closes at
+ * our FIN; we must read end of stream (not a reset). Returns microseconds
+ * from connect to lwIP's report.
+ */
+static uint64_t xfer_moat_to_lwip(struct world *w, uint16_t port, uint64_t seed, uint64_t total)
 {
-    const uint64_t seed = 0x6d6f617432u;
-    struct world w;
-    struct moat_addr peer = { IP_LWIP, PORT_LWIP_SINK };
+    struct moat_addr peer = { IP_LWIP, port };
     struct lwp_conn_result cr;
     static uint8_t buf[65536];
 
-    world_open(&w, "moat_to_lwip");
-    int h = lwp_tcp_sink(w.lw, PORT_LWIP_SINK, seed);
+    int h = lwp_tcp_sink(w->lw, port, seed);
     ck_assert_msg(h >= 0, "lwIP listen: %s", moat_strerror(h));
 
-    moat_sock_t s = tcp_socket(&w);
+    moat_sock_t s = tcp_socket(w);
     uint64_t t0 = now_us();
-    int r = moat_sock_connect(w.st, s, &peer);
+    int r = moat_sock_connect(w->st, s, &peer);
     ck_assert_msg(r == 0, "connect: %s", moat_strerror(r));
 
     uint64_t deadline = t0 + XFER_LIMIT_MS * 1000ull, off = 0;
-    for (uint64_t iter = 0; iter < 100000000ull && off < BULK_BYTES && now_us() < deadline;
-         iter++) {
+    for (uint64_t iter = 0; iter < 100000000ull && off < total && now_us() < deadline; iter++) {
         size_t len = sizeof(buf), sent = 0;
-        if (len > BULK_BYTES - off)
-            len = (size_t)(BULK_BYTES - off);
+        if (len > total - off)
+            len = (size_t)(total - off);
         pattern_fill(seed, off, buf, len);
         size_t done = 0;
         while (done < len && now_us() < deadline) {
-            r = moat_sock_send(w.st, s, buf + done, len - done, &sent);
+            r = moat_sock_send(w->st, s, buf + done, len - done, &sent);
             ck_assert_msg(r == 0, "send at %" PRIu64 ": %s", off + done, moat_strerror(r));
             done += sent;
         }
         off += done;
     }
-    ck_assert_msg(off == BULK_BYTES, "only %" PRIu64 " of %u bytes sent within %u ms", off,
-                  BULK_BYTES, XFER_LIMIT_MS);
-    ck_assert_int_eq(moat_sock_shutdown(w.st, s, MOAT_SHUT_WR), 0);
+    ck_assert_msg(off == total, "only %" PRIu64 " of %" PRIu64 " bytes sent within %u ms", off,
+                  total, XFER_LIMIT_MS);
+    ck_assert_int_eq(moat_sock_shutdown(w->st, s, MOAT_SHUT_WR), 0);
 
     /* lwIP has everything once it sees our FIN after the last byte. */
     uint64_t left_ms = (deadline > now_us()) ? (deadline - now_us()) / 1000u : 1;
-    r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, (unsigned)left_ms, &cr);
+    r = lwp_wait(w->lw, h, LWP_F_PEER_FIN, (unsigned)left_ms, &cr);
     uint64_t dt = now_us() - t0;
     ck_assert_msg(r == 0, "lwIP saw no FIN within %u ms: %" PRIu64 " bytes, flags 0x%x, err %d",
                   XFER_LIMIT_MS, cr.bytes, cr.flags, cr.err);
     ck_assert_msg(cr.err == 0, "lwIP reported error %d (%s)", cr.err, lwp_errname(cr.err));
     ck_assert_msg(cr.mismatch_at == UINT64_MAX, "lwIP: byte %" PRIu64 " differs from the pattern",
                   cr.mismatch_at);
-    ck_assert_uint_eq(cr.bytes, BULK_BYTES);
-    ck_assert_msg(cr.hash == pattern_hash(seed, BULK_BYTES), "FNV-1a hash differs");
+    ck_assert_uint_eq(cr.bytes, total);
+    ck_assert_msg(cr.hash == pattern_hash(seed, total), "FNV-1a hash differs");
 
     /* lwIP closes in turn: we read end of stream, not a reset. */
     size_t got = 1;
-    r = moat_sock_recv(w.st, s, buf, sizeof(buf), &got);
+    r = moat_sock_recv(w->st, s, buf, sizeof(buf), &got);
     ck_assert_msg(r == 0 && got == 0, "after lwIP's close: r=%s got=%zu", moat_strerror(r), got);
-    printf("tcp_moat_to_lwip: %u bytes in %.3f s = %.1f Mbit/s, hash %016" PRIx64 " ok\n",
-           BULK_BYTES, (double)dt / 1e6, mbit_s(BULK_BYTES, dt), cr.hash);
+    printf("  moat -> lwIP: %" PRIu64 " bytes in %.3f s = %.1f Mbit/s, hash %016" PRIx64 " ok\n",
+           total, (double)dt / 1e6, mbit_s(total, dt), cr.hash);
+    moat_sock_close(w->st, s);
+    return dt;
+}
+
+/* ---- TCP: refused and reset connections, both ways --------------------- */
+
+START_TEST(test_tcp_refused_and_reset)
+{
+    struct world w;
+    struct lwp_conn_result cr;
+    struct moat_addr bindto = { 0, PORT_MOAT_SINK }, peer;
+    uint8_t buf[4096];
+
+    world_open(&w, "reset");
+
+    /* lwIP -> a moat port nobody listens on: moat answers RST, lwIP
+     * reports the refusal as ERR_RST. */
+    int h = lwp_tcp_source(w.lw, IP_MOAT, 4444, 1, 1000);
+    ck_assert_int_ge(h, 0);
+    int r = lwp_wait(w.lw, h, LWP_F_CONNECTED, 5000, &cr);
+    ck_assert_msg(r == MOAT_E_CONNRESET && cr.err == -14 /* ERR_RST */,
+                  "lwIP to a closed moat port: %s, err %d (%s)", moat_strerror(r), cr.err,
+                  lwp_errname(cr.err));
+    lwp_release(w.lw, h);
+
+    /* moat -> a closed lwIP port: lwIP answers RST, moat says CONNREFUSED. */
+    moat_sock_t s = tcp_socket(&w);
+    struct moat_addr closed = { IP_LWIP, 4445 };
+    r = moat_sock_connect(w.st, s, &closed);
+    ck_assert_msg(r == MOAT_E_CONNREFUSED, "connect to a closed lwIP port: %s",
+                  moat_strerror(r));
+    moat_sock_close(w.st, s);
+
+    /* moat aborts an established connection: lwIP accepts the RST. */
+    moat_sock_t ls = tcp_socket(&w), cs = 0;
+    ck_assert_int_eq(moat_sock_bind(w.st, ls, &bindto), 0);
+    ck_assert_int_eq(moat_sock_listen(w.st, ls, 4), 0);
+    h = lwp_tcp_source(w.lw, IP_MOAT, PORT_MOAT_SINK, 2, 100000000u);
+    ck_assert_int_ge(h, 0);
+    r = moat_sock_accept(w.st, ls, &cs, &peer);
+    ck_assert_msg(r == 0, "accept: %s", moat_strerror(r));
+    size_t got = 0;
+    r = moat_sock_recv(w.st, cs, buf, sizeof(buf), &got);
+    ck_assert_msg(r == 0 && got > 0, "recv: %s", moat_strerror(r));
+    ck_assert_int_eq(moat_sock_abort(w.st, cs), 0);
+    r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, 5000, &cr);
+    ck_assert_msg(r == MOAT_E_CONNRESET && cr.err == -14,
+                  "lwIP after moat's abort: %s, err %d (%s)", moat_strerror(r), cr.err,
+                  lwp_errname(cr.err));
+    lwp_release(w.lw, h);
+    moat_sock_close(w.st, ls);
+
+    /* lwIP aborts: moat accepts the RST (its sequence number is exactly
+     * rcv_nxt, RFC 5961 3.2) and the next recv says CONNRESET. */
+    h = lwp_tcp_sink(w.lw, PORT_LWIP_SINK, 3);
+    ck_assert_int_ge(h, 0);
+    s = tcp_socket(&w);
+    struct moat_addr sink = { IP_LWIP, PORT_LWIP_SINK };
+    ck_assert_int_eq(moat_sock_connect(w.st, s, &sink), 0);
+    pattern_fill(3, 0, buf, sizeof(buf));
+    size_t sent = 0;
+    ck_assert_int_eq(moat_sock_send(w.st, s, buf, sizeof(buf), &sent), 0);
+    ck_assert_uint_eq(sent, sizeof(buf));
+    for (unsigned i = 0; i < 100u; i++) {
+        lwp_wait(w.lw, h, LWP_F_PEER_FIN, 50, &cr);   /* a bounded look */
+        if (cr.bytes == sizeof(buf))
+            break;
+    }
+    ck_assert_uint_eq(cr.bytes, sizeof(buf));
+    lwp_release(w.lw, h);   /* tcp_abort: RST */
+    r = moat_sock_recv(w.st, s, buf, sizeof(buf), &got);
+    ck_assert_msg(r == MOAT_E_CONNRESET, "moat after lwIP's abort: %s (got %zu)",
+                  moat_strerror(r), got);
+    moat_sock_close(w.st, s);
+    printf("tcp_refused_and_reset: refusals and resets seen correctly both ways\n");
+    world_close(&w);
+}
+END_TEST
+
+/*
+ * Different MTUs: moat 9000, lwIP 576 (so lwIP's SYN says MSS 536). moat
+ * must never send lwIP a segment larger than that, either way round.
+ */
+START_TEST(test_tcp_mss_from_lwip)
+{
+    struct world w;
+    struct lwp_counters lc;
+    world_open_full(&w, "mss", NULL, 9000, 576);
+    printf("tcp_mss_from_lwip (moat MTU 9000, lwIP MTU 576):\n");
+    xfer_moat_to_lwip(&w, PORT_LWIP_SINK, 0x6d737331u, 2u * 1024u * 1024u);
+    xfer_lwip_to_moat(&w, PORT_MOAT_SINK, 0x6d737332u, 2u * 1024u * 1024u);
+    lwp_counters(w.lw, &lc);
+    printf("  longest frame lwIP received %" PRIu64 ", sent %" PRIu64 " (Ethernet bytes)\n",
+           lc.max_frame_in, lc.max_frame_out);
+    ck_assert_msg(lc.max_frame_in <= 576u + 14u, "moat sent lwIP a %" PRIu64 "-byte frame",
+                  lc.max_frame_in);
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(test_tcp_lwip_to_moat)
+{
+    struct world w;
+    world_open(&w, "lwip_to_moat");
+    printf("tcp_lwip_to_moat:\n");
+    xfer_lwip_to_moat(&w, PORT_MOAT_SINK, 0x6c77697032u, BULK_BYTES);
+    world_stats(&w, "lwip_to_moat");
+    world_close(&w);
+}
+END_TEST
+
+START_TEST(test_tcp_moat_to_lwip)
+{
+    struct world w;
+    world_open(&w, "moat_to_lwip");
+    printf("tcp_moat_to_lwip:\n");
+    xfer_moat_to_lwip(&w, PORT_LWIP_SINK, 0x6d6f617432u, BULK_BYTES);
     world_stats(&w, "moat_to_lwip");
+    world_close(&w);
+}
+END_TEST
+
+/*
+ * Both directions through a bad wire: each side's frames are lost (1 %),
+ * duplicated, reordered and corrupted (checksums must catch every one)
+ * and delayed 200 us, with a fixed seed. lwIP's recovery (3 s initial RTO,
+ * Reno, no SACK, 500 ms timer) meets moat's.
+ */
+START_TEST(test_tcp_impaired_both_ways)
+{
+    struct world w;
+    struct moat_impair imp = { .loss_ppm = 10000, .dup_ppm = 5000, .reorder_ppm = 5000,
+                               .corrupt_ppm = 1000, .delay_us = 200, .seed = 0x1dbad };
+    world_open_full(&w, "impaired", &imp, 0, 0);
+    printf("tcp_impaired_both_ways (1%% loss, 0.5%% dup, 0.5%% reorder, 0.1%% corrupt, 200 us):\n");
+    xfer_lwip_to_moat(&w, PORT_MOAT_SINK, 0x696d7031u, IMPAIRED_BYTES);
+    xfer_moat_to_lwip(&w, PORT_LWIP_SINK, 0x696d7032u, IMPAIRED_BYTES);
+    world_stats(&w, "impaired");
+    world_close(&w);
+}
+END_TEST
+
+/*
+ * Many short connections lwIP -> moat, one after the other, through a
+ * moat stack with only 16 socket slots: moat must recycle every slot
+ * (lwIP closes first, so the TIME-WAITs are lwIP's), and every connection
+ * must carry its bytes intact and close without a reset.
+ */
+START_TEST(test_tcp_lwip_connection_churn)
+{
+    struct world w;
+    struct moat_addr bindto = { 0, PORT_MOAT_SINK }, peer;
+    uint8_t buf[8192];
+
+    world_open(&w, "churn");
+    moat_sock_t ls = tcp_socket(&w);
+    ck_assert_int_eq(moat_sock_bind(w.st, ls, &bindto), 0);
+    ck_assert_int_eq(moat_sock_listen(w.st, ls, 8), 0);
+
+    uint64_t t0 = now_us();
+    for (unsigned i = 0; i < CHURN_CONNS; i++) {
+        uint64_t seed = 0x636875726eull + i, total = 1000u + (i % 7u) * 1000u;
+        struct pattern_check pc;
+        struct lwp_conn_result cr;
+        moat_sock_t cs = 0;
+        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "churn too slow at %u", i);
+        int h = lwp_tcp_source(w.lw, IP_MOAT, PORT_MOAT_SINK, seed, total);
+        ck_assert_msg(h >= 0, "lwIP connect %u: %s", i, moat_strerror(h));
+        int r = moat_sock_accept(w.st, ls, &cs, &peer);
+        ck_assert_msg(r == 0, "accept %u: %s", i, moat_strerror(r));
+        ck_assert_int_eq(moat_sock_setopt(w.st, cs, MOAT_OPT_RCVTIMEO_MS, CALL_TIMEO_MS), 0);
+        pattern_check_init(&pc, seed);
+        for (unsigned k = 0; k < 1000u; k++) {
+            size_t got = 0;
+            r = moat_sock_recv(w.st, cs, buf, sizeof(buf), &got);
+            ck_assert_msg(r == 0, "conn %u recv: %s", i, moat_strerror(r));
+            if (got == 0)
+                break;
+            pattern_check_feed(&pc, buf, got);
+        }
+        ck_assert_msg(pc.bytes == total && pc.mismatch_at == UINT64_MAX &&
+                      pc.hash == pattern_hash(seed, total),
+                      "conn %u: %" PRIu64 " of %" PRIu64 " bytes, mismatch at %" PRIu64, i,
+                      pc.bytes, total, pc.mismatch_at);
+        ck_assert_int_eq(moat_sock_close(w.st, cs), 0);
+        r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, 10000, &cr);
+        ck_assert_msg(r == 0 && cr.err == 0, "conn %u close: flags 0x%x err %d (%s)", i,
+                      cr.flags, cr.err, lwp_errname(cr.err));
+        lwp_release(w.lw, h);
+    }
+    uint64_t dt = now_us() - t0;
+    printf("tcp_lwip_connection_churn: %u connections (1-7 kB each) in %.3f s, %.0f per second\n",
+           CHURN_CONNS, (double)dt / 1e6, CHURN_CONNS * 1e6 / (double)dt);
+    world_stats(&w, "churn");
+    moat_sock_close(w.st, ls);
+    world_close(&w);
+}
+END_TEST
+
+/*
+ * lwIP's receiver stops reading: its window closes (lwIP advertises 0).
+ * moat must stop, keep probing the zero window (RFC 9293 3.8.6.1), and
+ * carry on intact when lwIP opens the window again.
+ */
+START_TEST(test_tcp_lwip_zero_window)
+{
+    const uint64_t seed = 0x7a65726fu, hold_at = 256u * 1024u;
+    struct world w;
+    struct moat_addr peer = { IP_LWIP, PORT_LWIP_SINK };
+    struct lwp_conn_result cr;
+    static uint8_t buf[65536];
+
+    world_open(&w, "zero_window");
+    int h = lwp_tcp_sink_hold(w.lw, PORT_LWIP_SINK, seed, hold_at);
+    ck_assert_msg(h >= 0, "lwIP listen: %s", moat_strerror(h));
+    moat_sock_t s = tcp_socket(&w);
+    int r = moat_sock_connect(w.st, s, &peer);
+    ck_assert_msg(r == 0, "connect: %s", moat_strerror(r));
+    ck_assert_int_eq(moat_sock_setopt(w.st, s, MOAT_OPT_NONBLOCK, 1), 0);
+
+    /* Fill until moat can take no more: lwIP's window is shut and our
+     * send ring is full. Stalled = no send room for a whole second. */
+    uint64_t off = 0, t0 = now_us(), stalled_at = 0;
+    for (unsigned iter = 0; iter < 100000u; iter++) {
+        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "never stalled");
+        struct moat_pollfd pf = { s, MOAT_POLLOUT, 0 };
+        unsigned nready = 0;
+        ck_assert_int_eq(moat_poll(w.st, &pf, 1, 1000, &nready), 0);
+        ck_assert_msg(!(pf.revents & (MOAT_POLLERR | MOAT_POLLHUP)), "revents 0x%x", pf.revents);
+        if (!(pf.revents & MOAT_POLLOUT)) {
+            stalled_at = off;
+            break;
+        }
+        size_t sent = 0;
+        pattern_fill(seed, off, buf, sizeof(buf));
+        r = moat_sock_send(w.st, s, buf, sizeof(buf), &sent);
+        ck_assert_msg(r == 0 || r == MOAT_E_AGAIN, "send: %s", moat_strerror(r));
+        off += sent;
+    }
+    ck_assert_msg(stalled_at >= hold_at, "stalled after %" PRIu64 " bytes", stalled_at);
+
+    /* Keep the window shut until it has been zero for ZW_HOLD_MS. moat's
+     * persist timer starts at about one RTO (<= 1 s here) and doubles, so
+     * at least one probe must arrive in that time; moat must not find send
+     * room meanwhile (each wait is a poll for POLLOUT that must time out). */
+    uint64_t zw_since = 0, zw_frames = 0;
+    for (unsigned iter = 0; iter < 100u; iter++) {
+        r = lwp_sink_zero_window(w.lw, h, &zw_since, &zw_frames);
+        if (r == 0 && now_us() >= zw_since + ZW_HOLD_MS * 1000ull)
+            break;
+        struct moat_pollfd pf = { s, MOAT_POLLOUT, 0 };
+        unsigned nready = 0;
+        ck_assert_int_eq(moat_poll(w.st, &pf, 1, 200, &nready), 0);
+        ck_assert_msg(!(pf.revents & (MOAT_POLLERR | MOAT_POLLHUP)), "revents 0x%x", pf.revents);
+    }
+    ck_assert_msg(r == 0, "lwIP never announced a zero window");
+    r = lwp_sink_zero_window(w.lw, h, &zw_since, &zw_frames);
+    lwp_wait(w.lw, h, 0, 0, &cr);
+    printf("tcp_lwip_zero_window: stalled with %" PRIu64 " bytes accepted, lwIP holding %" PRIu64
+           "; %" PRIu64 " frames (probes) from moat in %.1f s of zero window\n", stalled_at,
+           cr.bytes, zw_frames, (double)(now_us() - zw_since) / 1e6);
+    ck_assert_msg(zw_frames >= 1, "moat sent no zero-window probe in %u ms", ZW_HOLD_MS);
+
+    lwp_sink_resume(w.lw, h);
+    ck_assert_int_eq(moat_sock_setopt(w.st, s, MOAT_OPT_NONBLOCK, 0), 0);
+    const uint64_t total = stalled_at + 1024u * 1024u;
+    while (off < total) {
+        size_t len = sizeof(buf), sent = 0;
+        if (len > total - off)
+            len = (size_t)(total - off);
+        pattern_fill(seed, off, buf, len);
+        r = moat_sock_send(w.st, s, buf, len, &sent);
+        ck_assert_msg(r == 0, "send after reopening at %" PRIu64 ": %s", off, moat_strerror(r));
+        off += sent;
+        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "too slow after reopening");
+    }
+    ck_assert_int_eq(moat_sock_shutdown(w.st, s, MOAT_SHUT_WR), 0);
+    r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, 20000, &cr);
+    ck_assert_msg(r == 0 && cr.err == 0, "lwIP: flags 0x%x err %d, %" PRIu64 " bytes", cr.flags,
+                  cr.err, cr.bytes);
+    ck_assert_msg(cr.mismatch_at == UINT64_MAX, "lwIP: byte %" PRIu64 " differs", cr.mismatch_at);
+    ck_assert_uint_eq(cr.bytes, total);
+    ck_assert_msg(cr.hash == pattern_hash(seed, total), "FNV-1a hash differs");
+    printf("tcp_lwip_zero_window: %" PRIu64 " bytes intact after the window reopened\n", total);
+    world_stats(&w, "zero_window");
     moat_sock_close(w.st, s);
     world_close(&w);
 }
@@ -450,18 +750,32 @@ START_TEST(test_tcp_echo_through_lwip)
 }
 END_TEST
 
+static TCase *lwip_tcase(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_set_timeout(tc, 180);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* Cases by group, so CK_RUN_CASE=basic|bulk|impaired runs one group. */
 static Suite *lwip_suite(void)
 {
     Suite *s = suite_create("lwip_interop");
-    TCase *tc = tcase_create("lwip");
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
-    tcase_set_timeout(tc, 180);
+    TCase *tc = lwip_tcase(s, "basic");
     tcase_add_test(tc, test_lwip_pings_moat);
     tcase_add_test(tc, test_udp_echo_through_lwip);
+    tc = lwip_tcase(s, "bulk");
     tcase_add_test(tc, test_tcp_lwip_to_moat);
     tcase_add_test(tc, test_tcp_moat_to_lwip);
+    tcase_add_test(tc, test_tcp_lwip_connection_churn);
     tcase_add_test(tc, test_tcp_echo_through_lwip);
-    suite_add_tcase(s, tc);
+    tcase_add_test(tc, test_tcp_lwip_zero_window);
+    tcase_add_test(tc, test_tcp_refused_and_reset);
+    tcase_add_test(tc, test_tcp_mss_from_lwip);
+    tc = lwip_tcase(s, "impaired");
+    tcase_add_test(tc, test_tcp_impaired_both_ways);
     return s;
 }
 

@@ -258,6 +258,16 @@ static void run_bulk_iss(uint32_t total, uint32_t loss, uint32_t dup, uint32_t r
             if (fx_sock_status(x, h[s]) & MOAT_SS_ERR)
                 ck_abort_msg("side %d: error %d", s, fx_sock_error(x, h[s]));
         }
+        for (int z = 0; z < 2; z++) {
+            struct tcp_cb *t = tfx_tcb(fxs[z], h[z]);
+            struct msock *ms = &fxs[z]->core->socks[moat_handle_idx(h[z])];
+            uint32_t raw = 0;
+            (void)moat_ring_space(&ms->rx, &raw);
+            if (t->state >= TCPS_ESTABLISHED && TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) &&
+                t->rcv_adv - t->rcv_nxt > raw)
+                ck_abort_msg("side %d promised %u bytes, ring has %u (step %u)", z,
+                             t->rcv_adv - t->rcv_nxt, raw, steps);
+        }
         uint64_t to_before[2] = { fx_stats(&p->a).tcp_timeouts, fx_stats(&p->b).tcp_timeouts };
         struct tcp_cb snap[2] = { *tfx_tcb(&p->a, ha), *tfx_tcb(&p->b, hb) };
         pair_step(p, deadline);
