@@ -295,7 +295,10 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
             if (t->flags & TF_SACK) {
                 t->cwnd = t->ssthresh;
             } else {
-                uint32_t f = tcp_flight(t) + t->mss;
+                /* RFC 6582 3.2 step 3 (1): min(ssthresh, max(FlightSize,
+                 * SMSS) + SMSS) */
+                uint32_t fl = tcp_flight(t);
+                uint32_t f = (fl > t->mss ? fl : t->mss) + t->mss;
                 t->cwnd = f < t->ssthresh ? f : t->ssthresh;
             }
             tcp_cwnd_cap(c, s, t);

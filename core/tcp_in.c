@@ -209,6 +209,7 @@ struct tcp_child_params {
     uint32_t iss, irs, wnd, ts_recent, ts_off;
     uint16_t mss;
     uint8_t ws, sack_ok, ts_ok;
+    uint8_t synack_retx;        /* our SYN-ACK was retransmitted */
 };
 
 static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struct tcp_seg *sg,
@@ -263,6 +264,8 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     t->snd_wl1 = p->irs;
     t->snd_wl2 = p->iss;
     t->flags |= TF_PASSIVE;
+    if (p->synack_retx)
+        t->flags |= TF_SYN_RETX;    /* IW of one segment, RTO of 3 s */
     t->state = TCPS_SYN_RCVD;
     t->listener = sock_idx(c, l) + 1u;
     tcp_hash_add(c, ch);
@@ -297,11 +300,17 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
     struct tcp_syn *q = tcp_syn_find(c, sg);
 
     if (sg->flags & TCP_RST) {
-        /* RST for an embryo: in window (RFC 5961 3.2 applies to
-         * SYN-RECEIVED too) releases it silently. */
-        if (q != NULL && TCP_SEQ_GEQ(sg->seq, q->irs + 1u) &&
-            TCP_SEQ_LT(sg->seq, q->irs + 1u + 0xffffu))
+        /* RST for an embryo (RFC 5961 3.2 applies to SYN-RECEIVED too):
+         * exactly at RCV.NXT it releases it silently; elsewhere in the
+         * window it gets a challenge ACK and changes nothing. */
+        if (q != NULL && sg->seq == q->irs + 1u) {
             tcp_syn_free(c, q);
+        } else if (q != NULL && TCP_SEQ_GT(sg->seq, q->irs + 1u) &&
+                   TCP_SEQ_LT(sg->seq, q->irs + 1u + 0xffffu)) {
+            c->stats.tcp_challenge_acks++;
+            tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss + 1u, q->irs + 1u,
+                         TCP_ACK, 0, NULL, 0);
+        }
         return;
     }
     if ((sg->flags & (TCP_SYN | TCP_ACK)) == TCP_ACK) {
@@ -331,6 +340,7 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
             p.ts_ok = q->ts_ok;
             p.ts_recent = q->ts_recent;
             p.ts_off = q->ts_off;
+            p.synack_retx = q->retries > 0;
         } else {
             uint16_t mss;
             if (!tcp_cookie_check(c, sg, &mss)) {
@@ -739,6 +749,8 @@ static void tcp_synsent_input(struct mcore *c, struct msock *s, const struct tcp
         t->snd_una = sg->ack;
         t->t_rtx = 0;
         tcp_init_cwnd(t);
+        if ((t->flags & TF_SYN_RETX) && t->rto < 3000000u)
+            t->rto = 3000000u;  /* RFC 6298 5.7 */
         t->rcv_adv = t->rcv_nxt;
         tcp_established(c, s);
         t->flags |= TF_ACKNOW;
@@ -801,6 +813,20 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     if (t->state == TCPS_SYN_SENT) {
         tcp_synsent_input(c, s, sg);
         return;
+    }
+    struct tcp_seg strip;
+    if (t->state == TCPS_SYN_RCVD && !(t->flags & TF_PASSIVE) &&
+        (sg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == (TCP_SYN | TCP_ACK) &&
+        sg->seq == t->irs && TCP_SEQ_LT(t->snd_una, sg->ack) &&
+        TCP_SEQ_LEQ(sg->ack, t->snd_max)) {
+        /* Simultaneous open, RFC 9293 figure 8 line 7: the peer's SYN-ACK
+         * acknowledges our SYN; its SYN is the one we already hold. Go on
+         * as with a plain ACK (answering with our SYN-ACK again would
+         * ping-pong forever between two such stacks). */
+        strip = *sg;
+        strip.flags &= (uint8_t)~TCP_SYN;
+        strip.seq = sg->seq + 1u;
+        sg = &strip;
     }
     /* RFC 7323 5.3: PAWS, before anything else. */
     if ((t->flags & TF_TS) && !(sg->flags & TCP_RST)) {
@@ -871,6 +897,8 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     if (t->state == TCPS_SYN_RCVD) {
         if (TCP_SEQ_LT(t->snd_una, sg->ack) && TCP_SEQ_LEQ(sg->ack, t->snd_max)) {
             tcp_init_cwnd(t);
+            if ((t->flags & TF_SYN_RETX) && t->rto < 3000000u)
+                t->rto = 3000000u;  /* RFC 6298 5.7 */
             t->snd_wnd = sg->wnd << t->snd_wscale;
             t->max_sndwnd = t->snd_wnd;
             t->snd_wl1 = sg->seq;

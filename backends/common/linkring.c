@@ -759,8 +759,8 @@ void linkring_dev_flush(struct linkring_dev *d)
             linkring_bell_ring(d->net_bell);
             d->cnt.bells++;
         }
+        memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
     }
-    memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
 }
 
 int linkring_dev_tx_pending(struct linkring_dev *d)
@@ -771,6 +771,7 @@ int linkring_dev_tx_pending(struct linkring_dev *d)
 int linkring_dev_arm(struct linkring_dev *d)
 {
     linkring_dev_flush(d);
+    memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
     linkring_bell_drain(d->link_bell);
     atomic_store_explicit(&d->hdr->link_sleeping, 1, memory_order_seq_cst);
     /* Pairs with the fence in lr_net_flush(). */

@@ -143,8 +143,10 @@ struct linkring_hdr {
     uint8_t pad2[MOAT_CACHELINE - 4];
     _Atomic uint32_t link_sleeping; /* link sets before it sleeps; net exchanges to 0 */
     uint8_t pad3[MOAT_CACHELINE - 4];
-    struct linkring_counters net_cnt;   /* written by the net side only */
-    struct linkring_counters link_cnt;  /* written by the link side only */
+    /* Each on its own cache lines: the two sides write them at different
+     * rates and must not bounce one line between them. */
+    _Alignas(MOAT_CACHELINE) struct linkring_counters net_cnt;   /* net side only */
+    _Alignas(MOAT_CACHELINE) struct linkring_counters link_cnt;  /* link side only */
 };
 
 /* Geometry for an IP MTU: frame_size fits mtu + Ethernet header. */

@@ -78,7 +78,11 @@ int main(int argc, char **argv)
         const struct domain_boot_if *bi = &boot.ifs[i];
         uint16_t mtu = boot.cfg.ifs[i].mtu;
         if (bi->kind == DOMAIN_IF_NONE) {
+            /* A device that never receives: its wait fd (an eventfd nobody
+             * writes) lets the loop sleep, so it must survive confinement. */
             r = links_null(mtu, &links[i]);
+            if (r == 0 && links[i]->ops->wait_fd && links[i]->ops->wait_fd(links[i]) >= 0)
+                fds.rd[fds.n_rd++] = links[i]->ops->wait_fd(links[i]);
         } else {
             struct linkring_layout ll;
             void *fr = NULL;

@@ -17,3 +17,12 @@ foreach(_t ${_moat_factored_tests})
   set_tests_properties(${_t} PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
     ENVIRONMENT "${MOAT_TEST_ENV}" TIMEOUT 300)
 endforeach()
+
+# Fault injection through a real TAP device (root, like the interop layer).
+if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
+  add_test(NAME interop_linkd_kill_tap
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_linkd_kill_tap.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(interop_linkd_kill_tap PROPERTIES
+    LABELS "interop;factored;backend:${MOAT_BACKEND}" ENVIRONMENT "${MOAT_TEST_ENV}"
+    TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
+endif()

@@ -399,6 +399,43 @@ START_TEST(orphan_fin_wait_2_bounded)
 }
 END_TEST
 
+
+/* TCP-B-TIMEWAIT-1 with timestamps (RFC 7323 3.2: TSopt on every
+ * non-RST segment once negotiated): the TIME-WAIT ACK carries TSopt,
+ * TSecr echoes the peer's TSval, our TSval does not go backwards. */
+START_TEST(time_wait_ack_carries_timestamps)
+{
+    tfx_connect(f, k, &TFX_OPTS(.ts = true));
+    k->peer_ts = 5000;
+    ck_assert_int_eq(fx_close(f, k->h), 0);
+    struct tcp_repr fin = tfx_tx(f, 0);
+    ck_assert(fin.ts);
+    k->snd_nxt++;
+    tfx_peer_ack(f, k, k->snd_nxt, 65535);
+    k->peer_ts = 5001;
+    fx_tx_clear(f);
+    tfx_peer_send(f, k, NULL, 0, TH_FIN);
+    ck_assert_ptr_nonnull(tfx_tw(f, k->lport, k->rport));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert(a.ts);
+    ck_assert_uint_eq(a.tsecr, 5001);
+    ck_assert(TCP_SEQ_GEQ(a.tsval, fin.tsval));
+    fx_tx_clear(f);
+    fx_advance(f, 500000);
+    k->peer_ts = 5600;
+    struct tcp_repr again = tfx_seg(k, TH_FIN | TH_ACK, NULL, 0);
+    again.seq = k->peer_nxt - 1;
+    tfx_inject(f, &again);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr b = tfx_tx(f, 0);
+    ck_assert(b.ts);
+    ck_assert(TCP_SEQ_GEQ(b.tsval, a.tsval + 500));
+    ck_assert(b.tsecr == 5001 || b.tsecr == 5600);
+    ck_assert_uint_eq(b.ack, k->peer_nxt);
+}
+END_TEST
+
 Suite *tcp_scen_close_suite(void);
 Suite *tcp_scen_close_suite(void)
 {
@@ -411,6 +448,7 @@ Suite *tcp_scen_close_suite(void)
     tcase_add_test(tc, close_simultaneous_two_msl_exact);
     tcase_add_test(tc, time_wait_restart_exact);
     tcase_add_test(tc, time_wait_table_reclaims_oldest);
+    tcase_add_test(tc, time_wait_ack_carries_timestamps);
     tcase_add_test(tc, rst_in_fin_wait_1);
     tcase_add_test(tc, rst_in_fin_wait_2);
     tcase_add_test(tc, rst_in_close_wait);

@@ -39,14 +39,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static int known_failures_enabled(void)
-{
-    const char *e = getenv("MOAT_RUN_KNOWN_FAILURES");
-    const char *c = getenv("CK_RUN_CASE");
-    return (e != NULL && strcmp(e, "1") == 0) ||
-           (c != NULL && strncmp(c, "known_failures", 14) == 0);
-}
-
 static void restart_iss(uint32_t iss)
 {
     tfx_teardown(f);
@@ -276,13 +268,8 @@ Suite *tcp_scen_fastrec_suite(void)
     tcase_add_test(tc, newreno_window_arithmetic);
     tcase_add_test(tc, sack_sender_across_wrap);
     tcase_add_test(tc, sack_receiver_across_wrap);
+    tcase_add_test(tc, newreno_full_ack_cwnd);
     suite_add_tcase(s, tc);
-    if (known_failures_enabled()) {
-        TCase *kf = tcase_create("known_failures_TCP-B-NEWRENO-1");
-        tcase_add_checked_fixture(kf, setup, teardown);
-        tcase_add_test(kf, newreno_full_ack_cwnd);
-        suite_add_tcase(s, kf);
-    }
     return s;
 }
 

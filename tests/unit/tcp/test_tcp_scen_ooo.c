@@ -78,10 +78,11 @@ static void expect_dupack(uint32_t X)
     ck_assert(!(fx_sock_status(f, k->h) & MOAT_SS_RDHUP));
 }
 
-/* TCP-OOS-1, step by step. */
-START_TEST(oos1_stepwise)
+/* TCP-OOS-1, step by step; @p irs puts X anywhere (2^32 - 8: the queue
+ * straddles the wrap). */
+static void oos1(uint32_t irs)
 {
-    tfx_connect(f, k, &TFX_OPTS());
+    tfx_connect(f, k, &TFX_OPTS(.iss = irs));
     uint32_t X = k->peer_nxt;
     piece(X, 8, 16, TH_FIN);                /* (a) */
     expect_dupack(X);
@@ -110,12 +111,23 @@ START_TEST(oos1_stepwise)
     ck_assert_int_eq(tfx_state(f, k->h), TCPS_CLOSE_WAIT);
     ck_assert_uint_eq(f->core->tcp->ooo_bytes, 0);
 }
+
+START_TEST(oos1_stepwise)
+{
+    oos1(TFX_PEER_ISS);
+}
+END_TEST
+
+START_TEST(oos1_stepwise_across_wrap)
+{
+    oos1(0xffffffffu - 8u);
+}
 END_TEST
 
 /* TCP-OOS-2, step by step. */
-START_TEST(oos2_stepwise)
+static void oos2(uint32_t irs)
 {
-    tfx_connect(f, k, &TFX_OPTS());
+    tfx_connect(f, k, &TFX_OPTS(.iss = irs));
     uint32_t X = k->peer_nxt;
     piece(X, 1, 3, 0);                      /* (a) */
     expect_dupack(X);
@@ -150,13 +162,24 @@ START_TEST(oos2_stepwise)
     expect_ooo(X, 0, NULL, 0);
     ck_assert_uint_eq(f->core->tcp->ooo_bytes, 0);
 }
+
+START_TEST(oos2_stepwise)
+{
+    oos2(TFX_PEER_ISS);
+}
+END_TEST
+
+START_TEST(oos2_stepwise_across_wrap)
+{
+    oos2(0xffffffffu - 5u);
+}
 END_TEST
 
 /* TCP-OOS-3 wire half: a segment wholly beyond the right edge is answered
  * with a duplicate ACK and leaves the queue unchanged. */
-START_TEST(oos3_beyond_window_dupack)
+static void oos3(uint32_t irs)
 {
-    tfx_connect(f, k, &TFX_OPTS());
+    tfx_connect(f, k, &TFX_OPTS(.iss = irs));
     uint32_t X = k->peer_nxt;
     const uint32_t W = 16384;
     for (uint32_t i = 1; i * M < W; i++) {
@@ -174,6 +197,48 @@ START_TEST(oos3_beyond_window_dupack)
     ck_assert_uint_eq(tfx_tx(f, 0).ack, X + W);
     ck_assert_uint_eq(tfx_read(f, k->h, GOT, sizeof GOT), W);
     ck_assert_mem_eq(GOT, D, W);
+}
+
+START_TEST(oos3_beyond_window_dupack)
+{
+    oos3(TFX_PEER_ISS);
+}
+END_TEST
+
+/* TCP-OOS-4: the same with the window straddling 2^32. */
+START_TEST(oos4_beyond_window_across_wrap)
+{
+    oos3(0xffffffffu - 8192u);
+}
+END_TEST
+
+/* TCP-OOS-7, the CLOSE-WAIT case on the wire: after data and FIN in
+ * order, a byte after the FIN and a second FIN are acknowledged with
+ * ACK = FIN + 1 and change nothing. */
+START_TEST(oos7_after_fin_acked_not_delivered)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    uint32_t X = k->peer_nxt;
+    piece(X, 0, M, 0);
+    piece(X, M, M, TH_FIN);
+    ck_assert_int_eq(tfx_state(f, k->h), TCPS_CLOSE_WAIT);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).ack, X + M + 1);
+    uint8_t junk = 0xee;
+    fx_tx_clear(f);
+    struct tcp_repr r = tfx_seg(k, TH_ACK, &junk, 1);
+    r.seq = X + M + 1;
+    tfx_inject(f, &r);
+    r = tfx_seg(k, TH_ACK | TH_FIN, NULL, 0);
+    r.seq = X + M + 2;
+    tfx_inject(f, &r);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_uint_eq(tfx_tx(f, i).ack, X + M + 1);
+    ck_assert_uint_eq(tfx_tcb(f, k->h)->rcv_nxt, X + M + 1);
+    ck_assert_uint_eq(tfx_read(f, k->h, GOT, sizeof GOT), M);
+    ck_assert_mem_eq(GOT, D, M);
+    ck_assert_uint_eq(tfx_read(f, k->h, GOT, sizeof GOT), 0);
+    ck_assert_int_eq(tfx_state(f, k->h), TCPS_CLOSE_WAIT);
 }
 END_TEST
 
@@ -247,7 +312,11 @@ Suite *tcp_scen_ooo_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, oos1_stepwise);
     tcase_add_test(tc, oos2_stepwise);
+    tcase_add_test(tc, oos1_stepwise_across_wrap);
+    tcase_add_test(tc, oos2_stepwise_across_wrap);
     tcase_add_test(tc, oos3_beyond_window_dupack);
+    tcase_add_test(tc, oos4_beyond_window_across_wrap);
+    tcase_add_test(tc, oos7_after_fin_acked_not_delivered);
     tcase_add_test(tc, ooo_more_than_64k_window_scaled);
     tcase_add_test(tc, sack_blocks_max_four);
     tcase_add_test(tc, sack_blocks_max_three_with_timestamps);

@@ -55,14 +55,6 @@ static void restart(uint32_t rx_bytes, uint16_t mtu)
     fx_tx_clear(f);
 }
 
-static int known_failures_enabled(void)
-{
-    const char *e = getenv("MOAT_RUN_KNOWN_FAILURES");
-    const char *c = getenv("CK_RUN_CASE");
-    return (e != NULL && strcmp(e, "1") == 0) ||
-           (c != NULL && strncmp(c, "known_failures", 14) == 0);
-}
-
 /* Listener on TFX_LPORT, capture cleared. */
 static uint32_t listener(void)
 {
@@ -352,7 +344,7 @@ START_TEST(listen_syn_with_data)
 }
 END_TEST
 
-/* ---- known failures ---------------------------------------------------- */
+/* ---- found failing, fixed since (regression tests) ------------------- */
 
 /* TCP-B-SIMOPEN-1 with the peer's SYN-ACK (RFC 9293 3.5 figure 8, line 7:
  * "<SEQ=300><ACK=101><CTL=SYN,ACK> --> ESTABLISHED"). Two stacks that open
@@ -397,13 +389,8 @@ Suite *tcp_scen_open_suite(void)
     tcase_add_test(tc, simopen_synack_retransmitted);
     tcase_add_test(tc, synack_retransmission_same_options);
     tcase_add_test(tc, listen_syn_with_data);
+    tcase_add_test(tc, simopen_peer_synack_completes);
     suite_add_tcase(s, tc);
-    if (known_failures_enabled()) {
-        TCase *kf = tcase_create("known_failures_TCP-B-SIMOPEN-1");
-        tcase_add_checked_fixture(kf, setup, teardown);
-        tcase_add_test(kf, simopen_peer_synack_completes);
-        suite_add_tcase(s, kf);
-    }
     return s;
 }
 

@@ -8,8 +8,10 @@
  *                          intervals back off to the cap; the probe byte
  *                          is the same unaccepted byte each time.
  *   TCP-PERSIST-PROBE-1    an accepted probe byte moves the next probe on.
+ *   TCP-PERSIST-SPLIT-1    steps (1)-(3) exactly, also across 2^32.
  *   Window reopening       data resumes at SND.UNA with no gap or repeat;
- *                          a FIN queued during the zero window follows.
+ *                          a FIN queued during the zero window follows;
+ *                          a zero window with data in flight.
  *
  * Known failures are in TCases named known_failures_*, run only with
  * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
@@ -228,6 +230,66 @@ START_TEST(zero_window_with_data_in_flight)
 }
 END_TEST
 
+
+/* TCP-PERSIST-SPLIT-1 steps (1)-(3) without the extra write, at the
+ * given ISS: 3.75 MSS written with cwnd = SND.WND = 3 MSS; the peer ACKs
+ * the three segments with window MSS/2; the persist timer sends exactly
+ * the first MSS/2 queued bytes; the ACK of those (window still MSS/2)
+ * releases the remaining MSS/4 at once, byte-exact. */
+static void persist_split(uint32_t iss)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_iss_hook = iss != 0;
+    f->cfg.tcp_iss_fixed = iss;
+    fx_start(f);
+    fx_arp_seed(f);
+    fx_tx_clear(f);
+    tfx_connect(f, k, &TFX_OPTS(.wnd = 3 * M));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    t->cwnd = 3 * M;
+    const uint32_t s = k->snd_nxt;
+    const uint32_t q = 3 * M + 3 * M / 4;
+    ck_assert_uint_eq(tfx_write(f, k->h, D, q), q);
+    ck_assert_uint_eq(fx_ntx(f), 3);
+    fx_tx_clear(f);
+    tfx_peer_ack(f, k, s + 3 * M, M / 2);           /* (1) */
+    fx_expect_no_tx(f);
+    ck_assert_uint_ne(t->t_persist, 0);
+    fx_advance(f, t->t_persist - f->now);           /* (2) */
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.seq, s + 3 * M);
+    ck_assert_uint_eq(r.len, M / 2);
+    ck_assert_mem_eq(r.data, D + 3 * M, M / 2);
+    ck_assert_uint_eq(t->t_persist, 0);
+    ck_assert_uint_ne(t->t_rtx, 0);
+    fx_tx_clear(f);
+    tfx_peer_ack(f, k, s + 3 * M + M / 2, M / 2);   /* (3) */
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.seq, s + 3 * M + M / 2);
+    ck_assert_uint_eq(r.len, q - 3 * M - M / 2);
+    ck_assert_mem_eq(r.data, D + 3 * M + M / 2, r.len);
+    fx_tx_clear(f);
+    tfx_peer_ack(f, k, s + q, 65535);
+    ck_assert_uint_eq(t->snd_una, s + q);
+    fx_expect_no_tx(f);
+}
+
+START_TEST(persist_split_exact)
+{
+    persist_split(0);
+}
+END_TEST
+
+/* The same with the split point just past 2^32. */
+START_TEST(persist_split_across_wrap)
+{
+    persist_split(0xffffffffu - 3 * M - 100u);
+}
+END_TEST
+
 Suite *tcp_scen_persist_suite(void);
 Suite *tcp_scen_persist_suite(void)
 {
@@ -240,6 +302,8 @@ Suite *tcp_scen_persist_suite(void)
     tcase_add_test(tc, persist_fin_after_window_opens);
     tcase_add_test(tc, persist_silent_peer_times_out);
     tcase_add_test(tc, zero_window_with_data_in_flight);
+    tcase_add_test(tc, persist_split_exact);
+    tcase_add_test(tc, persist_split_across_wrap);
     suite_add_tcase(s, tc);
     return s;
 }

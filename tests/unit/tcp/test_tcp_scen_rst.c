@@ -37,14 +37,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static int known_failures_enabled(void)
-{
-    const char *e = getenv("MOAT_RUN_KNOWN_FAILURES");
-    const char *c = getenv("CK_RUN_CASE");
-    return (e != NULL && strcmp(e, "1") == 0) ||
-           (c != NULL && strncmp(c, "known_failures", 14) == 0);
-}
-
 static uint32_t listener(void)
 {
     uint32_t lh = tfx_stream_open(f);
@@ -242,13 +234,8 @@ Suite *tcp_scen_rst_suite(void)
     tcase_add_test(tc, syn_in_synchronized_states);
     tcase_add_test(tc, challenge_ack_budget_refills);
     tcase_add_test(tc, rst_out_of_window_silent);
+    tcase_add_test(tc, synrcvd_inexact_rst_keeps_embryo);
     suite_add_tcase(s, tc);
-    if (known_failures_enabled()) {
-        TCase *kf = tcase_create("known_failures_TCP-RST-SYNRCVD-1");
-        tcase_add_checked_fixture(kf, setup, teardown);
-        tcase_add_test(kf, synrcvd_inexact_rst_keeps_embryo);
-        suite_add_tcase(s, kf);
-    }
     return s;
 }
 

@@ -52,14 +52,6 @@ static void restart_iss(uint32_t iss)
     fx_tx_clear(f);
 }
 
-static int known_failures_enabled(void)
-{
-    const char *e = getenv("MOAT_RUN_KNOWN_FAILURES");
-    const char *c = getenv("CK_RUN_CASE");
-    return (e != NULL && strcmp(e, "1") == 0) ||
-           (c != NULL && strncmp(c, "known_failures", 14) == 0);
-}
-
 /* Assert captured segment @p i is data at @p seq of @p len bytes with the
  * matching pattern bytes (offset from @p base). */
 static void expect_data(unsigned i, uint32_t seq, uint32_t len, uint32_t base)
@@ -358,13 +350,8 @@ Suite *tcp_scen_rto_suite(void)
     tcase_add_test(tc, rto_link_down_same_schedule);
     tcase_add_test(tc, keepalive_off_by_default);
     tcase_add_test(tc, keepalive_idle_restarted_by_peer_traffic);
+    tcase_add_test(tc, rto_three_seconds_after_syn_retransmission);
     suite_add_tcase(s, tc);
-    if (known_failures_enabled()) {
-        TCase *kf = tcase_create("known_failures_RFC6298-5.7");
-        tcase_add_checked_fixture(kf, setup, teardown);
-        tcase_add_test(kf, rto_three_seconds_after_syn_retransmission);
-        suite_add_tcase(s, kf);
-    }
     return s;
 }
 

@@ -7,8 +7,9 @@
  *                     is accepted and advances SND.UNA.
  *   TCP-B-SWS-1       sender side: a small window while much is queued
  *                     waits for the override timer; all-queued-data fits.
- *   Receive window    trimmed to the right edge (RFC 9293 3.10.7.4); the
- *                     announced window is the free receive ring.
+ *   Receive window    trimmed to the right edge (RFC 9293 3.10.7.4), a FIN
+ *                     beyond it not processed; the announced window is
+ *                     the free receive ring; data in a SYN-ACK.
  *   TCP-B-TS-1        TSopt on every non-RST segment, TSval monotonic,
  *                     TS.Recent not taken from an out-of-order segment.
  *   TCP-NAGLE-1       two writes before output coalesce into one segment.
@@ -360,6 +361,62 @@ START_TEST(peer_shrinks_window)
 }
 END_TEST
 
+
+/* RFC 9293 3.10.7.4: a segment trimmed at the right window edge loses
+ * its FIN with the trimmed bytes (the FIN lies beyond the window). With
+ * 1000 bytes of window, 1460 bytes + FIN: 1000 bytes accepted, no
+ * end-of-stream, the ACK is for the 1000 bytes only. */
+START_TEST(fin_beyond_window_not_processed)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    uint32_t first = RX - 1000;
+    for (uint32_t off = 0; off < first; off += M) {
+        uint32_t n = first - off < M ? first - off : M;
+        tfx_peer_send(f, k, D + off, n, 0);
+    }
+    fx_tx_clear(f);
+    struct tcp_repr r = tfx_seg(k, TH_ACK | TH_FIN, D + first, M);
+    tfx_inject(f, &r);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    ck_assert_uint_eq(t->rcv_nxt, k->peer_nxt + 1000);
+    ck_assert(!(fx_sock_status(f, k->h) & MOAT_SS_RDHUP));
+    ck_assert_int_eq(t->state, TCPS_ESTABLISHED);
+    fx_advance(f, 500000);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, fx_ntx(f) - 1).ack, k->peer_nxt + 1000);
+    /* the rest and the FIN, once there is room again */
+    static uint8_t got[RX];
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), RX);
+    k->peer_nxt += 1000;
+    tfx_peer_send(f, k, D + RX, M - 1000, TH_FIN);
+    ck_assert(fx_sock_status(f, k->h) & MOAT_SS_RDHUP);
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), M - 1000);
+    ck_assert_mem_eq(got, D + RX, M - 1000);
+}
+END_TEST
+
+/* RFC 9293 3.10.7.3: data carried by a SYN-ACK may be queued; whatever
+ * our ACK acknowledges must be delivered, exactly once. */
+START_TEST(synack_with_data)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    struct tcp_repr syn = tfx_tx(f, 0);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.dport = syn.sport, .seq = 5000, .ack = syn.seq + 1,
+                        .flags = TH_SYN | TH_ACK, .mss = 1460, .data = D, .len = 10));
+    ck_assert_int_eq(tfx_state(f, h), TCPS_ESTABLISHED);
+    fx_advance(f, 500000);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    uint32_t ack = tfx_tx(f, fx_ntx(f) - 1).ack;
+    ck_assert_msg(ack == 5001 || ack == 5011, "ACK %u", ack);
+    uint8_t got[32];
+    ck_assert_uint_eq(tfx_read(f, h, got, sizeof got), ack - 5001);
+    if (ack == 5011)
+        ck_assert_mem_eq(got, D, 10);
+}
+END_TEST
+
 Suite *tcp_scen_window_suite(void);
 Suite *tcp_scen_window_suite(void)
 {
@@ -377,6 +434,8 @@ Suite *tcp_scen_window_suite(void)
     tcase_add_test(tc, duplicate_segment_acked_not_redelivered);
     tcase_add_test(tc, odd_length_checksums);
     tcase_add_test(tc, peer_shrinks_window);
+    tcase_add_test(tc, fin_beyond_window_not_processed);
+    tcase_add_test(tc, synack_with_data);
     suite_add_tcase(s, tc);
     return s;
 }
