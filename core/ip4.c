@@ -122,7 +122,6 @@ void ip4_deliver(struct mcore *c, const struct ip4_rx *rx)
             MCORE_DROP(c, IP_NOT_US);
             break;
         }
-        c->stats.tcp_segs_in++;
         tcp_input(c, rx);
         break;
     default:

@@ -70,7 +70,7 @@ fi
 
 CTEST_EXCLUDE=()
 if [ "$(id -u)" != 0 ]; then
-    CTEST_EXCLUDE=(-LE interop)
+    CTEST_EXCLUDE=(-LE '^interop$')
     NOTES+=("not root: interop tests (network namespaces, TAP) excluded; run as root to include them")
 fi
 
@@ -117,7 +117,7 @@ for b in "${BACKENDS[@]}"; do
     build_and_test "$b" "$BASE-$b" "${CTEST_EXCLUDE[@]}" -- -DMOAT_BACKEND="$b"
 done
 for b in "${SAN_BACKENDS[@]}"; do
-    build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L 'unit|integration' -- \
+    build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
 

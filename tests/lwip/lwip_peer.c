@@ -32,8 +32,14 @@
  *    The one path that would need the tcpip thread, loopback output to our
  *    own address, is never taken.
  *
- * Not here: the test cases and anything moat-specific beyond attaching to
- * the wire (test_lwip_interop.c); the pattern (pattern.h).
+ *  - Symbols. moat's core has global functions named like lwIP's
+ *    (tcp_output, tcp_init, tcp_input, ip4_input, ...). This file is built
+ *    as a shared library of its own and the test executable hides
+ *    libmoat.a's symbols (tests.cmake), so every lwIP call here and inside
+ *    liblwip binds to liblwip; lwp_binding_ok() checks that at start.
+ *
+ * Not here: the test cases, opening the wire (test_lwip_interop.c, which
+ * hands us the link), the pattern (pattern.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,7 +52,6 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-
 #include <dlfcn.h>
 
 #include "moat/err.h"

@@ -19,8 +19,8 @@
  *   REUSEADDR during TIME-WAIT; abort in SYN-SENT; linger 0; RCVBUF; the
  *   accept queue with a connection that is already half-closed or reset.
  *
- * Known failures are in TCases named known_failures_*, run only with
- * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>

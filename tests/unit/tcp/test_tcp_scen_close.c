@@ -11,10 +11,11 @@
  *   TCP-RES-1            the TIME-WAIT table reclaims its oldest entry.
  *   RST in FIN-WAIT-1/2, CLOSE-WAIT and LAST-ACK (RFC 9293 3.10.7.4 with
  *   RFC 5961 3.2), half-close both ways, FIN after all queued data, FIN
- *   retransmission, the orphaned FIN-WAIT-2 bound.
+ *   retransmission (alone, with data, in LAST-ACK), FIN-WAIT-1 straight
+ *   to TIME-WAIT, the orphaned FIN-WAIT-2 bound, TIME-WAIT timestamps.
  *
- * Does not hold fixtures (tcp_fx.c). Known failures, if any, are in
- * TCases named known_failures_* run with MOAT_RUN_KNOWN_FAILURES=1.
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -436,6 +437,88 @@ START_TEST(time_wait_ack_carries_timestamps)
 }
 END_TEST
 
+
+/* RFC 9293 3.10.7.4 (FIN-WAIT-1, eighth step): a FIN that also
+ * acknowledges our FIN goes straight to TIME-WAIT, with one ACK. */
+START_TEST(fin_wait_1_fin_acking_ours)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    ck_assert_int_eq(fx_close(f, k->h), 0);
+    fx_tx_clear(f);
+    k->snd_nxt++;
+    tfx_peer_send(f, k, NULL, 0, TH_FIN);     /* tfx_seg acks k->snd_nxt */
+    ck_assert_ptr_nonnull(tfx_tw(f, k->lport, k->rport));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert_uint_eq(a.flags, TH_ACK);
+    ck_assert_uint_eq(a.seq, k->snd_nxt);
+    ck_assert_uint_eq(a.ack, k->peer_nxt);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+}
+END_TEST
+
+/* Data and FIN both lost: at the RTO they are resent from SND.UNA and
+ * the FIN rides on (or follows) the last data byte, same sequence
+ * numbers as before; the ACK of everything reaches FIN-WAIT-2. */
+START_TEST(data_and_fin_retransmitted)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 300), 300);
+    ck_assert_int_eq(tfx_shutdown(f, k->h, MOAT_SHUT_WR), 0);
+    fx_tx_clear(f);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    fx_advance(f, t->t_rtx - f->now);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    uint32_t next = k->snd_nxt;
+    int fin = 0;
+    for (unsigned i = 0; i < fx_ntx(f); i++) {
+        struct tcp_repr r = tfx_tx(f, i);
+        ck_assert_uint_eq(r.seq, next);
+        ck_assert_mem_eq(r.data, D + (r.seq - k->snd_nxt), r.len);
+        next += r.len;
+        if (r.flags & TH_FIN) {
+            fin = 1;
+            ck_assert_uint_eq(next, k->snd_nxt + 300);
+        }
+    }
+    if (!fin) {
+        /* the FIN may wait for the next ACK (cwnd is 1 MSS after the RTO) */
+        ck_assert_uint_eq(next, k->snd_nxt + 300);
+        fx_tx_clear(f);
+        tfx_peer_ack(f, k, next, 65535);
+        ck_assert_uint_eq(fx_ntx(f), 1);
+        struct tcp_repr r = tfx_tx(f, 0);
+        ck_assert_uint_eq(r.flags & TH_FIN, TH_FIN);
+        ck_assert_uint_eq(r.seq, k->snd_nxt + 300);
+    }
+    tfx_peer_ack(f, k, k->snd_nxt + 301, 65535);
+    ck_assert_int_eq(tfx_state(f, k->h), TCPS_FIN_WAIT_2);
+}
+END_TEST
+
+/* LAST-ACK: our FIN lost; it is retransmitted at the RTO and the peer's
+ * ACK of it releases the connection. */
+START_TEST(last_ack_fin_retransmitted)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    tfx_peer_send(f, k, NULL, 0, TH_FIN);
+    ck_assert_int_eq(fx_close(f, k->h), 0);
+    ck_assert_int_eq(tfx_tcb(f, k->h)->state, TCPS_LAST_ACK);
+    struct tcp_repr fin = tfx_tx(f, fx_ntx(f) - 1);
+    ck_assert_uint_eq(fin.flags & TH_FIN, TH_FIN);
+    fx_tx_clear(f);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    fx_advance(f, t->t_rtx - f->now);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags & TH_FIN, TH_FIN);
+    ck_assert_uint_eq(r.seq, fin.seq);
+    ck_assert_uint_eq(r.ack, k->peer_nxt);
+    tfx_peer_ack(f, k, fin.seq + 1, 65535);
+    ck_assert_uint_eq(tfx_slots_used(f), 0);
+}
+END_TEST
+
 Suite *tcp_scen_close_suite(void);
 Suite *tcp_scen_close_suite(void)
 {
@@ -458,6 +541,9 @@ Suite *tcp_scen_close_suite(void)
     tcase_add_test(tc, fin_after_all_queued_data);
     tcase_add_test(tc, fin_retransmitted_on_rto);
     tcase_add_test(tc, orphan_fin_wait_2_bounded);
+    tcase_add_test(tc, fin_wait_1_fin_acking_ours);
+    tcase_add_test(tc, data_and_fin_retransmitted);
+    tcase_add_test(tc, last_ack_fin_retransmitted);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,8 +7,8 @@
  * 5681 4.2), nothing delivered before the hole is filled, and an immediate
  * ACK of everything when it is.
  *
- * Known failures are in TCases named known_failures_*, run only with
- * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>

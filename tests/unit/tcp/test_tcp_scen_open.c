@@ -15,10 +15,11 @@
  *   TCP-RST-SYNSENT-ACKONLY-1 (RFC half): an acceptable ACK without SYN
  *                   is dropped silently; RST without ACK ignored.
  *   TCP-B-SYNRCVD-1 a retransmitted SYN-ACK carries the same options.
+ *   Also: data in a SYN to a listener; RFC 6528 ISNs (4 us clock plus a
+ *   keyed function of the 4-tuple).
  *
- * Tests that moat currently fails are in TCases named known_failures_*,
- * compiled always but run only with MOAT_RUN_KNOWN_FAILURES=1 (or
- * CK_RUN_CASE=known_failures_...). Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -344,6 +345,35 @@ START_TEST(listen_syn_with_data)
 }
 END_TEST
 
+
+/* Issue 3 / RFC 6528 3: ISN = M + F(4-tuple, secret), M the 4 us clock.
+ * The same 4-tuple one second later starts 250000 higher; another remote
+ * port gets an unrelated number. */
+static uint32_t iss_for(uint16_t lport, uint16_t rport)
+{
+    uint32_t h = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, h, 0, lport), 0);
+    fx_tx_clear(f);
+    ck_assert_int_eq(fx_connect(f, h, FX_R_IP, rport), MOAT_E_INPROGRESS);
+    struct tcp_repr syn = tfx_tx(f, 0);
+    ck_assert_uint_eq(syn.sport, lport);
+    ck_assert_int_eq(tfx_abort(f, h), 0);
+    fx_tx_clear(f);
+    return syn.seq;
+}
+
+START_TEST(iss_rfc6528_clock_and_tuple)
+{
+    uint32_t a = iss_for(5555, TFX_RPORT);
+    fx_advance(f, 1000000);
+    uint32_t b = iss_for(5555, TFX_RPORT);
+    ck_assert_uint_eq(b - a, 250000);
+    uint32_t c = iss_for(5555, TFX_RPORT + 1);
+    uint32_t d = c - b;
+    ck_assert_msg(d > 1000000 && d < 0u - 1000000u, "ISS for another port %u vs %u", c, b);
+}
+END_TEST
+
 /* ---- found failing, fixed since (regression tests) ------------------- */
 
 /* TCP-B-SIMOPEN-1 with the peer's SYN-ACK (RFC 9293 3.5 figure 8, line 7:
@@ -352,7 +382,8 @@ END_TEST
  * SYN-ACK acknowledges our SYN and must complete the handshake (Linux
  * passes it through the RFC 5961 4.2 SYN check for exactly this case).
  * Answering it with another SYN-ACK instead means two such stacks
- * ping-pong SYN-ACKs and never establish. */
+ * ping-pong SYN-ACKs and never establish. (Found failing this way, since
+ * fixed in tcp_in.c; kept as a regression test.) */
 START_TEST(simopen_peer_synack_completes)
 {
     uint32_t h;
@@ -389,6 +420,7 @@ Suite *tcp_scen_open_suite(void)
     tcase_add_test(tc, simopen_synack_retransmitted);
     tcase_add_test(tc, synack_retransmission_same_options);
     tcase_add_test(tc, listen_syn_with_data);
+    tcase_add_test(tc, iss_rfc6528_clock_and_tuple);
     tcase_add_test(tc, simopen_peer_synack_completes);
     suite_add_tcase(s, tc);
     return s;

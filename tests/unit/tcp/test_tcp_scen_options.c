@@ -9,10 +9,13 @@
  *   - SACK blocks are ignored when SACK was not negotiated (plain NewReno
  *     fast retransmit still works);
  *   - invalid SACK blocks (beyond SND.NXT, below SND.UNA, empty) mark
- *     nothing and do not stop the lost data from being resent.
+ *     nothing and do not stop the lost data from being resent;
+ *   - unknown option kinds skipped, nothing read after End-of-List,
+ *     illegal option lengths survived;
+ *   - reserved bits, ECE/CWR and URG on input ignored, never sent.
  *
- * Known failures are in TCases named known_failures_*, run only with
- * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -171,6 +174,133 @@ START_TEST(invalid_sack_blocks_mark_nothing)
 }
 END_TEST
 
+
+/* A segment from the peer with raw option bytes (padded to 4 by the
+ * caller), built here because tcp_repr cannot express unknown kinds. */
+static void inject_raw(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                       const uint8_t *opt, unsigned olen, const void *data, unsigned len)
+{
+    static uint8_t seg[2000], frame[2100];
+    ck_assert_uint_eq(olen % 4, 0);
+    unsigned hl = 20 + olen;
+    memset(seg, 0, hl);
+    seg[0] = (uint8_t)(sport >> 8);
+    seg[1] = (uint8_t)sport;
+    seg[2] = (uint8_t)(dport >> 8);
+    seg[3] = (uint8_t)dport;
+    for (int i = 0; i < 4; i++) {
+        seg[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+        seg[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+    }
+    seg[12] = (uint8_t)((hl / 4) << 4);
+    seg[13] = flags;
+    seg[14] = 0xff;
+    seg[15] = 0xff;
+    memcpy(seg + 20, opt, olen);
+    if (len)
+        memcpy(seg + hl, data, len);
+    uint16_t ck = fx_l4_cksum(FX_R_IP, FX_L_IP, 6, seg, hl + len);
+    seg[16] = (uint8_t)(ck >> 8);
+    seg[17] = (uint8_t)ck;
+    size_t n = fx_ip4(f, 0, frame, &FX_IP(.proto = 6, .df = true), seg, hl + len);
+    fx_inject(f, 0, frame, n);
+}
+
+/* RFC 9293 3.1/3.2: unknown option kinds are skipped by their length
+ * (MUST be able to receive any option); options after End-of-List are
+ * not read. A SYN with [kind 30 len 4][kind 34 len 2][NOP NOP][MSS 1000]
+ * [EOL][junk] is answered normally and the MSS is taken. */
+START_TEST(unknown_options_in_syn_skipped)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, lh, 0, TFX_LPORT), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    fx_tx_clear(f);
+    const uint8_t opt[16] = { 30, 4, 0x12, 0x34, 34, 2, 1, 1, 2, 4, 0x03, 0xe8, 0, 3, 3, 9 };
+    inject_raw(TFX_RPORT, TFX_LPORT, 500, 0, TH_SYN, opt, sizeof opt, NULL, 0);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
+    ck_assert_uint_eq(sa.ack, 501);
+    ck_assert_int_eq(sa.ws, -1);        /* the WS after EOL was not read */
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.seq = 501, .ack = sa.seq + 1, .flags = TH_ACK));
+    uint32_t h;
+    ck_assert_int_eq(tfx_accept(f, lh, &h), 0);
+    ck_assert_uint_eq(tfx_tcb(f, h)->mss, 1000);
+    ck_assert_uint_eq(tfx_write(f, h, D, 3000), 3000);
+    ck_assert_uint_eq(tfx_tx(f, 0).len, 1000);
+}
+END_TEST
+
+/* RFC 9293 3.1: reserved header bits "must be ignored in received
+ * segments"; ECE/CWR without ECN negotiated (RFC 3168) and URG (RFC 6093:
+ * urgent data stays in line) do not stop a segment's data either. */
+START_TEST(reserved_and_unused_flag_bits_ignored)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    uint8_t got[64];
+    struct tcp_repr r = tfx_seg(k, TH_ACK | TH_PSH, D, 10);
+    r.rsvd = 0x0e;
+    tfx_inject(f, &r);
+    k->peer_nxt += 10;
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 10);
+    ck_assert_mem_eq(got, D, 10);
+    r = tfx_seg(k, (uint8_t)(TH_ACK | 0x40 | 0x80), D + 10, 10);
+    tfx_inject(f, &r);
+    k->peer_nxt += 10;
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 10);
+    ck_assert_mem_eq(got, D + 10, 10);
+    r = tfx_seg(k, (uint8_t)(TH_ACK | 0x20), D + 20, 10);
+    tfx_inject(f, &r);
+    k->peer_nxt += 10;
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 10);
+    ck_assert_mem_eq(got, D + 20, 10);
+    ck_assert_uint_eq(tfx_tcb(f, k->h)->rcv_nxt, k->peer_nxt);
+    /* and what we send never has them */
+    fx_advance(f, 500000);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    for (unsigned i = 0; i < fx_ntx(f); i++) {
+        struct fx_pkt p = fx_tx_pkt(f, i);
+        ck_assert_uint_eq(p.l4[12] & 0x0f, 0);
+        ck_assert_uint_eq(p.l4[13] & 0xe0, 0);
+    }
+}
+END_TEST
+
+/* RFC 9293 3.1 MUST-7 (handle an illegal option length, e.g. zero,
+ * without crashing; resetting is only suggested): an option of length 0
+ * or 1, or one running past the header, in a data segment. Accepted
+ * policies: drop the segment, reset, or (as Linux) stop reading options
+ * and take the data. Whatever it is, the bytes that are taken are the
+ * right ones, once, and the connection then carries on. */
+START_TEST(illegal_option_lengths)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    const uint8_t o0[4] = { 8, 0, 0, 0 };
+    const uint8_t o1[4] = { 5, 1, 0, 0 };
+    const uint8_t o2[4] = { 2, 40, 0, 0 };
+    const uint8_t *bad[3] = { o0, o1, o2 };
+    for (int i = 0; i < 3; i++)
+        inject_raw(k->rport, k->lport, k->peer_nxt, k->snd_nxt, TH_ACK | TH_PSH, bad[i], 4,
+                   D, 10);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    if (t->state != TCPS_ESTABLISHED) {
+        ck_assert(fx_sock_status(f, k->h) & MOAT_SS_HUP);
+        return;
+    }
+    uint8_t got[32];
+    uint32_t n = tfx_read(f, k->h, got, sizeof got);
+    ck_assert(n == 0 || n == 10);
+    ck_assert_mem_eq(got, D, n);
+    ck_assert_uint_eq(t->rcv_nxt, k->peer_nxt + n);
+    k->peer_nxt += n;
+    tfx_peer_send(f, k, D + n, 10, TH_PSH);
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 10);
+    ck_assert_mem_eq(got, D + n, 10);
+}
+END_TEST
+
 Suite *tcp_scen_options_suite(void);
 Suite *tcp_scen_options_suite(void)
 {
@@ -182,6 +312,9 @@ Suite *tcp_scen_options_suite(void)
     tcase_add_test(tc, timestamps_not_negotiated_ignored);
     tcase_add_test(tc, sack_blocks_without_negotiation_ignored);
     tcase_add_test(tc, invalid_sack_blocks_mark_nothing);
+    tcase_add_test(tc, unknown_options_in_syn_skipped);
+    tcase_add_test(tc, reserved_and_unused_flag_bits_ignored);
+    tcase_add_test(tc, illegal_option_lengths);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,8 +13,8 @@
  *                          a FIN queued during the zero window follows;
  *                          a zero window with data in flight.
  *
- * Known failures are in TCases named known_failures_*, run only with
- * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>

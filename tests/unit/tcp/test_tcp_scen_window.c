@@ -6,7 +6,8 @@
  *   TCP-B-ZWND-RCV-1  (b) a pure ACK at RCV.NXT while our window is zero
  *                     is accepted and advances SND.UNA.
  *   TCP-B-SWS-1       sender side: a small window while much is queued
- *                     waits for the override timer; all-queued-data fits.
+ *                     waits for the override timer; all-queued-data fits;
+ *                     receiver side: the exact update threshold.
  *   Receive window    trimmed to the right edge (RFC 9293 3.10.7.4), a FIN
  *                     beyond it not processed; the announced window is
  *                     the free receive ring; data in a SYN-ACK.
@@ -19,8 +20,8 @@
  *   Old duplicates ACKed at once; a peer that shrinks its window (RFC
  *   9293 3.8.6.2.2).
  *
- * Known failures are in TCases named known_failures_*, run only with
- * MOAT_RUN_KNOWN_FAILURES=1. Does not hold fixtures (tcp_fx.c).
+ * Every test asserts the RFC's behaviour; all pass against the current
+ * core. Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -417,6 +418,25 @@ START_TEST(synack_with_data)
 }
 END_TEST
 
+
+/* TCP-B-SWS-1 receiver, the exact threshold (RFC 9293 3.8.6.2.2 / RFC
+ * 1122 4.2.3.3): from a zero window, no update while the freed space is
+ * below min(buffer/2, MSS) = 1460; one as soon as it reaches it. */
+START_TEST(receiver_sws_exact_threshold)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    fill_receive_window();
+    ck_assert_uint_eq(tfx_read(f, k->h, NULL, M - 1), M - 1);
+    fx_advance(f, 500000);
+    fx_expect_no_tx(f);
+    ck_assert_uint_eq(tfx_read(f, k->h, NULL, 1), 1);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr u = tfx_tx(f, 0);
+    ck_assert_uint_eq(u.ack, k->peer_nxt);
+    ck_assert_uint_eq(u.wnd, M);
+}
+END_TEST
+
 Suite *tcp_scen_window_suite(void);
 Suite *tcp_scen_window_suite(void)
 {
@@ -436,6 +456,7 @@ Suite *tcp_scen_window_suite(void)
     tcase_add_test(tc, peer_shrinks_window);
     tcase_add_test(tc, fin_beyond_window_not_processed);
     tcase_add_test(tc, synack_with_data);
+    tcase_add_test(tc, receiver_sws_exact_threshold);
     suite_add_tcase(s, tc);
     return s;
 }
