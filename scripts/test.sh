@@ -25,7 +25,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BASE=${MOAT_TEST_BUILD:-$ROOT/build/test}
 JOBS=${MOAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
-PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping
+PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping iputils-arping
       socat curl iptables liblwip-dev libnetfilter-queue-dev python3)
 START=$SECONDS
 ROWS=()

@@ -11,7 +11,8 @@
  *                      further duplicate, deflation on a partial ACK, and
  *                      RFC 6582 3.2 step 3 on the full ACK.
  *   TCP-B-SACK-1       sender and receiver with every block straddling
- *                      2^32 (the modular-comparison regression class).
+ *                      2^32 (the modular-comparison regression class);
+ *                      two holes repaired in one recovery (RFC 6675).
  *
  * Every test asserts the RFC's behaviour; all pass against the current
  * core. Does not hold fixtures (tcp_fx.c).
@@ -259,6 +260,60 @@ START_TEST(sack_receiver_across_wrap)
 }
 END_TEST
 
+
+/* TCP-B-SACK-1 sender, two holes (RFC 6675 5, NextSeg rule 1): ten
+ * segments out, 0 and 3 lost. As the SACK scoreboard shows three
+ * segments above segment 3, it counts as lost and is resent during the
+ * same recovery, without a partial ACK or an RTO. Each hole is resent
+ * once; no SACKed segment is resent. */
+START_TEST(sack_two_holes_one_recovery)
+{
+    tfx_connect(f, k, &TFX_OPTS(.sack = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    t->cwnd = 10 * M;
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 10 * M), 10 * M);
+    ck_assert_uint_eq(fx_ntx(f), 10);
+    fx_tx_clear(f);
+    const uint32_t s0 = k->snd_nxt;
+    unsigned resent[10] = { 0 };
+    const uint32_t blocks[][2][2] = {
+        { { 1, 2 }, { 0, 0 } }, { { 1, 3 }, { 0, 0 } }, { { 4, 5 }, { 1, 3 } },
+        { { 4, 6 }, { 1, 3 } }, { { 4, 7 }, { 1, 3 } }, { { 4, 8 }, { 1, 3 } },
+        { { 4, 9 }, { 1, 3 } }, { { 4, 10 }, { 1, 3 } },
+    };
+    for (unsigned i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+        uint32_t b[2][2];
+        unsigned n = blocks[i][1][1] ? 2 : 1;
+        for (unsigned j = 0; j < n; j++) {
+            b[j][0] = s0 + blocks[i][j][0] * M;
+            b[j][1] = s0 + blocks[i][j][1] * M;
+        }
+        dup_ack(s0, n, (const uint32_t (*)[2])b);
+        for (unsigned j = 0; j < fx_ntx(f); j++) {
+            struct tcp_repr r = tfx_tx(f, j);
+            uint32_t off = r.seq - s0;
+            ck_assert_mem_eq(r.data, D + off, r.len);
+            if (off < 10 * M) {
+                ck_assert_msg(off % M == 0, "odd retransmission offset %u", off);
+                resent[off / M]++;
+            }
+        }
+        fx_tx_clear(f);
+    }
+    ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
+    ck_assert_uint_eq(resent[0], 1);
+    ck_assert_uint_eq(resent[3], 1);
+    for (unsigned i = 0; i < 10; i++)
+        if (i != 0 && i != 3)
+            ck_assert_msg(resent[i] == 0, "SACKed segment %u resent", i);
+    ck_assert_uint_eq(fx_stats(f).tcp_timeouts, 0);
+    /* the peer now has everything */
+    tfx_peer_ack(f, k, s0 + 10 * M, 65535);
+    ck_assert_uint_eq(t->recovery, TCP_REC_NONE);
+    ck_assert_uint_eq(t->snd_una, s0 + 10 * M);
+}
+END_TEST
+
 Suite *tcp_scen_fastrec_suite(void);
 Suite *tcp_scen_fastrec_suite(void)
 {
@@ -269,6 +324,7 @@ Suite *tcp_scen_fastrec_suite(void)
     tcase_add_test(tc, newreno_window_arithmetic);
     tcase_add_test(tc, sack_sender_across_wrap);
     tcase_add_test(tc, sack_receiver_across_wrap);
+    tcase_add_test(tc, sack_two_holes_one_recovery);
     tcase_add_test(tc, newreno_full_ack_cwnd);
     suite_add_tcase(s, tc);
     return s;

@@ -16,7 +16,8 @@
  *                   is dropped silently; RST without ACK ignored.
  *   TCP-B-SYNRCVD-1 a retransmitted SYN-ACK carries the same options.
  *   Also: data in a SYN to a listener; RFC 6528 ISNs (4 us clock plus a
- *   keyed function of the 4-tuple).
+ *   keyed function of the 4-tuple); SYN cookies keep within the peer's
+ *   MSS and expire.
  *
  * Every test asserts the RFC's behaviour; all pass against the current
  * core. Does not hold fixtures (tcp_fx.c).
@@ -374,6 +375,46 @@ START_TEST(iss_rfc6528_clock_and_tuple)
 }
 END_TEST
 
+
+/* SYN cookies (issue 3, RFC 4987 3.6): with the SYN queue full a cookie
+ * SYN-ACK goes out; the connection it creates never uses a larger MSS
+ * than the peer announced; an ACK for a cookie ten minutes old does not
+ * open a connection (it gets a RST). */
+START_TEST(syn_cookie_mss_and_expiry)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_syn_backlog = 1;
+    fx_start(f);
+    fx_arp_seed(f);
+    uint32_t lh = listener();
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 7000, .flags = TH_SYN, .mss = 1000));
+    tfx_inject(f, &TSEG(.sport = 2002, .seq = 9000, .flags = TH_SYN, .mss = 1460));
+    ck_assert_uint_eq(fx_ntx(f), 2);
+    struct tcp_repr c1 = tfx_tx(f, 0), c2 = tfx_tx(f, 1);
+    ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 2);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 7001, .ack = c1.seq + 1, .flags = TH_ACK));
+    uint32_t h;
+    ck_assert_int_eq(tfx_accept(f, lh, &h), 0);
+    ck_assert_uint_le(tfx_tcb(f, h)->mss, 1000);
+    fx_tx_clear(f);
+    ck_assert_uint_eq(tfx_write(f, h, D, 3000), 3000);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_uint_le(tfx_tx(f, i).len, 1000);
+    fx_tx_clear(f);
+    fx_advance(f, 600ull * 1000000u);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2002, .seq = 9001, .ack = c2.seq + 1, .flags = TH_ACK));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).flags & TH_RST, TH_RST);
+    uint32_t h2;
+    ck_assert_int_eq(tfx_accept(f, lh, &h2), MOAT_E_AGAIN);
+}
+END_TEST
+
 /* ---- found failing, fixed since (regression tests) ------------------- */
 
 /* TCP-B-SIMOPEN-1 with the peer's SYN-ACK (RFC 9293 3.5 figure 8, line 7:
@@ -421,6 +462,7 @@ Suite *tcp_scen_open_suite(void)
     tcase_add_test(tc, synack_retransmission_same_options);
     tcase_add_test(tc, listen_syn_with_data);
     tcase_add_test(tc, iss_rfc6528_clock_and_tuple);
+    tcase_add_test(tc, syn_cookie_mss_and_expiry);
     tcase_add_test(tc, simopen_peer_synack_completes);
     suite_add_tcase(s, tc);
     return s;

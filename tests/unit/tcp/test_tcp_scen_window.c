@@ -12,7 +12,8 @@
  *                     beyond it not processed; the announced window is
  *                     the free receive ring; data in a SYN-ACK.
  *   TCP-B-TS-1        TSopt on every non-RST segment, TSval monotonic,
- *                     TS.Recent not taken from an out-of-order segment.
+ *                     TS.Recent not taken from an out-of-order segment,
+ *                     PAWS across a peer clock wrap.
  *   TCP-NAGLE-1       two writes before output coalesce into one segment.
  *   TCP-B-DUPACK-DEF-1 (e) duplicates with nothing outstanding.
  *   TCP-B-CSUM-1      odd-length input, good and bad checksums; a bad SYN
@@ -437,6 +438,35 @@ START_TEST(receiver_sws_exact_threshold)
 }
 END_TEST
 
+
+/* TCP-B-TS-1 / RFC 7323 5.2: PAWS compares TSvals modulo 2^32; a peer
+ * clock crossing 2^32 is not "older". */
+START_TEST(timestamps_peer_clock_wraps)
+{
+    tfx_connect(f, k, &TFX_OPTS(.ts = true));
+    /* the peer's clock runs forward in steps below 2^31 up to the wrap,
+     * each step acknowledged before the next */
+    const uint32_t clock[4] = { 0x70000000u, 0xe0000000u, 0xfffffff0u, 0x00000010u };
+    uint8_t got[64];
+    for (unsigned i = 0; i < 4; i++) {
+        k->peer_ts = clock[i];
+        tfx_peer_send(f, k, D + 5 * i, 5, TH_PSH);
+        fx_advance(f, 500000);  /* our ACK: TS.Recent follows (RFC 7323 4.3) */
+    }
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 20);
+    ck_assert_mem_eq(got, D, 20);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), 0);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, fx_ntx(f) - 1).tsecr, 0x10u);
+    /* and one from before the wrap is now old */
+    k->peer_ts = 0xfffffff8u;
+    fx_tx_clear(f);
+    tfx_peer_send(f, k, D + 20, 10, TH_PSH);
+    ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 0);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), 1);
+}
+END_TEST
+
 Suite *tcp_scen_window_suite(void);
 Suite *tcp_scen_window_suite(void)
 {
@@ -457,6 +487,7 @@ Suite *tcp_scen_window_suite(void)
     tcase_add_test(tc, fin_beyond_window_not_processed);
     tcase_add_test(tc, synack_with_data);
     tcase_add_test(tc, receiver_sws_exact_threshold);
+    tcase_add_test(tc, timestamps_peer_clock_wraps);
     suite_add_tcase(s, tc);
     return s;
 }
