@@ -129,6 +129,11 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
     return 0;
 }
 
+uint32_t mcore_sock_span(const struct mcore *c)
+{
+    return c->sock_hi;
+}
+
 int mcore_take_app_wakeup(struct mcore *c)
 {
     int w = c->app_wakeup;
@@ -367,7 +372,7 @@ static void ctl_poll(struct mcore *c)
 
 static bool udp_tx_pending(struct mcore *c)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    for (uint32_t i = 0; i < c->sock_hi; i++) {
         struct msock *s = &c->socks[i];
         uint32_t avail;
         if (s->type == MOAT_SOCK_DGRAM && s->app_owned &&

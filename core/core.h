@@ -63,6 +63,11 @@ void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *frame,
  */
 uint64_t mcore_poll(struct mcore *c, uint64_t now_us);
 
+/* Socket slots the core has ever allocated are all below this index
+ * (it only grows). A network domain may limit scans of the region's
+ * socket table to [0, span): the application holds no handle above it. */
+uint32_t mcore_sock_span(const struct mcore *c);
+
 /* Nonzero if anything the application may wait for changed since the
  * last call (the caller then bumps app_seq and wakes waiters). Clears it. */
 int mcore_take_app_wakeup(struct mcore *c);

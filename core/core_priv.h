@@ -135,6 +135,10 @@ struct mcore {
 
     struct msock *socks;
     uint32_t n_socks;
+    /* Slots [sock_hi, n_socks) have never been allocated (sock_alloc takes
+     * the lowest free slot), so per-poll and per-packet scans over the
+     * sockets stop at sock_hi instead of walking every configured slot. */
+    uint32_t sock_hi;
     uint16_t port_seed;
     struct moat_ring ctl;       /* we consume requests */
     struct moat_ring evt;       /* we produce completions */

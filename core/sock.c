@@ -53,6 +53,8 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
         atomic_store_explicit(&sh->error, 0, memory_order_relaxed);
         s->status = MOAT_SS_OPEN;
         atomic_store_explicit(&sh->status, s->status, memory_order_release);
+        if (i >= c->sock_hi)
+            c->sock_hi = i + 1;     /* only grows: see struct mcore */
         return s;
     }
     return NULL;

@@ -221,7 +221,7 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
 struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
 {
     struct msock *wild = NULL;
-    for (uint32_t i = 0; i < c->n_socks && i < c->tcp->n; i++) {
+    for (uint32_t i = 0; i < c->sock_hi && i < c->tcp->n; i++) {
         struct msock *s = &c->socks[i];
         if (s->type != MOAT_SOCK_STREAM || s->lport != lport)
             continue;
@@ -282,7 +282,7 @@ void tcp_release(struct mcore *c, struct msock *s)
     tcp_sack_clear(t);
     t->state = TCPS_CLOSED;
     t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
-    t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK);
+    t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
     if (!s->app_owned && t->listener == 0)
         sock_free(c, s);
 }
@@ -336,6 +336,8 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
         w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
         if (w->expires == 0)
             w->expires = 1;
+        if (c->tcp->tw_due == 0 || w->expires < c->tcp->tw_due)
+            c->tcp->tw_due = w->expires;
     }
     sock_status(c, s, MOAT_SS_HUP | MOAT_SS_RDHUP | MOAT_SS_WRSHUT, MOAT_SS_CONNECTED);
     mcore_wake_app(c);
@@ -348,6 +350,10 @@ uint64_t tcp_tw_poll(struct mcore *c)
     uint64_t next = MCORE_NEVER;
     if (st->tw_used == 0)
         return next;
+    /* Entries only ever expire later than tw_due (new ones lower it, a
+     * restarted wait moves an entry later): nothing to do before then. */
+    if (st->tw_due > c->now)
+        return st->tw_due;
     for (uint32_t i = 0; i < st->n_tw; i++) {
         struct tcp_tw *w = &st->tw[i];
         if (w->expires == 0)
@@ -359,6 +365,7 @@ uint64_t tcp_tw_poll(struct mcore *c)
             next = w->expires;
         }
     }
+    st->tw_due = next == MCORE_NEVER ? 0 : next;
     return next;
 }
 
@@ -788,7 +795,7 @@ uint64_t tcp_poll(struct mcore *c)
     uint64_t next = MCORE_NEVER;
     if (st == NULL)
         return next;
-    for (uint32_t i = 0; i < c->n_socks && i < st->n; i++) {
+    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
         struct msock *s = &c->socks[i];
         struct tcp_cb *t = &st->cbs[i];
         if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
@@ -797,6 +804,8 @@ uint64_t tcp_poll(struct mcore *c)
         uint64_t d = tcp_timers(c, s);
         if (t->state == TCPS_CLOSED)
             continue;
+        if (t->flags & TF_ACKSOON)
+            t->flags |= TF_ACKNOW;  /* end of the input batch (tcp_rcv_data) */
         if (t->state >= TCPS_ESTABLISHED)
             tcp_output(c, s);
         if (t->state == TCPS_CLOSED)

@@ -670,7 +670,18 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
         if (had_ooo) {
             t->flags |= TF_ACKNOW;  /* filled (part of) a hole: ACK at once */
         } else if (t->rcv_unacked >= 2u * t->rcv_mss) {
-            t->flags |= TF_ACKNOW;  /* every second full segment */
+            /* Every second full segment (RFC 9293 3.8.6.3, RFC 5681 4.2),
+             * but sent once per input batch: the ACK for a burst goes out
+             * when the network domain has read every frame that was
+             * waiting (tcp_poll), like a host whose NIC coalesces
+             * receives. One ACK instead of one per two segments saves a
+             * device write each (measured: ~40% of the net domain's time
+             * on a TAP at 2 Gbit/s went to ACK writes). The stretch is
+             * bounded by the batch and by TCP_ACK_STRETCH_DIV. */
+            if (t->rcv_unacked >= s->rx.cap / TCP_ACK_STRETCH_DIV)
+                t->flags |= TF_ACKNOW;
+            else
+                t->flags |= TF_ACKSOON;
         } else if (adv > 0 && t->t_delack == 0) {
             t->flags |= TF_DELACK;
             t->t_delack = c->now + (uint64_t)c->cfg.tcp_delack_ms * 1000u;

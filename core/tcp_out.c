@@ -244,7 +244,7 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
     if (flags & TCP_ACK) {
         t->last_ack_sent = ack;
-        t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK);
+        t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
         t->t_delack = 0;
         t->rcv_unacked = 0;
     }

@@ -76,8 +76,15 @@ enum {
     TF_RD_SHUT   = 1u << 11,  /* shutdown(RD): recorded; the client stops reading */
     TF_PASSIVE   = 1u << 12,  /* created by a listener (SYN queue) */
     TF_RXT_WATCH = 1u << 13,  /* watching the retransmission at snd_una (rxt_mark) */
-    TF_RTT_ON    = 1u << 14   /* timing rtt_seq (no timestamps) */
+    TF_RTT_ON    = 1u << 14,  /* timing rtt_seq (no timestamps) */
+    TF_ACKSOON   = 1u << 15   /* an ACK is owed by the end of this input batch */
 };
+
+/* A receiver may let the every-second-segment ACK wait until the end of
+ * the batch of frames being processed (tcp_poll sends it), but never once
+ * this many in-order bytes are unacknowledged: at most a quarter of the
+ * receive ring, so the sender always keeps most of the window. */
+#define TCP_ACK_STRETCH_DIV 4u
 
 struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
 
@@ -176,6 +183,8 @@ struct tcp_state {
     uint32_t n_syn, syn_used;
     struct tcp_tw *tw;
     uint32_t n_tw, tw_used;
+    uint64_t tw_due;            /* no TIME-WAIT entry expires before this
+                                   (a lower bound: tcp_tw_poll skips its scan) */
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */

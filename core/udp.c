@@ -90,7 +90,7 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
 
     if (rx->to_bcast) {
         int any = 0;
-        for (uint32_t i = 0; i < c->n_socks; i++) {
+        for (uint32_t i = 0; i < c->sock_hi; i++) {
             struct msock *s = &c->socks[i];
             if (udp_match(c, s, rx, sport, dport)) {
                 udp_deliver(c, s, rx, sport, data, n);
@@ -103,7 +103,7 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
     }
     struct msock *best = NULL;
     int best_score = 0;
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    for (uint32_t i = 0; i < c->sock_hi; i++) {
         int sc = udp_match(c, &c->socks[i], rx, sport, dport);
         if (sc > best_score) {
             best = &c->socks[i];
@@ -204,7 +204,7 @@ void udp_flush(struct mcore *c, struct msock *s)
 
 void udp_poll(struct mcore *c)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    for (uint32_t i = 0; i < c->sock_hi; i++) {
         struct msock *s = &c->socks[i];
         if (s->type == MOAT_SOCK_DGRAM && s->app_owned)
             udp_poll_sock(c, s);
@@ -237,7 +237,7 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, ui
     }
     /* Like BSD sockets, report only to a connected socket (RFC 1122
      * 4.1.3.3 leaves the unconnected case to the implementation). */
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    for (uint32_t i = 0; i < c->sock_hi; i++) {
         struct msock *s = &c->socks[i];
         if (s->type == MOAT_SOCK_DGRAM && s->connected && s->lport == sport &&
             s->rip == q->dst && s->rport == dport) {

@@ -12,8 +12,6 @@
 #    TAP devices); without root they are excluded, and the summary says so.
 # 3. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
-# 4. The install tree: a tiny CMake project and a pkg-config build against
-#    the installed moat.
 # Ends with a summary table and, as the last line, "N passed, N failed".
 # Exit status 0 only if nothing failed.
 #
@@ -117,77 +115,13 @@ for b in "${BACKENDS[@]}"; do
     build_and_test "$b" "$BASE-$b" "${CTEST_EXCLUDE[@]}" -- -DMOAT_BACKEND="$b"
 done
 for b in "${SAN_BACKENDS[@]}"; do
+    # (test_install is not registered in sanitizer builds.)
     build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
 
-# ---------------------------------------------------------------- install tree
-# What README promises an embedder: find_package(moat) and pkg-config moat.
-install_check() {
-    local t0=$SECONDS dir="$BASE-${BACKENDS[0]}" stage="$BASE-stage" app="$BASE-consumer"
-    local ok=0 bad=0 prefix pfx
-    say "install tree: find_package(moat) and pkg-config moat"
-    rm -rf "$stage" "$app"
-    mkdir -p "$app/src"
-    # Staged install (DESTDIR): the files carry the configured prefix, as a
-    # distribution package would; pkg-config reaches them through its
-    # sysroot variable, CMake through the prefix path.
-    prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$dir/CMakeCache.txt")
-    pfx="$stage$prefix"
-    if ! DESTDIR="$stage" cmake --install "$dir" >"$stage.log" 2>&1; then
-        tail -20 "$stage.log"; row "install: cmake --install" 0 1 0 $((SECONDS - t0)); return
-    fi
-    cat >"$app/src/app.c" <<'C'
-#include <moat/moat.h>
-#include <moat/socket.h>
-#include <stdio.h>
-int main(void)
-{
-    struct moat_config cfg;
-    moat_config_defaults(&cfg);
-    printf("moat %s backend, max_sockets %u, %s\n", moat_backend_name(),
-           (unsigned)cfg.max_sockets, moat_errname(MOAT_E_AGAIN));
-    return 0;
-}
-C
-    cat >"$app/src/CMakeLists.txt" <<'CM'
-cmake_minimum_required(VERSION 3.18)
-project(moat_consumer C)
-find_package(moat REQUIRED)
-add_executable(app app.c)
-target_link_libraries(app moat::moat)
-CM
-    if cmake -S "$app/src" -B "$app/build" -DCMAKE_PREFIX_PATH="$pfx" >"$app.log" 2>&1 &&
-       cmake --build "$app/build" >>"$app.log" 2>&1 && "$app/build/app" >>"$app.log" 2>&1; then
-        ok=$((ok + 1)); echo "find_package(moat): $(tail -1 "$app.log")"
-    else
-        bad=$((bad + 1)); tail -20 "$app.log"; echo "find_package(moat) consumer FAILED"
-    fi
-    local pc flags libdir pcenv=()
-    pc=$(find "$pfx" -name moat.pc -print -quit)
-    if [ -n "$pc" ]; then
-        pcenv=(env PKG_CONFIG_PATH="$(dirname "$pc")")
-        # A moat.pc with absolute paths names the configured prefix: reach
-        # the staged copy through the sysroot; a relocatable one (paths from
-        # ${pcfiledir}) already points into the stage.
-        [ -d "$("${pcenv[@]}" pkg-config --variable=includedir moat)/moat" ] ||
-            pcenv+=(PKG_CONFIG_SYSROOT_DIR="$stage")
-        flags=$("${pcenv[@]}" pkg-config --cflags --libs moat)
-        libdir=$(dirname "$(find "$pfx" -name 'libmoat.so*' -print -quit)")
-    fi
-    # shellcheck disable=SC2086 # flags are words
-    if [ -n "$pc" ] &&
-       cc "$app/src/app.c" -o "$app/app-pc" $flags -Wl,-rpath,"$libdir" >>"$app.log" 2>&1 &&
-       "$app/app-pc" >>"$app.log" 2>&1; then
-        ok=$((ok + 1)); echo "pkg-config moat: $(tail -1 "$app.log")"
-    else
-        bad=$((bad + 1)); tail -5 "$app.log"; echo "pkg-config consumer FAILED"
-    fi
-    row "install: find_package + pkg-config" "$ok" "$bad" 0 $((SECONDS - t0))
-}
-if [ -x "$BASE-${BACKENDS[0]}/moat-echo" ] || [ -e "$BASE-${BACKENDS[0]}/libmoat.a" ]; then
-    install_check
-fi
+# The install tree (find_package, pkg-config, static archive, exported
+# symbols) is checked by the ctest test_install of every unsanitized build.
 
 # ---------------------------------------------------------------- summary
 echo

@@ -58,7 +58,12 @@ static uint64_t netloop_sig(const struct netloop *nl)
 
     /* evt cons matters when the evt ring was full and a RESP waits. */
     h = h * 0x9e3779b97f4a7c15ull + atomic_load_explicit(&evt->cons, memory_order_acquire);
-    for (uint32_t i = 0; i < nl->lay.g.max_sockets; i++) {
+    /* Only slots the core has ever handed out: the application holds no
+     * handle above mcore_sock_span(), so no honest index changes there. */
+    uint32_t span = mcore_sock_span(nl->core);
+    if (span > nl->lay.g.max_sockets)
+        span = nl->lay.g.max_sockets;
+    for (uint32_t i = 0; i < span; i++) {
         const struct moat_sock_sh *s = moat_region_sock(nl->region, &nl->lay, i);
         h = h * 0x9e3779b97f4a7c15ull + atomic_load_explicit(&s->tx.prod, memory_order_acquire);
         h = h * 0x9e3779b97f4a7c15ull + atomic_load_explicit(&s->rx.cons, memory_order_acquire);

@@ -84,6 +84,8 @@ struct domain_boot {
     struct moat_geom geom;          /* socket region */
     uint64_t region_size;
     struct domain_boot_if ifs[MOAT_MAX_IFS];
+    uint32_t app_pid;               /* the supervisor's process: our parent */
+    uint32_t pad;
 };
 
 enum {

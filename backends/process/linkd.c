@@ -195,12 +195,14 @@ int main(int argc, char **argv)
         return DOMAIN_EXIT_SETUP;
     }
     memset(ifs, 0, sizeof ifs);
-    pid_t parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
         return DOMAIN_EXIT_SETUP;
     }
+    pid_t parent = (pid_t)boot.app_pid;
+    if (getppid() != parent)
+        return DOMAIN_EXIT_SETUP;   /* the application is already gone */
     n = boot.cfg.n_ifs;
     test_hooks = (boot.flags & DOMAIN_BOOT_TEST_HOOKS) != 0;
     fds.wr[fds.n_wr++] = 2;
@@ -284,9 +286,12 @@ int main(int argc, char **argv)
                 break;
         }
     }
-    /* Asked to stop: send what the net domain queued last (its final
-     * RSTs), then leave. */
-    linkd_round(ifs, n, 0);
+    /* Asked to stop: send everything the net domain queued, its final
+     * RSTs last, then leave. Bounded: a ring holds DOMAIN_LINK_BUFS frames
+     * and a round moves up to LINKD_BATCH of them per interface. */
+    for (unsigned k = 0; k < DOMAIN_LINK_BUFS / LINKD_BATCH + 2; k++)
+        if (linkd_round(ifs, n, 0) == 0)
+            break;
     linkd_close_all(ifs, n);
     return DOMAIN_EXIT_OK;
 }

@@ -54,12 +54,14 @@ int main(int argc, char **argv)
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
         return DOMAIN_EXIT_SETUP;
     }
-    netd_parent = getppid();
     r = domain_read_boot(&boot);
     if (r != 0) {
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
         return DOMAIN_EXIT_SETUP;
     }
+    netd_parent = (pid_t)boot.app_pid;
+    if (getppid() != netd_parent)
+        return DOMAIN_EXIT_SETUP;   /* the application is already gone */
     r = moat_layout_compute(&boot.geom, &lay);
     if (r != 0 || lay.size != boot.region_size) {
         domain_log(WHO, "socket region geometry rejected");

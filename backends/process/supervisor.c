@@ -194,6 +194,7 @@ static int sv_write_boot(struct moat_backend *be)
     b.cfg = st->cfg;
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
         b.cfg.ifs[i].custom = NULL;
+    b.app_pid = (uint32_t)getpid();
     b.geom = st->lay.g;
     b.region_size = st->lay.size;
     for (unsigned i = 0; i < be->n_ifs; i++) {

@@ -256,7 +256,9 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
     int rc = 0;
     for (unsigned i = 0; i < n && rc == 0; i++)
         rc = confine_rule(ctx, &tab[i], &f, role);
-    if (rc == 0)
+    /* In a debug build trap == default (LOG), and libseccomp refuses rules
+     * whose action is the default one: nothing to add then. */
+    if (rc == 0 && trap != deflt)
         rc = confine_traps(ctx, trap);
     if (rc == 0)
         rc = seccomp_load(ctx);

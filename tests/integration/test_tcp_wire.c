@@ -403,7 +403,7 @@ struct result {
 };
 
 static void cfg_wire(struct moat_config *c, uint32_t ip, const char *path,
-                     const struct moat_impair *imp, uint64_t seed)
+                     const struct moat_impair *imp, uint64_t seed, uint32_t rx_bytes)
 {
     moat_config_defaults(c);
     c->ifs[0].ip = ip;
@@ -415,7 +415,12 @@ static void cfg_wire(struct moat_config *c, uint32_t ip, const char *path,
     c->ifs[0].impair.seed = seed;
     c->max_sockets = 8;
     c->seed = seed;
-    /* The defaults (256 KiB rings): what an application gets. */
+    /* The defaults (256 KiB rings, window scale 3) unless a case asks
+     * for a bigger receive ring (a larger window scale). */
+    if (rx_bytes) {
+        c->sock_rx_bytes = rx_bytes;
+        c->sock_tx_bytes = rx_bytes;   /* so the peer can fill the window */
+    }
     const char *pc = getenv("MOAT_TCP_WIRE_PCAP");
     if (pc && *pc)
         snprintf(c->ifs[0].pcap, sizeof(c->ifs[0].pcap), "%s/%s.pcap", pc,
@@ -455,7 +460,7 @@ static void print_drops(const char *who, const struct moat_stats *s)
  * on any error, mismatch or timeout; fills @p res for the counter checks.
  */
 static void run_case(const char *label, const struct moat_impair *imp, uint64_t bytes,
-                     int echo, struct result *res)
+                     int echo, uint32_t rx_bytes, struct result *res)
 {
     static unsigned n_wire;
     struct moat_config ca, cb;
@@ -468,8 +473,8 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
 
     memset(res, 0, sizeof(*res));
     snprintf(path, sizeof(path), "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n_wire++);
-    cfg_wire(&ca, IP_A, path, imp, 0x5eed0001u);
-    cfg_wire(&cb, IP_B, path, imp, 0x5eed0002u);
+    cfg_wire(&ca, IP_A, path, imp, 0x5eed0001u, rx_bytes);
+    cfg_wire(&cb, IP_B, path, imp, 0x5eed0002u, rx_bytes);
     r = moat_stack_open(&ca, &a);
     ck_assert_msg(r == 0, "open A: %s", moat_strerror(r));
     r = moat_stack_open(&cb, &b);
@@ -591,7 +596,7 @@ static uint64_t rexmits(const struct result *r)
 START_TEST(tcp_wire_clean)
 {
     struct result r;
-    run_case("clean", NULL, case_bytes(64), 0, &r);
+    run_case("clean", NULL, case_bytes(64), 0, 0, &r);
     /* a clean wire with 256-slot rings: nothing should need resending
      * except what the wire's own full-ring drops forced */
     if (r.sa.drops[MOAT_DROP_LINK_TX_FULL] + r.sb.drops[MOAT_DROP_LINK_TX_FULL] == 0)
@@ -603,7 +608,7 @@ START_TEST(tcp_wire_loss_1pct)
 {
     struct moat_impair imp = { .loss_ppm = 10000 };
     struct result r;
-    run_case("loss 1%", &imp, case_bytes(64), 0, &r);
+    run_case("loss 1%", &imp, case_bytes(64), 0, 0, &r);
     ck_assert_uint_gt(r.sa.tcp_retransmits, 0);
     ck_assert_uint_gt(r.sb.tcp_retransmits, 0);
     /* with a full window in flight most losses are repaired by SACK-based
@@ -616,7 +621,7 @@ START_TEST(tcp_wire_loss_5pct)
 {
     struct moat_impair imp = { .loss_ppm = 50000 };
     struct result r;
-    run_case("loss 5%", &imp, case_bytes(16), 0, &r);
+    run_case("loss 5%", &imp, case_bytes(16), 0, 0, &r);
     ck_assert_uint_gt(r.sa.tcp_retransmits, 0);
     ck_assert_uint_gt(r.sb.tcp_retransmits, 0);
 }
@@ -626,7 +631,7 @@ START_TEST(tcp_wire_reorder)
 {
     struct moat_impair imp = { .reorder_ppm = 50000 };
     struct result r;
-    run_case("reorder 5%", &imp, case_bytes(64), 0, &r);
+    run_case("reorder 5%", &imp, case_bytes(64), 0, 0, &r);
     /* a frame held back by one position is a single duplicate ACK: below
      * the fast-retransmit threshold, so reordering alone must not cost a
      * retransmission storm. Allow some (DupThresh is crossed when two
@@ -641,7 +646,7 @@ START_TEST(tcp_wire_duplicate)
 {
     struct moat_impair imp = { .dup_ppm = 50000 };
     struct result r;
-    run_case("duplicate 5%", &imp, case_bytes(64), 0, &r);
+    run_case("duplicate 5%", &imp, case_bytes(64), 0, 0, &r);
     /* duplicates carry nothing new: delivered once (checked by the hash),
      * and the stream must not have needed many retransmissions */
     uint64_t segs = r.sa.tcp_segs_out + r.sb.tcp_segs_out;
@@ -654,7 +659,7 @@ START_TEST(tcp_wire_corrupt)
 {
     struct moat_impair imp = { .corrupt_ppm = 10000 };
     struct result r;
-    run_case("corrupt 1%", &imp, case_bytes(64), 0, &r);
+    run_case("corrupt 1%", &imp, case_bytes(64), 0, 0, &r);
     /* A flipped byte lands in the Ethernet, IP or TCP part of the frame;
      * the TCP checksum covers the payload, so nearly all of them are TCP
      * drops. Every one of them is a lost segment to be resent. */
@@ -670,7 +675,7 @@ START_TEST(tcp_wire_delay)
 {
     struct moat_impair imp = { .delay_us = 10000, .jitter_us = 2000 };
     struct result r;
-    run_case("delay 10+2ms", &imp, case_bytes(64), 0, &r);
+    run_case("delay 10+2ms", &imp, case_bytes(64), 0, 0, &r);
     /* with a 20 ms round trip a window of 256 KiB allows ~100 Mbit/s:
      * the transfer cannot be faster than the ring and the delay allow */
     double floor_s = (double)r.bytes / (double)(256u * 1024u) * 0.020;
@@ -690,7 +695,7 @@ END_TEST
 START_TEST(tcp_wire_echo)
 {
     struct result r;
-    run_case("echo clean", NULL, case_bytes(64), 1, &r);
+    run_case("echo clean", NULL, case_bytes(64), 1, 0, &r);
 }
 END_TEST
 
@@ -699,8 +704,19 @@ START_TEST(tcp_wire_echo_impaired)
     struct moat_impair imp = { .loss_ppm = 10000, .reorder_ppm = 50000, .delay_us = 5000,
                                .jitter_us = 1000 };
     struct result r;
-    run_case("echo loss+reo+dly", &imp, case_bytes(16), 1, &r);
+    run_case("echo loss+reo+dly", &imp, case_bytes(16), 1, 0, &r);
     ck_assert_uint_gt(rexmits(&r), 0);
+}
+END_TEST
+
+/* Echo with 2 MiB rings and 1 % loss: window scale 6 (a 1448-byte
+ * segment is not a whole number of window units) and megabytes in flight
+ * while SACK recovery runs both ways. */
+START_TEST(tcp_wire_echo_big_ring)
+{
+    struct moat_impair imp = { .loss_ppm = 10000 };
+    struct result r;
+    run_case("echo 2M loss 1%", &imp, case_bytes(64), 1, 2u * MIB, &r);
 }
 END_TEST
 
@@ -727,6 +743,7 @@ static Suite *tcp_wire_suite(void)
     TCP_WIRE_CASE("delay", tcp_wire_delay);
     TCP_WIRE_CASE("echo", tcp_wire_echo);
     TCP_WIRE_CASE("echo_impaired", tcp_wire_echo_impaired);
+    TCP_WIRE_CASE("echo_big_ring", tcp_wire_echo_big_ring);
 #undef TCP_WIRE_CASE
     return s;
 }

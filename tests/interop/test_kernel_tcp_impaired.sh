@@ -15,7 +15,12 @@
 #                                        | mt$$: 192.0.2.1/24 <== TAP ==>       |
 #                                        |   moat-echo 192.0.2.2, moat-httpd    |
 #                                        |   192.0.2.3 (--gw 192.0.2.1)         |
-#                                        +--------------------------------------+
+#                                        | vs$$: 198.18.2.1/24 (same rules)     |
+#                                        +------------------+-------------------+
+#                                                           | veth
+#                                        namespace moat-tcpimp-s-$$: the kernel
+#                                        as the server, vt$$ 198.18.2.2/24
+#                                        (python echo, http.server): baseline
 #
 # Why a router and not the rules on the kernel's own TAP: a packet held
 # in the sending host's OUTPUT hook still counts against its socket's TCP
@@ -32,7 +37,10 @@
 # both ways), a 16 MiB file from moat-httpd with curl (sha256), moat
 # retransmitted (its counters), iptables dropped and nfq_delay held and
 # reordered packets (the impairments really happened), and both programs
-# exit 0 on SIGTERM. Prints the time and throughput of each transfer.
+# exit 0 on SIGTERM. Prints the time and throughput of each transfer,
+# and the same two transfers with the kernel as the server through the
+# same rules (INFO lines, not checks: what a mature stack does on this
+# path; IMP_BASELINE=0 skips them).
 #
 # Sizes and impairments can be changed for a longer run: IMP_MIB (16),
 # IMP_LOSS (0.01), IMP_DELAY_MS (10 each way), IMP_REORDER_PCT (5),
@@ -52,9 +60,11 @@ NFQ_BIN=$(cd "$1" 2>/dev/null && pwd)/tests/nfq_delay
 [ -x "$NFQ_BIN" ] || it_skip "tests/nfq_delay not built (needs libnetfilter-queue-dev)"
 it_setup "$1" tcpimp
 NK="moat-tcpimp-k-$$"
+NS2="moat-tcpimp-s-$$"
 imp_cleanup() {
     it_cleanup
     ip netns del "$NK" 2>/dev/null
+    ip netns del "$NS2" 2>/dev/null
 }
 trap imp_cleanup EXIT
 in_k() { ip netns exec "$NK" "$@"; }
@@ -77,6 +87,23 @@ ip -n "$IT_NS" link set "vr$$" up
 ip -n "$NK" link set "vk$$" up
 ip -n "$NK" route add 192.0.2.0/24 via 198.18.1.1
 it_in_ns sysctl -qw net.ipv4.ip_forward=1 || { echo "cannot enable forwarding in $IT_NS"; exit 1; }
+BASELINE=${IMP_BASELINE:-1}
+command -v python3 >/dev/null 2>&1 || BASELINE=0
+if [ "$BASELINE" = 1 ]; then
+    if ip netns add "$NS2" && ip -n "$NS2" link set lo up &&
+       ip -n "$IT_NS" link add "vs$$" type veth peer name "vt$$" netns "$NS2"; then
+        ip -n "$IT_NS" addr add 198.18.2.1/24 dev "vs$$"
+        ip -n "$NS2" addr add 198.18.2.2/24 dev "vt$$"
+        ip -n "$NS2" link set "vt$$" gso_max_segs 1 2>/dev/null
+        ip -n "$IT_NS" link set "vs$$" up
+        ip -n "$NS2" link set "vt$$" up
+        ip -n "$NS2" route add 198.18.1.0/24 via 198.18.2.1
+        ip -n "$NK" route add 198.18.2.0/24 via 198.18.1.1
+    else
+        echo "note: no baseline namespace; kernel-to-kernel figures not measured"
+        BASELINE=0
+    fi
+fi
 echo "impairments each way: loss $LOSS, delay ${DELAY_MS} ms, ${REORDER_PCT}% of packets +${REORDER_MS} ms"
 
 sha() { sha256sum "$1" | cut -c1-64; }
@@ -89,12 +116,14 @@ if ! it_start nfq "$NFQ_BIN" --queue "$QUEUE" --delay-ms "$DELAY_MS" \
         --reorder-pct "$REORDER_PCT" --reorder-ms "$REORDER_MS" --max-seconds 280; then
     it_skip "nfq_delay cannot bind an NFQUEUE here ($(tail -1 "$IT_WORK/nfq.err"))"
 fi
-# Loss first, then the queue: a dropped packet is never delayed. Without
-# --queue-bypass a dead nfq_delay would black-hole the TAP (and the test
-# would fail, loudly); with it, traffic would pass undelayed and the
-# packet count check below would catch that instead. We want loud.
+# Loss first, then the queue: a dropped packet is never delayed. No
+# --queue-bypass: if nfq_delay died, the path would go dark and the test
+# would fail loudly instead of passing undelayed.
 rules_ok=1
-for r in "FORWARD -i $IT_TAP" "FORWARD -o $IT_TAP"; do
+ifs="$IT_TAP"
+[ "$BASELINE" = 1 ] && ifs="$IT_TAP vs$$"
+for r in $(for i in $ifs; do echo "FORWARD:-i:$i FORWARD:-o:$i"; done); do
+    r=${r//:/ }
     # shellcheck disable=SC2086
     it_in_ns iptables -A $r -m statistic --mode random --probability "$LOSS" -j DROP 2>>"$IT_WORK/ipt.err" || rules_ok=0
     # shellcheck disable=SC2086
@@ -171,6 +200,62 @@ if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 
         "tcp_retransmits=$r fast=$(it_stat httpd tcp_fast_retransmits) rto=$(it_stat httpd tcp_timeouts)"
 else
     it_result "moat-httpd starts" 0 "no 'ready' within 15 s"
+fi
+
+# ------------------------------------------------------------ kernel baseline
+# The same transfers, same client, same rules, with the kernel as the
+# server: informational, so a reader can tell moat's cost from the path's.
+wait_listen_s2() {
+    for _ in $(seq 1 100); do
+        ip netns exec "$NS2" ss -Hltn "sport = :$1" | grep -q . && return 0
+        sleep 0.05
+    done
+    return 1
+}
+if [ "$BASELINE" = 1 ]; then
+    cat >"$IT_WORK/echo.py" <<'PY'
+import socket
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("198.18.2.2", 7))
+l.listen(1)
+c, _ = l.accept()
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+c.shutdown(socket.SHUT_WR)
+c.close()
+PY
+    ip netns exec "$NS2" timeout 120 python3 "$IT_WORK/echo.py" 2>/dev/null &
+    IT_PIDS+=("$!")
+    ip netns exec "$NS2" timeout 120 python3 -m http.server 80 --bind 198.18.2.2 \
+        --directory "$IT_WORK/www" >/dev/null 2>&1 &
+    IT_PIDS+=("$!")
+    if wait_listen_s2 7 && wait_listen_s2 80; then
+        t0=$(date +%s.%N)
+        in_k timeout 100 socat -b 131072 -T 30 - TCP:198.18.2.2:7 \
+            <"$IT_WORK/www/big.bin" >"$IT_WORK/kbig.out" 2>/dev/null
+        dt=$(secs_since "$t0")
+        if cmp -s "$IT_WORK/www/big.bin" "$IT_WORK/kbig.out"; then
+            echo "INFO  kernel<->kernel echo $MIB MiB, same path: ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s each way"
+        else
+            echo "INFO  kernel<->kernel echo $MIB MiB, same path: incomplete after ${dt}s"
+        fi
+        rm -f "$IT_WORK/kbig.out"
+        t0=$(date +%s.%N)
+        in_k timeout 100 curl -sS --max-time 90 -o "$IT_WORK/kbig.got" http://198.18.2.2/big.bin 2>/dev/null
+        dt=$(secs_since "$t0")
+        if cmp -s "$IT_WORK/www/big.bin" "$IT_WORK/kbig.got"; then
+            echo "INFO  kernel<->kernel HTTP GET $MIB MiB, same path: ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s"
+        else
+            echo "INFO  kernel<->kernel HTTP GET $MIB MiB, same path: incomplete after ${dt}s"
+        fi
+        rm -f "$IT_WORK/kbig.got"
+    else
+        echo "INFO  kernel baseline servers did not listen; not measured"
+    fi
 fi
 
 # ------------------------------------------------------------ the harness

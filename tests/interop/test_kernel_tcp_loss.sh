@@ -10,7 +10,7 @@
 #   |        in each direction (statistic match; no netem here)        |
 #   +------------------------------------------------------------------+
 #
-# Checks: three 4 MiB streams through moat-echo and back, each compared by
+# Checks: three 8 MiB streams through moat-echo and back, each compared by
 # sha256 and bounded to 30 s (a loss-free run takes well under a second),
 # and moat's retransmission counters showing it did the recovering.
 #
@@ -41,16 +41,16 @@ it_in_ns iptables -A OUTPUT -o "$IT_TAP" -m statistic --mode random --probabilit
     it_skip "iptables statistic match not available in this kernel"
 
 for run in 1 2 3; do
-    head -c 4M /dev/urandom >"$IT_WORK/in"
+    head -c 8M /dev/urandom >"$IT_WORK/in"
     t0=$SECONDS
     it_in_ns timeout 30 socat -b 131072 -T 20 - TCP:192.0.2.2:7 \
         <"$IT_WORK/in" >"$IT_WORK/out" 2>"$IT_WORK/socat.err"
     rc=$?
     if [ "$(sha "$IT_WORK/in")" = "$(sha "$IT_WORK/out")" ]; then
-        it_result "TCP echo 4 MiB, 2% loss, run $run" 1 "identical, $((SECONDS - t0))s"
+        it_result "TCP echo 8 MiB, 2% loss, run $run" 1 "identical, $((SECONDS - t0))s"
     else
-        it_result "TCP echo 4 MiB, 2% loss, run $run" 0 \
-            "$(stat -c %s "$IT_WORK/out") of 4194304 bytes back, socat exit $rc after $((SECONDS - t0))s"
+        it_result "TCP echo 8 MiB, 2% loss, run $run" 0 \
+            "$(stat -c %s "$IT_WORK/out") of 8388608 bytes back, socat exit $rc after $((SECONDS - t0))s"
         break   # a stalled stack stalls again: spare the time
     fi
 done
