@@ -6,6 +6,7 @@
  *
  *   moat-ttcp -t [link options] --peer ADDR [--port N] [--bytes N | --seconds S] [--rr COUNT]
  *   moat-ttcp -r [link options] [--port N] [--rr COUNT]
+ *   moat-ttcp -t|-r ... --connections N
  *   ... --kernel: the same over the host's BSD sockets (link options other
  *   than --ip, which then names the local address, are not used)
  *
@@ -15,6 +16,14 @@
  * until EOF. With --rr, -t does COUNT one-byte round trips against an echo
  * server and -r is such an echo server. The last line on stdout is
  *   ttcp: bytes=N seconds=S Mbit/s=X      or      ttcp: rr=N seconds=S rtt_us=X
+ * With --connections N (a benchmark extension, not in DESIGN.md section 6),
+ * -t opens N connections one after the other, each a whole transaction:
+ * connect, one byte each way, orderly close (the client's FIN first, the
+ * receiver's FIN awaited), so the rate covers both handshakes; -r serves N
+ * such connections, echoing. Both print
+ *   ttcp: conns=N seconds=S conns_per_s=X
+ * The environment variable MOAT_SPIN_US, when set, overrides cfg.spin_us
+ * (how long a factored domain or the application spins before sleeping).
  * Every wait is a poll with a short timeout, so SIGINT/SIGTERM end the run.
  */
 #define _GNU_SOURCE
@@ -341,7 +350,61 @@ struct opts {
     uint64_t bytes;
     double seconds;
     uint64_t rr;
+    uint64_t conns;
 };
+
+/* One connection of --connections, client side: connect, one byte there
+ * and back, our FIN, then wait for the peer's FIN. */
+static int conn_once(struct tio *t, const struct opts *o, uint8_t *buf)
+{
+    int64_t s = 0;
+    size_t got = 0;
+    double deadline = ex_now() + TTCP_DRAIN_S;
+    int rc = t_connect(t, o->local, o->peer, o->port, &s);
+
+    if (rc != 0)
+        return rc;
+    t_nodelay(t, s);
+    buf[0] = 0x5a;
+    rc = t_send_all(t, s, buf, 1);
+    if (rc == 0)
+        rc = t_recv_some(t, s, buf, 1, &got, deadline);
+    if (rc == 0 && got == 0)
+        rc = MOAT_E_CONNRESET;
+    if (rc == 0)
+        rc = t_shutdown_wr(t, s);
+    while (rc == 0) {
+        rc = t_recv_some(t, s, buf, TTCP_CHUNK, &got, deadline);
+        if (rc == 0 && got == 0)
+            break;                      /* the peer's FIN: done */
+    }
+    t_close(t, s);
+    return rc;
+}
+
+static int run_connections(struct tio *t, const struct opts *o, uint8_t *buf)
+{
+    char ipb[16];
+    double t0 = ex_now(), t1;
+
+    for (uint64_t i = 0; i < o->conns; i++) {
+        int rc = conn_once(t, o, buf);
+        if (rc != 0) {
+            fprintf(stderr, "moat-ttcp: connection %llu to %s:%u failed: %s\n",
+                    (unsigned long long)i, moat_ip4_format(o->peer, ipb), o->port,
+                    t_strerror(t, rc));
+            return 1;
+        }
+        if (i == 0)
+            fprintf(stderr, "moat-ttcp -t: connections to %s:%u (%s)\n",
+                    moat_ip4_format(o->peer, ipb), o->port,
+                    o->kernel ? "kernel sockets" : moat_backend_name());
+    }
+    t1 = ex_now();
+    printf("ttcp: conns=%llu seconds=%.3f conns_per_s=%.1f\n", (unsigned long long)o->conns,
+           t1 - t0, (double)o->conns / (t1 - t0));
+    return 0;
+}
 
 static int run_transmit(struct tio *t, const struct opts *o, uint8_t *buf)
 {
@@ -493,6 +556,62 @@ static int run_receive(struct tio *t, const struct opts *o, uint8_t *buf)
     return 0;
 }
 
+/* -r --connections N: accept N connections one after the other, echo each
+ * until its EOF, then close it. */
+static int run_serve_connections(struct tio *t, const struct opts *o, uint8_t *buf)
+{
+    int64_t l = 0;
+    uint32_t peer = 0;
+    double t0 = 0, t1;
+    int rc = t_listen(t, o->local, o->port, &l);
+
+    if (rc != 0) {
+        fprintf(stderr, "moat-ttcp: cannot listen on port %u: %s\n", o->port,
+                t_strerror(t, rc));
+        return 1;
+    }
+    ex_ready();
+    for (uint64_t i = 0; i < o->conns && rc == 0; i++) {
+        int64_t s = 0;
+        for (;;) {
+            if (ex_stop) {
+                rc = MOAT_E_CLOSED;
+                break;
+            }
+            rc = t_accept(t, l, &s, &peer);
+            if (rc != MOAT_E_AGAIN)
+                break;
+            rc = t_wait(t, l, 0, EX_POLL_MS);
+            if (rc != 0)
+                break;
+        }
+        if (rc != 0)
+            break;
+        if (i == 0)
+            t0 = ex_now();
+        t_nodelay(t, s);
+        for (;;) {
+            size_t got = 0;
+            rc = t_recv_some(t, s, buf, TTCP_CHUNK, &got, ex_now() + TTCP_DRAIN_S);
+            if (rc != 0 || got == 0)
+                break;
+            rc = t_send_all(t, s, buf, got);
+            if (rc != 0)
+                break;
+        }
+        t_close(t, s);
+    }
+    t1 = ex_now();
+    t_close(t, l);
+    if (rc != 0) {
+        fprintf(stderr, "moat-ttcp: serving connections: %s\n", t_strerror(t, rc));
+        return 1;
+    }
+    printf("ttcp: conns=%llu seconds=%.3f conns_per_s=%.1f\n", (unsigned long long)o->conns,
+           t1 - t0, t1 > t0 ? (double)o->conns / (t1 - t0) : 0.0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct moat_config cfg;
@@ -504,11 +623,17 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.port = 5001;
     ex_init("moat-ttcp", " -t|-r [--peer ADDR] [--port N] [--bytes N | --seconds S]"
-                         " [--rr COUNT] [--kernel]\n"
+                         " [--rr COUNT] [--connections N] [--kernel]\n"
                          "  (-t sends to --peer; -r receives one connection;"
                          " --rr: one-byte round trips;\n"
                          "   --kernel: use the host's sockets, --ip is then the local address)");
     ex_link_defaults(&cfg);
+    {
+        /* Benchmark lever: the spin before sleeping (bench/backends.sh). */
+        const char *spin = getenv("MOAT_SPIN_US");
+        if (spin && *spin)
+            cfg.spin_us = (uint32_t)ex_parse_num("MOAT_SPIN_US", spin, 0, 1000000, 0);
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--tap") == 0 || strcmp(a, "--wire") == 0)
@@ -532,6 +657,8 @@ int main(int argc, char **argv)
             o.bytes = ex_parse_num(a, ex_optarg(argc, argv, &i), 1, UINT64_MAX >> 4, 1);
         else if (strcmp(a, "--seconds") == 0)
             o.seconds = ex_parse_seconds(a, ex_optarg(argc, argv, &i));
+        else if (strcmp(a, "--connections") == 0)
+            o.conns = ex_parse_num(a, ex_optarg(argc, argv, &i), 1, 100000000, 0);
         else if (strcmp(a, "--rr") == 0)
             o.rr = ex_parse_num(a, ex_optarg(argc, argv, &i), 1, 100000000, 0);
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
@@ -550,6 +677,8 @@ int main(int argc, char **argv)
         ex_usage("give --bytes or --seconds, not both");
     if (o.receive && (o.bytes || o.seconds > 0))
         ex_usage("--bytes and --seconds apply to -t; -r reads until the sender closes");
+    if (o.conns && (o.rr || o.bytes || o.seconds > 0))
+        ex_usage("--connections does its own one-byte exchange: drop --rr/--bytes/--seconds");
     if (o.transmit && !o.bytes && o.seconds <= 0)
         o.bytes = TTCP_DEFAULT_BYTES;
     if (o.kernel && have_link)
@@ -572,7 +701,10 @@ int main(int argc, char **argv)
     t.kernel = o.kernel;
     if (!o.kernel)
         t.st = ex_open(&cfg);
-    rc = o.transmit ? run_transmit(&t, &o, buf) : run_receive(&t, &o, buf);
+    if (o.transmit)
+        rc = o.conns ? run_connections(&t, &o, buf) : run_transmit(&t, &o, buf);
+    else
+        rc = o.conns ? run_serve_connections(&t, &o, buf) : run_receive(&t, &o, buf);
     fflush(stdout);
     if (t.st)
         moat_stack_close(t.st);

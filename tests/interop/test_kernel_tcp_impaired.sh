@@ -267,8 +267,11 @@ line=$(grep '^nfq_delay:' "$IT_WORK/nfq.err" | tail -1)
 held=$(printf '%s' "$line" | sed -n 's/.* packets=\([0-9]*\).*/\1/p')
 reord=$(printf '%s' "$line" | sed -n 's/.* reordered=\([0-9]*\).*/\1/p')
 ovf=$(printf '%s' "$line" | sed -n 's/.* overflow=\([0-9]*\).*/\1/p')
+imp_ok=1   # each impairment that was asked for must have happened
+[ "$REORDER_PCT" != 0 ] && [ "${reord:-0}" -eq 0 ] && imp_ok=0
+[ "$LOSS" != 0 ] && [ "$dropped" -eq 0 ] && imp_ok=0
 it_result "impairments happened" \
-    "$([ "$dropped" -gt 0 ] && [ "${held:-0}" -gt 0 ] && [ "${reord:-0}" -gt 0 ] && [ "${ovf:-1}" = 0 ] && echo 1 || echo 0)" \
+    "$([ "${held:-0}" -gt 0 ] && [ "$imp_ok" = 1 ] && [ "${ovf:-1}" = 0 ] && echo 1 || echo 0)" \
     "iptables dropped $dropped, queued $queued; ${line:-no nfq_delay summary}"
 
 it_summary

@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmark: moat's backends side by side, on the same machine, in one run,
+# with the thread backend (the first column) as the baseline. Owns nothing
+# but its results directory; the moat-vs-kernel comparison is bench/run.sh.
+#
+#   bash bench/backends.sh                       5 runs per case, all cases
+#   RUNS=3 BYTES=64M RR=2000 CONNS=200 bash bench/backends.sh
+#   COLUMNS="thread seccomp seccomp-spin0=seccomp/MOAT_SPIN_US=0" bash bench/backends.sh
+#
+# Cases (CASES, default all; the tap ones need root and are dropped without):
+#   tap-up     bulk, moat -> kernel   moat-ttcp -t on moat, --kernel -r    TAP in a namespace
+#   tap-down   bulk, kernel -> moat   moat-ttcp --kernel -t, -r on moat    same
+#   tap-rr     one-byte round trips, moat client, kernel echo server       same
+#   tap-conn   connections per second (moat-ttcp --connections): connect,
+#              one byte each way, orderly close; moat client, kernel server
+#   wire-bulk  bulk between two moat stacks over the shared-memory wire
+#   wire-rr    round trips over the wire (both ends moat, same backend)
+#   wire-conn  connections per second over the wire
+#
+# Namespace moat-bk-$$ holds TAP device mk$$: kernel 198.18.0.1, moat
+# 198.18.0.2 (the only addresses used; the wire cases use 198.18.2.1/.2 on
+# a private shared-memory wire, no network at all).
+#
+# COLUMNS: space-separated LABEL[=BACKEND][/VAR=VAL...]. BACKEND defaults to
+# LABEL; its build is $BUILD_PREFIX-BACKEND (default build-bench-BACKEND, a
+# Release build). VARs go into the moat programs' environment, e.g.
+# MOAT_SPIN_US=0 (moat-ttcp's override of cfg.spin_us), MOAT_DOMAIN_CPUS=1,1
+# (supervisor: pin moat-netd,moat-linkd), APP_CPUS=0 (taskset the moat
+# application; its domains inherit that unless MOAT_DOMAIN_CPUS says
+# otherwise), PEER_CPUS=1 (taskset the kernel-side peer program).
+#
+# Runs are interleaved: run i of every column follows run i of the previous
+# one, so slow drift of the machine spreads over all columns. Each value is
+# the median of RUNS. With PERF=1 (default when perf exists) one more run
+# per case and column runs under `perf stat -a -e context-switches,
+# cpu-migrations` and the table gets context switches per operation (per
+# MiB for bulk, per round trip, per connection).
+#
+# Output in OUT (default bench/results/backends-DATE): table.txt (also on
+# stdout), results.csv, raw/ (every run), plot.png (python3-matplotlib,
+# installed with apt-get when missing and root; else gnuplot; else none).
+# Exit status: 0 when every case produced at least one value, 1 otherwise,
+# 2 on a setup error.
+set -u
+RUNS=${RUNS:-5}
+BYTES=${BYTES:-256M}
+RR=${RR:-10000}
+CONNS=${CONNS:-500}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_PREFIX=${BUILD_PREFIX:-$ROOT/build-bench}
+COLUMNS=${COLUMNS:-thread process seccomp}
+CASES=${CASES:-tap-up tap-down tap-rr tap-conn wire-bulk wire-rr wire-conn}
+OUT=${OUT:-$ROOT/bench/results/backends-$(date -u +%Y%m%d-%H%M%S)}
+STEP_S=${STEP_S:-120}            # every program runs under timeout STEP_S
+if [ -z "${PERF:-}" ]; then command -v perf >/dev/null && PERF=1 || PERF=0; fi
+PLOT=${PLOT:-1}
+
+read -r -a COLS <<<"$COLUMNS"
+read -r -a CASE_LIST <<<"$CASES"
+if [ "$(id -u)" != 0 ]; then
+    kept=()
+    for c in "${CASE_LIST[@]}"; do [[ $c == tap-* ]] || kept+=("$c"); done
+    [ ${#kept[@]} -lt ${#CASE_LIST[@]} ] && echo "bench: not root: TAP cases skipped (wire cases only)"
+    CASE_LIST=("${kept[@]}")
+    PERF=0                          # system-wide counters need root
+fi
+[ ${#CASE_LIST[@]} -gt 0 ] || { echo "bench: no case to run"; exit 2; }
+
+NS="moat-bk-$$"; TAP="mk$$"
+WORK=$(mktemp -d "/tmp/moat-bk-$$.XXXXXX")
+mkdir -p "$OUT/raw" || exit 2
+PIDS=()
+NS_MADE=0
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    [ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------- columns
+# col_label I, col_backend I, col_env I (VAR=VAL lines)
+declare -a C_LABEL C_BACKEND C_ENV C_TTCP
+for i in "${!COLS[@]}"; do
+    spec=${COLS[$i]}
+    head=${spec%%/*}
+    rest=""; [ "$head" != "$spec" ] && rest=${spec#*/}
+    C_LABEL[$i]=${head%%=*}
+    C_BACKEND[$i]=${head#*=}
+    C_ENV[$i]=${rest//\// }
+    C_TTCP[$i]="$BUILD_PREFIX-${C_BACKEND[$i]}/moat-ttcp"
+    [ -x "${C_TTCP[$i]}" ] || { echo "bench: no ${C_TTCP[$i]} (build it: cmake -DMOAT_BACKEND=${C_BACKEND[$i]} -DCMAKE_BUILD_TYPE=Release)"; exit 2; }
+done
+KTTCP=${C_TTCP[0]}              # the kernel-side peer: any moat-ttcp --kernel
+
+# moat_cmd I: the prefix that runs a moat program of column I (env, taskset).
+moat_cmd() {
+    local -a pre=(env) v
+    local app=""
+    for v in ${C_ENV[$1]}; do
+        case $v in
+        APP_CPUS=*) app=${v#APP_CPUS=} ;;
+        PEER_CPUS=*) ;;
+        *) pre+=("$v") ;;
+        esac
+    done
+    [ -n "$app" ] && pre+=(taskset -c "$app")
+    printf '%s\n' "${pre[@]}"
+}
+peer_cmd() {
+    local v
+    for v in ${C_ENV[$1]}; do
+        case $v in PEER_CPUS=*) printf '%s\n' taskset -c "${v#PEER_CPUS=}"; return ;; esac
+    done
+    printf '%s\n' env
+}
+
+# ------------------------------------------------------------- network
+need_tap=0
+for c in "${CASE_LIST[@]}"; do [[ $c == tap-* ]] && need_tap=1; done
+if [ "$need_tap" = 1 ]; then
+    ip netns add "$NS" || exit 2
+    NS_MADE=1
+    ip -n "$NS" link set lo up
+    ip -n "$NS" tuntap add dev "$TAP" mode tap || exit 2
+    ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
+    ip -n "$NS" link set "$TAP" up
+fi
+NSX=(ip netns exec "$NS")
+
+# server OUTFILE CMD...: start a server with stdout to a fifo, wait for
+# "ready" (15 s at most). Sets SRV_PID, SRV_FD.
+server() {
+    local line
+    rm -f "$WORK/srv.fifo"; mkfifo "$WORK/srv.fifo"
+    "$@" >"$WORK/srv.fifo" 2>"$WORK/srv.err" &
+    SRV_PID=$!; PIDS+=("$SRV_PID")
+    exec {SRV_FD}<"$WORK/srv.fifo"
+    while IFS= read -r -t 15 -u "$SRV_FD" line; do [ "$line" = ready ] && return 0; done
+    echo "bench: server did not start: $(head -c 300 "$WORK/srv.err")" >&2
+    kill -TERM "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null
+    exec {SRV_FD}<&-
+    return 1
+}
+server_done() {
+    timeout 10 cat <&"$SRV_FD" >/dev/null
+    kill -TERM "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+    exec {SRV_FD}<&-
+}
+field() { printf '%s\n' "$1" | sed -n "s|.* $2=\([0-9.]*\).*|\1|p"; }
+median() { sort -g | awk '{a[NR]=$1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2] + a[NR/2+1]) / 2 }'; }
+
+case_unit() {
+    case $1 in
+    *-rr) echo rtt_us ;;
+    *-conn) echo conns/s ;;
+    *) echo Mbit/s ;;
+    esac
+}
+case_key() {
+    case $1 in
+    *-rr) echo rtt_us ;;
+    *-conn) echo conns_per_s ;;
+    *) echo Mbit/s ;;
+    esac
+}
+case_title() {
+    case $1 in
+    tap-up) echo "tap bulk moat->kernel" ;;
+    tap-down) echo "tap bulk kernel->moat" ;;
+    tap-rr) echo "tap rr moat<->kernel" ;;
+    tap-conn) echo "tap conns moat->kernel" ;;
+    wire-bulk) echo "wire bulk moat->moat" ;;
+    wire-rr) echo "wire rr moat<->moat" ;;
+    wire-conn) echo "wire conns moat->moat" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# run_case CASE I [PERFFILE]: one run; prints the client's result line.
+# With PERFFILE the client runs under system-wide perf stat.
+run_case() {
+    local c=$1 i=$2 pf=${3:-} t=${C_TTCP[$2]} cli
+    local -a M P PS=()
+    mapfile -t M < <(moat_cmd "$i")
+    mapfile -t P < <(peer_cmd "$i")
+    [ -n "$pf" ] && PS=(perf stat -a -x, -o "$pf" -e context-switches,cpu-migrations --)
+    local -a link=(--tap "$TAP" --ip 198.18.0.2/24)
+    local wire="$WORK/wire.$c.$i.$RANDOM"
+    local -a wa=(--wire "$wire" --ip 198.18.2.1/24) wb=(--wire "$wire" --ip 198.18.2.2/24)
+    cli="$WORK/cli.out"; : >"$cli"
+    case $c in
+    tap-up)
+        server "${NSX[@]}" "${P[@]}" timeout "$STEP_S" "$KTTCP" --kernel -r --ip 198.18.0.1 || return
+        "${NSX[@]}" "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t "${link[@]}" --peer 198.18.0.1 --bytes "$BYTES" >"$cli" 2>"$WORK/cli.err" ;;
+    tap-down)
+        server "${NSX[@]}" "${M[@]}" timeout "$STEP_S" "$t" -r "${link[@]}" || return
+        "${NSX[@]}" "${PS[@]}" "${P[@]}" timeout "$STEP_S" "$KTTCP" --kernel -t --peer 198.18.0.2 --bytes "$BYTES" >"$cli" 2>"$WORK/cli.err" ;;
+    tap-rr)
+        server "${NSX[@]}" "${P[@]}" timeout "$STEP_S" "$KTTCP" --kernel -r --rr 1 --ip 198.18.0.1 || return
+        "${NSX[@]}" "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t --rr "$RR" "${link[@]}" --peer 198.18.0.1 >"$cli" 2>"$WORK/cli.err" ;;
+    tap-conn)
+        server "${NSX[@]}" "${P[@]}" timeout "$STEP_S" "$KTTCP" --kernel -r --connections "$CONNS" --ip 198.18.0.1 || return
+        "${NSX[@]}" "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t --connections "$CONNS" "${link[@]}" --peer 198.18.0.1 >"$cli" 2>"$WORK/cli.err" ;;
+    wire-bulk)
+        server "${M[@]}" timeout "$STEP_S" "$t" -r "${wa[@]}" || return
+        "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t "${wb[@]}" --peer 198.18.2.1 --bytes "$BYTES" >"$cli" 2>"$WORK/cli.err" ;;
+    wire-rr)
+        server "${M[@]}" timeout "$STEP_S" "$t" -r --rr 1 "${wa[@]}" || return
+        "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t --rr "$RR" "${wb[@]}" --peer 198.18.2.1 >"$cli" 2>"$WORK/cli.err" ;;
+    wire-conn)
+        server "${M[@]}" timeout "$STEP_S" "$t" -r --connections "$CONNS" "${wa[@]}" || return
+        "${PS[@]}" "${M[@]}" timeout "$STEP_S" "$t" -t --connections "$CONNS" "${wb[@]}" --peer 198.18.2.1 >"$cli" 2>"$WORK/cli.err" ;;
+    esac
+    server_done
+    rm -f "$wire"
+    grep '^ttcp:' "$cli" | tail -1
+    grep -q '^ttcp:' "$cli" || echo "bench: $c [${C_LABEL[$i]}] failed: $(tail -2 "$WORK/cli.err" | tr '\n' ' ')" >&2
+}
+
+# ------------------------------------------------------------- runs
+echo "bench: $RUNS runs, cases: ${CASE_LIST[*]}; columns: ${C_LABEL[*]}; bulk $BYTES, rr $RR, conns $CONNS"
+echo "bench: results in $OUT"
+for r in $(seq 1 "$RUNS"); do
+    for c in "${CASE_LIST[@]}"; do
+        for i in "${!COLS[@]}"; do
+            line=$(run_case "$c" "$i")
+            v=$(field "$line" "$(case_key "$c")")
+            [ -n "$v" ] && echo "$v" >>"$OUT/raw/$c.${C_LABEL[$i]}"
+            printf 'run %d %-10s %-16s %s\n' "$r" "$c" "${C_LABEL[$i]}" "${v:--}"
+        done
+    done
+done
+if [ "$PERF" = 1 ]; then
+    for c in "${CASE_LIST[@]}"; do
+        for i in "${!COLS[@]}"; do
+            pf="$OUT/raw/$c.${C_LABEL[$i]}.perf"
+            line=$(run_case "$c" "$i" "$pf")
+            [ -n "$line" ] || continue
+            cs=$(awk -F, '$3 == "context-switches" { print $1 }' "$pf")
+            mig=$(awk -F, '$3 == "cpu-migrations" { print $1 }' "$pf")
+            case $c in
+            *-rr) ops=$RR ;;
+            *-conn) ops=$CONNS ;;
+            *) ops=$(numfmt --from=iec "$BYTES"); ops=$((ops / 1048576)) ;;
+            esac
+            echo "$cs $mig $ops" >"$OUT/raw/$c.${C_LABEL[$i]}.cs"
+        done
+    done
+fi
+
+# ------------------------------------------------------------- table
+fmt() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v >= 100) printf "%.0f", v; else printf "%.1f", v }'; }
+{
+    echo "moat backends, $RUNS runs each (median; ratio to ${C_LABEL[0]}, >1 is better), bulk $BYTES, rr $RR, conns $CONNS"
+    echo "$(nproc) CPUs, $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-24s %-8s' case unit
+    for i in "${!COLS[@]}"; do printf ' %18s' "${C_LABEL[$i]}"; done
+    echo
+} >"$OUT/table.txt"
+echo "case,unit,column,median,ratio,cs_per_op,migrations_per_op,runs" >"$OUT/results.csv"
+status=0
+for c in "${CASE_LIST[@]}"; do
+    unit=$(case_unit "$c")
+    base=$(median <"$OUT/raw/$c.${C_LABEL[0]}" 2>/dev/null || echo -)
+    line=$(printf '%-24s %-8s' "$(case_title "$c")" "$unit")
+    csline=$(printf '%-24s %-8s' "  ctx switches/op" "")
+    for i in "${!COLS[@]}"; do
+        f="$OUT/raw/$c.${C_LABEL[$i]}"
+        med=$(median <"$f" 2>/dev/null || echo -)
+        [ "$med" = - ] && status=1
+        ratio=$(awk -v m="$med" -v b="$base" -v u="$unit" 'BEGIN {
+            if (m == "-" || b == "-" || m == 0 || b == 0) { print "-"; exit }
+            printf "%.2f", (u == "rtt_us") ? b / m : m / b }')
+        line+=$(printf ' %18s' "$(fmt "$med") ($ratio)")
+        cs=-; mig=-
+        if [ -s "$f.cs" ]; then
+            read -r a b2 ops <"$f.cs"
+            cs=$(awk -v a="$a" -v o="$ops" 'BEGIN { if (a ~ /^[0-9]+$/ && o > 0) printf "%.1f", a / o; else print "-" }')
+            mig=$(awk -v a="$b2" -v o="$ops" 'BEGIN { if (a ~ /^[0-9]+$/ && o > 0) printf "%.2f", a / o; else print "-" }')
+        fi
+        csline+=$(printf ' %18s' "$cs")
+        runs=$(tr '\n' ' ' <"$f" 2>/dev/null)
+        echo "$c,$unit,${C_LABEL[$i]},$med,$ratio,$cs,$mig,${runs% }" >>"$OUT/results.csv"
+    done
+    echo "$line" >>"$OUT/table.txt"
+    [ "$PERF" = 1 ] && echo "$csline" >>"$OUT/table.txt"
+done
+[ "$PERF" = 1 ] && echo "ctx switches/op: system-wide context switches in one extra run (perf stat -a), per MiB (bulk), per round trip, per connection" >>"$OUT/table.txt"
+echo
+cat "$OUT/table.txt"
+
+# ------------------------------------------------------------- plot
+[ "$PLOT" = 1 ] || exit $status
+PY=/usr/bin/python3             # Debian's python, where python3-matplotlib lives
+if ! "$PY" -c 'import matplotlib' 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bench: installing python3-matplotlib"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null 2>&1; }
+fi
+if "$PY" -c 'import matplotlib' 2>/dev/null; then
+    "$PY" "$ROOT/bench/plot_backends.py" "$OUT/results.csv" "$OUT/plot.png" "$(head -1 "$OUT/table.txt")" &&
+        echo "bench: plot $OUT/plot.png"
+elif command -v gnuplot >/dev/null; then
+    # Fallback: ratio to the baseline, one cluster per case.
+    awk -F, 'NR > 1 { r[$1] = r[$1] " " ($5 == "-" ? 0 : $5); if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+             END { for (k = 1; k <= n; k++) print order[k] r[order[k]] }' "$OUT/results.csv" >"$WORK/plot.dat"
+    {
+        echo "set terminal png size 1000,500; set output '$OUT/plot.png'"
+        echo "set style data histogram; set style histogram cluster gap 1; set style fill solid 0.8"
+        echo "set ylabel 'ratio to ${C_LABEL[0]} (>1 better)'; set yrange [0:*]; set xtics rotate by -30"
+        echo "set arrow from graph 0, first 0.9 to graph 1, first 0.9 nohead dt 2"
+        printf "plot '%s' using 2:xtic(1) title '%s'" "$WORK/plot.dat" "${C_LABEL[0]}"
+        for i in "${!COLS[@]}"; do [ "$i" = 0 ] && continue; printf ", '' using %d title '%s'" $((i + 2)) "${C_LABEL[$i]}"; done
+        echo
+    } | gnuplot && echo "bench: plot $OUT/plot.png (gnuplot)"
+else
+    echo "bench: no matplotlib and no gnuplot: no plot"
+fi
+exit $status
