@@ -56,6 +56,16 @@ _Noreturn void ex_usage(const char *why)
     exit(2);
 }
 
+_Noreturn void ex_bad_opt(const char *arg)
+{
+    char why[300];
+
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+        ex_usage(NULL);
+    snprintf(why, sizeof why, "unknown option '%.200s'", arg);
+    ex_usage(why);
+}
+
 void ex_link_defaults(struct moat_config *cfg)
 {
     moat_config_defaults(cfg);
@@ -274,6 +284,29 @@ void ex_print_stats(struct moat_stack *st)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),
                     (unsigned long long)s.drops[r], moat_drop_desc(r));
     }
+}
+
+int ex_listen(struct moat_stack *st, const struct moat_addr *addr, int backlog,
+              int reuse, moat_sock_t *out)
+{
+    moat_sock_t s = 0;
+    int rc = moat_sock_open(st, MOAT_SOCK_STREAM, &s);
+
+    if (rc == 0)
+        rc = moat_sock_setopt(st, s, MOAT_OPT_NONBLOCK, 1);
+    if (rc == 0 && reuse)
+        moat_sock_setopt(st, s, MOAT_OPT_REUSEADDR, 1);
+    if (rc == 0)
+        rc = moat_sock_bind(st, s, addr);
+    if (rc == 0)
+        rc = moat_sock_listen(st, s, backlog);
+    if (rc != 0) {
+        if (s)
+            moat_sock_close(st, s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }
 
 double ex_now(void)

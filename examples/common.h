@@ -33,6 +33,10 @@ const char *ex_prog(void);
  * printed first. */
 _Noreturn void ex_usage(const char *why);
 
+/* An argument no option of the program took: -h/--help print the usage,
+ * anything else "unknown option"; either way exit 2. */
+_Noreturn void ex_bad_opt(const char *arg);
+
 /* Fill @p cfg with moat_config_defaults() and clear the parse state. */
 void ex_link_defaults(struct moat_config *cfg);
 
@@ -62,6 +66,12 @@ const char *ex_optarg(int argc, char **argv, int *i);
 
 /* Open the stack or print "PROG: cannot open DEV: message" and exit 1. */
 struct moat_stack *ex_open(const struct moat_config *cfg);
+
+/* Open a non-blocking TCP listener on @p addr (with MOAT_OPT_REUSEADDR when
+ * @p reuse; that option is best effort) and a queue of @p backlog. Returns
+ * 0 and the socket in *out, or the error with nothing left open. */
+int ex_listen(struct moat_stack *st, const struct moat_addr *addr, int backlog,
+              int reuse, moat_sock_t *out);
 
 /* Install the SIGINT/SIGTERM handler (no SA_RESTART) and ignore SIGPIPE. */
 void ex_signals(void);

@@ -267,12 +267,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--tcp") == 0) {
             tcp_bytes = ex_parse_num(a, ex_optarg(argc, argv, &i), 0, 1ull << 40, 1);
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            ex_usage(NULL);
         } else {
-            char why[300];
-            snprintf(why, sizeof why, "unknown option '%.200s'", a);
-            ex_usage(why);
+            ex_bad_opt(a);
         }
     }
     if (!have_peer)

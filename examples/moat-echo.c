@@ -162,13 +162,8 @@ int main(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--port") == 0)
             any.port = (uint16_t)ex_parse_num("--port", ex_optarg(argc, argv, &i), 1, 65535, 0);
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            ex_usage(NULL);
-        else {
-            char why[300];
-            snprintf(why, sizeof why, "unknown option '%.200s'", argv[i]);
-            ex_usage(why);
-        }
+        else
+            ex_bad_opt(argv[i]);
     }
     ex_link_finish(&cfg);
     ex_signals();
@@ -197,19 +192,10 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    rc = moat_sock_open(e.st, MOAT_SOCK_STREAM, &e.lst);
-    if (rc == 0)
-        rc = moat_sock_bind(e.st, e.lst, &any);
-    if (rc == 0)
-        rc = moat_sock_setopt(e.st, e.lst, MOAT_OPT_NONBLOCK, 1);
-    if (rc == 0)
-        rc = moat_sock_listen(e.st, e.lst, 128);
+    rc = ex_listen(e.st, &any, 128, 0, &e.lst);
     if (rc == MOAT_E_NOTSUP) {
         fprintf(stderr, "moat-echo: note: TCP is not available in this build (%s); "
                         "serving UDP echo only\n", moat_strerror(rc));
-        if (e.lst)
-            moat_sock_close(e.st, e.lst);
-        e.lst = 0;
     } else if (rc != 0) {
         fprintf(stderr, "moat-echo: cannot listen on TCP port %u: %s\n", any.port,
                 moat_strerror(rc));

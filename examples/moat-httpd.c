@@ -577,13 +577,8 @@ int main(int argc, char **argv)
             any.port = (uint16_t)ex_parse_num("--port", ex_optarg(argc, argv, &i), 1, 65535, 0);
         else if (strcmp(argv[i], "--root") == 0)
             root = ex_optarg(argc, argv, &i);
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            ex_usage(NULL);
-        else {
-            char why[300];
-            snprintf(why, sizeof why, "unknown option '%.200s'", argv[i]);
-            ex_usage(why);
-        }
+        else
+            ex_bad_opt(argv[i]);
     }
     if (!root)
         ex_usage("--root DIR is required");
@@ -609,15 +604,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < h.max_conns; i++)
         h.conns[i].fd = -1;
 
-    rc = moat_sock_open(h.st, MOAT_SOCK_STREAM, &h.lst);
-    if (rc == 0)
-        rc = moat_sock_setopt(h.st, h.lst, MOAT_OPT_NONBLOCK, 1);
-    if (rc == 0)
-        moat_sock_setopt(h.st, h.lst, MOAT_OPT_REUSEADDR, 1);
-    if (rc == 0)
-        rc = moat_sock_bind(h.st, h.lst, &any);
-    if (rc == 0)
-        rc = moat_sock_listen(h.st, h.lst, 128);
+    rc = ex_listen(h.st, &any, 128, 1, &h.lst);
     if (rc != 0) {
         fprintf(stderr, "moat-httpd: cannot listen on TCP port %u: %s\n", any.port,
                 moat_strerror(rc));

@@ -10,14 +10,21 @@
 #    that has a backend.cmake): configure with -DMOAT_WERROR=ON, build, run
 #    ctest --output-on-failure. The interop tests need root (namespaces,
 #    TAP devices); without root they are excluded, and the summary says so.
-# 3. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
+# 3. A short benchmark of the backends just built, side by side (issue 4's
+#    CI matrix): bench/backends.sh with 64 MiB bulk each way and 2000 round
+#    trips per backend, 5 runs, medians, the thread backend as baseline.
+#    As root over a TAP device against the kernel in a private namespace;
+#    without root between two moat stacks over the shared-memory wire. It
+#    is information: a failed or slow benchmark never fails the suite.
+# 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
-# Ends with a summary table and, as the last line, "N passed, N failed".
-# Exit status 0 only if nothing failed.
+# Ends with a summary table, the backend comparison table and, as the last
+# line, "N passed, N failed". Exit status 0 only if no test failed.
 #
 # Environment: MOAT_BACKENDS, MOAT_SAN_BACKENDS ("none" to skip),
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
-# (default: number of CPUs).
+# (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
+# MOAT_BENCH_RUNS (default 5).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,8 +79,11 @@ if [ "$(id -u)" != 0 ]; then
     NOTES+=("not root: interop tests (network namespaces, TAP) excluded; run as root to include them")
 fi
 
+declare -A B_PASS B_FAIL
 # row NAME PASSED FAILED SKIPPED SECONDS
 row() {
+    B_PASS[$1]=$2
+    B_FAIL[$1]=$3
     ROWS+=("$(printf '%-42s %7s %7s %8s %7ss' "$1" "$2" "$3" "$4" "$5")")
     TOTAL_PASS=$((TOTAL_PASS + $2))
     TOTAL_FAIL=$((TOTAL_FAIL + $3))
@@ -114,6 +124,63 @@ build_and_test() {
 for b in "${BACKENDS[@]}"; do
     build_and_test "$b" "$BASE-$b" "${CTEST_EXCLUDE[@]}" -- -DMOAT_BACKEND="$b"
 done
+# ---------------------------------------------------------------- benchmark
+BENCH_TABLE=()
+if [ "${MOAT_BENCH:-1}" != 0 ]; then
+    bench_cols=()
+    for b in "${BACKENDS[@]}"; do
+        [ -x "$BASE-$b/moat-ttcp" ] && bench_cols+=("$b")
+    done
+    # The thread backend is the baseline: first column.
+    for i in "${!bench_cols[@]}"; do
+        if [ "${bench_cols[$i]}" = thread ] && [ "$i" != 0 ]; then
+            bench_cols=(thread "${bench_cols[@]:0:$i}" "${bench_cols[@]:$((i + 1))}")
+            break
+        fi
+    done
+    if [ "$(id -u)" = 0 ]; then
+        bench_cases="tap-up tap-down tap-rr"; bench_path="TAP, moat vs the kernel in a namespace"
+        bench_cells=$bench_cases
+    else
+        bench_cases="wire-bulk wire-rr"; bench_cells="wire-bulk - wire-rr"; bench_path="shared-memory wire, moat vs moat (not root)"
+    fi
+    if [ ${#bench_cols[@]} -gt 0 ]; then
+        t0=$SECONDS
+        say "benchmark (information only): ${bench_cols[*]} over $bench_path"
+        rm -rf "$BASE-bench"
+        RUNS=${MOAT_BENCH_RUNS:-5} BYTES=64M RR=2000 PERF=0 PLOT=0 STEP_S=30 \
+            BUILD_PREFIX="$BASE" OUT="$BASE-bench" COLUMNS="${bench_cols[*]}" CASES="$bench_cases" \
+            timeout 240 bash "$ROOT/bench/backends.sh" >"$BASE-bench.log" 2>&1
+        brc=$?
+        tail -n 12 "$BASE-bench.log"
+        [ "$brc" = 0 ] || NOTES+=("benchmark incomplete (exit $brc, see $BASE-bench.log); not counted as a failure")
+        csv="$BASE-bench/results.csv"
+        # value CASE COLUMN FIELD(4 median, 5 ratio)
+        value() { awk -F, -v c="$1" -v k="$2" -v f="$3" '$1 == c && $3 == k { print $f }' "$csv" 2>/dev/null | head -1; }
+        if [ -s "$csv" ]; then
+            if [ "$(id -u)" = 0 ]; then
+                BENCH_TABLE+=("$(printf '%-10s %6s %6s  %-16s %-16s %-14s' backend passed failed \
+                    'moat->kern Mb/s' 'kern->moat Mb/s' 'rr rtt us')")
+            else
+                BENCH_TABLE+=("$(printf '%-10s %6s %6s  %-16s %-16s %-14s' backend passed failed \
+                    'wire bulk Mb/s' '' 'rr rtt us')")
+            fi
+            for b in "${bench_cols[@]}"; do
+                cells=()
+                for c in $bench_cells; do
+                    if [ "$c" = - ]; then cells+=("$(printf '%-16s' '')"); continue; fi
+                    m=$(value "$c" "$b" 4); r=$(value "$c" "$b" 5)
+                    [ -n "$m" ] && m=$(awk -v v="$m" 'BEGIN { printf (v >= 100 ? "%.0f" : "%.1f"), v }')
+                    cells+=("$(printf '%-16s' "${m:--} (${r:--})")")
+                done
+                BENCH_TABLE+=("$(printf '%-10s %6s %6s  %s %s %s' "$b" "${B_PASS[$b]:--}" "${B_FAIL[$b]:--}" \
+                    "${cells[0]}" "${cells[1]}" "${cells[2]}")")
+            done
+            BENCH_TABLE+=("(median of ${MOAT_BENCH_RUNS:-5} runs, 64 MiB bulk, 2000 round trips, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); (x) = ratio to ${bench_cols[0]}, >1 better; $((SECONDS - t0))s)")
+        fi
+    fi
+fi
+
 for b in "${SAN_BACKENDS[@]}"; do
     # (test_install is not registered in sanitizer builds.)
     build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
@@ -128,6 +195,12 @@ echo
 echo "==================== moat test summary ($(( (SECONDS - START) / 60 ))m$(( (SECONDS - START) % 60 ))s) ===================="
 printf '%-42s %7s %7s %8s %8s\n' "build" "passed" "failed" "skipped" "time"
 for r in "${ROWS[@]}"; do echo "$r"; done
+if [ ${#BENCH_TABLE[@]} -gt 0 ]; then
+    echo
+    echo "backend comparison (short benchmark, information only):"
+    for r in "${BENCH_TABLE[@]}"; do echo "$r"; done
+    echo
+fi
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ]

@@ -695,7 +695,9 @@ void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len)
     uint32_t i = d->cur_rx;
     if (i == LR_NONE)
         return;
-    if (len == 0 || len > d->lay.g.frame_size)
+    /* A descriptor carries a 16-bit length: with 64 KiB buffers a full
+     * one would wrap to 0 and look malformed to the net side. */
+    if (len == 0 || len > d->lay.g.frame_size || len > UINT16_MAX)
         return;     /* keep the buffer for the next frame */
     if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len) != 0) {
         d->cnt.no_buf++;

@@ -85,6 +85,11 @@ struct sv_if {
     struct linkring_layout lay;
     int net_bell, link_bell;
     int dev_fd;                 /* TAP fd kept for restarts, or -1 */
+    /* The link ring's generation as we last wrote it. Kept here, never
+     * re-read from the region: both domains can write the shared word, and
+     * a new generation derived from it could be made 0, which no link
+     * domain ever accepts (linkring_dev_ready). */
+    uint32_t gen;
 };
 
 struct moat_backend {
@@ -514,7 +519,9 @@ static void sv_new_generation(struct moat_backend *be)
         /* The old link domain is reaped: nothing writes the rings until
          * the net side has reset them and acknowledged this generation.
          * Pairs with the load-acquire of gen in the net side (lr_net_sync). */
-        atomic_fetch_add_explicit(&h->gen, 1, memory_order_acq_rel);
+        if (++f->gen == 0)
+            f->gen = 1;
+        atomic_store_explicit(&h->gen, f->gen, memory_order_release);
         linkring_bell_ring(f->net_bell);
     }
 }
@@ -564,7 +571,14 @@ static void sv_check_broken(struct moat_backend *be)
         struct sv_if *f = &be->ifs[i];
         if (f->kind == DOMAIN_IF_NONE)
             continue;
-        if (atomic_load_explicit(&linkring_hdr(f->base)->net_broken, memory_order_relaxed)) {
+        const struct linkring_hdr *h = linkring_hdr(f->base);
+        /* Only a verdict about the current link domain counts: right after
+         * a restart the flag still describes the old one until the net
+         * side has reset the rings for our generation (it clears
+         * net_broken before it stores net_ack, release; acquire here). */
+        if (atomic_load_explicit(&h->net_ack, memory_order_acquire) != f->gen)
+            continue;
+        if (atomic_load_explicit(&h->net_broken, memory_order_relaxed)) {
             fprintf(stderr, "moat: moat-netd cut off interface %u (impossible ring index from "
                     "moat-linkd); killing moat-linkd\n", i);
             sv_kill(&be->linkd);
@@ -768,6 +782,7 @@ static int sv_open_ifs(struct moat_backend *be)
             return r;
         }
         linkring_region_init(f->base, &f->lay);
+        f->gen = 1;             /* what linkring_region_init wrote */
         f->net_bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         f->link_bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (f->net_bell < 0 || f->link_bell < 0)

@@ -30,19 +30,7 @@
 #include "backends/process/supervisor.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
-
-static uint64_t cf_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void cf_pause_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
+#include "support/itest.h"
 
 static struct moat_stack *cf_open(char *wire, size_t len, const char *tag)
 {
@@ -116,9 +104,9 @@ START_TEST(confine_domains_show_seccomp_and_no_new_privs)
     moat_sock_t s;
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
     ck_assert_int_eq(moat_sock_close(st, s), 0);
-    uint64_t end = cf_now_us() + 5000000u;
-    while (cf_status(linkd, "Seccomp") != 2 && cf_now_us() < end)
-        cf_pause_ms(1);
+    uint64_t end = itest_now_us() + 5000000u;
+    while (cf_status(linkd, "Seccomp") != 2 && itest_now_us() < end)
+        itest_pause_ms(1);
     ck_assert_int_eq(cf_status(netd, "Seccomp"), 2);
     ck_assert_int_eq(cf_status(netd, "NoNewPrivs"), 1);
     ck_assert_int_eq(cf_status(linkd, "Seccomp"), 2);
@@ -163,10 +151,10 @@ START_TEST(confine_forbidden_call_kills_with_sigsys)
     ck_assert_int_eq(moat_supervisor_test_attempt(st, c->domain, c->attempt), 0);
 
     struct moat_domain_death d;
-    uint64_t end = cf_now_us() + 5000000u;
+    uint64_t end = itest_now_us() + 5000000u;
     while (moat_supervisor_last_death(st, &d) != 0) {
-        ck_assert_msg(cf_now_us() < end, "the domain did not die");
-        cf_pause_ms(1);
+        ck_assert_msg(itest_now_us() < end, "the domain did not die");
+        itest_pause_ms(1);
     }
     ck_assert_int_eq(d.domain, c->domain);
     ck_assert_int_eq(d.pid, c->domain == MOAT_DOMAIN_NETD ? netd : linkd);
@@ -193,9 +181,9 @@ START_TEST(confine_forbidden_call_kills_with_sigsys)
         ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), MOAT_E_DEAD);
     } else {
         /* The link domain comes back; the stack never noticed. */
-        end = cf_now_us() + 5000000u;
-        while (moat_supervisor_link_restarts(st) < 1 && cf_now_us() < end)
-            cf_pause_ms(1);
+        end = itest_now_us() + 5000000u;
+        while (moat_supervisor_link_restarts(st) < 1 && itest_now_us() < end)
+            itest_pause_ms(1);
         ck_assert_uint_eq(moat_supervisor_link_restarts(st), 1);
         ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
         ck_assert_int_eq(moat_sock_close(st, s), 0);

@@ -31,22 +31,10 @@
 #include "backends/process/supervisor.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
+#include "support/itest.h"
 
 #define ND_IP_A 0xc0000201u   /* 192.0.2.1 */
 #define ND_IP_B 0xc0000202u   /* 192.0.2.2 */
-
-static uint64_t nd_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void nd_pause_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
 
 static void nd_wire_path(char *buf, size_t len, const char *tag)
 {
@@ -69,6 +57,23 @@ static struct moat_stack *nd_open(const char *wire, uint32_t ip)
     }
     ck_assert_int_eq(moat_stack_open(&cfg, &st), 0);
     return st;
+}
+
+/* A TCP connection from B (its send timeout @p snd_timeo_ms) to a listener
+ * on A port @p port; the listener stays open with the stack. */
+static void nd_tcp_connect(struct moat_stack *a, struct moat_stack *b, uint16_t port,
+                           int snd_timeo_ms, moat_sock_t *cs, moat_sock_t *as)
+{
+    struct moat_addr la = { ND_IP_A, port };
+    moat_sock_t ls;
+    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
+    ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
+    ck_assert_int_eq(moat_sock_listen(a, ls, 4), 0);
+    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, cs), 0);
+    ck_assert_int_eq(moat_sock_setopt(b, *cs, MOAT_OPT_SNDTIMEO_MS, snd_timeo_ms), 0);
+    ck_assert_int_eq(moat_sock_connect(b, *cs, &la), 0);
+    ck_assert_int_eq(moat_sock_setopt(a, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
+    ck_assert_int_eq(moat_sock_accept(a, ls, as, NULL), 0);
 }
 
 /* Children of this process whose name starts with "moat-". */
@@ -103,12 +108,12 @@ static int nd_moat_children(void)
 /* Wait (bounded) until some application thread sleeps on the stack. */
 static void nd_wait_blocked(struct moat_stack *st)
 {
-    uint64_t end = nd_now_us() + 5000000u;
+    uint64_t end = itest_now_us() + 5000000u;
     while (atomic_load(&st->hdr->app_waiters) == 0) {
-        ck_assert_msg(nd_now_us() < end, "the call never blocked");
-        nd_pause_ms(1);
+        ck_assert_msg(itest_now_us() < end, "the call never blocked");
+        itest_pause_ms(1);
     }
-    nd_pause_ms(20);   /* let it settle into the futex; the bound below still holds */
+    itest_pause_ms(20);   /* let it settle into the futex; the bound below still holds */
 }
 
 struct nd_call {
@@ -134,7 +139,7 @@ static void *nd_blocked_call(void *arg)
     } else {
         c->result = moat_sock_recv(c->st, c->s, buf, sizeof buf, &n);
     }
-    c->returned_us = nd_now_us();
+    c->returned_us = itest_now_us();
     return NULL;
 }
 
@@ -144,7 +149,7 @@ static void nd_kill_and_check(struct nd_call *c, pthread_t thr)
     ck_assert_int_eq(moat_supervisor_pids(c->st, &netd, &linkd), 0);
     ck_assert_int_gt(netd, 0);
     nd_wait_blocked(c->st);
-    uint64_t t0 = nd_now_us();
+    uint64_t t0 = itest_now_us();
     ck_assert_int_eq(kill(netd, SIGKILL), 0);
     pthread_join(thr, NULL);
     ck_assert_int_eq(c->result, MOAT_E_DEAD);
@@ -156,9 +161,9 @@ static void nd_kill_and_check(struct nd_call *c, pthread_t thr)
     /* The report follows the error (the supervisor fails the stack first,
      * then stops the link domain, then reports). */
     struct moat_domain_death d;
-    uint64_t end = nd_now_us() + 5000000u;
-    while (moat_supervisor_last_death(c->st, &d) != 0 && nd_now_us() < end)
-        nd_pause_ms(1);
+    uint64_t end = itest_now_us() + 5000000u;
+    while (moat_supervisor_last_death(c->st, &d) != 0 && itest_now_us() < end)
+        itest_pause_ms(1);
     ck_assert_int_eq(moat_supervisor_last_death(c->st, &d), 0);
     ck_assert_int_eq(d.domain, MOAT_DOMAIN_NETD);
     ck_assert_str_eq(d.name, "moat-netd");
@@ -199,16 +204,8 @@ START_TEST(netd_killed_during_blocked_send)
     nd_wire_path(wire, sizeof wire, "send");
     struct moat_stack *a = nd_open(wire, ND_IP_A);
     struct moat_stack *b = nd_open(wire, ND_IP_B);
-    struct moat_addr la = { ND_IP_A, 5001 };
-    moat_sock_t ls, cs, as;
-    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
-    ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
-    ck_assert_int_eq(moat_sock_listen(a, ls, 4), 0);
-    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &cs), 0);
-    ck_assert_int_eq(moat_sock_setopt(b, cs, MOAT_OPT_SNDTIMEO_MS, 10000), 0);
-    ck_assert_int_eq(moat_sock_connect(b, cs, &la), 0);
-    ck_assert_int_eq(moat_sock_setopt(a, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
-    ck_assert_int_eq(moat_sock_accept(a, ls, &as, NULL), 0);
+    moat_sock_t cs, as;
+    nd_tcp_connect(a, b, 5001, 10000, &cs, &as);
     /* A never reads: B's send blocks once A's window and B's ring are full. */
     struct nd_call c = { .st = b, .s = cs, .tcp_send = 1 };
     pthread_t thr;
@@ -270,9 +267,9 @@ START_TEST(linkd_killed_is_restarted_quietly)
         }
         ck_assert_msg(got_it, "no datagram after restart %d", round);
         /* The datagram crossed a new link domain; the count follows. */
-        uint64_t end = nd_now_us() + 5000000u;
-        while (moat_supervisor_link_restarts(a) < (unsigned)round + 1 && nd_now_us() < end)
-            nd_pause_ms(1);
+        uint64_t end = itest_now_us() + 5000000u;
+        while (moat_supervisor_link_restarts(a) < (unsigned)round + 1 && itest_now_us() < end)
+            itest_pause_ms(1);
         ck_assert_uint_eq(moat_supervisor_link_restarts(a), (unsigned)round + 1);
         struct moat_domain_death d;
         ck_assert_int_eq(moat_supervisor_last_death(a, &d), 0);
@@ -325,16 +322,8 @@ START_TEST(linkd_killed_five_times_during_tcp_transfer)
     nd_wire_path(wire, sizeof wire, "bulk");
     struct moat_stack *a = nd_open(wire, ND_IP_A);
     struct moat_stack *b = nd_open(wire, ND_IP_B);
-    struct moat_addr la = { ND_IP_A, 5002 };
-    moat_sock_t ls, cs, as;
-    ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
-    ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
-    ck_assert_int_eq(moat_sock_listen(a, ls, 4), 0);
-    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &cs), 0);
-    ck_assert_int_eq(moat_sock_setopt(b, cs, MOAT_OPT_SNDTIMEO_MS, 30000), 0);
-    ck_assert_int_eq(moat_sock_connect(b, cs, &la), 0);
-    ck_assert_int_eq(moat_sock_setopt(a, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
-    ck_assert_int_eq(moat_sock_accept(a, ls, &as, NULL), 0);
+    moat_sock_t cs, as;
+    nd_tcp_connect(a, b, 5002, 30000, &cs, &as);
     ck_assert_int_eq(moat_sock_setopt(a, as, MOAT_OPT_RCVTIMEO_MS, 30000), 0);
 
     struct nd_sender snd = { .st = b, .s = cs };
@@ -343,7 +332,7 @@ START_TEST(linkd_killed_five_times_during_tcp_transfer)
     static uint8_t buf[65536];
     uint64_t got = 0, next_kill = ND_BULK / 8;
     int kills = 0, bad = 0;
-    uint64_t t0 = nd_now_us();
+    uint64_t t0 = itest_now_us();
     for (;;) {
         size_t n = 0;
         int r = moat_sock_recv(a, as, buf, sizeof buf, &n);
@@ -364,7 +353,7 @@ START_TEST(linkd_killed_five_times_during_tcp_transfer)
         }
     }
     pthread_join(thr, NULL);
-    uint64_t us = nd_now_us() - t0;
+    uint64_t us = itest_now_us() - t0;
     fprintf(stderr, "16 MiB over the wire with %d link domain kills: %.2f s, restarts a=%u b=%u\n",
             kills, us / 1e6, moat_supervisor_link_restarts(a), moat_supervisor_link_restarts(b));
     ck_assert_int_eq(snd.result, 0);

@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: MIT
 # Tests of the factored backends' boundary and supervision.
 #   test_hostile_link   every backend (the link ring is compiled into libmoat)
+#   test_hostile_app    every backend: an application that lies on the socket
+#                       boundary; the net domain survives
+#   test_hostile_net    every backend: a net domain that lies; the client
+#                       fails its calls, never crashes or hangs
 #   test_netd_death     process and seccomp: kill moat-netd, check MOAT_E_DEAD
 #   test_confine        seccomp with MOAT_TEST_HOOKS (not MOAT_SECCOMP_DEBUG,
 #                       which only logs): forbidden calls -> SIGSYS
-set(_moat_factored_tests test_hostile_link)
+set(_moat_factored_tests test_hostile_link test_hostile_app)
 if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
   list(APPEND _moat_factored_tests test_netd_death)
   if(MOAT_BACKEND STREQUAL "seccomp" AND MOAT_TEST_HOOKS AND NOT MOAT_SECCOMP_DEBUG)

@@ -11,7 +11,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,52 +26,17 @@
 #include "core/boundary.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
+#include "support/itest.h"
 
 #define IP_A 0xc6120001u   /* 198.18.0.1 */
 #define IP_B 0xc6120002u   /* 198.18.0.2 */
 #define N_SOCKS 8u
 #define CASE_DIR_TAG "api"
 
-/* One directory per test case, made and removed by an unchecked fixture:
- * it runs in Check's parent process, so even a test that failed half way
- * (and never reached its own cleanup) leaves nothing behind in /tmp. */
-static char case_dir[64];
-
+/* One directory per test case (tests/support/itest.h). */
 static void case_dir_setup(void)
 {
-    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-%s-XXXXXX", CASE_DIR_TAG);
-    ck_assert_ptr_nonnull(mkdtemp(case_dir));
-}
-
-static void case_dir_teardown(void)
-{
-    DIR *d = opendir(case_dir);
-    struct dirent *e;
-    char name[sizeof(case_dir) + 300];
-
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
-        unlink(name);
-    }
-    if (d)
-        closedir(d);
-    rmdir(case_dir);
-}
-
-/* A wire path no other test of this case uses. */
-static void wire_path(char *out, size_t len)
-{
-    static unsigned n;
-    snprintf(out, len, "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n++);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    itest_case_dir_make(CASE_DIR_TAG);
 }
 
 static void cfg_small(struct moat_config *c, uint32_t ip, enum moat_link_kind kind,
@@ -122,7 +86,7 @@ static void pair_open(struct pair *p)
     struct moat_config ca, cb;
     int r;
 
-    wire_path(p->path, sizeof(p->path));
+    itest_wire_path(p->path, sizeof(p->path));
     cfg_small(&ca, IP_A, MOAT_LINK_WIRE, p->path);
     cfg_small(&cb, IP_B, MOAT_LINK_WIRE, p->path);
     r = moat_stack_open(&ca, &p->a);
@@ -302,11 +266,11 @@ START_TEST(api_nonblock_recv_empty)
     uint64_t t0;
 
     ck_assert_int_eq(moat_sock_setopt(st, s, MOAT_OPT_NONBLOCK, 1), 0);
-    t0 = now_ms();
+    t0 = itest_now_ms();
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(moat_sock_recvfrom(st, s, buf, sizeof(buf), &from, &got),
                          MOAT_E_AGAIN);
-    ck_assert_uint_lt(now_ms() - t0, 1000);
+    ck_assert_uint_lt(itest_now_ms() - t0, 1000);
     ck_assert_uint_eq(got, 0);
     moat_stack_close(st);
 }
@@ -321,9 +285,9 @@ START_TEST(api_rcvtimeo)
     uint64_t t0, dt;
 
     ck_assert_int_eq(moat_sock_setopt(st, s, MOAT_OPT_RCVTIMEO_MS, 150), 0);
-    t0 = now_ms();
+    t0 = itest_now_ms();
     ck_assert_int_eq(moat_sock_recv(st, s, buf, sizeof(buf), &got), MOAT_E_AGAIN);
-    dt = now_ms() - t0;
+    dt = itest_now_ms() - t0;
     ck_assert_uint_ge(dt, 145);
     ck_assert_uint_lt(dt, 1500);
     moat_stack_close(st);
@@ -421,9 +385,9 @@ START_TEST(api_poll_readiness)
 
     /* POLLIN alone times out after roughly the timeout */
     pf = (struct moat_pollfd){ .sock = sb, .events = MOAT_POLLIN };
-    t0 = now_ms();
+    t0 = itest_now_ms();
     ck_assert_int_eq(moat_poll(p.b, &pf, 1, 100, &ready), 0);
-    dt = now_ms() - t0;
+    dt = itest_now_ms() - t0;
     ck_assert_uint_eq(ready, 0);
     ck_assert_uint_eq(pf.revents, 0);
     ck_assert_uint_ge(dt, 95);
@@ -513,10 +477,10 @@ static void *reader_main(void *arg)
 {
     struct reader *rd = arg;
     static uint8_t buf[7000];   /* odd size: reads straddle the ring's wrap */
-    uint64_t end = now_ms() + 60000;
+    uint64_t end = itest_now_ms() + 60000;
 
     rd->bad_at = -1;
-    while (now_ms() < end) {
+    while (itest_now_ms() < end) {
         size_t got;
         int r = moat_sock_recv(rd->st, rd->s, buf, sizeof(buf), &got);
         if (r != 0) {
@@ -646,9 +610,9 @@ START_TEST(api_tcp_nonblocking)
     ck_assert_int_eq(moat_sock_accept(p.b, lst, &srv, NULL), MOAT_E_AGAIN);
     ck_assert_int_eq(moat_sock_setopt(p.b, lst, MOAT_OPT_NONBLOCK, 0), 0);
     ck_assert_int_eq(moat_sock_setopt(p.b, lst, MOAT_OPT_RCVTIMEO_MS, 120), 0);
-    t0 = now_ms();
+    t0 = itest_now_ms();
     ck_assert_int_eq(moat_sock_accept(p.b, lst, &srv, NULL), MOAT_E_AGAIN);
-    dt = now_ms() - t0;
+    dt = itest_now_ms() - t0;
     ck_assert_uint_ge(dt, 115);
     ck_assert_uint_lt(dt, 2000);
     /* UDP has nothing to accept */
@@ -714,9 +678,9 @@ static void *blocked_recv(void *arg)
     struct blocked *b = arg;
     char buf[16];
     size_t got;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = itest_now_ms();
     b->r = moat_sock_recv(b->st, b->s, buf, sizeof(buf), &got);   /* no timeout */
-    b->ms = now_ms() - t0;
+    b->ms = itest_now_ms() - t0;
     return NULL;
 }
 
@@ -823,7 +787,7 @@ static Suite *api_suite(void)
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
     tcase_set_timeout(tc, 30);
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_add_test(tc, api_backend_name);
     tcase_add_test(tc, api_bad_handles);
     tcase_add_test(tc, api_null_args);
@@ -843,7 +807,7 @@ static Suite *api_suite(void)
 
     tc = tcase_create("tcp");
     tcase_set_timeout(tc, 90);
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_add_test(tc, api_tcp_stream_and_eof);
     tcase_add_test(tc, api_tcp_refused);
     tcase_add_test(tc, api_tcp_nonblocking);

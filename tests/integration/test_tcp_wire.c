@@ -568,8 +568,9 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
         ck_assert_msg(sd->sent == bytes, "%s: %s sent %llu of %llu", label, sd->name,
                       (unsigned long long)sd->sent, (unsigned long long)bytes);
         ck_assert_msg(sd->eof, "%s: %s never saw end of stream", label, sd->name);
-        ck_assert_msg(sd->got == bytes, "%s: %s received %llu bytes, expected %llu", label,
-                      sd->name, (unsigned long long)sd->got, (unsigned long long)bytes);
+        ck_assert_msg(sd->got == bytes, "%s: %s received %llu bytes (%llu past the end), "
+                      "expected %llu", label, sd->name, (unsigned long long)sd->got,
+                      (unsigned long long)sd->got_beyond, (unsigned long long)bytes);
         if (echo && sd == &sdB)
             continue;   /* the echo end forwards bytes; A checks them */
         ck_assert_msg(sd->first_bad == UINT64_MAX, "%s: %s received a wrong byte at offset %llu",
@@ -692,7 +693,7 @@ END_TEST
  * loss. The impaired echo combines loss, reordering and delay, as the
  * kernel interop test does through iptables; 16 MiB because a combined
  * case is the slowest per byte. When this was written, this case stalled
- * in about one run of six (a receiver with a closed window ignoring the
+ * in about one run of four (a receiver with a closed window ignoring the
  * ACKs of segments beyond it): docs/testing-impairments.md has the trace.
  */
 START_TEST(tcp_wire_echo)

@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
+#include "support/itest.h"
 
 #define IP_A 0xc6120001u   /* 198.18.0.1 */
 #define IP_B 0xc6120002u   /* 198.18.0.2 */
@@ -42,46 +42,10 @@ struct pair {
     moat_sock_t ca, sb;        /* client socket on A, server socket on B */
 };
 
-/* One directory per test case, made and removed by an unchecked fixture:
- * it runs in Check's parent process, so even a test that failed half way
- * (and never reached its own cleanup) leaves nothing behind in /tmp. */
-static char case_dir[64];
-
+/* One directory per test case (tests/support/itest.h). */
 static void case_dir_setup(void)
 {
-    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-%s-XXXXXX", CASE_DIR_TAG);
-    ck_assert_ptr_nonnull(mkdtemp(case_dir));
-}
-
-static void case_dir_teardown(void)
-{
-    DIR *d = opendir(case_dir);
-    struct dirent *e;
-    char name[sizeof(case_dir) + 300];
-
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
-        unlink(name);
-    }
-    if (d)
-        closedir(d);
-    rmdir(case_dir);
-}
-
-/* A wire path no other test of this case uses. */
-static void wire_path(char *out, size_t len)
-{
-    static unsigned n;
-    snprintf(out, len, "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n++);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    itest_case_dir_make(CASE_DIR_TAG);
 }
 
 static void cfg_wire(struct moat_config *c, uint32_t ip, const char *path,
@@ -107,7 +71,7 @@ static void pair_open(struct pair *p, const struct moat_impair *imp_a,
     int r;
 
     memset(p, 0, sizeof(*p));
-    wire_path(p->path, sizeof(p->path));
+    itest_wire_path(p->path, sizeof(p->path));
 
     cfg_wire(&ca, IP_A, p->path, imp_a);   /* opens first: end A */
     cfg_wire(&cb, IP_B, p->path, imp_b);
@@ -291,7 +255,7 @@ static void run_rr(const struct moat_impair *imp, uint32_t count, uint32_t timeo
 {
     static uint8_t req[8192], buf[8192];
     struct moat_addr to_b = { IP_B, SRV_PORT }, from;
-    uint64_t wall_end = now_ms() + WALL_LIMIT_MS;
+    uint64_t wall_end = itest_now_ms() + WALL_LIMIT_MS;
     struct moat_impair ia = *imp, ib = *imp;
     struct pair p;
     size_t sent, got;
@@ -306,7 +270,7 @@ static void run_rr(const struct moat_impair *imp, uint32_t count, uint32_t timeo
         size_t n = build(req, i, rr_size(i, fragments));
         int ok = 0;
         for (uint32_t attempt = 0; attempt < 30 && !ok; attempt++) {
-            uint64_t t0 = now_ms();
+            uint64_t t0 = itest_now_ms();
             uint32_t seq;
             int r;
 
@@ -339,7 +303,7 @@ static void run_rr(const struct moat_impair *imp, uint32_t count, uint32_t timeo
                 ck_assert_uint_eq(from.ip, IP_B);
                 ck_assert_uint_eq(from.port, SRV_PORT);
                 if (seq == i) {
-                    uint64_t rtt = now_ms() - t0;
+                    uint64_t rtt = itest_now_ms() - t0;
                     ck_assert_uint_eq(got, n);
                     if (attempt == 0 && rtt < res->min_rtt_ms)
                         res->min_rtt_ms = rtt;
@@ -453,14 +417,14 @@ static Suite *udp_wire_suite(void)
     Suite *s = suite_create("udp_wire");
     TCase *tc = tcase_create("plain");
     tcase_set_timeout(tc, 60);
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_add_test(tc, udp_sizes_byte_exact);
     tcase_add_test(tc, udp_connected_send_recv);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("impaired");
     tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_add_test(tc, udp_loss);
     tcase_add_test(tc, udp_duplication);
     tcase_add_test(tc, udp_reordering);

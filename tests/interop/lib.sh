@@ -132,6 +132,34 @@ it_stat() {
     echo "${v:-0}"
 }
 
+# it_start_echo ARGS...: start moat-echo on the TAP device (ARGS: --ip and
+# the rest); if it never gets ready, that is a failed check and the end of
+# the script. The passing "moat-echo starts" line is the caller's.
+it_start_echo() {
+    if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" "$@"; then
+        it_result "moat-echo starts" 0 "no 'ready' within 15 s"
+        it_summary; exit 1
+    fi
+}
+
+# it_need_tcp_echo: skip (exit 77) when the running moat-echo said that this
+# build has no TCP yet.
+it_need_tcp_echo() {
+    if grep -q "TCP is not available" "$IT_WORK/echo.err"; then
+        it_stop echo
+        it_skip "TCP is not in this build yet ($(grep -o 'TCP is not available.*' "$IT_WORK/echo.err"))"
+    fi
+}
+
+# it_sha FILE: its SHA-256 in hex.
+it_sha() { sha256sum "$1" | cut -c1-64; }
+
+# it_secs_since T0: seconds (two decimals) since T0 = $(date +%s.%N).
+it_secs_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.2f", $1 - $2}'; }
+
+# it_mbits BYTES SECONDS: the rate in Mbit/s ("?" for no time).
+it_mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6; else print "?" }'; }
+
 # it_in_ns CMD...: run a command in the namespace.
 it_in_ns() { ip netns exec "$IT_NS" "$@"; }
 

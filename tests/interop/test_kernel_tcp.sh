@@ -31,10 +31,6 @@ it_setup "$1" tcp
 KIP=192.0.2.1
 echo "namespace $IT_NS, TAP $IT_TAP, build $IT_BUILD"
 
-sha() { sha256sum "$1" | cut -c1-64; }
-secs_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.2f", $1 - $2}'; }
-mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6; else print "?" }'; }
-
 # wait_listen PORT: bounded wait until a kernel program listens on PORT.
 wait_listen() {
     for _ in $(seq 1 100); do
@@ -45,14 +41,8 @@ wait_listen() {
 }
 
 # ---------------------------------------------------------------- moat-echo
-if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24; then
-    it_result "moat-echo starts" 0 "no 'ready' within 15 s"
-    it_summary; exit 1
-fi
-if grep -q "TCP is not available" "$IT_WORK/echo.err"; then
-    it_stop echo
-    it_skip "TCP is not in this build yet ($(grep -o 'TCP is not available.*' "$IT_WORK/echo.err"))"
-fi
+it_start_echo --ip 192.0.2.2/24
+it_need_tcp_echo
 it_result "moat-echo starts" 1 "ready, TCP listening on port 7"
 
 head -c 64M /dev/urandom >"$IT_WORK/big.in"
@@ -60,9 +50,9 @@ t0=$(date +%s.%N)
 it_in_ns timeout 180 socat -b 131072 -T 60 - TCP:192.0.2.2:7 \
     <"$IT_WORK/big.in" >"$IT_WORK/big.out" 2>"$IT_WORK/socat.err"
 rc=$?
-dt=$(secs_since "$t0")
-if [ "$(sha "$IT_WORK/big.in")" = "$(sha "$IT_WORK/big.out")" ]; then
-    it_result "TCP echo 64 MiB (sha256)" 1 "identical, $(sha "$IT_WORK/big.out" | cut -c1-16)..., ${dt}s, $(mbits $((64 << 20)) "$dt") Mbit/s each way"
+dt=$(it_secs_since "$t0")
+if [ "$(it_sha "$IT_WORK/big.in")" = "$(it_sha "$IT_WORK/big.out")" ]; then
+    it_result "TCP echo 64 MiB (sha256)" 1 "identical, $(it_sha "$IT_WORK/big.out" | cut -c1-16)..., ${dt}s, $(it_mbits $((64 << 20)) "$dt") Mbit/s each way"
 else
     it_result "TCP echo 64 MiB (sha256)" 0 "socat exit $rc, $(stat -c %s "$IT_WORK/big.out") bytes back"
     sed 's/^/    /' "$IT_WORK/socat.err"
@@ -126,7 +116,7 @@ it_result "TCP echo, 32 connections at once" "$([ "$got" = 32 ] && echo 1 || ech
 t0=$(date +%s.%N)
 got=$(it_in_ns timeout 180 python3 "$IT_WORK/conns.py" serial 192.0.2.2 2>"$IT_WORK/py.err")
 it_result "TCP 1000 connections open/close" "$([ "$got" = 1000 ] && echo 1 || echo 0)" \
-    "${got:-0} of 1000 echoed and closed, $(secs_since "$t0")s"
+    "${got:-0} of 1000 echoed and closed, $(it_secs_since "$t0")s"
 [ "$got" = 1000 ] || head -5 "$IT_WORK/py.err" | sed 's/^/    /'
 it_stop echo
 grep 'stats:' "$IT_WORK/echo.err" | sed 's/^/    /'
@@ -141,9 +131,9 @@ if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --por
         --root "$IT_WORK/www"; then
     t0=$(date +%s.%N)
     it_in_ns timeout 60 curl -sS -o "$IT_WORK/big.got" "$URL/big.bin" 2>"$IT_WORK/curl.err"
-    dt=$(secs_since "$t0")
-    if [ "$(sha "$IT_WORK/www/big.bin")" = "$(sha "$IT_WORK/big.got" 2>/dev/null)" ]; then
-        it_result "HTTP GET 16 MiB (sha256)" 1 "identical, ${dt}s, $(mbits $((16 << 20)) "$dt") Mbit/s"
+    dt=$(it_secs_since "$t0")
+    if [ "$(it_sha "$IT_WORK/www/big.bin")" = "$(it_sha "$IT_WORK/big.got" 2>/dev/null)" ]; then
+        it_result "HTTP GET 16 MiB (sha256)" 1 "identical, ${dt}s, $(it_mbits $((16 << 20)) "$dt") Mbit/s"
     else
         it_result "HTTP GET 16 MiB (sha256)" 0 "$(cat "$IT_WORK/curl.err")"
     fi

@@ -25,17 +25,9 @@ it_need socat sha256sum iptables
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR"; exit 2; }
 it_setup "$1" tcploss
 echo "namespace $IT_NS, TAP $IT_TAP, build $IT_BUILD"
-sha() { sha256sum "$1" | cut -c1-64; }
 
-if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 \
-        --pcap "$IT_WORK/moat.pcap"; then
-    it_result "moat-echo starts" 0 "no 'ready' within 15 s"
-    it_summary; exit 1
-fi
-if grep -q "TCP is not available" "$IT_WORK/echo.err"; then
-    it_stop echo
-    it_skip "TCP is not in this build yet"
-fi
+it_start_echo --ip 192.0.2.2/24 --pcap "$IT_WORK/moat.pcap"
+it_need_tcp_echo
 it_in_ns iptables -A INPUT -i "$IT_TAP" -m statistic --mode random --probability 0.02 -j DROP 2>/dev/null &&
 it_in_ns iptables -A OUTPUT -o "$IT_TAP" -m statistic --mode random --probability 0.02 -j DROP 2>/dev/null ||
     it_skip "iptables statistic match not available in this kernel"
@@ -46,7 +38,7 @@ for run in 1 2 3; do
     it_in_ns timeout 30 socat -b 131072 -T 20 - TCP:192.0.2.2:7 \
         <"$IT_WORK/in" >"$IT_WORK/out" 2>"$IT_WORK/socat.err"
     rc=$?
-    if [ "$(sha "$IT_WORK/in")" = "$(sha "$IT_WORK/out")" ]; then
+    if [ "$(it_sha "$IT_WORK/in")" = "$(it_sha "$IT_WORK/out")" ]; then
         it_result "TCP echo 8 MiB, 2% loss, run $run" 1 "identical, $((SECONDS - t0))s"
     else
         it_result "TCP echo 8 MiB, 2% loss, run $run" 0 \

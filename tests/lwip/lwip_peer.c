@@ -700,12 +700,9 @@ int lwp_wait(struct lwp *p, int h, unsigned want, unsigned timeout_ms,
     return r;
 }
 
-void lwp_release(struct lwp *p, int h)
+/* Abort the connection, close the listener and free the slot (lock held). */
+static void conn_free(struct lwp_conn *c)
 {
-    if (h < 0 || h >= LWP_MAX_CONNS)
-        return;
-    lwp_lock(p);
-    struct lwp_conn *c = &p->conns[h];
     if (c->pcb) {
         struct tcp_pcb *pcb = c->pcb;
         conn_detach(c);
@@ -719,6 +716,14 @@ void lwp_release(struct lwp *p, int h)
     free(c->ring);
     c->ring = NULL;
     c->role = ROLE_NONE;
+}
+
+void lwp_release(struct lwp *p, int h)
+{
+    if (h < 0 || h >= LWP_MAX_CONNS)
+        return;
+    lwp_lock(p);
+    conn_free(&p->conns[h]);
     lwp_unlock(p);
 }
 
@@ -1012,22 +1017,8 @@ void lwp_stop(struct lwp *p)
     /* Only this thread is left: no lock needed, but lwIP's own checks
      * are happier with the same discipline. */
     pthread_mutex_lock(&p->mu);
-    for (int i = 0; i < LWP_MAX_CONNS; i++) {
-        struct lwp_conn *c = &p->conns[i];
-        if (c->pcb) {
-            struct tcp_pcb *pcb = c->pcb;
-            conn_detach(c);
-            tcp_abort(pcb);
-        }
-        if (c->lpcb) {
-            tcp_arg(c->lpcb, NULL);
-            tcp_close(c->lpcb);
-            c->lpcb = NULL;
-        }
-        free(c->ring);
-        c->ring = NULL;
-        c->role = ROLE_NONE;
-    }
+    for (int i = 0; i < LWP_MAX_CONNS; i++)
+        conn_free(&p->conns[i]);
     if (p->udp)
         udp_remove(p->udp);
     if (p->raw)

@@ -32,7 +32,6 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +45,7 @@
 
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
+#include "support/itest.h"
 #include "lwip_peer.h"
 
 #define IP_MOAT 0xc6120001u   /* 198.18.0.1 */
@@ -64,14 +64,7 @@
 #define XFER_LIMIT_MS 60000u   /* one transfer, wall clock */
 #define CALL_TIMEO_MS 10000    /* one blocking moat call */
 
-/* ---- time, pattern and hash ------------------------------------------- */
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+/* ---- rates ------------------------------------------------------------- */
 
 static double mbit_s(uint64_t bytes, uint64_t us)
 {
@@ -80,31 +73,10 @@ static double mbit_s(uint64_t bytes, uint64_t us)
 
 /* ---- the case fixture -------------------------------------------------- */
 
-static char case_dir[64];
-
+/* One directory per case (tests/support/itest.h). */
 static void case_dir_setup(void)
 {
-    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-lwip-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(case_dir));
-}
-
-/* Unchecked teardown: runs in Check's parent, so a case that failed half
- * way leaves nothing in /tmp. */
-static void case_dir_teardown(void)
-{
-    DIR *d = opendir(case_dir);
-    struct dirent *e;
-    char name[sizeof(case_dir) + 300];
-
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
-        unlink(name);
-    }
-    if (d)
-        closedir(d);
-    rmdir(case_dir);
+    itest_case_dir_make("lwip");
 }
 
 struct world {
@@ -123,7 +95,7 @@ static void world_open_full(struct world *w, const char *casename, const struct 
     int r;
 
     memset(w, 0, sizeof(*w));
-    snprintf(w->wire, sizeof(w->wire), "%s/wire-%s", case_dir, casename);
+    snprintf(w->wire, sizeof(w->wire), "%s/wire-%s", itest_case_dir(), casename);
 
     /* lwIP attaches first (end A, creates the wire); moat joins as B. */
     struct moat_link *l;
@@ -274,7 +246,7 @@ static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed,
     ck_assert_int_eq(moat_sock_bind(w->st, ls, &bindto), 0);
     ck_assert_int_eq(moat_sock_listen(w->st, ls, 4), 0);
 
-    uint64_t t0 = now_us();
+    uint64_t t0 = itest_now_us();
     int h = lwp_tcp_source(w->lw, IP_MOAT, port, seed, total);
     ck_assert_msg(h >= 0, "lwIP connect: %s", moat_strerror(h));
     int r = moat_sock_accept(w->st, ls, &cs, &peer);
@@ -285,7 +257,7 @@ static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed,
     pattern_check_init(&pc, seed);
     uint64_t deadline = t0 + XFER_LIMIT_MS * 1000ull;
     int eof = 0;
-    for (uint64_t iter = 0; iter < 100000000ull && now_us() < deadline; iter++) {
+    for (uint64_t iter = 0; iter < 100000000ull && itest_now_us() < deadline; iter++) {
         size_t got = 0;
         r = moat_sock_recv(w->st, cs, buf, sizeof(buf), &got);
         ck_assert_msg(r == 0, "recv after %" PRIu64 " bytes: %s", pc.bytes, moat_strerror(r));
@@ -295,7 +267,7 @@ static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed,
         }
         pattern_check_feed(&pc, buf, got);
     }
-    uint64_t dt = now_us() - t0;
+    uint64_t dt = itest_now_us() - t0;
     ck_assert_msg(eof, "no end of stream within %u ms (%" PRIu64 " of %" PRIu64 " bytes)",
                   XFER_LIMIT_MS, pc.bytes, total);
     ck_assert_msg(pc.mismatch_at == UINT64_MAX, "byte %" PRIu64 " differs from the pattern",
@@ -332,18 +304,18 @@ static uint64_t xfer_moat_to_lwip(struct world *w, uint16_t port, uint64_t seed,
     ck_assert_msg(h >= 0, "lwIP listen: %s", moat_strerror(h));
 
     moat_sock_t s = tcp_socket(w);
-    uint64_t t0 = now_us();
+    uint64_t t0 = itest_now_us();
     int r = moat_sock_connect(w->st, s, &peer);
     ck_assert_msg(r == 0, "connect: %s", moat_strerror(r));
 
     uint64_t deadline = t0 + XFER_LIMIT_MS * 1000ull, off = 0;
-    for (uint64_t iter = 0; iter < 100000000ull && off < total && now_us() < deadline; iter++) {
+    for (uint64_t iter = 0; iter < 100000000ull && off < total && itest_now_us() < deadline; iter++) {
         size_t len = sizeof(buf), sent = 0;
         if (len > total - off)
             len = (size_t)(total - off);
         pattern_fill(seed, off, buf, len);
         size_t done = 0;
-        while (done < len && now_us() < deadline) {
+        while (done < len && itest_now_us() < deadline) {
             r = moat_sock_send(w->st, s, buf + done, len - done, &sent);
             ck_assert_msg(r == 0, "send at %" PRIu64 ": %s", off + done, moat_strerror(r));
             done += sent;
@@ -355,9 +327,9 @@ static uint64_t xfer_moat_to_lwip(struct world *w, uint16_t port, uint64_t seed,
     ck_assert_int_eq(moat_sock_shutdown(w->st, s, MOAT_SHUT_WR), 0);
 
     /* lwIP has everything once it sees our FIN after the last byte. */
-    uint64_t left_ms = (deadline > now_us()) ? (deadline - now_us()) / 1000u : 1;
+    uint64_t left_ms = (deadline > itest_now_us()) ? (deadline - itest_now_us()) / 1000u : 1;
     r = lwp_wait(w->lw, h, LWP_F_PEER_FIN, (unsigned)left_ms, &cr);
-    uint64_t dt = now_us() - t0;
+    uint64_t dt = itest_now_us() - t0;
     ck_assert_msg(r == 0, "lwIP saw no FIN within %u ms: %" PRIu64 " bytes, flags 0x%x, err %d",
                   XFER_LIMIT_MS, cr.bytes, cr.flags, cr.err);
     ck_assert_msg(cr.err == 0, "lwIP reported error %d (%s)", cr.err, lwp_errname(cr.err));
@@ -531,13 +503,13 @@ START_TEST(test_tcp_lwip_connection_churn)
     ck_assert_int_eq(moat_sock_bind(w.st, ls, &bindto), 0);
     ck_assert_int_eq(moat_sock_listen(w.st, ls, 8), 0);
 
-    uint64_t t0 = now_us();
+    uint64_t t0 = itest_now_us();
     for (unsigned i = 0; i < CHURN_CONNS; i++) {
         uint64_t seed = 0x636875726eull + i, total = 1000u + (i % 7u) * 1000u;
         struct pattern_check pc;
         struct lwp_conn_result cr;
         moat_sock_t cs = 0;
-        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "churn too slow at %u", i);
+        ck_assert_msg(itest_now_us() < t0 + XFER_LIMIT_MS * 1000ull, "churn too slow at %u", i);
         int h = lwp_tcp_source(w.lw, IP_MOAT, PORT_MOAT_SINK, seed, total);
         ck_assert_msg(h >= 0, "lwIP connect %u: %s", i, moat_strerror(h));
         int r = moat_sock_accept(w.st, ls, &cs, &peer);
@@ -562,7 +534,7 @@ START_TEST(test_tcp_lwip_connection_churn)
                       cr.flags, cr.err, lwp_errname(cr.err));
         lwp_release(w.lw, h);
     }
-    uint64_t dt = now_us() - t0;
+    uint64_t dt = itest_now_us() - t0;
     printf("tcp_lwip_connection_churn: %u connections (1-7 kB each) in %.3f s, %.0f per second\n",
            CHURN_CONNS, (double)dt / 1e6, CHURN_CONNS * 1e6 / (double)dt);
     world_stats(&w, "churn");
@@ -594,9 +566,9 @@ START_TEST(test_tcp_lwip_zero_window)
 
     /* Fill until moat can take no more: lwIP's window is shut and our
      * send ring is full. Stalled = no send room for a whole second. */
-    uint64_t off = 0, t0 = now_us(), stalled_at = 0;
+    uint64_t off = 0, t0 = itest_now_us(), stalled_at = 0;
     for (unsigned iter = 0; iter < 100000u; iter++) {
-        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "never stalled");
+        ck_assert_msg(itest_now_us() < t0 + XFER_LIMIT_MS * 1000ull, "never stalled");
         struct moat_pollfd pf = { s, MOAT_POLLOUT, 0 };
         unsigned nready = 0;
         ck_assert_int_eq(moat_poll(w.st, &pf, 1, 1000, &nready), 0);
@@ -620,7 +592,7 @@ START_TEST(test_tcp_lwip_zero_window)
     uint64_t zw_since = 0, zw_frames = 0;
     for (unsigned iter = 0; iter < 100u; iter++) {
         r = lwp_sink_zero_window(w.lw, h, &zw_since, &zw_frames);
-        if (r == 0 && now_us() >= zw_since + ZW_HOLD_MS * 1000ull)
+        if (r == 0 && itest_now_us() >= zw_since + ZW_HOLD_MS * 1000ull)
             break;
         struct moat_pollfd pf = { s, MOAT_POLLOUT, 0 };
         unsigned nready = 0;
@@ -632,7 +604,7 @@ START_TEST(test_tcp_lwip_zero_window)
     lwp_wait(w.lw, h, 0, 0, &cr);
     printf("tcp_lwip_zero_window: stalled with %" PRIu64 " bytes accepted, lwIP holding %" PRIu64
            "; %" PRIu64 " frames (probes) from moat in %.1f s of zero window\n", stalled_at,
-           cr.bytes, zw_frames, (double)(now_us() - zw_since) / 1e6);
+           cr.bytes, zw_frames, (double)(itest_now_us() - zw_since) / 1e6);
     ck_assert_msg(zw_frames >= 1, "moat sent no zero-window probe in %u ms", ZW_HOLD_MS);
 
     lwp_sink_resume(w.lw, h);
@@ -646,7 +618,7 @@ START_TEST(test_tcp_lwip_zero_window)
         r = moat_sock_send(w.st, s, buf, len, &sent);
         ck_assert_msg(r == 0, "send after reopening at %" PRIu64 ": %s", off, moat_strerror(r));
         off += sent;
-        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "too slow after reopening");
+        ck_assert_msg(itest_now_us() < t0 + XFER_LIMIT_MS * 1000ull, "too slow after reopening");
     }
     ck_assert_int_eq(moat_sock_shutdown(w.st, s, MOAT_SHUT_WR), 0);
     r = lwp_wait(w.lw, h, LWP_F_PEER_FIN, 20000, &cr);
@@ -682,10 +654,10 @@ START_TEST(test_tcp_echo_through_lwip)
     ck_assert_int_eq(moat_sock_setopt(w.st, s, MOAT_OPT_NONBLOCK, 1), 0);
 
     pattern_check_init(&pc, seed);
-    uint64_t t0 = now_us(), deadline = t0 + XFER_LIMIT_MS * 1000ull, off = 0;
+    uint64_t t0 = itest_now_us(), deadline = t0 + XFER_LIMIT_MS * 1000ull, off = 0;
     size_t have = 0, at = 0;
     for (uint64_t iter = 0; iter < 10000000ull && pc.bytes < ECHO_BYTES; iter++) {
-        ck_assert_msg(now_us() < deadline, "echo stalled: sent %" PRIu64 ", back %" PRIu64,
+        ck_assert_msg(itest_now_us() < deadline, "echo stalled: sent %" PRIu64 ", back %" PRIu64,
                       off, pc.bytes);
         struct moat_pollfd pf = { s, MOAT_POLLIN | (off < ECHO_BYTES ? MOAT_POLLOUT : 0), 0 };
         unsigned nready = 0;
@@ -715,7 +687,7 @@ START_TEST(test_tcp_echo_through_lwip)
             pattern_check_feed(&pc, in, got);
         }
     }
-    uint64_t dt = now_us() - t0;
+    uint64_t dt = itest_now_us() - t0;
     ck_assert_uint_eq(pc.bytes, ECHO_BYTES);
     ck_assert_msg(pc.mismatch_at == UINT64_MAX, "echoed byte %" PRIu64 " differs", pc.mismatch_at);
     ck_assert_msg(pc.hash == pattern_hash(seed, ECHO_BYTES), "FNV-1a hash differs");
@@ -725,7 +697,7 @@ START_TEST(test_tcp_echo_through_lwip)
     /* Request/response: one byte out, the same byte back, no batching. */
     ck_assert_int_eq(moat_sock_setopt(w.st, s, MOAT_OPT_NONBLOCK, 0), 0);
     ck_assert_int_eq(moat_sock_setopt(w.st, s, MOAT_OPT_NODELAY, 1), 0);
-    t0 = now_us();
+    t0 = itest_now_us();
     for (unsigned i = 0; i < RR_COUNT; i++) {
         uint8_t q = (uint8_t)(i * 7u + 1u), a = 0;
         size_t n = 0;
@@ -734,9 +706,9 @@ START_TEST(test_tcp_echo_through_lwip)
         r = moat_sock_recv(w.st, s, &a, 1, &n);
         ck_assert_msg(r == 0 && n == 1, "rr %u recv: %s (n=%zu)", i, moat_strerror(r), n);
         ck_assert_uint_eq(a, q);
-        ck_assert_msg(now_us() < t0 + XFER_LIMIT_MS * 1000ull, "rr too slow at %u", i);
+        ck_assert_msg(itest_now_us() < t0 + XFER_LIMIT_MS * 1000ull, "rr too slow at %u", i);
     }
-    dt = now_us() - t0;
+    dt = itest_now_us() - t0;
     printf("tcp_echo_through_lwip: %u request/response round trips, %.1f us each\n", RR_COUNT,
            (double)dt / RR_COUNT);
     world_stats(&w, "echo");
@@ -757,7 +729,7 @@ END_TEST
 static TCase *lwip_tcase(Suite *s, const char *name)
 {
     TCase *tc = tcase_create(name);
-    tcase_add_unchecked_fixture(tc, case_dir_setup, case_dir_teardown);
+    tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_set_timeout(tc, 180);
     suite_add_tcase(s, tc);
     return tc;

@@ -21,6 +21,7 @@
 
 #include "core/ring.h"
 #include "support/check_main.h"
+#include "support/itest.h"
 
 #define RS_CAP      256u
 #define RS_RECORDS  400000u
@@ -31,13 +32,6 @@ struct rs_shared {
     struct moat_ring_sh sh;
     uint8_t data[RS_CAP];
 };
-
-static uint64_t rs_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static uint32_t rs_len(uint32_t i) { return 1 + (i * 2654435761u >> 7) % RS_MAXLEN; }
 static uint8_t rs_byte(uint32_t i, uint32_t k) { return (uint8_t)(i * 131u + k * 7u + 1u); }
@@ -51,13 +45,13 @@ static uint32_t rs_produce(struct rs_shared *s)
         return 1;
     for (uint32_t i = 0; i < RS_RECORDS; i++) {
         uint32_t len = rs_len(i), space = 0;
-        uint64_t since = rs_now_us();
+        uint64_t since = itest_now_us();
         for (;;) {
             if (moat_ring_space(&r, &space) != 0)
                 return i + 1;
             if (space >= 4 + len)
                 break;
-            if (rs_now_us() - since > RS_STALL_US)
+            if (itest_now_us() - since > RS_STALL_US)
                 return i + 1;
             sched_yield();
         }
@@ -84,13 +78,13 @@ static uint32_t rs_consume(struct rs_shared *s)
         return 1;
     for (uint32_t i = 0; i < RS_RECORDS; i++) {
         uint32_t len = rs_len(i), avail = 0;
-        uint64_t since = rs_now_us();
+        uint64_t since = itest_now_us();
         for (;;) {
             if (moat_ring_avail(&r, &avail) != 0)
                 return i + 1;
             if (avail >= 4)
                 break;
-            if (rs_now_us() - since > RS_STALL_US)
+            if (itest_now_us() - since > RS_STALL_US)
                 return i + 1;
             sched_yield();
         }

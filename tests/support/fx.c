@@ -854,17 +854,22 @@ int fx_connect(struct fx *f, uint32_t h, uint32_t ip, uint16_t port)
     return fx_addr_call(f, MOAT_MSG_CONNECT, h, ip, port);
 }
 
-int fx_close(struct fx *f, uint32_t h)
+int fx_sock_end(struct fx *f, uint32_t h, uint16_t type)
 {
     struct moat_msg req, resp;
     memset(&req, 0, sizeof req);
-    req.type = MOAT_MSG_CLOSE;
+    req.type = type;
     req.sock = h;
     int rc = fx_call(f, &req, &resp);
     struct fx_app_sock *as = fx_as(f, h);
     if (as)
         memset(as, 0, sizeof *as);   /* the handle is gone whatever happened */
     return rc;
+}
+
+int fx_close(struct fx *f, uint32_t h)
+{
+    return fx_sock_end(f, h, MOAT_MSG_CLOSE);
 }
 
 int fx_setopt(struct fx *f, uint32_t h, int opt, int64_t value)

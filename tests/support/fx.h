@@ -316,6 +316,9 @@ int fx_udp_open(struct fx *f, uint32_t *handle);
 int fx_bind(struct fx *f, uint32_t h, uint32_t ip, uint16_t port);
 int fx_connect(struct fx *f, uint32_t h, uint32_t ip, uint16_t port);
 int fx_close(struct fx *f, uint32_t h);
+/* Send @p type (MOAT_MSG_CLOSE or MOAT_MSG_ABORT) for @p h and forget the
+ * application side of the handle, whatever the result. */
+int fx_sock_end(struct fx *f, uint32_t h, uint16_t type);
 int fx_setopt(struct fx *f, uint32_t h, int opt, int64_t value);
 int fx_getopt(struct fx *f, uint32_t h, int opt, int64_t *value);
 int fx_name(struct fx *f, uint32_t h, struct moat_m_addr *local,

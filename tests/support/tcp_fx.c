@@ -218,12 +218,26 @@ void tfx_config(struct fx *f)
     f->cfg.max_sockets = 8;
 }
 
-void tfx_init(struct fx *f)
+void tfx_start(struct fx *f)
 {
-    tfx_config(f);
     fx_start(f);
     fx_arp_seed(f);
     fx_tx_clear(f);
+}
+
+void tfx_init(struct fx *f)
+{
+    tfx_config(f);
+    tfx_start(f);
+}
+
+void tfx_restart_iss(struct fx *f, uint32_t iss)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_iss_hook = 1;
+    f->cfg.tcp_iss_fixed = iss;
+    tfx_start(f);
 }
 
 /* Hot paths use ck_abort_msg on failure only: every passing ck_assert
@@ -291,15 +305,7 @@ int tfx_shutdown(struct fx *f, uint32_t h, int how)
 
 int tfx_abort(struct fx *f, uint32_t h)
 {
-    struct moat_msg req, resp;
-    memset(&req, 0, sizeof req);
-    req.type = MOAT_MSG_ABORT;
-    req.sock = h;
-    int rc = fx_call(f, &req, &resp);
-    uint32_t idx = moat_handle_idx(h);
-    if (idx < f->lay.g.max_sockets && f->socks[idx].handle == h)
-        memset(&f->socks[idx], 0, sizeof(f->socks[idx]));
-    return rc;
+    return fx_sock_end(f, h, MOAT_MSG_ABORT);
 }
 
 uint32_t tfx_write(struct fx *f, uint32_t h, const void *data, uint32_t len)

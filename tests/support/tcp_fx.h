@@ -105,8 +105,14 @@ struct tfx_opts {
 
 /* fx_config with TCP-friendly values (msl 1 s for short TIME-WAITs). */
 void tfx_config(struct fx *f);
-/* tfx_config + fx_start + ARP seeded + tx cleared. */
+/* tfx_config + tfx_start. */
 void tfx_init(struct fx *f);
+/* fx_start + ARP seeded + tx cleared: the second half of tfx_init, for a
+ * test that adjusted f->cfg after tfx_config. */
+void tfx_start(struct fx *f);
+/* tfx_teardown, then a fresh fixture whose connections all use the initial
+ * send sequence number @p iss (cfg.tcp_iss_hook). */
+void tfx_restart_iss(struct fx *f, uint32_t iss);
 
 /* Active open to R:TFX_RPORT from an ephemeral port; the peer answers with
  * @p o. Leaves the stack ESTABLISHED and the capture cleared. */

@@ -56,9 +56,7 @@ static void restart_big_tx(void)
     tfx_teardown(f);
     tfx_config(f);
     f->cfg.sock_tx_bytes = 65536;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
+    tfx_start(f);
 }
 
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)) = 10 segments of 1460. */

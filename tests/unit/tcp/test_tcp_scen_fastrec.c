@@ -40,17 +40,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static void restart_iss(uint32_t iss)
-{
-    tfx_teardown(f);
-    tfx_config(f);
-    f->cfg.tcp_iss_hook = 1;
-    f->cfg.tcp_iss_fixed = iss;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
-}
-
 static void dup_ack(uint32_t ack, unsigned n_sack, const uint32_t (*blocks)[2])
 {
     struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
@@ -184,7 +173,7 @@ END_TEST
  * all); SACKed data stays until cumulatively acknowledged. */
 START_TEST(sack_sender_across_wrap)
 {
-    restart_iss(0xffffffffu - 2 * M);
+    tfx_restart_iss(f, 0xffffffffu - 2 * M);
     tfx_connect(f, k, &TFX_OPTS(.sack = true));
     struct tcp_cb *t = tfx_tcb(f, k->h);
     ck_assert(t->flags & TF_SACK);

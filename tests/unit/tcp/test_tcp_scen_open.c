@@ -52,9 +52,7 @@ static void restart(uint32_t rx_bytes, uint16_t mtu)
         f->cfg.sock_rx_bytes = rx_bytes;
     if (mtu)
         f->cfg.ifs[0].mtu = mtu;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
+    tfx_start(f);
 }
 
 /* Listener on TFX_LPORT, capture cleared. */

@@ -242,9 +242,7 @@ static void persist_split(uint32_t iss)
     tfx_config(f);
     f->cfg.tcp_iss_hook = iss != 0;
     f->cfg.tcp_iss_fixed = iss;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
+    tfx_start(f);
     tfx_connect(f, k, &TFX_OPTS(.wnd = 3 * M));
     struct tcp_cb *t = tfx_tcb(f, k->h);
     t->cwnd = 3 * M;

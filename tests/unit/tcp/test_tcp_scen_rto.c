@@ -40,17 +40,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static void restart_iss(uint32_t iss)
-{
-    tfx_teardown(f);
-    tfx_config(f);
-    f->cfg.tcp_iss_hook = 1;
-    f->cfg.tcp_iss_fixed = iss;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
-}
-
 /* Assert captured segment @p i is data at @p seq of @p len bytes with the
  * matching pattern bytes (offset from @p base). */
 static void expect_data(unsigned i, uint32_t seq, uint32_t len, uint32_t base)
@@ -64,7 +53,7 @@ static void expect_data(unsigned i, uint32_t seq, uint32_t len, uint32_t base)
 /* TCP-RTO-RECOVERY-1, exactly as specified (cwnd set through the TCB). */
 START_TEST(rto_recovery_five_steps)
 {
-    restart_iss(0xffffff00u - M - 1u);
+    tfx_restart_iss(f, 0xffffff00u - M - 1u);
     tfx_connect(f, k, &TFX_OPTS());
     const uint32_t s0 = k->snd_nxt;
     ck_assert_uint_eq(s0, 0xffffff00u - M);
@@ -312,9 +301,7 @@ START_TEST(keepalive_idle_restarted_by_peer_traffic)
     f->cfg.tcp_keepidle_ms = 10000;
     f->cfg.tcp_keepintvl_ms = 1000;
     f->cfg.tcp_keepcnt = 3;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
+    tfx_start(f);
     tfx_connect(f, k, &TFX_OPTS());
     ck_assert_int_eq(fx_setopt(f, k->h, MOAT_OPT_KEEPALIVE, 1), 0);
     fx_tx_clear(f);

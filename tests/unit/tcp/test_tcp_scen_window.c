@@ -76,6 +76,16 @@ static void fill_receive_window(void)
     fx_tx_clear(f);
 }
 
+/* The peer sends D[0, end) in MSS-sized segments, unread; capture cleared. */
+static void peer_send_upto(uint32_t end)
+{
+    for (uint32_t off = 0; off < end; off += M) {
+        uint32_t n = end - off < M ? end - off : M;
+        tfx_peer_send(f, k, D + off, n, 0);
+    }
+    fx_tx_clear(f);
+}
+
 /* TCP-B-ZWND-RCV-1 (b): with our window at zero, a zero-length ACK with
  * SEQ = RCV.NXT is acceptable (RFC 9293 3.10.7.4 table: length 0, window
  * 0, SEG.SEQ = RCV.NXT) and its acknowledgment is processed. */
@@ -106,11 +116,7 @@ START_TEST(segment_trimmed_to_right_edge)
 {
     tfx_connect(f, k, &TFX_OPTS());
     uint32_t first = RX - 1000;
-    for (uint32_t off = 0; off < first; off += M) {
-        uint32_t n = first - off < M ? first - off : M;
-        tfx_peer_send(f, k, D + off, n, 0);
-    }
-    fx_tx_clear(f);
+    peer_send_upto(first);
     struct tcp_repr r = tfx_seg(k, TH_ACK, D + first, M);
     tfx_inject(f, &r);
     struct tcp_cb *t = tfx_tcb(f, k->h);
@@ -372,11 +378,7 @@ START_TEST(fin_beyond_window_not_processed)
 {
     tfx_connect(f, k, &TFX_OPTS());
     uint32_t first = RX - 1000;
-    for (uint32_t off = 0; off < first; off += M) {
-        uint32_t n = first - off < M ? first - off : M;
-        tfx_peer_send(f, k, D + off, n, 0);
-    }
-    fx_tx_clear(f);
+    peer_send_upto(first);
     struct tcp_repr r = tfx_seg(k, TH_ACK | TH_FIN, D + first, M);
     tfx_inject(f, &r);
     struct tcp_cb *t = tfx_tcb(f, k->h);
