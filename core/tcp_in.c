@@ -860,10 +860,18 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     if (!tcp_acceptable(t, sg, rwnd)) {
         if (sg->flags & TCP_RST)
             return;
-        if (rwnd == 0 && sg->seq == t->rcv_nxt && (sg->flags & TCP_ACK) &&
-            !(sg->flags & TCP_SYN)) {
-            /* RFC 9293 3.10.7.4: a zero window still takes ACKs; the data
-             * is dropped and answered with an ACK. */
+        uint32_t ahead = sg->seq - t->rcv_nxt;
+        uint32_t slack = (t->flags & TF_WS) ? (1u << t->rcv_wscale) : 0u;
+        if ((sg->flags & TCP_ACK) && !(sg->flags & TCP_SYN) &&
+            ahead <= s->rx.cap + slack) {
+            /* RFC 9293 3.10.7.4: a closed (or shrunk) window still takes
+             * valid ACKs. The peer may have filled a right edge we have
+             * since moved left (rounding to the scale unit, a smaller
+             * buffer), so its ACKs sit past our edge; dropping them would
+             * stall our sending for good. The data is dropped and answered
+             * with an ACK; the ACK field is processed (and still checked
+             * against RFC 5961 5.2 below). Nothing past any window we could
+             * ever have offered (the ring) gets this allowance. */
             data_ok = 0;
             t->flags |= TF_ACKNOW;
         } else {
@@ -952,6 +960,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     if (!pure_dup && sack_news && sg->ack == t->snd_una && t->snd_max != t->snd_una &&
         nwnd != 0 && t->t_persist == 0 && !(sg->flags & (TCP_SYN | TCP_FIN)))
         pure_dup = 1;
+    uint32_t una_before = t->snd_una;
     if (TCP_SEQ_GT(sg->ack, t->snd_una)) {
         uint32_t acked = sg->ack - t->snd_una;
         /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
@@ -996,11 +1005,17 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     if (t->state == TCPS_CLOSED)
         return;
     /* Send window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2). */
+    /* Also when the ACK advances SND.UNA, whatever SEG.SEQ: the window is
+     * relative to SEG.ACK, so keeping the old SND.WND while SND.UNA moves
+     * would slide the right edge past what the peer offered (seen with a
+     * window update carried by a retransmitted, older segment). */
     if (TCP_SEQ_LT(t->snd_wl1, sg->seq) ||
-        (t->snd_wl1 == sg->seq && TCP_SEQ_LEQ(t->snd_wl2, sg->ack))) {
+        (t->snd_wl1 == sg->seq && TCP_SEQ_LEQ(t->snd_wl2, sg->ack)) ||
+        TCP_SEQ_GT(sg->ack, una_before)) {
         uint32_t old = t->snd_wnd;
         t->snd_wnd = nwnd;
-        t->snd_wl1 = sg->seq;
+        if (TCP_SEQ_GT(sg->seq, t->snd_wl1))
+            t->snd_wl1 = sg->seq;
         t->snd_wl2 = sg->ack;
         if (nwnd > t->max_sndwnd)
             t->max_sndwnd = nwnd;

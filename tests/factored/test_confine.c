@@ -37,14 +37,10 @@ static struct moat_stack *cf_open(char *wire, size_t len, const char *tag)
     struct moat_config cfg;
     struct moat_stack *st = NULL;
     snprintf(wire, len, "/tmp/moat-confine-%d-%s", (int)getpid(), tag);
-    moat_config_defaults(&cfg);
+    itest_config(&cfg, 0xc0000201u /* 192.0.2.1 */, MOAT_LINK_WIRE, wire);
     cfg.max_sockets = 4;
     cfg.sock_rx_bytes = 16 * 1024;
     cfg.sock_tx_bytes = 16 * 1024;
-    cfg.ifs[0].ip = 0xc0000201u;   /* 192.0.2.1 */
-    cfg.ifs[0].prefix = 24;
-    cfg.ifs[0].link = MOAT_LINK_WIRE;
-    snprintf(cfg.ifs[0].dev, sizeof cfg.ifs[0].dev, "%s", wire);
     ck_assert_int_eq(moat_stack_open(&cfg, &st), 0);
     return st;
 }

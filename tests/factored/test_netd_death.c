@@ -45,16 +45,10 @@ static struct moat_stack *nd_open(const char *wire, uint32_t ip)
 {
     struct moat_config cfg;
     struct moat_stack *st = NULL;
-    moat_config_defaults(&cfg);
+    itest_config(&cfg, ip, wire ? MOAT_LINK_WIRE : MOAT_LINK_NONE, wire);
     cfg.max_sockets = 8;
     cfg.sock_rx_bytes = 64 * 1024;
     cfg.sock_tx_bytes = 64 * 1024;
-    cfg.ifs[0].ip = ip;
-    cfg.ifs[0].prefix = 24;
-    if (wire) {
-        cfg.ifs[0].link = MOAT_LINK_WIRE;
-        snprintf(cfg.ifs[0].dev, sizeof cfg.ifs[0].dev, "%s", wire);
-    }
     ck_assert_int_eq(moat_stack_open(&cfg, &st), 0);
     return st;
 }

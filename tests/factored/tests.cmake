@@ -8,7 +8,7 @@
 #   test_netd_death     process and seccomp: kill moat-netd, check MOAT_E_DEAD
 #   test_confine        seccomp with MOAT_TEST_HOOKS (not MOAT_SECCOMP_DEBUG,
 #                       which only logs): forbidden calls -> SIGSYS
-set(_moat_factored_tests test_hostile_link test_hostile_app)
+set(_moat_factored_tests test_hostile_link test_hostile_app test_hostile_net)
 if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
   list(APPEND _moat_factored_tests test_netd_death)
   if(MOAT_BACKEND STREQUAL "seccomp" AND MOAT_TEST_HOOKS AND NOT MOAT_SECCOMP_DEBUG)

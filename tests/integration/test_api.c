@@ -42,12 +42,7 @@ static void case_dir_setup(void)
 static void cfg_small(struct moat_config *c, uint32_t ip, enum moat_link_kind kind,
                       const char *dev)
 {
-    moat_config_defaults(c);
-    c->ifs[0].ip = ip;
-    c->ifs[0].prefix = 24;
-    c->ifs[0].link = kind;
-    if (dev)
-        snprintf(c->ifs[0].dev, sizeof(c->ifs[0].dev), "%s", dev);
+    itest_config(c, ip, kind, dev);
     c->max_sockets = N_SOCKS;
     c->sock_rx_bytes = 16384;
     c->sock_tx_bytes = 16384;

@@ -51,11 +51,7 @@ static void case_dir_setup(void)
 static void cfg_wire(struct moat_config *c, uint32_t ip, const char *path,
                      const struct moat_impair *imp)
 {
-    moat_config_defaults(c);
-    c->ifs[0].ip = ip;
-    c->ifs[0].prefix = 24;
-    c->ifs[0].link = MOAT_LINK_WIRE;
-    snprintf(c->ifs[0].dev, sizeof(c->ifs[0].dev), "%s", path);
+    itest_config(c, ip, MOAT_LINK_WIRE, path);
     if (imp)
         c->ifs[0].impair = *imp;
     c->max_sockets = 8;

@@ -104,11 +104,7 @@ static void world_open_full(struct world *w, const char *casename, const struct 
     r = lwp_start(l, IP_LWIP, 24, &w->lw);
     ck_assert_msg(r == 0, "lwIP peer: %s", moat_strerror(r));
 
-    moat_config_defaults(&c);
-    c.ifs[0].ip = IP_MOAT;
-    c.ifs[0].prefix = 24;
-    c.ifs[0].link = MOAT_LINK_WIRE;
-    snprintf(c.ifs[0].dev, sizeof(c.ifs[0].dev), "%s", w->wire);
+    itest_config(&c, IP_MOAT, MOAT_LINK_WIRE, w->wire);
     if (pcapdir && *pcapdir)
         snprintf(c.ifs[0].pcap, sizeof(c.ifs[0].pcap), "%s/%s.pcap", pcapdir, casename);
     if (imp)

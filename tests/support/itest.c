@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Real-time test helpers: monotonic clock, per-case temporary directory and
- * wire paths. See itest.h. Holds no test.
+ * wire paths, the base configuration. See itest.h. Holds no test.
  */
 #define _GNU_SOURCE   /* mkdtemp() in strict C11 mode */
 #include "itest.h"
@@ -70,4 +70,15 @@ void itest_wire_path(char *out, size_t len)
 {
     static unsigned n;
     snprintf(out, len, "%s/wire-%u-%u", itest_dir, (unsigned)getpid(), n++);
+}
+
+void itest_config(struct moat_config *c, uint32_t ip, enum moat_link_kind kind,
+                  const char *dev)
+{
+    moat_config_defaults(c);
+    c->ifs[0].ip = ip;
+    c->ifs[0].prefix = 24;
+    c->ifs[0].link = kind;
+    if (dev)
+        snprintf(c->ifs[0].dev, sizeof(c->ifs[0].dev), "%s", dev);
 }

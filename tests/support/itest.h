@@ -8,7 +8,8 @@
  *     by an *unchecked* fixture: it runs in Check's parent process, so even
  *     a test that failed half way (and never reached its own cleanup) leaves
  *     nothing behind in /tmp;
- *   - wire paths inside that directory that no other test of the case uses.
+ *   - wire paths inside that directory that no other test of the case uses;
+ *   - the one-interface configuration every such test starts from.
  *
  * Use: a file defines `static void case_dir_setup(void)` that calls
  * itest_case_dir_make("tag") and registers it with
@@ -20,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "moat/moat.h"
 
 /* CLOCK_MONOTONIC in microseconds / milliseconds. */
 uint64_t itest_now_us(void);
@@ -37,5 +40,10 @@ const char *itest_case_dir(void);
 
 /* "<case dir>/wire-<pid>-<n>", n counting up per process. */
 void itest_wire_path(char *out, size_t len);
+
+/* moat_config_defaults, then interface 0: @p ip (host order) /24 on link
+ * @p kind with device @p dev (NULL: none). Sizes are the caller's. */
+void itest_config(struct moat_config *c, uint32_t ip, enum moat_link_kind kind,
+                  const char *dev);
 
 #endif
