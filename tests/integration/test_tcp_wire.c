@@ -46,6 +46,7 @@
 #include <moat/moat.h>
 #include <moat/socket.h>
 
+#include "support/itest.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
 
@@ -59,41 +60,11 @@
 #define MIB (1024u * 1024u)
 #define CASE_DIR_TAG "tcpwire"
 
-/* ---- per-case directory (same pattern as test_udp_wire.c) --------------- */
+/* ---- per-case directory and clock (tests/support/itest.h) -------------- */
 
-/* Made and removed by an unchecked fixture: it runs in Check's parent
- * process, so a test that failed half way leaves nothing behind in /tmp. */
-static char case_dir[64];
-
-static void case_dir_setup(void)
-{
-    snprintf(case_dir, sizeof(case_dir), "/tmp/moat-%s-XXXXXX", CASE_DIR_TAG);
-    ck_assert_ptr_nonnull(mkdtemp(case_dir));
-}
-
-static void case_dir_teardown(void)
-{
-    DIR *d = opendir(case_dir);
-    struct dirent *e;
-    char name[sizeof(case_dir) + 300];
-
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(name, sizeof(name), "%s/%s", case_dir, e->d_name);
-        unlink(name);
-    }
-    if (d)
-        closedir(d);
-    rmdir(case_dir);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+static void case_dir_setup(void) { itest_case_dir_make(CASE_DIR_TAG); }
+#define case_dir_teardown itest_case_dir_teardown
+#define now_ms itest_now_ms
 
 /* ---- the seeded byte pattern and the hash ------------------------------- */
 
@@ -463,7 +434,6 @@ static void print_drops(const char *who, const struct moat_stats *s)
 static void run_case(const char *label, const struct moat_impair *imp, uint64_t bytes,
                      int echo, uint32_t rx_bytes, struct result *res)
 {
-    static unsigned n_wire;
     struct moat_config ca, cb;
     struct moat_stack *a = NULL, *b = NULL;
     moat_sock_t l = 0, sa = 0, sb = 0;
@@ -473,7 +443,7 @@ static void run_case(const char *label, const struct moat_impair *imp, uint64_t 
     int r;
 
     memset(res, 0, sizeof(*res));
-    snprintf(path, sizeof(path), "%s/wire-%u-%u", case_dir, (unsigned)getpid(), n_wire++);
+    itest_wire_path(path, sizeof(path));
     cfg_wire(&ca, IP_A, path, imp, 0x5eed0001u, rx_bytes);
     cfg_wire(&cb, IP_B, path, imp, 0x5eed0002u, rx_bytes);
     r = moat_stack_open(&ca, &a);

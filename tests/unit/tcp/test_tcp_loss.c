@@ -24,17 +24,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static void restart_iss(uint32_t iss)
-{
-    tfx_teardown(f);
-    tfx_config(f);
-    f->cfg.tcp_iss_hook = 1;
-    f->cfg.tcp_iss_fixed = iss;
-    fx_start(f);
-    fx_arp_seed(f);
-    fx_tx_clear(f);
-}
-
 static struct tcp_repr dup_ack(uint32_t ack)
 {
     struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
@@ -126,7 +115,7 @@ END_TEST
 /* TCP-RTO-WRAP-1 and TCP-RTO-RECOVERY-1 (1)-(4) */
 START_TEST(rto_recovery_across_wrap)
 {
-    restart_iss(0xffffff00u - 1460u - 1u);
+    tfx_restart_iss(f, 0xffffff00u - 1460u - 1u);
     tfx_connect(f, k, &TFX_OPTS());
     struct tcp_cb *t = tfx_tcb(f, k->h);
     t->cwnd = 2 * 1460;
@@ -362,7 +351,7 @@ END_TEST
 /* TCP-FASTREXMIT-WRAP-1 */
 START_TEST(fast_retransmit_across_wrap)
 {
-    restart_iss(0xffffff00u - 1460u - 1u);
+    tfx_restart_iss(f, 0xffffff00u - 1460u - 1u);
     tfx_connect(f, k, &TFX_OPTS());
     struct tcp_cb *t = tfx_tcb(f, k->h);
     t->cwnd = t->ssthresh = 2 * 1460;
