@@ -257,7 +257,15 @@ fi
 # ------------------------------------------------------------- table
 fmt() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v >= 100) printf "%.0f", v; else printf "%.1f", v }'; }
 {
-    echo "moat backends, $RUNS runs each (median; ratio to ${C_LABEL[0]}, >1 is better), bulk $BYTES, rr $RR, conns $CONNS"
+    sizes=""
+    for c in "${CASE_LIST[@]}"; do
+        case $c in
+        *-rr) [[ $sizes == *"rr "* ]] || sizes+=", rr $RR" ;;
+        *-conn) [[ $sizes == *conns* ]] || sizes+=", conns $CONNS" ;;
+        *) [[ $sizes == *bulk* ]] || sizes+=", bulk $BYTES" ;;
+        esac
+    done
+    echo "moat backends, $RUNS runs each (median; ratio to ${C_LABEL[0]}, >1 is better)$sizes"
     echo "$(nproc) CPUs, $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-24s %-8s' case unit
     for i in "${!COLS[@]}"; do printf ' %18s' "${C_LABEL[$i]}"; done

@@ -675,9 +675,10 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
              * when the network domain has read every frame that was
              * waiting (tcp_poll), like a host whose NIC coalesces
              * receives. One ACK instead of one per two segments saves a
-             * device write each (measured: ~40% of the net domain's time
-             * on a TAP at 2 Gbit/s went to ACK writes). The stretch is
-             * bounded by the batch and by TCP_ACK_STRETCH_DIV. */
+             * device write each (measured: about half of the net domain's
+             * time receiving from the kernel over a TAP went to ACK
+             * writes; docs/performance.md). The stretch is bounded by the
+             * batch and by TCP_ACK_STRETCH_DIV. */
             if (t->rcv_unacked >= s->rx.cap / TCP_ACK_STRETCH_DIV)
                 t->flags |= TF_ACKNOW;
             else

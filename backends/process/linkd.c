@@ -152,6 +152,10 @@ static void linkd_sleep(struct linkd_if *ifs, unsigned n)
             if (f->dev->ops->next_due_us) {
                 int64_t due = f->dev->ops->next_due_us(f->dev, now);
                 if (due >= 0) {
+                    /* Clamped before the conversion: a far deadline must
+                     * not wrap to a negative (= infinite) poll timeout. */
+                    if (due > (int64_t)LINKD_MAX_SLEEP_MS * 1000)
+                        due = (int64_t)LINKD_MAX_SLEEP_MS * 1000;
                     int ms = (int)((due + 999) / 1000);
                     if (ms < timeout)
                         timeout = ms;
