@@ -375,7 +375,7 @@ static bool udp_tx_pending(struct mcore *c)
     for (uint32_t i = 0; i < c->sock_hi; i++) {
         struct msock *s = &c->socks[i];
         uint32_t avail;
-        if (s->type == MOAT_SOCK_DGRAM && s->app_owned &&
+        if (s->type == MOAT_SOCK_DGRAM && s->app_owned && !s->tx_dead &&
             moat_ring_avail(&s->tx, &avail) == 0 && avail)
             return true;
     }

@@ -106,6 +106,7 @@ struct msock {
     uint8_t app_owned;          /* the application holds a handle */
     uint8_t bound, connected;
     uint8_t nodelay, keepalive, reuseaddr, broadcast;
+    uint8_t tx_dead;            /* UDP: the application broke its send ring */
     int32_t linger_ms;
     uint32_t rcvbuf, sndbuf;    /* effective ring sizes */
     uint32_t lip, rip;          /* host order */

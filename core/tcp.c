@@ -448,7 +448,8 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
     }
     if (s->status & MOAT_SS_HUP)
         return MOAT_E_STATE;  /* a used connection is not reopened */
-    if (ip == 0 || port == 0)
+    /* RFC 1122 4.2.3.10: no connections to broadcast or multicast. */
+    if (ip == 0 || port == 0 || ip4_is_bcast(c, ip) || (ip >> 28) == 0xe)
         return MOAT_E_INVAL;
     unsigned ifx;
     uint32_t src = s->lip, nh;

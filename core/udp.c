@@ -181,13 +181,18 @@ static void udp_poll_sock(struct mcore *c, struct msock *s)
     }
     return;
 violation:
-    /* The application broke its own ring: fail the socket, not the stack. */
+    /* The application broke its own ring: fail the socket, not the stack.
+     * A consistent ring is emptied and the socket goes on; an impossible
+     * index cannot be consumed, so the socket's sending stops until it is
+     * closed (no error storm every poll). */
     MCORE_DROP(c, BOUNDARY);
     sock_error(c, s, MOAT_E_PEER);
     {
         uint32_t avail;
         if (moat_ring_avail(&s->tx, &avail) == 0)
             moat_ring_consume(&s->tx, avail);
+        else
+            s->tx_dead = 1;
     }
 }
 
@@ -206,7 +211,7 @@ void udp_poll(struct mcore *c)
 {
     for (uint32_t i = 0; i < c->sock_hi; i++) {
         struct msock *s = &c->socks[i];
-        if (s->type == MOAT_SOCK_DGRAM && s->app_owned)
+        if (s->type == MOAT_SOCK_DGRAM && s->app_owned && !s->tx_dead)
             udp_poll_sock(c, s);
     }
 }
