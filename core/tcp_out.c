@@ -240,8 +240,10 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         return err;
     tcp_put_hdr(tx.l4, s->lport, s->rport, seq, ack, hlen, flags, wnd);
     memcpy(tx.l4 + TCP_HLEN, o, olen);
-    if (len > 0)
+    if (len > 0) {
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
+        t->t_last_snd = c->now;
+    }
     if (flags & TCP_ACK) {
         t->last_ack_sent = ack;
         t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
@@ -317,12 +319,34 @@ uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint3
     return len + ((flags & TCP_FIN) ? 1u : 0u);
 }
 
+/*
+ * RFC 5681 4.1: a connection that has sent no data for longer than the
+ * RTO no longer knows what the path holds (its ACK clock stopped), so it
+ * restarts from RW = min(IW, cwnd) rather than sending a whole old cwnd
+ * in one burst. IW is RFC 6928's (the SYN-loss reduction of 3.1 applies
+ * to the first window only). "Idle" means nothing in flight too.
+ */
+static void tcp_idle_restart(struct mcore *c, struct tcp_cb *t)
+{
+    if (t->snd_max != t->snd_una || t->t_last_snd == 0 ||
+        c->now - t->t_last_snd <= (uint64_t)t->rto)
+        return;
+    uint32_t iw = TCP_IW_SEGS * t->mss;
+    uint32_t cap = 14600u > 2u * t->mss ? 14600u : 2u * t->mss;
+    uint32_t rw = iw < cap ? iw : cap;
+    if (t->cwnd > rw)
+        t->cwnd = rw;
+}
+
 /* Send new data (or go-back-N retransmissions) from snd_nxt. Returns the
  * number of segments sent. */
 static unsigned tcp_send_data(struct mcore *c, struct msock *s, uint32_t end)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     unsigned sent = 0;
+
+    if (TCP_SEQ_LT(t->snd_nxt, end))
+        tcp_idle_restart(c, t);
     for (unsigned guard = 0; guard < 4096; guard++) {
         if (!TCP_SEQ_LT(t->snd_nxt, end))
             break;

@@ -139,6 +139,7 @@ struct tcp_cb {
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
     uint64_t t_last_rcv;
+    uint64_t t_last_snd;        /* last data segment sent (RFC 5681 4.1 idle restart) */
 
     /* RFC 5961 challenge ACK rate limit. */
     uint64_t chack_t;

@@ -56,6 +56,7 @@
 
 #define CL_UDP_MAX       65507u     /* 65535 - 20 (IP) - 8 (UDP) */
 #define CL_SLICE_US      250000u    /* a futex sleep ends this often to check liveness */
+#define CL_RPC_LIMIT_US  10000000u  /* a request unanswered this long: the net domain is broken */
 #define CL_IP_UDP_HDRS   28u
 #define CL_CLOSE_DRAIN_MS 1000u     /* UDP close waits this long for its send ring */
 
@@ -263,14 +264,23 @@ static int cl_rpc(struct moat_stack *st, struct moat_msg *req, struct moat_msg *
     req->pad = 0;
     req->result = 0;
 
-    r = cl_wait(st, cl_cond_ctl_space, NULL, 0);
+    /* The net domain never blocks while serving a request, so an answer
+     * that takes longer than CL_RPC_LIMIT_US means a wedged or hostile
+     * domain (one that keeps bumping app_seq defeats the liveness check
+     * of cl_wait's idle slices): fail the stack rather than hang. */
+    uint64_t limit = moat_host_now_us() + CL_RPC_LIMIT_US;
+    r = cl_wait(st, cl_cond_ctl_space, NULL, limit);
+    if (r == MOAT_E_AGAIN)
+        r = cl_fail(st, MOAT_E_PEER);
     if (r != 0)
         goto out;
     moat_ring_put(&st->ctl, 0, req, MOAT_MSG_SIZE);
     moat_ring_publish(&st->ctl, MOAT_MSG_SIZE);
     moat_stack_kick_net(st);
 
-    r = cl_wait(st, cl_cond_evt, NULL, 0);
+    r = cl_wait(st, cl_cond_evt, NULL, limit);
+    if (r == MOAT_E_AGAIN)
+        r = cl_fail(st, MOAT_E_PEER);
     if (r != 0)
         goto out;
     moat_ring_get(&st->evt, 0, resp, MOAT_MSG_SIZE);   /* private copy first */
@@ -370,6 +380,13 @@ static int cl_take_error(struct moat_stack *st, struct app_sock *s)
     if (v == 0)
         v = atomic_load_explicit(&cl_sh(st, s)->error, memory_order_acquire);
     if (v > 0 || v <= MOAT_E_MIN_)
+        return cl_fail(st, MOAT_E_PEER);
+    /* An honest net domain clears ERR in the same step that answers the
+     * GETOPT (the RESP is published after the status store), and writes
+     * the error word before it sets ERR again: ERR still set with no
+     * error to show is a lie, and retrying would loop for ever. */
+    if (v == 0 && (cl_status(st, s) & MOAT_SS_ERR) &&
+        atomic_load_explicit(&cl_sh(st, s)->error, memory_order_acquire) == 0)
         return cl_fail(st, MOAT_E_PEER);
     return (int)v;
 }
