@@ -305,7 +305,7 @@ cat "$OUT/table.txt"
 
 # ------------------------------------------------------------- plot
 [ "$PLOT" = 1 ] || exit $status
-PY=/usr/bin/python3             # Debian's python, where python3-matplotlib lives
+PY=${PLOT_PY:-/usr/bin/python3}  # Debian's python, where python3-matplotlib lives
 if ! "$PY" -c 'import matplotlib' 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bench: installing python3-matplotlib"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null 2>&1 ||
@@ -322,7 +322,7 @@ elif command -v gnuplot >/dev/null; then
     {
         echo "set terminal png size 1000,500; set output '$OUT/plot.png'"
         echo "set style data histogram; set style histogram cluster gap 1; set style fill solid 0.8"
-        echo "set ylabel 'ratio to ${C_LABEL[0]} (>1 better)'; set yrange [0:*]; set xtics rotate by -30"
+        echo "set ylabel 'ratio to ${C_LABEL[0]} (>1 better)'; set yrange [0:*]; set offsets 0, 0, graph 0.15, 0; set xtics rotate by -30"
         echo "set arrow from graph 0, first 0.9 to graph 1, first 0.9 nohead dt 2"
         printf "plot '%s' using 2:xtic(1) title '%s'" "$WORK/plot.dat" "${C_LABEL[0]}"
         for i in "${!COLS[@]}"; do [ "$i" = 0 ] && continue; printf ", '' using %d title '%s'" $((i + 2)) "${C_LABEL[$i]}"; done

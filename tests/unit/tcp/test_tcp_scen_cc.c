@@ -42,14 +42,6 @@ static void setup(void)
 }
 static void teardown(void) { tfx_teardown(f); }
 
-static int known_failures_enabled(void)
-{
-    const char *e = getenv("MOAT_RUN_KNOWN_FAILURES");
-    const char *c = getenv("CK_RUN_CASE");
-    return (e != NULL && strcmp(e, "1") == 0) ||
-           (c != NULL && strncmp(c, "known_failures", 14) == 0);
-}
-
 /* A fixture with a bigger send ring, for windows beyond 11 segments. */
 static void restart_big_tx(void)
 {
@@ -171,13 +163,8 @@ Suite *tcp_scen_cc_suite(void)
     tcase_add_test(tc, initial_window_one_after_syn_loss);
     tcase_add_test(tc, slow_start_byte_counting);
     tcase_add_test(tc, congestion_avoidance_one_mss_per_window);
+    tcase_add_test(tc, restart_window_after_idle);   /* RFC 5681 4.1 */
     suite_add_tcase(s, tc);
-    if (known_failures_enabled()) {
-        TCase *kf = tcase_create("known_failures_RFC5681-4.1");
-        tcase_add_checked_fixture(kf, setup, teardown);
-        tcase_add_test(kf, restart_window_after_idle);
-        suite_add_tcase(s, kf);
-    }
     return s;
 }
 
