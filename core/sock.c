@@ -66,7 +66,10 @@ void sock_free(struct mcore *c, struct msock *s)
     s->app_owned = 0;
     s->tcb = NULL;
     s->bound = s->connected = 0;
-    s->gen = (uint16_t)(s->gen + 1 == 0 ? 1 : s->gen + 1);
+    /* Next generation, never 0 (handle 0 is "no socket"). The sum is
+     * computed in int, so wrap it to 16 bits before testing for zero. */
+    uint16_t next = (uint16_t)(s->gen + 1u);
+    s->gen = next != 0 ? next : 1;
     s->status = 0;
     atomic_store_explicit(&s->sh->status, 0, memory_order_release);
     mcore_wake_app(c);

@@ -186,6 +186,26 @@ START_TEST(udp_bind_1)
 }
 END_TEST
 
+/* Handles survive the 16-bit generation wrapping: a slot reused 70000
+ * times never hands out generation 0 (handle 0 means "no socket"), and
+ * every handle differs from the one before it. */
+START_TEST(handle_generation_wraps_without_zero)
+{
+    struct fx f;
+    fx_init(&f);
+    uint32_t prev = 0;
+    for (unsigned i = 0; i < 70000; i++) {
+        uint32_t h = 0;
+        if (fx_udp_open(&f, &h) != 0 || moat_handle_gen(h) == 0 || h == prev)
+            ck_abort_msg("open %u gave handle %#x (previous %#x)", i, h, prev);
+        if (fx_close(&f, h) != 0)
+            ck_abort_msg("close %u of %#x failed", i, h);
+        prev = h;
+    }
+    fx_teardown(&f);
+}
+END_TEST
+
 /* UDP-ALLOC-1 */
 START_TEST(udp_alloc_1)
 {
@@ -532,6 +552,7 @@ static Suite *udp_suite(void)
     tcase_set_timeout(so, 30);
     tcase_add_test(so, udp_bind_1);
     tcase_add_test(so, udp_alloc_1);
+    tcase_add_test(so, handle_generation_wraps_without_zero);
     tcase_add_test(so, udp_connected);
     suite_add_tcase(s, so);
     TCase *tx = tcase_create("tx");
