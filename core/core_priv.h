@@ -263,6 +263,8 @@ int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
 /* Is @p ip one of ours / a broadcast for one of our interfaces? */
 bool ip4_is_ours(const struct mcore *c, uint32_t ip);
 bool ip4_is_bcast(const struct mcore *c, uint32_t ip);
+/* Is @p ip the directed broadcast of @p ifp's subnet (never for /31, /32)? */
+bool ip4_subnet_bcast(const struct mc_if *ifp, uint32_t ip);
 /* Which interface has @p ip as its address or subnet broadcast (-1 if none). */
 int ip4_if_of(const struct mcore *c, uint32_t ip);
 

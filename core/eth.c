@@ -85,9 +85,7 @@ int eth_tx_commit(struct mcore *c, unsigned ifx, size_t len)
 bool eth_group_mac(const struct mcore *c, unsigned ifx, uint32_t nexthop, uint8_t mac[6])
 {
     const struct mc_if *ifp = &c->ifs[ifx];
-    if (nexthop == 0xffffffffu ||
-        (ifp->mask != 0xffffffffu && ifp->mask != 0xfffffffeu &&
-         (nexthop & ~ifp->mask) == ~ifp->mask && (nexthop & ifp->mask) == (ifp->ip & ifp->mask))) {
+    if (nexthop == 0xffffffffu || ip4_subnet_bcast(ifp, nexthop)) {
         memcpy(mac, eth_bcast, 6);
         return true;
     }

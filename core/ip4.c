@@ -20,7 +20,7 @@ bool ip4_is_ours(const struct mcore *c, uint32_t ip)
     return false;
 }
 
-static bool subnet_bcast(const struct mc_if *ifp, uint32_t ip)
+bool ip4_subnet_bcast(const struct mc_if *ifp, uint32_t ip)
 {
     return ifp->mask < 0xfffffffeu && (ip & ifp->mask) == (ifp->ip & ifp->mask) &&
            (ip & ~ifp->mask) == ~ifp->mask;
@@ -31,7 +31,7 @@ bool ip4_is_bcast(const struct mcore *c, uint32_t ip)
     if (ip == 0xffffffffu)
         return true;
     for (unsigned i = 0; i < c->n_ifs; i++)
-        if (subnet_bcast(&c->ifs[i], ip))
+        if (ip4_subnet_bcast(&c->ifs[i], ip))
             return true;
     return false;
 }
@@ -39,7 +39,7 @@ bool ip4_is_bcast(const struct mcore *c, uint32_t ip)
 int ip4_if_of(const struct mcore *c, uint32_t ip)
 {
     for (unsigned i = 0; i < c->n_ifs; i++)
-        if (c->ifs[i].ip == ip || subnet_bcast(&c->ifs[i], ip))
+        if (c->ifs[i].ip == ip || ip4_subnet_bcast(&c->ifs[i], ip))
             return (int)i;
     return -1;
 }
