@@ -264,7 +264,7 @@ void tcp_cb_reset(struct mcore *c, struct msock *s)
     t->rto = c->cfg.tcp_rto_init_ms * 1000u;
     t->mss = TCP_MSS_DEFAULT;
     t->rcv_mss = TCP_MSS_DEFAULT;
-    tcp_cc_init(t);
+    tcp_cc_init(c, t);
 }
 
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t)

@@ -964,6 +964,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     uint32_t una_before = t->snd_una;
     if (TCP_SEQ_GT(sg->ack, t->snd_una)) {
         uint32_t acked = sg->ack - t->snd_una;
+        t->rtt_last = 0;
         /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
          * else the one timed segment (Karn: never a retransmission). */
         if ((t->flags & TF_TS) && sg->ts_ok && sg->tsecr != 0) {

@@ -17,6 +17,7 @@
 #define MOAT_TCP_PRIV_H
 
 #include "core_priv.h"
+#include "tcp_cong.h"
 
 #define TCP_SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 #define TCP_SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
@@ -135,6 +136,11 @@ struct tcp_cb {
     uint32_t cwnd, ssthresh, recover, high_rxt, bytes_acked;
     uint32_t rxt_mark;          /* snd_max when the hole at snd_una was last resent */
     struct tcp_range sack[TCP_SACK_MAX];
+
+    /* Congestion control module (tcp_cong.h). */
+    uint8_t cong;               /* enum tcp_cong_algo */
+    uint32_t rtt_last;          /* RTT sample of the ACK being processed (us), 0: none */
+    uint32_t prior_cwnd, prior_ssthresh;  /* before the last congestion response (undo) */
 
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
@@ -287,7 +293,7 @@ void tcp_persist_arm(struct mcore *c, struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 
-void tcp_cc_init(struct tcp_cb *t);
+void tcp_cc_init(struct mcore *c, struct tcp_cb *t);
 /* @p acked bytes newly acknowledged by @p ack (snd_una not yet moved). */
 void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked);
 void tcp_cc_dupack(struct mcore *c, struct msock *s);
