@@ -38,7 +38,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_keepcnt = 9;
     cfg->tcp_syn_backlog = 64;
     cfg->tcp_ooo_bytes = 4u * 1024 * 1024;
-    cfg->tcp_cong = MOAT_TCP_CONG_NEWRENO;   /* CUBIC once its tests pass */
+    cfg->tcp_cong = MOAT_TCP_CONG_CUBIC;
     cfg->tcp_ecn = 2;
     cfg->spin_us = 50;
 }
