@@ -90,13 +90,17 @@ void tcp_ecn_in(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
             t->flags |= TF_ACKNOW;
         t->cp.ecn |= TCP_ECN_ECHO;
     }
-    /* Sender (6.1.2). */
+    /* Sender (6.1.2). The window of the last reduction ends when the ACK
+     * passes what had been sent then (checked on every ACK, so that the
+     * mark never ages past half the sequence space). */
+    if ((t->cp.ecn & TCP_ECN_WND) && TCP_SEQ_GT(sg->ack, t->cp.ecn_high))
+        t->cp.ecn &= (uint8_t)~TCP_ECN_WND;
     if (!(sg->ecn_flags & TCP_ECE))
         return;
     c->stats.tcp_ecn_ece_rcvd++;
     if (t->recovery != TCP_REC_NONE)
         return;     /* a loss response is already under way in this window */
-    if ((t->cp.ecn & TCP_ECN_WND) && !TCP_SEQ_GT(sg->ack, t->cp.ecn_high))
+    if (t->cp.ecn & TCP_ECN_WND)
         return;     /* already reduced for this window of data */
     tcp_cong_on_congestion(c, t);
     tcp_cong_on_recovery_end(c, t);     /* cwnd = ssthresh, at once */
