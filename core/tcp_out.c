@@ -171,7 +171,8 @@ void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_ms
                                      q->ws != TCP_WS_NONE, our_ws);
     uint32_t wnd = c->env.layout.g.sock_rx_bytes;  /* a SYN's window is never scaled */
     (void)tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss, q->irs + 1u,
-                       (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)), (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
+                       (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)),
+                       (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
 }
 
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
