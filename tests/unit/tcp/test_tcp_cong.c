@@ -196,6 +196,24 @@ START_TEST(cubic_window_follows_w_cubic)
 }
 END_TEST
 
+/* RFC 9438 4.2: far into the convex region the target is clamped to
+ * 1.5 cwnd, so one ACK of an SMSS adds at most half an SMSS. */
+START_TEST(cubic_target_clamp)
+{
+    mod_init(TCP_CONG_CUBIC);
+    T.cp.min_rtt = 10000;
+    mod_congestion(100 * M);
+    mod_ack_until(C.now + 1, 10000);
+    C.now += 30000000u;                 /* 30 s later W_cubic is ~6900 segments */
+    for (unsigned i = 0; i < 5; i++) {
+        uint32_t before = T.cwnd;
+        mod_ack_until(C.now + 1, 10000);
+        ck_assert_uint_ge(T.cwnd, before + M / 2u - 1u);
+        ck_assert_uint_le(T.cwnd, before + M / 2u + 1u);
+    }
+}
+END_TEST
+
 /* RFC 9438 4.7: a second event below the last W_max remembers less. */
 START_TEST(cubic_fast_convergence)
 {
@@ -688,6 +706,7 @@ Suite *tcp_cong_suite(void)
     tcase_add_test(tc, cubic_w_matches_formula);
     tcase_add_test(tc, cubic_beta_reduction);
     tcase_add_test(tc, cubic_window_follows_w_cubic);
+    tcase_add_test(tc, cubic_target_clamp);
     tcase_add_test(tc, cubic_fast_convergence);
     tcase_add_test(tc, cubic_reno_friendly_region);
     tcase_add_test(tc, cubic_undo_restores_state);
