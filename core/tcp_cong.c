@@ -1,35 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Congestion control modules (tcp_cong.h): dispatch and NewReno.
- *
- * NewReno here is the window policy of RFC 5681: slow start with
- * appropriate byte counting (RFC 3465, L = 2 SMSS, 1 SMSS while repairing
- * after a timeout), congestion avoidance of one SMSS per window, ssthresh =
- * max(FlightSize / 2, 2 SMSS) on congestion. Fast-recovery window
- * inflation (RFC 6582) belongs to loss recovery (tcp_cc.c), not here.
+ * Congestion control modules (tcp_cong.h): the dispatch and what every
+ * algorithm shares (undo bookkeeping, the minimum RTT, the end of
+ * recovery). The algorithms: NewReno in tcp_cong_reno.c, CUBIC with
+ * HyStart++ in tcp_cubic.c.
  */
 #include "tcp_priv.h"
-
-static uint32_t cong_half_flight(const struct tcp_cb *t)
-{
-    uint32_t h = tcp_flight(t) / 2u;
-    uint32_t two = 2u * t->mss;
-    return h > two ? h : two;
-}
-
-static void reno_on_ack(struct tcp_cb *t, uint32_t acked)
-{
-    if (t->cwnd < t->ssthresh) {
-        uint32_t l = (t->recovery == TCP_REC_RTO ? 1u : 2u) * t->mss;
-        t->cwnd += acked < l ? acked : l;
-    } else {
-        t->bytes_acked += acked;
-        if (t->bytes_acked >= t->cwnd) {
-            t->bytes_acked -= t->cwnd;
-            t->cwnd += t->mss;
-        }
-    }
-}
 
 void tcp_cong_init(struct mcore *c, struct tcp_cb *t)
 {
@@ -41,27 +17,48 @@ void tcp_cong_init(struct mcore *c, struct tcp_cb *t)
     t->prior_ssthresh = 0;
     if (t->cong >= TCP_CONG_N)
         t->cong = TCP_CONG_NEWRENO;
+    /* Every algorithm's state is reset whichever is selected, so that the
+     * socket option may switch the algorithm of a TCB that has not started. */
+    uint8_t ecn = t->cp.ecn;
+    memset(&t->cp.cu, 0, sizeof(t->cp.cu));
+    memset(&t->cp.cu_prior, 0, sizeof(t->cp.cu_prior));
+    t->cp.min_rtt = 0;
+    tcp_cubic_init(t);
+    t->cp.ecn = ecn;    /* negotiated by the handshake, not congestion state */
 }
 
 void tcp_cong_on_ack(struct mcore *c, struct tcp_cb *t, uint32_t acked)
 {
-    (void)c;
+    if (t->rtt_last != 0 && (t->cp.min_rtt == 0 || t->rtt_last < t->cp.min_rtt))
+        t->cp.min_rtt = t->rtt_last;
     switch (t->cong) {
+    case TCP_CONG_CUBIC:
+        tcp_cubic_on_ack(c, t, acked);
+        break;
     default:
-        reno_on_ack(t, acked);
+        tcp_reno_on_ack(t, acked);
         break;
     }
+}
+
+static void cong_save_prior(struct tcp_cb *t)
+{
+    t->prior_cwnd = t->cwnd;
+    t->prior_ssthresh = t->ssthresh;
+    t->cp.cu_prior = t->cp.cu;
 }
 
 uint32_t tcp_cong_on_congestion(struct mcore *c, struct tcp_cb *t)
 {
     (void)c;
-    t->prior_cwnd = t->cwnd;
-    t->prior_ssthresh = t->ssthresh;
+    cong_save_prior(t);
     t->bytes_acked = 0;
     switch (t->cong) {
+    case TCP_CONG_CUBIC:
+        t->ssthresh = tcp_cubic_on_congestion(t);
+        break;
     default:
-        t->ssthresh = cong_half_flight(t);
+        t->ssthresh = tcp_reno_ssthresh(t);
         break;
     }
     return t->ssthresh;
@@ -78,9 +75,15 @@ void tcp_cong_on_rto(struct mcore *c, struct tcp_cb *t, int first)
 {
     (void)c;
     if (first) {
-        t->prior_cwnd = t->cwnd;
-        t->prior_ssthresh = t->ssthresh;
-        t->ssthresh = cong_half_flight(t);
+        cong_save_prior(t);
+        switch (t->cong) {
+        case TCP_CONG_CUBIC:
+            t->ssthresh = tcp_cubic_on_rto(t);
+            break;
+        default:
+            t->ssthresh = tcp_reno_ssthresh(t);
+            break;
+        }
     }
     t->cwnd = t->mss;
     t->bytes_acked = 0;
@@ -96,6 +99,8 @@ void tcp_cong_undo(struct mcore *c, struct tcp_cb *t)
         t->cwnd = t->prior_cwnd;
     if (t->ssthresh < t->prior_ssthresh)
         t->ssthresh = t->prior_ssthresh;
+    /* RFC 9438 4.9: CUBIC's W_max, K, epoch and W_est as they were. */
+    t->cp.cu = t->cp.cu_prior;
     t->prior_cwnd = 0;
 }
 

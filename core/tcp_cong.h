@@ -30,6 +30,48 @@ enum tcp_cong_algo {
     TCP_CONG_N
 };
 
+/* ---- per-connection state (embedded in struct tcp_cb as t->cp) ------- */
+
+/* CUBIC (RFC 9438). Windows in bytes, times in ms (t and K) or us. */
+struct tcp_cubic {
+    uint32_t w_max;             /* window before the last reduction (0: none yet) */
+    uint32_t k_ms;              /* K: time from the epoch to reach w_max again */
+    uint32_t w_est;             /* Reno-friendly estimate W_est */
+    uint32_t cwnd_prior;        /* cwnd at the last congestion event */
+    uint32_t ca_rem;            /* remainder of the per-ACK growth division */
+    uint64_t est_rem;           /* remainder of the W_est division */
+    uint64_t epoch;             /* start of this congestion avoidance stage (us), 0: none */
+};
+
+/* HyStart++ (RFC 9406) in CUBIC's initial slow start. RTTs in us. */
+struct tcp_hystart {
+    uint8_t phase;              /* TCP_HS_* */
+    uint8_t samples;            /* RTT samples in this round */
+    uint8_t css_rounds;         /* rounds spent in CSS */
+    uint8_t started;            /* window_end is valid */
+    uint32_t window_end;        /* the round ends when this is acknowledged */
+    uint32_t last_min, cur_min; /* min RTT of the last / current round */
+    uint32_t css_base;          /* cssBaselineMinRtt */
+};
+enum { TCP_HS_SS = 0, TCP_HS_CSS, TCP_HS_DONE };
+
+/* ECN (RFC 3168) state of a connection. */
+enum {
+    TCP_ECN_OK   = 1u << 0,     /* negotiated: ECT on new data, ECE/CWR meaningful */
+    TCP_ECN_ASKED = 1u << 1,    /* our SYN asked for it */
+    TCP_ECN_ECHO = 1u << 2,     /* receiver: CE seen, ECE on our ACKs until CWR */
+    TCP_ECN_CWR  = 1u << 3,     /* sender: reduced on ECE, CWR on the next new data */
+    TCP_ECN_WND  = 1u << 4      /* sender: reduced; ecn_high bounds that window */
+};
+
+struct tcp_cong_priv {
+    struct tcp_cubic cu, cu_prior;  /* cu_prior: before the last response (undo) */
+    struct tcp_hystart hs;
+    uint32_t min_rtt;           /* lowest RTT sample seen (us), 0: none */
+    uint32_t ecn_high;          /* no new ECE response before snd_una passes this */
+    uint8_t ecn;                /* TCP_ECN_* */
+};
+
 /* Connection start (or restart of a TCB): initial ssthresh and the
  * algorithm's private state. cwnd itself is the initial window, set by
  * the handshake code. */
@@ -60,5 +102,43 @@ void tcp_cong_undo(struct mcore *c, struct tcp_cb *t);
 
 /* Name for statistics and documentation ("newreno", "cubic"). */
 const char *tcp_cong_name(unsigned algo);
+
+/* ---- between the algorithm files (tcp_cong_reno.c, tcp_cubic.c) ------- */
+
+/* NewReno: slow start (RFC 3465 byte counting) and congestion avoidance. */
+void tcp_reno_on_ack(struct tcp_cb *t, uint32_t acked);
+/* max(FlightSize / 2, 2 SMSS) (RFC 5681 3.1 equation 4). */
+uint32_t tcp_reno_ssthresh(const struct tcp_cb *t);
+
+void tcp_cubic_init(struct tcp_cb *t);
+void tcp_cubic_on_ack(struct mcore *c, struct tcp_cb *t, uint32_t acked);
+/* Reduction (RFC 9438 4.6, 4.7 fast convergence): returns the ssthresh. */
+uint32_t tcp_cubic_on_congestion(struct tcp_cb *t);
+/* Timeout (RFC 9438 4.8): returns the ssthresh. */
+uint32_t tcp_cubic_on_rto(struct tcp_cb *t);
+
+/* The cubic function and K in integer arithmetic, exposed for the tests:
+ * W_cubic(t) in bytes for a window of @p w_max bytes, @p k_ms and
+ * @p t_ms, and K in ms for growing back from @p cwnd to @p w_max. */
+uint32_t tcp_cubic_w(uint32_t w_max, uint32_t k_ms, uint32_t t_ms, uint32_t mss);
+uint32_t tcp_cubic_k_ms(uint32_t w_max, uint32_t cwnd, uint32_t mss);
+/* floor(cbrt(x)) */
+uint32_t tcp_icbrt64(uint64_t x);
+
+/* RFC 9438 constants, fixed point. */
+#define TCP_CUBIC_BETA_NUM   7u     /* beta_cubic = 0.7 */
+#define TCP_CUBIC_BETA_DEN   10u
+#define TCP_CUBIC_C_NUM      2u     /* C = 0.4 = 2/5 */
+#define TCP_CUBIC_C_DEN      5u
+/* alpha_cubic = 3 (1 - beta) / (1 + beta) = 0.9 / 1.7, in 1/1024 */
+#define TCP_CUBIC_ALPHA_FP   542u
+/* RFC 9406 constants (RTTs in us). */
+#define TCP_HS_MIN_RTT_THRESH   4000u
+#define TCP_HS_MAX_RTT_THRESH  16000u
+#define TCP_HS_MIN_RTT_DIVISOR     8u
+#define TCP_HS_N_RTT_SAMPLE        8u
+#define TCP_HS_CSS_GROWTH_DIVISOR  4u
+#define TCP_HS_CSS_ROUNDS          5u
+#define TCP_HS_L                   8u   /* no pacing: at most 8 SMSS per ACK */
 
 #endif

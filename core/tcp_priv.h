@@ -31,6 +31,8 @@
 #define TCP_PSH 0x08u
 #define TCP_ACK 0x10u
 #define TCP_URG 0x20u
+#define TCP_ECE 0x40u            /* RFC 3168 6.1 */
+#define TCP_CWR 0x80u
 
 #define TCP_HLEN        20u
 #define TCP_OPT_MAX     40u
@@ -141,6 +143,7 @@ struct tcp_cb {
     uint8_t cong;               /* enum tcp_cong_algo */
     uint32_t rtt_last;          /* RTT sample of the ACK being processed (us), 0: none */
     uint32_t prior_cwnd, prior_ssthresh;  /* before the last congestion response (undo) */
+    struct tcp_cong_priv cp;    /* the algorithm's state and ECN (tcp_cong.h) */
 
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
@@ -169,6 +172,7 @@ struct tcp_syn {
     uint16_t mss;               /* peer's MSS option (0: none) */
     uint16_t listener;          /* slot index */
     uint8_t used, ws, sack_ok, ts_ok, retries;
+    uint8_t ecn_ok;             /* the SYN asked for ECN and we agreed (RFC 3168 6.1.1) */
 };
 #define TCP_WS_NONE 0xffu
 
@@ -216,6 +220,8 @@ struct tcp_seg {
     uint32_t tsval, tsecr;
     uint8_t n_sack;
     struct tcp_range sack[4];
+    uint8_t ecn_flags;          /* TCP_ECE | TCP_CWR bits of the header (not in flags) */
+    uint8_t ip_ecn;             /* ECN field of the IP header (3: CE) */
 };
 
 /* ---- tcp.c ------------------------------------------------------------ */
@@ -307,5 +313,20 @@ uint32_t tcp_sacked_bytes(const struct tcp_cb *t);
 /* RFC 6675 loss recovery transmission loop. */
 void tcp_sack_output(struct mcore *c, struct msock *s);
 uint32_t tcp_flight(const struct tcp_cb *t);
+
+/* ---- tcp_ecn.c (RFC 3168) ----------------------------------------------- */
+
+/* Does this SYN ask for ECN, and does the configuration let us agree? */
+int tcp_ecn_syn_wants(const struct mcore *c, const struct tcp_seg *sg);
+/* The handshake is over: ECN in use on @p t or not. */
+void tcp_ecn_established(struct mcore *c, struct tcp_cb *t, int ok);
+/* Our SYN's answer (SYN-SENT): did the peer agree? */
+void tcp_ecn_synack_in(struct mcore *c, struct tcp_cb *t, const struct tcp_seg *sg);
+/* A segment of @p t is being built: add ECE/CWR to @p flags; returns the
+ * IP ECN field (ECT(0) on new data, else 0). */
+uint8_t tcp_ecn_out(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len,
+                    uint8_t *flags);
+/* An acceptable ACK-bearing segment: CE and CWR (receiver), ECE (sender). */
+void tcp_ecn_in(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
 
 #endif
