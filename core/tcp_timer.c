@@ -210,6 +210,10 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s)
         tcp_on_rtx(c, s);
     if (t->state == TCPS_CLOSED)
         return MCORE_NEVER;
+    if ((t->t_rack && t->t_rack <= now) || (t->t_tlp && t->t_tlp <= now))
+        tcp_rack_timers(c, s);
+    if (t->state == TCPS_CLOSED)
+        return MCORE_NEVER;
     if (t->t_persist && t->t_persist <= now)
         tcp_on_persist(c, s);
     if (t->state == TCPS_CLOSED)

@@ -417,11 +417,12 @@ static void print_drops(const char *who, const struct moat_stats *s)
             at += (size_t)snprintf(line + at, sizeof(line) - at, " %s=%llu",
                                    moat_drop_name(i), (unsigned long long)s->drops[i]);
     fprintf(stderr, "    %s: segs out=%llu in=%llu rexmit=%llu fast=%llu rto=%llu "
-            "challenge=%llu drops:%s\n", who,
+            "tlp=%llu dsack=%llu undo=%llu challenge=%llu drops:%s\n", who,
             (unsigned long long)s->tcp_segs_out, (unsigned long long)s->tcp_segs_in,
             (unsigned long long)s->tcp_retransmits, (unsigned long long)s->tcp_fast_retransmits,
-            (unsigned long long)s->tcp_timeouts, (unsigned long long)s->tcp_challenge_acks,
-            at ? line : " none");
+            (unsigned long long)s->tcp_timeouts, (unsigned long long)s->tcp_tlp_probes,
+            (unsigned long long)s->tcp_dsacks_in, (unsigned long long)s->tcp_undos,
+            (unsigned long long)s->tcp_challenge_acks, at ? line : " none");
 }
 
 /*
