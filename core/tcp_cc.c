@@ -216,7 +216,8 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
             continue;
         }
         /* (3) rescue retransmission (RFC 6675 4, NextSeg rule 4) */
-        if (!(t->rflags & RF_RESCUE) && TCP_SEQ_LT(t->snd_una, t->snd_max)) {
+        if (t->recovery == TCP_REC_FAST && !(t->rflags & RF_RESCUE) &&
+            TCP_SEQ_LT(t->snd_una, t->snd_max)) {
             /* One segment ending at the highest unSACKed byte. */
             uint32_t last = t->snd_max;
             if (t->n_sack > 0 && t->sack[t->n_sack - 1u].r == last)
@@ -290,8 +291,17 @@ static void tcp_prr(struct tcp_cb *t, uint32_t delivered)
 void tcp_cc_sack_ack(struct mcore *c, struct msock *s, uint32_t delivered)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
-    if (!(t->flags & TF_SACK) || t->recovery == TCP_REC_RTO || t->state < TCPS_ESTABLISHED)
+    if (!(t->flags & TF_SACK) || t->state < TCPS_ESTABLISHED)
         return;
+    if (t->recovery == TCP_REC_RTO) {
+        /* Timeout recovery on the scoreboard: RACK still finds lost
+         * retransmissions; cwnd grows by slow start (tcp_cc_ack). */
+        if (t->rflags & RF_RTO_SACK) {
+            tcp_rack_detect(c, t);
+            tcp_output(c, s);
+        }
+        return;
+    }
     tcp_rack_detect(c, t);
     if (t->recovery == TCP_REC_NONE) {
         if (tcp_rack_lost_bytes(t) == 0)
@@ -344,8 +354,10 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
     if (t->recovery == TCP_REC_NONE)
         t->recover = t->snd_una;    /* trails snd_una so it never wraps past it */
     tcp_cong_on_ack(c, t, acked);
-    if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover))
+    if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover)) {
         t->recovery = TCP_REC_NONE;
+        t->rflags &= (uint16_t)~RF_RTO_SACK;
+    }
     tcp_cwnd_cap(c, s, t);
 }
 
@@ -422,7 +434,17 @@ void tcp_cc_rto(struct mcore *c, struct tcp_cb *t)
     t->recovery = TCP_REC_RTO;
     t->recover = t->snd_max;
     t->dupacks = 0;
-    /* RFC 2018 8: forget SACK information after a timeout. */
-    tcp_sack_clear(t);
-    tcp_rack_rto(c, t);
+    /* With SACK, the first timeout of a series keeps the scoreboard and
+     * resends only what is not SACKed, RACK watching the retransmissions
+     * (RFC 8985 6.3, as Linux does). A second timeout in a row may mean
+     * the receiver reneged: then, as RFC 2018 8 says, forget SACK
+     * information and go back N from SND.UNA. */
+    if ((t->flags & TF_SACK) && first && t->n_txr > 0) {
+        t->rflags |= RF_RTO_SACK;
+        tcp_rack_rto(c, t, 1);
+    } else {
+        t->rflags &= (uint16_t)~RF_RTO_SACK;
+        tcp_sack_clear(t);
+        tcp_rack_rto(c, t, 0);
+    }
 }

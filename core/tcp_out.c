@@ -464,7 +464,9 @@ void tcp_output(struct mcore *c, struct msock *s)
     }
     if (t->snd_wnd == 0 && t->t_persist != 0) {
         /* Zero window: the persist timer probes; nothing else goes out. */
-    } else if (t->recovery == TCP_REC_FAST && (t->flags & TF_SACK)) {
+    } else if ((t->flags & TF_SACK) &&
+               (t->recovery == TCP_REC_FAST ||
+                (t->recovery == TCP_REC_RTO && (t->rflags & RF_RTO_SACK)))) {
         uint64_t before = c->stats.tcp_segs_out;
         tcp_sack_output(c, s);
         sent = (unsigned)(c->stats.tcp_segs_out - before);

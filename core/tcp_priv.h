@@ -60,7 +60,8 @@ enum {
     RF_EIFEL    = 1u << 5,    /* first ACK after the first retransmission pending */
     RF_RESCUE   = 1u << 6,    /* rescue retransmission done in this recovery */
     RF_DSACK    = 1u << 7,    /* receiver: report dsack_l/r in the next ACK */
-    RF_REO_RND  = 1u << 8     /* reo_round is valid */
+    RF_REO_RND  = 1u << 8,    /* reo_round is valid */
+    RF_RTO_SACK = 1u << 9     /* timeout recovery keeps the scoreboard (tcp_cc_rto) */
 };
 
 enum tcp_state_id {
@@ -382,8 +383,9 @@ void tcp_rack_undo(struct mcore *c, struct msock *s);
 void tcp_rack_timers(struct mcore *c, struct msock *s);
 /* Arm (or re-arm) the tail loss probe after sending or an ACK. */
 void tcp_tlp_arm(struct mcore *c, struct tcp_cb *t);
-/* A retransmission timeout: forget the transmit-time ranges. */
-void tcp_rack_rto(struct mcore *c, struct tcp_cb *t);
+/* A retransmission timeout: every range not SACKed is lost (@p keep), or
+ * forget them all (go-back-N). */
+void tcp_rack_rto(struct mcore *c, struct tcp_cb *t, int keep);
 /* Receiver: remember [l, r) as duplicate data for the next ACK's D-SACK. */
 void tcp_dsack_note(struct tcp_cb *t, uint32_t l, uint32_t r);
 

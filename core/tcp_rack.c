@@ -378,12 +378,12 @@ void tcp_rack_undo(struct mcore *c, struct msock *s)
     struct tcp_cb *t = tcp_cb_of(c, s);
     c->stats.tcp_undos++;
     tcp_cong_undo(c, t);
-    t->rflags &= (uint16_t)~(RF_UNDO | RF_EIFEL);
+    t->rflags &= (uint16_t)~(RF_UNDO | RF_EIFEL | RF_RTO_SACK);
+    for (unsigned i = 0; i < t->n_txr; i++)
+        t->txr_f[i] &= (uint8_t)~TXR_LOST;
     if (t->recovery == TCP_REC_FAST) {
         t->recovery = TCP_REC_NONE;
         t->dupacks = 0;
-        for (unsigned i = 0; i < t->n_txr; i++)
-            t->txr_f[i] &= (uint8_t)~TXR_LOST;
     } else if (t->recovery == TCP_REC_RTO) {
         /* RFC 4015 3.2: the timeout was spurious; go on with new data
          * instead of resending what has arrived. */
@@ -565,8 +565,7 @@ void tcp_rack_timers(struct mcore *c, struct msock *s)
     struct tcp_cb *t = tcp_cb_of(c, s);
     if (t->t_rack && t->t_rack <= c->now) {
         t->t_rack = 0;
-        if (t->recovery != TCP_REC_RTO)
-            tcp_cc_sack_ack(c, s, 0);   /* detects, enters recovery, sends */
+        tcp_cc_sack_ack(c, s, 0);   /* detects, enters recovery, sends */
     }
     if (t->state == TCPS_CLOSED)
         return;
@@ -576,11 +575,17 @@ void tcp_rack_timers(struct mcore *c, struct msock *s)
     }
 }
 
-void tcp_rack_rto(struct mcore *c, struct tcp_cb *t)
+void tcp_rack_rto(struct mcore *c, struct tcp_cb *t, int keep)
 {
     (void)c;
-    t->n_txr = 0;
-    t->txr_top = t->snd_una;
+    if (keep) {
+        /* RFC 8985 6.3: after a timeout everything not SACKed is lost. */
+        for (unsigned i = 0; i < t->n_txr; i++)
+            t->txr_f[i] |= TXR_LOST;
+    } else {
+        t->n_txr = 0;
+        t->txr_top = t->snd_una;
+    }
     t->t_rack = 0;
     t->t_tlp = 0;
     t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);

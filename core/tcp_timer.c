@@ -101,6 +101,17 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     tcp_cc_rto(c, t);
     tcp_backoff(c, t);
     t->flags &= ~(uint32_t)TF_RTT_ON;
+    if (t->rflags & RF_RTO_SACK) {
+        /* Resend what is not SACKed, oldest first, as cwnd (1 MSS, then
+         * slow start) allows (tcp_sack_output). */
+        uint32_t max_before = t->snd_max;
+        uint64_t out_before = c->stats.tcp_retransmits;
+        tcp_output(c, s);
+        if (c->stats.tcp_retransmits == out_before && t->snd_max == max_before)
+            tcp_retransmit_at(c, s, t->snd_una, 0);
+        tcp_timer_rtx_arm(c, t);
+        return;
+    }
     /* Go back N from the oldest unacknowledged byte (RFC 5681 3.1 with
      * cwnd = 1 MSS; later ACKs clock out the rest). */
     t->snd_nxt = t->snd_una;
