@@ -246,6 +246,9 @@ void tcp_cc_enter_recovery(struct mcore *c, struct msock *s)
     t->recover = t->snd_max;
     t->recovery = TCP_REC_FAST;
     t->t_tlp = 0;
+    /* Recovery responds to the congestion an unresolved probe might have
+     * revealed; do not respond twice. */
+    t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);
     /* RFC 6937 3: PRR starts counting. */
     t->prr_delivered = 0;
     t->prr_out = 0;
