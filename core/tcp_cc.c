@@ -327,6 +327,7 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
             /* Full ACK: leave recovery (RFC 6582 3.2 step 3, RFC 6675 5). */
             t->recovery = TCP_REC_NONE;
             t->dupacks = 0;
+            t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);  /* a probe of recovery */
             tcp_cong_on_recovery_end(c, t);
             if (!(t->flags & TF_SACK)) {
                 /* RFC 6582 3.2 step 3 (1): min(ssthresh, max(FlightSize,

@@ -164,6 +164,8 @@ void tcp_rack_sent(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len
         t->prr_out += len;
     if (!(t->flags & TF_SACK))
         return;
+    if (retx && t->recovery == TCP_REC_FAST)
+        tcp_tlp_arm(c, t);      /* a probe also watches recovery's last send */
     uint32_t now = (uint32_t)c->now;
     uint32_t end = seq + len;
     if (t->n_txr == 0) {
@@ -504,7 +506,7 @@ void tcp_tlp_arm(struct mcore *c, struct tcp_cb *t)
 {
     t->t_tlp = 0;
     if (!(t->flags & TF_SACK) || t->state < TCPS_ESTABLISHED ||
-        t->recovery != TCP_REC_NONE || (t->rflags & RF_TLP) || t->srtt == 0)
+        t->recovery == TCP_REC_RTO || (t->rflags & RF_TLP) || t->srtt == 0)
         return;
     uint32_t top = TCP_SEQ_GT(t->txr_top, t->snd_max) ? t->txr_top : t->snd_max;
     uint32_t flight = top - t->snd_una;
@@ -524,40 +526,80 @@ void tcp_tlp_arm(struct mcore *c, struct tcp_cb *t)
     t->t_tlp = c->now + pto;
 }
 
+/* Resend the last segment as a probe. Returns 0 if nothing went out. */
+static int tlp_retransmit_last(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    uint32_t last = t->snd_max;
+    if ((t->flags & TF_FIN_SENT) && last == t->fin_seq + 1u)
+        last = t->fin_seq;
+    uint32_t seg = t->mss - tcp_opt_len(t);
+    uint32_t n = last - t->snd_una;
+    uint32_t start = last - (n < seg ? n : seg);
+    return tcp_retransmit_at(c, s, start, last - start) != 0;
+}
+
+/*
+ * The probe timer expired: nothing was heard for a PTO.
+ *
+ * Open state (RFC 8985 7.3): new data if the windows allow one more
+ * segment, else the last segment again. Two deviations, both for
+ * receivers that hold their ACKs (measured against Linux: a receiver whose
+ * application does not read, as in an echo whose other direction is
+ * blocked, delays the ACK of in-order data by up to 200 ms): a new-data
+ * probe that is not answered within another PTO is followed by one
+ * retransmission probe (a duplicate is answered at once, RFC 5681 4.2);
+ * and in fast recovery, where RACK needs a later delivery to see a lost
+ * retransmission or a lost tail, the probe is the last segment again.
+ * At most two probes per flight; then the RTO.
+ */
 static void tlp_fire(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
-    if (t->recovery != TCP_REC_NONE || t->snd_una == t->snd_max || (t->rflags & RF_TLP) ||
+    if (t->recovery == TCP_REC_RTO || t->snd_una == t->snd_max ||
         t->state < TCPS_ESTABLISHED || t->snd_wnd == 0)
         return;
-    /* RFC 8985 7.3: new data if the windows allow one more segment ... */
-    uint32_t before = t->snd_max;
-    uint32_t save = t->cwnd;
-    t->rflags |= RF_TLP;        /* keeps tcp_rack_sent from re-arming */
-    t->cwnd = (t->snd_nxt - t->snd_una) + t->mss;
-    tcp_output(c, s);
-    if (t->state == TCPS_CLOSED)
-        return;
-    t->cwnd = save;
-    if (t->snd_max != before) {
-        t->rflags &= (uint16_t)~RF_TLP_RETX;
-    } else {
-        /* ... else the last segment again. */
-        uint32_t last = t->snd_max;
-        if ((t->flags & TF_FIN_SENT) && last == t->fin_seq + 1u)
-            last = t->fin_seq;
-        uint32_t seg = t->mss - tcp_opt_len(t);
-        uint32_t n = last - t->snd_una;
-        uint32_t start = last - (n < seg ? n : seg);
-        if (tcp_retransmit_at(c, s, start, last - start) == 0) {
+    if (t->rflags & RF_TLP) {
+        /* the second probe */
+        if ((t->rflags & RF_TLP_RETX) || !TCP_SEQ_LT(t->snd_una, t->tlp_end))
+            return;
+        if (!tlp_retransmit_last(c, s))
+            return;
+        t->rflags |= RF_TLP_RETX;
+    } else if (t->recovery == TCP_REC_FAST) {
+        t->rflags |= RF_TLP;
+        if (!tlp_retransmit_last(c, s)) {
             t->rflags &= (uint16_t)~RF_TLP;
             return;
         }
         t->rflags |= RF_TLP_RETX;
+    } else {
+        uint32_t before = t->snd_max;
+        uint32_t save = t->cwnd;
+        t->rflags |= RF_TLP;        /* keeps tcp_rack_sent from re-arming */
+        t->cwnd = (t->snd_nxt - t->snd_una) + t->mss;
+        tcp_output(c, s);
+        if (t->state == TCPS_CLOSED)
+            return;
+        t->cwnd = save;
+        if (t->snd_max != before) {
+            t->rflags &= (uint16_t)~RF_TLP_RETX;
+        } else if (tlp_retransmit_last(c, s)) {
+            t->rflags |= RF_TLP_RETX;
+        } else {
+            t->rflags &= (uint16_t)~RF_TLP;
+            return;
+        }
     }
     c->stats.tcp_tlp_probes++;
     t->tlp_end = t->snd_max;
     tcp_timer_rtx_arm(c, t);    /* the RTO now runs from the probe */
+    if (!(t->rflags & RF_TLP_RETX)) {
+        /* the second probe, if this one is not answered */
+        t->rflags &= (uint16_t)~RF_TLP;
+        tcp_tlp_arm(c, t);
+        t->rflags |= RF_TLP;
+    }
 }
 
 void tcp_rack_timers(struct mcore *c, struct msock *s)
