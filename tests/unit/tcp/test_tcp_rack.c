@@ -99,6 +99,21 @@ static void open_sack(bool ts)
     ck_assert(tfx_tcb(f, k->h)->flags & TF_SACK);
 }
 
+/* A SACK connection (no timestamps) after warm_up with @p n segments
+ * sent R ago; returns the first of them. */
+static uint32_t flight_of(struct tcp_cb **tp, uint32_t n)
+{
+    open_sack(false);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    uint32_t s = warm_up(t);
+    ck_assert_uint_eq(tfx_write(f, k->h, D + M, n * M), n * M);
+    ck_assert_uint_eq(fx_ntx(f), n);
+    fx_tx_clear(f);
+    fx_advance(f, R);
+    *tp = t;
+    return s;
+}
+
 /* Bytes of data sent since the last fx_tx_clear, and whether a segment
  * started at @p seq. */
 static uint32_t sent_bytes(void)
@@ -120,13 +135,8 @@ static bool sent_at(uint32_t seq)
 
 START_TEST(rack_reorder_within_window)
 {
-    open_sack(false);
-    struct tcp_cb *t = tfx_tcb(f, k->h);
-    uint32_t s = warm_up(t);
-    ck_assert_uint_eq(tfx_write(f, k->h, D + M, 4 * M), 4 * M);
-    ck_assert_uint_eq(fx_ntx(f), 4);
-    fx_tx_clear(f);
-    fx_advance(f, R);
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 4);
     /* segment 2 arrives first */
     const uint32_t b[1][2] = { { 1, 2 } };
     sack_ack(s, s, 1, b, 0);
@@ -150,12 +160,8 @@ END_TEST
 
 START_TEST(rack_timer_beyond_window)
 {
-    open_sack(false);
-    struct tcp_cb *t = tfx_tcb(f, k->h);
-    uint32_t s = warm_up(t);
-    ck_assert_uint_eq(tfx_write(f, k->h, D + M, 4 * M), 4 * M);
-    fx_tx_clear(f);
-    fx_advance(f, R);
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 4);
     const uint32_t b[1][2] = { { 1, 2 } };
     sack_ack(s, s, 1, b, 0);
     uint64_t due = t->t_rack;
@@ -374,12 +380,8 @@ END_TEST
 
 START_TEST(rescue_retransmission)
 {
-    open_sack(false);
-    struct tcp_cb *t = tfx_tcb(f, k->h);
-    uint32_t s = warm_up(t);
-    ck_assert_uint_eq(tfx_write(f, k->h, D + M, 10 * M), 10 * M);
-    fx_tx_clear(f);
-    fx_advance(f, R);
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 10);
     /* segments 1 and 10 lost; 2..9 SACKed one by one */
     unsigned seg1 = 0, seg10 = 0;
     for (uint32_t i = 2; i <= 9; i++) {
