@@ -30,8 +30,8 @@
  * array is full, the two neighbours closest in time are merged and keep
  * the later time: loss is then detected later, never wrongly. TCP_TXR_MAX
  * = 8 ranges cost 72 bytes per connection; all RACK/TLP/PRR/undo state
- * together adds 152 bytes to struct tcp_cb. No allocation, no scan longer
- * than the array.
+ * together adds 160 bytes to struct tcp_cb (400 -> 560 bytes on x86-64).
+ * No allocation, no scan longer than the array.
  *
  * What this file does not do: choose what to send during recovery and how
  * much (tcp_cc.c: PRR, RFC 6675 rescue), change ssthresh (tcp_cong.c).
