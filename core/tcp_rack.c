@@ -453,21 +453,24 @@ void tcp_rack_ack(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
 
     if (dsack) {
         c->stats.tcp_dsacks_in++;
-        /* RFC 8985 6.2.4: a D-SACK is evidence of reordering; widen the
-         * window by min_RTT/4 at most once per round trip, and keep it
-         * for TCP_REO_PERSIST recoveries. */
-        t->rflags |= RF_REORD;
-        if (!(t->rflags & RF_REO_RND) || TCP_SEQ_GEQ(t->snd_una, t->reo_round)) {
-            if (t->reo_mult < 255u)
-                t->reo_mult++;
-            t->reo_round = t->snd_max;
-            t->rflags |= RF_REO_RND;
-        }
-        t->reo_persist = TCP_REO_PERSIST;
-        /* The probe itself was the duplicate: nothing was lost. */
         if ((t->rflags & RF_TLP_RETX) && TCP_SEQ_LEQ(dr, t->tlp_end) &&
-            TCP_SEQ_GT(dr, t->tlp_end - t->mss - 1u))
+            TCP_SEQ_GT(dr, t->tlp_end - t->mss - 1u)) {
+            /* The probe itself was the duplicate: nothing was lost, and
+             * nothing was reordered either. */
             t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);
+        } else {
+            /* RFC 8985 6.2.4: a D-SACK is evidence of reordering; widen
+             * the window by a step at most once per round trip, and keep
+             * it for TCP_REO_PERSIST recoveries. */
+            t->rflags |= RF_REORD;
+            if (!(t->rflags & RF_REO_RND) || TCP_SEQ_GEQ(t->snd_una, t->reo_round)) {
+                if (t->reo_mult < 255u)
+                    t->reo_mult++;
+                t->reo_round = t->snd_max;
+                t->rflags |= RF_REO_RND;
+            }
+            t->reo_persist = TCP_REO_PERSIST;
+        }
         /* RFC 3708 2: every retransmission of the episode came back as a
          * duplicate: the original segments had all arrived. */
         if ((t->rflags & RF_UNDO) && t->undo_retrans > 0) {
