@@ -29,6 +29,8 @@
  *   rescue_retransmission       RFC 6675 NextSeg rule 4: with nothing lost
  *                               left and no new data, the highest unSACKed
  *                               segment is resent once; no RTO.
+ *   rto_keeps_scoreboard        after a timeout only what is not SACKed is
+ *                               resent (RFC 8985 6.3).
  *
  * Does not hold fixtures (tcp_fx.c) or the NewReno tests (test_tcp_loss.c,
  * test_tcp_scen_fastrec.c).
@@ -400,6 +402,41 @@ START_TEST(rescue_retransmission)
 }
 END_TEST
 
+/* RFC 8985 6.3 / tcp_cc_rto: the retransmission of the only hole is lost,
+ * and so is the answer to the recovery probe; at the RTO the scoreboard
+ * is kept: only the hole is resent, never the SACKed segments (go-back-N
+ * would resend segment 2 after the hole's ACK). */
+START_TEST(rto_keeps_scoreboard)
+{
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 4);
+    const uint32_t b[1][2] = { { 1, 4 } };
+    sack_ack(s, s, 1, b, 0);
+    ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
+    ck_assert(sent_at(s));
+    fx_tx_clear(f);
+    ck_assert_uint_ne(t->t_tlp, 0);
+    fx_advance(f, t->t_tlp - f->now);       /* the recovery probe */
+    ck_assert_uint_eq(fx_stats(f).tcp_tlp_probes, 1);
+    fx_tx_clear(f);
+    fx_advance(f, t->t_rtx - f->now);       /* nothing came back: RTO */
+    ck_assert_uint_eq(fx_stats(f).tcp_timeouts, 1);
+    ck_assert_uint_eq(t->recovery, TCP_REC_RTO);
+    ck_assert(t->rflags & RF_RTO_SACK);
+    ck_assert_uint_eq(t->n_sack, 1);
+    ck_assert(sent_at(s));
+    ck_assert(!sent_at(s + M) && !sent_at(s + 2 * M) && !sent_at(s + 3 * M));
+    fx_tx_clear(f);
+    fx_advance(f, R);
+    sack_ack(s + M, s, 1, b, 0);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_msg(tfx_tx(f, i).len == 0, "SACKed data resent at %u", tfx_tx(f, i).seq - s);
+    tfx_peer_ack(f, k, s + 4 * M, 65535);
+    ck_assert_uint_eq(t->recovery, TCP_REC_NONE);
+    ck_assert(!(t->rflags & RF_RTO_SACK));
+}
+END_TEST
+
 Suite *tcp_rack_suite(void);
 Suite *tcp_rack_suite(void)
 {
@@ -415,6 +452,7 @@ Suite *tcp_rack_suite(void)
     tcase_add_test(tc, eifel_no_undo);
     tcase_add_test(tc, prr_proportional);
     tcase_add_test(tc, rescue_retransmission);
+    tcase_add_test(tc, rto_keeps_scoreboard);
     suite_add_tcase(s, tc);
     return s;
 }
