@@ -24,11 +24,10 @@ static uint32_t tcp_rto_max(const struct mcore *c)
 }
 
 /* The RTO deadline moves only when an ACK advances SND.UNA (RFC 6298 5.3),
- * when recovery starts, when a loss probe goes out (RFC 8985 7.3) and
- * when it fires (backed off) and when a segment is sent with the timer
- * off; duplicate ACKs and
- * retransmissions never push it back, so a tail that nothing repairs
- * still times out one RTO after the last progress. */
+ * when recovery starts, when a loss probe goes out (RFC 8985 7.3), when it
+ * fires (backed off) and when a segment is sent with the timer off;
+ * duplicate ACKs and retransmissions never push it back, so a tail that
+ * nothing repairs still times out one RTO after the last progress. */
 void tcp_timer_rtx_arm(struct mcore *c, struct tcp_cb *t)
 {
     t->t_rtx = c->now + t->rto;
