@@ -12,6 +12,9 @@
  *   tlp_tail_drop               RFC 8985 7: the last two segments lost; a
  *                               probe after 2 SRTT brings the SACK that
  *                               lets RACK repair the loss, no RTO.
+ *   tlp_repaired_loss /         RFC 8985 7.4: a probe that repaired a loss
+ *   tlp_spurious_probe          brings one congestion response; one answered
+ *                               by a D-SACK brings none.
  *   dsack_generated             RFC 2883 4.1.1/4.1.2: a duplicate segment is
  *                               reported in the first SACK block, once;
  *                               for out-of-order data the containing block
@@ -402,6 +405,47 @@ START_TEST(rescue_retransmission)
 }
 END_TEST
 
+/* RFC 8985 7.4: the probe resent the one lost tail segment. Without a
+ * D-SACK for it, the loss was real: one congestion response once the ACK
+ * goes past the probe. With a D-SACK, the probe was the duplicate:
+ * nothing changes. */
+static void tlp_loss_detection(bool dsack)
+{
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 4);
+    tfx_peer_ack(f, k, s + 3 * M, 65535);       /* segment 4 lost (or late) */
+    ck_assert_uint_ne(t->t_tlp, 0);
+    uint32_t ss0 = t->ssthresh;
+    fx_tx_clear(f);
+    fx_advance(f, t->t_tlp - f->now);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, s + 3 * M);
+    ck_assert(t->rflags & RF_TLP_RETX);
+    fx_tx_clear(f);
+    fx_advance(f, R);
+    tfx_peer_ack(f, k, s + 4 * M, 65535);
+    if (dsack) {
+        const uint32_t b[1][2] = { { 3, 4 } };
+        sack_ack(s + 4 * M, s, 1, b, 0);
+        ck_assert(!(t->rflags & RF_TLP));
+    }
+    ck_assert_uint_eq(t->ssthresh, ss0);        /* not decided yet / never */
+    ck_assert_uint_eq(tfx_write(f, k->h, D, M), M);
+    fx_advance(f, R);
+    tfx_peer_ack(f, k, s + 5 * M, 65535);
+    ck_assert(!(t->rflags & RF_TLP));
+    if (dsack)
+        ck_assert_uint_eq(t->ssthresh, ss0);
+    else
+        ck_assert_uint_lt(t->ssthresh, ss0);
+    ck_assert_uint_eq(fx_stats(f).tcp_timeouts, 0);
+}
+
+START_TEST(tlp_repaired_loss) { tlp_loss_detection(false); }
+END_TEST
+START_TEST(tlp_spurious_probe) { tlp_loss_detection(true); }
+END_TEST
+
 /* RFC 8985 6.3 / tcp_cc_rto: the retransmission of the only hole is lost,
  * and so is the answer to the recovery probe; at the RTO the scoreboard
  * is kept: only the hole is resent, never the SACKed segments (go-back-N
@@ -446,6 +490,8 @@ Suite *tcp_rack_suite(void)
     tcase_add_test(tc, rack_reorder_within_window);
     tcase_add_test(tc, rack_timer_beyond_window);
     tcase_add_test(tc, tlp_tail_drop);
+    tcase_add_test(tc, tlp_repaired_loss);
+    tcase_add_test(tc, tlp_spurious_probe);
     tcase_add_test(tc, dsack_generated);
     tcase_add_test(tc, dsack_undo);
     tcase_add_test(tc, eifel_undo);
