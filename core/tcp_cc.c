@@ -229,8 +229,7 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
             uint32_t seg = t->mss - tcp_opt_len(t);
             uint32_t n = last - t->snd_una;
             uint32_t start = last - (n < seg ? n : seg);
-            t->rflags |= RF_RESCUE;
-            t->rescue_rxt = t->recover;
+            t->rflags |= RF_RESCUE;     /* RescueRxt: once per recovery */
             tcp_retransmit_at(c, s, start, last - start);
         }
         break;

@@ -180,7 +180,7 @@ struct tcp_cb {
     uint16_t undo_retrans;      /* retransmissions not yet proved spurious by D-SACK */
     uint32_t eifel_ts;          /* TSval of the episode's first retransmission */
     uint32_t prr_delivered, prr_out, recover_fs;  /* RFC 6937 */
-    uint32_t rescue_rxt;        /* RFC 6675 RescueRxt (RF_RESCUE) */
+    uint32_t undo_lo, undo_hi;  /* [SND.UNA, SND.MAX) when the episode began */
     uint32_t dsack_l, dsack_r;  /* receiver: D-SACK block to report next (RF_DSACK) */
     uint64_t t_rack, t_tlp;     /* RACK reorder timer, tail loss probe (0 = off) */
 

@@ -30,7 +30,7 @@
  * array is full, the two neighbours closest in time are merged and keep
  * the later time: loss is then detected later, never wrongly. TCP_TXR_MAX
  * = 8 ranges cost 72 bytes per connection; all RACK/TLP/PRR/undo state
- * together adds 160 bytes to struct tcp_cb (400 -> 560 bytes on x86-64).
+ * together adds 168 bytes to struct tcp_cb (400 -> 568 bytes on x86-64).
  * No allocation, no scan longer than the array.
  *
  * What this file does not do: choose what to send during recovery and how
@@ -141,6 +141,8 @@ static void txr_trim(struct tcp_cb *t, uint32_t una)
 
 void tcp_rack_episode(struct tcp_cb *t)
 {
+    t->undo_lo = t->snd_una;
+    t->undo_hi = t->snd_max;
     t->undo_retrans = 0;
     t->rflags |= RF_UNDO;
     t->rflags &= (uint16_t)~(RF_EIFEL | RF_RESCUE);
@@ -399,6 +401,7 @@ void tcp_rack_undo(struct mcore *c, struct msock *s)
  * the congestion it signalled (RFC 8985 7.4.2), once. */
 static void tlp_loss(struct mcore *c, struct tcp_cb *t)
 {
+    t->rflags &= (uint16_t)~(RF_UNDO | RF_EIFEL);  /* undo data now describe this response */
     tcp_cong_on_congestion(c, t);
     tcp_cong_on_recovery_end(c, t);
 }
@@ -472,8 +475,11 @@ void tcp_rack_ack(struct mcore *c, struct msock *s, const struct tcp_seg *sg)
             t->reo_persist = TCP_REO_PERSIST;
         }
         /* RFC 3708 2: every retransmission of the episode came back as a
-         * duplicate: the original segments had all arrived. */
-        if ((t->rflags & RF_UNDO) && t->undo_retrans > 0) {
+         * duplicate: the original segments had all arrived. Only D-SACKs
+         * of data the episode could have resent count (a duplicate made
+         * by the network elsewhere says nothing about this episode). */
+        if ((t->rflags & RF_UNDO) && t->undo_retrans > 0 && TCP_SEQ_GEQ(dl, t->undo_lo) &&
+            TCP_SEQ_LEQ(dr, t->undo_hi)) {
             uint32_t segs = (dr - dl + t->mss - 1u) / t->mss;
             t->undo_retrans = segs >= t->undo_retrans ? 0 : (uint16_t)(t->undo_retrans - segs);
             if (t->undo_retrans == 0)
