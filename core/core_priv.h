@@ -140,6 +140,8 @@ struct mcore {
      * the lowest free slot), so per-poll and per-packet scans over the
      * sockets stop at sock_hi instead of walking every configured slot. */
     uint32_t sock_hi;
+    uint32_t sock_used;         /* slots allocated now */
+    uint32_t sock_free_lo;      /* no free slot below this index */
     uint16_t port_seed;
     struct moat_ring ctl;       /* we consume requests */
     struct moat_ring evt;       /* we produce completions */

@@ -31,7 +31,12 @@ int sock_init(struct mcore *c, void *mem)
 
 struct msock *sock_alloc(struct mcore *c, uint8_t type)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    /* Lowest free slot first; sock_free_lo skips the run of busy slots
+     * at the bottom, so a full table of long-lived connections does not
+     * cost a scan per accept. */
+    if (c->sock_used >= c->n_socks)
+        return NULL;
+    for (uint32_t i = c->sock_free_lo; i < c->n_socks; i++) {
         struct msock *s = &c->socks[i];
         if (s->type != 0)
             continue;
@@ -55,6 +60,8 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
         atomic_store_explicit(&sh->status, s->status, memory_order_release);
         if (i >= c->sock_hi)
             c->sock_hi = i + 1;     /* only grows: see struct mcore */
+        c->sock_used++;
+        c->sock_free_lo = i + 1;
         return s;
     }
     return NULL;
@@ -62,6 +69,12 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
 
 void sock_free(struct mcore *c, struct msock *s)
 {
+    if (s->type != 0) {
+        uint32_t i = sock_idx(c, s);
+        c->sock_used--;
+        if (i < c->sock_free_lo)
+            c->sock_free_lo = i;
+    }
     s->type = 0;
     s->app_owned = 0;
     s->tcb = NULL;

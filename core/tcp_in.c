@@ -216,10 +216,8 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
                                    const struct tcp_child_params *p)
 {
     struct msock *ch = sock_alloc(c, MOAT_SOCK_STREAM);
-    if (ch == NULL) {
-        MCORE_DROP(c, TCP_BACKLOG);
-        return NULL;
-    }
+    if (ch == NULL)
+        return NULL;    /* every slot in use: the caller refuses */
     tcp_cb_reset(c, ch);
     struct tcp_cb *t = tcp_cb_of(c, ch);
     ch->lip = sg->dst;
@@ -361,8 +359,16 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
             return;
         }
         struct msock *ch = tcp_child_new(c, l, sg, &p);
-        if (ch == NULL)
+        if (ch == NULL) {
+            /* No slot for the connection the peer believes is open: tell
+             * it now (RST, it sees "connection reset") instead of letting
+             * it wait on a socket nobody will ever serve. */
+            MCORE_DROP(c, TCP_NO_SLOT);
+            if (q != NULL)
+                tcp_syn_free(c, q);
+            tcp_send_rst_for(c, sg);
             return;
+        }
         tcp_process(c, ch, sg);
         struct tcp_cb *ct = tcp_cb_of(c, ch);
         if (ct->state == TCPS_SYN_RCVD) {
@@ -397,7 +403,17 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         return;
     }
     if (lt->acc_n >= lt->backlog) {
+        /* Accept queue full (the listen backlog): drop the SYN, the peer
+         * retries (Linux does the same). */
         MCORE_DROP(c, TCP_BACKLOG);
+        return;
+    }
+    if (c->sock_used >= c->n_socks) {
+        /* Every slot in use: refuse at once (RST, the peer's connect
+         * fails with "connection refused") rather than answer a
+         * handshake that could only be reset later. */
+        MCORE_DROP(c, TCP_NO_SLOT);
+        tcp_send_rst_for(c, sg);
         return;
     }
     if (st->syn_used >= st->n_syn) {

@@ -51,7 +51,8 @@ _Noreturn void ex_usage(const char *why)
             "  --gw ADDR          default gateway\n"
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
-            "  --pcap FILE        write every frame sent and received to FILE\n",
+            "  --pcap FILE        write every frame sent and received to FILE\n"
+            "  --max-sockets N    socket slots, 1..65536 (default 1024)\n",
             ex.prog, ex.usage_extra);
     exit(2);
 }
@@ -69,6 +70,10 @@ _Noreturn void ex_bad_opt(const char *arg)
 void ex_link_defaults(struct moat_config *cfg)
 {
     moat_config_defaults(cfg);
+    /* The core's default (64) suits a microcontroller; a hosted program
+     * starts at MOAT_HOSTED_SOCKETS. Unused slots cost address space, not
+     * memory (see docs/performance.md). */
+    cfg->max_sockets = MOAT_HOSTED_SOCKETS;
     ex.have_ip = 0;
     ex.n_links = 0;
 }
@@ -143,6 +148,11 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
     if (strcmp(opt, "--mtu") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         ifc->mtu = (uint16_t)ex_parse_num(opt, v, 576, 9000, 0);
+        return 1;
+    }
+    if (strcmp(opt, "--max-sockets") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->max_sockets = (uint32_t)ex_parse_num(opt, v, 1, MOAT_MAX_SOCKETS, 0);
         return 1;
     }
     if (strcmp(opt, "--pcap") == 0) {

@@ -47,6 +47,7 @@ extern "C" {
     X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")         \
     X(TCP_OOO_FULL, "TCP out-of-order segment dropped: budget exhausted")  \
     X(TCP_BACKLOG, "TCP SYN dropped: backlog and cookies exhausted")       \
+    X(TCP_NO_SLOT, "TCP handshake refused with RST: every socket slot in use") \
     X(TCP_PAWS, "TCP segment rejected by PAWS")                            \
     X(LINK_TX_FULL, "outgoing frame dropped: link had no buffer")          \
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scale scenarios (issue 7, item 5): what a listener does when every
+ * socket slot is in use, the listen backlog as the bound of the accept
+ * queue, SYN cookies that keep the peer's options, and the timer
+ * structure (many idle connections cost nothing per poll; a due timer of
+ * one of them fires; poll's next deadline is the earliest one).
+ *
+ *   slot_full_syn_refused       every slot in use: a SYN is answered with
+ *                               RST|ACK at once (connect fails "refused").
+ *   slot_full_completing_ack    a slot free at SYN time is gone when the
+ *                               ACK arrives: RST, the embryo is forgotten.
+ *   slot_full_cookie_ack        the same for a SYN-cookie ACK.
+ *   accept_queue_bound          backlog N: the N+1st completing ACK is
+ *                               dropped (no slot taken), the peer's retry
+ *                               completes once the application accepted.
+ *
+ * Does not hold fixtures (tcp_fx.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/check_main.h"
+#include "core/tcp_priv.h"
+#include "support/tcp_fx.h"
+
+static struct fx F;
+static struct fx *f = &F;
+
+static void setup(void) { tfx_init(f); }
+static uint32_t c_syn_used(struct fx *x) { return x->core->tcp->syn_used; }
+static void teardown(void) { tfx_teardown(f); }
+
+static uint32_t listener(uint32_t backlog)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_bind(f, lh, 0, TFX_LPORT), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, backlog), 0);
+    fx_tx_clear(f);
+    return lh;
+}
+
+/* Open plain sockets until only @p left slots are free. */
+static unsigned fill_slots(uint32_t *hs, unsigned left)
+{
+    unsigned n = 0;
+    while (tfx_slots_used(f) + left < f->cfg.max_sockets)
+        hs[n++] = tfx_stream_open(f);
+    return n;
+}
+
+START_TEST(slot_full_syn_refused)
+{
+    uint32_t hs[8];
+    (void)listener(4);
+    unsigned n = fill_slots(hs, 0);
+    ck_assert_uint_eq(tfx_slots_used(f), f->cfg.max_sockets);
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags, TH_RST | TH_ACK);
+    ck_assert_uint_eq(r.ack, 1001);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_NO_SLOT), 1);
+    ck_assert_uint_eq(c_syn_used(f), 0);
+    /* a slot given back: the next SYN is answered with a SYN-ACK */
+    ck_assert_int_eq(fx_close(f, hs[n - 1]), 0);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    ck_assert_uint_eq(tfx_tx(f, 0).flags, TH_SYN | TH_ACK);
+}
+END_TEST
+
+START_TEST(slot_full_completing_ack)
+{
+    uint32_t hs[8];
+    (void)listener(4);
+    (void)fill_slots(hs, 1);
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    struct tcp_repr sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
+    /* the application takes the last slot meanwhile */
+    uint32_t last = tfx_stream_open(f);
+    ck_assert_uint_ne(last, 0);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1001, .ack = sa.seq + 1, .flags = TH_ACK));
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.flags, TH_RST);
+    ck_assert_uint_eq(r.seq, sa.seq + 1);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_NO_SLOT), 1);
+    /* the embryo is gone: its SYN-ACK is not retransmitted */
+    ck_assert_uint_eq(c_syn_used(f), 0);
+    fx_tx_clear(f);
+    fx_advance(f, 10ull * 1000 * 1000);
+    ck_assert_uint_eq(tfx_ntcp(f), 0);
+}
+END_TEST
+
+START_TEST(slot_full_cookie_ack)
+{
+    uint32_t hs[8];
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_syn_backlog = 1;
+    tfx_start(f);
+    (void)listener(4);
+    (void)fill_slots(hs, 1);
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 5000, .flags = TH_SYN, .mss = 1460));
+    struct tcp_repr sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 1);
+    (void)tfx_stream_open(f);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 5001, .ack = sa.seq + 1, .flags = TH_ACK));
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).flags, TH_RST);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_NO_SLOT), 1);
+}
+END_TEST
+
+START_TEST(accept_queue_bound)
+{
+    uint32_t lh = listener(1);
+    struct tcp_repr sa[2];
+    for (unsigned i = 0; i < 2; i++) {
+        fx_tx_clear(f);
+        tfx_inject(f, &TSEG(.sport = (uint16_t)(2000 + i), .seq = 1000, .flags = TH_SYN,
+                            .mss = 1460));
+        sa[i] = tfx_tx(f, 0);
+        ck_assert_uint_eq(sa[i].flags, TH_SYN | TH_ACK);
+    }
+    tfx_inject(f, &TSEG(.sport = 2000, .seq = 1001, .ack = sa[0].seq + 1, .flags = TH_ACK));
+    unsigned used = tfx_slots_used(f);
+    fx_tx_clear(f);
+    /* the queue holds one: the second completing ACK is dropped, no slot taken */
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 1001, .ack = sa[1].seq + 1, .flags = TH_ACK));
+    ck_assert_uint_eq(tfx_ntcp(f), 0);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_BACKLOG), 1);
+    ck_assert_uint_eq(tfx_slots_used(f), used);
+    uint32_t c1, c2;
+    ck_assert_int_eq(tfx_accept(f, lh, &c1), 0);
+    ck_assert_int_eq(tfx_accept(f, lh, &c2), MOAT_E_AGAIN);
+    /* the peer's retransmission completes now */
+    tfx_inject(f, &TSEG(.sport = 2001, .seq = 1001, .ack = sa[1].seq + 1, .flags = TH_ACK));
+    ck_assert_int_eq(tfx_accept(f, lh, &c2), 0);
+    ck_assert_int_eq(tfx_state(f, c2), TCPS_ESTABLISHED);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("tcp_scen_scale");
+    TCase *tc = tcase_create("scale");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, slot_full_syn_refused);
+    tcase_add_test(tc, slot_full_completing_ack);
+    tcase_add_test(tc, slot_full_cookie_ack);
+    tcase_add_test(tc, accept_queue_bound);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+MOAT_CHECK_MAIN(suite)
