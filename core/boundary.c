@@ -31,6 +31,12 @@ int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out)
     out->off_socks = off;
     off += (size_t)g->max_sockets * sizeof(struct moat_sock_sh);
     off = align_up(off, MOAT_CACHELINE);
+    out->n_dirty = (g->max_sockets + 31u) / 32u;
+    out->n_dirty_sum = (out->n_dirty + 31u) / 32u;
+    out->off_dirty = off;
+    off = align_up(off + (size_t)out->n_dirty * sizeof(uint32_t), MOAT_CACHELINE);
+    out->off_dirty_sum = off;
+    off = align_up(off + (size_t)out->n_dirty_sum * sizeof(uint32_t), MOAT_CACHELINE);
     out->off_ctl_data = off;
     off += (size_t)g->ctl_slots * MOAT_MSG_SIZE;
     out->off_evt_data = off;

@@ -62,6 +62,13 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
             c->sock_hi = i + 1;     /* only grows: see struct mcore */
         c->sock_used++;
         c->sock_free_lo = i + 1;
+        if (type == MOAT_SOCK_DGRAM) {
+            s->dnext = c->dgram_head;
+            s->dprev = 0;
+            if (c->dgram_head != 0)
+                c->socks[c->dgram_head - 1u].dprev = i + 1u;
+            c->dgram_head = i + 1u;
+        }
         return s;
     }
     return NULL;
@@ -74,6 +81,15 @@ void sock_free(struct mcore *c, struct msock *s)
         c->sock_used--;
         if (i < c->sock_free_lo)
             c->sock_free_lo = i;
+        if (s->type == MOAT_SOCK_DGRAM) {
+            if (s->dprev != 0)
+                c->socks[s->dprev - 1u].dnext = s->dnext;
+            else
+                c->dgram_head = s->dnext;
+            if (s->dnext != 0)
+                c->socks[s->dnext - 1u].dprev = s->dprev;
+            s->dnext = s->dprev = 0;
+        }
     }
     s->type = 0;
     s->app_owned = 0;
@@ -108,8 +124,8 @@ struct msock *sock_get(struct mcore *c, uint32_t handle)
 static bool udp_port_busy(struct mcore *c, const struct msock *self, uint32_t lip,
                           uint16_t lport)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
-        const struct msock *o = &c->socks[i];
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        const struct msock *o = &c->socks[i - 1u];
         if (o == self || o->type != MOAT_SOCK_DGRAM || !o->bound || o->lport != lport)
             continue;
         if (o->lip == 0 || lip == 0 || o->lip == lip)

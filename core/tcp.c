@@ -47,6 +47,7 @@ size_t tcp_mem_size(const struct moat_config *cfg)
            TCP_ALIGN((size_t)cfg->max_sockets * sizeof(struct tcp_cb)) +
            TCP_ALIGN((size_t)tcp_n_syn(cfg) * sizeof(struct tcp_syn)) +
            TCP_ALIGN((size_t)tcp_n_tw(cfg) * sizeof(struct tcp_tw)) +
+           TCP_ALIGN((size_t)cfg->max_sockets * sizeof(uint32_t)) +
            TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
 }
 
@@ -69,6 +70,8 @@ int tcp_init(struct mcore *c, void *mem)
     st->tw = (struct tcp_tw *)p;
     st->n_tw = tcp_n_tw(cfg);
     p += TCP_ALIGN((size_t)st->n_tw * sizeof(struct tcp_tw));
+    st->heap = (uint32_t *)p;
+    p += TCP_ALIGN((size_t)st->n * sizeof(uint32_t));
     st->hash = (uint32_t *)p;
     st->hmask = tcp_n_buckets(cfg) - 1u;
     mcore_random(c, st->key, sizeof(st->key));
@@ -211,7 +214,25 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
     uint32_t i = st->hash[tcp_bucket(st, lip, lport, rip, rport)];
     for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
         struct msock *s = &c->socks[i - 1u];
-        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip)
+        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip &&
+            st->cbs[i - 1u].state != TCPS_LISTEN)
+            return s;
+        i = st->cbs[i - 1u].hnext;
+    }
+    return NULL;
+}
+
+/* Listeners sit in the connection hash under (lip, lport, 0, 0): no
+ * connection has remote port 0, and the state check keeps a segment from
+ * port 0 off a listener. One probe for the address, one for the wildcard. */
+static struct msock *tcp_listen_probe(struct mcore *c, uint32_t lip, uint16_t lport)
+{
+    struct tcp_state *st = c->tcp;
+    uint32_t i = st->hash[tcp_bucket(st, lip, lport, 0, 0)];
+    for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
+        struct msock *s = &c->socks[i - 1u];
+        if (s->lport == lport && s->lip == lip && s->rport == 0 && s->rip == 0 &&
+            st->cbs[i - 1u].state == TCPS_LISTEN)
             return s;
         i = st->cbs[i - 1u].hnext;
     }
@@ -220,19 +241,8 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
 
 struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
 {
-    struct msock *wild = NULL;
-    for (uint32_t i = 0; i < c->sock_hi && i < c->tcp->n; i++) {
-        struct msock *s = &c->socks[i];
-        if (s->type != MOAT_SOCK_STREAM || s->lport != lport)
-            continue;
-        if (c->tcp->cbs[i].state != TCPS_LISTEN)
-            continue;
-        if (s->lip == lip)
-            return s;
-        if (s->lip == 0)
-            wild = s;
-    }
-    return wild;
+    struct msock *s = lip != 0 ? tcp_listen_probe(c, lip, lport) : NULL;
+    return s != NULL ? s : tcp_listen_probe(c, 0, lport);
 }
 
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
@@ -258,7 +268,12 @@ void tcp_cb_reset(struct mcore *c, struct msock *s)
     if (t->in_hash)
         tcp_hash_del(c, s);
     tcp_ooo_clear(c, t);
+    tcp_heap_del(c->tcp, sock_idx(c, s));
+    uint32_t rnext = t->rnext;
+    uint8_t in_ready = t->in_ready;
     memset(t, 0, sizeof(*t));
+    t->rnext = rnext;           /* a ready-list link outlives the TCB */
+    t->in_ready = in_ready;
     s->tcb = t;
     t->state = TCPS_CLOSED;
     t->rto = c->cfg.tcp_rto_init_ms * 1000u;
@@ -283,6 +298,7 @@ void tcp_release(struct mcore *c, struct msock *s)
     t->state = TCPS_CLOSED;
     t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
+    tcp_heap_del(c->tcp, sock_idx(c, s));
     if (!s->app_owned && t->listener == 0)
         sock_free(c, s);
 }
@@ -519,6 +535,9 @@ int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog)
     tcp_cb_reset(c, s);
     t->state = TCPS_LISTEN;
     t->backlog = backlog;
+    s->rip = 0;
+    s->rport = 0;
+    tcp_hash_add(c, s);         /* as (lip, lport, 0, 0): tcp_find_listener */
     sock_status(c, s, MOAT_SS_LISTENING, 0);
     return 0;
 }
@@ -781,11 +800,185 @@ void tcp_shutdown_all(struct mcore *c)
         t->state = TCPS_CLOSED;
         t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     }
+    for (uint32_t i = 0; i < st->n; i++) {
+        st->cbs[i].heap_pos = 0;
+        st->cbs[i].in_ready = 0;
+        st->cbs[i].rnext = 0;
+    }
+    st->heap_n = 0;
+    st->ready = 0;
     memset(st->syn, 0, (size_t)st->n_syn * sizeof(st->syn[0]));
     st->syn_used = 0;
     memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
     st->tw_used = 0;
     st->ooo_bytes = 0;
+}
+
+/* ---- scheduling ------------------------------------------------------------
+ *
+ * tcp_poll must not cost anything per idle connection. Two structures do
+ * the work a scan over every slot used to do:
+ *
+ *  - a binary min-heap of the connections that have a timer armed, keyed
+ *    by sched_t, the value tcp_cb_deadline() had when the connection was
+ *    last scheduled. A timer only moves when something happens to its
+ *    connection (a segment, an application operation, a timer run), and
+ *    each of those touches the connection (tcp_touch), so tcp_poll
+ *    reschedules it: the heap key is never later than the true deadline
+ *    for long. A key earlier than the true deadline is harmless (the
+ *    connection is looked at, nothing is due, it is rescheduled).
+ *  - the ready list: connections touched since the last poll. tcp_poll
+ *    runs their due timers and output (the end-of-batch ACK, data the
+ *    application wrote, a window update after it read) and reschedules
+ *    them.
+ *
+ * Cost per poll: O(touched + due * log n). Which sockets the application
+ * wrote to or read from is told by mcore_poll (the backend's dirty hints,
+ * core.c); without hints every connection is touched, as before.
+ */
+
+/* THE one place a connection's timers are combined. A new per-connection
+ * timer (a uint64_t absolute deadline in struct tcp_cb, 0 = off) must be
+ * added here and nowhere else: the heap then fires it on time, because
+ * every path that can arm it touches the connection (tcp_touch) and
+ * tcp_poll reschedules touched connections through this function. The
+ * handler itself belongs in tcp_timers(). */
+uint64_t tcp_cb_deadline(const struct tcp_cb *t)
+{
+    uint64_t d = MCORE_NEVER;
+    d = mcore_min(d, t->t_rtx ? t->t_rtx : MCORE_NEVER);
+    d = mcore_min(d, t->t_persist ? t->t_persist : MCORE_NEVER);
+    d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
+    d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
+    d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
+    return d;
+}
+
+static void tcp_heap_place(struct tcp_state *st, uint32_t pos, uint32_t idx)
+{
+    st->heap[pos] = idx;
+    st->cbs[idx].heap_pos = pos + 1u;
+}
+
+static void tcp_heap_up(struct tcp_state *st, uint32_t pos)
+{
+    uint32_t idx = st->heap[pos];
+    uint64_t key = st->cbs[idx].sched_t;
+    while (pos > 0) {
+        uint32_t parent = (pos - 1u) / 2u;
+        if (st->cbs[st->heap[parent]].sched_t <= key)
+            break;
+        tcp_heap_place(st, pos, st->heap[parent]);
+        pos = parent;
+    }
+    tcp_heap_place(st, pos, idx);
+}
+
+static void tcp_heap_down(struct tcp_state *st, uint32_t pos)
+{
+    uint32_t idx = st->heap[pos];
+    uint64_t key = st->cbs[idx].sched_t;
+    for (;;) {
+        uint32_t l = 2u * pos + 1u, m = pos;
+        uint64_t mk = key;
+        if (l < st->heap_n && st->cbs[st->heap[l]].sched_t < mk) {
+            m = l;
+            mk = st->cbs[st->heap[l]].sched_t;
+        }
+        if (l + 1u < st->heap_n && st->cbs[st->heap[l + 1u]].sched_t < mk)
+            m = l + 1u;
+        if (m == pos)
+            break;
+        tcp_heap_place(st, pos, st->heap[m]);
+        pos = m;
+    }
+    tcp_heap_place(st, pos, idx);
+}
+
+void tcp_heap_del(struct tcp_state *st, uint32_t idx)
+{
+    struct tcp_cb *t = &st->cbs[idx];
+    if (t->heap_pos == 0)
+        return;
+    uint32_t pos = t->heap_pos - 1u;
+    t->heap_pos = 0;
+    st->heap_n--;
+    if (pos == st->heap_n)
+        return;
+    tcp_heap_place(st, pos, st->heap[st->heap_n]);
+    tcp_heap_down(st, pos);
+    tcp_heap_up(st, st->cbs[st->heap[pos]].heap_pos - 1u);
+}
+
+/* (Re)schedule connection @p s by its timers. */
+static void tcp_sched(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    uint32_t idx = sock_idx(c, s);
+    struct tcp_cb *t = &st->cbs[idx];
+    uint64_t d = tcp_cb_deadline(t);
+    if (d == MCORE_NEVER || s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
+        t->state == TCPS_LISTEN) {
+        tcp_heap_del(st, idx);
+        return;
+    }
+    if (t->heap_pos == 0) {
+        t->sched_t = d;
+        tcp_heap_place(st, st->heap_n++, idx);
+        tcp_heap_up(st, st->heap_n - 1u);
+    } else if (d != t->sched_t) {
+        uint64_t old = t->sched_t;
+        t->sched_t = d;
+        if (d < old)
+            tcp_heap_up(st, t->heap_pos - 1u);
+        else
+            tcp_heap_down(st, t->heap_pos - 1u);
+    }
+}
+
+void tcp_touch(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return;
+    uint32_t idx = sock_idx(c, s);
+    struct tcp_cb *t = &st->cbs[idx];
+    if (t->in_ready)
+        return;
+    t->in_ready = 1;
+    t->rnext = st->ready;
+    st->ready = idx + 1u;
+}
+
+void tcp_touch_all(struct mcore *c)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return;
+    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        uint8_t state = st->cbs[i].state;
+        if (s->type == MOAT_SOCK_STREAM && state != TCPS_CLOSED && state != TCPS_LISTEN)
+            tcp_touch(c, s);
+    }
+}
+
+/* Due timers, output and rescheduling of one touched connection. */
+static void tcp_poll_one(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED || t->state == TCPS_LISTEN)
+        return;
+    (void)tcp_timers(c, s);
+    if (t->state == TCPS_CLOSED)
+        return;
+    if (t->flags & TF_ACKSOON)
+        t->flags |= TF_ACKNOW;  /* end of the input batch (tcp_rcv_data) */
+    if (t->state >= TCPS_ESTABLISHED)
+        tcp_output(c, s);
+    if (t->state == TCPS_CLOSED)
+        return;
+    tcp_sched(c, s);
 }
 
 /* ---- poll ----------------------------------------------------------------- */
@@ -796,28 +989,27 @@ uint64_t tcp_poll(struct mcore *c)
     uint64_t next = MCORE_NEVER;
     if (st == NULL)
         return next;
-    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
-        struct msock *s = &c->socks[i];
-        struct tcp_cb *t = &st->cbs[i];
-        if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
-            t->state == TCPS_LISTEN)
-            continue;
-        uint64_t d = tcp_timers(c, s);
-        if (t->state == TCPS_CLOSED)
-            continue;
-        if (t->flags & TF_ACKSOON)
-            t->flags |= TF_ACKNOW;  /* end of the input batch (tcp_rcv_data) */
-        if (t->state >= TCPS_ESTABLISHED)
-            tcp_output(c, s);
-        if (t->state == TCPS_CLOSED)
-            continue;
-        d = mcore_min(d, t->t_rtx ? t->t_rtx : MCORE_NEVER);
-        d = mcore_min(d, t->t_persist ? t->t_persist : MCORE_NEVER);
-        d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
-        d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
-        d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
-        next = mcore_min(next, d);
+    /* Connections whose timers are due join the touched ones. */
+    while (st->heap_n > 0 && st->cbs[st->heap[0]].sched_t <= c->now) {
+        uint32_t idx = st->heap[0];
+        tcp_heap_del(st, idx);
+        tcp_touch(c, &c->socks[idx]);
     }
+    /* Bounded: every pass takes one entry off the list; an entry is put
+     * back only by work done here on another connection, which the guard
+     * lets through once per slot. */
+    for (uint32_t guard = 0; st->ready != 0 && guard <= 2u * st->n; guard++) {
+        uint32_t idx = st->ready - 1u;
+        struct tcp_cb *t = &st->cbs[idx];
+        st->ready = t->rnext;
+        t->rnext = 0;
+        t->in_ready = 0;
+        tcp_poll_one(c, &c->socks[idx]);
+    }
+    if (st->heap_n > 0)
+        next = st->cbs[st->heap[0]].sched_t;
+    if (st->ready != 0)
+        next = c->now;          /* more than the guard let through: come back */
     next = mcore_min(next, tcp_syn_q_poll(c));
     next = mcore_min(next, tcp_tw_poll(c));
     return next;

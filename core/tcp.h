@@ -32,6 +32,13 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
 /* Timers, data waiting in send rings, window updates. Returns the next
  * deadline (us) or MCORE_NEVER. */
 uint64_t tcp_poll(struct mcore *c);
+/* Connection @p s (a STREAM slot) has work for the next tcp_poll: a
+ * segment arrived, the application acted or published ring indices. It
+ * runs its due timers and output there and is rescheduled by its
+ * deadline (tcp.c, "scheduling"). */
+void tcp_touch(struct mcore *c, struct msock *s);
+/* Touch every live connection (no hints about which rings moved). */
+void tcp_touch_all(struct mcore *c);
 
 /* Socket operations (the slot is allocated and of type STREAM). Each
  * returns 0 or a MOAT_E_* code as documented in <moat/socket.h>. */

@@ -267,6 +267,7 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     t->state = TCPS_SYN_RCVD;
     t->listener = sock_idx(c, l) + 1u;
     tcp_hash_add(c, ch);
+    tcp_touch(c, ch);
     return ch;
 }
 
@@ -1122,6 +1123,7 @@ void tcp_input(struct mcore *c, const struct ip4_rx *rx)
     }
     struct msock *s = tcp_lookup(c, sg.dst, sg.dport, sg.src, sg.sport);
     if (s != NULL) {
+        tcp_touch(c, s);        /* rescheduled at the end of the batch */
         tcp_process(c, s, &sg);
         return;
     }
@@ -1151,6 +1153,7 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
     struct msock *s = tcp_lookup(c, q->src, sport, q->dst, dport);
     if (s == NULL)
         return;
+    tcp_touch(c, s);
     struct tcp_cb *t = tcp_cb_of(c, s);
     /* RFC 5927 4.1: the quoted sequence number must be in flight. */
     if (TCP_SEQ_LT(seq, t->snd_una) || TCP_SEQ_GEQ(seq, t->snd_max))

@@ -14,16 +14,28 @@
  *   accept_queue_bound          backlog N: the N+1st completing ACK is
  *                               dropped (no slot taken), the peer's retry
  *                               completes once the application accepted.
+ *   timers_many_idle            500 idle connections: none is on the timer
+ *                               heap and poll reports no deadline; one
+ *                               keepalive armed among them is the next
+ *                               deadline, fires alone, and the next one is
+ *                               right after it; a second timer on another
+ *                               connection orders correctly.
+ *   dirty_hints_only_marked     with dirty hints on, a write is sent when
+ *                               its socket is marked (moat_dirty_mark) and
+ *                               only then: idle sockets are not scanned.
  *
  * Does not hold fixtures (tcp_fx.c).
  */
 #include <check.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "support/check_main.h"
 #include "core/tcp_priv.h"
 #include "support/tcp_fx.h"
+
+#define N_IDLE 500u
 
 static struct fx F;
 static struct fx *f = &F;
@@ -149,6 +161,87 @@ START_TEST(accept_queue_bound)
 }
 END_TEST
 
+/* A fixture with room for @p n connections plus a listener, and @p n
+ * connections accepted from peer ports 10000.. (no options). */
+static void many(unsigned n, uint32_t *hs)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.max_sockets = n + 1u;
+    f->cfg.tcp_keepidle_ms = 60000;
+    f->cfg.tcp_keepintvl_ms = 5000;
+    tfx_start(f);
+    uint32_t lh = listener(n);
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t port = (uint16_t)(10000u + i);
+        fx_tx_clear(f);
+        tfx_inject(f, &TSEG(.sport = port, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+        struct tcp_repr sa = tfx_tx(f, 0);
+        tfx_inject(f, &TSEG(.sport = port, .seq = 1001, .ack = sa.seq + 1, .flags = TH_ACK));
+        ck_assert_int_eq(tfx_accept(f, lh, &hs[i]), 0);
+    }
+    fx_tx_clear(f);
+}
+
+START_TEST(timers_many_idle)
+{
+    static uint32_t hs[N_IDLE];
+    many(N_IDLE, hs);
+    struct tcp_state *st = f->core->tcp;
+    ck_assert_uint_eq(st->heap_n, 0);
+    fx_poll(f);
+    ck_assert_uint_eq(f->next_due, MCORE_NEVER);
+    /* one keepalive, deep in the table */
+    uint64_t t0 = f->now;
+    ck_assert_int_eq(fx_setopt(f, hs[377], MOAT_OPT_KEEPALIVE, 1), 0);
+    ck_assert_uint_eq(st->heap_n, 1);
+    ck_assert_uint_eq(f->next_due, t0 + 60000ull * 1000);
+    /* a later one elsewhere does not move the next deadline */
+    fx_advance(f, 1000000);
+    ck_assert_int_eq(fx_setopt(f, hs[12], MOAT_OPT_KEEPALIVE, 1), 0);
+    ck_assert_uint_eq(st->heap_n, 2);
+    ck_assert_uint_eq(f->next_due, t0 + 60000ull * 1000);
+    /* the first fires alone: one probe, to its peer */
+    fx_tx_clear(f);
+    fx_advance(f, 59000ull * 1000);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).dport, 10000u + 377u);
+    /* next: the second connection's keepalive (t0 + 61 s) comes before the
+     * first one's next probe (t0 + 65 s) */
+    ck_assert_uint_eq(f->next_due, t0 + 61000ull * 1000);
+    fx_tx_clear(f);
+    fx_advance(f, 2000ull * 1000);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).dport, 10000u + 12u);
+    ck_assert_uint_eq(f->next_due, t0 + 65000ull * 1000);
+    /* keepalive off: off the heap */
+    ck_assert_int_eq(fx_setopt(f, hs[377], MOAT_OPT_KEEPALIVE, 0), 0);
+    ck_assert_int_eq(fx_setopt(f, hs[12], MOAT_OPT_KEEPALIVE, 0), 0);
+    ck_assert_uint_eq(st->heap_n, 0);
+    ck_assert_uint_eq(f->next_due, MCORE_NEVER);
+}
+END_TEST
+
+START_TEST(dirty_hints_only_marked)
+{
+    static uint32_t hs[64];
+    many(64, hs);
+    atomic_store(&moat_region_hdr(f->region)->dirty_hints, 1);
+    uint8_t d[100];
+    memset(d, 'x', sizeof d);
+    ck_assert_uint_eq(tfx_write(f, hs[40], d, sizeof d), sizeof d);
+    ck_assert_uint_eq(tfx_ntcp(f), 0);      /* not marked: not looked at */
+    moat_dirty_mark(f->region, &f->lay, moat_handle_idx(hs[40]));
+    ck_assert(moat_dirty_pending(f->region, &f->lay));
+    fx_poll(f);
+    ck_assert(!moat_dirty_pending(f->region, &f->lay));
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    struct tcp_repr r = tfx_tx(f, 0);
+    ck_assert_uint_eq(r.dport, 10040u);
+    ck_assert_uint_eq(r.len, sizeof d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tcp_scen_scale");
@@ -158,6 +251,8 @@ static Suite *suite(void)
     tcase_add_test(tc, slot_full_completing_ack);
     tcase_add_test(tc, slot_full_cookie_ack);
     tcase_add_test(tc, accept_queue_bound);
+    tcase_add_test(tc, timers_many_idle);
+    tcase_add_test(tc, dirty_hints_only_marked);
     suite_add_tcase(s, tc);
     return s;
 }
