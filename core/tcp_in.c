@@ -128,9 +128,9 @@ static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1
 #define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
 
 static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
-                                uint32_t tick)
+                                uint32_t tick, uint32_t opts)
 {
-    uint8_t b[24];
+    uint8_t b[28];
     wr32(b, sg->dst);
     wr32(b + 4, sg->src);
     wr16(b + 8, sg->dport);
@@ -138,13 +138,50 @@ static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint3
     wr32(b + 12, irs);
     wr32(b + 16, tick);
     wr32(b + 20, 0x636f6f6bu);
+    wr32(b + 24, opts);
     return (uint32_t)tcp_siphash(c->tcp->ckey, b, sizeof(b)) & 0xffffffu;
 }
 
-/* SYN cookie: 5 bits of a 64 s clock, 3 bits of MSS class, 24 bits of
- * keyed hash over the 4-tuple, the peer's ISN and the clock. Options other
- * than MSS are not offered in a cookie SYN-ACK. */
-static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss)
+/*
+ * SYN cookies that keep the options.
+ *
+ * ISS = 5 bits of a 64 s clock | 3 bits of MSS class | 24 bits of keyed
+ * hash over the 4-tuple, the peer's ISN, the clock and the option bits.
+ *
+ * The option bits travel in our TSval, so only a peer that offered
+ * timestamps gets them back (a peer without timestamps gets MSS only, as
+ * before): the low TCP_CK_OPT_BITS bits of the SYN-ACK's TSval are
+ *   bits 0-3  the peer's window shift (0..14), 15 = no window scaling
+ *   bit 4     SACK permitted
+ *   bit 5     always 1 (tells option bits from a clock that happens to be
+ *             all zeros there)
+ * and the rest is our TSval clock rounded down, never ahead of the clock
+ * the connection uses later (so the peer's PAWS check does not reject
+ * our next segments). The peer echoes it in TSecr of the completing ACK;
+ * the option bits are part of the hash, so a peer cannot change them
+ * between SYN and ACK. The window shift we announce is a function of the
+ * ring size (tcp_pick_wscale), the same at SYN and ACK; the TSval offset
+ * is a keyed function of the 4-tuple so it need not be stored either.
+ */
+#define TCP_CK_OPT_BITS 6u
+#define TCP_CK_OPT_MASK ((1u << TCP_CK_OPT_BITS) - 1u)
+#define TCP_CK_WS_NONE  15u
+#define TCP_CK_SACK     (1u << 4)
+#define TCP_CK_VALID    (1u << 5)
+#define TCP_CK_NO_TS    0xffffffffu   /* hash input of a cookie without options */
+
+static uint32_t tcp_cookie_ts_off(struct mcore *c, const struct tcp_seg *sg)
+{
+    uint8_t b[12];
+    wr32(b, sg->dst);
+    wr32(b + 4, sg->src);
+    wr16(b + 8, sg->dport);
+    wr16(b + 10, sg->sport);
+    return (uint32_t)(tcp_siphash(c->tcp->ckey, b, sizeof(b)) >> 32);
+}
+
+static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss,
+                            uint8_t our_ws)
 {
     uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
     uint16_t mss = sg->mss ? sg->mss : TCP_MSS_DEFAULT;
@@ -154,27 +191,72 @@ static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t 
     for (unsigned i = 0; i < 8; i++)
         if (tcp_cookie_mss[i] <= mss)
             k = i;
-    uint32_t iss = ((tick & 0x1fu) << 27) | ((uint32_t)k << 24) |
-                   tcp_cookie_hash(c, sg, sg->seq, tick);
-    uint8_t o[4] = { 2, 4, 0, 0 };
-    wr16(o + 2, our_mss);
-    uint32_t wnd = c->env.layout.g.sock_rx_bytes;
+    uint32_t opts = TCP_CK_NO_TS;
+    struct tcp_syn q;
+    memset(&q, 0, sizeof(q));
+    if (sg->ts_ok) {
+        opts = TCP_CK_VALID | (sg->sack_ok ? TCP_CK_SACK : 0u) |
+               (sg->ws != TCP_WS_NONE ? (uint32_t)sg->ws : TCP_CK_WS_NONE);
+        uint32_t clock = (uint32_t)(c->now / 1000u) + tcp_cookie_ts_off(c, sg);
+        uint32_t tsval = (clock & ~TCP_CK_OPT_MASK) | opts;
+        if (TCP_SEQ_GT(tsval, clock))
+            tsval -= TCP_CK_OPT_MASK + 1u;
+        q.ts_ok = 1;
+        q.sack_ok = sg->sack_ok;
+        q.ws = sg->ws;
+        q.ts_recent = sg->tsval;
+        /* tcp_send_synack_q sends now_ms + ts_off */
+        q.ts_off = tsval - (uint32_t)(c->now / 1000u);
+    } else {
+        q.ws = TCP_WS_NONE;
+    }
+    q.lip = sg->dst;
+    q.rip = sg->src;
+    q.lport = sg->dport;
+    q.rport = sg->sport;
+    q.irs = sg->seq;
+    q.iss = ((tick & 0x1fu) << 27) | ((uint32_t)k << 24) |
+            tcp_cookie_hash(c, sg, sg->seq, tick, opts);
     c->stats.tcp_syncookies_sent++;
-    tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, iss, sg->seq + 1u,
-                 TCP_SYN | TCP_ACK, (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, 4);
+    tcp_send_synack_q(c, &q, our_mss, our_ws);
 }
 
-static int tcp_cookie_check(struct mcore *c, const struct tcp_seg *sg, uint16_t *mss)
+/* The options a valid cookie ACK carries back (tcp_send_cookie). */
+struct tcp_cookie_opts {
+    uint16_t mss;
+    uint8_t ws;                 /* TCP_WS_NONE: none */
+    uint8_t sack_ok, ts_ok;
+    uint32_t ts_off;
+};
+
+static int tcp_cookie_check(struct mcore *c, const struct tcp_seg *sg,
+                            struct tcp_cookie_opts *out)
 {
     uint32_t ck = sg->ack - 1u;
     uint32_t irs = sg->seq - 1u;
     uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
+    uint32_t opts = TCP_CK_NO_TS;
+    if (sg->ts_ok) {
+        opts = sg->tsecr & TCP_CK_OPT_MASK;
+        if (!(opts & TCP_CK_VALID))
+            return 0;
+    }
     for (uint32_t age = 0; age < 2; age++) {
         uint32_t t = tick - age;
         if ((t & 0x1fu) != (ck >> 27))
             continue;
-        if (tcp_cookie_hash(c, sg, irs, t) == (ck & 0xffffffu)) {
-            *mss = tcp_cookie_mss[(ck >> 24) & 7u];
+        if (tcp_cookie_hash(c, sg, irs, t, opts) == (ck & 0xffffffu)) {
+            memset(out, 0, sizeof(*out));
+            out->mss = tcp_cookie_mss[(ck >> 24) & 7u];
+            out->ws = TCP_WS_NONE;
+            if (opts != TCP_CK_NO_TS) {
+                uint32_t ws = opts & 15u;
+                out->ws = ws == TCP_CK_WS_NONE ? TCP_WS_NONE
+                          : (uint8_t)(ws > TCP_WS_MAX ? TCP_WS_MAX : ws);
+                out->sack_ok = (opts & TCP_CK_SACK) != 0;
+                out->ts_ok = 1;
+                out->ts_off = tcp_cookie_ts_off(c, sg);
+            }
             return 1;
         }
     }
@@ -341,18 +423,22 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
             p.ts_off = q->ts_off;
             p.synack_retx = q->retries > 0;
         } else {
-            uint16_t mss;
-            if (!tcp_cookie_check(c, sg, &mss)) {
+            struct tcp_cookie_opts co;
+            if (!tcp_cookie_check(c, sg, &co)) {
                 MCORE_DROP(c, TCP_NO_PORT);
                 tcp_send_rst_for(c, sg);
                 return;
             }
             p.iss = sg->ack - 1u;
             p.irs = sg->seq - 1u;
-            p.wnd = sg->wnd;
-            p.mss = mss;
-            p.ws = TCP_WS_NONE;
-            p.ts_off = 0;
+            /* Not a SYN: the window field is already scaled. */
+            p.wnd = co.ws != TCP_WS_NONE ? sg->wnd << co.ws : sg->wnd;
+            p.mss = co.mss;
+            p.ws = co.ws;
+            p.sack_ok = co.sack_ok;
+            p.ts_ok = co.ts_ok;
+            p.ts_recent = sg->tsval;
+            p.ts_off = co.ts_off;
         }
         if (lt->acc_n >= lt->backlog) {
             /* The application is behind: let the peer retry. */
@@ -418,7 +504,7 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         return;
     }
     if (st->syn_used >= st->n_syn) {
-        tcp_send_cookie(c, sg, our_mss);
+        tcp_send_cookie(c, sg, our_mss, our_ws);
         return;
     }
     for (uint32_t i = 0; i < st->n_syn; i++) {

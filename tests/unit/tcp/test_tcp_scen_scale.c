@@ -14,6 +14,11 @@
  *   accept_queue_bound          backlog N: the N+1st completing ACK is
  *                               dropped (no slot taken), the peer's retry
  *                               completes once the application accepted.
+ *   cookie_options_round_trip   a SYN-cookie connection gets the same
+ *                               window scale, SACK and timestamps as a
+ *                               SYN-queue connection from the same SYN;
+ *                               without timestamps MSS only; option bits
+ *                               changed in TSecr do not pass.
  *   timers_many_idle            500 idle connections: none is on the timer
  *                               heap and poll reports no deadline; one
  *                               keepalive armed among them is the next
@@ -161,6 +166,80 @@ START_TEST(accept_queue_bound)
 }
 END_TEST
 
+/* Complete a handshake for a SYN from @p port with all options; return
+ * the accepted connection's TCB. */
+static struct tcp_cb *open_with_opts(uint32_t lh, uint16_t port, bool ts, struct tcp_repr *sa)
+{
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = port, .seq = 1000, .flags = TH_SYN, .mss = 1400, .ws = 6,
+                        .sack_perm = true, .ts = ts, .tsval = 777));
+    *sa = tfx_tx(f, 0);
+    ck_assert_uint_eq(sa->flags, TH_SYN | TH_ACK);
+    tfx_inject(f, &TSEG(.sport = port, .seq = 1001, .ack = sa->seq + 1, .flags = TH_ACK,
+                        .wnd = 1000, .ts = ts, .tsval = 778, .tsecr = sa->tsval));
+    uint32_t h;
+    ck_assert_int_eq(tfx_accept(f, lh, &h), 0);
+    ck_assert_int_eq(tfx_state(f, h), TCPS_ESTABLISHED);
+    return tfx_tcb(f, h);
+}
+
+START_TEST(cookie_options_round_trip)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_syn_backlog = 1;
+    f->cfg.sock_rx_bytes = 1u << 20;    /* so that we scale too */
+    tfx_start(f);
+    uint32_t lh = listener(4);
+    /* through the SYN queue */
+    struct tcp_repr sq, sc;
+    struct tcp_cb *q = open_with_opts(lh, 3000, true, &sq);
+    ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 0);
+    /* fill the SYN queue; the next SYN gets a cookie */
+    tfx_inject(f, &TSEG(.sport = 3001, .seq = 1000, .flags = TH_SYN, .mss = 1460));
+    struct tcp_cb *k = open_with_opts(lh, 3002, true, &sc);
+    ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 1);
+    /* the SYN-ACKs offer the same */
+    ck_assert_int_eq(sc.ws, sq.ws);
+    ck_assert_int_gt(sc.ws, 0);
+    ck_assert(sc.sack_perm && sq.sack_perm);
+    ck_assert(sc.ts && sq.ts);
+    ck_assert_uint_eq(sc.tsecr, 777);
+    ck_assert_uint_eq(sc.mss, sq.mss);
+    /* and the connections are the same */
+    uint32_t want = TF_WS | TF_SACK | TF_TS;
+    ck_assert_uint_eq(q->flags & want, want);
+    ck_assert_uint_eq(k->flags & want, want);
+    ck_assert_uint_eq(k->snd_wscale, 6);
+    ck_assert_uint_eq(k->snd_wscale, q->snd_wscale);
+    ck_assert_uint_eq(k->rcv_wscale, q->rcv_wscale);
+    ck_assert_uint_eq(k->ts_recent, 778);
+    ck_assert_uint_eq(k->snd_wnd, 1000u << 6);
+    ck_assert_uint_le(k->mss, 1400);
+    ck_assert_uint_ge(k->mss, 1360);
+    /* our next TSval is not behind the SYN-ACK's (the peer's PAWS) */
+    ck_assert(TCP_SEQ_GEQ(tcp_ts_now(f->core, k), sc.tsval));
+
+    /* a peer without timestamps: MSS only */
+    struct tcp_repr sn;
+    struct tcp_cb *n = open_with_opts(lh, 3003, false, &sn);
+    ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 2);
+    ck_assert_int_eq(sn.ws, -1);
+    ck_assert(!sn.sack_perm && !sn.ts);
+    ck_assert_uint_eq(n->flags & want, 0);
+
+    /* option bits changed on the way back do not pass */
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 3004, .seq = 1000, .flags = TH_SYN, .mss = 1400, .ws = 6,
+                        .ts = true, .tsval = 777));
+    struct tcp_repr sf = tfx_tx(f, 0);
+    fx_tx_clear(f);
+    tfx_inject(f, &TSEG(.sport = 3004, .seq = 1001, .ack = sf.seq + 1, .flags = TH_ACK,
+                        .ts = true, .tsval = 778, .tsecr = sf.tsval ^ 0x10u));
+    ck_assert_uint_eq(tfx_tx(f, 0).flags, TH_RST);
+}
+END_TEST
+
 /* A fixture with room for @p n connections plus a listener, and @p n
  * connections accepted from peer ports 10000.. (no options). */
 static void many(unsigned n, uint32_t *hs)
@@ -251,6 +330,7 @@ static Suite *suite(void)
     tcase_add_test(tc, slot_full_completing_ack);
     tcase_add_test(tc, slot_full_cookie_ack);
     tcase_add_test(tc, accept_queue_bound);
+    tcase_add_test(tc, cookie_options_round_trip);
     tcase_add_test(tc, timers_many_idle);
     tcase_add_test(tc, dirty_hints_only_marked);
     suite_add_tcase(s, tc);
