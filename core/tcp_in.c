@@ -440,9 +440,18 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
             p.ts_recent = sg->tsval;
             p.ts_off = co.ts_off;
         }
-        if (lt->acc_n >= lt->backlog) {
-            /* The application is behind: let the peer retry. */
+        if (lt->acc_n >= lt->backlog && (q != NULL || lt->acc_n >= 2u * lt->backlog)) {
+            /* The application is behind. An embryo of the SYN queue
+             * stays: its SYN-ACK is retransmitted and the peer's next ACK
+             * completes it. A cookie connection has no second chance (the
+             * cookie is checked against the ACK's sequence number, gone
+             * once the peer sends data), so cookies may overfill the
+             * queue up to twice the backlog (new SYNs are not admitted
+             * while it is over), and past that the peer is told with a
+             * RST rather than left on a connection nobody serves. */
             MCORE_DROP(c, TCP_BACKLOG);
+            if (q == NULL)
+                tcp_send_rst_for(c, sg);
             return;
         }
         struct msock *ch = tcp_child_new(c, l, sg, &p);
