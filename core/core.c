@@ -145,6 +145,12 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out)
 {
     *out = c->stats;
     out->pkt_in_use = c->pkts.in_use;
+    /* What one connection costs besides its rings: the slot (msock), its
+     * status in the shared region, its dirty bit, and TCP's share
+     * (tcp_slot_bytes). The application library keeps a small record per
+     * slot too (not counted: it is the application's memory). */
+    out->conn_state_bytes = sizeof(struct msock) + sizeof(struct moat_sock_sh) + 1u +
+                            tcp_slot_bytes(&c->cfg);
 }
 
 /* ---- the ctl ring ---------------------------------------------------- */

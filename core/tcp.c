@@ -51,6 +51,18 @@ size_t tcp_mem_size(const struct moat_config *cfg)
            TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
 }
 
+/* Bytes of TCP state per socket slot: the TCB, its timer-heap entry, its
+ * share of the hash buckets (up to 2 per slot) and of the TIME-WAIT table
+ * (4 entries per slot). */
+size_t tcp_slot_bytes(const struct moat_config *cfg)
+{
+    if (cfg == NULL || cfg->max_sockets == 0)
+        return 0;
+    return sizeof(struct tcp_cb) + sizeof(uint32_t) +
+           (tcp_n_buckets(cfg) * sizeof(uint32_t) + cfg->max_sockets - 1u) / cfg->max_sockets +
+           (tcp_n_tw(cfg) * sizeof(struct tcp_tw) + cfg->max_sockets - 1u) / cfg->max_sockets;
+}
+
 int tcp_init(struct mcore *c, void *mem)
 {
     const struct moat_config *cfg = &c->cfg;

@@ -22,6 +22,8 @@ struct moat_m_addr;
 struct moat_config;
 
 size_t tcp_mem_size(const struct moat_config *cfg);
+/* TCP's bytes per socket slot (part of moat_stats.conn_state_bytes). */
+size_t tcp_slot_bytes(const struct moat_config *cfg);
 int tcp_init(struct mcore *c, void *mem);
 
 /* A validated IPv4 datagram carrying TCP. */

@@ -282,12 +282,13 @@ void ex_print_stats(struct moat_stack *st)
     fprintf(stderr,
             "%s: stats: tcp_segs_in=%llu tcp_segs_out=%llu tcp_retransmits=%llu "
             "tcp_fast_retransmits=%llu tcp_timeouts=%llu tcp_conns_opened=%llu "
-            "tcp_conns_accepted=%llu pkt_high_water=%llu drops=%llu\n",
+            "tcp_conns_accepted=%llu pkt_high_water=%llu conn_state_bytes=%llu drops=%llu\n",
             ex.prog,
             (unsigned long long)s.tcp_segs_in, (unsigned long long)s.tcp_segs_out,
             (unsigned long long)s.tcp_retransmits, (unsigned long long)s.tcp_fast_retransmits,
             (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_conns_opened,
             (unsigned long long)s.tcp_conns_accepted, (unsigned long long)s.pkt_high_water,
+            (unsigned long long)s.conn_state_bytes,
             (unsigned long long)moat_stats_drops_total(&s));
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)

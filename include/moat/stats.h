@@ -86,6 +86,8 @@ struct moat_stats {
     uint64_t tcp_challenge_acks;
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
+    uint64_t conn_state_bytes;  /* state per socket slot, rings excluded
+                                   (docs/performance.md, memory) */
     uint64_t drops[MOAT_DROP_COUNT];
 };
 

@@ -48,7 +48,15 @@ TTCP=("$IT_BUILD/moat-ttcp" -t --kernel --rr "$RR" --peer 192.0.2.2 --port 7 --i
 
 it_start_echo --ip 192.0.2.2/24 --max-sockets "$SLOTS"
 it_need_tcp_echo
-it_result "moat-echo starts" 1 "ready, $SLOTS socket slots, RSS $(ps -o rss= -p "$(pgrep -n -P "$IT_PID_echo" 2>/dev/null || echo "$IT_PID_echo")" 2>/dev/null | tr -d ' ') KiB"
+# rss_kib: resident KiB of moat-echo and its domains (moat-netd, moat-linkd).
+rss_kib() {
+    local t=0 p r
+    for p in "$IT_PID_echo" $(pgrep -P "$IT_PID_echo"); do
+        r=$(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null); t=$((t + ${r:-0}))
+    done
+    echo "$t"
+}
+it_result "moat-echo starts" 1 "ready, $SLOTS socket slots, RSS $(rss_kib) KiB"
 
 # rr_us: one RR run, its rtt_us (empty on failure).
 rr_us() {
@@ -61,7 +69,11 @@ for _ in 1 2 3; do base+=("$(rr_us)"); done
 
 # The client runs the RR command itself while its N connections are open.
 rrfile="$IT_WORK/rr.sh"
-printf '#!/bin/sh\nfor i in 1 2 3; do "$@" | tail -1; done\n' >"$rrfile"
+{
+    printf '#!/bin/sh\n'
+    printf 'echo "rss_kib=$(cat /proc/%s/status /proc/$(pgrep -d " " -P %s | sed "s| |/status /proc/|g")/status 2>/dev/null | awk "/^VmRSS/{t+=\\$2} END{print t}")"\n' "$IT_PID_echo" "$IT_PID_echo"
+    printf 'for i in 1 2 3; do "$@" | tail -1; done\n'
+} >"$rrfile"
 t0=$(date +%s.%N)
 it_in_ns timeout 150 python3 "$CLIENT" 192.0.2.2 7 "$N" 4096 "$EXTRA" -- sh "$rrfile" "${TTCP[@]}" \
     >"$IT_WORK/client.out" 2>"$IT_WORK/client.err"
@@ -81,6 +93,7 @@ it_result "$N connections open at once" \
 it_result "$N x 4 KiB echoed (sha256)" \
     "$([ "${intact:-0}" = "$N" ] && [ -n "$sent" ] && [ "$sent" = "$back" ] && echo 1 || echo 0)" \
     "intact=${intact:-?}, sha256 ${sent:0:16}... $([ "$sent" = "$back" ] && echo equal || echo DIFFERS), client ${dt}s, exit $rc"
+echo "    moat-echo RSS with $N connections open (after the echo): $(grep -o 'rss_kib=[0-9]*' "$IT_WORK/client.out" | cut -d= -f2) KiB"
 hung=$(printf '%s' "$extra_line" | grep -o 'hung=[0-9]*' | cut -d= -f2)
 errs=$(( $(printf '%s' "$extra_line" | grep -o 'refused=[0-9]*' | cut -d= -f2) + \
          $(printf '%s' "$extra_line" | grep -o 'reset=[0-9]*' | cut -d= -f2) ))
