@@ -24,7 +24,8 @@ static struct {
     const char *usage_extra;
     int have_ip;
     int n_links;        /* --tap/--wire seen */
-} ex = { "moat-example", "", 0, 0 };
+    uint32_t max_sockets;   /* as configured (ex_link_finish) */
+} ex = { "moat-example", "", 0, 0, 0 };
 
 void ex_init(const char *prog, const char *usage_extra)
 {
@@ -179,6 +180,7 @@ void ex_link_finish(struct moat_config *cfg)
     why[0] = '\0';
     if (moat_config_check(cfg, why, sizeof why) != 0)
         ex_usage(why[0] ? why : "invalid configuration");
+    ex.max_sockets = cfg->max_sockets;
 }
 
 uint64_t ex_parse_num(const char *opt, const char *text, uint64_t min,
@@ -309,6 +311,12 @@ int ex_listen(struct moat_stack *st, const struct moat_addr *addr, int backlog,
         moat_sock_setopt(st, s, MOAT_OPT_REUSEADDR, 1);
     if (rc == 0)
         rc = moat_sock_bind(st, s, addr);
+    /* The listen backlog grows with the slots, a quarter of them up to
+     * 4096 (Linux's somaxconn): a server given 10,000 slots gets bursts
+     * of that many handshakes, and a small accept queue would turn them
+     * into dropped SYNs and, for SYN-cookie connections, resets. */
+    if (backlog > 0 && ex.max_sockets / 4u > (uint32_t)backlog)
+        backlog = ex.max_sockets / 4u > 4096u ? 4096 : (int)(ex.max_sockets / 4u);
     if (rc == 0)
         rc = moat_sock_listen(st, s, backlog);
     if (rc != 0) {
