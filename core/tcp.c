@@ -34,9 +34,30 @@ static uint32_t tcp_n_buckets(const struct moat_config *cfg)
     return b;
 }
 
+static uint32_t tcp_n_tw_buckets(const struct moat_config *cfg)
+{
+    uint32_t b = 16;
+    while (b < tcp_n_tw(cfg) && b < (1u << 20))
+        b <<= 1;
+    return b;
+}
+
 static uint32_t tcp_n_syn(const struct moat_config *cfg)
 {
     return cfg->tcp_syn_backlog ? cfg->tcp_syn_backlog : 1u;
+}
+
+/* Every TIME-WAIT entry free, the index empty. */
+static void tcp_tw_reset_all(struct tcp_state *st)
+{
+    memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
+    memset(st->tw_hash, 0, ((size_t)st->tw_hmask + 1u) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < st->n_tw; i++)
+        st->tw[i].qnext = i + 2u <= st->n_tw ? i + 2u : 0;
+    st->tw_free = st->n_tw ? 1u : 0;
+    st->tw_head = st->tw_tail = 0;
+    st->tw_used = 0;
+    st->tw_due = 0;
 }
 
 size_t tcp_mem_size(const struct moat_config *cfg)
@@ -47,6 +68,7 @@ size_t tcp_mem_size(const struct moat_config *cfg)
            TCP_ALIGN((size_t)cfg->max_sockets * sizeof(struct tcp_cb)) +
            TCP_ALIGN((size_t)tcp_n_syn(cfg) * sizeof(struct tcp_syn)) +
            TCP_ALIGN((size_t)tcp_n_tw(cfg) * sizeof(struct tcp_tw)) +
+           TCP_ALIGN((size_t)tcp_n_tw_buckets(cfg) * sizeof(uint32_t)) +
            TCP_ALIGN((size_t)cfg->max_sockets * sizeof(uint32_t)) +
            TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
 }
@@ -60,7 +82,8 @@ size_t tcp_slot_bytes(const struct moat_config *cfg)
         return 0;
     return sizeof(struct tcp_cb) + sizeof(uint32_t) +
            (tcp_n_buckets(cfg) * sizeof(uint32_t) + cfg->max_sockets - 1u) / cfg->max_sockets +
-           (tcp_n_tw(cfg) * sizeof(struct tcp_tw) + cfg->max_sockets - 1u) / cfg->max_sockets;
+           ((tcp_n_tw(cfg) * sizeof(struct tcp_tw) + tcp_n_tw_buckets(cfg) * sizeof(uint32_t)) +
+            cfg->max_sockets - 1u) / cfg->max_sockets;
 }
 
 int tcp_init(struct mcore *c, void *mem)
@@ -82,6 +105,10 @@ int tcp_init(struct mcore *c, void *mem)
     st->tw = (struct tcp_tw *)p;
     st->n_tw = tcp_n_tw(cfg);
     p += TCP_ALIGN((size_t)st->n_tw * sizeof(struct tcp_tw));
+    st->tw_hash = (uint32_t *)p;
+    st->tw_hmask = tcp_n_tw_buckets(cfg) - 1u;
+    p += TCP_ALIGN((size_t)tcp_n_tw_buckets(cfg) * sizeof(uint32_t));
+    tcp_tw_reset_all(st);
     st->heap = (uint32_t *)p;
     p += TCP_ALIGN((size_t)st->n * sizeof(uint32_t));
     st->hash = (uint32_t *)p;
@@ -257,17 +284,97 @@ struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
     return s != NULL ? s : tcp_listen_probe(c, 0, lport);
 }
 
+/*
+ * TIME-WAIT index: the entries are found through their own keyed hash and
+ * expire from the head of a queue. Every wait is 2*MSL from the moment it
+ * starts (or restarts, which moves the entry to the tail), so the queue is
+ * in order of expiry: no per-segment or per-poll walk over the table.
+ */
+static uint32_t tcp_tw_bucket(const struct tcp_state *st, uint32_t lip, uint16_t lport,
+                              uint32_t rip, uint16_t rport)
+{
+    return tcp_bucket(st, lip, lport, rip, rport) & st->tw_hmask;
+}
+
+static void tcp_tw_unlink(struct tcp_state *st, struct tcp_tw *w)
+{
+    uint32_t me = (uint32_t)(w - st->tw) + 1u;
+    uint32_t *pp = &st->tw_hash[tcp_tw_bucket(st, w->lip, w->lport, w->rip, w->rport)];
+    for (unsigned guard = 0; *pp != 0 && guard <= st->n_tw; guard++) {
+        if (*pp == me) {
+            *pp = w->hnext;
+            break;
+        }
+        pp = &st->tw[*pp - 1u].hnext;
+    }
+    if (w->qprev)
+        st->tw[w->qprev - 1u].qnext = w->qnext;
+    else
+        st->tw_head = w->qnext;
+    if (w->qnext)
+        st->tw[w->qnext - 1u].qprev = w->qprev;
+    else
+        st->tw_tail = w->qprev;
+    w->hnext = w->qnext = w->qprev = 0;
+}
+
+static void tcp_tw_append(struct tcp_state *st, struct tcp_tw *w)
+{
+    uint32_t me = (uint32_t)(w - st->tw) + 1u;
+    w->qnext = 0;
+    w->qprev = st->tw_tail;
+    if (st->tw_tail)
+        st->tw[st->tw_tail - 1u].qnext = me;
+    else
+        st->tw_head = me;
+    st->tw_tail = me;
+    st->tw_due = st->tw[st->tw_head - 1u].expires;
+}
+
+void tcp_tw_release(struct mcore *c, struct tcp_tw *w)
+{
+    struct tcp_state *st = c->tcp;
+    if (w->expires == 0)
+        return;
+    tcp_tw_unlink(st, w);
+    w->expires = 0;
+    w->qnext = st->tw_free;
+    st->tw_free = (uint32_t)(w - st->tw) + 1u;
+    st->tw_used--;
+    st->tw_due = st->tw_head ? st->tw[st->tw_head - 1u].expires : 0;
+}
+
+void tcp_tw_restart(struct mcore *c, struct tcp_tw *w)
+{
+    struct tcp_state *st = c->tcp;
+    /* out of the queue only (the hash key is unchanged) */
+    if (w->qprev)
+        st->tw[w->qprev - 1u].qnext = w->qnext;
+    else
+        st->tw_head = w->qnext;
+    if (w->qnext)
+        st->tw[w->qnext - 1u].qprev = w->qprev;
+    else
+        st->tw_tail = w->qprev;
+    w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+    if (w->expires == 0)
+        w->expires = 1;
+    tcp_tw_append(st, w);
+}
+
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
                            uint32_t rip, uint16_t rport)
 {
     struct tcp_state *st = c->tcp;
     if (st->tw_used == 0)
         return NULL;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *w = &st->tw[i];
+    uint32_t i = st->tw_hash[tcp_tw_bucket(st, lip, lport, rip, rport)];
+    for (unsigned guard = 0; i != 0 && guard <= st->n_tw; guard++) {
+        struct tcp_tw *w = &st->tw[i - 1u];
         if (w->expires != 0 && w->lport == lport && w->rport == rport &&
             w->rip == rip && w->lip == lip)
             return w;
+        i = w->hnext;
     }
     return NULL;
 }
@@ -332,24 +439,17 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
 {
     struct tcp_state *st = c->tcp;
     struct tcp_cb *t = tcp_cb_of(c, s);
-    struct tcp_tw *w = NULL, *oldest = NULL;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *e = &st->tw[i];
-        if (e->expires == 0) {
-            w = e;
-            break;
-        }
-        if (oldest == NULL || e->expires < oldest->expires)
-            oldest = e;
-    }
-    if (w == NULL) {
+    struct tcp_tw *w = NULL;
+    if (st->tw_free == 0 && st->tw_head != 0) {
         /* Table full: the connection closest to the end of its 2*MSL
-         * makes room (resource policy TCP-RES-1). */
-        w = oldest;
-    } else {
-        st->tw_used++;
+         * (the head of the queue) makes room (resource policy TCP-RES-1). */
+        tcp_tw_release(c, &st->tw[st->tw_head - 1u]);
     }
-    if (w != NULL) {
+    if (st->tw_free != 0) {
+        w = &st->tw[st->tw_free - 1u];
+        st->tw_free = w->qnext;
+        st->tw_used++;
+        memset(w, 0, sizeof(*w));
         w->lip = s->lip;
         w->rip = s->rip;
         w->lport = s->lport;
@@ -364,8 +464,10 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
         w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
         if (w->expires == 0)
             w->expires = 1;
-        if (c->tcp->tw_due == 0 || w->expires < c->tcp->tw_due)
-            c->tcp->tw_due = w->expires;
+        uint32_t b = tcp_tw_bucket(st, w->lip, w->lport, w->rip, w->rport);
+        w->hnext = st->tw_hash[b];
+        st->tw_hash[b] = (uint32_t)(w - st->tw) + 1u;
+        tcp_tw_append(st, w);
     }
     sock_status(c, s, MOAT_SS_HUP | MOAT_SS_RDHUP | MOAT_SS_WRSHUT, MOAT_SS_CONNECTED);
     mcore_wake_app(c);
@@ -375,26 +477,14 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
 uint64_t tcp_tw_poll(struct mcore *c)
 {
     struct tcp_state *st = c->tcp;
-    uint64_t next = MCORE_NEVER;
-    if (st->tw_used == 0)
-        return next;
-    /* Entries only ever expire later than tw_due (new ones lower it, a
-     * restarted wait moves an entry later): nothing to do before then. */
-    if (st->tw_due > c->now)
-        return st->tw_due;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *w = &st->tw[i];
-        if (w->expires == 0)
-            continue;
-        if (w->expires <= c->now) {
-            w->expires = 0;
-            st->tw_used--;
-        } else if (w->expires < next) {
-            next = w->expires;
-        }
+    /* The queue is in order of expiry: take what is due off its head. */
+    for (unsigned guard = 0; st->tw_head != 0 && guard <= st->n_tw; guard++) {
+        struct tcp_tw *w = &st->tw[st->tw_head - 1u];
+        if (w->expires > c->now)
+            return w->expires;
+        tcp_tw_release(c, w);
     }
-    st->tw_due = next == MCORE_NEVER ? 0 : next;
-    return next;
+    return st->tw_head != 0 ? st->tw[st->tw_head - 1u].expires : MCORE_NEVER;
 }
 
 void tcp_established(struct mcore *c, struct msock *s)
@@ -496,8 +586,7 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
     if (w != NULL) {
         if (!s->reuseaddr)
             return MOAT_E_ADDRINUSE;
-        w->expires = 0;
-        c->tcp->tw_used--;
+        tcp_tw_release(c, w);
     }
     tcp_cb_reset(c, s);
     s->lip = lip;
@@ -821,8 +910,7 @@ void tcp_shutdown_all(struct mcore *c)
     st->ready = 0;
     memset(st->syn, 0, (size_t)st->n_syn * sizeof(st->syn[0]));
     st->syn_used = 0;
-    memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
-    st->tw_used = 0;
+    tcp_tw_reset_all(st);
     st->ooo_bytes = 0;
 }
 

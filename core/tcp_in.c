@@ -562,12 +562,6 @@ static void tcp_tw_ack(struct mcore *c, const struct tcp_tw *w)
                  w->wnd, o, olen);
 }
 
-static void tcp_tw_free(struct mcore *c, struct tcp_tw *w)
-{
-    w->expires = 0;
-    c->tcp->tw_used--;
-}
-
 static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg *sg)
 {
     if (sg->flags & TCP_RST) {
@@ -583,7 +577,7 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
         if (!(sg->flags & TCP_ACK) && newer) {
             struct msock *l = tcp_find_listener(c, sg->dst, sg->dport);
             if (l != NULL) {
-                tcp_tw_free(c, w);
+                tcp_tw_release(c, w);
                 tcp_listen_input(c, l, sg);
                 return;
             }
@@ -599,7 +593,7 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
         /* A retransmitted FIN: our ACK was lost. ACK again and restart
          * the 2*MSL wait (RFC 9293 3.10.7.4). */
         tcp_tw_ack(c, w);
-        w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+        tcp_tw_restart(c, w);
         return;
     }
     if (sg->len > 0 || (sg->flags & TCP_FIN))

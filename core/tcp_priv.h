@@ -184,6 +184,9 @@ struct tcp_tw {
     uint64_t expires;           /* 0: free */
     uint16_t wnd;               /* window field to announce */
     uint8_t ts_ok;
+    /* Index links (entry + 1, 0 = none), tcp.c: hash chain, and the
+     * expiry queue (in order of expires: every wait is 2*MSL from now). */
+    uint32_t hnext, qnext, qprev;
 };
 
 struct tcp_state {
@@ -195,6 +198,10 @@ struct tcp_state {
     uint32_t n_tw, tw_used;
     uint64_t tw_due;            /* no TIME-WAIT entry expires before this
                                    (a lower bound: tcp_tw_poll skips its scan) */
+    uint32_t *tw_hash;          /* bucket -> entry + 1 */
+    uint32_t tw_hmask;
+    uint32_t tw_head, tw_tail;  /* expiry queue: oldest first (entry + 1) */
+    uint32_t tw_free;           /* free entries, linked by qnext */
     uint32_t *heap;             /* timer heap: slot indices, min sched_t on top */
     uint32_t heap_n;
     uint32_t ready;             /* ready list head: slot + 1 */
@@ -260,6 +267,10 @@ uint32_t tcp_rcv_space(struct mcore *c, struct msock *s);
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t);
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
                            uint32_t rip, uint16_t rport);
+/* End a TIME-WAIT early (a new incarnation took over). */
+void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
+/* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
+void tcp_tw_restart(struct mcore *c, struct tcp_tw *w);
 
 /* ---- tcp_in.c ----------------------------------------------------------- */
 
