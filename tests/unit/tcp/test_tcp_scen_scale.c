@@ -25,6 +25,10 @@
  *                               deadline, fires alone, and the next one is
  *                               right after it; a second timer on another
  *                               connection orders correctly.
+ *   time_wait_queue             TIME-WAIT entries expire in order from a
+ *                               queue; a retransmitted FIN restarts one
+ *                               and moves it behind a younger one; the
+ *                               next deadline follows.
  *   dirty_hints_only_marked     with dirty hints on, a write is sent when
  *                               its socket is marked (moat_dirty_mark) and
  *                               only then: idle sockets are not scanned.
@@ -321,6 +325,45 @@ START_TEST(dirty_hints_only_marked)
 }
 END_TEST
 
+/* An active connection through to TIME-WAIT (we close first). */
+static void to_time_wait(struct tfx_conn *k)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    ck_assert_int_eq(fx_close(f, k->h), 0);
+    k->snd_nxt++;
+    tfx_peer_ack(f, k, k->snd_nxt, 65535);
+    tfx_peer_send(f, k, NULL, 0, TH_FIN);
+    ck_assert_ptr_nonnull(tfx_tw(f, k->lport, k->rport));
+}
+
+START_TEST(time_wait_queue)
+{
+    struct tfx_conn a, b;
+    uint64_t msl2 = 2ull * f->cfg.tcp_msl_ms * 1000u;
+    uint64_t t0 = f->now;
+    to_time_wait(&a);
+    fx_advance(f, 100000);
+    to_time_wait(&b);
+    ck_assert_uint_eq(f->core->tcp->tw_used, 2);
+    ck_assert_uint_eq(f->next_due, t0 + msl2);
+    /* a's FIN again at +500 ms: ACKed, its wait restarts */
+    fx_advance(f, 400000);
+    fx_tx_clear(f);
+    struct tcp_repr r = tfx_seg(&a, TH_FIN | TH_ACK, NULL, 0);
+    r.seq = a.peer_nxt - 1u;
+    tfx_inject(f, &r);
+    ck_assert_uint_eq(tfx_ntcp(f), 1);
+    ck_assert_uint_eq(f->next_due, t0 + 100000 + msl2);     /* b first now */
+    fx_advance(f, msl2 - 400000 + 50000);                   /* t0 + 2*MSL + 150 ms */
+    ck_assert_ptr_null(tfx_tw(f, b.lport, b.rport));
+    ck_assert_ptr_nonnull(tfx_tw(f, a.lport, a.rport));
+    ck_assert_uint_eq(f->next_due, t0 + 500000 + msl2);
+    fx_advance(f, 400000);
+    ck_assert_ptr_null(tfx_tw(f, a.lport, a.rport));
+    ck_assert_uint_eq(f->core->tcp->tw_used, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tcp_scen_scale");
@@ -332,6 +375,7 @@ static Suite *suite(void)
     tcase_add_test(tc, accept_queue_bound);
     tcase_add_test(tc, cookie_options_round_trip);
     tcase_add_test(tc, timers_many_idle);
+    tcase_add_test(tc, time_wait_queue);
     tcase_add_test(tc, dirty_hints_only_marked);
     suite_add_tcase(s, tc);
     return s;
