@@ -296,6 +296,20 @@ static uint32_t tcp_tw_bucket(const struct tcp_state *st, uint32_t lip, uint16_t
     return tcp_bucket(st, lip, lport, rip, rport) & st->tw_hmask;
 }
 
+/* Take @p w out of the expiry queue. */
+static void tcp_tw_dequeue(struct tcp_state *st, struct tcp_tw *w)
+{
+    if (w->qprev)
+        st->tw[w->qprev - 1u].qnext = w->qnext;
+    else
+        st->tw_head = w->qnext;
+    if (w->qnext)
+        st->tw[w->qnext - 1u].qprev = w->qprev;
+    else
+        st->tw_tail = w->qprev;
+    w->qnext = w->qprev = 0;
+}
+
 static void tcp_tw_unlink(struct tcp_state *st, struct tcp_tw *w)
 {
     uint32_t me = (uint32_t)(w - st->tw) + 1u;
@@ -307,15 +321,8 @@ static void tcp_tw_unlink(struct tcp_state *st, struct tcp_tw *w)
         }
         pp = &st->tw[*pp - 1u].hnext;
     }
-    if (w->qprev)
-        st->tw[w->qprev - 1u].qnext = w->qnext;
-    else
-        st->tw_head = w->qnext;
-    if (w->qnext)
-        st->tw[w->qnext - 1u].qprev = w->qprev;
-    else
-        st->tw_tail = w->qprev;
-    w->hnext = w->qnext = w->qprev = 0;
+    w->hnext = 0;
+    tcp_tw_dequeue(st, w);
 }
 
 static void tcp_tw_append(struct tcp_state *st, struct tcp_tw *w)
@@ -347,15 +354,7 @@ void tcp_tw_release(struct mcore *c, struct tcp_tw *w)
 void tcp_tw_restart(struct mcore *c, struct tcp_tw *w)
 {
     struct tcp_state *st = c->tcp;
-    /* out of the queue only (the hash key is unchanged) */
-    if (w->qprev)
-        st->tw[w->qprev - 1u].qnext = w->qnext;
-    else
-        st->tw_head = w->qnext;
-    if (w->qnext)
-        st->tw[w->qnext - 1u].qprev = w->qprev;
-    else
-        st->tw_tail = w->qprev;
+    tcp_tw_dequeue(st, w);      /* the hash key is unchanged */
     w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
     if (w->expires == 0)
         w->expires = 1;

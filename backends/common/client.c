@@ -878,6 +878,9 @@ static int cl_send_udp(struct moat_stack *st, struct app_sock *s, const void *bu
     if (len)
         moat_ring_put(&s->tx, sizeof(dh), buf, (uint32_t)len);
     moat_ring_publish(&s->tx, rec);
+    /* marked like a stream socket's: the net loop's sleep check sees
+     * marks, not ring indices (netloop.c) */
+    moat_dirty_mark(st->region, &st->lay, moat_handle_idx(s->handle));
     moat_stack_kick_net(st);
     *sent = len;
     return 0;

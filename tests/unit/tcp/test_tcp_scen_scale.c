@@ -329,11 +329,7 @@ END_TEST
 static void to_time_wait(struct tfx_conn *k)
 {
     tfx_connect(f, k, &TFX_OPTS());
-    ck_assert_int_eq(fx_close(f, k->h), 0);
-    k->snd_nxt++;
-    tfx_peer_ack(f, k, k->snd_nxt, 65535);
-    tfx_peer_send(f, k, NULL, 0, TH_FIN);
-    ck_assert_ptr_nonnull(tfx_tw(f, k->lport, k->rport));
+    tfx_to_time_wait(f, k);
 }
 
 START_TEST(time_wait_queue)
