@@ -89,6 +89,11 @@ struct moat_stats {
     uint64_t conn_state_bytes;  /* state per socket slot, rings excluded
                                    (docs/performance.md, memory) */
     uint64_t drops[MOAT_DROP_COUNT];
+    /* ECN (RFC 3168) */
+    uint64_t tcp_ecn_conns;      /* connections that negotiated ECN */
+    uint64_t tcp_ecn_ce_rcvd;    /* segments received with CE (congestion experienced) */
+    uint64_t tcp_ecn_ece_rcvd;   /* ACKs received with ECE (the peer saw CE) */
+    uint64_t tcp_ecn_reductions; /* window reductions answering ECE (once per window) */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */
