@@ -79,8 +79,10 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
             ifc->impair.reorder_ppm > 1000000 || ifc->impair.corrupt_ppm > 1000000)
             return why_(why, whylen, "impairment probabilities are parts per million (<= 1000000)", MOAT_E_RANGE);
     }
-    if (cfg->max_sockets < 1 || cfg->max_sockets > 4096)
-        return why_(why, whylen, "max_sockets must be 1..4096", MOAT_E_RANGE);
+    /* 65536: a socket handle carries the slot index in 16 bits
+     * (core/boundary.h moat_handle_make). */
+    if (cfg->max_sockets < 1 || cfg->max_sockets > MOAT_MAX_SOCKETS)
+        return why_(why, whylen, "max_sockets must be 1..65536", MOAT_E_RANGE);
     if (!pow2(cfg->sock_rx_bytes) || !pow2(cfg->sock_tx_bytes) ||
         cfg->sock_rx_bytes < 4096 || cfg->sock_tx_bytes < 4096 ||
         cfg->sock_rx_bytes > (64u << 20) || cfg->sock_tx_bytes > (64u << 20))

@@ -201,6 +201,15 @@ struct tcp_cb {
     uint32_t acc_n, backlog;
     uint32_t listener;          /* child before accept: listener slot + 1 */
     uint32_t hnext;             /* hash chain: slot + 1 */
+
+    /* Scheduling (tcp.c): the timer heap holds each connection once,
+     * keyed by sched_t = tcp_cb_deadline() when it was last scheduled;
+     * the ready list holds connections with work for the next tcp_poll.
+     * tcp_cb_reset() keeps these four across its memset. */
+    uint64_t sched_t;
+    uint32_t heap_pos;          /* index in the heap + 1, 0 = not in it */
+    uint32_t rnext;             /* ready list: slot + 1 */
+    uint8_t in_ready;
 };
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
@@ -227,6 +236,9 @@ struct tcp_tw {
     uint64_t expires;           /* 0: free */
     uint16_t wnd;               /* window field to announce */
     uint8_t ts_ok;
+    /* Index links (entry + 1, 0 = none), tcp.c: hash chain, and the
+     * expiry queue (in order of expires: every wait is 2*MSL from now). */
+    uint32_t hnext, qnext, qprev;
 };
 
 struct tcp_state {
@@ -238,6 +250,13 @@ struct tcp_state {
     uint32_t n_tw, tw_used;
     uint64_t tw_due;            /* no TIME-WAIT entry expires before this
                                    (a lower bound: tcp_tw_poll skips its scan) */
+    uint32_t *tw_hash;          /* bucket -> entry + 1 */
+    uint32_t tw_hmask;
+    uint32_t tw_head, tw_tail;  /* expiry queue: oldest first (entry + 1) */
+    uint32_t tw_free;           /* free entries, linked by qnext */
+    uint32_t *heap;             /* timer heap: slot indices, min sched_t on top */
+    uint32_t heap_n;
+    uint32_t ready;             /* ready list head: slot + 1 */
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
@@ -280,6 +299,10 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
                          uint32_t rip, uint16_t rport);
 struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport);
 void tcp_hash_add(struct mcore *c, struct msock *s);
+/* The connection's earliest timer deadline (us) or MCORE_NEVER. */
+uint64_t tcp_cb_deadline(const struct tcp_cb *t);
+/* Take slot @p idx off the timer heap (no-op if it is not on it). */
+void tcp_heap_del(struct tcp_state *st, uint32_t idx);
 uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
                  uint16_t rport);
 uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
@@ -298,6 +321,10 @@ uint32_t tcp_rcv_space(struct mcore *c, struct msock *s);
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t);
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
                            uint32_t rip, uint16_t rport);
+/* End a TIME-WAIT early (a new incarnation took over). */
+void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
+/* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
+void tcp_tw_restart(struct mcore *c, struct tcp_tw *w);
 
 /* ---- tcp_in.c ----------------------------------------------------------- */
 

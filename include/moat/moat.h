@@ -24,6 +24,11 @@ extern "C" {
 #endif
 
 #define MOAT_MAX_IFS 4
+/* Upper bound of moat_config.max_sockets (a handle holds the slot in 16
+ * bits). moat_config_defaults() gives 64, sized for small targets; the
+ * hosted examples start from MOAT_HOSTED_SOCKETS (--max-sockets N). */
+#define MOAT_MAX_SOCKETS 65536u
+#define MOAT_HOSTED_SOCKETS 1024u
 #define MOAT_PATH_MAX 256
 
 struct moat_link;   /* see <moat/link.h> */
@@ -75,7 +80,7 @@ struct moat_config {
     struct moat_if_config ifs[MOAT_MAX_IFS];
 
     /* Pools, sized once when the stack opens. */
-    uint32_t max_sockets;      /* socket slots (default 64, max 4096) */
+    uint32_t max_sockets;      /* socket slots (default 64, max MOAT_MAX_SOCKETS) */
     uint32_t sock_rx_bytes;    /* receive ring per socket, power of two (default 256 KiB) */
     uint32_t sock_tx_bytes;    /* send ring per socket, power of two (default 256 KiB) */
     uint32_t pkt_bufs;         /* packet buffers for ARP queues and reassembly (default 256) */

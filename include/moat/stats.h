@@ -47,6 +47,7 @@ extern "C" {
     X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")         \
     X(TCP_OOO_FULL, "TCP out-of-order segment dropped: budget exhausted")  \
     X(TCP_BACKLOG, "TCP SYN dropped: backlog and cookies exhausted")       \
+    X(TCP_NO_SLOT, "TCP handshake refused with RST: every socket slot in use") \
     X(TCP_PAWS, "TCP segment rejected by PAWS")                            \
     X(LINK_TX_FULL, "outgoing frame dropped: link had no buffer")          \
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
@@ -88,6 +89,8 @@ struct moat_stats {
     uint64_t tcp_undos;         /* congestion responses undone as spurious */
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
+    uint64_t conn_state_bytes;  /* state per socket slot, rings excluded
+                                   (docs/performance.md, memory) */
     uint64_t drops[MOAT_DROP_COUNT];
     /* ECN (RFC 3168) */
     uint64_t tcp_ecn_conns;      /* connections that negotiated ECN */
