@@ -37,6 +37,10 @@ int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out)
     off = align_up(off + (size_t)out->n_dirty * sizeof(uint32_t), MOAT_CACHELINE);
     out->off_dirty_sum = off;
     off = align_up(off + (size_t)out->n_dirty_sum * sizeof(uint32_t), MOAT_CACHELINE);
+    out->off_ready = off;
+    off = align_up(off + (size_t)out->n_dirty * sizeof(uint32_t), MOAT_CACHELINE);
+    out->off_ready_sum = off;
+    off = align_up(off + (size_t)out->n_dirty_sum * sizeof(uint32_t), MOAT_CACHELINE);
     out->off_ctl_data = off;
     off += (size_t)g->ctl_slots * MOAT_MSG_SIZE;
     out->off_evt_data = off;

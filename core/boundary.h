@@ -39,7 +39,7 @@
 #include "ring.h"
 
 #define MOAT_REGION_MAGIC   0x54414f4du /* "MOAT" little-endian */
-#define MOAT_REGION_VERSION 2u   /* 2: dirty hints */
+#define MOAT_REGION_VERSION 3u   /* 2: dirty hints; 3: ready hints */
 #define MOAT_MSG_SIZE       64u
 #define MOAT_CTL_SLOTS      64u         /* messages per ctl / evt ring */
 
@@ -62,6 +62,9 @@ struct moat_layout {
      * words at off_dirty, one summary bit per word at off_dirty_sum. */
     size_t off_dirty, off_dirty_sum;
     uint32_t n_dirty, n_dirty_sum;
+    /* Ready hints (moat_ready_mark), net -> app: the same shape as the
+     * dirty hints (n_dirty words, n_dirty_sum summary words). */
+    size_t off_ready, off_ready_sum;
 };
 
 /* Socket status bits (written by the net domain only). */
@@ -216,6 +219,28 @@ static inline int moat_dirty_pending(void *base, const struct moat_layout *lay)
         if (atomic_load_explicit(&sum[i], memory_order_acquire) != 0)
             return 1;
     return 0;
+}
+
+/*
+ * Ready hints, the mirror of the dirty hints: the net domain marks a slot
+ * after anything that can change what poll reports for it (its status
+ * word, data published on its receive ring, room freed on its send ring);
+ * the application (moat_poll_ready, backends/common/client.c) exchanges
+ * the summary words and the words they name to 0 and looks at the marked
+ * sockets only. Same lost-mark argument as above, with the roles swapped:
+ * the change is stored before the mark (release), the reader takes the
+ * mark (acquire) before it reads the socket's state. The application
+ * treats every mark as a hint: a hostile net domain can make it look at a
+ * socket needlessly, or miss a wake-up, never read outside the bitmap.
+ */
+static inline void moat_ready_mark(void *base, const struct moat_layout *lay, uint32_t idx)
+{
+    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)base + lay->off_ready);
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + lay->off_ready_sum);
+    if (idx >= lay->g.max_sockets)
+        return;
+    atomic_fetch_or_explicit(&w[idx >> 5], 1u << (idx & 31u), memory_order_release);
+    atomic_fetch_or_explicit(&sum[idx >> 10], 1u << ((idx >> 5) & 31u), memory_order_release);
 }
 
 /* Validate a message received from the other side: known type, sent in

@@ -165,6 +165,14 @@ struct mcore {
 uint32_t mcore_rand32(struct mcore *c);
 void mcore_random(struct mcore *c, void *buf, size_t len);
 static inline void mcore_wake_app(struct mcore *c) { c->app_wakeup = 1; }
+/* Something poll reports for @p s may have changed: set its ready hint
+ * (core/boundary.h moat_ready_mark; after the change is stored) and wake
+ * the application. */
+static inline void mcore_sock_changed(struct mcore *c, struct msock *s)
+{
+    moat_ready_mark(c->env.region, &c->env.layout, (uint32_t)(s - c->socks));
+    mcore_wake_app(c);
+}
 static inline uint64_t mcore_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* ---- cksum.c ---------------------------------------------------------- */

@@ -101,7 +101,7 @@ void sock_free(struct mcore *c, struct msock *s)
     s->gen = next != 0 ? next : 1;
     s->status = 0;
     atomic_store_explicit(&s->sh->status, 0, memory_order_release);
-    mcore_wake_app(c);
+    mcore_sock_changed(c, s);
 }
 
 uint32_t sock_handle(const struct mcore *c, const struct msock *s)
@@ -176,7 +176,7 @@ void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear)
         return;
     s->status = st;
     atomic_store_explicit(&s->sh->status, st, memory_order_release);
-    mcore_wake_app(c);
+    mcore_sock_changed(c, s);
 }
 
 void sock_error(struct mcore *c, struct msock *s, int err)

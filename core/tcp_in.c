@@ -777,7 +777,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
         if (adv > 0) {
             moat_ring_publish(&s->rx, adv);
             t->rcv_nxt = end;
-            mcore_wake_app(c);
+            mcore_sock_changed(c, s);
         }
         if (len > t->rcv_mss)
             t->rcv_mss = (uint16_t)(len > t->adv_mss ? t->adv_mss : len);
@@ -1113,7 +1113,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         if (TCP_SEQ_GT(dend, t->snd_data)) {
             moat_ring_consume(&s->tx, dend - t->snd_data);
             t->snd_data = dend;
-            mcore_wake_app(c);
+            mcore_sock_changed(c, s);
         }
         t->snd_una = sg->ack;
         if (TCP_SEQ_LT(t->snd_nxt, t->snd_una))

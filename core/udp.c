@@ -58,7 +58,7 @@ static void udp_deliver(struct mcore *c, struct msock *s, const struct ip4_rx *r
     moat_ring_put(&s->rx, sizeof(h), data, (uint32_t)n);
     moat_ring_publish(&s->rx, (uint32_t)(sizeof(h) + n));
     c->stats.udp_in++;
-    mcore_wake_app(c);
+    mcore_sock_changed(c, s);
 }
 
 void udp_input(struct mcore *c, const struct ip4_rx *rx)
@@ -175,7 +175,7 @@ static void udp_poll_sock(struct mcore *c, struct msock *s)
         else
             err = udp_send_one(c, s, dip, dport, sizeof(h), h.len);
         moat_ring_consume(&s->tx, (uint32_t)sizeof(h) + h.len);
-        mcore_wake_app(c);
+        mcore_sock_changed(c, s);
         if (err)
             sock_error(c, s, err);
     }
@@ -194,6 +194,7 @@ violation:
         else
             s->tx_dead = 1;
     }
+    mcore_sock_changed(c, s);   /* room freed after sock_error's mark */
 }
 
 void udp_flush(struct mcore *c, struct msock *s)

@@ -7,7 +7,9 @@
  * UDP: every datagram goes back to its sender unchanged. TCP: every
  * connection gets back exactly the bytes it sent, until it sends EOF; then
  * the server finishes sending and closes. Many connections are served at
- * once from one moat_poll loop over non-blocking sockets, and no byte is
+ * once from one event loop over non-blocking sockets (moat_watch and
+ * moat_poll_ready: a wake-up costs what became ready, however many idle
+ * connections are open), and no byte is
  * dropped: what send does not take now is kept and retried on POLLOUT.
  * If this build's stack has no TCP yet (MOAT_E_NOTSUP), it serves UDP only
  * and says so on stderr. Prints "ready" on stdout once listening; exits 0
@@ -24,12 +26,14 @@
 #define ECHO_BUF 65536u       /* per TCP connection */
 #define ECHO_UDP_MAX 65536u   /* largest datagram we echo */
 #define ECHO_BATCH 64         /* operations per socket per wake-up (fairness) */
+#define ECHO_EVENTS 256       /* ready sockets taken per moat_poll_ready */
 
 struct conn {
     moat_sock_t s;            /* 0: free slot */
     uint8_t *buf;
     size_t off, len;          /* bytes received, not yet sent back: buf[off, off+len) */
     int eof;                  /* peer sent FIN */
+    uint16_t watched;         /* events given to moat_watch */
 };
 
 struct echo {
@@ -41,7 +45,17 @@ struct echo {
     struct conn *conns;
     unsigned max_conns;
     unsigned long long accepted, closed;
+    uint16_t udp_watched;
 };
+
+/* Watch for what the connection waits for now: room to send what it holds,
+ * else data. Only a change costs a call. */
+static void conn_watch(struct echo *e, struct conn *c)
+{
+    uint16_t want = c->len ? MOAT_POLLOUT : MOAT_POLLIN;
+    if (c->s != 0 && want != c->watched && moat_watch(e->st, c->s, want, c) == 0)
+        c->watched = want;
+}
 
 static void conn_close(struct echo *e, struct conn *c, int abort)
 {
@@ -118,8 +132,10 @@ static void accept_all(struct echo *e)
         c->s = ns;
         c->off = c->len = 0;
         c->eof = 0;
+        c->watched = 0;
         e->accepted++;
-        conn_serve(e, c);
+        if (conn_serve(e, c) == 0)
+            conn_watch(e, c);
     }
 }
 
@@ -151,8 +167,7 @@ int main(int argc, char **argv)
     struct moat_config cfg;
     struct echo e;
     struct moat_addr any = { 0, 7 };
-    struct moat_pollfd *pfd;
-    struct conn **pconn;
+    struct moat_event *ev;
     int rc;
 
     ex_init("moat-echo", " [--port N]");
@@ -173,9 +188,8 @@ int main(int argc, char **argv)
     e.max_conns = cfg.max_sockets > 2 ? cfg.max_sockets - 2 : 1;
     e.conns = calloc(e.max_conns, sizeof *e.conns);
     e.ubuf = malloc(ECHO_UDP_MAX);
-    pfd = calloc(e.max_conns + 2, sizeof *pfd);
-    pconn = calloc(e.max_conns + 2, sizeof *pconn);
-    if (!e.conns || !e.ubuf || !pfd || !pconn) {
+    ev = calloc(ECHO_EVENTS, sizeof *ev);
+    if (!e.conns || !e.ubuf || !ev) {
         fprintf(stderr, "moat-echo: out of memory\n");
         moat_stack_close(e.st);
         return 1;
@@ -204,40 +218,44 @@ int main(int argc, char **argv)
     }
     ex_ready();
 
+    /* The user pointers: a connection, or one of these two markers. */
+    rc = 0;
+    if (e.lst)
+        rc = moat_watch(e.st, e.lst, MOAT_POLLIN, &e.lst);
+    if (rc == 0)
+        rc = moat_watch(e.st, e.udp, MOAT_POLLIN, &e.udp);
+    if (rc != 0) {
+        fprintf(stderr, "moat-echo: watch: %s\n", moat_strerror(rc));
+        moat_stack_close(e.st);
+        return 1;
+    }
+    e.udp_watched = MOAT_POLLIN;
     while (!ex_stop) {
-        unsigned n = 0, nready = 0;
+        unsigned nready = 0;
 
-        pfd[n].sock = e.udp;
-        pfd[n].events = e.upend ? MOAT_POLLOUT : MOAT_POLLIN;
-        pconn[n++] = NULL;
-        if (e.lst) {
-            pfd[n].sock = e.lst;
-            pfd[n].events = MOAT_POLLIN;
-            pconn[n++] = NULL;
-        }
-        for (unsigned i = 0; i < e.max_conns; i++) {
-            struct conn *c = &e.conns[i];
-            if (c->s == 0)
-                continue;
-            pfd[n].sock = c->s;
-            pfd[n].events = c->len ? MOAT_POLLOUT : MOAT_POLLIN;
-            pconn[n++] = c;
-        }
-        rc = moat_poll(e.st, pfd, n, EX_POLL_MS, &nready);
+        rc = moat_poll_ready(e.st, ev, ECHO_EVENTS, EX_POLL_MS, &nready);
         if (rc != 0) {
             fprintf(stderr, "moat-echo: poll: %s\n", moat_strerror(rc));
             moat_stack_close(e.st);
             return 1;
         }
-        for (unsigned i = 0; i < n; i++) {
-            if (pfd[i].revents == 0)
-                continue;
-            if (pconn[i])
-                conn_serve(&e, pconn[i]);
-            else if (pfd[i].sock == e.udp)
+        for (unsigned i = 0; i < nready; i++) {
+            if (ev[i].user == &e.udp) {
+                uint16_t want;
                 udp_serve(&e);
-            else
+                want = e.upend ? MOAT_POLLOUT : MOAT_POLLIN;
+                if (want != e.udp_watched && moat_watch(e.st, e.udp, want, &e.udp) == 0)
+                    e.udp_watched = want;
+            } else if (ev[i].user == &e.lst) {
                 accept_all(&e);
+            } else {
+                struct conn *c = ev[i].user;
+                /* Closed (or the slot reused) earlier in this batch? */
+                if (c->s != ev[i].sock)
+                    continue;
+                if (conn_serve(&e, c) == 0)
+                    conn_watch(&e, c);
+            }
         }
     }
 
@@ -250,7 +268,6 @@ int main(int argc, char **argv)
     moat_stack_close(e.st);
     free(e.conns);
     free(e.ubuf);
-    free(pfd);
-    free(pconn);
+    free(ev);
     return 0;
 }

@@ -434,6 +434,15 @@ static int cl_wait_sock(struct moat_stack *st, struct app_sock *s, uint32_t mask
 
 /* ---- stack lifecycle -------------------------------------------------- */
 
+static void cl_free_tables(struct moat_stack *st)
+{
+    free(st->socks);
+    free(st->ready_cand);
+    free(st->ready_next);
+    free(st->ready_in);
+    free(st);
+}
+
 int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
 {
     struct moat_geom g;
@@ -462,21 +471,22 @@ int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
         return r;
     }
     st->socks = calloc(cfg->max_sockets, sizeof(*st->socks));
-    if (!st->socks) {
-        free(st);
+    st->ready_cand = calloc(cfg->max_sockets, sizeof(*st->ready_cand));
+    st->ready_next = calloc(cfg->max_sockets, sizeof(*st->ready_next));
+    st->ready_in = calloc(cfg->max_sockets, sizeof(*st->ready_in));
+    if (!st->socks || !st->ready_cand || !st->ready_next || !st->ready_in) {
+        cl_free_tables(st);
         return MOAT_E_NOMEM;
     }
     if (pthread_mutex_init(&st->lock, NULL) != 0) {
-        free(st->socks);
-        free(st);
+        cl_free_tables(st);
         return MOAT_E_NOMEM;
     }
 
     r = moat_be_open(st);
     if (r != 0) {
         pthread_mutex_destroy(&st->lock);
-        free(st->socks);
-        free(st);
+        cl_free_tables(st);
         return r;
     }
     st->hdr = moat_region_hdr(st->region);
@@ -504,8 +514,7 @@ void moat_stack_close(struct moat_stack *st)
     pthread_mutex_unlock(&st->lock);
     moat_be_close(st);
     pthread_mutex_destroy(&st->lock);
-    free(st->socks);
-    free(st);
+    cl_free_tables(st);
 }
 
 int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
@@ -1209,5 +1218,157 @@ int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
     }
     if (nready)
         *nready = p.ready;
+    return 0;
+}
+
+/* ---- event-driven readiness (moat_watch / moat_poll_ready) ------------ */
+
+#define CL_WATCH_EVENTS (MOAT_POLLIN | MOAT_POLLOUT | MOAT_POLLRDHUP | \
+                         MOAT_POLLERR | MOAT_POLLHUP)
+
+/* Make slot @p idx a candidate (once). Under st->lock. */
+static void cl_ready_add(struct moat_stack *st, uint32_t idx)
+{
+    if (idx >= st->lay.g.max_sockets || st->ready_in[idx])
+        return;
+    st->ready_in[idx] = 1;
+    st->ready_cand[st->n_ready_cand++] = idx;   /* at most max_sockets: ready_in */
+}
+
+int moat_watch(struct moat_stack *st, moat_sock_t h, uint16_t events, void *user)
+{
+    struct app_sock *s = NULL;
+    int r;
+
+    if (!st)
+        return MOAT_E_INVAL;
+    if (events & ~(uint16_t)CL_WATCH_EVENTS)
+        return MOAT_E_INVAL;
+    pthread_mutex_lock(&st->lock);
+    r = cl_sock_get(st, h, 1, &s);
+    if (r == 0) {
+        s->watch = events;
+        s->watch_user = user;
+        /* It may be ready already: look at it on the next call. */
+        if (events)
+            cl_ready_add(st, moat_handle_idx(h));
+    }
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
+/*
+ * Take the net domain's ready hints (core/boundary.h moat_ready_mark):
+ * exchange each nonzero summary word, then each word it names, to 0.
+ * Every index is checked against our private geometry, so a hostile net
+ * domain that sets any bit only makes us look at a slot (and a slot we
+ * do not watch is dropped at once). Under st->lock.
+ */
+static void cl_ready_harvest(struct moat_stack *st)
+{
+    const struct moat_layout *lay = &st->lay;
+    uint8_t *b = st->region;
+    _Atomic uint32_t *w = (_Atomic uint32_t *)(b + lay->off_ready);
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)(b + lay->off_ready_sum);
+
+    for (uint32_t i = 0; i < lay->n_dirty_sum; i++) {
+        if (atomic_load_explicit(&sum[i], memory_order_relaxed) == 0)
+            continue;
+        uint32_t x = atomic_exchange_explicit(&sum[i], 0, memory_order_acquire);
+        while (x != 0) {
+            uint32_t wi = i * 32u + (uint32_t)__builtin_ctz(x);
+            x &= x - 1u;
+            if (wi >= lay->n_dirty)
+                continue;
+            uint32_t y = atomic_exchange_explicit(&w[wi], 0, memory_order_acquire);
+            while (y != 0) {
+                uint32_t idx = wi * 32u + (uint32_t)__builtin_ctz(y);
+                y &= y - 1u;
+                if (st->socks[idx < lay->g.max_sockets ? idx : 0].watch)
+                    cl_ready_add(st, idx);
+            }
+        }
+    }
+}
+
+struct cl_ready {
+    struct moat_event *out;
+    unsigned max;
+    unsigned n;
+};
+
+/*
+ * One look: harvest, then check every candidate. A ready one is reported
+ * and stays a candidate (level-triggered: it is checked again next time);
+ * one that is not ready, or no longer watched, is dropped (its next change
+ * marks it again). Candidates not looked at because @p out was full go
+ * first next time, the reported ones after them.
+ */
+static int cl_cond_ready(struct moat_stack *st, void *arg)
+{
+    struct cl_ready *p = arg;
+    uint32_t n_keep = 0, n_seen = 0, k;
+    int err = 0;
+
+    pthread_mutex_lock(&st->lock);
+    cl_ready_harvest(st);
+    p->n = 0;
+    for (k = 0; k < st->n_ready_cand && p->n < p->max; k++) {
+        uint32_t idx = st->ready_cand[k];
+        struct app_sock *s = &st->socks[idx];
+        struct moat_pollfd pf = { s->handle, s->watch, 0 };
+        uint16_t ev = 0;
+
+        if (s->handle != 0 && s->watch != 0)
+            ev = cl_revents(st, &pf, &err);
+        if (err)
+            break;
+        if (ev == 0 || ev == MOAT_POLLNVAL) {
+            st->ready_in[idx] = 0;
+            continue;
+        }
+        p->out[p->n].sock = s->handle;
+        p->out[p->n].revents = ev;
+        p->out[p->n].pad = 0;
+        p->out[p->n].user = s->watch_user;
+        p->n++;
+        st->ready_next[n_seen++] = idx;
+    }
+    /* Unexamined first, then the reported ones. */
+    for (uint32_t j = k; j < st->n_ready_cand; j++)
+        st->ready_cand[n_keep++] = st->ready_cand[j];
+    for (uint32_t j = 0; j < n_seen; j++)
+        st->ready_cand[n_keep++] = st->ready_next[j];
+    st->n_ready_cand = n_keep;
+    pthread_mutex_unlock(&st->lock);
+    if (err)
+        return err;
+    return p->n > 0;
+}
+
+int moat_poll_ready(struct moat_stack *st, struct moat_event *out, unsigned max,
+                    int timeout_ms, unsigned *nready)
+{
+    struct cl_ready p = { out, max, 0 };
+    int r;
+
+    if (nready)
+        *nready = 0;
+    if (!st || !out || max == 0)
+        return MOAT_E_INVAL;
+    r = cl_dead(st);
+    if (r != 0)
+        return r;
+    r = cl_cond_ready(st, &p);
+    if (r < 0)
+        return r;
+    if (r == 0 && timeout_ms != 0) {
+        uint64_t deadline = timeout_ms < 0 ? 0 : cl_deadline((uint32_t)timeout_ms);
+        r = cl_wait(st, cl_cond_ready, &p, deadline);
+        if (r != 0 && r != MOAT_E_AGAIN)
+            return r;
+    }
+    if (nready)
+        *nready = p.n;
     return 0;
 }

@@ -26,6 +26,8 @@ struct app_sock {
     struct moat_ring tx;        /* we produce */
     struct moat_addr peer;      /* UDP: default destination set by connect */
     uint32_t sndbuf;            /* send ring bytes we may fill (MOAT_OPT_SNDBUF) */
+    uint16_t watch;             /* moat_watch events; 0: not watched */
+    void *watch_user;           /* moat_watch's user pointer */
 };
 
 struct moat_backend;            /* defined by each backend */
@@ -44,6 +46,11 @@ struct moat_stack {
     struct app_sock *socks;     /* lay.g.max_sockets entries */
     struct moat_config cfg;
     struct moat_backend *be;
+    /* moat_poll_ready's candidates (under lock): slots taken from the
+     * ready hints or reported last time, each at most once (ready_in). */
+    uint32_t *ready_cand, *ready_next;
+    uint8_t *ready_in;
+    uint32_t n_ready_cand;
 };
 
 /*

@@ -159,6 +159,45 @@ struct moat_pollfd {
 int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
               int timeout_ms, unsigned *nready);
 
+/*
+ * Event-driven readiness (like epoll, level-triggered): register the
+ * sockets once with moat_watch, then moat_poll_ready returns only the
+ * watched sockets that are ready. Its cost is proportional to the sockets
+ * whose state changed since the last call (the network domain marks them
+ * in the socket region) plus the ones it reported last time, not to the
+ * sockets the application holds; 10,000 idle connections cost nothing.
+ *
+ * moat_watch: watch @p h for @p events (MOAT_POLLIN, MOAT_POLLOUT,
+ * MOAT_POLLRDHUP; MOAT_POLLERR and MOAT_POLLHUP are always reported);
+ * @p events 0 stops watching. Calling it again replaces the events and
+ * @p user (returned with every report, e.g. the application's connection).
+ * A socket is watched until moat_watch(.., 0, ..) or until it is closed;
+ * a new socket (moat_sock_open, moat_sock_accept) starts unwatched.
+ * Returns 0, MOAT_E_INVAL (st NULL or unknown event bits),
+ * MOAT_E_BADHANDLE, or the stack's failure code (MOAT_E_DEAD, MOAT_E_PEER).
+ */
+int moat_watch(struct moat_stack *st, moat_sock_t h, uint16_t events, void *user);
+
+struct moat_event {
+    moat_sock_t sock;
+    uint16_t revents;  /* MOAT_POLL* that hold now (within the watched events) */
+    uint16_t pad;
+    void *user;        /* as given to moat_watch */
+};
+
+/*
+ * Wait until at least one watched socket is ready or @p timeout_ms passes
+ * (-1 = forever, 0 = just look); write up to @p max ready sockets to
+ * @p out and their count to @p nready (may be NULL; 0 on timeout).
+ * Level-triggered: a socket stays reported while it is ready (e.g. until
+ * its receive ring is drained); when more than @p max are ready the
+ * others come first next time. Calls from several threads are serialised.
+ * Returns 0, MOAT_E_INVAL (st NULL, out NULL, or max 0), or the stack's
+ * failure code (MOAT_E_DEAD, MOAT_E_PEER).
+ */
+int moat_poll_ready(struct moat_stack *st, struct moat_event *out, unsigned max,
+                    int timeout_ms, unsigned *nready);
+
 #ifdef __cplusplus
 }
 #endif

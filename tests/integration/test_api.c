@@ -76,7 +76,7 @@ struct pair {
     struct moat_stack *a, *b;
 };
 
-static void pair_open(struct pair *p)
+static void pair_open_n(struct pair *p, uint32_t max_sockets)
 {
     struct moat_config ca, cb;
     int r;
@@ -84,10 +84,16 @@ static void pair_open(struct pair *p)
     itest_wire_path(p->path, sizeof(p->path));
     cfg_small(&ca, IP_A, MOAT_LINK_WIRE, p->path);
     cfg_small(&cb, IP_B, MOAT_LINK_WIRE, p->path);
+    ca.max_sockets = cb.max_sockets = max_sockets;
     r = moat_stack_open(&ca, &p->a);
     ck_assert_msg(r == 0, "open A: %s", moat_strerror(r));
     r = moat_stack_open(&cb, &p->b);
     ck_assert_msg(r == 0, "open B: %s", moat_strerror(r));
+}
+
+static void pair_open(struct pair *p)
+{
+    pair_open_n(p, N_SOCKS);
 }
 
 static void pair_close(struct pair *p)
@@ -768,6 +774,189 @@ START_TEST(api_peer_lies_about_ring)
 }
 END_TEST
 
+/* ---- event-driven readiness (moat_watch / moat_poll_ready) -------------- */
+
+#define RD_N 40u   /* idle sockets among which two become ready */
+
+/* Poll (waiting up to 5 s in all) until @p want sockets are reported;
+ * returns the count of the last call. */
+static unsigned ready_until(struct moat_stack *st, struct moat_event *ev, unsigned max,
+                            unsigned want)
+{
+    unsigned n = 0;
+    uint64_t end = itest_now_ms() + 5000;
+
+    do {
+        ck_assert_int_eq(moat_poll_ready(st, ev, max, 500, &n), 0);
+    } while (n < want && itest_now_ms() < end);
+    return n;
+}
+
+START_TEST(api_ready_reports_changed_only)
+{
+    struct pair p;
+    moat_sock_t sa, sb[RD_N];
+    int tag[RD_N];
+    struct moat_addr from;
+    struct moat_event ev[RD_N];
+    unsigned n = 99;
+    char buf[64];
+    size_t got;
+
+    pair_open_n(&p, 64);
+    sa = udp_bound(p.a, 0);
+    for (unsigned i = 0; i < RD_N; i++) {
+        sb[i] = udp_bound(p.b, (uint16_t)(7300 + i));
+        tag[i] = (int)i;
+        ck_assert_int_eq(moat_watch(p.b, sb[i], MOAT_POLLIN, &tag[i]), 0);
+    }
+    /* nothing is readable: an empty answer, also after a short wait */
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 50, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* datagrams to sockets 3 and 31: exactly those two are reported */
+    {
+        struct moat_addr t3 = { IP_B, 7303 }, t31 = { IP_B, 7331 };
+        ck_assert_int_eq(moat_sock_sendto(p.a, sa, "three", 5, &t3, &got), 0);
+        ck_assert_int_eq(moat_sock_sendto(p.a, sa, "thirty-one", 10, &t31, &got), 0);
+    }
+    n = ready_until(p.b, ev, RD_N, 2);
+    ck_assert_uint_eq(n, 2);
+    {
+        int seen3 = 0, seen31 = 0;
+        for (unsigned i = 0; i < n; i++) {
+            int t = *(int *)ev[i].user;
+            ck_assert_uint_eq(ev[i].revents, MOAT_POLLIN);
+            ck_assert_uint_eq(ev[i].sock, sb[t]);
+            seen3 += t == 3;
+            seen31 += t == 31;
+        }
+        ck_assert_int_eq(seen3, 1);
+        ck_assert_int_eq(seen31, 1);
+    }
+
+    /* level-triggered: still readable, so reported again without a change */
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 2);
+
+    /* max 1: one now, the other next time (neither is lost) */
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, 1, 0, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    {
+        int first = *(int *)ev[0].user;
+        ck_assert_int_eq(moat_poll_ready(p.b, ev, 1, 0, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_ne(*(int *)ev[0].user, first);
+    }
+
+    /* drain 3: only 31 stays */
+    ck_assert_int_eq(moat_sock_recvfrom(p.b, sb[3], buf, sizeof(buf), &from, &got), 0);
+    ck_assert_uint_eq(got, 5);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(*(int *)ev[0].user, 31);
+
+    /* unwatched: not reported though still readable */
+    ck_assert_int_eq(moat_watch(p.b, sb[31], 0, NULL), 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+
+    /* watching a socket that is ready already reports it at once */
+    ck_assert_int_eq(moat_watch(p.b, sb[31], MOAT_POLLIN | MOAT_POLLOUT, &tag[31]), 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ev[0].revents, MOAT_POLLIN | MOAT_POLLOUT);
+
+    /* a watched socket that is closed is not reported any more */
+    ck_assert_int_eq(moat_sock_close(p.b, sb[31]), 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, RD_N, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(moat_watch(p.b, sb[31], MOAT_POLLIN, NULL), MOAT_E_BADHANDLE);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(api_ready_hup)
+{
+    struct pair p;
+    moat_sock_t cli, lst, srv;
+    struct moat_event ev[4];
+    unsigned n = 0;
+
+    pair_open(&p);
+    tcp_connect_pair(&p, 7400, &cli, &lst, &srv);
+    ck_assert_int_eq(moat_watch(p.b, srv, MOAT_POLLIN | MOAT_POLLRDHUP, NULL), 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, 4, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    /* the peer resets the connection: HUP (and the error) are reported */
+    ck_assert_int_eq(moat_sock_abort(p.a, cli), 0);
+    n = ready_until(p.b, ev, 4, 1);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ev[0].sock, srv);
+    ck_assert(ev[0].revents & MOAT_POLLHUP);
+    ck_assert(ev[0].revents & MOAT_POLLIN);
+    /* and keeps being reported until the handle is closed */
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, 4, 0, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(moat_sock_close(p.b, srv), 0);
+    ck_assert_int_eq(moat_poll_ready(p.b, ev, 4, 0, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(api_ready_bad_args)
+{
+    struct moat_stack *st = open_none();
+    moat_sock_t s = udp_bound(st, 5021);
+    struct moat_event ev[2];
+    unsigned n = 99;
+
+    ck_assert_int_eq(moat_watch(NULL, s, MOAT_POLLIN, NULL), MOAT_E_INVAL);
+    ck_assert_int_eq(moat_watch(st, s, 0x8000u, NULL), MOAT_E_INVAL);
+    ck_assert_int_eq(moat_watch(st, 0, MOAT_POLLIN, NULL), MOAT_E_BADHANDLE);
+    ck_assert_int_eq(moat_watch(st, s + 1u, MOAT_POLLIN, NULL), MOAT_E_BADHANDLE);
+    ck_assert_int_eq(moat_poll_ready(NULL, ev, 2, 0, &n), MOAT_E_INVAL);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(moat_poll_ready(st, NULL, 2, 0, &n), MOAT_E_INVAL);
+    ck_assert_int_eq(moat_poll_ready(st, ev, 0, 0, &n), MOAT_E_INVAL);
+    /* NULL nready is allowed */
+    ck_assert_int_eq(moat_poll_ready(st, ev, 2, 0, NULL), 0);
+    moat_stack_close(st);
+}
+END_TEST
+
+/* A hostile net domain sets every bit of the ready hints, in range and
+ * not: the application looks only at slots it watches, reports only what
+ * is really ready, and reads nothing outside the bitmap. */
+START_TEST(api_ready_hostile_bits)
+{
+    struct moat_stack *st = open_none();
+    moat_sock_t s = udp_bound(st, 5031), s2 = udp_bound(st, 5032);
+    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)st->region + st->lay.off_ready);
+    _Atomic uint32_t *sum =
+        (_Atomic uint32_t *)((uint8_t *)st->region + st->lay.off_ready_sum);
+    struct moat_event ev[N_SOCKS];
+    unsigned n = 99;
+
+    ck_assert_int_eq(moat_watch(st, s, MOAT_POLLIN, NULL), 0);
+    ck_assert_int_eq(moat_watch(st, s2, MOAT_POLLOUT, NULL), 0);
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < st->lay.n_dirty; i++)
+            atomic_store(&w[i], 0xffffffffu);
+        for (uint32_t i = 0; i < st->lay.n_dirty_sum; i++)
+            atomic_store(&sum[i], 0xffffffffu);   /* words beyond n_dirty too */
+        ck_assert_int_eq(moat_poll_ready(st, ev, N_SOCKS, 0, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_eq(ev[0].sock, s2);
+        ck_assert_uint_eq(ev[0].revents, MOAT_POLLOUT);
+    }
+    moat_stack_close(st);
+}
+END_TEST
+
 /* ---- opening devices ---------------------------------------------------- */
 
 START_TEST(api_missing_tap)
@@ -826,6 +1015,9 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_bad_config);
     tcase_add_test(tc, api_dead_wakes_waiters);
     tcase_add_test(tc, api_peer_lies_about_ring);
+    tcase_add_test(tc, api_ready_bad_args);
+    tcase_add_test(tc, api_ready_hostile_bits);
+    tcase_add_test(tc, api_ready_reports_changed_only);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("tcp");
@@ -834,6 +1026,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_tcp_stream_and_eof);
     tcase_add_test(tc, api_tcp_refused);
     tcase_add_test(tc, api_tcp_nonblocking);
+    tcase_add_test(tc, api_ready_hup);
     suite_add_tcase(s, tc);
     return s;
 }
