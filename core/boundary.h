@@ -201,15 +201,22 @@ static inline uint8_t *moat_region_tx_data(void *base, const struct moat_layout 
  * domain one look at that socket). Call it after the publish and before
  * moat_stack_kick_net's fence (backends/common/netloop.c, sleeping).
  */
-static inline void moat_dirty_mark(void *base, const struct moat_layout *lay, uint32_t idx)
+/* Set slot @p idx's bit in the two-level bitmap at @p off_w / @p off_sum
+ * (the dirty or the ready hints): the word first, then its summary bit. */
+static inline void moat_hint_mark(void *base, const struct moat_layout *lay, size_t off_w,
+                                  size_t off_sum, uint32_t idx)
 {
     /* 32-bit words: lock-free on every target the core builds for. */
-    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)base + lay->off_dirty);
-    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + lay->off_dirty_sum);
+    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)base + off_w);
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + off_sum);
     if (idx >= lay->g.max_sockets)
         return;
     atomic_fetch_or_explicit(&w[idx >> 5], 1u << (idx & 31u), memory_order_release);
     atomic_fetch_or_explicit(&sum[idx >> 10], 1u << ((idx >> 5) & 31u), memory_order_release);
+}
+static inline void moat_dirty_mark(void *base, const struct moat_layout *lay, uint32_t idx)
+{
+    moat_hint_mark(base, lay, lay->off_dirty, lay->off_dirty_sum, idx);
 }
 /* Any mark not yet taken by the net domain? */
 static inline int moat_dirty_pending(void *base, const struct moat_layout *lay)
@@ -235,12 +242,7 @@ static inline int moat_dirty_pending(void *base, const struct moat_layout *lay)
  */
 static inline void moat_ready_mark(void *base, const struct moat_layout *lay, uint32_t idx)
 {
-    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)base + lay->off_ready);
-    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + lay->off_ready_sum);
-    if (idx >= lay->g.max_sockets)
-        return;
-    atomic_fetch_or_explicit(&w[idx >> 5], 1u << (idx & 31u), memory_order_release);
-    atomic_fetch_or_explicit(&sum[idx >> 10], 1u << ((idx >> 5) & 31u), memory_order_release);
+    moat_hint_mark(base, lay, lay->off_ready, lay->off_ready_sum, idx);
 }
 
 /* Validate a message received from the other side: known type, sent in

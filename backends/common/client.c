@@ -1194,6 +1194,27 @@ static int cl_cond_poll(struct moat_stack *st, void *arg)
     return ready > 0;
 }
 
+/* The waiting part of moat_poll and moat_poll_ready: one look, then wait
+ * for @p cond up to @p timeout_ms (-1 forever). Returns 0 (also on
+ * timeout) or the stack's failure code. */
+static int cl_poll_wait(struct moat_stack *st, cl_cond_fn cond, void *arg, int timeout_ms)
+{
+    int r = cl_dead(st);
+
+    if (r != 0)
+        return r;
+    r = cond(st, arg);
+    if (r < 0)
+        return r;
+    if (r == 0 && timeout_ms != 0) {
+        uint64_t deadline = timeout_ms < 0 ? 0 : cl_deadline((uint32_t)timeout_ms);
+        r = cl_wait(st, cond, arg, deadline);
+        if (r != 0 && r != MOAT_E_AGAIN)
+            return r;
+    }
+    return 0;
+}
+
 int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
               int timeout_ms, unsigned *nready)
 {
@@ -1204,18 +1225,9 @@ int moat_poll(struct moat_stack *st, struct moat_pollfd *fds, unsigned n,
         return MOAT_E_INVAL;
     if (nready)
         *nready = 0;
-    r = cl_dead(st);
+    r = cl_poll_wait(st, cl_cond_poll, &p, timeout_ms);
     if (r != 0)
         return r;
-    r = cl_cond_poll(st, &p);
-    if (r < 0)
-        return r;
-    if (r == 0 && timeout_ms != 0) {
-        uint64_t deadline = timeout_ms < 0 ? 0 : cl_deadline((uint32_t)timeout_ms);
-        r = cl_wait(st, cl_cond_poll, &p, deadline);
-        if (r != 0 && r != MOAT_E_AGAIN)
-            return r;
-    }
     if (nready)
         *nready = p.ready;
     return 0;
@@ -1356,18 +1368,9 @@ int moat_poll_ready(struct moat_stack *st, struct moat_event *out, unsigned max,
         *nready = 0;
     if (!st || !out || max == 0)
         return MOAT_E_INVAL;
-    r = cl_dead(st);
+    r = cl_poll_wait(st, cl_cond_ready, &p, timeout_ms);
     if (r != 0)
         return r;
-    r = cl_cond_ready(st, &p);
-    if (r < 0)
-        return r;
-    if (r == 0 && timeout_ms != 0) {
-        uint64_t deadline = timeout_ms < 0 ? 0 : cl_deadline((uint32_t)timeout_ms);
-        r = cl_wait(st, cl_cond_ready, &p, deadline);
-        if (r != 0 && r != MOAT_E_AGAIN)
-            return r;
-    }
     if (nready)
         *nready = p.n;
     return 0;
