@@ -11,8 +11,9 @@
  * versions. No path leaves DIR: ".." segments are refused before anything
  * is opened, and the resolved path (symlinks included) must stay inside
  * the resolved DIR. Request bodies are not supported beyond being skipped
- * when a Content-Length announces them. One moat_poll loop serves many
- * connections with non-blocking sockets; idle connections close after 30 s.
+ * when a Content-Length announces them. One event loop (moat_watch and
+ * moat_poll_ready) serves many connections with non-blocking sockets;
+ * idle connections close after 30 s (looked for once a second).
  * Prints "ready" once listening; exits 0 on SIGINT or SIGTERM.
  */
 #define _GNU_SOURCE
@@ -33,6 +34,7 @@
 #define H_RX_MAX 8192u         /* request line + headers */
 #define H_TX_BUF 65536u        /* response headers and file chunks */
 #define H_BATCH 64
+#define H_EVENTS 256           /* ready sockets taken per moat_poll_ready */
 #define H_IDLE_S 30.0
 #define H_DRAIN_S 2.0          /* lingering close: read and discard this long */
 
@@ -49,6 +51,7 @@ struct hconn {
     int peer_eof;
     int draining;              /* response done, our FIN sent: discarding input */
     double last;               /* last activity, for the idle timeout */
+    uint16_t watched;          /* events given to moat_watch */
 };
 
 struct httpd {
@@ -523,6 +526,15 @@ static void hc_serve(struct httpd *h, struct hconn *c)
     }
 }
 
+/* Watch for what the connection waits for now (only a change costs a
+ * call): room to send what it holds, else input. */
+static void hc_watch(struct httpd *h, struct hconn *c)
+{
+    uint16_t want = c->txlen ? MOAT_POLLOUT : MOAT_POLLIN;
+    if (c->s != 0 && want != c->watched && moat_watch(h->st, c->s, want, c) == 0)
+        c->watched = want;
+}
+
 static void h_accept(struct httpd *h)
 {
     for (int n = 0; n < H_BATCH; n++) {
@@ -554,7 +566,9 @@ static void h_accept(struct httpd *h)
         moat_sock_setopt(h->st, ns, MOAT_OPT_NONBLOCK, 1);
         c->s = ns;
         c->fd = -1;
+        c->watched = 0;
         hc_serve(h, c);
+        hc_watch(h, c);
     }
 }
 
@@ -564,8 +578,8 @@ int main(int argc, char **argv)
     struct httpd h;
     struct moat_addr any = { 0, 80 };
     const char *root = NULL;
-    struct moat_pollfd *pfd;
-    struct hconn **pconn;
+    struct moat_event *ev;
+    double next_idle = 0;
     int rc;
 
     ex_init("moat-httpd", " [--port N] --root DIR");
@@ -594,9 +608,8 @@ int main(int argc, char **argv)
     h.st = ex_open(&cfg);
     h.max_conns = cfg.max_sockets > 1 ? cfg.max_sockets - 1 : 1;
     h.conns = calloc(h.max_conns, sizeof *h.conns);
-    pfd = calloc(h.max_conns + 1, sizeof *pfd);
-    pconn = calloc(h.max_conns + 1, sizeof *pconn);
-    if (!h.conns || !pfd || !pconn) {
+    ev = calloc(H_EVENTS, sizeof *ev);
+    if (!h.conns || !ev) {
         fprintf(stderr, "moat-httpd: out of memory\n");
         moat_stack_close(h.st);
         return 1;
@@ -613,38 +626,41 @@ int main(int argc, char **argv)
     }
     ex_ready();
 
+    rc = moat_watch(h.st, h.lst, MOAT_POLLIN, &h.lst);
+    if (rc != 0) {
+        fprintf(stderr, "moat-httpd: watch: %s\n", moat_strerror(rc));
+        moat_stack_close(h.st);
+        return 1;
+    }
     while (!ex_stop) {
         unsigned n = 0;
         double now = ex_now();
 
-        pfd[n].sock = h.lst;
-        pfd[n].events = MOAT_POLLIN;
-        pconn[n++] = NULL;
-        for (unsigned i = 0; i < h.max_conns; i++) {
-            struct hconn *c = &h.conns[i];
-            if (c->s == 0)
-                continue;
-            if (now - c->last > H_IDLE_S) {
-                hc_close(&h, c, 0);
-                continue;
+        if (now >= next_idle) {
+            for (unsigned i = 0; i < h.max_conns; i++) {
+                struct hconn *c = &h.conns[i];
+                if (c->s != 0 && now - c->last > H_IDLE_S)
+                    hc_close(&h, c, 0);
             }
-            pfd[n].sock = c->s;
-            pfd[n].events = c->txlen ? MOAT_POLLOUT : MOAT_POLLIN;
-            pconn[n++] = c;
+            next_idle = now + 1.0;
         }
-        rc = moat_poll(h.st, pfd, n, EX_POLL_MS, NULL);
+        rc = moat_poll_ready(h.st, ev, H_EVENTS, EX_POLL_MS, &n);
         if (rc != 0) {
             fprintf(stderr, "moat-httpd: poll: %s\n", moat_strerror(rc));
             moat_stack_close(h.st);
             return 1;
         }
         for (unsigned i = 0; i < n; i++) {
-            if (pfd[i].revents == 0)
-                continue;
-            if (pconn[i])
-                hc_serve(&h, pconn[i]);
-            else
+            struct hconn *c = ev[i].user;
+            if (ev[i].user == &h.lst) {
                 h_accept(&h);
+                continue;
+            }
+            /* Closed (or the slot reused) earlier in this batch? */
+            if (c->s != ev[i].sock)
+                continue;
+            hc_serve(&h, c);
+            hc_watch(&h, c);
         }
     }
 
@@ -656,7 +672,6 @@ int main(int argc, char **argv)
     ex_print_stats(h.st);
     moat_stack_close(h.st);
     free(h.conns);
-    free(pfd);
-    free(pconn);
+    free(ev);
     return 0;
 }
