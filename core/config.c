@@ -39,6 +39,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_syn_backlog = 64;
     cfg->tcp_ooo_bytes = 4u * 1024 * 1024;
     cfg->spin_us = 50;
+    cfg->tcp_mem_bytes = 128ull << 20;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -96,6 +97,8 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
     if (cfg->tcp_rto_min_ms == 0 || cfg->tcp_rto_min_ms > cfg->tcp_rto_max_ms ||
         cfg->tcp_rto_init_ms < cfg->tcp_rto_min_ms)
         return why_(why, whylen, "TCP RTO limits must satisfy 0 < min <= init and min <= max", MOAT_E_RANGE);
+    if (cfg->tcp_mem_bytes < 64u * 1024)
+        return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     return 0;
 }
 

@@ -116,7 +116,9 @@ struct msock {
     struct moat_ring rx;        /* we produce */
     struct moat_ring tx;        /* we consume */
     struct tcp_cb *tcb;         /* STREAM only, owned by tcp.c */
+    uint8_t buf_lock;           /* SOCK_RCVBUF_SET: the app chose RCVBUF (no autotuning) */
 };
+#define SOCK_RCVBUF_SET 1u
 
 struct mcore {
     struct moat_config cfg;

@@ -233,6 +233,7 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     ch->linger_ms = l->linger_ms;
     ch->rcvbuf = l->rcvbuf;
     ch->sndbuf = l->sndbuf;
+    ch->buf_lock = l->buf_lock;
     t->iss = p->iss;
     t->snd_una = p->iss;
     t->snd_nxt = t->snd_max = p->iss + 1u;
@@ -663,6 +664,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
             moat_ring_publish(&s->rx, adv);
             t->rcv_nxt = end;
             mcore_wake_app(c);
+            tcp_wnd_rcv_data(c, s, sg);     /* receive-window autotuning */
         }
         if (len > t->rcv_mss)
             t->rcv_mss = (uint16_t)(len > t->adv_mss ? t->adv_mss : len);
@@ -679,7 +681,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
              * time receiving from the kernel over a TAP went to ACK
              * writes; docs/performance.md). The stretch is bounded by the
              * batch and by TCP_ACK_STRETCH_DIV. */
-            if (t->rcv_unacked >= s->rx.cap / TCP_ACK_STRETCH_DIV)
+            if (t->rcv_unacked >= tcp_rcv_limit(c, s) / TCP_ACK_STRETCH_DIV)
                 t->flags |= TF_ACKNOW;
             else
                 t->flags |= TF_ACKSOON;
@@ -988,6 +990,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         if (TCP_SEQ_LT(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
         tcp_cc_ack(c, s, sg->ack, acked);
+        tcp_wnd_snd_grow(c, s);     /* send limit follows cwnd (tcp_wnd.c) */
         if (t->snd_una == t->snd_max)
             t->t_rtx = 0;
         else

@@ -194,7 +194,7 @@ uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
     uint32_t max = 0xffffu << ws;
     if (space > max)
         space = max;
-    uint32_t thresh = s->rx.cap / 2u;
+    uint32_t thresh = tcp_rcv_limit(c, s) / 2u;
     if (thresh > t->adv_mss)
         thresh = t->adv_mss;
     uint32_t aligned = (space >> ws) << ws;
@@ -408,13 +408,14 @@ static int tcp_want_wnd_update(struct mcore *c, struct msock *s)
     if (t->flags & TF_FIN_RCVD)
         return 0;
     uint32_t cur = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-    if (cur >= s->rx.cap / 2u)
+    uint32_t lim = tcp_rcv_limit(c, s);    /* autotuned cap (tcp_wnd.c) */
+    if (cur >= lim / 2u)
         return 0;
     uint32_t space = tcp_rcv_space(c, s);
     uint32_t max = 0xffffu << ((t->flags & TF_WS) ? t->rcv_wscale : 0);
     if (space > max)
         space = max;
-    uint32_t thresh = s->rx.cap / 2u;
+    uint32_t thresh = lim / 2u;
     if (thresh > t->adv_mss)
         thresh = t->adv_mss;
     return space > cur && space - cur >= thresh;

@@ -150,6 +150,16 @@ struct tcp_cb {
     uint32_t acc_n, backlog;
     uint32_t listener;          /* child before accept: listener slot + 1 */
     uint32_t hnext;             /* hash chain: slot + 1 */
+
+    /* Window autotuning and send-buffer growth (tcp_wnd.c). */
+    uint32_t rcv_cap;           /* receive window cap (0: not started, the initial cap) */
+    uint32_t snd_lim;           /* tx ring bytes the application may fill (0: initial) */
+    uint32_t mem_charged;       /* bytes of rcv_cap + snd_lim charged to the budget */
+    uint32_t at_copied;         /* app-consumed byte count at the start of the interval */
+    uint64_t at_t;              /* start of the autotuning interval (0: none yet) */
+    uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
+    uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
+    uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
 };
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
@@ -189,6 +199,7 @@ struct tcp_state {
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
+    uint64_t mem_used;          /* windows charged to cfg.tcp_mem_bytes (tcp_wnd.c) */
     uint8_t key[16];            /* RFC 6528 ISN secret */
     uint8_t ckey[16];           /* SYN cookie secret */
 };
@@ -284,6 +295,23 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s);
 uint64_t tcp_syn_q_poll(struct mcore *c);
 uint64_t tcp_tw_poll(struct mcore *c);
 void tcp_persist_arm(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_wnd.c ------------------------------------------------------- */
+
+/* Initial receive window cap and send limit of a new connection. */
+#define TCP_WND_INIT (64u * 1024)
+/* Bytes of the rx ring the window may cover now: the autotuned cap, the
+ * RCVBUF option and the ring, whichever is smallest. */
+uint32_t tcp_rcv_limit(struct mcore *c, struct msock *s);
+/* The connection is synchronized: charge its windows to the budget. */
+void tcp_wnd_established(struct mcore *c, struct msock *s);
+/* In-order data arrived (rcv_nxt moved): RTT sample and, once per RTT,
+ * grow the receive window cap to about twice what the application read. */
+void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* cwnd may have grown: raise the send limit to 2 cwnd + 4 MSS. */
+void tcp_wnd_snd_grow(struct mcore *c, struct msock *s);
+/* Give the connection's windows back to the budget (release/reset). */
+void tcp_wnd_release(struct mcore *c, struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 

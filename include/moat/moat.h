@@ -102,6 +102,13 @@ struct moat_config {
 
     /* Factored backends: spin this long before sleeping (default 50 us). */
     uint32_t spin_us;
+
+    /* TCP memory budget (bytes) for the whole stack: the sum of every
+     * connection's autotuned receive window cap and send limit stays under
+     * it; when reached, windows stop growing (they never shrink below what
+     * was granted). Default 128 MiB; minimum 64 KiB. See
+     * docs/performance.md, "Windows and memory". */
+    uint64_t tcp_mem_bytes;
 };
 
 /* Fill @p cfg with defaults (one interface, no link, all sizes above). */

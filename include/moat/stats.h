@@ -86,6 +86,11 @@ struct moat_stats {
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
     uint64_t drops[MOAT_DROP_COUNT];
+    uint64_t tcp_mem_used;      /* bytes of autotuned windows and send limits granted now */
+    uint64_t tcp_mem_budget;    /* moat_config.tcp_mem_bytes */
+    uint64_t tcp_mem_capped;    /* window growths cut short by the budget */
+    uint64_t tcp_rcv_autotunes; /* receive window caps raised by autotuning */
+    uint64_t tcp_snd_grows;     /* send limits raised with cwnd */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */
