@@ -132,16 +132,16 @@ static void tcp_wnd_rtt_measure(struct mcore *c, struct msock *s, const struct t
             tcp_wnd_rtt_sample(t, (uint64_t)d * 1000u);
         return;
     }
-    /* No timestamps: time how long one advertised window takes to come. */
-    if (t->rrtt_t != 0 && TCP_SEQ_GEQ(t->rcv_nxt, t->rrtt_seq)) {
+    /* No timestamps: time from now until data from beyond the right edge
+     * we have announced arrives; the peer can send it only after an ACK
+     * of ours moved the edge, so this takes at least one round trip (an
+     * upper bound when the peer is slower than the window). */
+    if (t->rrtt_t != 0 && TCP_SEQ_GT(t->rcv_nxt, t->rrtt_seq)) {
         tcp_wnd_rtt_sample(t, c->now - t->rrtt_t);
         t->rrtt_t = 0;
     }
     if (t->rrtt_t == 0) {
-        uint32_t w = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-        if (w < t->rcv_mss)
-            w = t->rcv_mss;
-        t->rrtt_seq = t->rcv_nxt + w;
+        t->rrtt_seq = t->rcv_adv;
         t->rrtt_t = c->now != 0 ? c->now : 1;
     }
 }
