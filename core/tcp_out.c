@@ -200,6 +200,8 @@ uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
     uint32_t aligned = (space >> ws) << ws;
     if (aligned > cur && space - cur >= thresh) {
         t->rcv_adv = t->rcv_nxt + aligned;
+        if (aligned > c->stats.tcp_rcv_wnd_max)
+            c->stats.tcp_rcv_wnd_max = aligned;     /* autotuning visible in stats */
         return (uint16_t)(aligned >> ws);
     }
     uint32_t field = cur >> ws;

@@ -91,6 +91,7 @@ struct moat_stats {
     uint64_t tcp_mem_capped;    /* window growths cut short by the budget */
     uint64_t tcp_rcv_autotunes; /* receive window caps raised by autotuning */
     uint64_t tcp_snd_grows;     /* send limits raised with cwnd */
+    uint64_t tcp_rcv_wnd_max;   /* largest receive window announced (bytes) */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */
