@@ -40,6 +40,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_ooo_bytes = 4u * 1024 * 1024;
     cfg->spin_us = 50;
     cfg->tcp_mem_bytes = 128ull << 20;
+    cfg->tcp_pmtu_probe_ms = 600000;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }

@@ -991,12 +991,14 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
             t->snd_nxt = t->snd_una;
         tcp_cc_ack(c, s, sg->ack, acked);
         tcp_wnd_snd_grow(c, s);     /* send limit follows cwnd (tcp_wnd.c) */
+        tcp_pmtu_ack(c, s);         /* a PMTU probe acknowledged (tcp_pmtu.c) */
         if (t->snd_una == t->snd_max)
             t->t_rtx = 0;
         else
             tcp_timer_rtx_arm(c, t);
     } else if (pure_dup) {
-        tcp_cc_dupack(c, s);
+        if (!tcp_pmtu_dupack(c, s))     /* a lost PMTU probe is not congestion */
+            tcp_cc_dupack(c, s);
     } else if (sack_news && t->recovery == TCP_REC_FAST) {
         tcp_output(c, s);   /* SACK news during recovery */
     }
@@ -1149,6 +1151,7 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
             m = 576u;     /* ignore implausibly small MTUs (RFC 5927 7.2) */
         if (m - 40u >= t->adv_mss || m - 40u >= t->mss)
             return;
+        tcp_pmtu_lowered(c, t, t->mss);     /* probe upward later (tcp_pmtu.c) */
         t->mss = (uint16_t)(m - 40u);
         if (t->state >= TCPS_ESTABLISHED) {
             t->snd_nxt = t->snd_una;

@@ -71,7 +71,7 @@ static unsigned tcp_put_syn_opts(uint8_t *o, uint16_t mss, int sack, int ts,
 }
 
 /* Option bytes a non-SYN segment of @p t carries right now. */
-static unsigned tcp_opt_len(const struct tcp_cb *t)
+unsigned tcp_opt_len(const struct tcp_cb *t)
 {
     unsigned n = (t->flags & TF_TS) ? 12u : 0u;
     if ((t->flags & TF_SACK) && t->n_ooo > 0) {
@@ -454,7 +454,8 @@ void tcp_output(struct mcore *c, struct msock *s)
         tcp_sack_output(c, s);
         sent = (unsigned)(c->stats.tcp_segs_out - before);
     } else {
-        sent = tcp_send_data(c, s, end);
+        sent = tcp_pmtu_probe(c, s, end);   /* PMTU probe first, when due (tcp_pmtu.c) */
+        sent += tcp_send_data(c, s, end);
     }
     /* A FIN with no data left to carry it. */
     if ((t->flags & TF_FIN_Q) && t->snd_nxt == t->fin_seq &&

@@ -160,6 +160,14 @@ struct tcp_cb {
     uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
+
+    /* Path MTU probing upward (tcp_pmtu.c). */
+    uint64_t t_probe;           /* next probe due (0: no probing) */
+    uint32_t probe_seq, probe_end;  /* the probe in flight, or the lost one being repaired */
+    uint16_t probe_size;        /* MSS the probe in flight tests (0: none) */
+    uint16_t mss_max;           /* MSS before the first ICMP reduction (0: never lowered) */
+    uint16_t probe_fail;        /* smallest MSS lost in this search (0: none) */
+    uint8_t probe_lost;         /* repairing a lost probe: [probe_seq, probe_end) */
 };
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
@@ -283,6 +291,8 @@ uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
 uint8_t tcp_pick_wscale(uint32_t cap);
 /* The window field to announce now (updates rcv_adv). */
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);
+/* Option bytes a non-SYN segment of @p t carries right now. */
+unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
@@ -312,6 +322,20 @@ void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg
 void tcp_wnd_snd_grow(struct mcore *c, struct msock *s);
 /* Give the connection's windows back to the budget (release/reset). */
 void tcp_wnd_release(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_pmtu.c ------------------------------------------------------ */
+
+/* ICMP lowered the MSS from @p old: arm the raise timer. */
+void tcp_pmtu_lowered(struct mcore *c, struct tcp_cb *t, uint16_t old);
+/* Send a probe of new data if one is due; returns segments sent. */
+unsigned tcp_pmtu_probe(struct mcore *c, struct msock *s, uint32_t end);
+/* A duplicate ACK: returns 1 if it is about the probe (lost: resent at
+ * the current MSS, no congestion response), 0 for congestion control. */
+int tcp_pmtu_dupack(struct mcore *c, struct msock *s);
+/* snd_una advanced: a probe acknowledged whole raises the MSS. */
+void tcp_pmtu_ack(struct mcore *c, struct msock *s);
+/* A retransmission timeout: a probe in flight counts as failed. */
+void tcp_pmtu_rto(struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 

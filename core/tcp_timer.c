@@ -98,6 +98,7 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     }
     c->stats.tcp_timeouts++;
     tcp_cc_rto(c, t);
+    tcp_pmtu_rto(t);                /* PMTU probing hook (tcp_pmtu.c) */
     tcp_backoff(c, t);
     t->flags &= ~(uint32_t)TF_RTT_ON;
     /* Go back N from the oldest unacknowledged byte (RFC 5681 3.1 with

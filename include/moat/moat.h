@@ -109,6 +109,12 @@ struct moat_config {
      * was granted). Default 128 MiB; minimum 64 KiB. See
      * docs/performance.md, "Windows and memory". */
     uint64_t tcp_mem_bytes;
+
+    /* Path MTU probing upward (RFC 4821, RFC 8899): after an ICMP
+     * frag-needed lowered a connection's MSS, try a larger segment again
+     * this often (RFC 8899's PMTU_RAISE_TIMER; default 600000 = 10 min;
+     * 0: never probe). */
+    uint32_t tcp_pmtu_probe_ms;
 };
 
 /* Fill @p cfg with defaults (one interface, no link, all sizes above). */

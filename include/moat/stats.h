@@ -92,6 +92,8 @@ struct moat_stats {
     uint64_t tcp_rcv_autotunes; /* receive window caps raised by autotuning */
     uint64_t tcp_snd_grows;     /* send limits raised with cwnd */
     uint64_t tcp_rcv_wnd_max;   /* largest receive window announced (bytes) */
+    uint64_t tcp_pmtu_probes;   /* path MTU probes sent */
+    uint64_t tcp_pmtu_raises;   /* probes acknowledged: MSS raised */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */
