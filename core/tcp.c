@@ -378,8 +378,10 @@ void tcp_established(struct mcore *c, struct msock *s)
     t->state = TCPS_ESTABLISHED;
     s->connected = 1;
     t->retries = 0;
-    sock_status(c, s, MOAT_SS_CONNECTED, MOAT_SS_CONNECTING);
+    /* The send limit is published before CONNECTED (release order), so
+     * the application never sees a connection without its limit. */
     tcp_wnd_established(c, s);
+    sock_status(c, s, MOAT_SS_CONNECTED, MOAT_SS_CONNECTING);
     if (s->keepalive && c->cfg.tcp_keepidle_ms)
         t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
     if (t->flags & TF_FIN_Q) {

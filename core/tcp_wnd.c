@@ -77,6 +77,20 @@ static uint32_t tcp_wnd_charge(struct mcore *c, struct tcp_cb *t, uint32_t add, 
     return add;
 }
 
+/* Raise *@p cur towards @p want (at most @p ring), as far as the budget
+ * allows. Returns 1 if it grew. */
+static int tcp_wnd_grow(struct mcore *c, struct tcp_cb *t, uint32_t *cur, uint64_t want,
+                        uint32_t ring)
+{
+    if (want > ring)
+        want = ring;
+    if (want <= *cur)
+        return 0;
+    uint32_t got = tcp_wnd_charge(c, t, (uint32_t)want - *cur, 0);
+    *cur += got;
+    return got != 0;
+}
+
 void tcp_wnd_release(struct mcore *c, struct tcp_cb *t)
 {
     struct tcp_state *st = c->tcp;
@@ -167,16 +181,8 @@ void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg
     uint32_t copied = consumed - t->at_copied;
     t->at_t = c->now != 0 ? c->now : 1;
     t->at_copied = consumed;
-    uint64_t want = 2ull * copied;
-    if (want > s->rx.cap)
-        want = s->rx.cap;
-    if (want <= t->rcv_cap)
-        return;
-    uint32_t got = tcp_wnd_charge(c, t, (uint32_t)want - t->rcv_cap, 0);
-    if (got != 0) {
-        t->rcv_cap += got;
+    if (tcp_wnd_grow(c, t, &t->rcv_cap, 2ull * copied, s->rx.cap))
         c->stats.tcp_rcv_autotunes++;
-    }
 }
 
 void tcp_wnd_snd_grow(struct mcore *c, struct msock *s)
@@ -184,14 +190,7 @@ void tcp_wnd_snd_grow(struct mcore *c, struct msock *s)
     struct tcp_cb *t = tcp_cb_of(c, s);
     if (t->mem_charged == 0)
         return;
-    uint64_t want = 2ull * t->cwnd + 4ull * t->mss;
-    if (want > s->tx.cap)
-        want = s->tx.cap;
-    if (want <= t->snd_lim)
-        return;
-    uint32_t got = tcp_wnd_charge(c, t, (uint32_t)want - t->snd_lim, 0);
-    if (got != 0) {
-        t->snd_lim += got;
+    if (tcp_wnd_grow(c, t, &t->snd_lim, 2ull * t->cwnd + 4ull * t->mss, s->tx.cap)) {
         c->stats.tcp_snd_grows++;
         tcp_wnd_publish(c, s, t->snd_lim);
     }
