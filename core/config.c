@@ -38,6 +38,8 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_keepcnt = 9;
     cfg->tcp_syn_backlog = 64;
     cfg->tcp_ooo_bytes = 4u * 1024 * 1024;
+    cfg->tcp_cong = MOAT_TCP_CONG_CUBIC;
+    cfg->tcp_ecn = 2;
     cfg->spin_us = 50;
     cfg->tcp_mem_bytes = 128ull << 20;
     cfg->tcp_pmtu_probe_ms = 600000;
@@ -98,6 +100,10 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
     if (cfg->tcp_rto_min_ms == 0 || cfg->tcp_rto_min_ms > cfg->tcp_rto_max_ms ||
         cfg->tcp_rto_init_ms < cfg->tcp_rto_min_ms)
         return why_(why, whylen, "TCP RTO limits must satisfy 0 < min <= init and min <= max", MOAT_E_RANGE);
+    if (cfg->tcp_cong > MOAT_TCP_CONG_CUBIC)
+        return why_(why, whylen, "tcp_cong must be MOAT_TCP_CONG_NEWRENO (0) or MOAT_TCP_CONG_CUBIC (1)", MOAT_E_RANGE);
+    if (cfg->tcp_ecn > 2)
+        return why_(why, whylen, "tcp_ecn must be 0 (off), 1 (on) or 2 (accept when asked)", MOAT_E_RANGE);
     if (cfg->tcp_mem_bytes < 64u * 1024)
         return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     return 0;

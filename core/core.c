@@ -231,6 +231,13 @@ static int ctl_setopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t v)
             return MOAT_E_RANGE;
         s->linger_ms = (int32_t)v;
         break;
+    case MOAT_OPT_TCP_CONG:
+        /* Kept in the TCB (tcp_sock_setopt checks the state). */
+        if (s->type != MOAT_SOCK_STREAM)
+            return MOAT_E_NOTSUP;
+        if (v != MOAT_TCP_CONG_NEWRENO && v != MOAT_TCP_CONG_CUBIC)
+            return MOAT_E_RANGE;
+        break;
     default:
         return MOAT_E_NOTSUP;
     }
@@ -249,6 +256,11 @@ static int ctl_getopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t *v
     case MOAT_OPT_RCVBUF: *v = s->rcvbuf; break;
     case MOAT_OPT_SNDBUF: *v = s->sndbuf; break;
     case MOAT_OPT_LINGER_MS: *v = s->linger_ms; break;
+    case MOAT_OPT_TCP_CONG:
+        if (s->type != MOAT_SOCK_STREAM)
+            return MOAT_E_NOTSUP;
+        *v = tcp_sock_cong(c, s);
+        break;
     case MOAT_OPT_ERROR:
         /* Reading the pending error clears it (SO_ERROR semantics). */
         *v = (s->status & MOAT_SS_ERR) ? atomic_load_explicit(&s->sh->error, memory_order_relaxed) : 0;

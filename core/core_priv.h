@@ -237,6 +237,7 @@ struct ip4_tx {
     size_t l4_cap;
     uint32_t src, dst, nexthop;
     unsigned ifx;
+    uint8_t tos;                /* TOS/ECN byte; 0 from ip4_tx_begin (TCP sets ECT) */
     /* private to ip4.c */
     uint8_t *frame;
     int direct;                 /* frame is a link buffer, sent as is */

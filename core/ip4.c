@@ -177,10 +177,10 @@ int ip4_route(struct mcore *c, uint32_t dst, unsigned *ifx, uint32_t *src,
 }
 
 static void ip4_header(struct mcore *c, uint8_t *h, size_t tot, uint16_t id,
-                       uint16_t frag, uint8_t proto, uint32_t src, uint32_t dst)
+                       uint16_t frag, uint8_t proto, uint32_t src, uint32_t dst, uint8_t tos)
 {
     h[0] = 0x45;
-    h[1] = 0;
+    h[1] = tos;
     wr16(h + 2, (uint16_t)tot);
     wr16(h + 4, id);
     wr16(h + 6, frag);
@@ -203,6 +203,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
         return MOAT_E_MSGSIZE;
     tx->src = src;
     tx->dst = dst;
+    tx->tos = 0;
     err = ip4_route(c, dst, &tx->ifx, &tx->src, &tx->nexthop);
     if (err) {
         MCORE_DROP(c, NO_ROUTE);
@@ -244,11 +245,12 @@ int ip4_tx_end(struct mcore *c, struct ip4_tx *tx, uint8_t proto, size_t l4_len,
     uint16_t id = c->ip.next_id++;
 
     if (tx->direct) {
-        ip4_header(c, tx->frame + MCORE_ETH_HLEN, tot, id, frag, proto, tx->src, tx->dst);
+        ip4_header(c, tx->frame + MCORE_ETH_HLEN, tot, id, frag, proto, tx->src, tx->dst,
+                   tx->tos);
         tx->direct = 0;
         return eth_tx_commit(c, tx->ifx, MCORE_ETH_HLEN + tot);
     }
-    ip4_header(c, c->scratch, tot, id, frag, proto, tx->src, tx->dst);
+    ip4_header(c, c->scratch, tot, id, frag, proto, tx->src, tx->dst, tx->tos);
     return ip4_output_raw(c, tx->ifx, tx->nexthop, c->scratch, tot);
 }
 

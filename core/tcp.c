@@ -266,7 +266,8 @@ void tcp_cb_reset(struct mcore *c, struct msock *s)
     t->rto = c->cfg.tcp_rto_init_ms * 1000u;
     t->mss = TCP_MSS_DEFAULT;
     t->rcv_mss = TCP_MSS_DEFAULT;
-    tcp_cc_init(t);
+    t->cong = c->cfg.tcp_cong;      /* MOAT_OPT_TCP_CONG may change it */
+    tcp_cc_init(c, t);
 }
 
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t)
@@ -734,10 +735,25 @@ int tcp_sock_setopt(struct mcore *c, struct msock *s, int opt, int64_t value)
         if (t->state >= TCPS_ESTABLISHED)
             tcp_output(c, s);   /* a window update if it grew */
         break;
+    case MOAT_OPT_TCP_CONG:
+        /* Before connect or listen only: the algorithm's state starts with
+         * the connection (a listener's choice passes to its children). */
+        if (t->state != TCPS_CLOSED && t->state != TCPS_LISTEN)
+            return MOAT_E_STATE;
+        if (s->status & MOAT_SS_HUP)
+            return MOAT_E_STATE;
+        t->cong = (uint8_t)value;
+        tcp_cong_init(c, t);
+        break;
     default:
         break;
     }
     return 0;
+}
+
+int tcp_sock_cong(struct mcore *c, struct msock *s)
+{
+    return tcp_cb_of(c, s)->cong;
 }
 
 int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse)

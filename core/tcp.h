@@ -46,6 +46,8 @@ int tcp_sock_close(struct mcore *c, struct msock *s);
 int tcp_sock_abort(struct mcore *c, struct msock *s);
 /* Options that TCP acts on at once (NODELAY, KEEPALIVE, buffers). */
 int tcp_sock_setopt(struct mcore *c, struct msock *s, int opt, int64_t value);
+/* MOAT_OPT_TCP_CONG: the congestion control algorithm of the connection. */
+int tcp_sock_cong(struct mcore *c, struct msock *s);
 /* Is lport in use by a TCP connection or listener in a way that forbids
  * a new bind (TIME-WAIT counts unless @p reuse)? */
 int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse);

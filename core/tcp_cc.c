@@ -10,26 +10,18 @@
  */
 #include "tcp_priv.h"
 
-void tcp_cc_init(struct tcp_cb *t)
+void tcp_cc_init(struct mcore *c, struct tcp_cb *t)
 {
     t->cwnd = 0;
-    t->ssthresh = 0x3fffffffu;
     t->recovery = TCP_REC_NONE;
     t->dupacks = 0;
-    t->bytes_acked = 0;
     t->n_sack = 0;
+    tcp_cong_init(c, t);
 }
 
 uint32_t tcp_flight(const struct tcp_cb *t)
 {
     return t->snd_max - t->snd_una;
-}
-
-static uint32_t tcp_half_flight(const struct tcp_cb *t)
-{
-    uint32_t h = tcp_flight(t) / 2u;
-    uint32_t two = 2u * t->mss;
-    return h > two ? h : two;
 }
 
 static void tcp_cwnd_cap(struct mcore *c, struct msock *s, struct tcp_cb *t)
@@ -291,10 +283,8 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
             t->recovery = TCP_REC_NONE;
             t->flags &= ~(uint32_t)TF_RXT_WATCH;
             t->dupacks = 0;
-            t->bytes_acked = 0;
-            if (t->flags & TF_SACK) {
-                t->cwnd = t->ssthresh;
-            } else {
+            tcp_cong_on_recovery_end(c, t);
+            if (!(t->flags & TF_SACK)) {
                 /* RFC 6582 3.2 step 3 (1): min(ssthresh, max(FlightSize,
                  * SMSS) + SMSS) */
                 uint32_t fl = tcp_flight(t);
@@ -325,18 +315,7 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
     t->dupacks = 0;
     if (t->recovery == TCP_REC_NONE)
         t->recover = t->snd_una;    /* trails snd_una so it never wraps past it */
-    if (t->cwnd < t->ssthresh) {
-        /* Slow start with appropriate byte counting, L = 2 SMSS, or 1 SMSS
-         * while repairing after a timeout (RFC 3465 2.3). */
-        uint32_t l = (t->recovery == TCP_REC_RTO ? 1u : 2u) * t->mss;
-        t->cwnd += acked < l ? acked : l;
-    } else {
-        t->bytes_acked += acked;
-        if (t->bytes_acked >= t->cwnd) {
-            t->bytes_acked -= t->cwnd;
-            t->cwnd += t->mss;
-        }
-    }
+    tcp_cong_on_ack(c, t, acked);
     if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover))
         t->recovery = TCP_REC_NONE;
     tcp_cwnd_cap(c, s, t);
@@ -392,10 +371,9 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
         return;
     }
     c->stats.tcp_fast_retransmits++;
-    t->ssthresh = tcp_half_flight(t);
+    tcp_cong_on_congestion(c, t);
     t->recover = t->snd_max;
     t->recovery = TCP_REC_FAST;
-    t->bytes_acked = 0;
     if (t->flags & TF_SACK) {
         /* RFC 6675 5 step 4: cwnd = ssthresh, retransmit the first hole,
          * then let pipe decide. */
@@ -417,16 +395,12 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
 
 void tcp_cc_rto(struct mcore *c, struct tcp_cb *t)
 {
-    (void)c;
     /* RFC 5681 3.1 (4): ssthresh once per timeout series, cwnd = 1 SMSS. */
-    if (t->retries <= 1)
-        t->ssthresh = tcp_half_flight(t);
-    t->cwnd = t->mss;
+    tcp_cong_on_rto(c, t, t->retries <= 1);
     t->recovery = TCP_REC_RTO;
     t->flags &= ~(uint32_t)TF_RXT_WATCH;
     t->recover = t->snd_max;
     t->dupacks = 0;
-    t->bytes_acked = 0;
     /* RFC 2018 8: forget SACK information after a timeout. */
     tcp_sack_clear(t);
 }

@@ -37,6 +37,8 @@ int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
     sg->seq = rd32(h + 4);
     sg->ack = rd32(h + 8);
     sg->flags = h[13] & 0x3fu;
+    sg->ecn_flags = h[13] & (TCP_ECE | TCP_CWR);   /* RFC 3168 (tcp_ecn.c) */
+    sg->ip_ecn = rx->tos & 3u;
     sg->wnd = rd16(h + 14);
     sg->hlen = (uint8_t)hlen;
     sg->len = (uint32_t)(len - hlen);
@@ -233,6 +235,8 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     ch->linger_ms = l->linger_ms;
     ch->rcvbuf = l->rcvbuf;
     ch->sndbuf = l->sndbuf;
+    t->cong = tcp_cb_of(c, l)->cong;    /* MOAT_OPT_TCP_CONG of the listener */
+    tcp_cong_init(c, t);
     ch->buf_lock = l->buf_lock;
     t->iss = p->iss;
     t->snd_una = p->iss;
@@ -364,6 +368,7 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         struct msock *ch = tcp_child_new(c, l, sg, &p);
         if (ch == NULL)
             return;
+        tcp_ecn_established(c, tcp_cb_of(c, ch), q != NULL && q->ecn_ok);
         tcp_process(c, ch, sg);
         struct tcp_cb *ct = tcp_cb_of(c, ch);
         if (ct->state == TCPS_SYN_RCVD) {
@@ -423,6 +428,7 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         q->ws = sg->ws;
         q->sack_ok = sg->sack_ok;
         q->ts_ok = sg->ts_ok;
+        q->ecn_ok = (uint8_t)tcp_ecn_syn_wants(c, sg);
         q->ts_recent = sg->tsval;
         q->ts_off = mcore_rand32(c);
         q->listener = (uint16_t)sock_idx(c, l);
@@ -751,6 +757,7 @@ static void tcp_synsent_input(struct mcore *c, struct msock *s, const struct tcp
         t->ts_recent = sg->tsval;
         t->ts_recent_t = c->now;
     }
+    tcp_ecn_synack_in(c, t, sg);
     t->snd_wnd = sg->wnd;
     t->max_sndwnd = sg->wnd;
     t->snd_wl1 = sg->seq;
@@ -945,6 +952,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         return;
     }
     t->probes = 0;      /* the peer is alive (keepalive, persist) */
+    tcp_ecn_in(c, s, sg);   /* RFC 3168: CE, CWR, ECE (tcp_ecn.c) */
     uint32_t nwnd = sg->wnd << t->snd_wscale;
     int pure_dup = sg->ack == t->snd_una && sg->len == 0 &&
                    !(sg->flags & (TCP_SYN | TCP_FIN)) && nwnd == t->snd_wnd &&
@@ -966,6 +974,7 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     uint32_t una_before = t->snd_una;
     if (TCP_SEQ_GT(sg->ack, t->snd_una)) {
         uint32_t acked = sg->ack - t->snd_una;
+        t->rtt_last = 0;
         /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
          * else the one timed segment (Karn: never a retransmission). */
         if ((t->flags & TF_TS) && sg->ts_ok && sg->tsecr != 0) {

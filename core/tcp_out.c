@@ -171,7 +171,8 @@ void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_ms
                                      q->ws != TCP_WS_NONE, our_ws);
     uint32_t wnd = c->env.layout.g.sock_rx_bytes;  /* a SYN's window is never scaled */
     (void)tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss, q->irs + 1u,
-                       TCP_SYN | TCP_ACK, (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
+                       (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)),
+                       (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
 }
 
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
@@ -235,11 +236,13 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         ack = t->rcv_nxt;
         wnd = tcp_rcv_wnd_field(c, s);
     }
+    uint8_t ecn = tcp_ecn_out(c, t, seq, len, &flags);  /* RFC 3168 (tcp_ecn.c) */
     unsigned hlen = TCP_HLEN + olen;
     struct ip4_tx tx;
     int err = ip4_tx_begin(c, &tx, s->lip, s->rip, hlen + len);
     if (err != 0)
         return err;
+    tx.tos = ecn;
     tcp_put_hdr(tx.l4, s->lport, s->rport, seq, ack, hlen, flags, wnd);
     memcpy(tx.l4 + TCP_HLEN, o, olen);
     if (len > 0) {

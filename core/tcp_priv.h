@@ -17,6 +17,7 @@
 #define MOAT_TCP_PRIV_H
 
 #include "core_priv.h"
+#include "tcp_cong.h"
 
 #define TCP_SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 #define TCP_SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
@@ -30,6 +31,8 @@
 #define TCP_PSH 0x08u
 #define TCP_ACK 0x10u
 #define TCP_URG 0x20u
+#define TCP_ECE 0x40u            /* RFC 3168 6.1 */
+#define TCP_CWR 0x80u
 
 #define TCP_HLEN        20u
 #define TCP_OPT_MAX     40u
@@ -136,6 +139,12 @@ struct tcp_cb {
     uint32_t rxt_mark;          /* snd_max when the hole at snd_una was last resent */
     struct tcp_range sack[TCP_SACK_MAX];
 
+    /* Congestion control module (tcp_cong.h). */
+    uint8_t cong;               /* enum tcp_cong_algo */
+    uint32_t rtt_last;          /* RTT sample of the ACK being processed (us), 0: none */
+    uint32_t prior_cwnd, prior_ssthresh;  /* before the last congestion response (undo) */
+    struct tcp_cong_priv cp;    /* the algorithm's state and ECN (tcp_cong.h) */
+
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
     uint64_t t_last_rcv;
@@ -181,6 +190,7 @@ struct tcp_syn {
     uint16_t mss;               /* peer's MSS option (0: none) */
     uint16_t listener;          /* slot index */
     uint8_t used, ws, sack_ok, ts_ok, retries;
+    uint8_t ecn_ok;             /* the SYN asked for ECN and we agreed (RFC 3168 6.1.1) */
 };
 #define TCP_WS_NONE 0xffu
 
@@ -229,6 +239,8 @@ struct tcp_seg {
     uint32_t tsval, tsecr;
     uint8_t n_sack;
     struct tcp_range sack[4];
+    uint8_t ecn_flags;          /* TCP_ECE | TCP_CWR bits of the header (not in flags) */
+    uint8_t ip_ecn;             /* ECN field of the IP header (3: CE) */
 };
 
 /* ---- tcp.c ------------------------------------------------------------ */
@@ -339,7 +351,7 @@ void tcp_pmtu_rto(struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 
-void tcp_cc_init(struct tcp_cb *t);
+void tcp_cc_init(struct mcore *c, struct tcp_cb *t);
 /* @p acked bytes newly acknowledged by @p ack (snd_una not yet moved). */
 void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked);
 void tcp_cc_dupack(struct mcore *c, struct msock *s);
@@ -353,5 +365,20 @@ uint32_t tcp_sacked_bytes(const struct tcp_cb *t);
 /* RFC 6675 loss recovery transmission loop. */
 void tcp_sack_output(struct mcore *c, struct msock *s);
 uint32_t tcp_flight(const struct tcp_cb *t);
+
+/* ---- tcp_ecn.c (RFC 3168) ----------------------------------------------- */
+
+/* Does this SYN ask for ECN, and does the configuration let us agree? */
+int tcp_ecn_syn_wants(const struct mcore *c, const struct tcp_seg *sg);
+/* The handshake is over: ECN in use on @p t or not. */
+void tcp_ecn_established(struct mcore *c, struct tcp_cb *t, int ok);
+/* Our SYN's answer (SYN-SENT): did the peer agree? */
+void tcp_ecn_synack_in(struct mcore *c, struct tcp_cb *t, const struct tcp_seg *sg);
+/* A segment of @p t is being built: add ECE/CWR to @p flags; returns the
+ * IP ECN field (ECT(0) on new data, else 0). */
+uint8_t tcp_ecn_out(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len,
+                    uint8_t *flags);
+/* An acceptable ACK-bearing segment: CE and CWR (receiver), ECE (sender). */
+void tcp_ecn_in(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
 
 #endif

@@ -31,6 +31,7 @@ void tcp_timer_rtx_arm(struct mcore *c, struct tcp_cb *t)
 /* RFC 6298 2.2/2.3, alpha 1/8, beta 1/4; clock granularity 1 ms. */
 void tcp_rtt_sample(struct mcore *c, struct tcp_cb *t, uint32_t r)
 {
+    t->rtt_last = r ? r : 1;
     if (t->srtt == 0) {
         t->srtt = r ? r : 1;
         t->rttvar = r / 2u;

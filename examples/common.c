@@ -51,7 +51,9 @@ _Noreturn void ex_usage(const char *why)
             "  --gw ADDR          default gateway\n"
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
-            "  --pcap FILE        write every frame sent and received to FILE\n",
+            "  --pcap FILE        write every frame sent and received to FILE\n"
+            "  --cong ALGO        TCP congestion control: cubic (default) or newreno\n"
+            "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n",
             ex.prog, ex.usage_extra);
     exit(2);
 }
@@ -148,6 +150,21 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
     if (strcmp(opt, "--pcap") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         ex_copy_path(ifc->pcap, opt, v);
+        return 1;
+    }
+    if (strcmp(opt, "--cong") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        if (strcmp(v, "cubic") == 0)
+            cfg->tcp_cong = MOAT_TCP_CONG_CUBIC;
+        else if (strcmp(v, "newreno") == 0 || strcmp(v, "reno") == 0)
+            cfg->tcp_cong = MOAT_TCP_CONG_NEWRENO;
+        else
+            ex_bad_value(opt, v, "expected cubic or newreno");
+        return 1;
+    }
+    if (strcmp(opt, "--ecn") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->tcp_ecn = (uint8_t)ex_parse_num(opt, v, 0, 2, 0);
         return 1;
     }
     return 0;
@@ -279,6 +296,11 @@ void ex_print_stats(struct moat_stack *st)
             (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_conns_opened,
             (unsigned long long)s.tcp_conns_accepted, (unsigned long long)s.pkt_high_water,
             (unsigned long long)moat_stats_drops_total(&s));
+    fprintf(stderr,
+            "%s: stats: tcp_ecn_conns=%llu tcp_ecn_ce_rcvd=%llu tcp_ecn_ece_rcvd=%llu "
+            "tcp_ecn_reductions=%llu\n",
+            ex.prog, (unsigned long long)s.tcp_ecn_conns, (unsigned long long)s.tcp_ecn_ce_rcvd,
+            (unsigned long long)s.tcp_ecn_ece_rcvd, (unsigned long long)s.tcp_ecn_reductions);
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),

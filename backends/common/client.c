@@ -760,6 +760,7 @@ int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t valu
     case MOAT_OPT_SNDBUF:
     case MOAT_OPT_LINGER_MS:
     case MOAT_OPT_BROADCAST:
+    case MOAT_OPT_TCP_CONG:
         break;
     default:
         return MOAT_E_NOTSUP;
@@ -803,6 +804,7 @@ int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *val
     case MOAT_OPT_LINGER_MS:
     case MOAT_OPT_BROADCAST:
     case MOAT_OPT_ERROR:
+    case MOAT_OPT_TCP_CONG:
         break;
     default:
         return MOAT_E_NOTSUP;

@@ -64,6 +64,12 @@ struct moat_if_config {
     struct moat_link *custom;      /* MOAT_LINK_CUSTOM only; borrowed */
 };
 
+/* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */
+enum moat_tcp_cong {
+    MOAT_TCP_CONG_NEWRENO = 0,  /* RFC 5681 / RFC 6582 */
+    MOAT_TCP_CONG_CUBIC = 1     /* RFC 9438 with HyStart++ (RFC 9406) */
+};
+
 struct moat_config {
     uint32_t n_ifs;                         /* 1..MOAT_MAX_IFS (default 1) */
     struct moat_if_config ifs[MOAT_MAX_IFS];
@@ -96,6 +102,10 @@ struct moat_config {
     uint32_t tcp_ooo_bytes;    /* out-of-order budget per stack (default 4 MiB) */
     uint32_t tcp_iss_fixed;    /* test hook: ISS used when tcp_iss_hook is set */
     uint8_t  tcp_iss_hook;     /* 1: use tcp_iss_fixed instead of RFC 6528 */
+    uint8_t  tcp_cong;         /* congestion control: MOAT_TCP_CONG_* (default CUBIC);
+                                  a socket may choose its own (MOAT_OPT_TCP_CONG) */
+    uint8_t  tcp_ecn;          /* ECN (RFC 3168), as Linux's tcp_ecn: 0 off; 1 ask on
+                                  connect and accept; 2 (default) accept when asked */
 
     /* Randomness: 0 = seed from the host (getrandom); else deterministic. */
     uint64_t seed;

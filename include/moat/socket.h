@@ -47,8 +47,11 @@ enum moat_opt {
                                0 abort with RST; >0 close waits up to that long
                                for the data to be acknowledged */
     MOAT_OPT_BROADCAST,     /* UDP: 1 allows sending to broadcast addresses */
-    MOAT_OPT_ERROR          /* get only: pending error (cleared when read) */
+    MOAT_OPT_ERROR,         /* get only: pending error (cleared when read) */
+    MOAT_OPT_TCP_CONG       /* TCP: congestion control, MOAT_TCP_CONG_*; set before
+                               connect or listen (accepted connections inherit it) */
 };
+
 
 /*
  * Open a socket of @p type (enum moat_sock_type) and write its handle to @p out.

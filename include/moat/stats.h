@@ -86,6 +86,12 @@ struct moat_stats {
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
     uint64_t drops[MOAT_DROP_COUNT];
+    /* ECN (RFC 3168) */
+    uint64_t tcp_ecn_conns;      /* connections that negotiated ECN */
+    uint64_t tcp_ecn_ce_rcvd;    /* segments received with CE (congestion experienced) */
+    uint64_t tcp_ecn_ece_rcvd;   /* ACKs received with ECE (the peer saw CE) */
+    uint64_t tcp_ecn_reductions; /* window reductions answering ECE (once per window) */
+    /* windows and path MTU (tcp_wnd.c, tcp_pmtu.c) */
     uint64_t tcp_mem_used;      /* bytes of autotuned windows and send limits granted now */
     uint64_t tcp_mem_budget;    /* moat_config.tcp_mem_bytes */
     uint64_t tcp_mem_capped;    /* window growths cut short by the budget */

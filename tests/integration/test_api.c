@@ -229,6 +229,33 @@ START_TEST(api_options)
 }
 END_TEST
 
+/* MOAT_OPT_TCP_CONG through the backend (client.c passes it to the net
+ * domain): the stack's default, set before listening, refused on UDP and
+ * out of range. */
+START_TEST(api_tcp_cong_option)
+{
+    struct moat_stack *st = open_none();
+    moat_sock_t t, u = udp_bound(st, 5003);
+    int64_t v = -1;
+
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &t), 0);
+    ck_assert_int_eq(moat_sock_getopt(st, t, MOAT_OPT_TCP_CONG, &v), 0);
+    ck_assert_int_eq(v, MOAT_TCP_CONG_CUBIC);
+    ck_assert_int_eq(moat_sock_setopt(st, t, MOAT_OPT_TCP_CONG, MOAT_TCP_CONG_NEWRENO), 0);
+    ck_assert_int_eq(moat_sock_getopt(st, t, MOAT_OPT_TCP_CONG, &v), 0);
+    ck_assert_int_eq(v, MOAT_TCP_CONG_NEWRENO);
+    ck_assert_int_eq(moat_sock_setopt(st, t, MOAT_OPT_TCP_CONG, 7), MOAT_E_RANGE);
+    ck_assert_int_eq(moat_sock_setopt(st, u, MOAT_OPT_TCP_CONG, 1), MOAT_E_NOTSUP);
+    struct moat_addr a = { 0, 5004 };
+    ck_assert_int_eq(moat_sock_bind(st, t, &a), 0);
+    ck_assert_int_eq(moat_sock_listen(st, t, 4), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, t, MOAT_OPT_TCP_CONG, MOAT_TCP_CONG_CUBIC), 0);
+    ck_assert_int_eq(moat_sock_getopt(st, t, MOAT_OPT_TCP_CONG, &v), 0);
+    ck_assert_int_eq(v, MOAT_TCP_CONG_CUBIC);
+    moat_stack_close(st);
+}
+END_TEST
+
 START_TEST(api_double_bind)
 {
     struct moat_stack *st = open_none();
@@ -787,6 +814,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_bad_handles);
     tcase_add_test(tc, api_null_args);
     tcase_add_test(tc, api_options);
+    tcase_add_test(tc, api_tcp_cong_option);
     tcase_add_test(tc, api_double_bind);
     tcase_add_test(tc, api_nonblock_recv_empty);
     tcase_add_test(tc, api_rcvtimeo);

@@ -112,7 +112,7 @@ void tfx_inject(struct fx *f, const struct tcp_repr *r)
     ck_assert_uint_le(r->len, 9000);
     size_t len = tfx_build(seg, src, dst, r);
     size_t flen = fx_ip4(f, 0, frame,
-                         &FX_IP(.proto = 6, .src = src, .dst = dst, .df = true,
+                         &FX_IP(.proto = 6, .src = src, .dst = dst, .df = true, .tos = r->tos,
                                 .eth_dst = r->to_bcast ? fx_bcast_mac : NULL),
                          seg, len);
     fx_inject(f, 0, frame, flen);
@@ -131,6 +131,7 @@ bool tfx_parse(const struct fx *f, unsigned i, struct tcp_repr *r)
     r->src = p.src;
     r->dst = p.dst;
     r->ip_len = p.tot_len;
+    r->tos = p.tos;
     r->sport = ld16(h);
     r->dport = ld16(h + 2);
     r->seq = ld32(h + 4);
@@ -211,11 +212,20 @@ unsigned tfx_ntcp(const struct fx *f)
 
 /* ---- set-up ------------------------------------------------------------------ */
 
+static int tfx_cong_pin = -1;
+
+void tfx_pin_cong(int algo)
+{
+    tfx_cong_pin = algo;
+}
+
 void tfx_config(struct fx *f)
 {
     fx_config(f);
     f->cfg.tcp_msl_ms = 1000;
     f->cfg.max_sockets = 8;
+    if (tfx_cong_pin >= 0)
+        f->cfg.tcp_cong = (uint8_t)tfx_cong_pin;
 }
 
 void tfx_start(struct fx *f)
@@ -389,7 +399,8 @@ void tfx_connect(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
     ck_assert_int_eq(fx_connect(f, k->h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
     ck_assert_uint_eq(tfx_ntcp(f), 1);
     struct tcp_repr syn = tfx_tx(f, 0);
-    ck_assert_uint_eq(syn.flags, TH_SYN);
+    /* tcp_ecn 1: every connect asks for ECN (RFC 3168 6.1.1) */
+    ck_assert_uint_eq(syn.flags, TH_SYN | (f->cfg.tcp_ecn == 1 ? TH_ECE | TH_CWR : 0u));
     k->iss = syn.seq;
     k->lport = syn.sport;
     k->rport = TFX_RPORT;
@@ -399,7 +410,8 @@ void tfx_connect(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
     k->peer_ts = 1000;
     fx_tx_clear(f);
     struct tcp_repr sa = TSEG(.sport = TFX_RPORT, .dport = k->lport, .seq = k->irs,
-                              .ack = k->iss + 1, .flags = TH_SYN | TH_ACK);
+                              .ack = k->iss + 1,
+                              .flags = (uint8_t)(TH_SYN | TH_ACK | (o->ecn ? TH_ECE : 0u)));
     tfx_peer_opts(&sa, o);
     sa.tsval = k->peer_ts;
     sa.tsecr = syn.tsval;
@@ -427,13 +439,15 @@ void tfx_passive(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
     k->ts = o->ts;
     k->peer_ts = 1000;
     fx_tx_clear(f);
-    struct tcp_repr syn = TSEG(.seq = k->irs, .flags = TH_SYN);
+    struct tcp_repr syn = TSEG(.seq = k->irs,
+                               .flags = (uint8_t)(TH_SYN | (o->ecn ? TH_ECE | TH_CWR : 0u)));
     tfx_peer_opts(&syn, o);
     syn.tsval = k->peer_ts;
     tfx_inject(f, &syn);
     ck_assert_uint_eq(tfx_ntcp(f), 1);
     struct tcp_repr sa = tfx_tx(f, 0);
-    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
+    /* an ECN-setup SYN is agreed to (ECE alone) unless tcp_ecn is 0 */
+    ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK | (o->ecn && f->cfg.tcp_ecn ? TH_ECE : 0u));
     ck_assert_uint_eq(sa.ack, k->irs + 1);
     k->iss = sa.seq;
     k->mss = sa.mss;

@@ -34,6 +34,8 @@
 #define TH_RST 0x04u
 #define TH_PSH 0x08u
 #define TH_ACK 0x10u
+#define TH_ECE 0x40u
+#define TH_CWR 0x80u
 
 struct tcp_repr {
     uint16_t sport, dport;
@@ -58,6 +60,7 @@ struct tcp_repr {
     uint32_t cut;               /* bytes cut off the end of the segment */
     uint32_t src, dst;          /* IP addresses; 0 = R -> L */
     bool to_bcast;              /* sent to the subnet broadcast */
+    uint8_t tos;                /* IP TOS byte (ECN in the low 2 bits); parsed too */
     /* parse results */
     uint32_t opt_len;
     uint32_t ip_len;            /* IP total length */
@@ -100,11 +103,17 @@ struct tfx_opts {
     bool ts;
     uint16_t wnd;               /* 0: 65535 */
     uint32_t iss;               /* 0: TFX_PEER_ISS */
+    bool ecn;                   /* RFC 3168: the SYN asks for ECN (ECE + CWR), the
+                                   SYN-ACK agrees (ECE) */
 };
 #define TFX_OPTS(...) ((struct tfx_opts){ .mss = 1460, .ws = -1, __VA_ARGS__ })
 
 /* fx_config with TCP-friendly values (msl 1 s for short TIME-WAITs). */
 void tfx_config(struct fx *f);
+/* From now on tfx_config selects congestion control @p algo
+ * (MOAT_TCP_CONG_*; -1: the stack's default). For tests written against
+ * one algorithm's window arithmetic (NewReno's, in the older scenarios). */
+void tfx_pin_cong(int algo);
 /* tfx_config + tfx_start. */
 void tfx_init(struct fx *f);
 /* fx_start + ARP seeded + tx cleared: the second half of tfx_init, for a

@@ -37,6 +37,7 @@ static uint8_t D[65536];
 
 static void setup(void)
 {
+    tfx_pin_cong(MOAT_TCP_CONG_NEWRENO);    /* NewReno's window arithmetic */
     tfx_init(f);
     tfx_pattern(D, sizeof D, 0);
 }

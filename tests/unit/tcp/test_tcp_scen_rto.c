@@ -35,6 +35,7 @@ static uint8_t D[32768];
 
 static void setup(void)
 {
+    tfx_pin_cong(MOAT_TCP_CONG_NEWRENO);    /* NewReno's window arithmetic */
     tfx_init(f);
     tfx_pattern(D, sizeof D, 0);
 }
