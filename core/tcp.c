@@ -840,6 +840,8 @@ uint64_t tcp_poll(struct mcore *c)
         d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
         d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
         d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
+        d = mcore_min(d, t->t_rack ? t->t_rack : MCORE_NEVER);
+        d = mcore_min(d, t->t_tlp ? t->t_tlp : MCORE_NEVER);
         next = mcore_min(next, d);
     }
     next = mcore_min(next, tcp_syn_q_poll(c));

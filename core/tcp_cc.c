@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TCP congestion control and loss recovery: slow start and congestion
- * avoidance with byte counting (RFC 5681, RFC 3465), initial window of
- * ten segments (RFC 6928), fast retransmit with NewReno partial-ACK
- * handling (RFC 6582) when the peer does not do SACK, and SACK-based loss
- * recovery (RFC 6675: scoreboard, IsLost, pipe, NextSeg) when it does.
+ * TCP loss recovery: fast retransmit with NewReno partial-ACK handling
+ * (RFC 6582) when the peer does not do SACK, and SACK-based recovery when
+ * it does: the scoreboard and pipe of RFC 6675, with RACK (tcp_rack.c)
+ * deciding what is lost, PRR (RFC 6937) deciding how much is sent per ACK,
+ * and the RFC 6675 rescue retransmission. The window policy itself (slow
+ * start, congestion avoidance, ssthresh) is tcp_cong.c's.
  *
  * Does not parse options (tcp_in.c) or build segments (tcp_out.c).
  */
@@ -12,6 +13,7 @@
 
 void tcp_cc_init(struct mcore *c, struct tcp_cb *t)
 {
+    tcp_rack_init(t);
     t->cwnd = 0;
     t->recovery = TCP_REC_NONE;
     t->dupacks = 0;
@@ -112,7 +114,7 @@ void tcp_sack_update(struct tcp_cb *t, const struct tcp_seg *sg)
 }
 
 /* Bytes in [a, b) that are not SACKed. */
-static uint32_t tcp_nonsacked(const struct tcp_cb *t, uint32_t a, uint32_t b)
+uint32_t tcp_nonsacked(const struct tcp_cb *t, uint32_t a, uint32_t b)
 {
     if (!TCP_SEQ_LT(a, b))
         return 0;
@@ -129,28 +131,16 @@ static uint32_t tcp_nonsacked(const struct tcp_cb *t, uint32_t a, uint32_t b)
     return n;
 }
 
-/* RFC 6675 IsLost: holes below the returned sequence number are lost
- * (more than (DupThresh-1)*SMSS bytes or DupThresh blocks SACKed above). */
-static uint32_t tcp_lost_end(const struct tcp_cb *t)
-{
-    uint32_t bytes = 0;
-    for (unsigned k = t->n_sack; k-- > 0;) {
-        bytes += t->sack[k].r - t->sack[k].l;
-        if (bytes > (TCP_DUPTHRESH - 1u) * t->mss || t->n_sack - k >= TCP_DUPTHRESH)
-            return t->sack[k].l;
-    }
-    return t->snd_una;
-}
-
+/* RFC 6675 pipe with RACK's notion of lost: every byte sent and neither
+ * SACKed nor marked lost (a retransmitted byte is in flight again). */
 static uint32_t tcp_pipe(const struct tcp_cb *t)
 {
-    uint32_t lost_end = tcp_lost_end(t);
-    return tcp_nonsacked(t, lost_end, t->snd_max) +
-           tcp_nonsacked(t, t->snd_una, t->high_rxt);
+    uint32_t out = tcp_nonsacked(t, t->snd_una, t->snd_max);
+    uint32_t lost = tcp_rack_lost_bytes(t);
+    return out > lost ? out - lost : 0;
 }
 
-/* First non-SACKed byte at or after @p from, and the length of its hole. */
-static uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *len)
+uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *len)
 {
     uint32_t s = from;
     for (unsigned i = 0; i < t->n_sack; i++) {
@@ -168,37 +158,16 @@ static uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *l
     return s;
 }
 
-static void tcp_rxt_watch(struct tcp_cb *t)
-{
-    t->rxt_mark = t->snd_max;
-    t->flags |= TF_RXT_WATCH;
-}
-
 /*
- * Lost retransmission of the first hole. RFC 6675 alone has only the
- * timeout for it; but once the receiver SACKs more than (DupThresh - 1)
- * segments that we sent after that retransmission, it cannot still be on
- * its way (the same reasoning as IsLost, applied to the retransmission):
- * send it again, within the same recovery episode.
+ * Transmission during SACK recovery (RFC 6675 5 with RACK deciding what is
+ * lost, RFC 8985 6.3): while pipe is below cwnd (which PRR sets, see
+ * tcp_prr), send (1) the first range RACK marked lost, else (2) new data
+ * within the peer's window, else (3) once per recovery the RFC 6675 rescue
+ * retransmission: the last segment before snd_max, if it is not SACKed.
+ * Rule (3) repairs a loss at the tail of the recovery window, which RACK
+ * cannot see (nothing after it is delivered) and TLP does not probe during
+ * recovery.
  */
-void tcp_sack_check_rxt(struct tcp_cb *t)
-{
-    if (!(t->flags & TF_RXT_WATCH) || t->recovery != TCP_REC_FAST)
-        return;
-    uint32_t above = 0;
-    for (unsigned i = 0; i < t->n_sack; i++) {
-        uint32_t l = t->sack[i].l, r = t->sack[i].r;
-        if (TCP_SEQ_LT(l, t->rxt_mark))
-            l = t->rxt_mark;
-        if (TCP_SEQ_LT(l, r))
-            above += r - l;
-    }
-    if (above > (TCP_DUPTHRESH - 1u) * t->mss) {
-        t->flags &= ~(uint32_t)TF_RXT_WATCH;
-        t->high_rxt = t->snd_una;   /* NextSeg offers the hole again */
-    }
-}
-
 void tcp_sack_output(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
@@ -212,23 +181,14 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
         end = t->snd_data + avail;
     }
     for (unsigned guard = 0; guard < 1024; guard++) {
-        uint32_t pipe = tcp_pipe(t);
-        if (pipe >= t->cwnd || t->cwnd - pipe < t->mss)
+        if (tcp_pipe(t) >= t->cwnd)
             break;
-        if (TCP_SEQ_LT(t->high_rxt, t->snd_una))
-            t->high_rxt = t->snd_una;
         uint32_t hl = 0;
-        uint32_t hole = tcp_next_hole(t, t->high_rxt, &hl);
-        uint32_t lost_end = tcp_lost_end(t);
-        uint32_t top = t->n_sack ? t->sack[t->n_sack - 1].r : t->snd_una;
-        if (hl > 0 && TCP_SEQ_LT(hole, lost_end)) {
-            /* (1) a lost hole */
-            uint32_t n = tcp_retransmit_at(c, s, hole, hl);
-            if (n == 0)
+        uint32_t hole = tcp_rack_next_lost(t, t->snd_una, &hl);
+        if (hl > 0) {
+            /* (1) a lost range */
+            if (tcp_retransmit_at(c, s, hole, hl) == 0)
                 break;
-            if (hole == t->snd_una)
-                tcp_rxt_watch(t);
-            t->high_rxt = hole + n;
             continue;
         }
         /* (2) new data within the peer's window */
@@ -236,8 +196,7 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
         if (TCP_SEQ_LT(t->snd_max, end) && TCP_SEQ_LT(t->snd_max, wedge)) {
             uint32_t len = end - t->snd_max;
             uint32_t room = wedge - t->snd_max;
-            uint32_t seg = t->mss - ((t->flags & TF_TS) ? 12u : 0u) -
-                           ((t->n_ooo) ? 4u + 8u * (t->n_ooo > 3 ? 3u : t->n_ooo) : 0u);
+            uint32_t seg = t->mss - tcp_opt_len(t);
             if (len > seg)
                 len = seg;
             if (len > room)
@@ -256,18 +215,103 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
             t->snd_max = t->snd_nxt;
             continue;
         }
-        /* (3) any unSACKed hole below the highest SACKed byte */
-        if (hl > 0 && TCP_SEQ_LT(hole, top)) {
-            uint32_t n = tcp_retransmit_at(c, s, hole, hl);
-            if (n == 0)
+        /* (3) rescue retransmission (RFC 6675 4, NextSeg rule 4) */
+        if (t->recovery == TCP_REC_FAST && !(t->rflags & RF_RESCUE) &&
+            TCP_SEQ_LT(t->snd_una, t->snd_max)) {
+            /* One segment ending at the highest unSACKed byte. */
+            uint32_t last = t->snd_max;
+            if (t->n_sack > 0 && t->sack[t->n_sack - 1u].r == last)
+                last = t->sack[t->n_sack - 1u].l;
+            if ((t->flags & TF_FIN_SENT) && last == t->fin_seq + 1u)
+                last = t->fin_seq;
+            if (!TCP_SEQ_GT(last, t->snd_una))
                 break;
-            if (hole == t->snd_una)
-                tcp_rxt_watch(t);
-            t->high_rxt = hole + n;
-            continue;
+            uint32_t seg = t->mss - tcp_opt_len(t);
+            uint32_t n = last - t->snd_una;
+            uint32_t start = last - (n < seg ? n : seg);
+            t->rflags |= RF_RESCUE;     /* RescueRxt: once per recovery */
+            tcp_retransmit_at(c, s, start, last - start);
         }
         break;
     }
+}
+
+void tcp_cc_enter_recovery(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    c->stats.tcp_fast_retransmits++;
+    tcp_cong_on_congestion(c, t);
+    tcp_rack_episode(t);
+    t->recover = t->snd_max;
+    t->recovery = TCP_REC_FAST;
+    t->t_tlp = 0;
+    /* Recovery responds to the congestion an unresolved probe might have
+     * revealed; do not respond twice. */
+    t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);
+    /* RFC 6937 3: PRR starts counting. */
+    t->prr_delivered = 0;
+    t->prr_out = 0;
+    t->recover_fs = tcp_flight(t);
+    tcp_timer_rtx_arm(c, t);
+}
+
+/*
+ * RFC 6937 PRR with slow-start reduction bound (PRR-SSRB): @p delivered
+ * bytes reached the receiver with this ACK (cumulatively or newly SACKed).
+ * While pipe is above ssthresh, send in proportion ssthresh / RecoverFS of
+ * what was delivered; below it, grow back toward ssthresh no faster than
+ * slow start. The result is expressed as cwnd = pipe + sndcnt, which
+ * tcp_sack_output then fills. The first retransmission of an episode goes
+ * out whatever the formula says (as RFC 6675 5 step 4 demands).
+ */
+static void tcp_prr(struct tcp_cb *t, uint32_t delivered)
+{
+    t->prr_delivered += delivered;
+    uint32_t pipe = tcp_pipe(t);
+    int64_t sndcnt;
+    if (pipe > t->ssthresh) {
+        uint64_t fs = t->recover_fs ? t->recover_fs : 1u;
+        uint64_t want = ((uint64_t)t->prr_delivered * t->ssthresh + fs - 1u) / fs;
+        sndcnt = (int64_t)want - (int64_t)t->prr_out;
+    } else {
+        int64_t limit = (int64_t)t->prr_delivered - (int64_t)t->prr_out;
+        if (limit < (int64_t)delivered)
+            limit = delivered;
+        limit += t->mss;
+        sndcnt = (int64_t)t->ssthresh - (int64_t)pipe;
+        if (sndcnt > limit)
+            sndcnt = limit;
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    if (t->prr_out == 0 && sndcnt < t->mss)
+        sndcnt = t->mss;
+    uint64_t cw = (uint64_t)pipe + (uint64_t)sndcnt;
+    t->cwnd = cw > 0xffffffffu ? 0xffffffffu : (uint32_t)cw;
+}
+
+void tcp_cc_sack_ack(struct mcore *c, struct msock *s, uint32_t delivered)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (!(t->flags & TF_SACK) || t->state < TCPS_ESTABLISHED)
+        return;
+    if (t->recovery == TCP_REC_RTO) {
+        /* Timeout recovery on the scoreboard: RACK still finds lost
+         * retransmissions; cwnd grows by slow start (tcp_cc_ack). */
+        if (t->rflags & RF_RTO_SACK) {
+            tcp_rack_detect(c, t);
+            tcp_output(c, s);
+        }
+        return;
+    }
+    tcp_rack_detect(c, t);
+    if (t->recovery == TCP_REC_NONE) {
+        if (tcp_rack_lost_bytes(t) == 0)
+            return;
+        tcp_cc_enter_recovery(c, s);
+    }
+    tcp_prr(t, delivered);
+    tcp_output(c, s);
 }
 
 /* ---- ACK-driven window updates ------------------------------------------ */
@@ -281,8 +325,8 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
         if (TCP_SEQ_GEQ(t->snd_una, t->recover)) {
             /* Full ACK: leave recovery (RFC 6582 3.2 step 3, RFC 6675 5). */
             t->recovery = TCP_REC_NONE;
-            t->flags &= ~(uint32_t)TF_RXT_WATCH;
             t->dupacks = 0;
+            t->rflags &= (uint16_t)~(RF_TLP | RF_TLP_RETX);  /* a probe of recovery */
             tcp_cong_on_recovery_end(c, t);
             if (!(t->flags & TF_SACK)) {
                 /* RFC 6582 3.2 step 3 (1): min(ssthresh, max(FlightSize,
@@ -290,6 +334,8 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
                 uint32_t fl = tcp_flight(t);
                 uint32_t f = (fl > t->mss ? fl : t->mss) + t->mss;
                 t->cwnd = f < t->ssthresh ? f : t->ssthresh;
+            } else if (t->reo_persist > 0 && --t->reo_persist == 0) {
+                t->reo_mult = 1;    /* RFC 8985 6.2.4: no D-SACK for 16 recoveries */
             }
             tcp_cwnd_cap(c, s, t);
             return;
@@ -303,11 +349,6 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
                 t->cwnd += t->mss;
             tcp_cwnd_cap(c, s, t);
             tcp_retransmit_at(c, s, t->snd_una, 0);
-        } else if (TCP_SEQ_LT(t->snd_una, t->high_rxt)) {
-            /* The new first hole was resent earlier; watch it from now. */
-            tcp_rxt_watch(t);
-        } else {
-            t->flags &= ~(uint32_t)TF_RXT_WATCH;
         }
         tcp_timer_rtx_arm(c, t);
         return;
@@ -316,8 +357,10 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked)
     if (t->recovery == TCP_REC_NONE)
         t->recover = t->snd_una;    /* trails snd_una so it never wraps past it */
     tcp_cong_on_ack(c, t, acked);
-    if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover))
+    if (t->recovery == TCP_REC_RTO && TCP_SEQ_GEQ(t->snd_una, t->recover)) {
         t->recovery = TCP_REC_NONE;
+        t->rflags &= (uint16_t)~RF_RTO_SACK;
+    }
     tcp_cwnd_cap(c, s, t);
 }
 
@@ -327,10 +370,11 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
     if (t->dupacks < 255)
         t->dupacks++;
     if (t->recovery == TCP_REC_FAST) {
-        if (!(t->flags & TF_SACK))
+        if (!(t->flags & TF_SACK)) {
             t->cwnd += t->mss;  /* RFC 5681 3.2 step 4: inflate */
-        tcp_output(c, s);
-        return;
+            tcp_output(c, s);
+        }
+        return;     /* with SACK: tcp_cc_sack_ack */
     }
     if (t->recovery == TCP_REC_RTO)
         return;     /* duplicates of what the timeout resends (RFC 6582 3.2 step 2) */
@@ -356,8 +400,10 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
         if (segs < 4u)
             thresh = segs > 2u ? segs - 1u : 1u;
     }
-    int lost = t->dupacks >= thresh ||
-               ((t->flags & TF_SACK) && tcp_lost_end(t) != t->snd_una);
+    /* With SACK, RACK (tcp_rack.c) alone decides what is lost: counting
+     * duplicates would call every reordering deeper than three segments a
+     * loss. Limited transmit still applies. */
+    int lost = !(t->flags & TF_SACK) && t->dupacks >= thresh;
     if (!lost || !TCP_SEQ_GEQ(t->snd_una, t->recover)) {
         if (t->dupacks <= 2 && can_send) {
             /* RFC 3042 limited transmit: one new segment per duplicate
@@ -372,35 +418,36 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
     }
     c->stats.tcp_fast_retransmits++;
     tcp_cong_on_congestion(c, t);
+    tcp_rack_episode(t);
     t->recover = t->snd_max;
     t->recovery = TCP_REC_FAST;
-    if (t->flags & TF_SACK) {
-        /* RFC 6675 5 step 4: cwnd = ssthresh, retransmit the first hole,
-         * then let pipe decide. */
-        t->cwnd = t->ssthresh;
-        uint32_t hl = 0;
-        uint32_t hole = tcp_next_hole(t, t->snd_una, &hl);
-        t->high_rxt = hole + tcp_retransmit_at(c, s, hole, hl);
-        if (hole == t->snd_una)
-            tcp_rxt_watch(t);
-        tcp_timer_rtx_arm(c, t);
-        tcp_output(c, s);
-    } else {
-        tcp_retransmit_at(c, s, t->snd_una, 0);
-        t->cwnd = t->ssthresh + TCP_DUPTHRESH * t->mss;
-        tcp_timer_rtx_arm(c, t);
-        tcp_output(c, s);
-    }
+    tcp_retransmit_at(c, s, t->snd_una, 0);
+    t->cwnd = t->ssthresh + TCP_DUPTHRESH * t->mss;
+    tcp_timer_rtx_arm(c, t);
+    tcp_output(c, s);
 }
 
 void tcp_cc_rto(struct mcore *c, struct tcp_cb *t)
 {
     /* RFC 5681 3.1 (4): ssthresh once per timeout series, cwnd = 1 SMSS. */
-    tcp_cong_on_rto(c, t, t->retries <= 1);
+    int first = t->retries <= 1;
+    tcp_cong_on_rto(c, t, first);
+    if (first || t->recovery != TCP_REC_RTO)
+        tcp_rack_episode(t);
     t->recovery = TCP_REC_RTO;
-    t->flags &= ~(uint32_t)TF_RXT_WATCH;
     t->recover = t->snd_max;
     t->dupacks = 0;
-    /* RFC 2018 8: forget SACK information after a timeout. */
-    tcp_sack_clear(t);
+    /* With SACK, the first timeout of a series keeps the scoreboard and
+     * resends only what is not SACKed, RACK watching the retransmissions
+     * (RFC 8985 6.3, as Linux does). A second timeout in a row may mean
+     * the receiver reneged: then, as RFC 2018 8 says, forget SACK
+     * information and go back N from SND.UNA. */
+    if ((t->flags & TF_SACK) && first && t->n_txr > 0) {
+        t->rflags |= RF_RTO_SACK;
+        tcp_rack_rto(c, t, 1);
+    } else {
+        t->rflags &= (uint16_t)~RF_RTO_SACK;
+        tcp_sack_clear(t);
+        tcp_rack_rto(c, t, 0);
+    }
 }

@@ -616,6 +616,9 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
     /* Trim what we already have (RFC 9293 3.10.7.4, "trim to window"). */
     if (TCP_SEQ_LT(seq, t->rcv_nxt)) {
         uint32_t d = t->rcv_nxt - seq;
+        /* RFC 2883 4.1.1: report the duplicate part in a D-SACK block. */
+        if (len > 0)
+            tcp_dsack_note(t, seq, d < len ? t->rcv_nxt : seq + len);
         if (d > len) {
             len = 0;
             fin = 0;
@@ -705,6 +708,15 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
         if (c->tcp->ooo_bytes + len > c->cfg.tcp_ooo_bytes) {
             MCORE_DROP(c, TCP_OOO_FULL);
             return;
+        }
+        for (unsigned i = 0; i < t->n_ooo; i++) {
+            if (TCP_SEQ_GEQ(seq, t->ooo[i].l) && TCP_SEQ_LEQ(seq + len, t->ooo[i].r)) {
+                /* RFC 2883 4.1.2: a duplicate of out-of-order data; its
+                 * block moves to the front (tcp_ooo_add) and follows the
+                 * D-SACK block. */
+                tcp_dsack_note(t, seq, seq + len);
+                break;
+            }
         }
         if (tcp_ooo_add(c, t, seq, seq + len) != 0) {
             MCORE_DROP(c, TCP_OOO_FULL);
@@ -886,6 +898,10 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
             t->flags |= TF_ACKNOW;
         } else {
             MCORE_DROP(c, TCP_OUT_OF_WINDOW);
+            /* RFC 2883 4.1.1: data we already have is reported in a
+             * D-SACK block of the ACK that answers it. */
+            if (sg->len > 0 && TCP_SEQ_LEQ(sg->seq + sg->len, t->rcv_nxt))
+                tcp_dsack_note(t, sg->seq, sg->seq + sg->len);
             t->flags |= TF_ACKNOW;
             tcp_output(c, s);
             return;
@@ -958,13 +974,13 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
                    !(sg->flags & (TCP_SYN | TCP_FIN)) && nwnd == t->snd_wnd &&
                    t->snd_max != t->snd_una &&
                    nwnd != 0 && t->t_persist == 0;  /* answers to window probes are no loss signal */
-    uint32_t sacked_before = 0;
-    int sack_news = 0;
-    if ((t->flags & TF_SACK) && sg->n_sack > 0) {
-        sacked_before = tcp_sacked_bytes(t);
-        tcp_sack_update(t, sg);
-        sack_news = tcp_sacked_bytes(t) > sacked_before;
-    }
+    uint32_t sacked_before = tcp_sacked_bytes(t);
+    /* SACK scoreboard, RACK, D-SACK, undo (tcp_rack.c), before SND.UNA
+     * moves. */
+    tcp_rack_ack(c, s, sg);
+    if (t->state == TCPS_CLOSED)
+        return;
+    int sack_news = tcp_sacked_bytes(t) > sacked_before;
     /* RFC 6675 2: an ACK that SACKs new data counts as a duplicate even
      * when it carries data or a new window; with data flowing both ways
      * (echo, request/response) pure duplicates may never come. */
@@ -1008,17 +1024,18 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     } else if (pure_dup) {
         if (!tcp_pmtu_dupack(c, s))     /* a lost PMTU probe is not congestion */
             tcp_cc_dupack(c, s);
-    } else if (sack_news && t->recovery == TCP_REC_FAST) {
-        tcp_output(c, s);   /* SACK news during recovery */
-    }
-    if (sack_news && t->recovery == TCP_REC_FAST && (t->flags & TF_RXT_WATCH)) {
-        uint32_t before = t->high_rxt;
-        tcp_sack_check_rxt(t);
-        if (t->high_rxt != before)
-            tcp_output(c, s);
     }
     if (t->state == TCPS_CLOSED)
         return;
+    if (t->flags & TF_SACK) {
+        /* RFC 6937 DeliveredData: what SND.UNA advanced plus the change in
+         * SACKed bytes (negative when the ACK covers SACKed data). */
+        int64_t delivered = (int64_t)(t->snd_una - una_before) +
+                            (int64_t)tcp_sacked_bytes(t) - (int64_t)sacked_before;
+        tcp_cc_sack_ack(c, s, delivered > 0 ? (uint32_t)delivered : 0u);
+        if (t->state == TCPS_CLOSED)
+            return;
+    }
     /* Send window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2). */
     /* Also when the ACK advances SND.UNA, whatever SEG.SEQ: the window is
      * relative to SEG.ACK, so keeping the old SND.WND while SND.UNA moves
@@ -1104,6 +1121,8 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
     }
     if (t->state != TCPS_CLOSED)
         tcp_output(c, s);
+    if (t->state != TCPS_CLOSED && TCP_SEQ_GT(t->snd_una, una_before))
+        tcp_tlp_arm(c, t);  /* RFC 8985 7.2: restart the probe timer on progress */
 }
 
 void tcp_input(struct mcore *c, const struct ip4_rx *rx)

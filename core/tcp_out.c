@@ -70,15 +70,24 @@ static unsigned tcp_put_syn_opts(uint8_t *o, uint16_t mss, int sack, int ts,
     return n;
 }
 
+/* SACK blocks the next segment of @p t carries: a pending D-SACK block
+ * (RFC 2883) and the out-of-order ranges, as many as fit. */
+static unsigned tcp_sack_blocks(const struct tcp_cb *t)
+{
+    if (!(t->flags & TF_SACK))
+        return 0;
+    unsigned max = (t->flags & TF_TS) ? 3u : 4u;
+    unsigned k = t->n_ooo + ((t->rflags & RF_DSACK) ? 1u : 0u);
+    return k < max ? k : max;
+}
+
 /* Option bytes a non-SYN segment of @p t carries right now. */
 unsigned tcp_opt_len(const struct tcp_cb *t)
 {
     unsigned n = (t->flags & TF_TS) ? 12u : 0u;
-    if ((t->flags & TF_SACK) && t->n_ooo > 0) {
-        unsigned max = (t->flags & TF_TS) ? 3u : 4u;
-        unsigned k = t->n_ooo < max ? t->n_ooo : max;
+    unsigned k = tcp_sack_blocks(t);
+    if (k > 0)
         n += 4u + 8u * k;
-    }
     return n;
 }
 
@@ -87,16 +96,24 @@ static unsigned tcp_put_opts(struct mcore *c, struct tcp_cb *t, uint8_t *o)
     unsigned n = 0;
     if (t->flags & TF_TS)
         n += tcp_put_ts(o, tcp_ts_now(c, t), t->ts_recent);
-    if ((t->flags & TF_SACK) && t->n_ooo > 0) {
-        /* RFC 2018 4: the block of the most recent arrival first, then
-         * the others most recent first. */
-        unsigned max = (t->flags & TF_TS) ? 3u : 4u;
-        unsigned k = t->n_ooo < max ? t->n_ooo : max;
+    unsigned k = tcp_sack_blocks(t);
+    if (k > 0) {
+        /* RFC 2883 4: a D-SACK block first, reported once; then (RFC 2018
+         * 4) the block of the most recent arrival, then the others most
+         * recent first. */
         o[n++] = TCPOPT_NOP;
         o[n++] = TCPOPT_NOP;
         o[n++] = TCPOPT_SACK;
         o[n++] = (uint8_t)(2u + 8u * k);
-        for (unsigned i = 0; i < k; i++) {
+        unsigned i = 0;
+        if (t->rflags & RF_DSACK) {
+            wr32(o + n, t->dsack_l);
+            wr32(o + n + 4, t->dsack_r);
+            n += 8;
+            t->rflags &= (uint16_t)~RF_DSACK;
+            k--;
+        }
+        for (; i < k; i++) {
             wr32(o + n, t->ooo[i].l);
             wr32(o + n + 4, t->ooo[i].r);
             n += 8;
@@ -249,6 +266,8 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
         t->t_last_snd = c->now;
     }
+    if (!(flags & TCP_SYN) && (len > 0 || (flags & TCP_FIN)))
+        tcp_rack_sent(c, t, seq, len + ((flags & TCP_FIN) ? 1u : 0u));
     if (flags & TCP_ACK) {
         t->last_ack_sent = ack;
         t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
@@ -452,7 +471,9 @@ void tcp_output(struct mcore *c, struct msock *s)
     }
     if (t->snd_wnd == 0 && t->t_persist != 0) {
         /* Zero window: the persist timer probes; nothing else goes out. */
-    } else if (t->recovery == TCP_REC_FAST && (t->flags & TF_SACK)) {
+    } else if ((t->flags & TF_SACK) &&
+               (t->recovery == TCP_REC_FAST ||
+                (t->recovery == TCP_REC_RTO && (t->rflags & RF_RTO_SACK)))) {
         uint64_t before = c->stats.tcp_segs_out;
         tcp_sack_output(c, s);
         sent = (unsigned)(c->stats.tcp_segs_out - before);

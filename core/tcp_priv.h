@@ -45,6 +45,26 @@
 #define TCP_IW_SEGS     10u      /* RFC 6928 */
 #define TCP_DUPTHRESH   3u
 #define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * 1000000) /* RFC 7323 5.5 */
+#define TCP_TXR_MAX     8u       /* RACK transmit-time ranges per connection */
+#define TCP_PTO_MIN_US  2000u    /* floor of the tail loss probe timeout */
+#define TCP_REO_PERSIST 16u      /* RFC 8985 6.2.4: recoveries a grown reo_wnd lasts */
+
+/* Flags of a transmit-time range (tcp_cb.txr_f). */
+enum { TXR_LOST = 1u << 0, TXR_RETX = 1u << 1 };
+
+/* Loss-detection flags (tcp_cb.rflags). */
+enum {
+    RF_RTT      = 1u << 0,    /* rack_t/rack_end/rack_rtt/min_rtt hold a sample */
+    RF_REORD    = 1u << 1,    /* RACK.reord: reordering seen on this connection */
+    RF_TLP      = 1u << 2,    /* a loss probe is unresolved (tlp_end) */
+    RF_TLP_RETX = 1u << 3,    /* ... and it was a retransmission */
+    RF_UNDO     = 1u << 4,    /* the last congestion response may be undone */
+    RF_EIFEL    = 1u << 5,    /* first ACK after the first retransmission pending */
+    RF_RESCUE   = 1u << 6,    /* rescue retransmission done in this recovery */
+    RF_DSACK    = 1u << 7,    /* receiver: report dsack_l/r in the next ACK */
+    RF_REO_RND  = 1u << 8,    /* reo_round is valid */
+    RF_RTO_SACK = 1u << 9     /* timeout recovery keeps the scoreboard (tcp_cc_rto) */
+};
 
 enum tcp_state_id {
     TCPS_CLOSED = 0,
@@ -144,6 +164,28 @@ struct tcp_cb {
     uint32_t rtt_last;          /* RTT sample of the ACK being processed (us), 0: none */
     uint32_t prior_cwnd, prior_ssthresh;  /* before the last congestion response (undo) */
     struct tcp_cong_priv cp;    /* the algorithm's state and ECN (tcp_cong.h) */
+
+    /* Loss detection (tcp_rack.c): RACK-TLP (RFC 8985), D-SACK (RFC 2883,
+     * RFC 3708), undo (RFC 3522/4015), PRR (RFC 6937), rescue (RFC 6675).
+     * txr[] partitions [snd_una, txr_top) into ranges by the time their
+     * bytes were last sent: txr[i] covers [txr[i].l, txr[i + 1].l). */
+    struct tcp_txr { uint32_t l, t; } txr[TCP_TXR_MAX];  /* t: send time, us mod 2^32 */
+    uint8_t txr_f[TCP_TXR_MAX];  /* TXR_* flags of each range */
+    uint8_t n_txr;
+    uint16_t rflags;            /* RF_* */
+    uint8_t reo_mult, reo_persist;  /* RFC 8985 6.2.4 reo_wnd multiplier */
+    uint32_t txr_top;           /* end of what txr[] describes */
+    uint32_t rack_t, rack_end;  /* most recently sent delivered segment */
+    uint32_t rack_rtt, min_rtt; /* us */
+    uint32_t rack_fack;         /* highest delivered sequence (SACK or ACK) */
+    uint32_t tlp_end;           /* snd_max after the loss probe (RF_TLP) */
+    uint32_t reo_round;         /* reo_wnd grows at most once per round: snd_max then */
+    uint16_t undo_retrans;      /* retransmissions not yet proved spurious by D-SACK */
+    uint32_t eifel_ts;          /* TSval of the episode's first retransmission */
+    uint32_t prr_delivered, prr_out, recover_fs;  /* RFC 6937 */
+    uint32_t undo_lo, undo_hi;  /* [SND.UNA, SND.MAX) when the episode began */
+    uint32_t dsack_l, dsack_r;  /* receiver: D-SACK block to report next (RF_DSACK) */
+    uint64_t t_rack, t_tlp;     /* RACK reorder timer, tail loss probe (0 = off) */
 
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
@@ -308,6 +350,8 @@ unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
+/* Option bytes a non-SYN segment of @p t carries right now. */
+unsigned tcp_opt_len(const struct tcp_cb *t);
 
 /* ---- tcp_timer.c ------------------------------------------------------ */
 
@@ -357,14 +401,51 @@ void tcp_cc_ack(struct mcore *c, struct msock *s, uint32_t ack, uint32_t acked);
 void tcp_cc_dupack(struct mcore *c, struct msock *s);
 void tcp_cc_rto(struct mcore *c, struct tcp_cb *t);
 void tcp_sack_update(struct tcp_cb *t, const struct tcp_seg *sg);
-/* New SACK information during recovery: was the retransmission of the
- * first hole lost too? */
-void tcp_sack_check_rxt(struct tcp_cb *t);
 void tcp_sack_clear(struct tcp_cb *t);
 uint32_t tcp_sacked_bytes(const struct tcp_cb *t);
 /* RFC 6675 loss recovery transmission loop. */
 void tcp_sack_output(struct mcore *c, struct msock *s);
 uint32_t tcp_flight(const struct tcp_cb *t);
+/* SACK connection: an ACK (or the reorder timer) may have shown losses:
+ * enter recovery if so, run PRR with @p delivered bytes and send. */
+void tcp_cc_sack_ack(struct mcore *c, struct msock *s, uint32_t delivered);
+void tcp_cc_enter_recovery(struct mcore *c, struct msock *s);
+/* Bytes in [a, b) that are not SACKed. */
+uint32_t tcp_nonsacked(const struct tcp_cb *t, uint32_t a, uint32_t b);
+/* First non-SACKed byte at or after @p from, and the length of its hole. */
+uint32_t tcp_next_hole(const struct tcp_cb *t, uint32_t from, uint32_t *len);
+
+/* ---- tcp_rack.c --------------------------------------------------------- */
+
+void tcp_rack_init(struct tcp_cb *t);
+/* Bytes [seq, seq + len) leave now (new data or a retransmission). */
+void tcp_rack_sent(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len);
+/* The ACK of @p sg (SACK already merged into the scoreboard) delivered
+ * what it delivered: update RACK, detect D-SACK and spurious recovery,
+ * mark lost ranges. Called before snd_una moves to @p sg->ack. */
+void tcp_rack_ack(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* Mark lost what RACK can (RFC 8985 6.2 step 5); arms the reorder timer.
+ * Returns bytes newly marked lost. */
+uint32_t tcp_rack_detect(struct mcore *c, struct tcp_cb *t);
+/* Bytes marked lost and not yet retransmitted, and the first such range
+ * (at or after @p from). */
+uint32_t tcp_rack_lost_bytes(const struct tcp_cb *t);
+uint32_t tcp_rack_next_lost(const struct tcp_cb *t, uint32_t from, uint32_t *len);
+/* A congestion response starts (recovery or timeout): retransmissions
+ * from now on are counted for undo (D-SACK, Eifel). */
+void tcp_rack_episode(struct tcp_cb *t);
+/* The congestion response was spurious: undo it (tcp_cong_undo) and
+ * leave recovery. */
+void tcp_rack_undo(struct mcore *c, struct msock *s);
+/* Reorder timer and TLP (tcp_timers). */
+void tcp_rack_timers(struct mcore *c, struct msock *s);
+/* Arm (or re-arm) the tail loss probe after sending or an ACK. */
+void tcp_tlp_arm(struct mcore *c, struct tcp_cb *t);
+/* A retransmission timeout: every range not SACKed is lost (@p keep), or
+ * forget them all (go-back-N). */
+void tcp_rack_rto(struct mcore *c, struct tcp_cb *t, int keep);
+/* Receiver: remember [l, r) as duplicate data for the next ACK's D-SACK. */
+void tcp_dsack_note(struct tcp_cb *t, uint32_t l, uint32_t r);
 
 /* ---- tcp_ecn.c (RFC 3168) ----------------------------------------------- */
 

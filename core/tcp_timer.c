@@ -23,6 +23,11 @@ static uint32_t tcp_rto_max(const struct mcore *c)
     return m < tcp_rto_min(c) ? tcp_rto_min(c) : m;
 }
 
+/* The RTO deadline moves only when an ACK advances SND.UNA (RFC 6298 5.3),
+ * when recovery starts, when a loss probe goes out (RFC 8985 7.3), when it
+ * fires (backed off) and when a segment is sent with the timer off;
+ * duplicate ACKs and retransmissions never push it back, so a tail that
+ * nothing repairs still times out one RTO after the last progress. */
 void tcp_timer_rtx_arm(struct mcore *c, struct tcp_cb *t)
 {
     t->t_rtx = c->now + t->rto;
@@ -102,6 +107,17 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     tcp_pmtu_rto(t);                /* PMTU probing hook (tcp_pmtu.c) */
     tcp_backoff(c, t);
     t->flags &= ~(uint32_t)TF_RTT_ON;
+    if (t->rflags & RF_RTO_SACK) {
+        /* Resend what is not SACKed, oldest first, as cwnd (1 MSS, then
+         * slow start) allows (tcp_sack_output). */
+        uint32_t max_before = t->snd_max;
+        uint64_t out_before = c->stats.tcp_retransmits;
+        tcp_output(c, s);
+        if (c->stats.tcp_retransmits == out_before && t->snd_max == max_before)
+            tcp_retransmit_at(c, s, t->snd_una, 0);
+        tcp_timer_rtx_arm(c, t);
+        return;
+    }
     /* Go back N from the oldest unacknowledged byte (RFC 5681 3.1 with
      * cwnd = 1 MSS; later ACKs clock out the rest). */
     t->snd_nxt = t->snd_una;
@@ -209,6 +225,10 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s)
     uint64_t now = c->now;
     if (t->t_rtx && t->t_rtx <= now)
         tcp_on_rtx(c, s);
+    if (t->state == TCPS_CLOSED)
+        return MCORE_NEVER;
+    if ((t->t_rack && t->t_rack <= now) || (t->t_tlp && t->t_tlp <= now))
+        tcp_rack_timers(c, s);
     if (t->state == TCPS_CLOSED)
         return MCORE_NEVER;
     if (t->t_persist && t->t_persist <= now)

@@ -318,6 +318,10 @@ void ex_print_stats(struct moat_stack *st)
             "tcp_ecn_reductions=%llu\n",
             ex.prog, (unsigned long long)s.tcp_ecn_conns, (unsigned long long)s.tcp_ecn_ce_rcvd,
             (unsigned long long)s.tcp_ecn_ece_rcvd, (unsigned long long)s.tcp_ecn_reductions);
+    /* Loss recovery (RACK-TLP, D-SACK, undo): what a lossy path cost. */
+    fprintf(stderr, "%s: stats: tcp_tlp_probes=%llu tcp_dsacks_in=%llu tcp_undos=%llu\n",
+            ex.prog, (unsigned long long)s.tcp_tlp_probes, (unsigned long long)s.tcp_dsacks_in,
+            (unsigned long long)s.tcp_undos);
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),

@@ -83,6 +83,9 @@ struct moat_stats {
     uint64_t tcp_conns_accepted;
     uint64_t tcp_syncookies_sent;
     uint64_t tcp_challenge_acks;
+    uint64_t tcp_tlp_probes;    /* tail loss probes sent (RFC 8985 7) */
+    uint64_t tcp_dsacks_in;     /* D-SACK blocks received (RFC 2883) */
+    uint64_t tcp_undos;         /* congestion responses undone as spurious */
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
     uint64_t drops[MOAT_DROP_COUNT];

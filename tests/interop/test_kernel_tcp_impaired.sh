@@ -175,7 +175,7 @@ it_stop echo
 grep 'stats:\|drop:' "$IT_WORK/echo.err" | sed 's/^/    /'
 r=$(it_stat echo tcp_retransmits)
 it_result "moat-echo retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
-    "tcp_retransmits=$r fast=$(it_stat echo tcp_fast_retransmits) rto=$(it_stat echo tcp_timeouts)"
+    "tcp_retransmits=$r fast=$(it_stat echo tcp_fast_retransmits) rto=$(it_stat echo tcp_timeouts) tlp=$(it_stat echo tcp_tlp_probes) dsack=$(it_stat echo tcp_dsacks_in) undo=$(it_stat echo tcp_undos)"
 
 # ------------------------------------------------------------ moat-httpd
 mkdir -p "$IT_WORK/www"
@@ -198,7 +198,7 @@ if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 
     grep 'stats:\|drop:' "$IT_WORK/httpd.err" | sed 's/^/    /'
     r=$(it_stat httpd tcp_retransmits)
     it_result "moat-httpd retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
-        "tcp_retransmits=$r fast=$(it_stat httpd tcp_fast_retransmits) rto=$(it_stat httpd tcp_timeouts)"
+        "tcp_retransmits=$r fast=$(it_stat httpd tcp_fast_retransmits) rto=$(it_stat httpd tcp_timeouts) tlp=$(it_stat httpd tcp_tlp_probes) dsack=$(it_stat httpd tcp_dsacks_in) undo=$(it_stat httpd tcp_undos)"
 else
     it_result "moat-httpd starts" 0 "no 'ready' within 15 s"
 fi

@@ -153,6 +153,16 @@ START_TEST(invalid_sack_blocks_mark_nothing)
     ck_assert_uint_eq(tcp_sacked_bytes(t), 0);
     ck_assert_uint_eq(t->snd_data, s0);
     fx_tx_clear(f);
+    /* RFC 8985 7: first the tail loss probe (the last segment again, as
+     * there is no new data), which re-arms the RTO ... */
+    ck_assert_uint_ne(t->t_tlp, 0);
+    ck_assert_uint_lt(t->t_tlp, t->t_rtx);
+    fx_advance(f, t->t_tlp - f->now);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, s0 + 3 * M);
+    ck_assert_uint_eq(fx_stats(f).tcp_tlp_probes, 1);
+    fx_tx_clear(f);
+    /* ... then, nothing SACKed, the RTO from SND.UNA. */
     ck_assert_uint_ne(t->t_rtx, 0);
     fx_advance(f, t->t_rtx - f->now);
     ck_assert_uint_ge(fx_ntx(f), 1);
