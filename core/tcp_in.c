@@ -317,6 +317,7 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     ch->sndbuf = l->sndbuf;
     t->cong = tcp_cb_of(c, l)->cong;    /* MOAT_OPT_TCP_CONG of the listener */
     tcp_cong_init(c, t);
+    ch->buf_lock = l->buf_lock;
     t->iss = p->iss;
     t->snd_una = p->iss;
     t->snd_nxt = t->snd_max = p->iss + 1u;
@@ -778,6 +779,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
             moat_ring_publish(&s->rx, adv);
             t->rcv_nxt = end;
             mcore_wake_app(c);
+            tcp_wnd_rcv_data(c, s, sg);     /* receive-window autotuning */
         }
         if (len > t->rcv_mss)
             t->rcv_mss = (uint16_t)(len > t->adv_mss ? t->adv_mss : len);
@@ -794,7 +796,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
              * time receiving from the kernel over a TAP went to ACK
              * writes; docs/performance.md). The stretch is bounded by the
              * batch and by TCP_ACK_STRETCH_DIV. */
-            if (t->rcv_unacked >= s->rx.cap / TCP_ACK_STRETCH_DIV)
+            if (t->rcv_unacked >= tcp_rcv_limit(c, s) / TCP_ACK_STRETCH_DIV)
                 t->flags |= TF_ACKNOW;
             else
                 t->flags |= TF_ACKSOON;
@@ -1119,12 +1121,15 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         if (TCP_SEQ_LT(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
         tcp_cc_ack(c, s, sg->ack, acked);
+        tcp_wnd_snd_grow(c, s);     /* send limit follows cwnd (tcp_wnd.c) */
+        tcp_pmtu_ack(c, s);         /* a PMTU probe acknowledged (tcp_pmtu.c) */
         if (t->snd_una == t->snd_max)
             t->t_rtx = 0;
         else
             tcp_timer_rtx_arm(c, t);
     } else if (pure_dup) {
-        tcp_cc_dupack(c, s);
+        if (!tcp_pmtu_dupack(c, s))     /* a lost PMTU probe is not congestion */
+            tcp_cc_dupack(c, s);
     }
     if (t->state == TCPS_CLOSED)
         return;
@@ -1282,6 +1287,7 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
             m = 576u;     /* ignore implausibly small MTUs (RFC 5927 7.2) */
         if (m - 40u >= t->adv_mss || m - 40u >= t->mss)
             return;
+        tcp_pmtu_lowered(c, t, t->mss);     /* probe upward later (tcp_pmtu.c) */
         t->mss = (uint16_t)(m - 40u);
         if (t->state >= TCPS_ESTABLISHED) {
             t->snd_nxt = t->snd_una;
