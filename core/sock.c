@@ -80,6 +80,10 @@ void sock_free(struct mcore *c, struct msock *s)
     if (s->type != 0) {
         uint32_t i = sock_idx(c, s);
         c->sock_used--;
+        if (c->env.ring_release != NULL)
+            c->env.ring_release(c->env.ring_release_ctx,
+                                moat_region_rx_data(c->env.region, &c->env.layout, i),
+                                c->env.layout.sock_stride);
         if (i < c->sock_free_lo)
             c->sock_free_lo = i;
         if (s->type == MOAT_SOCK_DGRAM) {

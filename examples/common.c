@@ -57,7 +57,7 @@ _Noreturn void ex_usage(const char *why)
             "  --cong ALGO        TCP congestion control: cubic (default) or newreno\n"
             "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n"
             "  --sock-bytes N     receive and send ring per socket, a power of two from 4K\n"
-            "                     to 64M (default 256K): the most a TCP window can grow to\n"
+            "                     to 64M (default 4M): the most a TCP window can grow to\n"
             "  --tcp-mem N        TCP window budget of the stack, from 64K (default 128M)\n",
             ex.prog, ex.usage_extra);
     exit(2);
@@ -80,6 +80,9 @@ void ex_link_defaults(struct moat_config *cfg)
      * starts at MOAT_HOSTED_SOCKETS. Unused slots cost address space, not
      * memory (see docs/performance.md). */
     cfg->max_sockets = MOAT_HOSTED_SOCKETS;
+    /* Rings big enough for a long fat path; the window inside them is
+     * autotuned, and a freed slot's pages go back (mcore_env.ring_release). */
+    cfg->sock_rx_bytes = cfg->sock_tx_bytes = MOAT_HOSTED_SOCK_BYTES;
     ex.have_ip = 0;
     ex.n_links = 0;
 }

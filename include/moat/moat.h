@@ -29,6 +29,11 @@ extern "C" {
  * hosted examples start from MOAT_HOSTED_SOCKETS (--max-sockets N). */
 #define MOAT_MAX_SOCKETS 65536u
 #define MOAT_HOSTED_SOCKETS 1024u
+/* Ring size per socket (each way) the hosted examples start from
+ * (--sock-bytes N): room for a 50 ms, 500 Mbit/s path. The window a
+ * connection uses inside it is autotuned under tcp_mem_bytes; pages are
+ * touched only as data moves and given back when the slot is freed. */
+#define MOAT_HOSTED_SOCK_BYTES (4u << 20)
 #define MOAT_PATH_MAX 256
 
 struct moat_link;   /* see <moat/link.h> */
