@@ -976,6 +976,7 @@ uint64_t tcp_cb_deadline(const struct tcp_cb *t)
     d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
     d = mcore_min(d, t->t_rack ? t->t_rack : MCORE_NEVER);   /* RACK reorder timer */
     d = mcore_min(d, t->t_tlp ? t->t_tlp : MCORE_NEVER);     /* tail loss probe */
+    d = mcore_min(d, t->t_lwait ? t->t_lwait : MCORE_NEVER); /* link backpressure */
     return d;
 }
 

@@ -266,6 +266,9 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
         t->t_last_snd = c->now;
     }
+    tcp_finish(c, &tx, hlen + len, &err);
+    if (err == MOAT_E_NOBUFS)
+        return err;     /* nothing left: no RACK record, the ACK is still owed */
     if (!(flags & TCP_SYN) && (len > 0 || (flags & TCP_FIN)))
         tcp_rack_sent(c, t, seq, len + ((flags & TCP_FIN) ? 1u : 0u));
     if (flags & TCP_ACK) {
@@ -274,8 +277,16 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         t->t_delack = 0;
         t->rcv_unacked = 0;
     }
-    tcp_finish(c, &tx, hlen + len, &err);
     return err;
+}
+
+int tcp_link_blocked(struct mcore *c, struct tcp_cb *t, int err)
+{
+    if (err != MOAT_E_NOBUFS)
+        return 0;
+    if (t->t_lwait == 0)
+        t->t_lwait = c->now + TCP_LINKWAIT_US;
+    return 1;
 }
 
 void tcp_send_ack(struct mcore *c, struct msock *s)
@@ -410,7 +421,8 @@ static unsigned tcp_send_data(struct mcore *c, struct msock *s, uint32_t end)
             t->rtt_seq = t->snd_nxt;
             t->rtt_t = c->now;
         }
-        tcp_send_seg(c, s, t->snd_nxt, len, flags);
+        if (tcp_link_blocked(c, t, tcp_send_seg(c, s, t->snd_nxt, len, flags)))
+            break;
         t->snd_nxt += len;
         if (flags & TCP_FIN) {
             t->snd_nxt++;

@@ -44,6 +44,7 @@
 #define TCP_CHACK_PER_S 10u      /* RFC 5961 7: challenge ACKs per second per connection */
 #define TCP_IW_SEGS     10u      /* RFC 6928 */
 #define TCP_DUPTHRESH   3u
+#define TCP_LINKWAIT_US 200u      /* retry after the link refused a new segment */
 #define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * 1000000) /* RFC 7323 5.5 */
 #define TCP_TXR_MAX     8u       /* RACK transmit-time ranges per connection */
 #define TCP_PTO_MIN_US  2000u    /* floor of the tail loss probe timeout */
@@ -189,6 +190,7 @@ struct tcp_cb {
 
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
+    uint64_t t_lwait;           /* the link had no buffer for new data: output again then */
     uint64_t t_last_rcv;
     uint64_t t_last_snd;        /* last data segment sent (RFC 5681 4.1 idle restart) */
 
@@ -356,6 +358,10 @@ void tcp_output(struct mcore *c, struct msock *s);
 /* Send one segment of the connection: @p len data bytes from @p seq. */
 int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
                  uint8_t flags);
+/* tcp_send_seg() failed for want of a link buffer (MOAT_E_NOBUFS): the
+ * segment never left; new data stays unsent and output resumes after
+ * TCP_LINKWAIT_US (link backpressure instead of a loss TCP must repair). */
+int tcp_link_blocked(struct mcore *c, struct tcp_cb *t, int err);
 void tcp_send_ack(struct mcore *c, struct msock *s);
 /* RFC 5961 challenge ACK, rate-limited. */
 void tcp_send_challenge_ack(struct mcore *c, struct msock *s);
