@@ -827,7 +827,11 @@ static int tcp_acceptable(const struct tcp_cb *t, const struct tcp_seg *sg, uint
  * deliberate departure from R1) only when it cannot be an old duplicate
  * that matters, that is when nothing in it could move the connection:
  *  - no data, no SYN or FIN (data keeps the full PAWS protection);
- *  - SEG.SEQ is RCV.NXT: the peer had sent nothing we lack;
+ *  - SEG.SEQ at or past RCV.NXT (and in the window: tcp_acceptable next),
+ *    so it was sent after all we hold in sequence (an ACK overtaken by
+ *    the peer's data sent after it has SEG.SEQ below RCV.NXT and stays
+ *    dropped, as RFC 9293 3.10.7.4 drops any zero-length segment there;
+ *    the data's ACK field is newer anyway);
  *  - SEG.ACK does not acknowledge anything new (at most SND.UNA), so it
  *    only adds SACK information, checked like any other;
  *  - its TSval lags TS.Recent by at most one retransmission timeout in
@@ -840,7 +844,7 @@ static int tcp_paws_disordered_ack(const struct tcp_cb *t, const struct tcp_seg 
     uint32_t lag = t->ts_recent - sg->tsval;
     uint32_t max_lag = t->rto / 1000u;
     return (sg->flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) == TCP_ACK &&
-           sg->len == 0 && sg->seq == t->rcv_nxt && TCP_SEQ_LEQ(sg->ack, t->snd_una) &&
+           sg->len == 0 && TCP_SEQ_GEQ(sg->seq, t->rcv_nxt) && TCP_SEQ_LEQ(sg->ack, t->snd_una) &&
            lag <= (max_lag > 0u ? max_lag : 1u);
 }
 

@@ -4,14 +4,15 @@
  * out-of-order ranges of the receiver):
  *
  *   paws_disordered_ack       a pure ACK overtaken by a later one (older
- *                             TSval, SEG.SEQ = RCV.NXT, acknowledging
+ *                             TSval, SEG.SEQ >= RCV.NXT, acknowledging
  *                             nothing new) is not dropped by PAWS: its
  *                             SACK block reaches the scoreboard; the send
  *                             window stays the newer one.
  *   paws_disordered_limits    ... but PAWS still drops a lagging ACK that
  *                             would acknowledge new data, one that lags by
  *                             more than an RTO's worth of milliseconds,
- *                             and one whose SEG.SEQ is not RCV.NXT.
+ *                             and one whose SEG.SEQ is below RCV.NXT
+ *                             (one past it, in the window, counts).
  *   paws_old_data_dsack       the original of a segment already taken as a
  *                             retransmission, arriving after it (older
  *                             TSval), is PAWS-dropped and answered with a
@@ -129,18 +130,28 @@ START_TEST(paws_disordered_limits)
     ack_ts(5000 - (lag - 1u), s, 60000, s + 1 * M, s + 2 * M);
     ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), paws0 + 2);
     ck_assert(sacked(t, s + 1 * M, s + 2 * M));
-    /* (c) SEG.SEQ is not RCV.NXT: the peer had sent data since (here: a
-     * segment past RCV.NXT, which makes this one also out of window) */
+    /* (c) SEG.SEQ below RCV.NXT: the peer's data sent after this ACK
+     * arrived before it (that data's ACK field is the newer one) */
+    uint32_t p = k->peer_nxt;
+    k->peer_ts = 5001;
+    tfx_peer_send(f, k, D, 100, TH_PSH);
+    ck_assert_uint_eq(t->ts_recent, 5001);
     struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
-    a.tsval = 4999;
+    a.tsval = 5000;
     a.ack = s;
-    a.seq = k->peer_nxt + 1000u;
+    a.seq = p;
     a.n_sack = 1;
     a.sack[0][0] = s + 2 * M;
     a.sack[0][1] = s + 3 * M;
     tfx_inject(f, &a);
     ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), paws0 + 3);
     ck_assert(!sacked(t, s + 2 * M, s + 3 * M));
+    /* (d) SEG.SEQ past RCV.NXT in the window: the peer's data sent before
+     * it is still on the way; the ACK counts */
+    a.seq = k->peer_nxt + 1000u;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), paws0 + 3);
+    ck_assert(sacked(t, s + 2 * M, s + 3 * M));
 }
 END_TEST
 
