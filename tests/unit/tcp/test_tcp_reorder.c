@@ -24,6 +24,9 @@
  *                             dropped as TCP_OOO_FULL); filling them
  *                             delivers the stream intact; one more range
  *                             is a counted drop.
+ *   sack_scoreboard_many_ranges  the sender keeps TCP_SACK_MAX SACKed
+ *                             ranges reported three an ACK, and resends
+ *                             none of them.
  *
  * Does not hold fixtures (tcp_fx.c) or loss recovery (test_tcp_rack.c).
  */
@@ -81,6 +84,14 @@ static void ack_ts(uint32_t tsval, uint32_t ack, uint16_t wnd, uint32_t l, uint3
         a.sack[0][1] = r;
     }
     tfx_inject(f, &a);
+}
+
+static uint32_t sent_data(void)
+{
+    uint32_t n = 0;
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        n += tfx_tx(f, i).len;
+    return n;
 }
 
 static bool sacked(const struct tcp_cb *t, uint32_t l, uint32_t r)
@@ -248,6 +259,47 @@ START_TEST(ooo_many_ranges)
 }
 END_TEST
 
+START_TEST(sack_scoreboard_many_ranges)
+{
+    open_ts_sack();
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    /* The same on the sending side: the peer holds TCP_SACK_MAX holes
+     * (measured: up to 25 under 25 % reordering) and reports them three
+     * blocks an ACK, newest first, as Linux does. */
+    ck_assert_uint_ge(TCP_SACK_MAX, 32);
+    uint32_t s = send_flight(10);
+    const uint32_t q = 200;     /* block i: [s + (2i + 1) q, s + (2i + 2) q) */
+    ck_assert_uint_le(2 * TCP_SACK_MAX * q, 10 * M);
+    for (uint32_t i = 0; i < TCP_SACK_MAX; i += 3) {
+        struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+        a.ack = s;
+        a.n_sack = 0;
+        for (uint32_t j = i + 3; j-- > i;) {
+            if (j >= TCP_SACK_MAX)
+                continue;
+            a.sack[a.n_sack][0] = s + (2 * j + 1) * q;
+            a.sack[a.n_sack][1] = s + (2 * j + 2) * q;
+            a.n_sack++;
+        }
+        tfx_inject(f, &a);
+    }
+    ck_assert_uint_eq(t->n_sack, TCP_SACK_MAX);
+    for (uint32_t j = 0; j < TCP_SACK_MAX; j++)
+        ck_assert_msg(sacked(t, s + (2 * j + 1) * q, s + (2 * j + 2) * q), "block %u lost", j);
+    /* Nothing SACKed is ever sent again. */
+    fx_advance(f, 100000);
+    ck_assert_uint_gt(sent_data(), 0);     /* the holes were (RACK, or RTO) */
+    for (unsigned i = 0; i < fx_ntx(f); i++) {
+        struct tcp_repr r = tfx_tx(f, i);
+        for (uint32_t j = 0; j < TCP_SACK_MAX && r.len > 0; j++) {
+            uint32_t l = s + (2 * j + 1) * q, e = l + q;
+            ck_assert_msg(!(TCP_SEQ_LT(r.seq, e) && TCP_SEQ_GT(r.seq + r.len, l)),
+                          "SACKed block %u resent", j);
+        }
+    }
+}
+END_TEST
+
 static Suite *tcp_reorder_suite(void)
 {
     Suite *s = suite_create("tcp_reorder");
@@ -258,6 +310,7 @@ static Suite *tcp_reorder_suite(void)
     tcase_add_test(tc, paws_old_data_dsack);
     tcase_add_test(tc, paws_old_data_dropped);
     tcase_add_test(tc, ooo_many_ranges);
+    tcase_add_test(tc, sack_scoreboard_many_ranges);
     suite_add_tcase(s, tc);
     return s;
 }
