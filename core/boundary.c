@@ -9,11 +9,14 @@
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
 
+/* max_sockets up to 65536 (MOAT_MAX_SOCKETS): the handle has 16 bits of
+ * slot index. The data part of the region is only reserved here: pages of
+ * a slot's rings are touched (and cost memory) once the slot carries data. */
 int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out)
 {
     size_t off = 0;
 
-    if (!g || !out || g->max_sockets == 0 || g->max_sockets > 4096 ||
+    if (!g || !out || g->max_sockets == 0 || g->max_sockets > 65536u ||
         !pow2(g->sock_rx_bytes) || !pow2(g->sock_tx_bytes) || !pow2(g->ctl_slots))
         return MOAT_E_INVAL;
     if (g->sock_rx_bytes > (64u << 20) || g->sock_tx_bytes > (64u << 20) ||
@@ -28,6 +31,12 @@ int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out)
     out->off_socks = off;
     off += (size_t)g->max_sockets * sizeof(struct moat_sock_sh);
     off = align_up(off, MOAT_CACHELINE);
+    out->n_dirty = (g->max_sockets + 31u) / 32u;
+    out->n_dirty_sum = (out->n_dirty + 31u) / 32u;
+    out->off_dirty = off;
+    off = align_up(off + (size_t)out->n_dirty * sizeof(uint32_t), MOAT_CACHELINE);
+    out->off_dirty_sum = off;
+    off = align_up(off + (size_t)out->n_dirty_sum * sizeof(uint32_t), MOAT_CACHELINE);
     out->off_ctl_data = off;
     off += (size_t)g->ctl_slots * MOAT_MSG_SIZE;
     out->off_evt_data = off;

@@ -39,7 +39,7 @@
 #include "ring.h"
 
 #define MOAT_REGION_MAGIC   0x54414f4du /* "MOAT" little-endian */
-#define MOAT_REGION_VERSION 1u
+#define MOAT_REGION_VERSION 2u   /* 2: dirty hints */
 #define MOAT_MSG_SIZE       64u
 #define MOAT_CTL_SLOTS      64u         /* messages per ctl / evt ring */
 
@@ -58,6 +58,10 @@ struct moat_layout {
     size_t off_ctl_data, off_evt_data, off_sock_data;
     size_t sock_stride;       /* rx + tx data per slot */
     size_t size;              /* whole region */
+    /* Dirty hints (moat_dirty_mark): one bit per slot in n_dirty 32-bit
+     * words at off_dirty, one summary bit per word at off_dirty_sum. */
+    size_t off_dirty, off_dirty_sum;
+    uint32_t n_dirty, n_dirty_sum;
 };
 
 /* Socket status bits (written by the net domain only). */
@@ -79,7 +83,11 @@ struct moat_sock_sh {
     _Atomic uint32_t status;           /* MOAT_SS_* */
     _Atomic int32_t  error;            /* MOAT_E_* when MOAT_SS_ERR */
     _Atomic uint32_t rx_read;          /* app: bytes read so far (window updates) */
-    uint8_t pad[MOAT_CACHELINE - 12];
+    /* net: TCP send limit, the bytes of the tx ring the application may
+     * fill (grows with cwnd, tcp_wnd.c); 0 = the whole ring. Untrusted by
+     * the application: clamped to the ring. */
+    _Atomic uint32_t tx_limit;
+    uint8_t pad[MOAT_CACHELINE - 16];
 };
 
 struct moat_region_hdr {
@@ -100,7 +108,11 @@ struct moat_region_hdr {
     _Atomic uint32_t net_sleeping;
     _Atomic uint32_t stop;             /* app asks the net domain to exit */
     _Atomic uint32_t net_ready;        /* net domain attached and running */
-    uint8_t pad2[MOAT_CACHELINE - 12];
+    /* Set by an application that calls moat_dirty_mark() after every
+     * index it publishes on a stream socket: the net domain then visits
+     * only marked sockets instead of every one per round. */
+    _Atomic uint32_t dirty_hints;
+    uint8_t pad2[MOAT_CACHELINE - 16];
     struct moat_stats stats;           /* written by net when it answers STATS */
 };
 
@@ -177,6 +189,37 @@ static inline uint8_t *moat_region_tx_data(void *base, const struct moat_layout 
                                            uint32_t idx)
 {
     return moat_region_rx_data(base, lay, idx) + lay->g.sock_rx_bytes;
+}
+
+/*
+ * Dirty hints: which stream sockets the application has published a ring
+ * index on (tx prod: data to send; rx cons: room in the window). The
+ * application sets the slot's bit, then the bit of its word in the
+ * summary; the net domain exchanges a summary word to 0, then each word
+ * it names. A bit set after the net domain cleared it stays set for the
+ * next round, so no mark is lost; the net domain treats every mark as a
+ * hint only (a hostile application can set any bit: it costs the net
+ * domain one look at that socket). Call it after the publish and before
+ * moat_stack_kick_net's fence (backends/common/netloop.c, sleeping).
+ */
+static inline void moat_dirty_mark(void *base, const struct moat_layout *lay, uint32_t idx)
+{
+    /* 32-bit words: lock-free on every target the core builds for. */
+    _Atomic uint32_t *w = (_Atomic uint32_t *)((uint8_t *)base + lay->off_dirty);
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + lay->off_dirty_sum);
+    if (idx >= lay->g.max_sockets)
+        return;
+    atomic_fetch_or_explicit(&w[idx >> 5], 1u << (idx & 31u), memory_order_release);
+    atomic_fetch_or_explicit(&sum[idx >> 10], 1u << ((idx >> 5) & 31u), memory_order_release);
+}
+/* Any mark not yet taken by the net domain? */
+static inline int moat_dirty_pending(void *base, const struct moat_layout *lay)
+{
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)((uint8_t *)base + lay->off_dirty_sum);
+    for (uint32_t i = 0; i < lay->n_dirty_sum; i++)
+        if (atomic_load_explicit(&sum[i], memory_order_acquire) != 0)
+            return 1;
+    return 0;
 }
 
 /* Validate a message received from the other side: known type, sent in

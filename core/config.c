@@ -41,6 +41,8 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_cong = MOAT_TCP_CONG_CUBIC;
     cfg->tcp_ecn = 2;
     cfg->spin_us = 50;
+    cfg->tcp_mem_bytes = 128ull << 20;
+    cfg->tcp_pmtu_probe_ms = 600000;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -79,8 +81,10 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
             ifc->impair.reorder_ppm > 1000000 || ifc->impair.corrupt_ppm > 1000000)
             return why_(why, whylen, "impairment probabilities are parts per million (<= 1000000)", MOAT_E_RANGE);
     }
-    if (cfg->max_sockets < 1 || cfg->max_sockets > 4096)
-        return why_(why, whylen, "max_sockets must be 1..4096", MOAT_E_RANGE);
+    /* 65536: a socket handle carries the slot index in 16 bits
+     * (core/boundary.h moat_handle_make). */
+    if (cfg->max_sockets < 1 || cfg->max_sockets > MOAT_MAX_SOCKETS)
+        return why_(why, whylen, "max_sockets must be 1..65536", MOAT_E_RANGE);
     if (!pow2(cfg->sock_rx_bytes) || !pow2(cfg->sock_tx_bytes) ||
         cfg->sock_rx_bytes < 4096 || cfg->sock_tx_bytes < 4096 ||
         cfg->sock_rx_bytes > (64u << 20) || cfg->sock_tx_bytes > (64u << 20))
@@ -102,6 +106,8 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "tcp_cong must be MOAT_TCP_CONG_NEWRENO (0) or MOAT_TCP_CONG_CUBIC (1)", MOAT_E_RANGE);
     if (cfg->tcp_ecn > 2)
         return why_(why, whylen, "tcp_ecn must be 0 (off), 1 (on) or 2 (accept when asked)", MOAT_E_RANGE);
+    if (cfg->tcp_mem_bytes < 64u * 1024)
+        return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     return 0;
 }
 

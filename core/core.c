@@ -145,6 +145,12 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out)
 {
     *out = c->stats;
     out->pkt_in_use = c->pkts.in_use;
+    /* What one connection costs besides its rings: the slot (msock), its
+     * status in the shared region, its dirty bit, and TCP's share
+     * (tcp_slot_bytes). The application library keeps a small record per
+     * slot too (not counted: it is the application's memory). */
+    out->conn_state_bytes = sizeof(struct msock) + sizeof(struct moat_sock_sh) + 1u +
+                            tcp_slot_bytes(&c->cfg);
 }
 
 /* ---- the ctl ring ---------------------------------------------------- */
@@ -219,6 +225,7 @@ static int ctl_setopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t v)
         if (v < 1024 || v > (int64_t)s->rx.cap)
             return MOAT_E_RANGE;
         s->rcvbuf = (uint32_t)v;
+        s->buf_lock |= SOCK_RCVBUF_SET;     /* no autotuning (tcp_wnd.c) */
         break;
     case MOAT_OPT_SNDBUF:
         if (v < 1024 || v > (int64_t)s->tx.cap)
@@ -278,6 +285,8 @@ static int ctl_sock(struct mcore *c, const struct moat_msg *m, struct moat_msg *
     if (!s)
         return MOAT_E_BADHANDLE;
     bool stream = s->type == MOAT_SOCK_STREAM;
+    if (stream)
+        tcp_touch(c, s);    /* an operation may arm timers: rescheduled at poll */
 
     switch (m->type) {
     case MOAT_MSG_BIND:
@@ -384,14 +393,62 @@ static void ctl_poll(struct mcore *c)
 
 static bool udp_tx_pending(struct mcore *c)
 {
-    for (uint32_t i = 0; i < c->sock_hi; i++) {
-        struct msock *s = &c->socks[i];
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        struct msock *s = &c->socks[i - 1u];
         uint32_t avail;
         if (s->type == MOAT_SOCK_DGRAM && s->app_owned && !s->tx_dead &&
             moat_ring_avail(&s->tx, &avail) == 0 && avail)
             return true;
     }
     return false;
+}
+
+/* Index of the lowest set bit of @p x (x != 0), without compiler builtins. */
+static unsigned bit_lowest(uint32_t x)
+{
+    static const uint8_t db[32] = {
+        0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
+        31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9
+    };
+    return db[(uint32_t)((x & (0u - x)) * 0x077cb531u) >> 27];
+}
+
+/*
+ * The stream sockets whose rings the application moved since the last
+ * round: with dirty hints (core/boundary.h moat_dirty_mark) only those are
+ * touched; an application that gives none gets every connection looked at
+ * each round, as a small embedded loop wants. The cost with hints is one
+ * read per summary word (max_sockets / 1024) plus the marked sockets.
+ */
+static void poll_app_work(struct mcore *c)
+{
+    struct moat_region_hdr *h = moat_region_hdr(c->env.region);
+    const struct moat_layout *lay = &c->env.layout;
+    if (!atomic_load_explicit(&h->dirty_hints, memory_order_acquire)) {
+        tcp_touch_all(c);
+        return;
+    }
+    uint8_t *b = c->env.region;
+    _Atomic uint32_t *w = (_Atomic uint32_t *)(b + lay->off_dirty);
+    _Atomic uint32_t *sum = (_Atomic uint32_t *)(b + lay->off_dirty_sum);
+    for (uint32_t i = 0; i < lay->n_dirty_sum; i++) {
+        if (atomic_load_explicit(&sum[i], memory_order_relaxed) == 0)
+            continue;   /* a plain read: no cache-line ownership taken */
+        uint32_t x = atomic_exchange_explicit(&sum[i], 0, memory_order_acquire);
+        while (x != 0) {
+            uint32_t wi = i * 32u + bit_lowest(x);
+            x &= x - 1u;
+            if (wi >= lay->n_dirty)
+                continue;
+            uint32_t y = atomic_exchange_explicit(&w[wi], 0, memory_order_acquire);
+            while (y != 0) {
+                uint32_t idx = wi * 32u + bit_lowest(y);
+                y &= y - 1u;
+                if (idx < c->n_socks && c->socks[idx].type == MOAT_SOCK_STREAM)
+                    tcp_touch(c, &c->socks[idx]);
+            }
+        }
+    }
 }
 
 uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
@@ -401,6 +458,7 @@ uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
     c->now = now_us;
     ctl_poll(c);
     udp_poll(c);
+    poll_app_work(c);
     next = tcp_poll(c);
     next = mcore_min(next, arp_poll(c));
     next = mcore_min(next, reass_poll(c));

@@ -116,7 +116,10 @@ struct msock {
     struct moat_ring rx;        /* we produce */
     struct moat_ring tx;        /* we consume */
     struct tcp_cb *tcb;         /* STREAM only, owned by tcp.c */
+    uint32_t dnext, dprev;      /* DGRAM: list of datagram sockets (slot + 1) */
+    uint8_t buf_lock;           /* SOCK_RCVBUF_SET: the app chose RCVBUF (no autotuning) */
 };
+#define SOCK_RCVBUF_SET 1u
 
 struct mcore {
     struct moat_config cfg;
@@ -140,6 +143,12 @@ struct mcore {
      * the lowest free slot), so per-poll and per-packet scans over the
      * sockets stop at sock_hi instead of walking every configured slot. */
     uint32_t sock_hi;
+    uint32_t sock_used;         /* slots allocated now */
+    uint32_t sock_free_lo;      /* no free slot below this index */
+    /* Datagram sockets, linked (slot + 1, 0 = end): UDP's per-datagram and
+     * per-poll loops walk these, not every slot (TCP connections can be
+     * tens of thousands). */
+    uint32_t dgram_head;
     uint16_t port_seed;
     struct moat_ring ctl;       /* we consume requests */
     struct moat_ring evt;       /* we produce completions */

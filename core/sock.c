@@ -31,7 +31,12 @@ int sock_init(struct mcore *c, void *mem)
 
 struct msock *sock_alloc(struct mcore *c, uint8_t type)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
+    /* Lowest free slot first; sock_free_lo skips the run of busy slots
+     * at the bottom, so a full table of long-lived connections does not
+     * cost a scan per accept. */
+    if (c->sock_used >= c->n_socks)
+        return NULL;
+    for (uint32_t i = c->sock_free_lo; i < c->n_socks; i++) {
         struct msock *s = &c->socks[i];
         if (s->type != 0)
             continue;
@@ -51,10 +56,20 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
         moat_ring_attach(&s->tx, &sh->tx, moat_region_tx_data(c->env.region, &c->env.layout, i),
                          c->env.layout.g.sock_tx_bytes, 0);
         atomic_store_explicit(&sh->error, 0, memory_order_relaxed);
+        atomic_store_explicit(&sh->tx_limit, 0, memory_order_relaxed);  /* whole ring */
         s->status = MOAT_SS_OPEN;
         atomic_store_explicit(&sh->status, s->status, memory_order_release);
         if (i >= c->sock_hi)
             c->sock_hi = i + 1;     /* only grows: see struct mcore */
+        c->sock_used++;
+        c->sock_free_lo = i + 1;
+        if (type == MOAT_SOCK_DGRAM) {
+            s->dnext = c->dgram_head;
+            s->dprev = 0;
+            if (c->dgram_head != 0)
+                c->socks[c->dgram_head - 1u].dprev = i + 1u;
+            c->dgram_head = i + 1u;
+        }
         return s;
     }
     return NULL;
@@ -62,6 +77,21 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
 
 void sock_free(struct mcore *c, struct msock *s)
 {
+    if (s->type != 0) {
+        uint32_t i = sock_idx(c, s);
+        c->sock_used--;
+        if (i < c->sock_free_lo)
+            c->sock_free_lo = i;
+        if (s->type == MOAT_SOCK_DGRAM) {
+            if (s->dprev != 0)
+                c->socks[s->dprev - 1u].dnext = s->dnext;
+            else
+                c->dgram_head = s->dnext;
+            if (s->dnext != 0)
+                c->socks[s->dnext - 1u].dprev = s->dprev;
+            s->dnext = s->dprev = 0;
+        }
+    }
     s->type = 0;
     s->app_owned = 0;
     s->tcb = NULL;
@@ -95,8 +125,8 @@ struct msock *sock_get(struct mcore *c, uint32_t handle)
 static bool udp_port_busy(struct mcore *c, const struct msock *self, uint32_t lip,
                           uint16_t lport)
 {
-    for (uint32_t i = 0; i < c->n_socks; i++) {
-        const struct msock *o = &c->socks[i];
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        const struct msock *o = &c->socks[i - 1u];
         if (o == self || o->type != MOAT_SOCK_DGRAM || !o->bound || o->lport != lport)
             continue;
         if (o->lip == 0 || lip == 0 || o->lip == lip)

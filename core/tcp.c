@@ -34,9 +34,30 @@ static uint32_t tcp_n_buckets(const struct moat_config *cfg)
     return b;
 }
 
+static uint32_t tcp_n_tw_buckets(const struct moat_config *cfg)
+{
+    uint32_t b = 16;
+    while (b < tcp_n_tw(cfg) && b < (1u << 20))
+        b <<= 1;
+    return b;
+}
+
 static uint32_t tcp_n_syn(const struct moat_config *cfg)
 {
     return cfg->tcp_syn_backlog ? cfg->tcp_syn_backlog : 1u;
+}
+
+/* Every TIME-WAIT entry free, the index empty. */
+static void tcp_tw_reset_all(struct tcp_state *st)
+{
+    memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
+    memset(st->tw_hash, 0, ((size_t)st->tw_hmask + 1u) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < st->n_tw; i++)
+        st->tw[i].qnext = i + 2u <= st->n_tw ? i + 2u : 0;
+    st->tw_free = st->n_tw ? 1u : 0;
+    st->tw_head = st->tw_tail = 0;
+    st->tw_used = 0;
+    st->tw_due = 0;
 }
 
 size_t tcp_mem_size(const struct moat_config *cfg)
@@ -47,7 +68,22 @@ size_t tcp_mem_size(const struct moat_config *cfg)
            TCP_ALIGN((size_t)cfg->max_sockets * sizeof(struct tcp_cb)) +
            TCP_ALIGN((size_t)tcp_n_syn(cfg) * sizeof(struct tcp_syn)) +
            TCP_ALIGN((size_t)tcp_n_tw(cfg) * sizeof(struct tcp_tw)) +
+           TCP_ALIGN((size_t)tcp_n_tw_buckets(cfg) * sizeof(uint32_t)) +
+           TCP_ALIGN((size_t)cfg->max_sockets * sizeof(uint32_t)) +
            TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
+}
+
+/* Bytes of TCP state per socket slot: the TCB, its timer-heap entry, its
+ * share of the hash buckets (up to 2 per slot) and of the TIME-WAIT table
+ * (4 entries per slot). */
+size_t tcp_slot_bytes(const struct moat_config *cfg)
+{
+    if (cfg == NULL || cfg->max_sockets == 0)
+        return 0;
+    return sizeof(struct tcp_cb) + sizeof(uint32_t) +
+           (tcp_n_buckets(cfg) * sizeof(uint32_t) + cfg->max_sockets - 1u) / cfg->max_sockets +
+           ((tcp_n_tw(cfg) * sizeof(struct tcp_tw) + tcp_n_tw_buckets(cfg) * sizeof(uint32_t)) +
+            cfg->max_sockets - 1u) / cfg->max_sockets;
 }
 
 int tcp_init(struct mcore *c, void *mem)
@@ -69,9 +105,16 @@ int tcp_init(struct mcore *c, void *mem)
     st->tw = (struct tcp_tw *)p;
     st->n_tw = tcp_n_tw(cfg);
     p += TCP_ALIGN((size_t)st->n_tw * sizeof(struct tcp_tw));
+    st->tw_hash = (uint32_t *)p;
+    st->tw_hmask = tcp_n_tw_buckets(cfg) - 1u;
+    p += TCP_ALIGN((size_t)tcp_n_tw_buckets(cfg) * sizeof(uint32_t));
+    tcp_tw_reset_all(st);
+    st->heap = (uint32_t *)p;
+    p += TCP_ALIGN((size_t)st->n * sizeof(uint32_t));
     st->hash = (uint32_t *)p;
     st->hmask = tcp_n_buckets(cfg) - 1u;
     mcore_random(c, st->key, sizeof(st->key));
+    c->stats.tcp_mem_budget = cfg->tcp_mem_bytes;
     mcore_random(c, st->ckey, sizeof(st->ckey));
     c->tcp = st;
     return 0;
@@ -211,7 +254,25 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
     uint32_t i = st->hash[tcp_bucket(st, lip, lport, rip, rport)];
     for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
         struct msock *s = &c->socks[i - 1u];
-        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip)
+        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip &&
+            st->cbs[i - 1u].state != TCPS_LISTEN)
+            return s;
+        i = st->cbs[i - 1u].hnext;
+    }
+    return NULL;
+}
+
+/* Listeners sit in the connection hash under (lip, lport, 0, 0): no
+ * connection has remote port 0, and the state check keeps a segment from
+ * port 0 off a listener. One probe for the address, one for the wildcard. */
+static struct msock *tcp_listen_probe(struct mcore *c, uint32_t lip, uint16_t lport)
+{
+    struct tcp_state *st = c->tcp;
+    uint32_t i = st->hash[tcp_bucket(st, lip, lport, 0, 0)];
+    for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
+        struct msock *s = &c->socks[i - 1u];
+        if (s->lport == lport && s->lip == lip && s->rport == 0 && s->rip == 0 &&
+            st->cbs[i - 1u].state == TCPS_LISTEN)
             return s;
         i = st->cbs[i - 1u].hnext;
     }
@@ -220,19 +281,85 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
 
 struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
 {
-    struct msock *wild = NULL;
-    for (uint32_t i = 0; i < c->sock_hi && i < c->tcp->n; i++) {
-        struct msock *s = &c->socks[i];
-        if (s->type != MOAT_SOCK_STREAM || s->lport != lport)
-            continue;
-        if (c->tcp->cbs[i].state != TCPS_LISTEN)
-            continue;
-        if (s->lip == lip)
-            return s;
-        if (s->lip == 0)
-            wild = s;
+    struct msock *s = lip != 0 ? tcp_listen_probe(c, lip, lport) : NULL;
+    return s != NULL ? s : tcp_listen_probe(c, 0, lport);
+}
+
+/*
+ * TIME-WAIT index: the entries are found through their own keyed hash and
+ * expire from the head of a queue. Every wait is 2*MSL from the moment it
+ * starts (or restarts, which moves the entry to the tail), so the queue is
+ * in order of expiry: no per-segment or per-poll walk over the table.
+ */
+static uint32_t tcp_tw_bucket(const struct tcp_state *st, uint32_t lip, uint16_t lport,
+                              uint32_t rip, uint16_t rport)
+{
+    return tcp_bucket(st, lip, lport, rip, rport) & st->tw_hmask;
+}
+
+/* Take @p w out of the expiry queue. */
+static void tcp_tw_dequeue(struct tcp_state *st, struct tcp_tw *w)
+{
+    if (w->qprev)
+        st->tw[w->qprev - 1u].qnext = w->qnext;
+    else
+        st->tw_head = w->qnext;
+    if (w->qnext)
+        st->tw[w->qnext - 1u].qprev = w->qprev;
+    else
+        st->tw_tail = w->qprev;
+    w->qnext = w->qprev = 0;
+}
+
+static void tcp_tw_unlink(struct tcp_state *st, struct tcp_tw *w)
+{
+    uint32_t me = (uint32_t)(w - st->tw) + 1u;
+    uint32_t *pp = &st->tw_hash[tcp_tw_bucket(st, w->lip, w->lport, w->rip, w->rport)];
+    for (unsigned guard = 0; *pp != 0 && guard <= st->n_tw; guard++) {
+        if (*pp == me) {
+            *pp = w->hnext;
+            break;
+        }
+        pp = &st->tw[*pp - 1u].hnext;
     }
-    return wild;
+    w->hnext = 0;
+    tcp_tw_dequeue(st, w);
+}
+
+static void tcp_tw_append(struct tcp_state *st, struct tcp_tw *w)
+{
+    uint32_t me = (uint32_t)(w - st->tw) + 1u;
+    w->qnext = 0;
+    w->qprev = st->tw_tail;
+    if (st->tw_tail)
+        st->tw[st->tw_tail - 1u].qnext = me;
+    else
+        st->tw_head = me;
+    st->tw_tail = me;
+    st->tw_due = st->tw[st->tw_head - 1u].expires;
+}
+
+void tcp_tw_release(struct mcore *c, struct tcp_tw *w)
+{
+    struct tcp_state *st = c->tcp;
+    if (w->expires == 0)
+        return;
+    tcp_tw_unlink(st, w);
+    w->expires = 0;
+    w->qnext = st->tw_free;
+    st->tw_free = (uint32_t)(w - st->tw) + 1u;
+    st->tw_used--;
+    st->tw_due = st->tw_head ? st->tw[st->tw_head - 1u].expires : 0;
+}
+
+void tcp_tw_restart(struct mcore *c, struct tcp_tw *w)
+{
+    struct tcp_state *st = c->tcp;
+    tcp_tw_dequeue(st, w);      /* the hash key is unchanged */
+    w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+    if (w->expires == 0)
+        w->expires = 1;
+    tcp_tw_append(st, w);
 }
 
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
@@ -241,11 +368,13 @@ struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
     struct tcp_state *st = c->tcp;
     if (st->tw_used == 0)
         return NULL;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *w = &st->tw[i];
+    uint32_t i = st->tw_hash[tcp_tw_bucket(st, lip, lport, rip, rport)];
+    for (unsigned guard = 0; i != 0 && guard <= st->n_tw; guard++) {
+        struct tcp_tw *w = &st->tw[i - 1u];
         if (w->expires != 0 && w->lport == lport && w->rport == rport &&
             w->rip == rip && w->lip == lip)
             return w;
+        i = w->hnext;
     }
     return NULL;
 }
@@ -258,7 +387,13 @@ void tcp_cb_reset(struct mcore *c, struct msock *s)
     if (t->in_hash)
         tcp_hash_del(c, s);
     tcp_ooo_clear(c, t);
+    tcp_wnd_release(c, t);
+    tcp_heap_del(c->tcp, sock_idx(c, s));
+    uint32_t rnext = t->rnext;
+    uint8_t in_ready = t->in_ready;
     memset(t, 0, sizeof(*t));
+    t->rnext = rnext;           /* a ready-list link outlives the TCB */
+    t->in_ready = in_ready;
     s->tcb = t;
     t->state = TCPS_CLOSED;
     t->rto = c->cfg.tcp_rto_init_ms * 1000u;
@@ -281,9 +416,11 @@ void tcp_release(struct mcore *c, struct msock *s)
     tcp_hash_del(c, s);
     tcp_ooo_clear(c, t);
     tcp_sack_clear(t);
+    tcp_wnd_release(c, t);
     t->state = TCPS_CLOSED;
     t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
+    tcp_heap_del(c->tcp, sock_idx(c, s));
     if (!s->app_owned && t->listener == 0)
         sock_free(c, s);
 }
@@ -305,24 +442,17 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
 {
     struct tcp_state *st = c->tcp;
     struct tcp_cb *t = tcp_cb_of(c, s);
-    struct tcp_tw *w = NULL, *oldest = NULL;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *e = &st->tw[i];
-        if (e->expires == 0) {
-            w = e;
-            break;
-        }
-        if (oldest == NULL || e->expires < oldest->expires)
-            oldest = e;
-    }
-    if (w == NULL) {
+    struct tcp_tw *w = NULL;
+    if (st->tw_free == 0 && st->tw_head != 0) {
         /* Table full: the connection closest to the end of its 2*MSL
-         * makes room (resource policy TCP-RES-1). */
-        w = oldest;
-    } else {
-        st->tw_used++;
+         * (the head of the queue) makes room (resource policy TCP-RES-1). */
+        tcp_tw_release(c, &st->tw[st->tw_head - 1u]);
     }
-    if (w != NULL) {
+    if (st->tw_free != 0) {
+        w = &st->tw[st->tw_free - 1u];
+        st->tw_free = w->qnext;
+        st->tw_used++;
+        memset(w, 0, sizeof(*w));
         w->lip = s->lip;
         w->rip = s->rip;
         w->lport = s->lport;
@@ -337,8 +467,10 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
         w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
         if (w->expires == 0)
             w->expires = 1;
-        if (c->tcp->tw_due == 0 || w->expires < c->tcp->tw_due)
-            c->tcp->tw_due = w->expires;
+        uint32_t b = tcp_tw_bucket(st, w->lip, w->lport, w->rip, w->rport);
+        w->hnext = st->tw_hash[b];
+        st->tw_hash[b] = (uint32_t)(w - st->tw) + 1u;
+        tcp_tw_append(st, w);
     }
     sock_status(c, s, MOAT_SS_HUP | MOAT_SS_RDHUP | MOAT_SS_WRSHUT, MOAT_SS_CONNECTED);
     mcore_wake_app(c);
@@ -348,26 +480,14 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
 uint64_t tcp_tw_poll(struct mcore *c)
 {
     struct tcp_state *st = c->tcp;
-    uint64_t next = MCORE_NEVER;
-    if (st->tw_used == 0)
-        return next;
-    /* Entries only ever expire later than tw_due (new ones lower it, a
-     * restarted wait moves an entry later): nothing to do before then. */
-    if (st->tw_due > c->now)
-        return st->tw_due;
-    for (uint32_t i = 0; i < st->n_tw; i++) {
-        struct tcp_tw *w = &st->tw[i];
-        if (w->expires == 0)
-            continue;
-        if (w->expires <= c->now) {
-            w->expires = 0;
-            st->tw_used--;
-        } else if (w->expires < next) {
-            next = w->expires;
-        }
+    /* The queue is in order of expiry: take what is due off its head. */
+    for (unsigned guard = 0; st->tw_head != 0 && guard <= st->n_tw; guard++) {
+        struct tcp_tw *w = &st->tw[st->tw_head - 1u];
+        if (w->expires > c->now)
+            return w->expires;
+        tcp_tw_release(c, w);
     }
-    st->tw_due = next == MCORE_NEVER ? 0 : next;
-    return next;
+    return st->tw_head != 0 ? st->tw[st->tw_head - 1u].expires : MCORE_NEVER;
 }
 
 void tcp_established(struct mcore *c, struct msock *s)
@@ -376,6 +496,9 @@ void tcp_established(struct mcore *c, struct msock *s)
     t->state = TCPS_ESTABLISHED;
     s->connected = 1;
     t->retries = 0;
+    /* The send limit is published before CONNECTED (release order), so
+     * the application never sees a connection without its limit. */
+    tcp_wnd_established(c, s);
     sock_status(c, s, MOAT_SS_CONNECTED, MOAT_SS_CONNECTING);
     if (s->keepalive && c->cfg.tcp_keepidle_ms)
         t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
@@ -389,7 +512,8 @@ void tcp_established(struct mcore *c, struct msock *s)
     mcore_wake_app(c);
 }
 
-/* Free bytes of the receive ring, limited by the RCVBUF option. */
+/* Free bytes of the receive ring, limited by the RCVBUF option and the
+ * autotuned window cap (tcp_rcv_limit, tcp_wnd.c). */
 uint32_t tcp_rcv_space(struct mcore *c, struct msock *s)
 {
     uint32_t space = 0;
@@ -397,9 +521,10 @@ uint32_t tcp_rcv_space(struct mcore *c, struct msock *s)
         MCORE_DROP(c, BOUNDARY);
         return 0;
     }
-    if (s->rcvbuf != 0 && s->rcvbuf < s->rx.cap) {
+    uint32_t lim = tcp_rcv_limit(c, s);
+    if (lim < s->rx.cap) {
         uint32_t used = s->rx.cap - space;
-        space = used >= s->rcvbuf ? 0 : s->rcvbuf - used;
+        space = used >= lim ? 0 : lim - used;
     }
     return space;
 }
@@ -469,8 +594,7 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
     if (w != NULL) {
         if (!s->reuseaddr)
             return MOAT_E_ADDRINUSE;
-        w->expires = 0;
-        c->tcp->tw_used--;
+        tcp_tw_release(c, w);
     }
     tcp_cb_reset(c, s);
     s->lip = lip;
@@ -520,6 +644,9 @@ int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog)
     tcp_cb_reset(c, s);
     t->state = TCPS_LISTEN;
     t->backlog = backlog;
+    s->rip = 0;
+    s->rport = 0;
+    tcp_hash_add(c, s);         /* as (lip, lport, 0, 0): tcp_find_listener */
     sock_status(c, s, MOAT_SS_LISTENING, 0);
     return 0;
 }
@@ -797,11 +924,186 @@ void tcp_shutdown_all(struct mcore *c)
         t->state = TCPS_CLOSED;
         t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     }
+    for (uint32_t i = 0; i < st->n; i++) {
+        st->cbs[i].heap_pos = 0;
+        st->cbs[i].in_ready = 0;
+        st->cbs[i].rnext = 0;
+    }
+    st->heap_n = 0;
+    st->ready = 0;
     memset(st->syn, 0, (size_t)st->n_syn * sizeof(st->syn[0]));
     st->syn_used = 0;
-    memset(st->tw, 0, (size_t)st->n_tw * sizeof(st->tw[0]));
-    st->tw_used = 0;
+    tcp_tw_reset_all(st);
     st->ooo_bytes = 0;
+}
+
+/* ---- scheduling ------------------------------------------------------------
+ *
+ * tcp_poll must not cost anything per idle connection. Two structures do
+ * the work a scan over every slot used to do:
+ *
+ *  - a binary min-heap of the connections that have a timer armed, keyed
+ *    by sched_t, the value tcp_cb_deadline() had when the connection was
+ *    last scheduled. A timer only moves when something happens to its
+ *    connection (a segment, an application operation, a timer run), and
+ *    each of those touches the connection (tcp_touch), so tcp_poll
+ *    reschedules it: the heap key is never later than the true deadline
+ *    for long. A key earlier than the true deadline is harmless (the
+ *    connection is looked at, nothing is due, it is rescheduled).
+ *  - the ready list: connections touched since the last poll. tcp_poll
+ *    runs their due timers and output (the end-of-batch ACK, data the
+ *    application wrote, a window update after it read) and reschedules
+ *    them.
+ *
+ * Cost per poll: O(touched + due * log n). Which sockets the application
+ * wrote to or read from is told by mcore_poll (the backend's dirty hints,
+ * core.c); without hints every connection is touched, as before.
+ */
+
+/* THE one place a connection's timers are combined. A new per-connection
+ * timer (a uint64_t absolute deadline in struct tcp_cb, 0 = off) must be
+ * added here and nowhere else: the heap then fires it on time, because
+ * every path that can arm it touches the connection (tcp_touch) and
+ * tcp_poll reschedules touched connections through this function. The
+ * handler itself belongs in tcp_timers(). */
+uint64_t tcp_cb_deadline(const struct tcp_cb *t)
+{
+    uint64_t d = MCORE_NEVER;
+    d = mcore_min(d, t->t_rtx ? t->t_rtx : MCORE_NEVER);
+    d = mcore_min(d, t->t_persist ? t->t_persist : MCORE_NEVER);
+    d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
+    d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
+    d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
+    d = mcore_min(d, t->t_rack ? t->t_rack : MCORE_NEVER);   /* RACK reorder timer */
+    d = mcore_min(d, t->t_tlp ? t->t_tlp : MCORE_NEVER);     /* tail loss probe */
+    return d;
+}
+
+static void tcp_heap_place(struct tcp_state *st, uint32_t pos, uint32_t idx)
+{
+    st->heap[pos] = idx;
+    st->cbs[idx].heap_pos = pos + 1u;
+}
+
+static void tcp_heap_up(struct tcp_state *st, uint32_t pos)
+{
+    uint32_t idx = st->heap[pos];
+    uint64_t key = st->cbs[idx].sched_t;
+    while (pos > 0) {
+        uint32_t parent = (pos - 1u) / 2u;
+        if (st->cbs[st->heap[parent]].sched_t <= key)
+            break;
+        tcp_heap_place(st, pos, st->heap[parent]);
+        pos = parent;
+    }
+    tcp_heap_place(st, pos, idx);
+}
+
+static void tcp_heap_down(struct tcp_state *st, uint32_t pos)
+{
+    uint32_t idx = st->heap[pos];
+    uint64_t key = st->cbs[idx].sched_t;
+    for (;;) {
+        uint32_t l = 2u * pos + 1u, m = pos;
+        uint64_t mk = key;
+        if (l < st->heap_n && st->cbs[st->heap[l]].sched_t < mk) {
+            m = l;
+            mk = st->cbs[st->heap[l]].sched_t;
+        }
+        if (l + 1u < st->heap_n && st->cbs[st->heap[l + 1u]].sched_t < mk)
+            m = l + 1u;
+        if (m == pos)
+            break;
+        tcp_heap_place(st, pos, st->heap[m]);
+        pos = m;
+    }
+    tcp_heap_place(st, pos, idx);
+}
+
+void tcp_heap_del(struct tcp_state *st, uint32_t idx)
+{
+    struct tcp_cb *t = &st->cbs[idx];
+    if (t->heap_pos == 0)
+        return;
+    uint32_t pos = t->heap_pos - 1u;
+    t->heap_pos = 0;
+    st->heap_n--;
+    if (pos == st->heap_n)
+        return;
+    tcp_heap_place(st, pos, st->heap[st->heap_n]);
+    tcp_heap_down(st, pos);
+    tcp_heap_up(st, st->cbs[st->heap[pos]].heap_pos - 1u);
+}
+
+/* (Re)schedule connection @p s by its timers. */
+static void tcp_sched(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    uint32_t idx = sock_idx(c, s);
+    struct tcp_cb *t = &st->cbs[idx];
+    uint64_t d = tcp_cb_deadline(t);
+    if (d == MCORE_NEVER || s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
+        t->state == TCPS_LISTEN) {
+        tcp_heap_del(st, idx);
+        return;
+    }
+    if (t->heap_pos == 0) {
+        t->sched_t = d;
+        tcp_heap_place(st, st->heap_n++, idx);
+        tcp_heap_up(st, st->heap_n - 1u);
+    } else if (d != t->sched_t) {
+        uint64_t old = t->sched_t;
+        t->sched_t = d;
+        if (d < old)
+            tcp_heap_up(st, t->heap_pos - 1u);
+        else
+            tcp_heap_down(st, t->heap_pos - 1u);
+    }
+}
+
+void tcp_touch(struct mcore *c, struct msock *s)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return;
+    uint32_t idx = sock_idx(c, s);
+    struct tcp_cb *t = &st->cbs[idx];
+    if (t->in_ready)
+        return;
+    t->in_ready = 1;
+    t->rnext = st->ready;
+    st->ready = idx + 1u;
+}
+
+void tcp_touch_all(struct mcore *c)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL)
+        return;
+    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        uint8_t state = st->cbs[i].state;
+        if (s->type == MOAT_SOCK_STREAM && state != TCPS_CLOSED && state != TCPS_LISTEN)
+            tcp_touch(c, s);
+    }
+}
+
+/* Due timers, output and rescheduling of one touched connection. */
+static void tcp_poll_one(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED || t->state == TCPS_LISTEN)
+        return;
+    (void)tcp_timers(c, s);
+    if (t->state == TCPS_CLOSED)
+        return;
+    if (t->flags & TF_ACKSOON)
+        t->flags |= TF_ACKNOW;  /* end of the input batch (tcp_rcv_data) */
+    if (t->state >= TCPS_ESTABLISHED)
+        tcp_output(c, s);
+    if (t->state == TCPS_CLOSED)
+        return;
+    tcp_sched(c, s);
 }
 
 /* ---- poll ----------------------------------------------------------------- */
@@ -812,30 +1114,27 @@ uint64_t tcp_poll(struct mcore *c)
     uint64_t next = MCORE_NEVER;
     if (st == NULL)
         return next;
-    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
-        struct msock *s = &c->socks[i];
-        struct tcp_cb *t = &st->cbs[i];
-        if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED ||
-            t->state == TCPS_LISTEN)
-            continue;
-        uint64_t d = tcp_timers(c, s);
-        if (t->state == TCPS_CLOSED)
-            continue;
-        if (t->flags & TF_ACKSOON)
-            t->flags |= TF_ACKNOW;  /* end of the input batch (tcp_rcv_data) */
-        if (t->state >= TCPS_ESTABLISHED)
-            tcp_output(c, s);
-        if (t->state == TCPS_CLOSED)
-            continue;
-        d = mcore_min(d, t->t_rtx ? t->t_rtx : MCORE_NEVER);
-        d = mcore_min(d, t->t_persist ? t->t_persist : MCORE_NEVER);
-        d = mcore_min(d, t->t_delack ? t->t_delack : MCORE_NEVER);
-        d = mcore_min(d, t->t_keep ? t->t_keep : MCORE_NEVER);
-        d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
-        d = mcore_min(d, t->t_rack ? t->t_rack : MCORE_NEVER);
-        d = mcore_min(d, t->t_tlp ? t->t_tlp : MCORE_NEVER);
-        next = mcore_min(next, d);
+    /* Connections whose timers are due join the touched ones. */
+    while (st->heap_n > 0 && st->cbs[st->heap[0]].sched_t <= c->now) {
+        uint32_t idx = st->heap[0];
+        tcp_heap_del(st, idx);
+        tcp_touch(c, &c->socks[idx]);
     }
+    /* Bounded: every pass takes one entry off the list; an entry is put
+     * back only by work done here on another connection, which the guard
+     * lets through once per slot. */
+    for (uint32_t guard = 0; st->ready != 0 && guard <= 2u * st->n; guard++) {
+        uint32_t idx = st->ready - 1u;
+        struct tcp_cb *t = &st->cbs[idx];
+        st->ready = t->rnext;
+        t->rnext = 0;
+        t->in_ready = 0;
+        tcp_poll_one(c, &c->socks[idx]);
+    }
+    if (st->heap_n > 0)
+        next = st->cbs[st->heap[0]].sched_t;
+    if (st->ready != 0)
+        next = c->now;          /* more than the guard let through: come back */
     next = mcore_min(next, tcp_syn_q_poll(c));
     next = mcore_min(next, tcp_tw_poll(c));
     return next;

@@ -22,6 +22,8 @@ struct moat_m_addr;
 struct moat_config;
 
 size_t tcp_mem_size(const struct moat_config *cfg);
+/* TCP's bytes per socket slot (part of moat_stats.conn_state_bytes). */
+size_t tcp_slot_bytes(const struct moat_config *cfg);
 int tcp_init(struct mcore *c, void *mem);
 
 /* A validated IPv4 datagram carrying TCP. */
@@ -32,6 +34,13 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
 /* Timers, data waiting in send rings, window updates. Returns the next
  * deadline (us) or MCORE_NEVER. */
 uint64_t tcp_poll(struct mcore *c);
+/* Connection @p s (a STREAM slot) has work for the next tcp_poll: a
+ * segment arrived, the application acted or published ring indices. It
+ * runs its due timers and output there and is rescheduled by its
+ * deadline (tcp.c, "scheduling"). */
+void tcp_touch(struct mcore *c, struct msock *s);
+/* Touch every live connection (no hints about which rings moved). */
+void tcp_touch_all(struct mcore *c);
 
 /* Socket operations (the slot is allocated and of type STREAM). Each
  * returns 0 or a MOAT_E_* code as documented in <moat/socket.h>. */

@@ -130,9 +130,9 @@ static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1
 #define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
 
 static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
-                                uint32_t tick)
+                                uint32_t tick, uint32_t opts)
 {
-    uint8_t b[24];
+    uint8_t b[28];
     wr32(b, sg->dst);
     wr32(b + 4, sg->src);
     wr16(b + 8, sg->dport);
@@ -140,13 +140,50 @@ static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint3
     wr32(b + 12, irs);
     wr32(b + 16, tick);
     wr32(b + 20, 0x636f6f6bu);
+    wr32(b + 24, opts);
     return (uint32_t)tcp_siphash(c->tcp->ckey, b, sizeof(b)) & 0xffffffu;
 }
 
-/* SYN cookie: 5 bits of a 64 s clock, 3 bits of MSS class, 24 bits of
- * keyed hash over the 4-tuple, the peer's ISN and the clock. Options other
- * than MSS are not offered in a cookie SYN-ACK. */
-static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss)
+/*
+ * SYN cookies that keep the options.
+ *
+ * ISS = 5 bits of a 64 s clock | 3 bits of MSS class | 24 bits of keyed
+ * hash over the 4-tuple, the peer's ISN, the clock and the option bits.
+ *
+ * The option bits travel in our TSval, so only a peer that offered
+ * timestamps gets them back (a peer without timestamps gets MSS only, as
+ * before): the low TCP_CK_OPT_BITS bits of the SYN-ACK's TSval are
+ *   bits 0-3  the peer's window shift (0..14), 15 = no window scaling
+ *   bit 4     SACK permitted
+ *   bit 5     always 1 (tells option bits from a clock that happens to be
+ *             all zeros there)
+ * and the rest is our TSval clock rounded down, never ahead of the clock
+ * the connection uses later (so the peer's PAWS check does not reject
+ * our next segments). The peer echoes it in TSecr of the completing ACK;
+ * the option bits are part of the hash, so a peer cannot change them
+ * between SYN and ACK. The window shift we announce is a function of the
+ * ring size (tcp_pick_wscale), the same at SYN and ACK; the TSval offset
+ * is a keyed function of the 4-tuple so it need not be stored either.
+ */
+#define TCP_CK_OPT_BITS 6u
+#define TCP_CK_OPT_MASK ((1u << TCP_CK_OPT_BITS) - 1u)
+#define TCP_CK_WS_NONE  15u
+#define TCP_CK_SACK     (1u << 4)
+#define TCP_CK_VALID    (1u << 5)
+#define TCP_CK_NO_TS    0xffffffffu   /* hash input of a cookie without options */
+
+static uint32_t tcp_cookie_ts_off(struct mcore *c, const struct tcp_seg *sg)
+{
+    uint8_t b[12];
+    wr32(b, sg->dst);
+    wr32(b + 4, sg->src);
+    wr16(b + 8, sg->dport);
+    wr16(b + 10, sg->sport);
+    return (uint32_t)(tcp_siphash(c->tcp->ckey, b, sizeof(b)) >> 32);
+}
+
+static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss,
+                            uint8_t our_ws)
 {
     uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
     uint16_t mss = sg->mss ? sg->mss : TCP_MSS_DEFAULT;
@@ -156,27 +193,72 @@ static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t 
     for (unsigned i = 0; i < 8; i++)
         if (tcp_cookie_mss[i] <= mss)
             k = i;
-    uint32_t iss = ((tick & 0x1fu) << 27) | ((uint32_t)k << 24) |
-                   tcp_cookie_hash(c, sg, sg->seq, tick);
-    uint8_t o[4] = { 2, 4, 0, 0 };
-    wr16(o + 2, our_mss);
-    uint32_t wnd = c->env.layout.g.sock_rx_bytes;
+    uint32_t opts = TCP_CK_NO_TS;
+    struct tcp_syn q;
+    memset(&q, 0, sizeof(q));
+    if (sg->ts_ok) {
+        opts = TCP_CK_VALID | (sg->sack_ok ? TCP_CK_SACK : 0u) |
+               (sg->ws != TCP_WS_NONE ? (uint32_t)sg->ws : TCP_CK_WS_NONE);
+        uint32_t clock = (uint32_t)(c->now / 1000u) + tcp_cookie_ts_off(c, sg);
+        uint32_t tsval = (clock & ~TCP_CK_OPT_MASK) | opts;
+        if (TCP_SEQ_GT(tsval, clock))
+            tsval -= TCP_CK_OPT_MASK + 1u;
+        q.ts_ok = 1;
+        q.sack_ok = sg->sack_ok;
+        q.ws = sg->ws;
+        q.ts_recent = sg->tsval;
+        /* tcp_send_synack_q sends now_ms + ts_off */
+        q.ts_off = tsval - (uint32_t)(c->now / 1000u);
+    } else {
+        q.ws = TCP_WS_NONE;
+    }
+    q.lip = sg->dst;
+    q.rip = sg->src;
+    q.lport = sg->dport;
+    q.rport = sg->sport;
+    q.irs = sg->seq;
+    q.iss = ((tick & 0x1fu) << 27) | ((uint32_t)k << 24) |
+            tcp_cookie_hash(c, sg, sg->seq, tick, opts);
     c->stats.tcp_syncookies_sent++;
-    tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, iss, sg->seq + 1u,
-                 TCP_SYN | TCP_ACK, (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, 4);
+    tcp_send_synack_q(c, &q, our_mss, our_ws);
 }
 
-static int tcp_cookie_check(struct mcore *c, const struct tcp_seg *sg, uint16_t *mss)
+/* The options a valid cookie ACK carries back (tcp_send_cookie). */
+struct tcp_cookie_opts {
+    uint16_t mss;
+    uint8_t ws;                 /* TCP_WS_NONE: none */
+    uint8_t sack_ok, ts_ok;
+    uint32_t ts_off;
+};
+
+static int tcp_cookie_check(struct mcore *c, const struct tcp_seg *sg,
+                            struct tcp_cookie_opts *out)
 {
     uint32_t ck = sg->ack - 1u;
     uint32_t irs = sg->seq - 1u;
     uint32_t tick = (uint32_t)(c->now / TCP_COOKIE_PERIOD_US);
+    uint32_t opts = TCP_CK_NO_TS;
+    if (sg->ts_ok) {
+        opts = sg->tsecr & TCP_CK_OPT_MASK;
+        if (!(opts & TCP_CK_VALID))
+            return 0;
+    }
     for (uint32_t age = 0; age < 2; age++) {
         uint32_t t = tick - age;
         if ((t & 0x1fu) != (ck >> 27))
             continue;
-        if (tcp_cookie_hash(c, sg, irs, t) == (ck & 0xffffffu)) {
-            *mss = tcp_cookie_mss[(ck >> 24) & 7u];
+        if (tcp_cookie_hash(c, sg, irs, t, opts) == (ck & 0xffffffu)) {
+            memset(out, 0, sizeof(*out));
+            out->mss = tcp_cookie_mss[(ck >> 24) & 7u];
+            out->ws = TCP_WS_NONE;
+            if (opts != TCP_CK_NO_TS) {
+                uint32_t ws = opts & 15u;
+                out->ws = ws == TCP_CK_WS_NONE ? TCP_WS_NONE
+                          : (uint8_t)(ws > TCP_WS_MAX ? TCP_WS_MAX : ws);
+                out->sack_ok = (opts & TCP_CK_SACK) != 0;
+                out->ts_ok = 1;
+                out->ts_off = tcp_cookie_ts_off(c, sg);
+            }
             return 1;
         }
     }
@@ -218,10 +300,8 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
                                    const struct tcp_child_params *p)
 {
     struct msock *ch = sock_alloc(c, MOAT_SOCK_STREAM);
-    if (ch == NULL) {
-        MCORE_DROP(c, TCP_BACKLOG);
-        return NULL;
-    }
+    if (ch == NULL)
+        return NULL;    /* every slot in use: the caller refuses */
     tcp_cb_reset(c, ch);
     struct tcp_cb *t = tcp_cb_of(c, ch);
     ch->lip = sg->dst;
@@ -237,6 +317,7 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     ch->sndbuf = l->sndbuf;
     t->cong = tcp_cb_of(c, l)->cong;    /* MOAT_OPT_TCP_CONG of the listener */
     tcp_cong_init(c, t);
+    ch->buf_lock = l->buf_lock;
     t->iss = p->iss;
     t->snd_una = p->iss;
     t->snd_nxt = t->snd_max = p->iss + 1u;
@@ -273,6 +354,7 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     t->state = TCPS_SYN_RCVD;
     t->listener = sock_idx(c, l) + 1u;
     tcp_hash_add(c, ch);
+    tcp_touch(c, ch);
     return ch;
 }
 
@@ -346,27 +428,48 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
             p.ts_off = q->ts_off;
             p.synack_retx = q->retries > 0;
         } else {
-            uint16_t mss;
-            if (!tcp_cookie_check(c, sg, &mss)) {
+            struct tcp_cookie_opts co;
+            if (!tcp_cookie_check(c, sg, &co)) {
                 MCORE_DROP(c, TCP_NO_PORT);
                 tcp_send_rst_for(c, sg);
                 return;
             }
             p.iss = sg->ack - 1u;
             p.irs = sg->seq - 1u;
-            p.wnd = sg->wnd;
-            p.mss = mss;
-            p.ws = TCP_WS_NONE;
-            p.ts_off = 0;
+            /* Not a SYN: the window field is already scaled. */
+            p.wnd = co.ws != TCP_WS_NONE ? sg->wnd << co.ws : sg->wnd;
+            p.mss = co.mss;
+            p.ws = co.ws;
+            p.sack_ok = co.sack_ok;
+            p.ts_ok = co.ts_ok;
+            p.ts_recent = sg->tsval;
+            p.ts_off = co.ts_off;
         }
-        if (lt->acc_n >= lt->backlog) {
-            /* The application is behind: let the peer retry. */
+        if (lt->acc_n >= lt->backlog && (q != NULL || lt->acc_n >= 2u * lt->backlog)) {
+            /* The application is behind. An embryo of the SYN queue
+             * stays: its SYN-ACK is retransmitted and the peer's next ACK
+             * completes it. A cookie connection has no second chance (the
+             * cookie is checked against the ACK's sequence number, gone
+             * once the peer sends data), so cookies may overfill the
+             * queue up to twice the backlog (new SYNs are not admitted
+             * while it is over), and past that the peer is told with a
+             * RST rather than left on a connection nobody serves. */
             MCORE_DROP(c, TCP_BACKLOG);
+            if (q == NULL)
+                tcp_send_rst_for(c, sg);
             return;
         }
         struct msock *ch = tcp_child_new(c, l, sg, &p);
-        if (ch == NULL)
+        if (ch == NULL) {
+            /* No slot for the connection the peer believes is open: tell
+             * it now (RST, it sees "connection reset") instead of letting
+             * it wait on a socket nobody will ever serve. */
+            MCORE_DROP(c, TCP_NO_SLOT);
+            if (q != NULL)
+                tcp_syn_free(c, q);
+            tcp_send_rst_for(c, sg);
             return;
+        }
         tcp_ecn_established(c, tcp_cb_of(c, ch), q != NULL && q->ecn_ok);
         tcp_process(c, ch, sg);
         struct tcp_cb *ct = tcp_cb_of(c, ch);
@@ -402,11 +505,21 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         return;
     }
     if (lt->acc_n >= lt->backlog) {
+        /* Accept queue full (the listen backlog): drop the SYN, the peer
+         * retries (Linux does the same). */
         MCORE_DROP(c, TCP_BACKLOG);
         return;
     }
+    if (c->sock_used >= c->n_socks) {
+        /* Every slot in use: refuse at once (RST, the peer's connect
+         * fails with "connection refused") rather than answer a
+         * handshake that could only be reset later. */
+        MCORE_DROP(c, TCP_NO_SLOT);
+        tcp_send_rst_for(c, sg);
+        return;
+    }
     if (st->syn_used >= st->n_syn) {
-        tcp_send_cookie(c, sg, our_mss);
+        tcp_send_cookie(c, sg, our_mss, our_ws);
         return;
     }
     for (uint32_t i = 0; i < st->n_syn; i++) {
@@ -456,12 +569,6 @@ static void tcp_tw_ack(struct mcore *c, const struct tcp_tw *w)
                  w->wnd, o, olen);
 }
 
-static void tcp_tw_free(struct mcore *c, struct tcp_tw *w)
-{
-    w->expires = 0;
-    c->tcp->tw_used--;
-}
-
 static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg *sg)
 {
     if (sg->flags & TCP_RST) {
@@ -477,7 +584,7 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
         if (!(sg->flags & TCP_ACK) && newer) {
             struct msock *l = tcp_find_listener(c, sg->dst, sg->dport);
             if (l != NULL) {
-                tcp_tw_free(c, w);
+                tcp_tw_release(c, w);
                 tcp_listen_input(c, l, sg);
                 return;
             }
@@ -493,7 +600,7 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
         /* A retransmitted FIN: our ACK was lost. ACK again and restart
          * the 2*MSL wait (RFC 9293 3.10.7.4). */
         tcp_tw_ack(c, w);
-        w->expires = c->now + 2ull * c->cfg.tcp_msl_ms * 1000u;
+        tcp_tw_restart(c, w);
         return;
     }
     if (sg->len > 0 || (sg->flags & TCP_FIN))
@@ -672,6 +779,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
             moat_ring_publish(&s->rx, adv);
             t->rcv_nxt = end;
             mcore_wake_app(c);
+            tcp_wnd_rcv_data(c, s, sg);     /* receive-window autotuning */
         }
         if (len > t->rcv_mss)
             t->rcv_mss = (uint16_t)(len > t->adv_mss ? t->adv_mss : len);
@@ -688,7 +796,7 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
              * time receiving from the kernel over a TAP went to ACK
              * writes; docs/performance.md). The stretch is bounded by the
              * batch and by TCP_ACK_STRETCH_DIV. */
-            if (t->rcv_unacked >= s->rx.cap / TCP_ACK_STRETCH_DIV)
+            if (t->rcv_unacked >= tcp_rcv_limit(c, s) / TCP_ACK_STRETCH_DIV)
                 t->flags |= TF_ACKNOW;
             else
                 t->flags |= TF_ACKSOON;
@@ -1064,12 +1172,15 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         if (TCP_SEQ_LT(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
         tcp_cc_ack(c, s, sg->ack, acked);
+        tcp_wnd_snd_grow(c, s);     /* send limit follows cwnd (tcp_wnd.c) */
+        tcp_pmtu_ack(c, s);         /* a PMTU probe acknowledged (tcp_pmtu.c) */
         if (t->snd_una == t->snd_max)
             t->t_rtx = 0;
         else
             tcp_timer_rtx_arm(c, t);
     } else if (pure_dup) {
-        tcp_cc_dupack(c, s);
+        if (!tcp_pmtu_dupack(c, s))     /* a lost PMTU probe is not congestion */
+            tcp_cc_dupack(c, s);
     }
     if (t->state == TCPS_CLOSED)
         return;
@@ -1187,6 +1298,7 @@ void tcp_input(struct mcore *c, const struct ip4_rx *rx)
     }
     struct msock *s = tcp_lookup(c, sg.dst, sg.dport, sg.src, sg.sport);
     if (s != NULL) {
+        tcp_touch(c, s);        /* rescheduled at the end of the batch */
         tcp_process(c, s, &sg);
         return;
     }
@@ -1216,6 +1328,7 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
     struct msock *s = tcp_lookup(c, q->src, sport, q->dst, dport);
     if (s == NULL)
         return;
+    tcp_touch(c, s);
     struct tcp_cb *t = tcp_cb_of(c, s);
     /* RFC 5927 4.1: the quoted sequence number must be in flight. */
     if (TCP_SEQ_LT(seq, t->snd_una) || TCP_SEQ_GEQ(seq, t->snd_max))
@@ -1227,6 +1340,7 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
             m = 576u;     /* ignore implausibly small MTUs (RFC 5927 7.2) */
         if (m - 40u >= t->adv_mss || m - 40u >= t->mss)
             return;
+        tcp_pmtu_lowered(c, t, t->mss);     /* probe upward later (tcp_pmtu.c) */
         t->mss = (uint16_t)(m - 40u);
         if (t->state >= TCPS_ESTABLISHED) {
             t->snd_nxt = t->snd_una;

@@ -201,6 +201,33 @@ struct tcp_cb {
     uint32_t acc_n, backlog;
     uint32_t listener;          /* child before accept: listener slot + 1 */
     uint32_t hnext;             /* hash chain: slot + 1 */
+
+    /* Scheduling (tcp.c): the timer heap holds each connection once,
+     * keyed by sched_t = tcp_cb_deadline() when it was last scheduled;
+     * the ready list holds connections with work for the next tcp_poll.
+     * tcp_cb_reset() keeps these four across its memset. */
+    uint64_t sched_t;
+    uint32_t heap_pos;          /* index in the heap + 1, 0 = not in it */
+    uint32_t rnext;             /* ready list: slot + 1 */
+    uint8_t in_ready;
+
+    /* Window autotuning and send-buffer growth (tcp_wnd.c). */
+    uint32_t rcv_cap;           /* receive window cap (0: not started, the initial cap) */
+    uint32_t snd_lim;           /* tx ring bytes the application may fill (0: initial) */
+    uint32_t mem_charged;       /* bytes of rcv_cap + snd_lim charged to the budget */
+    uint32_t at_copied;         /* app-consumed byte count at the start of the interval */
+    uint64_t at_t;              /* start of the autotuning interval (0: none yet) */
+    uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
+    uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
+    uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
+
+    /* Path MTU probing upward (tcp_pmtu.c). */
+    uint64_t t_probe;           /* next probe due (0: no probing) */
+    uint32_t probe_seq, probe_end;  /* the probe in flight, or the lost one being repaired */
+    uint16_t probe_size;        /* MSS the probe in flight tests (0: none) */
+    uint16_t mss_max;           /* MSS before the first ICMP reduction (0: never lowered) */
+    uint16_t probe_fail;        /* smallest MSS lost in this search (0: none) */
+    uint8_t probe_lost;         /* repairing a lost probe: [probe_seq, probe_end) */
 };
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
@@ -227,6 +254,9 @@ struct tcp_tw {
     uint64_t expires;           /* 0: free */
     uint16_t wnd;               /* window field to announce */
     uint8_t ts_ok;
+    /* Index links (entry + 1, 0 = none), tcp.c: hash chain, and the
+     * expiry queue (in order of expires: every wait is 2*MSL from now). */
+    uint32_t hnext, qnext, qprev;
 };
 
 struct tcp_state {
@@ -238,9 +268,17 @@ struct tcp_state {
     uint32_t n_tw, tw_used;
     uint64_t tw_due;            /* no TIME-WAIT entry expires before this
                                    (a lower bound: tcp_tw_poll skips its scan) */
+    uint32_t *tw_hash;          /* bucket -> entry + 1 */
+    uint32_t tw_hmask;
+    uint32_t tw_head, tw_tail;  /* expiry queue: oldest first (entry + 1) */
+    uint32_t tw_free;           /* free entries, linked by qnext */
+    uint32_t *heap;             /* timer heap: slot indices, min sched_t on top */
+    uint32_t heap_n;
+    uint32_t ready;             /* ready list head: slot + 1 */
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
+    uint64_t mem_used;          /* windows charged to cfg.tcp_mem_bytes (tcp_wnd.c) */
     uint8_t key[16];            /* RFC 6528 ISN secret */
     uint8_t ckey[16];           /* SYN cookie secret */
 };
@@ -280,6 +318,10 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
                          uint32_t rip, uint16_t rport);
 struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport);
 void tcp_hash_add(struct mcore *c, struct msock *s);
+/* The connection's earliest timer deadline (us) or MCORE_NEVER. */
+uint64_t tcp_cb_deadline(const struct tcp_cb *t);
+/* Take slot @p idx off the timer heap (no-op if it is not on it). */
+void tcp_heap_del(struct tcp_state *st, uint32_t idx);
 uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
                  uint16_t rport);
 uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
@@ -298,6 +340,10 @@ uint32_t tcp_rcv_space(struct mcore *c, struct msock *s);
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t);
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
                            uint32_t rip, uint16_t rport);
+/* End a TIME-WAIT early (a new incarnation took over). */
+void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
+/* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
+void tcp_tw_restart(struct mcore *c, struct tcp_tw *w);
 
 /* ---- tcp_in.c ----------------------------------------------------------- */
 
@@ -326,6 +372,8 @@ uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
 uint8_t tcp_pick_wscale(uint32_t cap);
 /* The window field to announce now (updates rcv_adv). */
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);
+/* Option bytes a non-SYN segment of @p t carries right now. */
+unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
@@ -340,6 +388,37 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s);
 uint64_t tcp_syn_q_poll(struct mcore *c);
 uint64_t tcp_tw_poll(struct mcore *c);
 void tcp_persist_arm(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_wnd.c ------------------------------------------------------- */
+
+/* Initial receive window cap and send limit of a new connection. */
+#define TCP_WND_INIT (64u * 1024)
+/* Bytes of the rx ring the window may cover now: the autotuned cap, the
+ * RCVBUF option and the ring, whichever is smallest. */
+uint32_t tcp_rcv_limit(struct mcore *c, struct msock *s);
+/* The connection is synchronized: charge its windows to the budget. */
+void tcp_wnd_established(struct mcore *c, struct msock *s);
+/* In-order data arrived (rcv_nxt moved): RTT sample and, once per RTT,
+ * grow the receive window cap to about twice what the application read. */
+void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* cwnd may have grown: raise the send limit to 2 cwnd + 4 MSS. */
+void tcp_wnd_snd_grow(struct mcore *c, struct msock *s);
+/* Give the connection's windows back to the budget (release/reset). */
+void tcp_wnd_release(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_pmtu.c ------------------------------------------------------ */
+
+/* ICMP lowered the MSS from @p old: arm the raise timer. */
+void tcp_pmtu_lowered(struct mcore *c, struct tcp_cb *t, uint16_t old);
+/* Send a probe of new data if one is due; returns segments sent. */
+unsigned tcp_pmtu_probe(struct mcore *c, struct msock *s, uint32_t end);
+/* A duplicate ACK: returns 1 if it is about the probe (lost: resent at
+ * the current MSS, no congestion response), 0 for congestion control. */
+int tcp_pmtu_dupack(struct mcore *c, struct msock *s);
+/* snd_una advanced: a probe acknowledged whole raises the MSS. */
+void tcp_pmtu_ack(struct mcore *c, struct msock *s);
+/* A retransmission timeout: a probe in flight counts as failed. */
+void tcp_pmtu_rto(struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 

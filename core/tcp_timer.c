@@ -104,6 +104,7 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     }
     c->stats.tcp_timeouts++;
     tcp_cc_rto(c, t);
+    tcp_pmtu_rto(t);                /* PMTU probing hook (tcp_pmtu.c) */
     tcp_backoff(c, t);
     t->flags &= ~(uint32_t)TF_RTT_ON;
     if (t->rflags & RF_RTO_SACK) {

@@ -90,8 +90,8 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
 
     if (rx->to_bcast) {
         int any = 0;
-        for (uint32_t i = 0; i < c->sock_hi; i++) {
-            struct msock *s = &c->socks[i];
+        for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+            struct msock *s = &c->socks[i - 1u];
             if (udp_match(c, s, rx, sport, dport)) {
                 udp_deliver(c, s, rx, sport, data, n);
                 any = 1;
@@ -103,10 +103,10 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
     }
     struct msock *best = NULL;
     int best_score = 0;
-    for (uint32_t i = 0; i < c->sock_hi; i++) {
-        int sc = udp_match(c, &c->socks[i], rx, sport, dport);
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        int sc = udp_match(c, &c->socks[i - 1u], rx, sport, dport);
         if (sc > best_score) {
-            best = &c->socks[i];
+            best = &c->socks[i - 1u];
             best_score = sc;
         }
     }
@@ -209,8 +209,8 @@ void udp_flush(struct mcore *c, struct msock *s)
 
 void udp_poll(struct mcore *c)
 {
-    for (uint32_t i = 0; i < c->sock_hi; i++) {
-        struct msock *s = &c->socks[i];
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        struct msock *s = &c->socks[i - 1u];
         if (s->type == MOAT_SOCK_DGRAM && s->app_owned && !s->tx_dead)
             udp_poll_sock(c, s);
     }
@@ -242,8 +242,8 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, ui
     }
     /* Like BSD sockets, report only to a connected socket (RFC 1122
      * 4.1.3.3 leaves the unconnected case to the implementation). */
-    for (uint32_t i = 0; i < c->sock_hi; i++) {
-        struct msock *s = &c->socks[i];
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        struct msock *s = &c->socks[i - 1u];
         if (s->type == MOAT_SOCK_DGRAM && s->connected && s->lport == sport &&
             s->rip == q->dst && s->rport == dport) {
             sock_error(c, s, err);

@@ -24,7 +24,8 @@ static struct {
     const char *usage_extra;
     int have_ip;
     int n_links;        /* --tap/--wire seen */
-} ex = { "moat-example", "", 0, 0 };
+    uint32_t max_sockets;   /* as configured (ex_link_finish) */
+} ex = { "moat-example", "", 0, 0, 0 };
 
 void ex_init(const char *prog, const char *usage_extra)
 {
@@ -52,8 +53,12 @@ _Noreturn void ex_usage(const char *why)
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
             "  --pcap FILE        write every frame sent and received to FILE\n"
+            "  --max-sockets N    socket slots, 1..65536 (default 1024)\n"
             "  --cong ALGO        TCP congestion control: cubic (default) or newreno\n"
-            "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n",
+            "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n"
+            "  --sock-bytes N     receive and send ring per socket, a power of two from 4K\n"
+            "                     to 64M (default 256K): the most a TCP window can grow to\n"
+            "  --tcp-mem N        TCP window budget of the stack, from 64K (default 128M)\n",
             ex.prog, ex.usage_extra);
     exit(2);
 }
@@ -71,6 +76,10 @@ _Noreturn void ex_bad_opt(const char *arg)
 void ex_link_defaults(struct moat_config *cfg)
 {
     moat_config_defaults(cfg);
+    /* The core's default (64) suits a microcontroller; a hosted program
+     * starts at MOAT_HOSTED_SOCKETS. Unused slots cost address space, not
+     * memory (see docs/performance.md). */
+    cfg->max_sockets = MOAT_HOSTED_SOCKETS;
     ex.have_ip = 0;
     ex.n_links = 0;
 }
@@ -147,6 +156,11 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
         ifc->mtu = (uint16_t)ex_parse_num(opt, v, 576, 9000, 0);
         return 1;
     }
+    if (strcmp(opt, "--max-sockets") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->max_sockets = (uint32_t)ex_parse_num(opt, v, 1, MOAT_MAX_SOCKETS, 0);
+        return 1;
+    }
     if (strcmp(opt, "--pcap") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         ex_copy_path(ifc->pcap, opt, v);
@@ -165,6 +179,20 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
     if (strcmp(opt, "--ecn") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         cfg->tcp_ecn = (uint8_t)ex_parse_num(opt, v, 0, 2, 0);
+        return 1;
+    }
+    if (strcmp(opt, "--sock-bytes") == 0) {
+        /* Ring size = ceiling of window autotuning (docs/performance.md). */
+        const char *v = ex_optarg(argc, argv, i);
+        uint64_t n = ex_parse_num(opt, v, 4096, 64u << 20, 1);
+        if (n & (n - 1))
+            ex_bad_value(opt, v, "expected a power of two, 4K..64M");
+        cfg->sock_rx_bytes = cfg->sock_tx_bytes = (uint32_t)n;
+        return 1;
+    }
+    if (strcmp(opt, "--tcp-mem") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->tcp_mem_bytes = ex_parse_num(opt, v, 64u << 10, 1ull << 40, 1);
         return 1;
     }
     return 0;
@@ -186,6 +214,7 @@ void ex_link_finish(struct moat_config *cfg)
     why[0] = '\0';
     if (moat_config_check(cfg, why, sizeof why) != 0)
         ex_usage(why[0] ? why : "invalid configuration");
+    ex.max_sockets = cfg->max_sockets;
 }
 
 uint64_t ex_parse_num(const char *opt, const char *text, uint64_t min,
@@ -289,12 +318,13 @@ void ex_print_stats(struct moat_stack *st)
     fprintf(stderr,
             "%s: stats: tcp_segs_in=%llu tcp_segs_out=%llu tcp_retransmits=%llu "
             "tcp_fast_retransmits=%llu tcp_timeouts=%llu tcp_conns_opened=%llu "
-            "tcp_conns_accepted=%llu pkt_high_water=%llu drops=%llu\n",
+            "tcp_conns_accepted=%llu pkt_high_water=%llu conn_state_bytes=%llu drops=%llu\n",
             ex.prog,
             (unsigned long long)s.tcp_segs_in, (unsigned long long)s.tcp_segs_out,
             (unsigned long long)s.tcp_retransmits, (unsigned long long)s.tcp_fast_retransmits,
             (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_conns_opened,
             (unsigned long long)s.tcp_conns_accepted, (unsigned long long)s.pkt_high_water,
+            (unsigned long long)s.conn_state_bytes,
             (unsigned long long)moat_stats_drops_total(&s));
     fprintf(stderr,
             "%s: stats: tcp_ecn_conns=%llu tcp_ecn_ce_rcvd=%llu tcp_ecn_ece_rcvd=%llu "
@@ -324,6 +354,12 @@ int ex_listen(struct moat_stack *st, const struct moat_addr *addr, int backlog,
         moat_sock_setopt(st, s, MOAT_OPT_REUSEADDR, 1);
     if (rc == 0)
         rc = moat_sock_bind(st, s, addr);
+    /* The listen backlog grows with the slots, a quarter of them up to
+     * 4096 (Linux's somaxconn): a server given 10,000 slots gets bursts
+     * of that many handshakes, and a small accept queue would turn them
+     * into dropped SYNs and, for SYN-cookie connections, resets. */
+    if (backlog > 0 && ex.max_sockets / 4u > (uint32_t)backlog)
+        backlog = ex.max_sockets / 4u > 4096u ? 4096 : (int)(ex.max_sockets / 4u);
     if (rc == 0)
         rc = moat_sock_listen(st, s, backlog);
     if (rc != 0) {

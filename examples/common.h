@@ -68,7 +68,8 @@ const char *ex_optarg(int argc, char **argv, int *i);
 struct moat_stack *ex_open(const struct moat_config *cfg);
 
 /* Open a non-blocking TCP listener on @p addr (with MOAT_OPT_REUSEADDR when
- * @p reuse; that option is best effort) and a queue of @p backlog. Returns
+ * @p reuse; that option is best effort) and a queue of @p backlog, raised
+ * to a quarter of --max-sockets (at most 4096) when that is more. Returns
  * 0 and the socket in *out, or the error with nothing left open. */
 int ex_listen(struct moat_stack *st, const struct moat_addr *addr, int backlog,
               int reuse, moat_sock_t *out);

@@ -197,15 +197,26 @@ static int cl_rx_avail(struct moat_stack *st, struct app_sock *s, uint32_t *n)
     return 0;
 }
 
-/* Bytes we may still write into the send ring (respecting SNDBUF). */
+/* Bytes we may still write into the send ring (respecting SNDBUF and,
+ * for TCP, the send limit the net domain publishes as cwnd grows). The
+ * published limit is untrusted: 0 or anything past the ring means the
+ * whole ring, and it only ever narrows SNDBUF. */
 static int cl_tx_room(struct moat_stack *st, struct app_sock *s, uint32_t *room)
 {
-    uint32_t space = 0, used;
+    uint32_t space = 0, used, lim = s->sndbuf;
 
     if (moat_ring_space(&s->tx, &space) != 0)
         return cl_fail(st, MOAT_E_PEER);
+    if (s->type == MOAT_SOCK_STREAM) {
+        /* Pairs with the store-release in tcp_wnd_publish(). */
+        uint32_t pub = atomic_load_explicit(
+            &moat_region_sock(st->region, &st->lay, moat_handle_idx(s->handle))->tx_limit,
+            memory_order_acquire);
+        if (pub != 0 && pub < lim)
+            lim = pub;
+    }
     used = s->tx.cap - space;
-    *room = s->sndbuf > used ? s->sndbuf - used : 0;
+    *room = lim > used ? lim - used : 0;
     return 0;
 }
 
@@ -480,6 +491,9 @@ int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
         return r;
     }
     st->hdr = moat_region_hdr(st->region);
+    /* We mark every stream socket whose ring index we publish
+     * (moat_dirty_mark): the net domain visits only those. */
+    atomic_store_explicit(&st->hdr->dirty_hints, 1, memory_order_release);
     moat_ring_attach(&st->ctl, (uint8_t *)st->region + st->lay.off_ctl_sh,
                      (uint8_t *)st->region + st->lay.off_ctl_data,
                      st->lay.g.ctl_slots * MOAT_MSG_SIZE, 0);
@@ -877,6 +891,9 @@ static int cl_send_udp(struct moat_stack *st, struct app_sock *s, const void *bu
     if (len)
         moat_ring_put(&s->tx, sizeof(dh), buf, (uint32_t)len);
     moat_ring_publish(&s->tx, rec);
+    /* marked like a stream socket's: the net loop's sleep check sees
+     * marks, not ring indices (netloop.c) */
+    moat_dirty_mark(st->region, &st->lay, moat_handle_idx(s->handle));
     moat_stack_kick_net(st);
     *sent = len;
     return 0;
@@ -927,6 +944,7 @@ static int cl_send_tcp(struct moat_stack *st, struct app_sock *s, const void *bu
             n = len - done < room ? (uint32_t)(len - done) : room;
             moat_ring_put(&s->tx, 0, p + done, n);
             moat_ring_publish(&s->tx, n);
+            moat_dirty_mark(st->region, &st->lay, moat_handle_idx(s->handle));
             moat_stack_kick_net(st);
             done += n;
             continue;
@@ -1071,6 +1089,7 @@ static int cl_recv_tcp(struct moat_stack *st, struct app_sock *s, void *buf, siz
         moat_ring_get(&s->rx, 0, buf, n);
         moat_ring_consume(&s->rx, n);
         atomic_store_explicit(&cl_sh(st, s)->rx_read, s->rx.local, memory_order_release);
+        moat_dirty_mark(st->region, &st->lay, moat_handle_idx(s->handle));
         if ((uint64_t)avail * 2 >= s->rx.cap)
             moat_stack_kick_net(st);   /* the window may just have opened */
     }

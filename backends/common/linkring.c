@@ -739,6 +739,13 @@ void linkring_dev_tx_done(struct linkring_dev *d)
     if (i == LR_NONE)
         return;
     d->cur_tx = LR_NONE;
+    /* Release the descriptor's TX slot before the buffer goes back: the
+     * TX ring has exactly as many slots as there are buffers, so a buffer
+     * the net side can reuse while its old descriptor still counts in the
+     * ring (cons committed only at flush) made the net side's next push
+     * find the ring full and drop a finished frame (LINK_TX_ERROR under
+     * load, issue 7). */
+    lr_cons_commit(&d->ring[LINKRING_TX]);
     if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0) != 0)
         return;     /* cannot happen with an honest net side */
     lr_clr(d->mine, i);

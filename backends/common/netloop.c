@@ -22,7 +22,11 @@
  *
  * "Re-read every index" is a cheap signature: a mix of ctl prod and, per
  * socket slot, tx prod and rx cons. It is taken before each mcore_poll, so
- * anything published after that poll started shows up as a change.
+ * anything published after that poll started shows up as a change. An
+ * application that gives dirty hints (core/boundary.h, moat_dirty_mark:
+ * the client library does) marks the socket before its fence, so the
+ * re-check reads the few summary words instead of every slot: a mark the
+ * core has not taken is work, whatever the signature says.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,6 +62,11 @@ static uint64_t netloop_sig(const struct netloop *nl)
 
     /* evt cons matters when the evt ring was full and a RESP waits. */
     h = h * 0x9e3779b97f4a7c15ull + atomic_load_explicit(&evt->cons, memory_order_acquire);
+    /* With dirty hints the marks say which sockets moved (and
+     * netloop_pending sees marks the core has not taken yet): no walk
+     * over the slots. */
+    if (atomic_load_explicit(&nl->hdr->dirty_hints, memory_order_acquire))
+        return h;
     /* Only slots the core has ever handed out: the application holds no
      * handle above mcore_sock_span(), so no honest index changes there. */
     uint32_t span = mcore_sock_span(nl->core);
@@ -69,6 +78,13 @@ static uint64_t netloop_sig(const struct netloop *nl)
         h = h * 0x9e3779b97f4a7c15ull + atomic_load_explicit(&s->rx.cons, memory_order_acquire);
     }
     return h;
+}
+
+/* Marks the application set that no mcore_poll has taken yet. */
+static int netloop_pending(const struct netloop *nl)
+{
+    return atomic_load_explicit(&nl->hdr->dirty_hints, memory_order_acquire) &&
+           moat_dirty_pending(nl->region, &nl->lay);
 }
 
 /* Hand up to a batch of received frames per link to the core. */
@@ -184,7 +200,7 @@ static int netloop_spin(struct netloop *nl, uint64_t sig, uint64_t next)
     if (nl->spin_us == 0)
         return 0;
     for (;;) {
-        if (netloop_stopping(nl) || netloop_sig(nl) != sig)
+        if (netloop_stopping(nl) || netloop_sig(nl) != sig || netloop_pending(nl))
             return 1;
         if (netloop_rx(nl, now) > 0)
             return 1;
@@ -215,7 +231,7 @@ static int netloop_sleep(struct netloop *nl, uint64_t sig, uint64_t next)
         if (l->ops->arm && l->ops->arm(l))
             busy = 1;
     }
-    if (netloop_stopping(nl) || netloop_sig(nl) != sig)
+    if (netloop_stopping(nl) || netloop_sig(nl) != sig || netloop_pending(nl))
         busy = 1;
 
     now = moat_host_now_us();
@@ -278,7 +294,7 @@ int netloop_run(struct netloop *nl)
         netloop_flush(nl);
         netloop_wake_app(nl);
 
-        if (frames != 0 || sig != sig_prev) {
+        if (frames != 0 || sig != sig_prev || netloop_pending(nl)) {
             sig_prev = sig;
             continue;              /* did work: look again at once */
         }

@@ -75,10 +75,14 @@ int moat_be_open(struct moat_stack *st)
     st->net_efd = -1;
 
     /* MAP_SHARED even here, so the futex code is the same (shared) kind
-     * as in the factored backends. Anonymous memory starts zeroed. */
+     * as in the factored backends. Anonymous memory starts zeroed.
+     * MAP_NORESERVE: the region is address space reserved for every
+     * slot's rings (65,536 slots of 2 x 256 KiB are 32 GiB), memory is
+     * taken only for pages a connection touches, as with the factored
+     * backends' memfd. */
     st->region_size = st->lay.size;
     st->region = mmap(NULL, st->region_size, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (st->region == MAP_FAILED) {
         st->region = NULL;
         thread_release(st, be);

@@ -24,6 +24,11 @@ extern "C" {
 #endif
 
 #define MOAT_MAX_IFS 4
+/* Upper bound of moat_config.max_sockets (a handle holds the slot in 16
+ * bits). moat_config_defaults() gives 64, sized for small targets; the
+ * hosted examples start from MOAT_HOSTED_SOCKETS (--max-sockets N). */
+#define MOAT_MAX_SOCKETS 65536u
+#define MOAT_HOSTED_SOCKETS 1024u
 #define MOAT_PATH_MAX 256
 
 struct moat_link;   /* see <moat/link.h> */
@@ -75,7 +80,7 @@ struct moat_config {
     struct moat_if_config ifs[MOAT_MAX_IFS];
 
     /* Pools, sized once when the stack opens. */
-    uint32_t max_sockets;      /* socket slots (default 64, max 4096) */
+    uint32_t max_sockets;      /* socket slots (default 64, max MOAT_MAX_SOCKETS) */
     uint32_t sock_rx_bytes;    /* receive ring per socket, power of two (default 256 KiB) */
     uint32_t sock_tx_bytes;    /* send ring per socket, power of two (default 256 KiB) */
     uint32_t pkt_bufs;         /* packet buffers for ARP queues and reassembly (default 256) */
@@ -112,6 +117,19 @@ struct moat_config {
 
     /* Factored backends: spin this long before sleeping (default 50 us). */
     uint32_t spin_us;
+
+    /* TCP memory budget (bytes) for the whole stack: the sum of every
+     * connection's autotuned receive window cap and send limit stays under
+     * it; when reached, windows stop growing (they never shrink below what
+     * was granted). Default 128 MiB; minimum 64 KiB. See
+     * docs/performance.md, "Windows and memory". */
+    uint64_t tcp_mem_bytes;
+
+    /* Path MTU probing upward (RFC 4821, RFC 8899): after an ICMP
+     * frag-needed lowered a connection's MSS, try a larger segment again
+     * this often (RFC 8899's PMTU_RAISE_TIMER; default 600000 = 10 min;
+     * 0: never probe). */
+    uint32_t tcp_pmtu_probe_ms;
 };
 
 /* Fill @p cfg with defaults (one interface, no link, all sizes above). */

@@ -47,6 +47,7 @@ extern "C" {
     X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")         \
     X(TCP_OOO_FULL, "TCP out-of-order segment dropped: budget exhausted")  \
     X(TCP_BACKLOG, "TCP SYN dropped: backlog and cookies exhausted")       \
+    X(TCP_NO_SLOT, "TCP handshake refused with RST: every socket slot in use") \
     X(TCP_PAWS, "TCP segment rejected by PAWS")                            \
     X(LINK_TX_FULL, "outgoing frame dropped: link had no buffer")          \
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
@@ -88,12 +89,23 @@ struct moat_stats {
     uint64_t tcp_undos;         /* congestion responses undone as spurious */
     uint64_t pkt_in_use;        /* packet buffers held right now */
     uint64_t pkt_high_water;    /* most ever held at once */
+    uint64_t conn_state_bytes;  /* state per socket slot, rings excluded
+                                   (docs/performance.md, memory) */
     uint64_t drops[MOAT_DROP_COUNT];
     /* ECN (RFC 3168) */
     uint64_t tcp_ecn_conns;      /* connections that negotiated ECN */
     uint64_t tcp_ecn_ce_rcvd;    /* segments received with CE (congestion experienced) */
     uint64_t tcp_ecn_ece_rcvd;   /* ACKs received with ECE (the peer saw CE) */
     uint64_t tcp_ecn_reductions; /* window reductions answering ECE (once per window) */
+    /* windows and path MTU (tcp_wnd.c, tcp_pmtu.c) */
+    uint64_t tcp_mem_used;      /* bytes of autotuned windows and send limits granted now */
+    uint64_t tcp_mem_budget;    /* moat_config.tcp_mem_bytes */
+    uint64_t tcp_mem_capped;    /* window growths cut short by the budget */
+    uint64_t tcp_rcv_autotunes; /* receive window caps raised by autotuning */
+    uint64_t tcp_snd_grows;     /* send limits raised with cwnd */
+    uint64_t tcp_rcv_wnd_max;   /* largest receive window announced (bytes) */
+    uint64_t tcp_pmtu_probes;   /* path MTU probes sent */
+    uint64_t tcp_pmtu_raises;   /* probes acknowledged: MSS raised */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */

@@ -503,6 +503,7 @@ START_TEST(tcp_send_ring_written_after_close)
         tx[(prod + k) & (p.a->lay.g.sock_tx_bytes - 1)] = junk[k];
     atomic_store(&sh->tx.prod, prod + (uint32_t)sizeof junk);
     atomic_store(&sh->rx.cons, 0xdeadbeefu);
+    moat_dirty_mark(p.a->region, &p.a->lay, idx);
     moat_stack_kick_net(p.a);
 
     /* The peer gets exactly what was sent before the close, then the end. */
@@ -541,6 +542,9 @@ START_TEST(tcp_impossible_send_index_drops_connection)
 
     struct app_sock *s = ha_sock(p.a, ca);
     atomic_store(&ha_sh(p.a, ca)->tx.prod, s->tx.local + s->tx.cap + 1);
+    /* published the way the library does (dirty hint, then the kick): the
+     * net domain looks at the socket and must refuse the index */
+    moat_dirty_mark(p.a->region, &p.a->lay, moat_handle_idx(ca));
     moat_stack_kick_net(p.a);
     /* The offending connection fails with MOAT_E_PEER ... */
     struct moat_pollfd pf = { .sock = ca, .events = MOAT_POLLIN };

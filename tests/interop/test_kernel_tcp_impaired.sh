@@ -44,7 +44,8 @@
 #
 # Sizes and impairments can be changed for a longer run: IMP_MIB (16),
 # IMP_LOSS (0.01), IMP_DELAY_MS (10 each way), IMP_REORDER_PCT (5),
-# IMP_REORDER_MS (3). IMP_PCAP=1 makes moat write pcaps (with IT_KEEP=1
+# IMP_REORDER_MS (3); IMP_MOAT_ARGS adds options to both moat programs
+# (e.g. "--sock-bytes 8M": window autotuning up to 8 MiB). IMP_PCAP=1 makes moat write pcaps (with IT_KEEP=1
 # the work directory, pcaps included, is kept for a look in wireshark).
 # Bounded: every step runs under timeout; the whole script stays under
 # about 4 minutes even when every transfer hits its limit.
@@ -132,8 +133,8 @@ done
 [ "$rules_ok" = 1 ] || it_skip "iptables statistic/NFQUEUE not available: $(head -1 "$IT_WORK/ipt.err")"
 
 # ------------------------------------------------------------ moat-echo
-# shellcheck disable=SC2046
-if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 --gw 192.0.2.1 $(pcap_opt echo); then
+# shellcheck disable=SC2046,SC2086 # IMP_MOAT_ARGS is a list of options
+if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 --gw 192.0.2.1 $(pcap_opt echo) ${IMP_MOAT_ARGS:-}; then
     it_result "moat-echo starts" 0 "no 'ready' within 15 s"
     it_summary; exit 1
 fi
@@ -180,8 +181,8 @@ it_result "moat-echo retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
 mkdir -p "$IT_WORK/www"
 mv "$IT_WORK/big.in" "$IT_WORK/www/big.bin"
 URL=http://192.0.2.3
-# shellcheck disable=SC2046
-if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 192.0.2.1 --port 80 \
+# shellcheck disable=SC2046,SC2086 # IMP_MOAT_ARGS is a list of options
+if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 192.0.2.1 --port 80 ${IMP_MOAT_ARGS:-} \
         --root "$IT_WORK/www" $(pcap_opt httpd); then
     t0=$(date +%s.%N)
     in_k timeout 100 curl -sS --max-time 90 -o "$IT_WORK/big.got" "$URL/big.bin" 2>"$IT_WORK/curl.err"

@@ -481,6 +481,15 @@ void tfx_peer_send(struct fx *f, struct tfx_conn *k, const void *data, uint32_t 
     tfx_inject(f, &r);
 }
 
+void tfx_to_time_wait(struct fx *f, struct tfx_conn *k)
+{
+    ck_assert_int_eq(fx_close(f, k->h), 0);
+    k->snd_nxt++;
+    tfx_peer_ack(f, k, k->snd_nxt, 65535);
+    tfx_peer_send(f, k, NULL, 0, TH_FIN);
+    ck_assert_ptr_nonnull(tfx_tw(f, k->lport, k->rport));
+}
+
 void tfx_peer_ack(struct fx *f, struct tfx_conn *k, uint32_t ack, uint16_t wnd)
 {
     struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);

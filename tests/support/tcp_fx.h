@@ -130,6 +130,10 @@ void tfx_connect(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o);
  * accepted handle is k->h. Capture cleared. */
 void tfx_passive(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o);
 
+/* Bring @p k (established, active or passive) to TIME-WAIT: the
+ * application closes, the peer ACKs our FIN and sends its own. */
+void tfx_to_time_wait(struct fx *f, struct tfx_conn *k);
+
 /* A segment from the peer of @p k with its numbers filled in. */
 struct tcp_repr tfx_seg(const struct tfx_conn *k, uint8_t flags, const void *data,
                         uint32_t len);

@@ -29,6 +29,7 @@ START_TEST(layout_geometries)
         {8, 16384, 16384, 64},
         {64, 256u * 1024, 256u * 1024, 64},
         {4096, 4096, 8192, 4096},
+        {65536, 256u * 1024, 256u * 1024, 64},
         {3, 1u << 26, 1u << 26, 64},
     };
     for (unsigned i = 0; i < sizeof gs / sizeof gs[0]; i++) {
@@ -65,7 +66,7 @@ START_TEST(layout_rejects)
     struct moat_layout l;
     static const struct moat_geom inval[] = {
         {0, 4096, 4096, 64},
-        {4097, 4096, 4096, 64},
+        {65537, 4096, 4096, 64},   /* a handle holds 16 bits of slot */
         {1, 4095, 4096, 64},
         {1, 4096, 6000, 64},
         {1, 4096, 4096, 63},
@@ -115,7 +116,7 @@ START_TEST(region_init_check)
     struct moat_geom g2 = {8, 4096, 4096, 64};
     ck_assert_int_eq(moat_layout_compute(&g2, &other), 0);
     ck_assert_int_eq(moat_region_check(r, other.size, &other), MOAT_E_PEER);
-    h->version = 2;
+    h->version = MOAT_REGION_VERSION + 1;
     ck_assert_int_eq(moat_region_check(r, l.size, &l), MOAT_E_PEER);
     h->version = MOAT_REGION_VERSION;
     h->magic ^= 1;
@@ -256,7 +257,7 @@ START_TEST(config_check_rejects)
     REJECT(c.ifs[0].link = MOAT_LINK_CUSTOM, MOAT_E_INVAL);
     REJECT(c.ifs[0].impair.loss_ppm = 1000001, MOAT_E_RANGE);
     REJECT(c.max_sockets = 0, MOAT_E_RANGE);
-    REJECT(c.max_sockets = 4097, MOAT_E_RANGE);
+    REJECT(c.max_sockets = 65537, MOAT_E_RANGE);
     REJECT(c.sock_rx_bytes = 5000, MOAT_E_RANGE);
     REJECT(c.sock_tx_bytes = 2048, MOAT_E_RANGE);
     REJECT(c.pkt_bufs = 7, MOAT_E_RANGE);

@@ -348,8 +348,10 @@ START_TEST(syn_cookies)
     ck_assert_uint_eq(sa.flags, TH_SYN | TH_ACK);
     ck_assert_uint_eq(sa.ack, 7001);
     ck_assert_uint_eq(sa.mss, 1460);
-    ck_assert_int_eq(sa.ws, -1);        /* a cookie keeps no options */
-    ck_assert(!sa.ts);
+    /* the cookie keeps the options (they travel in TSval: issue 7) */
+    ck_assert_int_ge(sa.ws, 0);
+    ck_assert(sa.ts);
+    ck_assert_uint_eq(sa.tsecr, 5);
     ck_assert_uint_eq(fx_stats(f).tcp_syncookies_sent, 1);
     fx_tx_clear(f);
     /* a forged ACK does not pass */
@@ -358,7 +360,7 @@ START_TEST(syn_cookies)
     fx_tx_clear(f);
     uint8_t d[3] = { 1, 2, 3 };
     tfx_inject(f, &TSEG(.sport = 2002, .seq = 7001, .ack = sa.seq + 1, .flags = TH_ACK | TH_PSH,
-                        .data = d, .len = 3));
+                        .data = d, .len = 3, .ts = true, .tsval = 6, .tsecr = sa.tsval));
     uint32_t c1;
     ck_assert_int_eq(tfx_accept(f, lh, &c1), 0);
     ck_assert_int_eq(tfx_state(f, c1), TCPS_ESTABLISHED);
