@@ -930,8 +930,8 @@ static int tcp_acceptable(const struct tcp_cb *t, const struct tcp_seg *sg, uint
  * and its SACK and D-SACK blocks are lost (measured: thousands of such
  * drops per 16 MiB at 25 % reordering, and the undos they would have
  * allowed). RFC 7323 5.3 submits ACKs to the same test, to keep old
- * duplicate ACKs out, and itself names another way to do that (checking
- * the ACK rather than the TSval). Here, a lagging ACK is accepted (a
+ * duplicate ACKs out, and itself names another way to do that (the data
+ * sender checking the TSecr of ACKs). Here, a lagging ACK is accepted (a
  * deliberate departure from R1) only when it cannot be an old duplicate
  * that matters, that is when nothing in it could move the connection:
  *  - no data, no SYN or FIN (data keeps the full PAWS protection);
@@ -1022,8 +1022,9 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
                  * carries it as a D-SACK block (RFC 2883 4.1.1) so the
                  * peer learns its retransmission was spurious and can
                  * undo. Only a range within one receive buffer below
-                 * RCV.NXT qualifies: a wrapped old duplicate is far
-                 * from it and is neither stored nor reported. */
+                 * RCV.NXT qualifies; data elsewhere (a wrapped old
+                 * duplicate in the window) is neither stored nor
+                 * reported. */
                 uint32_t back = t->rcv_nxt - sg->seq;
                 if (sg->len > 0 && TCP_SEQ_LT(sg->seq, t->rcv_nxt) && back <= s->rx.cap)
                     tcp_dsack_note(t, sg->seq,
