@@ -38,8 +38,8 @@
 #define TCP_OPT_MAX     40u
 #define TCP_MSS_DEFAULT 536u     /* RFC 9293 3.7.1: no MSS option seen */
 #define TCP_MSS_MIN     64u      /* floor for a peer's (or ICMP's) MSS */
-#define TCP_OOO_MAX     8u       /* out-of-order ranges per connection */
-#define TCP_SACK_MAX    8u       /* SACK scoreboard ranges per connection */
+#define TCP_OOO_MAX     32u      /* out-of-order ranges per connection (tcp_ooo_add; 8 bytes each) */
+#define TCP_SACK_MAX    32u      /* SACK scoreboard ranges per connection (8 bytes each) */
 #define TCP_WS_MAX      14u      /* RFC 7323 2.3 */
 #define TCP_CHACK_PER_S 10u      /* RFC 5961 7: challenge ACKs per second per connection */
 #define TCP_IW_SEGS     10u      /* RFC 6928 */
