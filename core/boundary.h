@@ -86,7 +86,11 @@ struct moat_sock_sh {
     _Atomic uint32_t status;           /* MOAT_SS_* */
     _Atomic int32_t  error;            /* MOAT_E_* when MOAT_SS_ERR */
     _Atomic uint32_t rx_read;          /* app: bytes read so far (window updates) */
-    uint8_t pad[MOAT_CACHELINE - 12];
+    /* net: TCP send limit, the bytes of the tx ring the application may
+     * fill (grows with cwnd, tcp_wnd.c); 0 = the whole ring. Untrusted by
+     * the application: clamped to the ring. */
+    _Atomic uint32_t tx_limit;
+    uint8_t pad[MOAT_CACHELINE - 16];
 };
 
 struct moat_region_hdr {

@@ -41,6 +41,8 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_cong = MOAT_TCP_CONG_CUBIC;
     cfg->tcp_ecn = 2;
     cfg->spin_us = 50;
+    cfg->tcp_mem_bytes = 128ull << 20;
+    cfg->tcp_pmtu_probe_ms = 600000;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -104,6 +106,8 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "tcp_cong must be MOAT_TCP_CONG_NEWRENO (0) or MOAT_TCP_CONG_CUBIC (1)", MOAT_E_RANGE);
     if (cfg->tcp_ecn > 2)
         return why_(why, whylen, "tcp_ecn must be 0 (off), 1 (on) or 2 (accept when asked)", MOAT_E_RANGE);
+    if (cfg->tcp_mem_bytes < 64u * 1024)
+        return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     return 0;
 }
 

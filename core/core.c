@@ -225,6 +225,7 @@ static int ctl_setopt(struct mcore *c, struct msock *s, uint32_t opt, int64_t v)
         if (v < 1024 || v > (int64_t)s->rx.cap)
             return MOAT_E_RANGE;
         s->rcvbuf = (uint32_t)v;
+        s->buf_lock |= SOCK_RCVBUF_SET;     /* no autotuning (tcp_wnd.c) */
         break;
     case MOAT_OPT_SNDBUF:
         if (v < 1024 || v > (int64_t)s->tx.cap)

@@ -37,6 +37,14 @@ struct mcore_env {
     /* The socket region (required) and its layout (copied privately). */
     void *region;
     struct moat_layout layout;
+    /* Optional: a freed slot's ring data (@p mem, @p len bytes of the
+     * region) will not be read before the slot is allocated again, so a
+     * hosted port may give its pages back to the system (rings are used
+     * all the way round as their indices wrap, so a slot that once moved a
+     * ring's worth of data would otherwise keep the whole ring resident).
+     * NULL: keep them. Called only for slots that were in use. */
+    void (*ring_release)(void *ctx, void *mem, size_t len);
+    void *ring_release_ctx;
 };
 
 /* Bytes of memory mcore_init needs for @p cfg (0 if cfg is invalid). */

@@ -117,7 +117,9 @@ struct msock {
     struct moat_ring tx;        /* we consume */
     struct tcp_cb *tcb;         /* STREAM only, owned by tcp.c */
     uint32_t dnext, dprev;      /* DGRAM: list of datagram sockets (slot + 1) */
+    uint8_t buf_lock;           /* SOCK_RCVBUF_SET: the app chose RCVBUF (no autotuning) */
 };
+#define SOCK_RCVBUF_SET 1u
 
 struct mcore {
     struct moat_config cfg;

@@ -71,7 +71,14 @@ int eth_tx_commit(struct mcore *c, unsigned ifx, size_t len)
         len = ETH_MIN_FRAME;
     }
     c->txbuf[ifx] = NULL;
-    if (l->ops->tx_commit(l, len) != 0) {
+    int r = l->ops->tx_commit(l, len);
+    if (r == MOAT_E_AGAIN) {
+        /* The device's queue was full: the frame is dropped, and callers
+         * that can hold data back (TCP) treat it as backpressure. */
+        MCORE_DROP(c, LINK_TX_FULL);
+        return MOAT_E_NOBUFS;
+    }
+    if (r != 0) {
         MCORE_DROP(c, LINK_TX_ERROR);
         return MOAT_E_IO;
     }

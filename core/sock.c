@@ -56,6 +56,7 @@ struct msock *sock_alloc(struct mcore *c, uint8_t type)
         moat_ring_attach(&s->tx, &sh->tx, moat_region_tx_data(c->env.region, &c->env.layout, i),
                          c->env.layout.g.sock_tx_bytes, 0);
         atomic_store_explicit(&sh->error, 0, memory_order_relaxed);
+        atomic_store_explicit(&sh->tx_limit, 0, memory_order_relaxed);  /* whole ring */
         s->status = MOAT_SS_OPEN;
         atomic_store_explicit(&sh->status, s->status, memory_order_release);
         if (i >= c->sock_hi)
@@ -79,6 +80,10 @@ void sock_free(struct mcore *c, struct msock *s)
     if (s->type != 0) {
         uint32_t i = sock_idx(c, s);
         c->sock_used--;
+        if (c->env.ring_release != NULL)
+            c->env.ring_release(c->env.ring_release_ctx,
+                                moat_region_rx_data(c->env.region, &c->env.layout, i),
+                                c->env.layout.sock_stride);
         if (i < c->sock_free_lo)
             c->sock_free_lo = i;
         if (s->type == MOAT_SOCK_DGRAM) {

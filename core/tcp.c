@@ -114,6 +114,7 @@ int tcp_init(struct mcore *c, void *mem)
     st->hash = (uint32_t *)p;
     st->hmask = tcp_n_buckets(cfg) - 1u;
     mcore_random(c, st->key, sizeof(st->key));
+    c->stats.tcp_mem_budget = cfg->tcp_mem_bytes;
     mcore_random(c, st->ckey, sizeof(st->ckey));
     c->tcp = st;
     return 0;
@@ -386,6 +387,7 @@ void tcp_cb_reset(struct mcore *c, struct msock *s)
     if (t->in_hash)
         tcp_hash_del(c, s);
     tcp_ooo_clear(c, t);
+    tcp_wnd_release(c, t);
     tcp_heap_del(c->tcp, sock_idx(c, s));
     uint32_t rnext = t->rnext;
     uint8_t in_ready = t->in_ready;
@@ -414,6 +416,7 @@ void tcp_release(struct mcore *c, struct msock *s)
     tcp_hash_del(c, s);
     tcp_ooo_clear(c, t);
     tcp_sack_clear(t);
+    tcp_wnd_release(c, t);
     t->state = TCPS_CLOSED;
     t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
@@ -493,6 +496,9 @@ void tcp_established(struct mcore *c, struct msock *s)
     t->state = TCPS_ESTABLISHED;
     s->connected = 1;
     t->retries = 0;
+    /* The send limit is published before CONNECTED (release order), so
+     * the application never sees a connection without its limit. */
+    tcp_wnd_established(c, s);
     sock_status(c, s, MOAT_SS_CONNECTED, MOAT_SS_CONNECTING);
     if (s->keepalive && c->cfg.tcp_keepidle_ms)
         t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;
@@ -506,7 +512,8 @@ void tcp_established(struct mcore *c, struct msock *s)
     mcore_wake_app(c);
 }
 
-/* Free bytes of the receive ring, limited by the RCVBUF option. */
+/* Free bytes of the receive ring, limited by the RCVBUF option and the
+ * autotuned window cap (tcp_rcv_limit, tcp_wnd.c). */
 uint32_t tcp_rcv_space(struct mcore *c, struct msock *s)
 {
     uint32_t space = 0;
@@ -514,9 +521,10 @@ uint32_t tcp_rcv_space(struct mcore *c, struct msock *s)
         MCORE_DROP(c, BOUNDARY);
         return 0;
     }
-    if (s->rcvbuf != 0 && s->rcvbuf < s->rx.cap) {
+    uint32_t lim = tcp_rcv_limit(c, s);
+    if (lim < s->rx.cap) {
         uint32_t used = s->rx.cap - space;
-        space = used >= s->rcvbuf ? 0 : s->rcvbuf - used;
+        space = used >= lim ? 0 : lim - used;
     }
     return space;
 }
@@ -968,6 +976,7 @@ uint64_t tcp_cb_deadline(const struct tcp_cb *t)
     d = mcore_min(d, t->t_fin2 ? t->t_fin2 : MCORE_NEVER);
     d = mcore_min(d, t->t_rack ? t->t_rack : MCORE_NEVER);   /* RACK reorder timer */
     d = mcore_min(d, t->t_tlp ? t->t_tlp : MCORE_NEVER);     /* tail loss probe */
+    d = mcore_min(d, t->t_lwait ? t->t_lwait : MCORE_NEVER); /* link backpressure */
     return d;
 }
 

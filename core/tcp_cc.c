@@ -208,7 +208,8 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
                     flags |= TCP_FIN;
             }
             t->snd_nxt = t->snd_max;
-            tcp_send_seg(c, s, t->snd_nxt, len, flags);
+            if (tcp_link_blocked(c, t, tcp_send_seg(c, s, t->snd_nxt, len, flags)))
+                break;
             t->snd_nxt += len + ((flags & TCP_FIN) ? 1u : 0u);
             if (flags & TCP_FIN)
                 t->flags |= TF_FIN_SENT;

@@ -81,6 +81,7 @@ static unsigned tcp_sack_blocks(const struct tcp_cb *t)
     return k < max ? k : max;
 }
 
+/* Option bytes a non-SYN segment of @p t carries right now. */
 unsigned tcp_opt_len(const struct tcp_cb *t)
 {
     unsigned n = (t->flags & TF_TS) ? 12u : 0u;
@@ -211,12 +212,14 @@ uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)
     uint32_t max = 0xffffu << ws;
     if (space > max)
         space = max;
-    uint32_t thresh = s->rx.cap / 2u;
+    uint32_t thresh = tcp_rcv_limit(c, s) / 2u;
     if (thresh > t->adv_mss)
         thresh = t->adv_mss;
     uint32_t aligned = (space >> ws) << ws;
     if (aligned > cur && space - cur >= thresh) {
         t->rcv_adv = t->rcv_nxt + aligned;
+        if (aligned > c->stats.tcp_rcv_wnd_max)
+            c->stats.tcp_rcv_wnd_max = aligned;     /* autotuning visible in stats */
         return (uint16_t)(aligned >> ws);
     }
     uint32_t field = cur >> ws;
@@ -263,6 +266,9 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
         t->t_last_snd = c->now;
     }
+    tcp_finish(c, &tx, hlen + len, &err);
+    if (err == MOAT_E_NOBUFS)
+        return err;     /* nothing left: no RACK record, the ACK is still owed */
     if (!(flags & TCP_SYN) && (len > 0 || (flags & TCP_FIN)))
         tcp_rack_sent(c, t, seq, len + ((flags & TCP_FIN) ? 1u : 0u));
     if (flags & TCP_ACK) {
@@ -271,8 +277,16 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         t->t_delack = 0;
         t->rcv_unacked = 0;
     }
-    tcp_finish(c, &tx, hlen + len, &err);
     return err;
+}
+
+int tcp_link_blocked(struct mcore *c, struct tcp_cb *t, int err)
+{
+    if (err != MOAT_E_NOBUFS)
+        return 0;
+    if (t->t_lwait == 0)
+        t->t_lwait = c->now + TCP_LINKWAIT_US;
+    return 1;
 }
 
 void tcp_send_ack(struct mcore *c, struct msock *s)
@@ -407,7 +421,8 @@ static unsigned tcp_send_data(struct mcore *c, struct msock *s, uint32_t end)
             t->rtt_seq = t->snd_nxt;
             t->rtt_t = c->now;
         }
-        tcp_send_seg(c, s, t->snd_nxt, len, flags);
+        if (tcp_link_blocked(c, t, tcp_send_seg(c, s, t->snd_nxt, len, flags)))
+            break;
         t->snd_nxt += len;
         if (flags & TCP_FIN) {
             t->snd_nxt++;
@@ -429,13 +444,14 @@ static int tcp_want_wnd_update(struct mcore *c, struct msock *s)
     if (t->flags & TF_FIN_RCVD)
         return 0;
     uint32_t cur = TCP_SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-    if (cur >= s->rx.cap / 2u)
+    uint32_t lim = tcp_rcv_limit(c, s);    /* autotuned cap (tcp_wnd.c) */
+    if (cur >= lim / 2u)
         return 0;
     uint32_t space = tcp_rcv_space(c, s);
     uint32_t max = 0xffffu << ((t->flags & TF_WS) ? t->rcv_wscale : 0);
     if (space > max)
         space = max;
-    uint32_t thresh = s->rx.cap / 2u;
+    uint32_t thresh = lim / 2u;
     if (thresh > t->adv_mss)
         thresh = t->adv_mss;
     return space > cur && space - cur >= thresh;
@@ -474,7 +490,8 @@ void tcp_output(struct mcore *c, struct msock *s)
         tcp_sack_output(c, s);
         sent = (unsigned)(c->stats.tcp_segs_out - before);
     } else {
-        sent = tcp_send_data(c, s, end);
+        sent = tcp_pmtu_probe(c, s, end);   /* PMTU probe first, when due (tcp_pmtu.c) */
+        sent += tcp_send_data(c, s, end);
     }
     /* A FIN with no data left to carry it. */
     if ((t->flags & TF_FIN_Q) && t->snd_nxt == t->fin_seq &&

@@ -38,12 +38,13 @@
 #define TCP_OPT_MAX     40u
 #define TCP_MSS_DEFAULT 536u     /* RFC 9293 3.7.1: no MSS option seen */
 #define TCP_MSS_MIN     64u      /* floor for a peer's (or ICMP's) MSS */
-#define TCP_OOO_MAX     8u       /* out-of-order ranges per connection */
-#define TCP_SACK_MAX    8u       /* SACK scoreboard ranges per connection */
+#define TCP_OOO_MAX     32u      /* out-of-order ranges per connection (tcp_ooo_add; 8 bytes each) */
+#define TCP_SACK_MAX    32u      /* SACK scoreboard ranges per connection (8 bytes each) */
 #define TCP_WS_MAX      14u      /* RFC 7323 2.3 */
 #define TCP_CHACK_PER_S 10u      /* RFC 5961 7: challenge ACKs per second per connection */
 #define TCP_IW_SEGS     10u      /* RFC 6928 */
 #define TCP_DUPTHRESH   3u
+#define TCP_LINKWAIT_US 200u      /* retry after the link refused a new segment */
 #define TCP_PAWS_IDLE_US (24ull * 24 * 3600 * 1000000) /* RFC 7323 5.5 */
 #define TCP_TXR_MAX     8u       /* RACK transmit-time ranges per connection */
 #define TCP_PTO_MIN_US  2000u    /* floor of the tail loss probe timeout */
@@ -189,6 +190,7 @@ struct tcp_cb {
 
     /* Timers: absolute deadlines in us, 0 = off. */
     uint64_t t_rtx, t_persist, t_delack, t_keep, t_fin2;
+    uint64_t t_lwait;           /* the link had no buffer for new data: output again then */
     uint64_t t_last_rcv;
     uint64_t t_last_snd;        /* last data segment sent (RFC 5681 4.1 idle restart) */
 
@@ -210,6 +212,24 @@ struct tcp_cb {
     uint32_t heap_pos;          /* index in the heap + 1, 0 = not in it */
     uint32_t rnext;             /* ready list: slot + 1 */
     uint8_t in_ready;
+
+    /* Window autotuning and send-buffer growth (tcp_wnd.c). */
+    uint32_t rcv_cap;           /* receive window cap (0: not started, the initial cap) */
+    uint32_t snd_lim;           /* tx ring bytes the application may fill (0: initial) */
+    uint32_t mem_charged;       /* bytes of rcv_cap + snd_lim charged to the budget */
+    uint32_t at_copied;         /* app-consumed byte count at the start of the interval */
+    uint64_t at_t;              /* start of the autotuning interval (0: none yet) */
+    uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
+    uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
+    uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
+
+    /* Path MTU probing upward (tcp_pmtu.c). */
+    uint64_t t_probe;           /* next probe due (0: no probing) */
+    uint32_t probe_seq, probe_end;  /* the probe in flight, or the lost one being repaired */
+    uint16_t probe_size;        /* MSS the probe in flight tests (0: none) */
+    uint16_t mss_max;           /* MSS before the first ICMP reduction (0: never lowered) */
+    uint16_t probe_fail;        /* smallest MSS lost in this search (0: none) */
+    uint8_t probe_lost;         /* repairing a lost probe: [probe_seq, probe_end) */
 };
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
@@ -260,6 +280,7 @@ struct tcp_state {
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
+    uint64_t mem_used;          /* windows charged to cfg.tcp_mem_bytes (tcp_wnd.c) */
     uint8_t key[16];            /* RFC 6528 ISN secret */
     uint8_t ckey[16];           /* SYN cookie secret */
 };
@@ -337,6 +358,10 @@ void tcp_output(struct mcore *c, struct msock *s);
 /* Send one segment of the connection: @p len data bytes from @p seq. */
 int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
                  uint8_t flags);
+/* tcp_send_seg() failed for want of a link buffer (MOAT_E_NOBUFS): the
+ * segment never left; new data stays unsent and output resumes after
+ * TCP_LINKWAIT_US (link backpressure instead of a loss TCP must repair). */
+int tcp_link_blocked(struct mcore *c, struct tcp_cb *t, int err);
 void tcp_send_ack(struct mcore *c, struct msock *s);
 /* RFC 5961 challenge ACK, rate-limited. */
 void tcp_send_challenge_ack(struct mcore *c, struct msock *s);
@@ -353,6 +378,8 @@ uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
 uint8_t tcp_pick_wscale(uint32_t cap);
 /* The window field to announce now (updates rcv_adv). */
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);
+/* Option bytes a non-SYN segment of @p t carries right now. */
+unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
@@ -367,6 +394,37 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s);
 uint64_t tcp_syn_q_poll(struct mcore *c);
 uint64_t tcp_tw_poll(struct mcore *c);
 void tcp_persist_arm(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_wnd.c ------------------------------------------------------- */
+
+/* Initial receive window cap and send limit of a new connection. */
+#define TCP_WND_INIT (64u * 1024)
+/* Bytes of the rx ring the window may cover now: the autotuned cap, the
+ * RCVBUF option and the ring, whichever is smallest. */
+uint32_t tcp_rcv_limit(struct mcore *c, struct msock *s);
+/* The connection is synchronized: charge its windows to the budget. */
+void tcp_wnd_established(struct mcore *c, struct msock *s);
+/* In-order data arrived (rcv_nxt moved): RTT sample and, once per RTT,
+ * grow the receive window cap to about twice what the application read. */
+void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* cwnd may have grown: raise the send limit to 2 cwnd + 4 MSS. */
+void tcp_wnd_snd_grow(struct mcore *c, struct msock *s);
+/* Give the connection's windows back to the budget (release/reset). */
+void tcp_wnd_release(struct mcore *c, struct tcp_cb *t);
+
+/* ---- tcp_pmtu.c ------------------------------------------------------ */
+
+/* ICMP lowered the MSS from @p old: arm the raise timer. */
+void tcp_pmtu_lowered(struct mcore *c, struct tcp_cb *t, uint16_t old);
+/* Send a probe of new data if one is due; returns segments sent. */
+unsigned tcp_pmtu_probe(struct mcore *c, struct msock *s, uint32_t end);
+/* A duplicate ACK: returns 1 if it is about the probe (lost: resent at
+ * the current MSS, no congestion response), 0 for congestion control. */
+int tcp_pmtu_dupack(struct mcore *c, struct msock *s);
+/* snd_una advanced: a probe acknowledged whole raises the MSS. */
+void tcp_pmtu_ack(struct mcore *c, struct msock *s);
+/* A retransmission timeout: a probe in flight counts as failed. */
+void tcp_pmtu_rto(struct tcp_cb *t);
 
 /* ---- tcp_cc.c --------------------------------------------------------- */
 

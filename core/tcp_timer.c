@@ -104,6 +104,7 @@ static void tcp_on_rtx(struct mcore *c, struct msock *s)
     }
     c->stats.tcp_timeouts++;
     tcp_cc_rto(c, t);
+    tcp_pmtu_rto(t);                /* PMTU probing hook (tcp_pmtu.c) */
     tcp_backoff(c, t);
     t->flags &= ~(uint32_t)TF_RTT_ON;
     if (t->rflags & RF_RTO_SACK) {
@@ -226,6 +227,8 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s)
         tcp_on_rtx(c, s);
     if (t->state == TCPS_CLOSED)
         return MCORE_NEVER;
+    if (t->t_lwait && t->t_lwait <= now)
+        t->t_lwait = 0;     /* tcp_poll_one's tcp_output tries the link again */
     if ((t->t_rack && t->t_rack <= now) || (t->t_tlp && t->t_tlp <= now))
         tcp_rack_timers(c, s);
     if (t->state == TCPS_CLOSED)

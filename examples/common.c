@@ -55,7 +55,10 @@ _Noreturn void ex_usage(const char *why)
             "  --pcap FILE        write every frame sent and received to FILE\n"
             "  --max-sockets N    socket slots, 1..65536 (default 1024)\n"
             "  --cong ALGO        TCP congestion control: cubic (default) or newreno\n"
-            "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n",
+            "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n"
+            "  --sock-bytes N     receive and send ring per socket, a power of two from 4K\n"
+            "                     to 64M (default 4M): the most a TCP window can grow to\n"
+            "  --tcp-mem N        TCP window budget of the stack, from 64K (default 128M)\n",
             ex.prog, ex.usage_extra);
     exit(2);
 }
@@ -77,6 +80,9 @@ void ex_link_defaults(struct moat_config *cfg)
      * starts at MOAT_HOSTED_SOCKETS. Unused slots cost address space, not
      * memory (see docs/performance.md). */
     cfg->max_sockets = MOAT_HOSTED_SOCKETS;
+    /* Rings big enough for a long fat path; the window inside them is
+     * autotuned, and a freed slot's pages go back (mcore_env.ring_release). */
+    cfg->sock_rx_bytes = cfg->sock_tx_bytes = MOAT_HOSTED_SOCK_BYTES;
     ex.have_ip = 0;
     ex.n_links = 0;
 }
@@ -176,6 +182,20 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
     if (strcmp(opt, "--ecn") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         cfg->tcp_ecn = (uint8_t)ex_parse_num(opt, v, 0, 2, 0);
+        return 1;
+    }
+    if (strcmp(opt, "--sock-bytes") == 0) {
+        /* Ring size = ceiling of window autotuning (docs/performance.md). */
+        const char *v = ex_optarg(argc, argv, i);
+        uint64_t n = ex_parse_num(opt, v, 4096, 64u << 20, 1);
+        if (n & (n - 1))
+            ex_bad_value(opt, v, "expected a power of two, 4K..64M");
+        cfg->sock_rx_bytes = cfg->sock_tx_bytes = (uint32_t)n;
+        return 1;
+    }
+    if (strcmp(opt, "--tcp-mem") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->tcp_mem_bytes = ex_parse_num(opt, v, 64u << 10, 1ull << 40, 1);
         return 1;
     }
     return 0;

@@ -197,15 +197,26 @@ static int cl_rx_avail(struct moat_stack *st, struct app_sock *s, uint32_t *n)
     return 0;
 }
 
-/* Bytes we may still write into the send ring (respecting SNDBUF). */
+/* Bytes we may still write into the send ring (respecting SNDBUF and,
+ * for TCP, the send limit the net domain publishes as cwnd grows). The
+ * published limit is untrusted: 0 or anything past the ring means the
+ * whole ring, and it only ever narrows SNDBUF. */
 static int cl_tx_room(struct moat_stack *st, struct app_sock *s, uint32_t *room)
 {
-    uint32_t space = 0, used;
+    uint32_t space = 0, used, lim = s->sndbuf;
 
     if (moat_ring_space(&s->tx, &space) != 0)
         return cl_fail(st, MOAT_E_PEER);
+    if (s->type == MOAT_SOCK_STREAM) {
+        /* Pairs with the store-release in tcp_wnd_publish(). */
+        uint32_t pub = atomic_load_explicit(
+            &moat_region_sock(st->region, &st->lay, moat_handle_idx(s->handle))->tx_limit,
+            memory_order_acquire);
+        if (pub != 0 && pub < lim)
+            lim = pub;
+    }
     used = s->tx.cap - space;
-    *room = s->sndbuf > used ? s->sndbuf - used : 0;
+    *room = lim > used ? lim - used : 0;
     return 0;
 }
 

@@ -166,6 +166,7 @@ int netloop_init(struct netloop *nl, const struct moat_config *cfg, void *region
     env.rng_ctx = NULL;
     env.region = region;
     env.layout = *lay;
+    env.ring_release = moat_host_ring_release;
     r = mcore_init(nl->core_mem, size, cfg, &env, &nl->core);
     if (r != 0)
         goto fail_mem;

@@ -29,7 +29,9 @@ struct moat_link_ops {
     /* A buffer of at least mtu + 14 bytes: 0, or MOAT_E_AGAIN/NOBUFS. */
     int (*tx_acquire)(struct moat_link *l, uint8_t **buf, size_t *cap);
     /* Send the acquired buffer's first @p len bytes (0: abandon it).
-     * Returns 0 or MOAT_E_IO; the buffer is given back either way. */
+     * Returns 0, MOAT_E_AGAIN (the device's queue is full: the frame was
+     * not sent; TCP holds its data back and tries again shortly) or
+     * MOAT_E_IO; the buffer is given back either way. */
     int (*tx_commit)(struct moat_link *l, size_t len);
     /* End of a batch of transmissions. May be NULL. */
     int (*flush)(struct moat_link *l);

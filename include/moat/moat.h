@@ -29,6 +29,11 @@ extern "C" {
  * hosted examples start from MOAT_HOSTED_SOCKETS (--max-sockets N). */
 #define MOAT_MAX_SOCKETS 65536u
 #define MOAT_HOSTED_SOCKETS 1024u
+/* Ring size per socket (each way) the hosted examples start from
+ * (--sock-bytes N): room for a 50 ms, 500 Mbit/s path. The window a
+ * connection uses inside it is autotuned under tcp_mem_bytes; pages are
+ * touched only as data moves and given back when the slot is freed. */
+#define MOAT_HOSTED_SOCK_BYTES (4u << 20)
 #define MOAT_PATH_MAX 256
 
 struct moat_link;   /* see <moat/link.h> */
@@ -117,6 +122,19 @@ struct moat_config {
 
     /* Factored backends: spin this long before sleeping (default 50 us). */
     uint32_t spin_us;
+
+    /* TCP memory budget (bytes) for the whole stack: the sum of every
+     * connection's autotuned receive window cap and send limit stays under
+     * it; when reached, windows stop growing (they never shrink below what
+     * was granted). Default 128 MiB; minimum 64 KiB. See
+     * docs/performance.md, "Windows and memory". */
+    uint64_t tcp_mem_bytes;
+
+    /* Path MTU probing upward (RFC 4821, RFC 8899): after an ICMP
+     * frag-needed lowered a connection's MSS, try a larger segment again
+     * this often (RFC 8899's PMTU_RAISE_TIMER; default 600000 = 10 min;
+     * 0: never probe). */
+    uint32_t tcp_pmtu_probe_ms;
 };
 
 /* Fill @p cfg with defaults (one interface, no link, all sizes above). */

@@ -40,7 +40,8 @@ enum moat_opt {
     MOAT_OPT_NODELAY,       /* TCP: 1 disables Nagle */
     MOAT_OPT_KEEPALIVE,     /* TCP: 1 enables keepalive probes */
     MOAT_OPT_REUSEADDR,     /* bind while an old connection on the port is in TIME-WAIT */
-    MOAT_OPT_RCVBUF,        /* bytes of receive ring used, up to sock_rx_bytes */
+    MOAT_OPT_RCVBUF,        /* bytes of receive ring used, up to sock_rx_bytes;
+                               setting it turns window autotuning off */
     MOAT_OPT_SNDBUF,        /* bytes of send ring used, up to sock_tx_bytes */
     MOAT_OPT_LINGER_MS,     /* TCP close: -1 (default) graceful in background;
                                0 abort with RST; >0 close waits up to that long

@@ -97,6 +97,15 @@ struct moat_stats {
     uint64_t tcp_ecn_ce_rcvd;    /* segments received with CE (congestion experienced) */
     uint64_t tcp_ecn_ece_rcvd;   /* ACKs received with ECE (the peer saw CE) */
     uint64_t tcp_ecn_reductions; /* window reductions answering ECE (once per window) */
+    /* windows and path MTU (tcp_wnd.c, tcp_pmtu.c) */
+    uint64_t tcp_mem_used;      /* bytes of autotuned windows and send limits granted now */
+    uint64_t tcp_mem_budget;    /* moat_config.tcp_mem_bytes */
+    uint64_t tcp_mem_capped;    /* window growths cut short by the budget */
+    uint64_t tcp_rcv_autotunes; /* receive window caps raised by autotuning */
+    uint64_t tcp_snd_grows;     /* send limits raised with cwnd */
+    uint64_t tcp_rcv_wnd_max;   /* largest receive window announced (bytes) */
+    uint64_t tcp_pmtu_probes;   /* path MTU probes sent */
+    uint64_t tcp_pmtu_raises;   /* probes acknowledged: MSS raised */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */

@@ -3,13 +3,14 @@
  * Host hooks of the Linux port: the monotonic clock and the randomness
  * source the hosted backends hand to the core (mcore_env.rng).
  *
- * Owns: moat_host_now_us, moat_host_random. Does not own any link driver
+ * Owns: moat_host_now_us, moat_host_random, moat_host_ring_release. Does not own any link driver
  * (tap.c, wire.c, pcap.c) nor the choice of seed for deterministic runs
  * (that is moat_config.seed, handled by the backends).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -43,4 +44,14 @@ void moat_host_random(void *ctx, void *buf, size_t len)
         p += n;
         len -= (size_t)n;
     }
+}
+
+void moat_host_ring_release(void *ctx, void *mem, size_t len)
+{
+    (void)ctx;
+    /* MADV_REMOVE frees the shared (shmem/memfd) pages behind the range in
+     * every process that maps it; the next touch maps a zero page. The
+     * region is page-aligned per slot (boundary.c). A failure only means
+     * the memory stays resident: nothing to report. */
+    (void)madvise(mem, len, MADV_REMOVE);
 }

@@ -17,6 +17,8 @@
 uint64_t moat_host_now_us(void);
 /* getrandom(); @p ctx unused. Matches mcore_env.rng. */
 void moat_host_random(void *ctx, void *buf, size_t len);
+/* madvise(MADV_REMOVE) of a freed slot's rings. Matches mcore_env.ring_release. */
+void moat_host_ring_release(void *ctx, void *mem, size_t len);
 
 /*
  * Open the existing TAP interface @p ifname (IFF_TAP | IFF_NO_PI,

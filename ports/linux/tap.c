@@ -346,6 +346,8 @@ static int tap_commit_vnet(struct tap_link *t, size_t len)
         return 0;
     }
     int r = tap_gso_flush(t);
+    if (r != 0)
+        return r;   /* the device refused the pending frame: take nothing more now */
     if (cand) {
         memcpy(t->gso_buf + TAP_VH, f, len);
         t->gso_len = len;
@@ -354,12 +356,11 @@ static int tap_commit_vnet(struct tap_link *t, size_t len)
         t->gso_mss = (uint16_t)sg.plen;
         t->gso_next = sg.seq + (uint32_t)sg.plen;
         t->gso_closed = (sg.flags & 0x08u) != 0;
-        return r;
+        return 0;
     }
     /* A plain frame: an all-zero header in the headroom before tx_buf. */
     memset(t->tx_buf - TAP_VH, 0, TAP_VH);
-    int w = tap_write(t, t->tx_buf - TAP_VH, TAP_VH + len, len);
-    return r != 0 ? r : w;
+    return tap_write(t, t->tx_buf - TAP_VH, TAP_VH + len, len);
 }
 
 /*

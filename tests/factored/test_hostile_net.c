@@ -395,6 +395,34 @@ START_TEST(stream_rings_lie)
 }
 END_TEST
 
+/* The TCP send limit the net domain publishes (tx_limit, core/tcp_wnd.c)
+ * only ever narrows what the application writes: a limit past the ring
+ * means the ring, 0 means the ring; a small one is obeyed. */
+START_TEST(stream_send_limit_lies)
+{
+    struct hn h;
+    static uint8_t buf[2 * HN_RING];
+    size_t n = 0;
+    hn_start(&h, hn_honest, 0);
+    moat_sock_t s = hn_sock(&h, MOAT_SOCK_STREAM);
+    struct moat_sock_sh *sh = hn_sh(&h, s);
+    atomic_store(&sh->status, MOAT_SS_OPEN | MOAT_SS_CONNECTED);
+    ck_assert_int_eq(moat_sock_setopt(h.st, s, MOAT_OPT_NONBLOCK, 1), 0);
+    atomic_store(&sh->tx_limit, 100);
+    ck_assert_int_eq(moat_sock_send(h.st, s, buf, sizeof buf, &n), 0);
+    ck_assert_uint_eq(n, 100);
+    ck_assert_int_eq(moat_sock_send(h.st, s, buf, sizeof buf, &n), MOAT_E_AGAIN);
+    atomic_store(&sh->tx_limit, 0xffffffffu);
+    ck_assert_int_eq(moat_sock_send(h.st, s, buf, sizeof buf, &n), 0);
+    ck_assert_uint_eq(n, HN_RING - 100);
+    atomic_store(&sh->tx.cons, HN_RING);    /* the fake net took it all */
+    atomic_store(&sh->tx_limit, 0);
+    ck_assert_int_eq(moat_sock_send(h.st, s, buf, sizeof buf, &n), 0);
+    ck_assert_uint_eq(n, HN_RING);
+    hn_stop(&h);
+}
+END_TEST
+
 /* GETOPT(MOAT_OPT_ERROR) answered with a value that is not an error. */
 static int hn_bad_error(struct hn *h, const struct moat_msg *req, struct moat_msg *resp)
 {
@@ -562,6 +590,7 @@ static Suite *hostile_net_suite(void)
     tcase_add_test(tc, impossible_handles_fail_the_stack);
     tcase_add_test(tc, udp_receive_ring_lies);
     tcase_add_test(tc, stream_rings_lie);
+    tcase_add_test(tc, stream_send_limit_lies);
     tcase_add_test(tc, pending_errors_that_are_not_errors);
     tcase_add_test(tc, silent_peer_is_dead_in_bounded_time);
     tcase_add_test(tc, random_scribbling);

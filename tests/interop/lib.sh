@@ -14,6 +14,8 @@ IT_PIDS=()
 IT_STOP_S=10
 IT_NS=""
 IT_WORK=""
+IT_NK=""    # it_router_setup: the kernel client namespace
+IT_NS2=""   # it_router_setup: the kernel server namespace
 
 it_log() { printf '%s\n' "$*"; }
 
@@ -61,6 +63,8 @@ it_cleanup() {
         kill -KILL "$pid" 2>/dev/null
     done
     [ -n "$IT_NS" ] && ip netns del "$IT_NS" 2>/dev/null
+    [ -n "$IT_NK" ] && ip netns del "$IT_NK" 2>/dev/null
+    [ -n "$IT_NS2" ] && ip netns del "$IT_NS2" 2>/dev/null
     [ -n "$IT_WORK" ] && [ -z "${IT_KEEP:-}" ] && rm -rf "$IT_WORK"
     [ -n "${IT_KEEP:-}" ] && echo "kept $IT_WORK"
 }
@@ -166,4 +170,133 @@ it_in_ns() { ip netns exec "$IT_NS" "$@"; }
 it_summary() {
     echo "---- $IT_PASS passed, $IT_FAIL failed"
     [ "$IT_FAIL" = 0 ]
+}
+
+# ---------------------------------------------------------------- routed paths
+# A router between the kernel and moat, for impairments that must act on
+# forwarded packets (see test_kernel_tcp_impaired.sh for why a router):
+#
+#   $IT_NK: kernel client          $IT_NS (router, from it_setup)      $IT_NS2: kernel server
+#   vk$$ 198.18.1.2 --- veth --- vr$$ 198.18.1.1   vs$$ 198.18.2.1 --- veth --- vt$$ 198.18.2.2
+#                                mt$$ 192.0.2.1 <== TAP ==> moat
+#
+# The kernel ends' veths send one segment per frame (gso_max_segs 1), so a
+# loss probability applies per frame and not per 64 KiB GSO burst.
+
+# it_router_setup: after it_setup, make the client namespace $IT_NK and the
+# kernel-server namespace $IT_NS2 (both removed by it_cleanup), route
+# between them and the TAP through $IT_NS. Returns 1 if something failed.
+it_router_setup() {
+    IT_NK="$IT_NS-k"
+    IT_NS2="$IT_NS-s"
+    ip netns add "$IT_NK" || return 1
+    ip netns add "$IT_NS2" || return 1
+    ip -n "$IT_NK" link set lo up
+    ip -n "$IT_NS2" link set lo up
+    ip -n "$IT_NS" link add "vr$$" type veth peer name "vk$$" netns "$IT_NK" || return 1
+    ip -n "$IT_NS" link add "vs$$" type veth peer name "vt$$" netns "$IT_NS2" || return 1
+    ip -n "$IT_NS" addr add 198.18.1.1/24 dev "vr$$"
+    ip -n "$IT_NS" addr add 198.18.2.1/24 dev "vs$$"
+    ip -n "$IT_NK" addr add 198.18.1.2/24 dev "vk$$"
+    ip -n "$IT_NS2" addr add 198.18.2.2/24 dev "vt$$"
+    ip -n "$IT_NK" link set "vk$$" gso_max_segs 1 2>/dev/null ||
+        echo "note: cannot limit GSO on vk$$: loss hits whole GSO bursts from the kernel"
+    ip -n "$IT_NS2" link set "vt$$" gso_max_segs 1 2>/dev/null ||
+        echo "note: cannot limit GSO on vt$$: loss hits whole GSO bursts from the kernel"
+    local l
+    for l in "vr$$" "vs$$"; do ip -n "$IT_NS" link set "$l" up || return 1; done
+    ip -n "$IT_NK" link set "vk$$" up || return 1
+    ip -n "$IT_NS2" link set "vt$$" up || return 1
+    ip -n "$IT_NK" route add 192.0.2.0/24 via 198.18.1.1 || return 1
+    ip -n "$IT_NK" route add 198.18.2.0/24 via 198.18.1.1 || return 1
+    ip -n "$IT_NS2" route add 198.18.1.0/24 via 198.18.2.1 || return 1
+    it_in_ns sysctl -qw net.ipv4.ip_forward=1 || return 1
+}
+
+it_in_k() { ip netns exec "$IT_NK" "$@"; }
+it_in_s2() { ip netns exec "$IT_NS2" "$@"; }
+
+# it_impair_rules LOSS QUEUE IF...: in the router's FORWARD chain, for
+# packets in and out of each IF: drop with probability LOSS (none if 0),
+# then hand to NFQUEUE QUEUE (none if QUEUE is empty). Loss comes first, so
+# a dropped packet is never delayed. No --queue-bypass: if nfq_delay dies
+# the path goes dark and the test fails instead of passing undelayed.
+# Errors are appended to $IT_WORK/ipt.err; returns 1 on any.
+it_impair_rules() {
+    local loss=$1 queue=$2 ok=0 i d
+    shift 2
+    for i in "$@"; do
+        for d in -i -o; do
+            if [ "$loss" != 0 ]; then
+                it_in_ns iptables -A FORWARD "$d" "$i" -m statistic --mode random \
+                    --probability "$loss" -j DROP 2>>"$IT_WORK/ipt.err" || ok=1
+            fi
+            if [ -n "$queue" ]; then
+                it_in_ns iptables -A FORWARD "$d" "$i" -j NFQUEUE --queue-num "$queue" \
+                    2>>"$IT_WORK/ipt.err" || ok=1
+            fi
+        done
+    done
+    return "$ok"
+}
+
+# it_impair_counts: "DROPPED QUEUED", the packets the router's statistic
+# rules dropped and its NFQUEUE rules queued since the last it_impair_reset.
+it_impair_counts() {
+    it_in_ns iptables -L FORWARD -v -n -x |
+        awk '/statistic/ {d += $1} /NFQUEUE/ {q += $1} END {print d + 0, q + 0}'
+}
+
+# it_impair_reset: remove the router's FORWARD rules (and their counters).
+it_impair_reset() { it_in_ns iptables -F FORWARD; }
+
+# it_nfq_field NAME KEY: a number from the summary line nfq_delay (started
+# with it_start NAME) printed on exit, e.g. packets, reordered, overflow.
+it_nfq_field() {
+    grep '^nfq_delay:' "$IT_WORK/$1.err" | tail -1 | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
+}
+
+# it_kernel_echo_server PORT [LIMIT_S]: a kernel echo server in $IT_NS2
+# on 198.18.2.2:PORT, one connection at a time (read, write it all back, as
+# moat-echo does), for at most LIMIT_S (600) seconds; waits until it
+# listens. Returns 1 if it never did. A connection reset by a client that
+# hit its time limit ends that connection only. (Not socat PIPE: socat writes its
+# 128 KiB blocks into a 64 KiB pipe that only it reads, and deadlocks.)
+it_kernel_echo_server() {
+    cat >"$IT_WORK/kecho.py" <<'PY'
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("198.18.2.2", int(sys.argv[1])))
+l.listen(4)
+while True:
+    c, _ = l.accept()
+    try:
+        while True:
+            d = c.recv(131072)
+            if not d:
+                break
+            c.sendall(d)
+        c.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # a client killed by its time limit: serve the next one
+    c.close()
+PY
+    ip netns exec "$IT_NS2" timeout "${2:-600}" python3 "$IT_WORK/kecho.py" "$1" 2>/dev/null &
+    IT_PIDS+=("$!")
+    for _ in $(seq 1 100); do
+        ip netns exec "$IT_NS2" ss -Hltn "sport = :$1" | grep -q . && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# it_echo_timed ADDR PORT IN OUT LIMIT_S: send file IN to the echo server
+# at ADDR:PORT from $IT_NK with socat and write what comes back to OUT;
+# prints the seconds it took (two decimals). Bounded by LIMIT_S.
+it_echo_timed() {
+    local t0
+    t0=$(date +%s.%N)
+    it_in_k timeout "$5" socat -b 131072 -T 30 -t 30 - "TCP:$1:$2" <"$3" >"$4" 2>>"$IT_WORK/socat.err"
+    it_secs_since "$t0"
 }

@@ -44,7 +44,8 @@
 #
 # Sizes and impairments can be changed for a longer run: IMP_MIB (16),
 # IMP_LOSS (0.01), IMP_DELAY_MS (10 each way), IMP_REORDER_PCT (5),
-# IMP_REORDER_MS (3). IMP_PCAP=1 makes moat write pcaps (with IT_KEEP=1
+# IMP_REORDER_MS (3); IMP_MOAT_ARGS adds options to both moat programs
+# (e.g. "--sock-bytes 8M": window autotuning up to 8 MiB). IMP_PCAP=1 makes moat write pcaps (with IT_KEEP=1
 # the work directory, pcaps included, is kept for a look in wireshark).
 # Bounded: every step runs under timeout; the whole script stays under
 # about 4 minutes even when every transfer hits its limit.
@@ -59,56 +60,22 @@ it_need socat curl sha256sum iptables ping
 NFQ_BIN=$(cd "$1" 2>/dev/null && pwd)/tests/nfq_delay
 [ -x "$NFQ_BIN" ] || it_skip "tests/nfq_delay not built (needs libnetfilter-queue-dev)"
 it_setup "$1" tcpimp
-NK="moat-tcpimp-k-$$"
-NS2="moat-tcpimp-s-$$"
-imp_cleanup() {
-    it_cleanup
-    ip netns del "$NK" 2>/dev/null
-    ip netns del "$NS2" 2>/dev/null
-}
-trap imp_cleanup EXIT
-in_k() { ip netns exec "$NK" "$@"; }
+# The router and the two kernel namespaces: lib.sh's it_router_setup.
 MIB=${IMP_MIB:-16}
 LOSS=${IMP_LOSS:-0.01}
 DELAY_MS=${IMP_DELAY_MS:-10}
 REORDER_PCT=${IMP_REORDER_PCT:-5}
 REORDER_MS=${IMP_REORDER_MS:-3}
 QUEUE=0     # NFQUEUE numbers are per network namespace: ours is private
+it_router_setup || { echo "cannot set up the router namespaces"; exit 1; }
+NK=$IT_NK
+NS2=$IT_NS2
+in_k() { it_in_k "$@"; }
 echo "router namespace $IT_NS (TAP $IT_TAP), kernel namespace $NK, build $IT_BUILD"
-ip netns add "$NK" || { echo "cannot create namespace $NK"; exit 1; }
-ip -n "$NK" link set lo up
-ip -n "$IT_NS" link add "vr$$" type veth peer name "vk$$" netns "$NK" ||
-    { echo "cannot create the veth pair"; exit 1; }
-ip -n "$IT_NS" addr add 198.18.1.1/24 dev "vr$$"
-ip -n "$NK" addr add 198.18.1.2/24 dev "vk$$"
-ip -n "$NK" link set "vk$$" gso_max_segs 1 2>/dev/null ||
-    echo "note: cannot limit GSO on vk$$: loss hits whole GSO bursts from the kernel"
-ip -n "$IT_NS" link set "vr$$" up
-ip -n "$NK" link set "vk$$" up
-ip -n "$NK" route add 192.0.2.0/24 via 198.18.1.1
-it_in_ns sysctl -qw net.ipv4.ip_forward=1 || { echo "cannot enable forwarding in $IT_NS"; exit 1; }
 BASELINE=${IMP_BASELINE:-1}
 command -v python3 >/dev/null 2>&1 || BASELINE=0
-if [ "$BASELINE" = 1 ]; then
-    if ip netns add "$NS2" && ip -n "$NS2" link set lo up &&
-       ip -n "$IT_NS" link add "vs$$" type veth peer name "vt$$" netns "$NS2"; then
-        ip -n "$IT_NS" addr add 198.18.2.1/24 dev "vs$$"
-        ip -n "$NS2" addr add 198.18.2.2/24 dev "vt$$"
-        ip -n "$NS2" link set "vt$$" gso_max_segs 1 2>/dev/null
-        ip -n "$IT_NS" link set "vs$$" up
-        ip -n "$NS2" link set "vt$$" up
-        ip -n "$NS2" route add 198.18.1.0/24 via 198.18.2.1
-        ip -n "$NK" route add 198.18.2.0/24 via 198.18.1.1
-    else
-        echo "note: no baseline namespace; kernel-to-kernel figures not measured"
-        BASELINE=0
-    fi
-fi
 echo "impairments each way: loss $LOSS, delay ${DELAY_MS} ms, ${REORDER_PCT}% of packets +${REORDER_MS} ms"
 
-sha() { sha256sum "$1" | cut -c1-64; }
-secs_since() { echo "$(date +%s.%N) $1" | awk '{printf "%.2f", $1 - $2}'; }
-mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6; else print "?" }'; }
 pcap_opt() { [ -n "${IMP_PCAP:-}" ] && echo "--pcap $IT_WORK/$1.pcap"; }
 
 # ------------------------------------------------------------ impairments
@@ -116,24 +83,17 @@ if ! it_start nfq "$NFQ_BIN" --queue "$QUEUE" --delay-ms "$DELAY_MS" \
         --reorder-pct "$REORDER_PCT" --reorder-ms "$REORDER_MS" --max-seconds 280; then
     it_skip "nfq_delay cannot bind an NFQUEUE here ($(tail -1 "$IT_WORK/nfq.err"))"
 fi
-# Loss first, then the queue: a dropped packet is never delayed. No
-# --queue-bypass: if nfq_delay died, the path would go dark and the test
-# would fail loudly instead of passing undelayed.
-rules_ok=1
+# Loss first, then the queue (it_impair_rules, lib.sh).
 ifs="$IT_TAP"
 [ "$BASELINE" = 1 ] && ifs="$IT_TAP vs$$"
-for r in $(for i in $ifs; do echo "FORWARD:-i:$i FORWARD:-o:$i"; done); do
-    r=${r//:/ }
-    # shellcheck disable=SC2086
-    it_in_ns iptables -A $r -m statistic --mode random --probability "$LOSS" -j DROP 2>>"$IT_WORK/ipt.err" || rules_ok=0
-    # shellcheck disable=SC2086
-    it_in_ns iptables -A $r -j NFQUEUE --queue-num "$QUEUE" 2>>"$IT_WORK/ipt.err" || rules_ok=0
-done
+rules_ok=1
+# shellcheck disable=SC2086
+it_impair_rules "$LOSS" "$QUEUE" $ifs || rules_ok=0
 [ "$rules_ok" = 1 ] || it_skip "iptables statistic/NFQUEUE not available: $(head -1 "$IT_WORK/ipt.err")"
 
 # ------------------------------------------------------------ moat-echo
-# shellcheck disable=SC2046
-if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 --gw 192.0.2.1 $(pcap_opt echo); then
+# shellcheck disable=SC2046,SC2086 # IMP_MOAT_ARGS is a list of options
+if ! it_start echo "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 --gw 192.0.2.1 $(pcap_opt echo) ${IMP_MOAT_ARGS:-}; then
     it_result "moat-echo starts" 0 "no 'ready' within 15 s"
     it_summary; exit 1
 fi
@@ -159,10 +119,10 @@ t0=$(date +%s.%N)
 in_k timeout 100 socat -b 131072 -T 30 - TCP:192.0.2.2:7 \
     <"$IT_WORK/big.in" >"$IT_WORK/big.out" 2>"$IT_WORK/socat.err"
 rc=$?
-dt=$(secs_since "$t0")
-if [ "$(sha "$IT_WORK/big.in")" = "$(sha "$IT_WORK/big.out")" ]; then
+dt=$(it_secs_since "$t0")
+if [ "$(it_sha "$IT_WORK/big.in")" = "$(it_sha "$IT_WORK/big.out")" ]; then
     it_result "TCP echo $MIB MiB through impairments" 1 \
-        "sha256 identical, ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s each way"
+        "sha256 identical, ${dt}s, $(it_mbits $((MIB << 20)) "$dt") Mbit/s each way"
 else
     it_result "TCP echo $MIB MiB through impairments" 0 \
         "socat exit $rc after ${dt}s, $(stat -c %s "$IT_WORK/big.out") of $((MIB << 20)) bytes back"
@@ -180,15 +140,15 @@ it_result "moat-echo retransmitted" "$([ "$r" -gt 0 ] && echo 1 || echo 0)" \
 mkdir -p "$IT_WORK/www"
 mv "$IT_WORK/big.in" "$IT_WORK/www/big.bin"
 URL=http://192.0.2.3
-# shellcheck disable=SC2046
-if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 192.0.2.1 --port 80 \
+# shellcheck disable=SC2046,SC2086 # IMP_MOAT_ARGS is a list of options
+if it_start httpd "$IT_BUILD/moat-httpd" --tap "$IT_TAP" --ip 192.0.2.3/24 --gw 192.0.2.1 --port 80 ${IMP_MOAT_ARGS:-} \
         --root "$IT_WORK/www" $(pcap_opt httpd); then
     t0=$(date +%s.%N)
     in_k timeout 100 curl -sS --max-time 90 -o "$IT_WORK/big.got" "$URL/big.bin" 2>"$IT_WORK/curl.err"
-    dt=$(secs_since "$t0")
-    if [ "$(sha "$IT_WORK/www/big.bin")" = "$(sha "$IT_WORK/big.got" 2>/dev/null)" ]; then
+    dt=$(it_secs_since "$t0")
+    if [ "$(it_sha "$IT_WORK/www/big.bin")" = "$(it_sha "$IT_WORK/big.got" 2>/dev/null)" ]; then
         it_result "HTTP GET $MIB MiB through impairments" 1 \
-            "sha256 identical, ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s"
+            "sha256 identical, ${dt}s, $(it_mbits $((MIB << 20)) "$dt") Mbit/s"
     else
         it_result "HTTP GET $MIB MiB through impairments" 0 \
             "after ${dt}s, $(stat -c %s "$IT_WORK/big.got" 2>/dev/null || echo 0) bytes: $(head -c 200 "$IT_WORK/curl.err")"
@@ -213,23 +173,7 @@ wait_listen_s2() {
     return 1
 }
 if [ "$BASELINE" = 1 ]; then
-    cat >"$IT_WORK/echo.py" <<'PY'
-import socket
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("198.18.2.2", 7))
-l.listen(1)
-c, _ = l.accept()
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    c.sendall(d)
-c.shutdown(socket.SHUT_WR)
-c.close()
-PY
-    ip netns exec "$NS2" timeout 120 python3 "$IT_WORK/echo.py" 2>/dev/null &
-    IT_PIDS+=("$!")
+    it_kernel_echo_server 7 120
     ip netns exec "$NS2" timeout 120 python3 -m http.server 80 --bind 198.18.2.2 \
         --directory "$IT_WORK/www" >/dev/null 2>&1 &
     IT_PIDS+=("$!")
@@ -237,18 +181,18 @@ PY
         t0=$(date +%s.%N)
         in_k timeout 100 socat -b 131072 -T 30 - TCP:198.18.2.2:7 \
             <"$IT_WORK/www/big.bin" >"$IT_WORK/kbig.out" 2>/dev/null
-        dt=$(secs_since "$t0")
+        dt=$(it_secs_since "$t0")
         if cmp -s "$IT_WORK/www/big.bin" "$IT_WORK/kbig.out"; then
-            echo "INFO  kernel<->kernel echo $MIB MiB, same path: ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s each way"
+            echo "INFO  kernel<->kernel echo $MIB MiB, same path: ${dt}s, $(it_mbits $((MIB << 20)) "$dt") Mbit/s each way"
         else
             echo "INFO  kernel<->kernel echo $MIB MiB, same path: incomplete after ${dt}s"
         fi
         rm -f "$IT_WORK/kbig.out"
         t0=$(date +%s.%N)
         in_k timeout 100 curl -sS --max-time 90 -o "$IT_WORK/kbig.got" http://198.18.2.2/big.bin 2>/dev/null
-        dt=$(secs_since "$t0")
+        dt=$(it_secs_since "$t0")
         if cmp -s "$IT_WORK/www/big.bin" "$IT_WORK/kbig.got"; then
-            echo "INFO  kernel<->kernel HTTP GET $MIB MiB, same path: ${dt}s, $(mbits $((MIB << 20)) "$dt") Mbit/s"
+            echo "INFO  kernel<->kernel HTTP GET $MIB MiB, same path: ${dt}s, $(it_mbits $((MIB << 20)) "$dt") Mbit/s"
         else
             echo "INFO  kernel<->kernel HTTP GET $MIB MiB, same path: incomplete after ${dt}s"
         fi

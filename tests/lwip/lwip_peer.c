@@ -1003,6 +1003,15 @@ int lwp_start(struct moat_link *link, uint32_t ip, uint8_t prefix, struct lwp **
     return 0;
 }
 
+void lwp_set_gateway(struct lwp *p, uint32_t gw)
+{
+    ip_addr_t g;
+    lwp_ip4(&g, gw);
+    pthread_mutex_lock(&p->mu);
+    netif_set_gw(&p->nif, ip_2_ip4(&g));
+    pthread_mutex_unlock(&p->mu);
+}
+
 void lwp_stop(struct lwp *p)
 {
     if (p == NULL)

@@ -34,6 +34,9 @@ struct lwp;
  * MOAT_E_NOTSUP means lwIP's symbols bind to someone else's (see
  * tests.cmake). */
 int lwp_start(struct moat_link *link, uint32_t ip, uint8_t prefix, struct lwp **out);
+/* Route off-link destinations via @p gw (host byte order; 0: none, the
+ * default). For a peer behind a router, e.g. bench/impaired.sh. */
+void lwp_set_gateway(struct lwp *p, uint32_t gw);
 /* Stop the thread, abort what is left, close the link. Takes @p p. */
 void lwp_stop(struct lwp *p);
 

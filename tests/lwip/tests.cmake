@@ -29,3 +29,13 @@ if(LWIP_FOUND)
 else()
   message(STATUS "lwip (liblwip-dev) not found: test_lwip_interop is not built")
 endif()
+
+# lwip_tap_echo: the same lwIP peer as a TCP echo server on a TAP device,
+# for bench/impaired.sh (lwIP on the impaired path next to moat and the
+# kernel). Linked like test_lwip_interop, for the same symbol reason.
+if(LWIP_FOUND)
+  add_executable(lwip_tap_echo ${CMAKE_CURRENT_LIST_DIR}/lwip_tap_echo.c)
+  target_include_directories(lwip_tap_echo PRIVATE ${PROJECT_SOURCE_DIR}/ports/linux)
+  target_link_libraries(lwip_tap_echo PRIVATE moat_lwip_peer moat::moat)
+  target_link_options(lwip_tap_echo PRIVATE "LINKER:--exclude-libs,ALL")
+endif()

@@ -16,6 +16,12 @@
  * reordering the order is kept exactly. Verdicts may be given in any
  * order: the kernel looks the packet up by its id.
  *
+ * Jitter alone reorders (a packet drawn +9 ms is overtaken by the next one
+ * drawn +1 ms), as netem's jitter does. With --jitter-in-order a packet is
+ * never due before the one that arrived ahead of it (its due time is
+ * raised to that one's): the delay varies but the order stays, like a path
+ * whose queues grow and shrink. --reorder-pct still reorders on top.
+ *
  * Bounds: at most --max-held packets are held (default 4096; the kernel
  * queue is sized to match); a packet beyond that is accepted at once and
  * counted as overflow, so memory stays bounded and nothing is lost by this
@@ -58,6 +64,8 @@ struct nd {
     uint64_t delay_us, jitter_us, reorder_us;
     uint32_t reorder_ppm;
     uint64_t rng;
+    int jitter_in_order;
+    uint64_t last_due_us;   /* --jitter-in-order: the previous packet's due time */
 
     uint64_t arrivals, overflow, reordered, verdict_errors, max_held, recv_errors;
 };
@@ -164,6 +172,11 @@ static int nd_on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nf
     uint64_t due = nd_now_us() + d->delay_us;
     if (d->jitter_us)
         due += nd_rand(d) % (d->jitter_us + 1u);
+    if (d->jitter_in_order) {
+        if (due < d->last_due_us)
+            due = d->last_due_us;
+        d->last_due_us = due;
+    }
     if (d->reorder_ppm && nd_rand(d) % 1000000u < d->reorder_ppm) {
         due += d->reorder_us;
         d->reordered++;
@@ -176,7 +189,7 @@ static int nd_on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nf
 
 static void nd_usage(FILE *f)
 {
-    fprintf(f, "usage: nfq_delay --queue N [--delay-ms D] [--jitter-ms J]\n"
+    fprintf(f, "usage: nfq_delay --queue N [--delay-ms D] [--jitter-ms J [--jitter-in-order]]\n"
                "                 [--reorder-pct P --reorder-ms R] [--max-held N]\n"
                "                 [--max-seconds S] [--seed X]\n");
 }
@@ -187,6 +200,7 @@ int main(int argc, char **argv)
         { "queue", required_argument, NULL, 'q' },
         { "delay-ms", required_argument, NULL, 'd' },
         { "jitter-ms", required_argument, NULL, 'j' },
+        { "jitter-in-order", no_argument, NULL, 'o' },
         { "reorder-pct", required_argument, NULL, 'p' },
         { "reorder-ms", required_argument, NULL, 'r' },
         { "max-held", required_argument, NULL, 'm' },
@@ -208,6 +222,7 @@ int main(int argc, char **argv)
         case 'q': queue = strtol(optarg, NULL, 0); break;
         case 'd': d.delay_us = strtoull(optarg, NULL, 0) * 1000u; break;
         case 'j': d.jitter_us = strtoull(optarg, NULL, 0) * 1000u; break;
+        case 'o': d.jitter_in_order = 1; break;
         case 'p': reorder_pct = strtod(optarg, NULL); break;
         case 'r': d.reorder_us = strtoull(optarg, NULL, 0) * 1000u; break;
         case 'm': d.cap = strtoul(optarg, NULL, 0); break;

@@ -358,6 +358,8 @@ START_TEST(window_scale_negotiation)
     fx_arp_seed(f);
     uint32_t lh = tfx_stream_open(f);
     ck_assert_int_eq(fx_bind(f, lh, 0, TFX_LPORT), 0);
+    /* the whole ring as the window (RCVBUF set: no autotuning) */
+    ck_assert_int_eq(fx_setopt(f, lh, MOAT_OPT_RCVBUF, 262144), 0);
     ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
     fx_tx_clear(f);
     tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .ws = 15, .mss = 1460));

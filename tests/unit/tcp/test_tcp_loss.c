@@ -81,6 +81,31 @@ START_TEST(rto_timeout_link_down)
 }
 END_TEST
 
+/* Link backpressure: a segment the link has no buffer for never left, so
+ * TCP keeps it unsent (no retransmission to count, no loss to repair) and
+ * sends it, in order, once the link takes frames again. */
+START_TEST(link_full_holds_data_back)
+{
+    tfx_connect(f, k, &TFX_OPTS());
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    fx_tx_clear(f);
+    f->links[0].fail_tx = 1000000;
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 4 * 1460u), 4 * 1460u);
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    ck_assert_uint_eq(t->snd_nxt, k->snd_nxt);      /* nothing counted as sent */
+    ck_assert_uint_eq(t->snd_max, k->snd_nxt);
+    ck_assert_uint_ne(t->t_lwait, 0);
+    ck_assert_uint_gt(fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL], 0);
+    f->links[0].fail_tx = 0;
+    fx_advance(f, TCP_LINKWAIT_US);
+    ck_assert_uint_eq(fx_ntx(f), 4);
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_uint_eq(tfx_tx(f, i).seq, k->snd_nxt + i * 1460u);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
+    ck_assert_uint_eq(t->t_lwait, 0);
+}
+END_TEST
+
 /* TCP-B-RTO-CALC-1 (b)(c)(d)(f) */
 START_TEST(rto_estimator_karn_backoff)
 {
@@ -430,6 +455,7 @@ Suite *tcp_loss_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rto_timeout);
     tcase_add_test(tc, rto_timeout_link_down);
+    tcase_add_test(tc, link_full_holds_data_back);
     tcase_add_test(tc, rto_estimator_karn_backoff);
     tcase_add_test(tc, rto_recovery_across_wrap);
     tcase_add_test(tc, fast_retransmit_dupack_definition);

@@ -254,6 +254,8 @@ START_TEST(ooo_more_than_64k_window_scaled)
     fx_arp_seed(f);
     tfx_connect(f, k, &TFX_OPTS(.ws = 7));
     ck_assert(tfx_tcb(f, k->h)->flags & TF_WS);
+    /* The whole ring as the window from the start (no autotuning). */
+    ck_assert_int_eq(fx_setopt(f, k->h, MOAT_OPT_RCVBUF, 262144), 0);
     uint32_t X = k->peer_nxt;
     const uint32_t N = 120;                 /* 175200 bytes */
     for (uint32_t i = 1; i < N; i++) {

@@ -176,6 +176,8 @@ START_TEST(wscale_peer_7_both_directions)
 {
     restart(262144, 0);
     uint32_t lh = listener();
+    /* the whole ring as the window (RCVBUF set: no autotuning) */
+    ck_assert_int_eq(fx_setopt(f, lh, MOAT_OPT_RCVBUF, 262144), 0);
     tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .ws = 7, .mss = 1460, .wnd = 65535));
     ck_assert_uint_eq(fx_ntx(f), 1);
     struct tcp_repr sa = tfx_tx(f, 0);
