@@ -61,7 +61,8 @@
 #define TCP_REO_PERSIST 16u      /* RFC 8985 6.2.4: recoveries a grown reo_wnd lasts */
 
 /* Flags of a transmit-time range (tcp_cb.txr_f). */
-enum { TXR_LOST = 1u << 0, TXR_RETX = 1u << 1 };
+enum { TXR_LOST = 1u << 0, TXR_RETX = 1u << 1,
+       TXR_APPROX = 1u << 2 };  /* merged from ranges sent at different times */
 
 /* Loss-detection flags (tcp_cb.rflags). */
 enum {
