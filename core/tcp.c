@@ -60,6 +60,21 @@ static void tcp_tw_reset_all(struct tcp_state *st)
     st->tw_due = 0;
 }
 
+/* Chunks in the per-stack pool of out-of-order ranges (TCP_OOO_CHUNK in
+ * tcp_priv.h): one per TCP_OOO_CHUNK_KIB of the out-of-order byte budget,
+ * since a connection needs a chunk only while it holds more than
+ * TCP_OOO_MAX ranges of data; at least one, at most one per slot (and
+ * within the uint16_t indices). Default 4 MiB: 16 chunks, 28 KiB. */
+static uint32_t tcp_ooo_chunks(const struct moat_config *cfg)
+{
+    uint32_t n = cfg->tcp_ooo_bytes / (TCP_OOO_CHUNK_KIB * 1024u);
+    if (n > cfg->max_sockets)
+        n = cfg->max_sockets;
+    if (n > 65535u)
+        n = 65535u;
+    return n > 0 ? n : 1u;
+}
+
 size_t tcp_mem_size(const struct moat_config *cfg)
 {
     if (cfg == NULL || cfg->max_sockets == 0)
@@ -70,7 +85,9 @@ size_t tcp_mem_size(const struct moat_config *cfg)
            TCP_ALIGN((size_t)tcp_n_tw(cfg) * sizeof(struct tcp_tw)) +
            TCP_ALIGN((size_t)tcp_n_tw_buckets(cfg) * sizeof(uint32_t)) +
            TCP_ALIGN((size_t)cfg->max_sockets * sizeof(uint32_t)) +
-           TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
+           TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t)) +
+           TCP_ALIGN((size_t)tcp_ooo_chunks(cfg) * TCP_OOO_CHUNK * sizeof(struct tcp_range)) +
+           TCP_ALIGN((size_t)tcp_ooo_chunks(cfg) * sizeof(uint16_t));
 }
 
 /* Bytes of TCP state per socket slot: the TCB, its timer-heap entry, its
@@ -113,6 +130,14 @@ int tcp_init(struct mcore *c, void *mem)
     p += TCP_ALIGN((size_t)st->n * sizeof(uint32_t));
     st->hash = (uint32_t *)p;
     st->hmask = tcp_n_buckets(cfg) - 1u;
+    p += TCP_ALIGN((size_t)tcp_n_buckets(cfg) * sizeof(uint32_t));
+    st->n_ooo_chunks = tcp_ooo_chunks(cfg);
+    st->ooo_pool = (struct tcp_range *)p;
+    p += TCP_ALIGN((size_t)st->n_ooo_chunks * TCP_OOO_CHUNK * sizeof(struct tcp_range));
+    st->ooo_free = (uint16_t *)p;
+    st->ooo_nfree = st->n_ooo_chunks;
+    for (uint32_t i = 0; i < st->n_ooo_chunks; i++)
+        st->ooo_free[i] = (uint16_t)i;
     mcore_random(c, st->key, sizeof(st->key));
     c->stats.tcp_mem_budget = cfg->tcp_mem_bytes;
     mcore_random(c, st->ckey, sizeof(st->ckey));
@@ -408,6 +433,32 @@ void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t)
     c->tcp->ooo_bytes -= t->ooo_bytes < c->tcp->ooo_bytes ? t->ooo_bytes : c->tcp->ooo_bytes;
     t->ooo_bytes = 0;
     t->n_ooo = 0;
+    tcp_ooo_grow(c, t, 0);
+}
+
+/* Make room for @p n out-of-order ranges in @p t: borrow a pool chunk when
+ * n is past the TCB's own TCP_OOO_MAX, give it back when n fits there
+ * (callers shrink n_ooo first). Returns 0, or -1 when n is more than
+ * TCP_OOO_MAX + TCP_OOO_CHUNK or the pool is empty (the caller counts a
+ * TCP_OOO_FULL drop). */
+int tcp_ooo_grow(struct mcore *c, struct tcp_cb *t, unsigned n)
+{
+    struct tcp_state *st = c->tcp;
+    if (n <= TCP_OOO_MAX) {
+        if (t->ooo_chunk != 0) {
+            st->ooo_free[st->ooo_nfree++] = (uint16_t)(t->ooo_chunk - 1u);
+            t->ooo_chunk = 0;
+        }
+        return 0;
+    }
+    if (n > TCP_OOO_MAX + TCP_OOO_CHUNK)
+        return -1;
+    if (t->ooo_chunk == 0) {
+        if (st->ooo_nfree == 0)
+            return -1;
+        t->ooo_chunk = (uint16_t)(st->ooo_free[--st->ooo_nfree] + 1u);
+    }
+    return 0;
 }
 
 void tcp_release(struct mcore *c, struct msock *s)

@@ -612,8 +612,10 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
 static void tcp_ooo_sum(struct mcore *c, struct tcp_cb *t)
 {
     uint32_t n = 0;
-    for (unsigned i = 0; i < t->n_ooo; i++)
-        n += t->ooo[i].r - t->ooo[i].l;
+    for (unsigned i = 0; i < t->n_ooo; i++) {
+        const struct tcp_range *e = tcp_ooo_at(c, t, i);
+        n += e->r - e->l;
+    }
     c->tcp->ooo_bytes = c->tcp->ooo_bytes - t->ooo_bytes + n;
     t->ooo_bytes = n;
 }
@@ -623,29 +625,41 @@ static void tcp_ooo_cut(struct mcore *c, struct tcp_cb *t, uint32_t seq)
 {
     unsigned j = 0;
     for (unsigned i = 0; i < t->n_ooo; i++) {
-        struct tcp_range r = t->ooo[i];
+        struct tcp_range r = *tcp_ooo_at(c, t, i);
         if (TCP_SEQ_GEQ(r.l, seq))
             continue;
         if (TCP_SEQ_GT(r.r, seq))
             r.r = seq;
-        t->ooo[j++] = r;
+        *tcp_ooo_at(c, t, j++) = r;
     }
     t->n_ooo = (uint8_t)j;
+    tcp_ooo_grow(c, t, j);
     tcp_ooo_sum(c, t);
 }
 
+static int tcp_ooo_apart(const struct tcp_range *e, uint32_t l, uint32_t r)
+{
+    return TCP_SEQ_LT(e->r, l) || TCP_SEQ_GT(e->l, r);
+}
+
 /* Record [l, r) as received out of order; it becomes the most recent
- * block. Returns 0, or -1 when the range table is full. */
+ * block (the others keep their recency order, RFC 2018 4). Ranges past
+ * the TCB's own array live in a pool chunk (tcp_ooo_grow). Returns 0, or
+ * -1 when no room is left; nothing changes then. */
 static int tcp_ooo_add(struct mcore *c, struct tcp_cb *t, uint32_t l, uint32_t r)
 {
-    struct tcp_range out[TCP_OOO_MAX];
     unsigned j = 0;
+    for (unsigned i = 0; i < t->n_ooo; i++)
+        j += tcp_ooo_apart(tcp_ooo_at(c, t, i), l, r) ? 1u : 0u;
+    if (tcp_ooo_grow(c, t, j + 1u > t->n_ooo ? j + 1u : t->n_ooo) != 0)
+        return -1;
+    /* Merge the ranges [l, r) touches into it, keep the others in order
+     * (in place: j never passes i), then shift them one place down. */
+    j = 0;
     for (unsigned i = 0; i < t->n_ooo; i++) {
-        struct tcp_range e = t->ooo[i];
-        if (TCP_SEQ_LT(e.r, l) || TCP_SEQ_GT(e.l, r)) {
-            if (j + 1u >= TCP_OOO_MAX)
-                return -1;
-            out[j++] = e;
+        struct tcp_range e = *tcp_ooo_at(c, t, i);
+        if (tcp_ooo_apart(&e, l, r)) {
+            *tcp_ooo_at(c, t, j++) = e;
         } else {
             if (TCP_SEQ_LT(e.l, l))
                 l = e.l;
@@ -653,30 +667,35 @@ static int tcp_ooo_add(struct mcore *c, struct tcp_cb *t, uint32_t l, uint32_t r
                 r = e.r;
         }
     }
-    t->ooo[0] = (struct tcp_range){ l, r };
-    memcpy(&t->ooo[1], out, j * sizeof(out[0]));
+    for (unsigned k = j; k > 0; k--)
+        *tcp_ooo_at(c, t, k) = *tcp_ooo_at(c, t, k - 1u);
+    *tcp_ooo_at(c, t, 0) = (struct tcp_range){ l, r };
     t->n_ooo = (uint8_t)(j + 1u);
+    tcp_ooo_grow(c, t, t->n_ooo);   /* may give the chunk back */
     tcp_ooo_sum(c, t);
     return 0;
 }
 
-/* The in-order edge moved to rcv_nxt: absorb ranges it reached. Returns
- * the new in-order end. */
+/* The in-order edge moved to rcv_nxt: absorb ranges it reached (the rest
+ * keep their recency order). Returns the new in-order end. */
 static uint32_t tcp_ooo_absorb(struct mcore *c, struct tcp_cb *t, uint32_t edge)
 {
     for (int again = 1; again;) {
         again = 0;
+        unsigned j = 0;
         for (unsigned i = 0; i < t->n_ooo; i++) {
-            if (TCP_SEQ_LEQ(t->ooo[i].l, edge)) {
-                if (TCP_SEQ_GT(t->ooo[i].r, edge))
-                    edge = t->ooo[i].r;
-                t->ooo[i] = t->ooo[t->n_ooo - 1u];
-                t->n_ooo--;
+            struct tcp_range e = *tcp_ooo_at(c, t, i);
+            if (TCP_SEQ_LEQ(e.l, edge)) {
+                if (TCP_SEQ_GT(e.r, edge))
+                    edge = e.r;
                 again = 1;
-                break;
+            } else {
+                *tcp_ooo_at(c, t, j++) = e;
             }
         }
+        t->n_ooo = (uint8_t)j;
     }
+    tcp_ooo_grow(c, t, t->n_ooo);
     tcp_ooo_sum(c, t);
     return edge;
 }
@@ -816,7 +835,8 @@ static void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg 
             return;
         }
         for (unsigned i = 0; i < t->n_ooo; i++) {
-            if (TCP_SEQ_GEQ(seq, t->ooo[i].l) && TCP_SEQ_LEQ(seq + len, t->ooo[i].r)) {
+            const struct tcp_range *e = tcp_ooo_at(c, t, i);
+            if (TCP_SEQ_GEQ(seq, e->l) && TCP_SEQ_LEQ(seq + len, e->r)) {
                 /* RFC 2883 4.1.2: a duplicate of out-of-order data; its
                  * block moves to the front (tcp_ooo_add) and follows the
                  * D-SACK block. */

@@ -40,6 +40,16 @@
 #define TCP_MSS_MIN     64u      /* floor for a peer's (or ICMP's) MSS */
 #define TCP_OOO_MAX     32u      /* out-of-order ranges per connection (tcp_ooo_add; 8 bytes each) */
 #define TCP_SACK_MAX    32u      /* SACK scoreboard ranges per connection (8 bytes each) */
+/* Out-of-order ranges past the TCB's own TCP_OOO_MAX come from a per-stack
+ * pool of chunks of TCP_OOO_CHUNK ranges, lent to a connection when its
+ * ooo[] overflows and returned when it fits again (tcp_ooo_grow): a path
+ * that reorders over a whole flight leaves hundreds of holes, which 32
+ * ranges cannot track (each one more is a TCP_OOO_FULL drop and a
+ * retransmission). TCP_OOO_MAX + TCP_OOO_CHUNK fits n_ooo (uint8_t). The
+ * pool holds tcp_ooo_chunks(cfg) chunks (tcp.c): one per 256 KiB of
+ * cfg.tcp_ooo_bytes, at least one, at most one per socket slot. */
+#define TCP_OOO_CHUNK   223u
+#define TCP_OOO_CHUNK_KIB 256u
 #define TCP_WS_MAX      14u      /* RFC 7323 2.3 */
 #define TCP_CHACK_PER_S 10u      /* RFC 5961 7: challenge ACKs per second per connection */
 #define TCP_IW_SEGS     10u      /* RFC 6928 */
@@ -51,7 +61,8 @@
 #define TCP_REO_PERSIST 16u      /* RFC 8985 6.2.4: recoveries a grown reo_wnd lasts */
 
 /* Flags of a transmit-time range (tcp_cb.txr_f). */
-enum { TXR_LOST = 1u << 0, TXR_RETX = 1u << 1 };
+enum { TXR_LOST = 1u << 0, TXR_RETX = 1u << 1,
+       TXR_APPROX = 1u << 2 };  /* merged from ranges sent at different times */
 
 /* Loss-detection flags (tcp_cb.rflags). */
 enum {
@@ -144,6 +155,8 @@ struct tcp_cb {
     uint32_t rcv_unacked;       /* in-order bytes not yet acknowledged */
     uint32_t ooo_bytes;
     uint16_t rcv_mss;           /* largest segment seen from the peer */
+    uint16_t ooo_chunk;         /* pool chunk + 1 holding ooo ranges
+                                   TCP_OOO_MAX.. (0: none; tcp_ooo_at) */
     struct tcp_range ooo[TCP_OOO_MAX];
 
     /* RTT (RFC 6298) in microseconds. */
@@ -280,6 +293,9 @@ struct tcp_state {
     uint32_t *hash;             /* bucket -> slot + 1 */
     uint32_t hmask;
     uint32_t ooo_bytes;         /* all connections' out-of-order bytes */
+    struct tcp_range *ooo_pool; /* n_ooo_chunks x TCP_OOO_CHUNK ranges */
+    uint16_t *ooo_free;         /* free chunk indices, ooo_nfree of them */
+    uint32_t n_ooo_chunks, ooo_nfree;
     uint64_t mem_used;          /* windows charged to cfg.tcp_mem_bytes (tcp_wnd.c) */
     uint8_t key[16];            /* RFC 6528 ISN secret */
     uint8_t ckey[16];           /* SYN cookie secret */
@@ -340,6 +356,16 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s);
 void tcp_established(struct mcore *c, struct msock *s);
 uint32_t tcp_rcv_space(struct mcore *c, struct msock *s);
 void tcp_ooo_clear(struct mcore *c, struct tcp_cb *t);
+int tcp_ooo_grow(struct mcore *c, struct tcp_cb *t, unsigned n);
+
+/* The i-th out-of-order range of @p t (i < n_ooo): the first TCP_OOO_MAX
+ * in the TCB, the rest in its pool chunk. */
+static inline struct tcp_range *tcp_ooo_at(struct mcore *c, struct tcp_cb *t, unsigned i)
+{
+    if (i < TCP_OOO_MAX)
+        return &t->ooo[i];
+    return &c->tcp->ooo_pool[(size_t)(t->ooo_chunk - 1u) * TCP_OOO_CHUNK + (i - TCP_OOO_MAX)];
+}
 struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
                            uint32_t rip, uint16_t rport);
 /* End a TIME-WAIT early (a new incarnation took over). */

@@ -71,13 +71,17 @@ static void txr_remove(struct tcp_cb *t, unsigned i)
 }
 
 /* Merge range i + 1 into range i: the later time, lost only if both were,
- * retransmitted if either was. */
+ * retransmitted if either was; approximate (TXR_APPROX) when the times
+ * differed, since part of it was then sent earlier than its time says. */
 static void txr_merge(struct tcp_cb *t, unsigned i)
 {
     uint8_t a = t->txr_f[i], b = t->txr_f[i + 1u];
+    uint8_t approx = (uint8_t)((a | b) & TXR_APPROX);
+    if (t->txr[i + 1u].t != t->txr[i].t)
+        approx = TXR_APPROX;
     if (tdiff(t->txr[i + 1u].t, t->txr[i].t) > 0)
         t->txr[i].t = t->txr[i + 1u].t;
-    t->txr_f[i] = (uint8_t)((a & b & TXR_LOST) | ((a | b) & TXR_RETX));
+    t->txr_f[i] = (uint8_t)((a & b & TXR_LOST) | ((a | b) & TXR_RETX) | approx);
     txr_remove(t, i + 1u);
 }
 
@@ -265,7 +269,15 @@ static void rack_deliver(struct mcore *c, struct tcp_cb *t, uint32_t a, uint32_t
             if ((t->rflags & RF_RTT) && (uint32_t)rtt < t->min_rtt)
                 continue;
         } else {
-            if (!(t->rflags & RF_RTT) || (uint32_t)rtt < t->min_rtt)
+            /* A merged range's time is that of its latest part: a sample
+             * from it can be shorter than any real round trip, and a
+             * min_RTT too small shrinks every reo_wnd step (measured on
+             * 20 ms + 0..10 ms reordering each way: min_RTT 22.6 ms on a
+             * 40 ms path, reo_wnd never covering the reordering, 2,000
+             * spurious retransmissions per 16 MiB). Only exact times
+             * lower min_RTT. */
+            if (!(t->rflags & RF_RTT) ||
+                (!(t->txr_f[i] & TXR_APPROX) && (uint32_t)rtt < t->min_rtt))
                 t->min_rtt = (uint32_t)rtt;
             /* Step 3: delivered below what was already delivered, never
              * retransmitted: the network reordered it. */

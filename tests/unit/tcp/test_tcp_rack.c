@@ -34,6 +34,12 @@
  *                               segment is resent once; no RTO.
  *   rto_keeps_scoreboard        after a timeout only what is not SACKed is
  *                               resent (RFC 8985 6.3).
+ *   min_rtt_merged_ranges       more send times than TCP_TXR_MAX ranges:
+ *                               the merged range carries the later time
+ *                               (TXR_APPROX), and its ACK, shorter than
+ *                               the real round trip by that difference,
+ *                               does not lower min_RTT (which sizes the
+ *                               reordering window).
  *
  * Does not hold fixtures (tcp_fx.c) or the NewReno tests (test_tcp_loss.c,
  * test_tcp_scen_fastrec.c).
@@ -451,6 +457,39 @@ END_TEST
  * and so is the answer to the recovery probe; at the RTO the scoreboard
  * is kept: only the hole is resent, never the SACKed segments (go-back-N
  * would resend segment 2 after the hole's ACK). */
+START_TEST(min_rtt_merged_ranges)
+{
+    open_sack(false);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    uint32_t s = warm_up(t);
+    const uint32_t gap = 1000u;
+    /* One segment per send time, TCP_TXR_MAX + 1 times: the first two
+     * ranges merge into one with the second's time. */
+    for (uint32_t i = 0; i < TCP_TXR_MAX + 1u; i++) {
+        ck_assert_uint_eq(tfx_write(f, k->h, D + i * M, M), M);
+        ck_assert_uint_eq(fx_ntx(f), 1);
+        fx_tx_clear(f);
+        if (i < TCP_TXR_MAX)
+            fx_advance(f, gap);
+    }
+    ck_assert_uint_eq(t->n_txr, TCP_TXR_MAX);
+    ck_assert_uint_eq(t->txr[0].l, s);
+    ck_assert(t->txr_f[0] & TXR_APPROX);
+    ck_assert(!(t->txr_f[TCP_TXR_MAX - 1u] & TXR_APPROX));
+    /* The first segment acknowledged exactly R after it was sent: the
+     * merged range's time makes that R - gap, not a real round trip. */
+    fx_advance(f, R - TCP_TXR_MAX * gap);
+    sack_ack(s + M, s, 0, NULL, 0);
+    ck_assert_uint_eq(t->snd_una, s + M);
+    ck_assert_uint_eq(t->min_rtt, R);
+    /* A range with an exact time still lowers it: the last segment, sent
+     * at the last time, acknowledged R - gap after it. */
+    fx_advance(f, R - gap - (R - TCP_TXR_MAX * gap));
+    sack_ack(s + (TCP_TXR_MAX + 1u) * M, s, 0, NULL, 0);
+    ck_assert_uint_eq(t->min_rtt, R - gap);
+}
+END_TEST
+
 START_TEST(rto_keeps_scoreboard)
 {
     struct tcp_cb *t;
@@ -500,6 +539,7 @@ Suite *tcp_rack_suite(void)
     tcase_add_test(tc, prr_proportional);
     tcase_add_test(tc, rescue_retransmission);
     tcase_add_test(tc, rto_keeps_scoreboard);
+    tcase_add_test(tc, min_rtt_merged_ranges);
     suite_add_tcase(s, tc);
     return s;
 }

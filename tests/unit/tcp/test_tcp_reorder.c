@@ -20,10 +20,16 @@
  *   paws_old_data_dropped     data with an older TSval at or above
  *                             RCV.NXT (a wrapped old duplicate) is still
  *                             dropped: not stored, no SACK or D-SACK.
- *   ooo_many_ranges           TCP_OOO_MAX holes at once are all held (none
- *                             dropped as TCP_OOO_FULL); filling them
- *                             delivers the stream intact; one more range
- *                             is a counted drop.
+ *   ooo_many_ranges           TCP_OOO_MAX + TCP_OOO_CHUNK holes at once
+ *                             are all held (none dropped as TCP_OOO_FULL),
+ *                             past TCP_OOO_MAX in a lent pool chunk; SACK
+ *                             blocks stay most recent first; one more
+ *                             range is a counted drop; filling them
+ *                             delivers the stream intact and returns the
+ *                             chunk.
+ *   ooo_pool_shared           with the pool's one chunk lent, another
+ *                             connection is held to TCP_OOO_MAX (a counted
+ *                             drop); an abort returns the chunk.
  *   sack_scoreboard_many_ranges  the sender keeps TCP_SACK_MAX SACKed
  *                             ranges reported three an ACK, and resends
  *                             none of them.
@@ -225,37 +231,97 @@ START_TEST(ooo_many_ranges)
 {
     open_ts_sack();
     struct tcp_cb *t = tfx_tcb(f, k->h);
+    struct tcp_state *st = f->core->tcp;
     uint32_t p = k->peer_nxt;
-    const uint32_t seg = 100;
-    /* 25 % of frames held 5 ms on a fast path leaves a dozen or more holes
-     * at once (issue 7); 8 ranges were measured to drop thousands. */
-    ck_assert_uint_ge(TCP_OOO_MAX, 32);
-    /* Every other segment of 2 * TCP_OOO_MAX arrives: TCP_OOO_MAX holes. */
-    for (uint32_t i = 0; i < TCP_OOO_MAX; i++) {
+    const uint32_t seg = 20;
+    /* Reordering over a whole flight leaves hundreds of holes at once
+     * (issue 7, 20 ms + 0..10 ms jitter each way): past the TCB's own
+     * TCP_OOO_MAX ranges the rest come from a pool chunk. */
+    enum { N = TCP_OOO_MAX + TCP_OOO_CHUNK };
+    ck_assert_uint_ge(N, 255);
+    uint32_t free0 = st->ooo_nfree;
+    ck_assert_uint_ge(free0, 1);
+    /* Every other segment of 2 * N arrives: N holes. */
+    for (uint32_t i = 0; i < N; i++) {
         struct tcp_repr r = tfx_seg(k, TH_ACK, D + (2 * i + 1) * seg, seg);
         r.seq = p + (2 * i + 1) * seg;
         tfx_inject(f, &r);
+        ck_assert_uint_eq(t->ooo_chunk != 0, i + 1 > TCP_OOO_MAX);
     }
     ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 0);
-    ck_assert_uint_eq(t->n_ooo, TCP_OOO_MAX);
+    ck_assert_uint_eq(t->n_ooo, N);
+    ck_assert_uint_eq(st->ooo_nfree, free0 - 1);
     ck_assert_uint_eq(t->rcv_nxt, p);
+    /* The ACK for the last arrival SACKs it first, then the two before
+     * it (RFC 2018 4), although most ranges now live in the chunk. */
+    fx_tx_clear(f);
+    struct tcp_repr y = tfx_seg(k, TH_ACK, D + (2 * N - 1) * seg, seg);
+    y.seq = p + (2 * N - 1) * seg;
+    tfx_inject(f, &y);          /* a duplicate: D-SACK, then the ranges */
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, fx_ntx(f) - 1);
+    ck_assert_uint_eq(a.n_sack, 3);
+    for (unsigned i = 1; i < 3; i++) {
+        ck_assert_uint_eq(a.sack[i][0], p + (2 * (N - i) + 1) * seg);
+        ck_assert_uint_eq(a.sack[i][1], p + (2 * (N - i) + 2) * seg);
+    }
     /* One more separate range does not fit: a counted drop. */
-    struct tcp_repr x = tfx_seg(k, TH_ACK, D + (2 * TCP_OOO_MAX + 1) * seg, seg);
-    x.seq = p + (2 * TCP_OOO_MAX + 1) * seg;
+    struct tcp_repr x = tfx_seg(k, TH_ACK, D + (2 * N + 1) * seg, seg);
+    x.seq = p + (2 * N + 1) * seg;
     tfx_inject(f, &x);
     ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 1);
-    ck_assert_uint_eq(t->n_ooo, TCP_OOO_MAX);
-    /* The holes filled in reverse order: all delivered, in order. */
-    for (uint32_t i = TCP_OOO_MAX; i-- > 0;) {
+    ck_assert_uint_eq(t->n_ooo, N);
+    /* The holes filled in reverse order: all delivered, in order, and the
+     * chunk goes back to the pool once the ranges fit the TCB again. */
+    for (uint32_t i = N; i-- > 0;) {
         struct tcp_repr r = tfx_seg(k, TH_ACK, D + 2 * i * seg, seg);
         r.seq = p + 2 * i * seg;
         tfx_inject(f, &r);
+        ck_assert_uint_eq(t->ooo_chunk != 0, t->n_ooo > TCP_OOO_MAX);
     }
     ck_assert_uint_eq(t->n_ooo, 0);
-    ck_assert_uint_eq(t->rcv_nxt, p + 2 * TCP_OOO_MAX * seg);
-    static uint8_t got[2 * TCP_OOO_MAX * 100];
+    ck_assert_uint_eq(st->ooo_nfree, free0);
+    ck_assert_uint_eq(t->rcv_nxt, p + 2 * N * seg);
+    static uint8_t got[2 * N * 20];
     ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), sizeof got);
     ck_assert_mem_eq(got, D, sizeof got);
+}
+END_TEST
+
+/* The pool is shared: with its only chunk lent, another connection keeps
+ * TCP_OOO_MAX ranges (one more is a counted drop); closing the first
+ * returns the chunk. */
+START_TEST(ooo_pool_shared)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_ooo_bytes = TCP_OOO_CHUNK_KIB * 1024u;  /* one chunk */
+    tfx_start(f);
+    struct tcp_state *st = f->core->tcp;
+    ck_assert_uint_eq(st->n_ooo_chunks, 1);
+    struct tfx_conn k1, k2;
+    tfx_connect(f, &k1, &TFX_OPTS(.sack = true));
+    tfx_connect(f, &k2, &TFX_OPTS(.sack = true));
+    struct tfx_conn *ks[2] = { &k1, &k2 };
+    for (unsigned c = 0; c < 2; c++) {
+        for (uint32_t i = 0; i < TCP_OOO_MAX + 1; i++) {
+            struct tcp_repr r = tfx_seg(ks[c], TH_ACK, D, 10);
+            r.seq = ks[c]->peer_nxt + (2 * i + 1) * 10;
+            tfx_inject(f, &r);
+        }
+    }
+    ck_assert_uint_eq(tfx_tcb(f, k1.h)->n_ooo, TCP_OOO_MAX + 1);
+    ck_assert_uint_ne(tfx_tcb(f, k1.h)->ooo_chunk, 0);
+    ck_assert_uint_eq(tfx_tcb(f, k2.h)->n_ooo, TCP_OOO_MAX);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 1);
+    ck_assert_uint_eq(st->ooo_nfree, 0);
+    ck_assert_int_eq(tfx_abort(f, k1.h), 0);
+    ck_assert_uint_eq(st->ooo_nfree, 1);
+    struct tcp_repr r = tfx_seg(&k2, TH_ACK, D, 10);
+    r.seq = k2.peer_nxt + (2 * TCP_OOO_MAX + 1) * 10;
+    tfx_inject(f, &r);
+    ck_assert_uint_eq(tfx_tcb(f, k2.h)->n_ooo, TCP_OOO_MAX + 1);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OOO_FULL), 1);
 }
 END_TEST
 
@@ -310,6 +376,7 @@ static Suite *tcp_reorder_suite(void)
     tcase_add_test(tc, paws_old_data_dsack);
     tcase_add_test(tc, paws_old_data_dropped);
     tcase_add_test(tc, ooo_many_ranges);
+    tcase_add_test(tc, ooo_pool_shared);
     tcase_add_test(tc, sack_scoreboard_many_ranges);
     suite_add_tcase(s, tc);
     return s;
