@@ -1155,6 +1155,14 @@ static void tcp_poll_one(struct mcore *c, struct msock *s)
         tcp_output(c, s);
     if (t->state == TCPS_CLOSED)
         return;
+    /* Every byte in flight is watched: by the retransmission timer, or by
+     * the persist timer while the peer's window is closed. A path that
+     * stopped both and then sent nothing would leave the connection
+     * waiting forever (seen: a window reopening during SACK recovery,
+     * where tcp_output resends only what RACK marked lost). */
+    if (t->state >= TCPS_ESTABLISHED && t->snd_una != t->snd_max && t->t_rtx == 0 &&
+        t->t_persist == 0)
+        tcp_timer_rtx_arm(c, t);
     tcp_sched(c, s);
 }
 

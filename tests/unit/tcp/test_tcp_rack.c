@@ -191,6 +191,37 @@ START_TEST(rack_timer_beyond_window)
 }
 END_TEST
 
+/* A peer's window closes and reopens during SACK recovery: what is in
+ * flight stays watched (here the retransmission timer), so a loss RACK
+ * cannot see is still repaired. Before the fix the reopening cleared the
+ * persist timer, the zero window had cleared the retransmission timer,
+ * and tcp_output (in recovery: only what RACK marked lost) sent nothing:
+ * the connection waited forever (seen in test_tcp_wire's echo at 5 %). */
+START_TEST(window_reopen_in_recovery)
+{
+    struct tcp_cb *t;
+    uint32_t s = flight_of(&t, 4);
+    const uint32_t b[1][2] = { { 1, 2 } };
+    sack_ack(s, s, 1, b, 0);
+    fx_advance(f, t->t_rack - f->now);
+    ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
+    for (unsigned i = 0; i < 2; i++) {
+        struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
+        r.ack = s;
+        r.n_sack = 1;
+        r.sack[0][0] = s + M;
+        r.sack[0][1] = s + 2 * M;
+        r.wnd = i == 0 ? 0 : 65535;     /* closed, then open again */
+        tfx_inject(f, &r);
+    }
+    ck_assert_uint_eq(t->t_persist, 0);
+    ck_assert_uint_ne(t->t_rtx, 0);
+    fx_tx_clear(f);
+    fx_advance(f, t->t_rtx - f->now);
+    ck_assert_msg(fx_ntx(f) > 0, "nothing resent by the time the RTO was due");
+}
+END_TEST
+
 START_TEST(tlp_tail_drop)
 {
     open_sack(false);
@@ -529,6 +560,7 @@ Suite *tcp_rack_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rack_reorder_within_window);
     tcase_add_test(tc, rack_timer_beyond_window);
+    tcase_add_test(tc, window_reopen_in_recovery);
     tcase_add_test(tc, tlp_tail_drop);
     tcase_add_test(tc, tlp_repaired_loss);
     tcase_add_test(tc, tlp_spurious_probe);

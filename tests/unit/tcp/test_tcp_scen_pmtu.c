@@ -26,7 +26,7 @@ static struct fx F;
 static struct fx *f = &F;
 static struct tfx_conn K;
 static struct tfx_conn *k = &K;
-static uint8_t D[12000];
+static uint8_t D[32768];   /* more than lowered() + the writes of any case */
 
 #define M        1460u
 #define LOW_MTU  1000u           /* the path after the ICMP: MSS 960 */
