@@ -69,12 +69,13 @@ static void setup(void)
 static void teardown(void) { tfx_teardown(f); }
 
 /* An ACK of @p ack with up to two SACK blocks (offsets from @p base in
- * segments; n = 0: none) and a TSecr (0: none). */
-static void sack_ack(uint32_t ack, uint32_t base, unsigned n, const uint32_t b[][2],
-                     uint32_t tsecr)
+ * segments; n = 0: none), a TSecr (0: none) and window field @p wnd. */
+static void sack_ack_wnd(uint32_t ack, uint32_t base, unsigned n, const uint32_t b[][2],
+                         uint32_t tsecr, uint16_t wnd)
 {
     struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
     r.ack = ack;
+    r.wnd = wnd;
     r.n_sack = n;
     for (unsigned i = 0; i < n; i++) {
         r.sack[i][0] = base + b[i][0] * M;
@@ -82,6 +83,13 @@ static void sack_ack(uint32_t ack, uint32_t base, unsigned n, const uint32_t b[]
     }
     r.tsecr = tsecr;
     tfx_inject(f, &r);
+}
+
+/* The same with the fixture's usual window. */
+static void sack_ack(uint32_t ack, uint32_t base, unsigned n, const uint32_t b[][2],
+                     uint32_t tsecr)
+{
+    sack_ack_wnd(ack, base, n, b, tsecr, tfx_seg(k, TH_ACK, NULL, 0).wnd);
 }
 
 /* One segment out and acknowledged after R: RACK's min_RTT becomes R; SRTT
@@ -205,15 +213,8 @@ START_TEST(window_reopen_in_recovery)
     sack_ack(s, s, 1, b, 0);
     fx_advance(f, t->t_rack - f->now);
     ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
-    for (unsigned i = 0; i < 2; i++) {
-        struct tcp_repr r = tfx_seg(k, TH_ACK, NULL, 0);
-        r.ack = s;
-        r.n_sack = 1;
-        r.sack[0][0] = s + M;
-        r.sack[0][1] = s + 2 * M;
-        r.wnd = i == 0 ? 0 : 65535;     /* closed, then open again */
-        tfx_inject(f, &r);
-    }
+    sack_ack_wnd(s, s, 1, b, 0, 0);         /* the window closes ... */
+    sack_ack_wnd(s, s, 1, b, 0, 65535);     /* ... and opens again */
     ck_assert_uint_eq(t->t_persist, 0);
     ck_assert_uint_ne(t->t_rtx, 0);
     fx_tx_clear(f);
