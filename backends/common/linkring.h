@@ -115,6 +115,10 @@ enum linkring_attempt {
     LINKRING_TRY_MPROTECT_EXEC,
     LINKRING_TRY_COUNT_
 };
+/* Test hook: a request of LINKRING_TRY_RAW + nr makes the domain issue the
+ * raw system call nr (below 4096) with every argument 1000, a value no
+ * argument condition of the filters accepts (tests/factored/test_confine.c). */
+#define LINKRING_TRY_RAW 0x10000u
 
 struct linkring_hdr {
     uint32_t magic;

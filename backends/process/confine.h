@@ -22,7 +22,12 @@ struct confine_fds {
     unsigned n_rd;
     int wr[CONFINE_MAX_FDS];      /* write() allowed */
     unsigned n_wr;
-    int own_all;                  /* link: every descriptor open at confinement is its own */
+    /* Kept open, but neither read nor written: only ever polled (the
+     * application's pidfd, which tells the domain that its application
+     * is gone). */
+    int keep[4];
+    unsigned n_keep;
+    int own_all;                  /* link: every other descriptor open at confinement is its own */
     int writes_files;             /* writes a regular file (pcap): keep RLIMIT_FSIZE */
     /* Where the SIGSYS handler records the refused call before the domain
      * dies (shared memory the supervisor reads), or NULL. */

@@ -7,8 +7,23 @@
 #define MOAT_DOMAIN_PRIV_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "domain.h"
+
+/* First thing in main: remember the pid for log lines (no getpid() once
+ * confined) and make free() keep its memory (no brk, munmap or madvise
+ * once confined: the filter refuses them). */
+void domain_start(void);
+/* A pidfd of the application @p app_pid, which must be our parent (it
+ * becomes readable when the application is gone): the confined domains
+ * poll it instead of calling getppid(). Returns the fd, or -1 if the
+ * application is already gone (or pidfds are missing: then also -1, and
+ * the caller exits, as the supervisor cannot watch it either). */
+int domain_watch_parent(pid_t app_pid);
+/* Nonzero if the pidfd from domain_watch_parent says the application is
+ * gone (a ppoll with a zero timeout). */
+int domain_parent_gone(int pidfd);
 
 /* "moat-netd[123]: ..." on stderr, one write per line. */
 void domain_log(const char *who, const char *fmt, ...)

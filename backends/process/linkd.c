@@ -118,9 +118,11 @@ static unsigned linkd_round(struct linkd_if *ifs, unsigned n, unsigned test_hook
     return work;
 }
 
-static void linkd_sleep(struct linkd_if *ifs, unsigned n)
+/* Sleep on the bells, the devices and the application's pidfd. Returns
+ * nonzero if the application is gone. */
+static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd)
 {
-    struct pollfd pfd[2 * MOAT_MAX_IFS];
+    struct pollfd pfd[2 * MOAT_MAX_IFS + 1];
     unsigned nfd = 0;
     int busy = 0;
     int timeout = LINKD_MAX_SLEEP_MS;
@@ -165,13 +167,21 @@ static void linkd_sleep(struct linkd_if *ifs, unsigned n)
             timeout = 10;   /* waiting for the net side's ack; its bell wakes us */
         }
     }
+    /* Last, so that the device slots above keep their order. */
+    unsigned pi = nfd;
+    pfd[nfd].fd = parent_fd;
+    pfd[nfd].events = POLLIN;
+    pfd[nfd].revents = 0;
+    nfd++;
     if (busy || timeout == 0)
-        return;
-    int r = poll(pfd, nfd, timeout);
-    (void)r;
+        return 0;
+    /* ppoll, not poll: the filter allows only ppoll, without a mask. */
+    struct timespec ts = { .tv_sec = timeout / 1000, .tv_nsec = (long)(timeout % 1000) * 1000000 };
+    int r = ppoll(pfd, nfd, &ts, NULL);
     for (unsigned i = 0; i < n; i++)
         if (ifs[i].active)
             atomic_store_explicit(&ifs[i].ring.hdr->link_sleeping, 0, memory_order_relaxed);
+    return r > 0 && pfd[pi].revents != 0;
 }
 
 static void linkd_close_all(struct linkd_if *ifs, unsigned n)
@@ -194,6 +204,7 @@ int main(int argc, char **argv)
     int r;
 
     (void)argv;
+    domain_start();
     if (argc != 1) {
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
         return DOMAIN_EXIT_SETUP;
@@ -204,9 +215,10 @@ int main(int argc, char **argv)
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
         return DOMAIN_EXIT_SETUP;
     }
-    pid_t parent = (pid_t)boot.app_pid;
-    if (getppid() != parent)
+    int parent_fd = domain_watch_parent((pid_t)boot.app_pid);
+    if (parent_fd < 0)
         return DOMAIN_EXIT_SETUP;   /* the application is already gone */
+    fds.keep[fds.n_keep++] = parent_fd;
     n = boot.cfg.n_ifs;
     test_hooks = (boot.flags & DOMAIN_BOOT_TEST_HOOKS) != 0;
     fds.wr[fds.n_wr++] = 2;
@@ -282,13 +294,10 @@ int main(int argc, char **argv)
             found = linkd_round(ifs, n, test_hooks) != 0;
             sched_yield();   /* spinning, but never in the way of a runnable task */
         }
-        if (!found) {
-            linkd_sleep(ifs, n);
-            /* At least once a second: the application died without
-             * closing the stack (we were re-parented). */
-            if (getppid() != parent)
-                break;
-        }
+        /* The application died without closing the stack: its pidfd
+         * wakes us at once. */
+        if (!found && linkd_sleep(ifs, n, parent_fd))
+            break;
     }
     /* Asked to stop: send everything the net domain queued, its final
      * RSTs last, then leave. Bounded: a ring holds DOMAIN_LINK_BUFS frames
@@ -296,6 +305,8 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < DOMAIN_LINK_BUFS / LINKD_BATCH + 2; k++)
         if (linkd_round(ifs, n, 0) == 0)
             break;
+    /* Closing detaches from the wire (close, munmap: in the filter for
+     * this); free() makes no system call (domain_start). */
     linkd_close_all(ifs, n);
-    return DOMAIN_EXIT_OK;
+    _exit(DOMAIN_EXIT_OK);
 }

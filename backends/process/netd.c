@@ -24,7 +24,7 @@
 
 #define WHO "moat-netd"
 
-static pid_t netd_parent;
+static int netd_parent_fd = -1;     /* pidfd of the application */
 
 static void netd_try(unsigned what)
 {
@@ -32,10 +32,12 @@ static void netd_try(unsigned what)
 }
 
 /* The application died without closing the stack: nobody is left to
- * serve, and nobody would ever reap us. */
+ * serve, and nobody would ever reap us. Its pidfd says so (one ppoll
+ * with a zero timeout each time we are about to sleep: getppid() is not
+ * in the filter). */
 static void netd_idle(void)
 {
-    if (getppid() != netd_parent)
+    if (domain_parent_gone(netd_parent_fd))
         _exit(0);
 }
 
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
     int r;
 
     (void)argv;
+    domain_start();
     if (argc != 1) {
         fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
         return DOMAIN_EXIT_SETUP;
@@ -59,8 +62,8 @@ int main(int argc, char **argv)
         domain_log(WHO, "bad boot block: %s", moat_strerror(r));
         return DOMAIN_EXIT_SETUP;
     }
-    netd_parent = (pid_t)boot.app_pid;
-    if (getppid() != netd_parent)
+    netd_parent_fd = domain_watch_parent((pid_t)boot.app_pid);
+    if (netd_parent_fd < 0)
         return DOMAIN_EXIT_SETUP;   /* the application is already gone */
     r = moat_layout_compute(&boot.geom, &lay);
     if (r != 0 || lay.size != boot.region_size) {
@@ -74,6 +77,7 @@ int main(int argc, char **argv)
     }
     close(DOMAIN_FD_REGION);     /* the mapping is all we need */
 
+    fds.keep[fds.n_keep++] = netd_parent_fd;
     fds.rd[fds.n_rd++] = DOMAIN_FD_NETEFD;
     fds.wr[fds.n_wr++] = 2;
     for (unsigned i = 0; i < boot.cfg.n_ifs; i++) {
@@ -131,6 +135,9 @@ int main(int argc, char **argv)
     if (r != 0)
         _exit(DOMAIN_EXIT_CONFINE);
     r = netloop_run(&nl);
-    netloop_fini(&nl);
-    return r == 0 ? DOMAIN_EXIT_OK : DOMAIN_EXIT_RUN;
+    /* No netloop_fini: it would close descriptors and free memory, calls
+     * the filter refuses; the exit releases all of it. netloop_run has
+     * already sent the final segments and woken the application. */
+    atomic_store_explicit(&nl.hdr->net_ready, 0, memory_order_release);
+    _exit(r == 0 ? DOMAIN_EXIT_OK : DOMAIN_EXIT_RUN);
 }

@@ -942,7 +942,8 @@ int moat_supervisor_link_counters(struct moat_stack *st, unsigned ifx,
 
 int moat_supervisor_test_attempt(struct moat_stack *st, int domain, unsigned attempt)
 {
-    if (!st || !st->be || attempt == 0 || attempt >= LINKRING_TRY_COUNT_ ||
+    int raw = attempt >= LINKRING_TRY_RAW && attempt < LINKRING_TRY_RAW + 4096u;
+    if (!st || !st->be || attempt == 0 || (attempt >= LINKRING_TRY_COUNT_ && !raw) ||
         (domain != MOAT_DOMAIN_NETD && domain != MOAT_DOMAIN_LINKD))
         return MOAT_E_INVAL;
 #ifdef MOAT_TEST_HOOKS

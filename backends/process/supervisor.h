@@ -47,8 +47,8 @@ int moat_supervisor_link_counters(struct moat_stack *st, unsigned ifx,
 
 /*
  * Test hook (libmoat built with MOAT_TEST_HOOKS): make domain @p domain
- * attempt the system call @p attempt (enum linkring_attempt) from inside
- * its loop. Needs an interface with a device (a link ring).
+ * attempt the system call @p attempt (enum linkring_attempt, or
+ * LINKRING_TRY_RAW + a call number) from inside its loop. Needs an interface with a device (a link ring).
  * Returns 0, MOAT_E_NOTSUP (built without test hooks, or no ring),
  * MOAT_E_INVAL.
  */

@@ -8,7 +8,14 @@ pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 option(MOAT_SECCOMP_DEBUG "seccomp: log forbidden calls instead of killing the domain" OFF)
 
 set(_moat_secc_dir ${CMAKE_CURRENT_LIST_DIR})
-set(MOAT_CONFINE_SOURCES ${_moat_secc_dir}/confine.c ${_moat_secc_dir}/policy.c)
+set(MOAT_CONFINE_SOURCES ${_moat_secc_dir}/confine.c ${_moat_secc_dir}/policy.c
+    ${_moat_secc_dir}/filter.c)
+# Sanitizer run-times make calls of their own: policy.c adds rows for them
+# (and says so) in such builds only.
+if(MOAT_SANITIZE)
+  set_property(SOURCE ${_moat_secc_dir}/policy.c APPEND PROPERTY COMPILE_DEFINITIONS
+               MOAT_POLICY_SANITIZER)
+endif()
 set(MOAT_CONFINE_LIBS PkgConfig::SECCOMP)
 if(MOAT_SECCOMP_DEBUG)
   set_property(SOURCE ${_moat_secc_dir}/confine.c ${_moat_secc_dir}/moat_policy.c
@@ -23,7 +30,8 @@ set(MOAT_PC_LIBS "-lseccomp")
 set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/../process/supervisor.c
              APPEND PROPERTY COMPILE_DEFINITIONS MOAT_HAVE_LIBSECCOMP)
 
-add_executable(moat-policy ${_moat_secc_dir}/moat_policy.c ${_moat_secc_dir}/policy.c)
+add_executable(moat-policy ${_moat_secc_dir}/moat_policy.c ${_moat_secc_dir}/policy.c
+               ${_moat_secc_dir}/filter.c)
 target_include_directories(moat-policy PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
                            ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR}/core ${_moat_secc_dir})
 target_link_libraries(moat-policy PRIVATE PkgConfig::SECCOMP)

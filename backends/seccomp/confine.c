@@ -37,15 +37,6 @@
 #include "backends/process/domain_priv.h"
 #include "policy.h"
 
-#ifndef FUTEX_WAIT
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAKE_BITSET 10
-#endif
-/* Ignore the PRIVATE (128) and CLOCK_REALTIME (256) modifier bits. */
-#define CONFINE_FUTEX_MASK 0xfffffe7full
-
 static const char *confine_who(enum domain_role role)
 {
     return role == DOMAIN_NET ? "moat-netd" : "moat-linkd";
@@ -85,62 +76,6 @@ static unsigned confine_open_fds(int *out, unsigned max)
     return n;
 }
 
-static int confine_rule(scmp_filter_ctx ctx, const struct policy_rule *r,
-                        const struct confine_fds *f, enum domain_role role)
-{
-    int nr = seccomp_syscall_resolve_name(r->name);
-    int rc = 0;
-    if (nr == __NR_SCMP_ERROR) {
-        /* Not a call on this architecture (e.g. poll on arm64): nothing to allow. */
-        return 0;
-    }
-    switch (r->arg) {
-    case POL_ANY:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-        break;
-    case POL_FD_READ:
-        for (unsigned i = 0; i < f->n_rd && rc == 0; i++)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->rd[i]));
-        break;
-    case POL_FD_WRITE:
-        for (unsigned i = 0; i < f->n_wr && rc == 0; i++)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->wr[i]));
-        break;
-    case POL_FD_OWN: {
-        int all[2 * CONFINE_MAX_FDS];
-        unsigned n = 0;
-        for (unsigned i = 0; i < f->n_rd; i++)
-            confine_add(all, &n, f->rd[i]);
-        for (unsigned i = 0; i < f->n_wr; i++)
-            if (f->wr[i] > 2)
-                confine_add(all, &n, f->wr[i]);
-        for (unsigned i = 0; i < n && rc == 0; i++)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)all[i]));
-        break;
-    }
-    case POL_PROT_NO_EXEC:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-        break;
-    case POL_FUTEX_BASIC: {
-        static const int ops[] = { FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
-        for (unsigned i = 0; i < sizeof ops / sizeof ops[0] && rc == 0; i++)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                                  SCMP_A1(SCMP_CMP_MASKED_EQ, CONFINE_FUTEX_MASK,
-                                          (scmp_datum_t)ops[i]));
-        break;
-    }
-    default:
-        rc = -EINVAL;
-    }
-    if (rc != 0)
-        domain_log(confine_who(role), "seccomp rule for %s: %s", r->name, strerror(-rc));
-    return rc;
-}
-
 /* Where the SIGSYS handler leaves the refused call (set once, before the
  * filter is loaded; a domain is single-threaded). */
 static _Atomic int32_t *confine_last_call;
@@ -164,26 +99,6 @@ static void confine_on_sigsys(int sig, siginfo_t *si, void *uc)
         syscall(SYS_exit_group, 159);   /* only if someone allowed kill */
 }
 
-static int confine_traps(scmp_filter_ctx ctx, uint32_t act)
-{
-    unsigned n;
-    const struct policy_report *rep = policy_reported(&n);
-    for (unsigned i = 0; i < n; i++) {
-        int nr = seccomp_syscall_resolve_name(rep[i].name);
-        int rc;
-        if (nr == __NR_SCMP_ERROR)
-            continue;
-        if (rep[i].exec_only)
-            rc = seccomp_rule_add(ctx, act, nr, 1,
-                                  SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
-        else
-            rc = seccomp_rule_add(ctx, act, nr, 0);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
 {
     const char *who = confine_who(role);
@@ -195,7 +110,7 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
      * their own (wire file, FIFOs, pcap file): those are its own. */
     if (f.own_all) {
         for (unsigned i = 0; i < n_open; i++) {
-            if (open_fds[i] > 2) {
+            if (open_fds[i] > 2 && !confine_in(f.keep, f.n_keep, open_fds[i])) {
                 confine_add(f.rd, &f.n_rd, open_fds[i]);
                 confine_add(f.wr, &f.n_wr, open_fds[i]);
             }
@@ -206,7 +121,8 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
         int fd = open_fds[i];
         if (fd <= 2)
             continue;
-        if (!confine_in(f.rd, f.n_rd, fd) && !confine_in(f.wr, f.n_wr, fd))
+        if (!confine_in(f.rd, f.n_rd, fd) && !confine_in(f.wr, f.n_wr, fd) &&
+            !confine_in(f.keep, f.n_keep, fd))
             close(fd);
         else if (fd > max_fd)
             max_fd = fd;
@@ -246,22 +162,13 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
         domain_log(who, "sigaction(SIGSYS): %s", strerror(errno));
         return MOAT_E_IO;
     }
-    scmp_filter_ctx ctx = seccomp_init(deflt);
+    const char *failed = NULL;
+    scmp_filter_ctx ctx = policy_filter_build(role, &f, deflt, trap, &failed);
     if (!ctx) {
-        domain_log(who, "seccomp_init failed");
+        domain_log(who, "cannot build the seccomp filter (%s)", failed ? failed : "?");
         return MOAT_E_IO;
     }
-    unsigned n;
-    const struct policy_rule *tab = policy_table(role, &n);
-    int rc = 0;
-    for (unsigned i = 0; i < n && rc == 0; i++)
-        rc = confine_rule(ctx, &tab[i], &f, role);
-    /* In a debug build trap == default (LOG), and libseccomp refuses rules
-     * whose action is the default one: nothing to add then. */
-    if (rc == 0 && trap != deflt)
-        rc = confine_traps(ctx, trap);
-    if (rc == 0)
-        rc = seccomp_load(ctx);
+    int rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc != 0) {
         domain_log(who, "cannot load the seccomp filter: %s", strerror(-rc));

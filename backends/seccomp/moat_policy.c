@@ -2,16 +2,54 @@
 /*
  * moat-policy: print the seccomp allow-list of each domain (policy.c), as
  * the filter will enforce it. `moat-policy` prints both; `moat-policy
- * netd` or `moat-policy linkd` one. With --bpf it also dumps the compiled
- * filter in libseccomp's pseudo-filter-code form for the given domain
- * (with placeholder descriptor numbers).
+ * netd` or `moat-policy linkd` one. Each table ends with the calls the
+ * compiled filter (built with placeholder descriptor numbers) lets
+ * through, read back from its BPF, against the budget of policy.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <seccomp.h>
 
 #include "policy.h"
+
+/* The calls the compiled filter of @p role lets through, from its BPF.
+ * Returns their number, or -1. */
+static int policy_print_compiled(enum domain_role role)
+{
+    struct confine_fds f;
+    memset(&f, 0, sizeof f);
+    /* Placeholders: the real numbers are only known inside the domain. */
+    f.rd[f.n_rd++] = 5;
+    f.wr[f.n_wr++] = 2;
+    f.wr[f.n_wr++] = 6;
+    const char *failed = NULL;
+    scmp_filter_ctx ctx = policy_filter_build(role, &f, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP,
+                                              &failed);
+    static struct sock_filter prog[4096];
+    int len = ctx ? policy_filter_export(ctx, prog, 4096) : -1;
+    if (ctx)
+        seccomp_release(ctx);
+    if (len <= 0)
+        return -1;
+    uint32_t arch = seccomp_arch_native();
+    int count = 0;
+    printf("  compiled filter lets through:");
+    for (uint32_t nr = 0; nr < 1024; nr++) {
+        int v = policy_bpf_verdict(prog, (unsigned)len, arch, nr);
+        if (v < 0)
+            return -1;
+        if (v == POLICY_REFUSED)
+            continue;
+        char *name = seccomp_syscall_resolve_num_arch(arch, (int)nr);
+        printf(" %s%s", name ? name : "?", v == POLICY_ALLOWED_IF ? "(if)" : "");
+        free(name);
+        count++;
+    }
+    printf("\n  %d calls, budget %u\n", count, policy_budget());
+    return count;
+}
 
 static void policy_print(enum domain_role role)
 {
@@ -34,15 +72,24 @@ static void policy_print(enum domain_role role)
     const struct policy_report *rep = policy_reported(&nr);
     printf("  refused, but trapped first to report the call before the kill:\n   ");
     for (unsigned i = 0; i < nr; i++)
-        printf(" %s%s", rep[i].name, rep[i].exec_only ? "(PROT_EXEC)" : "");
+    {
+        const struct policy_rule *a = policy_find(role, rep[i].name);
+        if (a && a->arg != POL_PROT_NO_EXEC)
+            continue;   /* allowed under conditions: other uses meet the default */
+        printf(" %s%s", rep[i].name, rep[i].exec_only || a ? "(PROT_EXEC)" : "");
+    }
     printf("\n");
     printf("  descriptors: %s\n", role == DOMAIN_NET
-           ? "read: application doorbell, link bells; write: stderr, link domain's bells"
+           ? "read: application doorbell, link bells; write: stderr, link domain's bells; "
+             "polled only: the application's pidfd"
            : "every descriptor open after start-up (TAP fd or wire file and FIFOs, bells, "
-             "pcap file) plus stderr");
+             "pcap file) plus stderr; polled only: the application's pidfd");
     printf("  limits: RLIMIT_NOFILE = highest descriptor + 1, RLIMIT_NPROC 0, RLIMIT_CORE 0, "
-           "RLIMIT_FSIZE 0%s; PR_SET_NO_NEW_PRIVS\n\n",
+           "RLIMIT_FSIZE 0%s; PR_SET_NO_NEW_PRIVS\n",
            role == DOMAIN_LINK ? " (unless it writes a pcap file)" : "");
+    if (policy_print_compiled(role) < 0)
+        printf("  (the compiled filter could not be read back)\n");
+    printf("\n");
 }
 
 int main(int argc, char **argv)

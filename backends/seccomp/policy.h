@@ -9,7 +9,17 @@
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
 
+#include <linux/filter.h>
+#include <seccomp.h>
+
+#include "backends/process/confine.h"
 #include "backends/process/domain.h"
+
+/* At most this many allowed system calls per domain (issue 10): the
+ * tables below stay within it, and test_confine_budget counts the calls
+ * the compiled filter lets through. Sanitizer builds add their rows on
+ * top (policy_budget()). */
+#define POLICY_BUDGET 10u
 
 /* Argument conditions a row can carry. */
 enum policy_arg {
@@ -18,7 +28,10 @@ enum policy_arg {
     POL_FD_WRITE,       /* arg0 is one of the domain's writable descriptors */
     POL_FD_OWN,         /* arg0 is any descriptor the domain holds */
     POL_PROT_NO_EXEC,   /* arg2 (prot) does not include PROT_EXEC */
-    POL_FUTEX_BASIC,    /* arg1 (op) is WAIT, WAKE, WAIT_BITSET or WAKE_BITSET */
+    POL_FUTEX_WAKE,     /* arg1 (op) is FUTEX_WAKE or FUTEX_WAKE_PRIVATE */
+    POL_MADV_REMOVE,    /* arg2 (advice) is MADV_REMOVE */
+    POL_PPOLL_NOMASK,   /* arg3 (sigmask) is NULL: ppoll cannot change the signal mask */
+    POL_CLOCK,          /* arg0 (clock) is CLOCK_MONOTONIC or CLOCK_REALTIME */
     POL_ARG_COUNT_
 };
 
@@ -31,8 +44,8 @@ struct policy_rule {
 /*
  * Calls that are refused like every other call outside the table, but
  * trapped first so the domain can leave its last words (the call number)
- * for the supervisor's report before it is killed. POL_ANY rows trap every
- * use; a POL_PROT_EXEC row traps only uses with PROT_EXEC.
+ * for the supervisor's report before it is killed. Rows with exec_only
+ * trap only uses with PROT_EXEC.
  */
 struct policy_report {
     const char *name;
@@ -42,7 +55,31 @@ const struct policy_report *policy_reported(unsigned *n);
 
 /* The table of @p role; *n gets its length. */
 const struct policy_rule *policy_table(enum domain_role role, unsigned *n);
+/* The budget for this build: POLICY_BUDGET plus a sanitizer run-time's rows. */
+unsigned policy_budget(void);
+/* @p role's row for the call @p name, or NULL. */
+const struct policy_rule *policy_find(enum domain_role role, const char *name);
 /* Human-readable condition ("fd in {read fds}"). */
 const char *policy_arg_text(enum policy_arg a);
+
+/*
+ * The filter of @p role for the descriptors in @p f (filter.c): default
+ * action @p deflt, the calls of policy_reported() with @p trap. Returns a
+ * context to load or export (seccomp_release it), or NULL with *failed
+ * naming the row that libseccomp refused.
+ */
+scmp_filter_ctx policy_filter_build(enum domain_role role, const struct confine_fds *f,
+                                    uint32_t deflt, uint32_t trap, const char **failed);
+
+/* The compiled program of @p ctx into @p out (at most @p max
+ * instructions). Returns the instruction count, or -1. */
+int policy_filter_export(scmp_filter_ctx ctx, struct sock_filter *out, unsigned max);
+
+/* What a compiled seccomp program does with call @p nr of @p arch
+ * (an AUDIT_ARCH_* value), whatever the arguments: refused, allowed for
+ * every argument, or allowed for some (argument-filtered). -1 if the
+ * program could not be read (unknown instruction, jump out of range). */
+enum { POLICY_REFUSED = 0, POLICY_ALLOWED = 1, POLICY_ALLOWED_IF = 2 };
+int policy_bpf_verdict(const struct sock_filter *prog, unsigned len, uint32_t arch, uint32_t nr);
 
 #endif

@@ -18,6 +18,13 @@ endif()
 foreach(_t ${_moat_factored_tests})
   add_executable(${_t} ${CMAKE_CURRENT_LIST_DIR}/${_t}.c)
   target_link_libraries(${_t} PRIVATE moat_testsupport)
+  if(_t STREQUAL "test_confine")
+    # Reads the filters back (backends/seccomp/filter.c) and checks them
+    # against the tables (policy.c).
+    target_sources(${_t} PRIVATE ${PROJECT_SOURCE_DIR}/backends/seccomp/policy.c
+                   ${PROJECT_SOURCE_DIR}/backends/seccomp/filter.c)
+    target_link_libraries(${_t} PRIVATE PkgConfig::SECCOMP)
+  endif()
   add_test(NAME ${_t} COMMAND ${_t})
   set_tests_properties(${_t} PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
     ENVIRONMENT "${MOAT_TEST_ENV}" TIMEOUT 300)
