@@ -117,6 +117,13 @@ struct moat_region_hdr {
     _Atomic uint32_t dirty_hints;
     uint8_t pad2[MOAT_CACHELINE - 16];
     struct moat_stats stats;           /* written by net when it answers STATS */
+    /* Snapshot protocol of stats (moat_stats_publish / moat_stats_read):
+     * odd while the net domain writes them. */
+    _Atomic uint32_t stats_seq;
+    /* MOAT_E_PEER once the net domain stopped reading this application's
+     * ctl ring (an impossible index): the client fails its next call
+     * with it instead of waiting for answers that cannot come. 0 before. */
+    _Atomic int32_t ctl_error;
 };
 
 /* Message payloads: fixed-width integers only, explicit padding. */
@@ -178,6 +185,46 @@ static inline struct moat_region_hdr *moat_region_hdr(void *base)
 {
     return (struct moat_region_hdr *)base;
 }
+/*
+ * Statistics cross the boundary as a seqlock-style snapshot, so no reader
+ * ever sees a torn value (several application threads may ask at once,
+ * and the net domain may be writing for one while another reads): the
+ * single writer makes stats_seq odd, stores the words, makes it even
+ * again (release); a reader copies between two loads of stats_seq and
+ * keeps the copy only if both were the same even value. The words are
+ * moved as 32-bit relaxed atomics (lock-free on every target the core
+ * builds for; a 64-bit counter is two of them, both inside one snapshot).
+ */
+_Static_assert(sizeof(struct moat_stats) % sizeof(uint32_t) == 0, "stats are whole words");
+#define MOAT_STATS_WORDS (sizeof(struct moat_stats) / sizeof(uint32_t))
+
+static inline void moat_stats_publish(struct moat_region_hdr *h, const struct moat_stats *src)
+{
+    _Atomic uint32_t *dst = (_Atomic uint32_t *)(void *)&h->stats;
+    const uint32_t *w = (const uint32_t *)(const void *)src;
+    uint32_t seq = atomic_load_explicit(&h->stats_seq, memory_order_relaxed);
+    atomic_store_explicit(&h->stats_seq, seq | 1u, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);      /* odd before any word */
+    for (size_t i = 0; i < MOAT_STATS_WORDS; i++)
+        atomic_store_explicit(&dst[i], w[i], memory_order_relaxed);
+    atomic_store_explicit(&h->stats_seq, (seq | 1u) + 1u, memory_order_release);
+}
+
+/* One attempt: 0 and a consistent copy in @p out, or MOAT_E_AGAIN (a
+ * write was in progress or happened meanwhile: try again). */
+static inline int moat_stats_read(const struct moat_region_hdr *h, struct moat_stats *out)
+{
+    const _Atomic uint32_t *src = (const _Atomic uint32_t *)(const void *)&h->stats;
+    uint32_t *w = (uint32_t *)(void *)out;
+    uint32_t s1 = atomic_load_explicit(&h->stats_seq, memory_order_acquire);
+    if (s1 & 1u)
+        return MOAT_E_AGAIN;
+    for (size_t i = 0; i < MOAT_STATS_WORDS; i++)
+        w[i] = atomic_load_explicit(&src[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);      /* the words before the re-check */
+    return atomic_load_explicit(&h->stats_seq, memory_order_relaxed) == s1 ? 0 : MOAT_E_AGAIN;
+}
+
 static inline struct moat_sock_sh *moat_region_sock(void *base,
         const struct moat_layout *lay, uint32_t idx)
 {

@@ -357,10 +357,13 @@ static void ctl_one(struct mcore *c, const struct moat_msg *m, struct moat_msg *
     case MOAT_MSG_OPEN:
         r->result = ctl_open(c, m, r);
         break;
-    case MOAT_MSG_STATS:
-        mcore_stats(c, &moat_region_hdr(c->env.region)->stats);
+    case MOAT_MSG_STATS: {
+        struct moat_stats snap;
+        mcore_stats(c, &snap);
+        moat_stats_publish(moat_region_hdr(c->env.region), &snap);
         r->result = 0;
         break;
+    }
     default:
         r->result = ctl_sock(c, m, r);
         break;
@@ -375,9 +378,15 @@ static void ctl_poll(struct mcore *c)
 
         if (moat_ring_avail(&c->ctl, &avail) != 0 || moat_ring_space(&c->evt, &space) != 0 ||
             (avail % MOAT_MSG_SIZE) != 0) {
-            /* Indices no honest application can produce: stop listening. */
+            /* Indices no honest application can produce: stop listening,
+             * and say so (release: before the wake-up), so that the
+             * application's next call fails with MOAT_E_PEER instead of
+             * waiting for an answer that will never come. */
             MCORE_DROP(c, BOUNDARY);
             c->ctl_dead = 1;
+            atomic_store_explicit(&moat_region_hdr(c->env.region)->ctl_error, MOAT_E_PEER,
+                                  memory_order_release);
+            mcore_wake_app(c);
             return;
         }
         if (avail == 0 || space < MOAT_MSG_SIZE)

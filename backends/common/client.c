@@ -59,6 +59,7 @@
 #define CL_RPC_LIMIT_US  10000000u  /* a request unanswered this long: the net domain is broken */
 #define CL_IP_UDP_HDRS   28u
 #define CL_CLOSE_DRAIN_MS 1000u     /* UDP close waits this long for its send ring */
+#define CL_STATS_TRIES   100000u    /* reads of a stats snapshot before giving up */
 
 /* ---- failure and wake-ups ------------------------------------------- */
 
@@ -69,9 +70,20 @@ static struct moat_region_hdr *cl_hdr(struct moat_stack *st)
     return st->region ? moat_region_hdr(st->region) : NULL;
 }
 
+static int cl_fail(struct moat_stack *st, int err);
+
+/* The stack's failure code, or 0. A net domain that stopped reading our
+ * ctl ring (we published an impossible index: memory corruption here, or
+ * a hostile caller) says so in hdr->ctl_error; that fails the stack with
+ * MOAT_E_PEER on the very next call, rather than leaving the next request
+ * waiting CL_RPC_LIMIT_US for an answer that cannot come. */
 static int cl_dead(struct moat_stack *st)
 {
-    return atomic_load_explicit(&st->dead, memory_order_acquire);
+    int d = atomic_load_explicit(&st->dead, memory_order_acquire);
+    if (d == 0 && st->hdr &&
+        atomic_load_explicit(&st->hdr->ctl_error, memory_order_acquire) != 0)
+        d = cl_fail(st, MOAT_E_PEER);
+    return d;
 }
 
 /* Fail the whole stack with @p err (the first reason sticks) and wake
@@ -539,10 +551,16 @@ int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
         return r;
-    /* The net domain wrote hdr->stats before it published the RESP; the
-     * acquire in cl_cond_evt orders this copy after it. */
-    memcpy(out, &st->hdr->stats, sizeof(*out));
-    return 0;
+    /* The net domain published the snapshot before the RESP; another
+     * thread's STATS request may be rewriting it right now, which the
+     * snapshot protocol (core/boundary.h) detects: retry, a bounded
+     * number of times (an honest writer takes microseconds). */
+    for (unsigned i = 0; i < CL_STATS_TRIES; i++) {
+        if (moat_stats_read(st->hdr, out) == 0)
+            return 0;
+        wake_relax();
+    }
+    return cl_fail(st, MOAT_E_PEER);    /* never stable: not an honest net domain */
 }
 
 const char *moat_backend_name(void)

@@ -9,7 +9,9 @@
  * nonzero pad, forged and stale handles, absurd backlog / option / shutdown
  * values), UDP records whose length lies, impossible ring indices, bytes
  * written into a TCP send ring after CLOSE, and finally an impossible ctl
- * ring index. Each time the net domain must answer the request with an
+ * ring index (after which the application's next call fails with
+ * MOAT_E_PEER, the net domain's explicit answer). Each time the net domain
+ * must answer the request with an
  * error (MOAT_E_PEER for a malformed message) or fail only the offending
  * socket with MOAT_E_PEER, count MOAT_DROP_BOUNDARY, and keep serving
  * every honest socket and stack.
@@ -579,14 +581,22 @@ START_TEST(impossible_ctl_index_closes_the_channel_only)
     atomic_store(&ctl->prod, p.a->ctl.local + 3);
     moat_stack_kick_net(p.a);
 
-    /* The net domain stops listening on that ctl ring for good (a client
-     * RPC on stack A would wait for an answer that never comes; see the
-     * audit report), but it lives on and keeps moving this stack's data
-     * in both directions, and the other stack does not notice. */
-    for (uint8_t k = 0; k < 5; k++) {
-        ha_udp_ok(p.a, sa, p.b, sb, HA_IP_B, 4001, (uint8_t)(21 + k));
-        ha_udp_ok(p.b, sb, p.a, sa, HA_IP_A, 4000, (uint8_t)(31 + k));
-    }
+    /* The net domain stops listening on that ctl ring for good and says
+     * so in the region header: the application's next call fails with
+     * MOAT_E_PEER at once (before: a request waited 10 s for an answer
+     * that never came), and so does every call after it. */
+    uint64_t end = itest_now_us() + 2000000u;
+    while (atomic_load(&p.a->hdr->ctl_error) == 0 && itest_now_us() < end)
+        itest_pause_ms(1);
+    ck_assert_int_eq(atomic_load(&p.a->hdr->ctl_error), MOAT_E_PEER);
+    uint64_t t0 = itest_now_us();
+    moat_sock_t s1;
+    ck_assert_int_eq(moat_sock_open(p.a, MOAT_SOCK_DGRAM, &s1), MOAT_E_PEER);
+    ck_assert_uint_lt(itest_now_us() - t0, 1000000u);
+    uint8_t byte = 1;
+    size_t sent = 0;
+    ck_assert_int_eq(moat_sock_send(p.a, sa, &byte, 1, &sent), MOAT_E_PEER);
+    /* The net domain lives on, and the other stack does not notice. */
     ck_assert(moat_be_alive(p.a));
     moat_sock_t s2;
     ck_assert_int_eq(moat_sock_open(p.b, MOAT_SOCK_DGRAM, &s2), 0);
