@@ -29,6 +29,7 @@ struct confine_fds {
     unsigned n_keep;
     int own_all;                  /* link: every other descriptor open at confinement is its own */
     int writes_files;             /* writes a regular file (pcap): keep RLIMIT_FSIZE */
+    unsigned boot_flags;          /* the boot block's DOMAIN_BOOT_* (MOAT_SANDBOX=0) */
     /* Where the SIGSYS handler records the refused call before the domain
      * dies (shared memory the supervisor reads), or NULL. */
     _Atomic int32_t *last_call;

@@ -5,11 +5,13 @@
  * backend replaces this file with backends/seccomp/confine.c.
  */
 #include "confine.h"
+#include "domain_priv.h"
 
 int confine_domain(enum domain_role role, const struct confine_fds *fds)
 {
     (void)role;
     (void)fds;
+    domain_report(0);   /* no layer: the supervisor's line says so */
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,14 +26,33 @@
 
 /* The domain's pid, for log lines (a domain is one process; set once). */
 static int domain_pid;
+/* DOMAIN_FD_STATUS if the supervisor gave us a status pipe, else -1
+ * (looked at before we open anything that could take that number). */
+static int domain_status_fd = -1;
 
 void domain_start(void)
 {
     domain_pid = (int)getpid();
+    if (fcntl(DOMAIN_FD_STATUS, F_GETFD) >= 0)
+        domain_status_fd = DOMAIN_FD_STATUS;
+    /* A status report nobody reads must not kill us (domain_report). */
+    signal(SIGPIPE, SIG_IGN);
     /* Large blocks from the heap, never an mmap of their own, and a heap
      * that is never trimmed: free() then makes no system call at all. */
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, -1);
+}
+
+void domain_report(unsigned layers)
+{
+    struct domain_status st = { .magic = DOMAIN_STATUS_MAGIC, .layers = layers,
+                                .uid = (uint32_t)getuid(), .gid = (uint32_t)getgid() };
+    if (domain_status_fd < 0)
+        return;
+    ssize_t w = write(domain_status_fd, &st, sizeof st);
+    (void)w;    /* no reader any more: EPIPE (SIGPIPE is ignored) */
+    close(domain_status_fd);
+    domain_status_fd = -1;
 }
 
 int domain_watch_parent(pid_t app_pid)

@@ -18,6 +18,7 @@
  *   7+4i  net bell of interface i (link -> net)      both
  *   8+4i  link bell of interface i (net -> link)     both
  *   9+4i  -                            TAP fd of interface i (if TAP)
+ *   DOMAIN_FD_STATUS  write end of the status pipe (first start only)
  *
  * The boot block is written once by the supervisor and sealed against
  * writes, growth and shrinking before any domain sees it, so a compromised
@@ -50,6 +51,11 @@
 #define DOMAIN_FD_LINKBELL(i) (DOMAIN_FD_IF(i) + 2)
 #define DOMAIN_FD_DEV(i)    (DOMAIN_FD_IF(i) + 3)
 #define DOMAIN_FD_COUNT     DOMAIN_FD_IF(MOAT_MAX_IFS)
+/* Past the table (DOMAIN_FD_COUNT itself carries the exec-error pipe,
+ * close-on-exec): where a domain reports its confinement once, just
+ * before its filter goes on (struct domain_status), then closes it. A
+ * restarted link domain gets none (nothing there: its report is lost). */
+#define DOMAIN_FD_STATUS    (DOMAIN_FD_COUNT + 1)
 
 /* Frame buffers per direction and interface. */
 #define DOMAIN_LINK_BUFS    256u
@@ -89,7 +95,27 @@ struct domain_boot {
 };
 
 enum {
-    DOMAIN_BOOT_TEST_HOOKS = 1u << 0    /* honour the linkring try_* words */
+    DOMAIN_BOOT_TEST_HOOKS = 1u << 0,   /* honour the linkring try_* words */
+    DOMAIN_BOOT_NO_SANDBOX = 1u << 1    /* MOAT_SANDBOX=0: skip the optional layers */
+};
+
+/* What a domain's confinement put in place (domain_status.layers). The
+ * optional layers (all but SECCOMP) are tried at every start, each on its
+ * own; backends/seccomp/sandbox.c, docs/confinement.md. */
+enum {
+    DOMAIN_LAYER_SECCOMP = 1u << 0,     /* no_new_privs + the allow-list */
+    DOMAIN_LAYER_EMPTY_ROOT = 1u << 1,  /* new mount namespace, root an empty read-only tmpfs */
+    DOMAIN_LAYER_CHROOT = 1u << 2,      /* (fallback) chroot to an empty directory */
+    DOMAIN_LAYER_UID = 1u << 3,         /* setuid/setgid to an unprivileged id */
+    DOMAIN_LAYER_USERNS = 1u << 4,      /* own user namespace (unprivileged start) */
+    DOMAIN_LAYER_NETNS = 1u << 5        /* empty network namespace */
+};
+
+#define DOMAIN_STATUS_MAGIC 0x54415453u  /* "STAT" */
+struct domain_status {
+    uint32_t magic;
+    uint32_t layers;                /* DOMAIN_LAYER_* */
+    uint32_t uid, gid;              /* ids it runs as (its own view) */
 };
 
 #endif

@@ -25,6 +25,10 @@ int domain_watch_parent(pid_t app_pid);
  * gone (a ppoll with a zero timeout). */
 int domain_parent_gone(int pidfd);
 
+/* Report @p layers (DOMAIN_LAYER_*) on DOMAIN_FD_STATUS and close it.
+ * No status pipe at start (a restarted domain): nothing happens. */
+void domain_report(unsigned layers);
+
 /* "moat-netd[123]: ..." on stderr, one write per line. */
 void domain_log(const char *who, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < n; i++)
         if (ifs[i].active && boot.cfg.ifs[i].pcap[0])
             fds.writes_files = 1;
+    fds.boot_flags = boot.flags;
     r = confine_domain(DOMAIN_LINK, &fds);
     if (r != 0)
         _exit(DOMAIN_EXIT_CONFINE);

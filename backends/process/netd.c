@@ -131,6 +131,7 @@ int main(int argc, char **argv)
         return DOMAIN_EXIT_SETUP;
     }
     /* Before the first frame or request is read. */
+    fds.boot_flags = boot.flags;
     r = confine_domain(DOMAIN_NET, &fds);
     if (r != 0)
         _exit(DOMAIN_EXIT_CONFINE);

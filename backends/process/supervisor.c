@@ -76,6 +76,8 @@
 struct sv_child {
     pid_t pid;                  /* 0: not running */
     int pidfd;                  /* -1: not running */
+    int status_fd;              /* read end of its status pipe until read, or -1 */
+    struct domain_status status;    /* what its first start reported (magic 0: nothing) */
 };
 
 struct sv_if {
@@ -196,6 +198,11 @@ static int sv_write_boot(struct moat_backend *be)
 #ifdef MOAT_TEST_HOOKS
     b.flags |= DOMAIN_BOOT_TEST_HOOKS;
 #endif
+    /* MOAT_SANDBOX=0: the domains skip the optional layers (namespaces,
+     * uid), e.g. to debug one with tools that need the host's view. */
+    const char *sb = secure_getenv("MOAT_SANDBOX");
+    if (sb && strcmp(sb, "0") == 0)
+        b.flags |= DOMAIN_BOOT_NO_SANDBOX;
     b.cfg = st->cfg;
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
         b.cfg.ifs[i].custom = NULL;
@@ -221,7 +228,9 @@ static int sv_write_boot(struct moat_backend *be)
 
 /* ---- starting a domain -------------------------------------------------- */
 
-static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
+/* Start domain @p role into @p c. With @p want_status, it gets a status
+ * pipe at DOMAIN_FD_STATUS (its confinement report: sv_read_status). */
+static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int want_status)
 {
     const char *name = role == DOMAIN_NET ? "moat-netd" : "moat-linkd";
     int map[DOMAIN_FD_COUNT];
@@ -271,13 +280,25 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
             }
         }
     }
-    if (pipe2(ep, O_CLOEXEC) != 0)
+    int sp[2] = { -1, -1 };
+    if (want_status && pipe2(sp, O_CLOEXEC) != 0)
         return MOAT_E_IO;
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+        if (sp[0] >= 0) {
+            close(sp[0]);
+            close(sp[1]);
+        }
+        return MOAT_E_IO;
+    }
 
     pid_t pid = fork();
     if (pid < 0) {
         close(ep[0]);
         close(ep[1]);
+        if (sp[0] >= 0) {
+            close(sp[0]);
+            close(sp[1]);
+        }
         return MOAT_E_NOMEM;
     }
     if (pid == 0) {
@@ -297,6 +318,7 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
                 err = errno;
         }
         int e = fcntl(ep[1], F_DUPFD_CLOEXEC, DOMAIN_FD_COUNT + 1);
+        int sw = sp[1] >= 0 ? fcntl(sp[1], F_DUPFD_CLOEXEC, DOMAIN_FD_STATUS + 1) : -1;
         for (int t = 0; t < DOMAIN_FD_COUNT && !err; t++) {
             if (tmp[t] >= 0) {
                 if (dup2(tmp[t], t) < 0)   /* the copy at t is not close-on-exec */
@@ -307,8 +329,12 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
         }
         if (e >= 0 && dup3(e, DOMAIN_FD_COUNT, O_CLOEXEC) >= 0)
             e = DOMAIN_FD_COUNT;
+        /* The status pipe, kept across exec (dup2 clears close-on-exec);
+         * without one, nothing may sit at its number. */
+        if (sw < 0 || dup2(sw, DOMAIN_FD_STATUS) < 0)
+            close(DOMAIN_FD_STATUS);
         /* Everything else the application had open goes. */
-        syscall(SYS_close_range, DOMAIN_FD_COUNT + 1, ~0u, 0);
+        syscall(SYS_close_range, DOMAIN_FD_STATUS + 1, ~0u, 0);
         if (!err) {
             execve(path, argv, envp);
             err = errno;
@@ -320,6 +346,8 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
         _exit(127);
     }
     close(ep[1]);
+    if (sp[1] >= 0)
+        close(sp[1]);
     int cerr = 0;
     ssize_t n;
     do {
@@ -329,6 +357,8 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
     if (n == (ssize_t)sizeof cerr) {
         fprintf(stderr, "moat: cannot start %s: %s\n", path, strerror(cerr));
         waitpid(pid, NULL, 0);
+        if (sp[0] >= 0)
+            close(sp[0]);
         return MOAT_E_IO;
     }
     int pfd = sv_pidfd_open(pid);
@@ -337,11 +367,15 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         fprintf(stderr, "moat: cannot watch %s (pidfd_open: %s)\n", name, strerror(errno));
+        if (sp[0] >= 0)
+            close(sp[0]);
         return MOAT_E_IO;
     }
     pthread_mutex_lock(&be->lock);
     c->pid = pid;
     c->pidfd = pfd;
+    if (sp[0] >= 0)
+        c->status_fd = sp[0];
     pthread_mutex_unlock(&be->lock);
     return 0;
 }
@@ -553,7 +587,7 @@ static void sv_linkd_died(struct moat_backend *be)
     }
     sv_report(be, &d, "; restarting it");
     sv_new_generation(be);
-    if (sv_spawn(be, DOMAIN_LINK, &be->linkd) != 0) {
+    if (sv_spawn(be, DOMAIN_LINK, &be->linkd, 0) != 0) {
         be->link_down = 1;
         fprintf(stderr, "moat: moat-linkd could not be restarted; the link stays down\n");
         return;
@@ -618,6 +652,66 @@ static void *sv_watch(void *arg)
             sv_linkd_died(be);
         sv_check_broken(be);
     }
+}
+
+/* ---- confinement report ------------------------------------------------ */
+
+/* The domain's report from its status pipe (it writes one record just
+ * before its filter goes on, or exits). Bounded by SV_READY_TIMEOUT_US. */
+static void sv_read_status(struct sv_child *c)
+{
+    if (c->status_fd < 0)
+        return;
+    struct pollfd p = { .fd = c->status_fd, .events = POLLIN };
+    struct domain_status st;
+    memset(&st, 0, sizeof st);
+    if (poll(&p, 1, (int)(SV_READY_TIMEOUT_US / 1000u)) > 0 &&
+        read(c->status_fd, &st, sizeof st) == (ssize_t)sizeof st &&
+        st.magic == DOMAIN_STATUS_MAGIC)
+        c->status = st;     /* the domain's word, for the report only */
+    close(c->status_fd);
+    c->status_fd = -1;
+}
+
+static void sv_layers_text(char *out, size_t len, const char *name, const struct sv_child *c,
+                           int net)
+{
+    unsigned l = c->status.layers;
+    if (c->status.magic != DOMAIN_STATUS_MAGIC) {
+        snprintf(out, len, "%s: no report", name);
+        return;
+    }
+    snprintf(out, len, "%s: seccomp %s, %s, uid %u%s%s%s", name,
+             (l & DOMAIN_LAYER_SECCOMP) ? "on" : "off",
+             (l & DOMAIN_LAYER_EMPTY_ROOT) ? "empty root (mount namespace)"
+             : (l & DOMAIN_LAYER_CHROOT) ? "empty root (chroot)" : "host file system",
+             (unsigned)c->status.uid,
+             (l & DOMAIN_LAYER_UID) ? " (dropped from root)" : "",
+             (l & DOMAIN_LAYER_USERNS) ? ", own user namespace" : "",
+             !net ? "" : (l & DOMAIN_LAYER_NETNS) ? ", empty network namespace"
+                                                  : ", host network namespace");
+}
+
+/* One line on stderr saying what confinement is on, when it differs from
+ * the last line this process printed (a program that opens many stacks
+ * says it once). */
+static void sv_log_layers(struct moat_backend *be)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char last[512];
+    char net[200], link[200] = "", line[512];
+    sv_layers_text(net, sizeof net, "moat-netd", &be->netd, 1);
+    if (be->need_linkd)
+        sv_layers_text(link, sizeof link, "; moat-linkd", &be->linkd, 0);
+    snprintf(line, sizeof line, "moat: confinement (%s%s): %s%s\n", moat_backend_name(),
+             secure_getenv("MOAT_SANDBOX") && strcmp(secure_getenv("MOAT_SANDBOX"), "0") == 0
+                 ? ", MOAT_SANDBOX=0" : "", net, link);
+    pthread_mutex_lock(&lock);
+    if (strcmp(line, last) != 0) {
+        snprintf(last, sizeof last, "%s", line);
+        fputs(line, stderr);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -728,6 +822,10 @@ static void sv_release(struct moat_stack *st, struct moat_backend *be)
     if (st->net_efd >= 0)
         close(st->net_efd);
     st->net_efd = -1;
+    if (be->netd.status_fd >= 0)
+        close(be->netd.status_fd);
+    if (be->linkd.status_fd >= 0)
+        close(be->linkd.status_fd);
     if (be->region_fd >= 0)
         close(be->region_fd);
     if (be->boot_fd >= 0)
@@ -803,6 +901,7 @@ int moat_be_open(struct moat_stack *st)
     st->net_efd = -1;
     be->region_fd = be->boot_fd = be->ctl_efd = -1;
     be->netd.pidfd = be->linkd.pidfd = -1;
+    be->netd.status_fd = be->linkd.status_fd = -1;
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++) {
         be->ifs[i].frames_fd = be->ifs[i].net_bell = be->ifs[i].link_bell = -1;
         be->ifs[i].dev_fd = -1;
@@ -839,12 +938,12 @@ int moat_be_open(struct moat_stack *st)
     if (r != 0)
         goto fail;
 
-    r = sv_spawn(be, DOMAIN_NET, &be->netd);
+    r = sv_spawn(be, DOMAIN_NET, &be->netd, 1);
     if (r != 0)
         goto fail;
     atomic_store(&be->netd_alive, 1);
     if (be->need_linkd) {
-        r = sv_spawn(be, DOMAIN_LINK, &be->linkd);
+        r = sv_spawn(be, DOMAIN_LINK, &be->linkd, 1);
         if (r != 0)
             goto fail;
     }
@@ -856,6 +955,11 @@ int moat_be_open(struct moat_stack *st)
     r = sv_wait_ready(be);
     if (r != 0)
         goto fail;
+    /* Each domain reports its confinement just before its filter goes
+     * on; one line says what is on (once per process and description). */
+    sv_read_status(&be->netd);
+    sv_read_status(&be->linkd);
+    sv_log_layers(be);
 
     /* The watcher takes no signals: they belong to the application. */
     sigset_t all, old;
@@ -964,6 +1068,20 @@ int moat_supervisor_test_attempt(struct moat_stack *st, int domain, unsigned att
     }
 #endif
     return MOAT_E_NOTSUP;
+}
+
+int moat_supervisor_layers(struct moat_stack *st, int domain, unsigned *layers, unsigned *uid)
+{
+    if (!st || !st->be || (domain != MOAT_DOMAIN_NETD && domain != MOAT_DOMAIN_LINKD))
+        return MOAT_E_INVAL;
+    const struct sv_child *c = domain == MOAT_DOMAIN_NETD ? &st->be->netd : &st->be->linkd;
+    if (c->status.magic != DOMAIN_STATUS_MAGIC)
+        return MOAT_E_AGAIN;
+    if (layers)
+        *layers = c->status.layers;
+    if (uid)
+        *uid = c->status.uid;
+    return 0;
 }
 
 const char *moat_supervisor_domain_dir(struct moat_stack *st)

@@ -54,6 +54,12 @@ int moat_supervisor_link_counters(struct moat_stack *st, unsigned ifx,
  */
 int moat_supervisor_test_attempt(struct moat_stack *st, int domain, unsigned attempt);
 
+/* The confinement each domain reported at its first start
+ * (DOMAIN_LAYER_* of backends/process/domain.h, and the uid it runs as;
+ * the domains' own word, for reports and tests). Returns 0, MOAT_E_AGAIN
+ * (that domain sent no report), MOAT_E_INVAL. */
+int moat_supervisor_layers(struct moat_stack *st, int domain, unsigned *layers, unsigned *uid);
+
 /* Where the domain executables were found (for diagnostics). */
 const char *moat_supervisor_domain_dir(struct moat_stack *st);
 

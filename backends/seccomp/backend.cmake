@@ -9,7 +9,7 @@ option(MOAT_SECCOMP_DEBUG "seccomp: log forbidden calls instead of killing the d
 
 set(_moat_secc_dir ${CMAKE_CURRENT_LIST_DIR})
 set(MOAT_CONFINE_SOURCES ${_moat_secc_dir}/confine.c ${_moat_secc_dir}/policy.c
-    ${_moat_secc_dir}/filter.c)
+    ${_moat_secc_dir}/filter.c ${_moat_secc_dir}/sandbox.c)
 # Sanitizer run-times make calls of their own: policy.c adds rows for them
 # (and says so) in such builds only.
 if(MOAT_SANITIZE)

@@ -5,6 +5,8 @@
  * untrusted input, in this order:
  *
  *   1. close every descriptor that is not in the domain's lists;
+ *   1a. the optional layers the host allows (sandbox.c: empty root,
+ *      unprivileged id, empty network namespace for moat-netd);
  *   2. resource limits: RLIMIT_NOFILE (no descriptor above the ones it
  *      has), RLIMIT_NPROC 0, RLIMIT_FSIZE 0 (unless it writes a pcap
  *      file), RLIMIT_CORE 0;
@@ -16,6 +18,9 @@
  *      first: a SIGSYS handler writes the call number where the
  *      supervisor reads it, then makes a call nothing allows, so the
  *      domain still dies by the kill-process default.
+ *
+ * Just before the filter goes on, the domain reports which layers it has
+ * to the supervisor (domain_report), which logs them in one line.
  *
  * A failure at any step is fatal for the domain: it never runs unconfined.
  */
@@ -36,6 +41,7 @@
 #include "backends/process/confine.h"
 #include "backends/process/domain_priv.h"
 #include "policy.h"
+#include "sandbox.h"
 
 static const char *confine_who(enum domain_role role)
 {
@@ -110,7 +116,8 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
      * their own (wire file, FIFOs, pcap file): those are its own. */
     if (f.own_all) {
         for (unsigned i = 0; i < n_open; i++) {
-            if (open_fds[i] > 2 && !confine_in(f.keep, f.n_keep, open_fds[i])) {
+            if (open_fds[i] > 2 && open_fds[i] != DOMAIN_FD_STATUS &&
+                !confine_in(f.keep, f.n_keep, open_fds[i])) {
                 confine_add(f.rd, &f.n_rd, open_fds[i]);
                 confine_add(f.wr, &f.n_wr, open_fds[i]);
             }
@@ -119,14 +126,17 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
     int max_fd = 2;
     for (unsigned i = 0; i < n_open; i++) {
         int fd = open_fds[i];
-        if (fd <= 2)
-            continue;
+        if (fd <= 2 || fd == DOMAIN_FD_STATUS)
+            continue;   /* stdio; the status pipe is closed by domain_report */
         if (!confine_in(f.rd, f.n_rd, fd) && !confine_in(f.wr, f.n_wr, fd) &&
             !confine_in(f.keep, f.n_keep, fd))
             close(fd);
         else if (fd > max_fd)
             max_fd = fd;
     }
+
+    /* 1a. */
+    unsigned layers = sandbox_enter(role, f.boot_flags);
 
     /* 2. Limits. Set both soft and hard: the hard limit cannot be raised
      * again without CAP_SYS_RESOURCE, which no_new_privs keeps it from
@@ -164,6 +174,10 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
     }
     const char *failed = NULL;
     scmp_filter_ctx ctx = policy_filter_build(role, &f, deflt, trap, &failed);
+    /* The filter is built (the last allocation): report, then load. A
+     * domain that fails to load it exits, which the supervisor sees. */
+    if (ctx)
+        domain_report(layers | DOMAIN_LAYER_SECCOMP);
     if (!ctx) {
         domain_log(who, "cannot build the seccomp filter (%s)", failed ? failed : "?");
         return MOAT_E_IO;

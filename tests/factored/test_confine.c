@@ -26,8 +26,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +419,104 @@ START_TEST(confine_stop_and_continue_survive)
 }
 END_TEST
 
+/* ---- the optional layers, as /proc shows them ------------------------------- */
+
+/* Can this host give a process new mount and network namespaces (as the
+ * domains would try)? Probed in a child of our own. */
+static int cf_host_allows_namespaces(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        int flags = CLONE_NEWNS | CLONE_NEWNET | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+        _exit(unshare(flags) == 0 ? 0 : 1);
+    }
+    int st = 0;
+    return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Nonzero if /proc/@p pid/ns/@p ns is a namespace other than ours. */
+static int cf_other_ns(int pid, const char *ns)
+{
+    char a[64], b[64];
+    struct stat sa, sb;
+    snprintf(a, sizeof a, "/proc/self/ns/%s", ns);
+    snprintf(b, sizeof b, "/proc/%d/ns/%s", pid, ns);
+    ck_assert_int_eq(stat(a, &sa), 0);
+    ck_assert_int_eq(stat(b, &sb), 0);
+    return sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev;
+}
+
+/* Entries in the domain's root directory, or -1 if we may not look. */
+static int cf_root_entries(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/root/", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* What the supervisor reports is what /proc shows, for each domain; as
+ * root on a host that allows namespaces every layer is on. With
+ * MOAT_SANDBOX=0 (_i == 1) none of the optional ones is. */
+START_TEST(confine_layers_match_proc)
+{
+    if (_i == 1)
+        setenv("MOAT_SANDBOX", "0", 1);
+    char wire[128];
+    struct moat_stack *st = cf_open(wire, sizeof wire, _i ? "nosandbox" : "layers");
+    int pids[2] = { 0, 0 };
+    ck_assert_int_eq(moat_supervisor_pids(st, &pids[0], &pids[1]), 0);
+    int expect_on = _i == 0 && cf_host_allows_namespaces();
+    for (int k = 0; k < 2; k++) {
+        int dom = k == 0 ? MOAT_DOMAIN_NETD : MOAT_DOMAIN_LINKD;
+        unsigned layers = 0, uid = 0;
+        /* Reported before the filter went on, read by moat_stack_open. */
+        ck_assert_int_eq(moat_supervisor_layers(st, dom, &layers, &uid), 0);
+        ck_assert(layers & DOMAIN_LAYER_SECCOMP);
+        int root_view = (layers & (DOMAIN_LAYER_EMPTY_ROOT | DOMAIN_LAYER_CHROOT)) != 0;
+        ck_assert_int_eq(cf_other_ns(pids[k], "mnt"), (layers & DOMAIN_LAYER_EMPTY_ROOT) != 0);
+        ck_assert_int_eq(cf_other_ns(pids[k], "net"), (layers & DOMAIN_LAYER_NETNS) != 0);
+        ck_assert_int_eq(cf_other_ns(pids[k], "user"), (layers & DOMAIN_LAYER_USERNS) != 0);
+        int entries = cf_root_entries(pids[k]);
+        if (entries >= 0) {
+            if (root_view)
+                ck_assert_int_eq(entries, 0);
+            else
+                ck_assert_int_gt(entries, 0);
+        }
+        long real_uid = cf_status(pids[k], "Uid");
+        if (layers & DOMAIN_LAYER_UID)
+            ck_assert_int_eq(real_uid, 65534);
+        else if (!(layers & DOMAIN_LAYER_USERNS))
+            ck_assert_int_eq(real_uid, (long)getuid());
+        if (expect_on) {
+            ck_assert(layers & DOMAIN_LAYER_EMPTY_ROOT);
+            ck_assert(!!(layers & DOMAIN_LAYER_NETNS) == (dom == MOAT_DOMAIN_NETD));
+            if (geteuid() == 0)
+                ck_assert(layers & DOMAIN_LAYER_UID);
+            else
+                ck_assert(layers & DOMAIN_LAYER_USERNS);
+        }
+        if (_i == 1)
+            ck_assert_uint_eq(layers, DOMAIN_LAYER_SECCOMP);
+    }
+    /* And it still serves. */
+    moat_sock_t s;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
+    ck_assert_int_eq(moat_sock_close(st, s), 0);
+    moat_stack_close(st);
+    moat_wire_unlink(wire);
+}
+END_TEST
+
 static Suite *confine_suite(void)
 {
     Suite *s = suite_create("confine");
@@ -428,6 +528,7 @@ static Suite *confine_suite(void)
     tcase_add_test(tc, confine_installed_filters_within_budget);
     tcase_add_loop_test(tc, confine_each_refused_call_is_reported, 0, 2 * CF_N_REFUSED);
     tcase_add_test(tc, confine_stop_and_continue_survive);
+    tcase_add_loop_test(tc, confine_layers_match_proc, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
