@@ -93,13 +93,18 @@ domains() {
     local p
     for p in $(pgrep -P "$1") ; do
         [ -r "/proc/$p/status" ] || continue
-        printf '  pid %-7s %-11s Seccomp: %s  NoNewPrivs: %s  open fds: %s\n' "$p" \
+        printf '  pid %-7s %-11s Seccomp: %s  NoNewPrivs: %s  open fds: %s  uid: %s  net ns: %s  root: %s\n' "$p" \
             "$(cat "/proc/$p/comm")" \
             "$(awk '/^Seccomp:/ {print $2}' "/proc/$p/status")" \
             "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$p/status")" \
-            "$(ls "/proc/$p/fd" 2>/dev/null | wc -l)"
+            "$(ls "/proc/$p/fd" 2>/dev/null | wc -l)" \
+            "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" \
+            "$([ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] && echo host || echo own)" \
+            "$(if ! ls -A "/proc/$p/root/" >/dev/null 2>&1; then echo '?';
+               elif [ -z "$(ls -A "/proc/$p/root/")" ]; then echo empty; else echo host; fi)"
     done
-    echo "  (Seccomp: 0 = none, 2 = filter; NoNewPrivs: 1 = cannot gain privileges)"
+    echo "  (Seccomp: 0 = none, 2 = filter; NoNewPrivs: 1 = cannot gain privileges;"
+    echo "   uid, net ns, root: the optional layers of docs/confinement.md)"
 }
 
 sha() { sha256sum "$1" | cut -c1-16; }
