@@ -75,6 +75,13 @@ scmp_filter_ctx policy_filter_build(enum domain_role role, const struct confine_
  * instructions). Returns the instruction count, or -1. */
 int policy_filter_export(scmp_filter_ctx ctx, struct sock_filter *out, unsigned max);
 
+/* The filter of @p role with placeholder descriptor numbers, compiled
+ * (what moat-policy prints, and what a test counts where it cannot read
+ * a running domain's filter). Returns the instruction count, or -1 (with
+ * *failed naming the row libseccomp refused, if it was one). */
+int policy_filter_compile(enum domain_role role, struct sock_filter *out, unsigned max,
+                          const char **failed);
+
 /* What a compiled seccomp program does with call @p nr of @p arch
  * (an AUDIT_ARCH_* value), whatever the arguments: refused, allowed for
  * every argument, or allowed for some (argument-filtered). -1 if the

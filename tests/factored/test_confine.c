@@ -59,6 +59,16 @@ static struct moat_stack *cf_open(char *wire, size_t len, const char *tag)
     return st;
 }
 
+/* The stack still answers a round trip on its ctl ring; then close it. */
+static void cf_serves_then_close(struct moat_stack *st, const char *wire)
+{
+    moat_sock_t s;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
+    ck_assert_int_eq(moat_sock_close(st, s), 0);
+    moat_stack_close(st);
+    moat_wire_unlink(wire);
+}
+
 /* Value of "Key:" in /proc/PID/status, or -1. */
 static long cf_status(int pid, const char *key)
 {
@@ -243,17 +253,9 @@ static int cf_installed_filter(int pid)
 /* The filter confine.c builds for @p role (placeholder descriptors). */
 static int cf_built_filter(enum domain_role role)
 {
-    struct confine_fds f;
-    memset(&f, 0, sizeof f);
-    f.rd[f.n_rd++] = 5;
-    f.wr[f.n_wr++] = 2;
-    f.wr[f.n_wr++] = 8;
     const char *failed = NULL;
-    scmp_filter_ctx ctx = policy_filter_build(role, &f, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP,
-                                              &failed);
-    ck_assert_msg(ctx != NULL, "filter not built: %s", failed ? failed : "?");
-    int n = policy_filter_export(ctx, cf_prog, 4096);
-    seccomp_release(ctx);
+    int n = policy_filter_compile(role, cf_prog, 4096, &failed);
+    ck_assert_msg(n > 0, "filter not built: %s", failed ? failed : "?");
     return n;
 }
 
@@ -326,11 +328,7 @@ START_TEST(confine_installed_filters_within_budget)
         }
     }
     /* Still serving after the look (ptrace stopped them for a moment). */
-    moat_sock_t s;
-    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
-    ck_assert_int_eq(moat_sock_close(st, s), 0);
-    moat_stack_close(st);
-    moat_wire_unlink(wire);
+    cf_serves_then_close(st, wire);
 }
 END_TEST
 
@@ -409,13 +407,9 @@ START_TEST(confine_stop_and_continue_survive)
         itest_pause_ms(20);
         ck_assert_int_eq(kill(pids[k], SIGCONT), 0);
     }
-    moat_sock_t s;
-    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
-    ck_assert_int_eq(moat_sock_close(st, s), 0);
     struct moat_domain_death d;
     ck_assert_int_eq(moat_supervisor_last_death(st, &d), MOAT_E_AGAIN);
-    moat_stack_close(st);
-    moat_wire_unlink(wire);
+    cf_serves_then_close(st, wire);
 }
 END_TEST
 
@@ -509,11 +503,7 @@ START_TEST(confine_layers_match_proc)
             ck_assert_uint_eq(layers, DOMAIN_LAYER_SECCOMP);
     }
     /* And it still serves. */
-    moat_sock_t s;
-    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
-    ck_assert_int_eq(moat_sock_close(st, s), 0);
-    moat_stack_close(st);
-    moat_wire_unlink(wire);
+    cf_serves_then_close(st, wire);
 }
 END_TEST
 
