@@ -4,7 +4,9 @@
  * the filter will enforce it. `moat-policy` prints both; `moat-policy
  * netd` or `moat-policy linkd` one. Each table ends with the calls the
  * compiled filter (built with placeholder descriptor numbers) lets
- * through, read back from its BPF, against the budget of policy.h.
+ * through, read back from its BPF, against the budget of policy.h; the
+ * exit status is 1 if a domain is over budget (or the filter could not
+ * be read back), so the test suite runs it as a check.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,8 @@ static int policy_print_compiled(enum domain_role role)
     return count;
 }
 
-static void policy_print(enum domain_role role)
+/* Returns 0, or 1 if the compiled filter is over budget or unreadable. */
+static int policy_print(enum domain_role role)
 {
     unsigned n;
     const struct policy_rule *t = policy_table(role, &n);
@@ -61,8 +64,7 @@ static void policy_print(enum domain_role role)
     unsigned nr;
     const struct policy_report *rep = policy_reported(&nr);
     printf("  refused, but trapped first to report the call before the kill:\n   ");
-    for (unsigned i = 0; i < nr; i++)
-    {
+    for (unsigned i = 0; i < nr; i++) {
         const struct policy_rule *a = policy_find(role, rep[i].name);
         if (a && a->arg != POL_PROT_NO_EXEC)
             continue;   /* allowed under conditions: other uses meet the default */
@@ -77,9 +79,13 @@ static void policy_print(enum domain_role role)
     printf("  limits: RLIMIT_NOFILE = highest descriptor + 1, RLIMIT_NPROC 0, RLIMIT_CORE 0, "
            "RLIMIT_FSIZE 0%s; PR_SET_NO_NEW_PRIVS\n",
            role == DOMAIN_LINK ? " (unless it writes a pcap file)" : "");
-    if (policy_print_compiled(role) < 0)
+    int count = policy_print_compiled(role);
+    if (count < 0)
         printf("  (the compiled filter could not be read back)\n");
+    else if ((unsigned)count > policy_budget())
+        printf("  OVER BUDGET\n");
     printf("\n");
+    return count < 0 || (unsigned)count > policy_budget();
 }
 
 int main(int argc, char **argv)
@@ -93,9 +99,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: moat-policy [netd|linkd]\n");
         return 2;
     }
+    int bad = 0;
     if (net)
-        policy_print(DOMAIN_NET);
+        bad |= policy_print(DOMAIN_NET);
     if (link)
-        policy_print(DOMAIN_LINK);
-    return 0;
+        bad |= policy_print(DOMAIN_LINK);
+    return bad;
 }

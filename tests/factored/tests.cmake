@@ -38,3 +38,12 @@ if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
     LABELS "interop;factored;backend:${MOAT_BACKEND}" ENVIRONMENT "${MOAT_TEST_ENV}"
     TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
 endif()
+
+# moat-policy exits 1 if a domain's compiled filter lets through more than
+# the budget of backends/seccomp/policy.h (test_confine counts the filters
+# the running domains installed).
+if(MOAT_BACKEND STREQUAL "seccomp")
+  add_test(NAME moat_policy_budget COMMAND moat-policy)
+  set_tests_properties(moat_policy_budget PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
+    TIMEOUT 60)
+endif()
