@@ -30,6 +30,11 @@ static int domain_pid;
  * (looked at before we open anything that could take that number). */
 static int domain_status_fd = -1;
 
+int domain_status_pipe(void)
+{
+    return domain_status_fd;
+}
+
 void domain_start(void)
 {
     domain_pid = (int)getpid();

@@ -28,6 +28,8 @@ int domain_parent_gone(int pidfd);
 /* Report @p layers (DOMAIN_LAYER_*) on DOMAIN_FD_STATUS and close it.
  * No status pipe at start (a restarted domain): nothing happens. */
 void domain_report(unsigned layers);
+/* The status pipe's descriptor until domain_report, or -1 (none given). */
+int domain_status_pipe(void);
 
 /* "moat-netd[123]: ..." on stderr, one write per line. */
 void domain_log(const char *who, const char *fmt, ...)

@@ -116,7 +116,7 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
      * their own (wire file, FIFOs, pcap file): those are its own. */
     if (f.own_all) {
         for (unsigned i = 0; i < n_open; i++) {
-            if (open_fds[i] > 2 && open_fds[i] != DOMAIN_FD_STATUS &&
+            if (open_fds[i] > 2 && open_fds[i] != domain_status_pipe() &&
                 !confine_in(f.keep, f.n_keep, open_fds[i])) {
                 confine_add(f.rd, &f.n_rd, open_fds[i]);
                 confine_add(f.wr, &f.n_wr, open_fds[i]);
@@ -126,7 +126,7 @@ int confine_domain(enum domain_role role, const struct confine_fds *fds_in)
     int max_fd = 2;
     for (unsigned i = 0; i < n_open; i++) {
         int fd = open_fds[i];
-        if (fd <= 2 || fd == DOMAIN_FD_STATUS)
+        if (fd <= 2 || fd == domain_status_pipe())
             continue;   /* stdio; the status pipe is closed by domain_report */
         if (!confine_in(f.rd, f.n_rd, fd) && !confine_in(f.wr, f.n_wr, fd) &&
             !confine_in(f.keep, f.n_keep, fd))
