@@ -7,7 +7,10 @@
  * which domain died of which signal, the application must survive and be
  * able to open a new stack; and a clean close must leave no moat-* child.
  * The link domain, by contrast, may die at any time: killed five times
- * during a 16 MiB TCP transfer, the data still arrives intact.
+ * during a 16 MiB TCP transfer, the data still arrives intact. And an
+ * application that dies without closing its stack leaves no domain
+ * behind: both notice through the application's pidfd (they may not call
+ * getppid under seccomp) and exit.
  *
  *   stack A (wire end A)  <== shared-memory wire ==>  stack B (wire end B)
  *   each: app (this process) -- moat-netd -- moat-linkd
@@ -22,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -386,12 +391,70 @@ START_TEST(link_error_is_the_answer_of_stack_open)
 }
 END_TEST
 
+
+/* The application dies (SIGKILL, no moat_stack_close) while its domains
+ * idle: each must exit by itself, within NETLOOP's longest sleep (1 s)
+ * and some slack. This process is made a subreaper, so the orphaned
+ * domains become our children and we can reap them and see how they
+ * ended. */
+START_TEST(domains_exit_when_the_application_dies)
+{
+    char wire[128];
+    int pfd[2];
+    nd_wire_path(wire, sizeof wire, "orphan");
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t app = fork();
+    ck_assert_int_ge(app, 0);
+    if (app == 0) {
+        struct moat_stack *a = nd_open(wire, ND_IP_A);
+        int pids[2] = { 0, 0 };
+        moat_supervisor_pids(a, &pids[0], &pids[1]);
+        ssize_t w = write(pfd[1], pids, sizeof pids);
+        (void)w;
+        for (;;)
+            pause();    /* until the SIGKILL */
+    }
+    close(pfd[1]);
+    int pids[2] = { 0, 0 };
+    ck_assert_int_eq(read(pfd[0], pids, sizeof pids), (ssize_t)sizeof pids);
+    close(pfd[0]);
+    ck_assert_int_gt(pids[0], 0);
+    ck_assert_int_gt(pids[1], 0);
+    itest_pause_ms(50);         /* both asleep */
+    uint64_t t0 = itest_now_us();
+    ck_assert_int_eq(kill(app, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(app, NULL, 0), app);
+    int left = 2;
+    uint64_t end = t0 + 5000000u;
+    while (left > 0 && itest_now_us() < end) {
+        int st = 0;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p == pids[0] || p == pids[1]) {
+            /* A clean exit of its own, not a kill (nor a SIGSYS). */
+            ck_assert_msg(WIFEXITED(st), "domain %d: status %#x", (int)p, st);
+            left--;
+        } else {
+            itest_pause_ms(5);
+        }
+    }
+    fprintf(stderr, "domains gone %.1f ms after the application\n",
+            (double)(itest_now_us() - t0) / 1000.0);
+    for (int k = 0; k < 2; k++)
+        if (kill(pids[k], 0) == 0)
+            kill(pids[k], SIGKILL);     /* do not leave it behind on failure */
+    ck_assert_int_eq(left, 0);
+    moat_wire_unlink(wire);
+}
+END_TEST
+
 static Suite *netd_death_suite(void)
 {
     Suite *s = suite_create("netd_death");
     TCase *tc = tcase_create("supervision");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, clean_close_leaves_no_domain_behind);
+    tcase_add_test(tc, domains_exit_when_the_application_dies);
     tcase_add_test(tc, link_error_is_the_answer_of_stack_open);
     tcase_add_test(tc, netd_killed_during_blocked_recv);
     tcase_add_test(tc, netd_killed_during_blocked_send);
