@@ -99,7 +99,7 @@ domains() {
             "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$p/status")" \
             "$(ls "/proc/$p/fd" 2>/dev/null | wc -l)" \
             "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" \
-            "$([ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] && echo host || echo own)" \
+            "$([ "$(readlink "/proc/$p/ns/net")" = "$(readlink "/proc/$1/ns/net")" ] && echo "moat-echo's" || echo own)" \
             "$(if ! ls -A "/proc/$p/root/" >/dev/null 2>&1; then echo '?';
                elif [ -z "$(ls -A "/proc/$p/root/")" ]; then echo empty; else echo host; fi)"
     done
