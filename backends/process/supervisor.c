@@ -684,12 +684,12 @@ static void sv_layers_text(char *out, size_t len, const char *name, const struct
     snprintf(out, len, "%s: seccomp %s, %s, uid %u%s%s%s", name,
              (l & DOMAIN_LAYER_SECCOMP) ? "on" : "off",
              (l & DOMAIN_LAYER_EMPTY_ROOT) ? "empty root (mount namespace)"
-             : (l & DOMAIN_LAYER_CHROOT) ? "empty root (chroot)" : "host file system",
+             : (l & DOMAIN_LAYER_CHROOT) ? "empty root (chroot)" : "the application's file system",
              (unsigned)c->status.uid,
              (l & DOMAIN_LAYER_UID) ? " (dropped from root)" : "",
              (l & DOMAIN_LAYER_USERNS) ? ", own user namespace" : "",
              !net ? "" : (l & DOMAIN_LAYER_NETNS) ? ", empty network namespace"
-                                                  : ", host network namespace");
+                                                  : ", the application's network namespace");
 }
 
 /* One line on stderr saying what confinement is on, when it differs from
