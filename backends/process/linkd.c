@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backends/common/linkring.h"
+#include "backends/common/wake.h"
 #include "confine.h"
 #include "domain_priv.h"
 #include "ports/linux/linux_port.h"
@@ -275,12 +276,15 @@ int main(int argc, char **argv)
          * of the device a microsecond. The spin yields between looks: on
          * a small machine the application, moat-netd and the peer also
          * want a CPU, and a spinner in their way costs more than it saves
-         * (measured on 2 CPUs; docs/boundary.md). */
-        uint64_t end = linkd_now_us() + spin_us;
+         * (measured on 2 CPUs; docs/boundary.md). It stops early when the
+         * yields show that another task needs this CPU (wake_spin_step). */
+        struct wake_spin spin;
         int found = 0;
-        while (spin_us && !found && linkd_now_us() < end && !linkd_stopping(ifs, n)) {
+        wake_spin_start(&spin, spin_us);
+        while (spin_us && !linkd_stopping(ifs, n)) {
             found = linkd_round(ifs, n, test_hooks) != 0;
-            sched_yield();   /* spinning, but never in the way of a runnable task */
+            if (found || !wake_spin_step(&spin))
+                break;
         }
         if (!found) {
             linkd_sleep(ifs, n);
