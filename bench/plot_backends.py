@@ -57,8 +57,10 @@ def main():
                 cols.append(col)
             units[c] = row["unit"]
             cell[(c, col)] = (row["median"], row["ratio"])
-            v = num(row.get("cpu_s_per_gb"))
-            if v is not None:
+            # CPU seconds per GB: the "cpu" field of bulk cases (round
+            # trips and connections have CPU microseconds per operation).
+            v = num(row.get("cpu"))
+            if v is not None and row["unit"] == "Mbit/s":
                 cpu[(c, col)] = v
     cpu_cases = [c for c in cases if any((c, col) in cpu for col in cols)]
     panels = 2 if cpu_cases else 1
