@@ -139,21 +139,24 @@ static uint64_t cl_deadline(uint32_t timeout_ms)
 static int cl_wait(struct moat_stack *st, cl_cond_fn cond, void *arg, uint64_t deadline_us)
 {
     struct moat_region_hdr *h = st->hdr;
-    uint64_t now;
-    struct wake_spin spin;
+    uint64_t now = moat_host_now_us();
+    uint64_t spin_end = now + st->cfg.spin_us;
     int r;
 
-    wake_spin_start(&spin, st->cfg.spin_us);
     for (unsigned i = 0;; i++) {
         r = cond(st, arg);
         if (r != 0)
             return r < 0 ? r : 0;
         if (cl_dead(st))
             return cl_dead(st);
-        if ((i & 15u) == 15u && deadline_us && moat_host_now_us() >= deadline_us)
-            return MOAT_E_AGAIN;
-        if (!wake_spin_step(&spin))
-            break;
+        if ((i & 15u) == 15u) {
+            now = moat_host_now_us();
+            if (deadline_us && now >= deadline_us)
+                return MOAT_E_AGAIN;
+            if (now >= spin_end)
+                break;
+        }
+        wake_relax();
     }
 
     for (;;) {

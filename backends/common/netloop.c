@@ -195,22 +195,22 @@ fail_links:
  * (or the deadline passed): the caller runs another round. */
 static int netloop_spin(struct netloop *nl, uint64_t sig, uint64_t next)
 {
-    uint64_t now;
-    struct wake_spin spin;
+    uint64_t now = moat_host_now_us();
+    uint64_t end = now + nl->spin_us;
 
     if (nl->spin_us == 0)
         return 0;
-    wake_spin_start(&spin, nl->spin_us);
     for (;;) {
         if (netloop_stopping(nl) || netloop_sig(nl) != sig || netloop_pending(nl))
             return 1;
-        now = moat_host_now_us();
         if (netloop_rx(nl, now) > 0)
             return 1;
+        now = moat_host_now_us();
         if (now >= next)
             return 1;
-        if (!wake_spin_step(&spin))
+        if (now >= end)
             return 0;
+        wake_relax();
     }
 }
 

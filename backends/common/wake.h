@@ -79,79 +79,17 @@ static inline void wake_doorbell_drain(int efd)
 }
 
 /*
- * Spin-waiting (client.c, netloop.c, linkd.c), and when to give it up.
- *
- * Each step of a spin is a sched_yield(), not a pause instruction: the
- * task we wait for (the net domain, the link domain, the peer's
- * application) often needs this very CPU. Measured on a 2-core machine,
- * two stacks over the wire, 1-byte UDP request/response: pause-spinning
- * gave 150 us per round trip (worse than not spinning at all, 60-90 us),
- * yield-spinning 10 us. It is only made while idle-waiting, never per
- * packet.
- *
- * Spinning pays only while this CPU has nothing better to do: then a
- * sched_yield() returns at once (about 0.6 us here) and the spinner sees
- * the awaited index change without any wake-up. When another runnable task
- * shares the CPU, every yield runs that task first (a yield then takes 3 us
- * or more), and with three or four parties on one CPU, the application, the
- * net domain, the link domain and the peer, the spinners take turns in
- * round-robin order, most turns finding nothing. Measured on the 2-CPU VM,
- * where the scheduler packs all of them onto one CPU: 8 to 12 context
- * switches per round trip, half of them turns of a spinner with no work.
- * So a yield that took longer than WAKE_CROWDED_NS counts as "someone else
- * needed this CPU", and after WAKE_CROWDED_MAX such yields in a row the
- * spinner stops and goes to sleep: whoever has its work rings its doorbell
- * (the sleeping protocols are unchanged), and until then it is not in the
- * way. A spinner alone on its CPU (the other parties elsewhere) keeps
- * spinning for the whole budget, as before.
- *
- * Time comes from CLOCK_MONOTONIC through the vDSO: no system call besides
- * the yield itself (the seccomp allow-lists already hold both).
+ * One step of a spin-wait. sched_yield(), not a pause instruction: the
+ * thread we wait for (the net domain, the peer's application) often needs
+ * this very CPU. Measured on a 2-core machine, two stacks over the wire,
+ * 1-byte UDP request/response: pause-spinning gave 150 us per round trip
+ * (worse than not spinning at all, 60-90 us), yield-spinning 10 us. With
+ * idle cores the call returns at once and costs like a slow pause. It is
+ * only made while idle-waiting, never per packet.
  */
-#ifndef WAKE_CROWDED_NS
-#define WAKE_CROWDED_NS  1500u   /* a yield this long ran another task */
-#endif
-#ifndef WAKE_CROWDED_MAX
-#define WAKE_CROWDED_MAX 2u      /* crowded yields in a row before sleeping */
-#endif
-
-struct wake_spin {
-    uint64_t end_ns;             /* the budget (cfg.spin_us) ends here */
-    unsigned crowded;            /* crowded yields in a row */
-    unsigned crowded_max;        /* 0: never give up early */
-};
-
-static inline uint64_t wake_now_ns(void)
+static inline void wake_relax(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void wake_spin_start(struct wake_spin *s, uint32_t spin_us)
-{
-    s->end_ns = spin_us ? wake_now_ns() + (uint64_t)spin_us * 1000u : 0;
-    s->crowded = 0;
-    s->crowded_max = WAKE_CROWDED_MAX;
-}
-
-/* One step of the spin: yield, then say whether to keep spinning (1) or to
- * go to sleep (0: the budget is spent or the CPU is crowded). */
-static inline int wake_spin_step(struct wake_spin *s)
-{
-    uint64_t t0 = wake_now_ns(), t1;
-
-    if (t0 >= s->end_ns)
-        return 0;
     sched_yield();
-    t1 = wake_now_ns();
-    if (t1 - t0 > WAKE_CROWDED_NS) {
-        if (s->crowded_max && ++s->crowded >= s->crowded_max)
-            return 0;
-    } else {
-        s->crowded = 0;
-    }
-    return t1 < s->end_ns;
 }
 
 #endif

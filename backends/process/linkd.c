@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "backends/common/linkring.h"
-#include "backends/common/wake.h"
 #include "confine.h"
 #include "domain_priv.h"
 #include "ports/linux/linux_port.h"
@@ -276,15 +275,12 @@ int main(int argc, char **argv)
          * of the device a microsecond. The spin yields between looks: on
          * a small machine the application, moat-netd and the peer also
          * want a CPU, and a spinner in their way costs more than it saves
-         * (measured on 2 CPUs; docs/boundary.md). It stops early when the
-         * yields show that another task needs this CPU (wake_spin_step). */
-        struct wake_spin spin;
+         * (measured on 2 CPUs; docs/boundary.md). */
+        uint64_t end = linkd_now_us() + spin_us;
         int found = 0;
-        wake_spin_start(&spin, spin_us);
-        while (spin_us && !linkd_stopping(ifs, n)) {
+        while (spin_us && !found && linkd_now_us() < end && !linkd_stopping(ifs, n)) {
             found = linkd_round(ifs, n, test_hooks) != 0;
-            if (found || !wake_spin_step(&spin))
-                break;
+            sched_yield();   /* spinning, but never in the way of a runnable task */
         }
         if (!found) {
             linkd_sleep(ifs, n);
