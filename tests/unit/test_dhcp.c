@@ -19,9 +19,14 @@
 
 #include "support/check_main.h"
 #include "support/fx.h"
+#include "support/tcp_fx.h"
 #include "core/core_priv.h"
+#include "core/tcp_priv.h"
 
-#define YI      FX_IP4(192, 0, 2, 50)
+#define YI_DEFAULT FX_IP4(192, 0, 2, 50)
+/* The address the test server leases (the TCP case leases L's own
+ * 192.0.2.1 so that tcp_fx's segments are addressed to it). */
+static uint32_t YI = YI_DEFAULT;
 #define SRV     FX_R_IP
 #define DNS1    FX_IP4(192, 0, 2, 53)
 #define SEC     1000000ull
@@ -156,7 +161,7 @@ static struct moat_dhcp_info info(const struct fx *f)
 
 static void dhcp_start(struct fx *f)
 {
-    fx_config(f);
+    tfx_config(f);
     f->cfg.ifs[0].ip = 0;
     f->cfg.ifs[0].dhcp = 1;
     f->allow_zero_src = true;
@@ -360,6 +365,35 @@ START_TEST(dhcp_expiry_removes_address)
     ck_assert_int_eq(fx_sendto(&f, any, FX_R_IP, 9, "x", 1), 0);
     ck_assert_int_eq(fx_sock_error(&f, any), MOAT_E_NETUNREACH);
     fx_teardown(&f);
+}
+END_TEST
+
+/* A TCP connection over the leased address fails with ADDRNOTAVAIL when
+ * the lease ends, without a RST (the address is no longer ours to send
+ * from); a listener on the wildcard address stays. */
+START_TEST(dhcp_expiry_drops_tcp)
+{
+    struct fx f;
+    YI = FX_L_IP;
+    to_bound(&f, 100, 40, 80);
+    uint32_t lh = tfx_stream_open(&f);
+    ck_assert_int_eq(fx_bind(&f, lh, 0, 8080), 0);
+    ck_assert_int_eq(tfx_listen(&f, lh, 4), 0);
+    struct tfx_conn k;
+    tfx_connect(&f, &k, &TFX_OPTS());
+    ck_assert_int_eq(tfx_state(&f, k.h), TCPS_ESTABLISHED);
+    advance_to(&f, lease_at(100) + 1);
+    ck_assert_uint_eq(info(&f).ip, 0);
+    ck_assert_int_eq(fx_sock_error(&f, k.h), MOAT_E_ADDRNOTAVAIL);
+    ck_assert_uint_ne(fx_sock_status(&f, k.h) & MOAT_SS_HUP, 0);
+    for (unsigned i = 0; i < fx_ntx(&f); i++) {
+        struct tcp_repr r;
+        if (tfx_parse(&f, i, &r))
+            ck_assert_uint_eq(r.flags & TH_RST, 0);
+    }
+    ck_assert_int_eq(tfx_state(&f, lh), TCPS_LISTEN);
+    YI = YI_DEFAULT;
+    tfx_teardown(&f);
 }
 END_TEST
 
@@ -662,6 +696,7 @@ static Suite *dhcp_suite(void)
     tcase_add_test(st, dhcp_renew_at_t1);
     tcase_add_test(st, dhcp_rebind_at_t2);
     tcase_add_test(st, dhcp_expiry_removes_address);
+    tcase_add_test(st, dhcp_expiry_drops_tcp);
     tcase_add_test(st, dhcp_nak_while_requesting);
     tcase_add_test(st, dhcp_nak_while_renewing_drops_address);
     tcase_add_test(st, dhcp_decline_on_conflict);
