@@ -14,6 +14,7 @@
  *   ip4_reass.c IPv4 reassembly
  *   icmp.c      ICMP echo, errors (generation with rate limit, delivery)
  *   udp.c       UDP input/output, datagram rings
+ *   dhcp.c      DHCPv4 client (one per interface with dhcp = 1)
  *   sock.c      socket slots, handles, ports, status words
  *   tcp*.c      TCP (see tcp.h)
  *   core.c      init, poll, the ctl-ring dispatcher, stats
