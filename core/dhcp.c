@@ -547,6 +547,21 @@ void dhcp_init(struct mcore *c)
     }
 }
 
+/* RENEWING (to T2) or REBINDING (to the lease end): enter @p st unless
+ * in it already, then send a REQUEST. One transaction id per state, so a
+ * late answer to an earlier transmission still counts. */
+static void extend(struct mcore *c, unsigned ifx, uint8_t st, uint64_t until)
+{
+    struct dhcp_if *d = &c->dhcp[ifx];
+    if (d->state != st) {
+        set_state(c, d, st, 0);
+        d->t_begin = c->now;
+        new_xid(c, d);
+    }
+    send_request(c, ifx);
+    d->t_next = renew_wait(c, until);
+}
+
 static void dhcp_timer(struct mcore *c, unsigned ifx)
 {
     struct dhcp_if *d = &c->dhcp[ifx];
@@ -588,25 +603,10 @@ static void dhcp_timer(struct mcore *c, unsigned ifx)
             send_discover(c, ifx);
             break;
         }
-        /* One transaction id per state, so a late answer to an earlier
-         * transmission still counts. */
-        if (c->now >= t2) {
-            if (d->state != MOAT_DHCP_REBINDING) {
-                set_state(c, d, MOAT_DHCP_REBINDING, 0);
-                d->t_begin = c->now;
-                new_xid(c, d);
-            }
-            send_request(c, ifx);
-            d->t_next = renew_wait(c, end);
-            break;
-        }
-        if (d->state == MOAT_DHCP_BOUND) {
-            set_state(c, d, MOAT_DHCP_RENEWING, 0);
-            d->t_begin = c->now;
-            new_xid(c, d);
-        }
-        send_request(c, ifx);
-        d->t_next = renew_wait(c, t2);
+        if (c->now >= t2)
+            extend(c, ifx, MOAT_DHCP_REBINDING, end);
+        else
+            extend(c, ifx, MOAT_DHCP_RENEWING, t2);
         break;
     }
     default:
