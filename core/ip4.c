@@ -145,6 +145,11 @@ int ip4_route(struct mcore *c, uint32_t dst, unsigned *ifx, uint32_t *src,
                 return MOAT_E_ADDRNOTAVAIL;
             i = (unsigned)k;
         }
+        /* An interface without an address (DHCP not bound) sends no
+         * broadcast for the application: only the DHCP client speaks from
+         * 0.0.0.0 (ip4_tx_begin_bcast). */
+        if (!*src && c->ifs[i].ip == 0)
+            return MOAT_E_ADDRNOTAVAIL;
         *ifx = i;
         *nexthop = dst;
         if (!*src)

@@ -274,6 +274,12 @@ START_TEST(dhcp_no_address_before_bound)
     n = fx_arp(frame, 1, fx_r_mac, SRV, fx_zero_mac, 0, NULL, false);
     fx_inject(&f, 0, frame, n);
     fx_expect_no_tx(&f);
+    /* nor may the application broadcast from 0.0.0.0 */
+    uint32_t u = fx_udp_bound(&f, 0, 9);
+    ck_assert_int_eq(fx_setopt(&f, u, MOAT_OPT_BROADCAST, 1), 0);
+    ck_assert_int_eq(fx_sendto(&f, u, 0xffffffffu, 9, "x", 1), 0);
+    ck_assert_int_eq(fx_sock_error(&f, u), MOAT_E_ADDRNOTAVAIL);
+    fx_expect_no_tx(&f);
     fx_teardown(&f);
 }
 END_TEST
