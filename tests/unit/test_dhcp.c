@@ -511,6 +511,50 @@ START_TEST(dhcp_retransmits_with_backoff)
 }
 END_TEST
 
+/* Four unanswered REQUESTs for an offer: back to DISCOVER. */
+START_TEST(dhcp_request_gives_up)
+{
+    struct fx f;
+    dhcp_start(&f);
+    struct cli_msg d = last_msg(&f);
+    inject_msg(&f, &(struct srv_msg){ .type = 2, .xid = d.xid, .yiaddr = YI, .server = SRV },
+               0xffffffffu);
+    fx_tx_clear(&f);
+    /* the first went out with the offer; three more after 4, 8, 16 s (+-1) */
+    fx_advance(&f, 31 * SEC);
+    ck_assert_uint_eq(count_dhcp(&f, 3), 3);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+    fx_advance(&f, 34 * SEC);       /* and 32 s after the fourth */
+    ck_assert_uint_ge(count_dhcp(&f, 1), 1);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_SELECTING);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* A renewal that answers with another address: the old one goes (its
+ * sockets told), the new one is probed and then bound. */
+START_TEST(dhcp_renew_to_other_address)
+{
+    struct fx f;
+    to_bound(&f, 100, 40, 80);
+    uint32_t h = fx_udp_bound(&f, YI, 7);
+    advance_to(&f, lease_at(41));
+    struct cli_msg q = last_msg(&f);
+    uint32_t other = FX_IP4(192, 0, 2, 77);
+    fx_tx_clear(&f);
+    inject_msg(&f, &(struct srv_msg){ .type = 5, .xid = q.xid, .yiaddr = other, .server = SRV,
+                                      .mask = 0xffffff00u, .lease = 100 }, YI);
+    ck_assert_uint_eq(info(&f).ip, 0);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_PROBING);
+    ck_assert_int_eq(fx_sock_error(&f, h), MOAT_E_ADDRNOTAVAIL);
+    fx_advance(&f, 8 * SEC);
+    ck_assert_uint_eq(count_probes(&f, other), 3);
+    ck_assert_uint_eq(info(&f).ip, other);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_BOUND);
+    fx_teardown(&f);
+}
+END_TEST
+
 /* Replies that are not ours, or not wanted now, change nothing. */
 START_TEST(dhcp_ignores_foreign_messages)
 {
@@ -709,6 +753,8 @@ static Suite *dhcp_suite(void)
     tcase_add_test(st, dhcp_decline_on_simultaneous_probe);
     tcase_add_test(st, dhcp_retransmits_with_backoff);
     tcase_add_test(st, dhcp_ignores_foreign_messages);
+    tcase_add_test(st, dhcp_request_gives_up);
+    tcase_add_test(st, dhcp_renew_to_other_address);
     tcase_add_test(st, dhcp_static_interface_port_68_is_a_port);
     tcase_add_test(st, dhcp_lease_cap);
     tcase_add_test(st, dhcp_distrusts_values);
