@@ -55,7 +55,7 @@ _Noreturn void ex_usage(const char *why)
             "  --dhcp-lease-max S treat longer DHCP leases as S seconds (tests)\n"
             "  --gw ADDR          default gateway\n"
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address;\n"
-            "                     with --dhcp and no --ip: random, locally administered)\n"
+            "                     with --dhcp: random, locally administered)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
             "  --pcap FILE        write every frame sent and received to FILE\n"
             "  --max-sockets N    socket slots, 1..65536 (default 1024)\n"

@@ -346,8 +346,8 @@ static void q_tcp_io(struct moat_dns *d, struct dns_query *q)
         size_t sent = 0;
         int rc = moat_sock_send(d->st, q->sock, q->out + q->out_sent,
                                 q->out_len - q->out_sent, &sent);
-        if (rc == MOAT_E_AGAIN || rc == MOAT_E_NOTCONN)
-            return;                     /* not connected yet, or no room */
+        if (rc == MOAT_E_AGAIN)
+            return;                     /* still connecting, or no room */
         if (rc != 0) {
             q_next_try(d, q, rc);
             return;
