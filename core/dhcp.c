@@ -22,6 +22,10 @@
  */
 #include "core_priv.h"
 
+/* moat_stats.dhcp[] is sized without <moat/moat.h>: keep them in step. */
+_Static_assert(sizeof(((struct moat_stats *)0)->dhcp) / sizeof(struct moat_dhcp_info) ==
+                   MOAT_MAX_IFS, "moat_stats.dhcp[] must have MOAT_MAX_IFS entries");
+
 #define DHCP_SERVER_PORT 67u
 #define DHCP_CLIENT_PORT 68u
 #define DHCP_FIXED       236u          /* op .. file */
