@@ -389,6 +389,15 @@ void ex_print_stats(struct moat_stack *st)
     fprintf(stderr, "%s: stats: tcp_tlp_probes=%llu tcp_dsacks_in=%llu tcp_undos=%llu\n",
             ex.prog, (unsigned long long)s.tcp_tlp_probes, (unsigned long long)s.tcp_dsacks_in,
             (unsigned long long)s.tcp_undos);
+    /* The DHCP client, when an interface runs one (docs/dhcp-dns.md). */
+    if (s.dhcp_discovers != 0)
+        fprintf(stderr, "%s: stats: dhcp_discovers=%llu dhcp_requests=%llu dhcp_acks=%llu "
+                        "dhcp_renewals=%llu dhcp_naks=%llu dhcp_declines=%llu "
+                        "dhcp_expiries=%llu\n",
+                ex.prog, (unsigned long long)s.dhcp_discovers,
+                (unsigned long long)s.dhcp_requests, (unsigned long long)s.dhcp_acks,
+                (unsigned long long)s.dhcp_renewals, (unsigned long long)s.dhcp_naks,
+                (unsigned long long)s.dhcp_declines, (unsigned long long)s.dhcp_expiries);
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),

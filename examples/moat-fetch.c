@@ -261,14 +261,7 @@ int main(int argc, char **argv)
         moat_sock_close(st, s);
     }
     if (stats) {
-        struct moat_stats ss;
         ex_print_stats(st);
-        if (moat_stack_stats(st, &ss) == 0)
-            fprintf(stderr, "moat-fetch: dhcp: discovers=%llu requests=%llu acks=%llu "
-                            "renewals=%llu naks=%llu expiries=%llu\n",
-                    (unsigned long long)ss.dhcp_discovers, (unsigned long long)ss.dhcp_requests,
-                    (unsigned long long)ss.dhcp_acks, (unsigned long long)ss.dhcp_renewals,
-                    (unsigned long long)ss.dhcp_naks, (unsigned long long)ss.dhcp_expiries);
         if (dns) {
             struct moat_dns_stats ds;
             moat_dns_stats(dns, &ds);

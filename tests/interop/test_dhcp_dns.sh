@@ -97,7 +97,7 @@ it_result "moat-fetch by name, sha256" "$([ "$rc" = 0 ] && echo "$same" || echo 
 # The probe (4 s or more) outlasts T1 (2 s), so the first renewal comes
 # as the lease is bound, before the transfer; the 4 s transfer starts right
 # after and sees the next one, 2 s later: at least two in all.
-ren=$(sed -n 's/.*dhcp:.* renewals=\([0-9]*\).*/\1/p' "$IT_WORK/fetch.err")
+ren=$(sed -n 's/.* dhcp_renewals=\([0-9]*\).*/\1/p' "$IT_WORK/fetch.err")
 it_result "lease renewed during the transfer" "$([ "${ren:-0}" -ge 2 ] && echo 1 || echo 0)" "renewals=${ren:-?}"
 
 # ---- DNS: TCP fallback, unknown names (static address, --dns)
