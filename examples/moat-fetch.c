@@ -44,6 +44,18 @@ static _Noreturn void fail(struct moat_stack *st, const char *what, const char *
     exit(1);
 }
 
+/* The message for a connect/send/recv failure: a blocking call that timed
+ * out says AGAIN; an address that went away under a connection was a
+ * DHCP lease ending (core/dhcp.c). */
+static const char *io_error(int rc)
+{
+    if (rc == MOAT_E_AGAIN)
+        return moat_strerror(MOAT_E_TIMEDOUT);
+    if (rc == MOAT_E_ADDRNOTAVAIL && ex_link_dhcp())
+        return "our address is gone: the DHCP lease ended (address not available)";
+    return moat_strerror(rc);
+}
+
 static int parse_url(const char *u, struct url *out)
 {
     const char *p;
@@ -180,7 +192,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             rc = moat_sock_connect(st, s, &to);
         if (rc != 0)
-            fail(st, what, moat_strerror(rc == MOAT_E_AGAIN ? MOAT_E_TIMEDOUT : rc));
+            fail(st, what, io_error(rc));
         char req[2600];
         int n = snprintf(req, sizeof req,
                          "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: moat-fetch\r\n"
@@ -189,7 +201,7 @@ int main(int argc, char **argv)
             size_t sent = 0;
             rc = moat_sock_send(st, s, req + off, (size_t)n - off, &sent);
             if (rc != 0)
-                fail(st, what, moat_strerror(rc));
+                fail(st, what, io_error(rc));
             off += sent;
         }
         /* Header: up to the blank line. */
@@ -202,7 +214,7 @@ int main(int argc, char **argv)
                 fail(st, what, "HTTP header longer than 16 KiB");
             rc = moat_sock_recv(st, s, buf + have, FETCH_HDR_MAX - have, &got);
             if (rc != 0)
-                fail(st, what, moat_strerror(rc == MOAT_E_AGAIN ? MOAT_E_TIMEDOUT : rc));
+                fail(st, what, io_error(rc));
             if (got == 0)
                 fail(st, what, "connection closed before the HTTP header ended");
             have += got;
@@ -242,7 +254,7 @@ int main(int argc, char **argv)
             }
             rc = moat_sock_recv(st, s, buf, want, &got);
             if (rc != 0)
-                fail(st, what, moat_strerror(rc == MOAT_E_AGAIN ? MOAT_E_TIMEDOUT : rc));
+                fail(st, what, io_error(rc));
             if (got == 0)
                 break;
             if (fwrite(buf, 1, got, stdout) != got)
