@@ -15,6 +15,9 @@
  *   TCP   connect to the same server, send the query with its 2-byte
  *         length (RFC 1035 4.2.2), read one length-prefixed answer.
  *   DONE  result kept until moat_dns_result collects it.
+ *
+ * The cache keeps answers for their TTL and, per RFC 2308, NXDOMAIN and
+ * "no address of this type" for the SOA's negative TTL (at most 3 h).
  */
 #define _GNU_SOURCE
 
@@ -29,6 +32,9 @@
 enum { Q_FREE = 0, Q_UDP, Q_TCP_CONNECT, Q_TCP_IO, Q_DONE };
 
 #define DNS_TCP_MAX 65535u
+/* RFC 2308 5: a negative answer is kept at most this long, whatever its
+ * SOA says. */
+#define DNS_NEG_TTL_MAX 10800u
 
 struct dns_query {
     uint8_t state;
@@ -53,6 +59,7 @@ struct dns_query {
 
 struct dns_cache_entry {
     uint8_t used;
+    int result;                 /* 0, or MOAT_E_NONAME / MOAT_E_NODATA (RFC 2308) */
     uint16_t qtype;
     uint8_t qname[DNS_NAME_MAX];
     size_t qlen;
@@ -148,9 +155,12 @@ static struct dns_cache_entry *cache_find(struct moat_dns *d, const uint8_t *qna
     return NULL;
 }
 
-static void cache_put(struct moat_dns *d, const struct dns_query *q, uint64_t now)
+/* Keep @p q's outcome: its answer for ans.ttl_s, or the negative
+ * @p result for @p ttl_s seconds. */
+static void cache_put(struct moat_dns *d, const struct dns_query *q, int result,
+                      uint32_t ttl_s, uint64_t now)
 {
-    if (d->cfg.cache_entries == 0 || q->ans.ttl_s == 0)
+    if (d->cfg.cache_entries == 0 || ttl_s == 0)
         return;                         /* TTL 0: use once, keep never (RFC 1035 3.2.1) */
     struct dns_cache_entry *victim = NULL;
     for (uint32_t i = 0; i < d->cfg.cache_entries; i++) {
@@ -168,10 +178,11 @@ static void cache_put(struct moat_dns *d, const struct dns_query *q, uint64_t no
             victim = e;                 /* full: drop what expires first */
     }
     victim->used = 1;
+    victim->result = result;
     victim->qtype = q->qtype;
     memcpy(victim->qname, q->qname, q->qlen);
     victim->qlen = q->qlen;
-    victim->expires_us = now + (uint64_t)q->ans.ttl_s * 1000000u;
+    victim->expires_us = now + (uint64_t)ttl_s * 1000000u;
     victim->ans = q->ans;
 }
 
@@ -195,13 +206,15 @@ static bool q_take(struct moat_dns *d, struct dns_query *q, const struct dns_rep
     case DNS_RCODE_OK:
         break;
     case DNS_RCODE_NXDOMAIN:
-        q_finish(d, q, MOAT_E_NONAME);
-        return true;
+        break;
     default:
         return false;                   /* SERVFAIL, REFUSED, ...: next server */
     }
-    if (r->n == 0) {
-        q_finish(d, q, MOAT_E_NODATA);
+    if (r->rcode == DNS_RCODE_NXDOMAIN || r->n == 0) {
+        int res = r->rcode == DNS_RCODE_NXDOMAIN ? MOAT_E_NONAME : MOAT_E_NODATA;
+        uint32_t ttl = r->neg_ttl < DNS_NEG_TTL_MAX ? r->neg_ttl : DNS_NEG_TTL_MAX;
+        cache_put(d, q, res, ttl, moat_host_now_us());
+        q_finish(d, q, res);
         return true;
     }
     memset(&q->ans, 0, sizeof(q->ans));
@@ -215,7 +228,7 @@ static bool q_take(struct moat_dns *d, struct dns_query *q, const struct dns_rep
         else
             memcpy(q->ans.ip6[i], r->addr[i], 16);
     }
-    cache_put(d, q, moat_host_now_us());
+    cache_put(d, q, 0, q->ans.ttl_s, moat_host_now_us());
     q_finish(d, q, 0);
     return true;
 }
@@ -414,7 +427,7 @@ int moat_dns_query(struct moat_dns *d, const char *name, int qtype, uint32_t *id
         q->ans = e->ans;
         q->ans.ttl_s = (uint32_t)((e->expires_us - now + 999999u) / 1000000u);
         q->state = Q_DONE;
-        q->result = 0;
+        q->result = e->result;          /* an answer, or a cached "no such name" */
         return 0;
     }
     for (unsigned i = 0; i < MOAT_DNS_SERVERS; i++)

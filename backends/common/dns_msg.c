@@ -112,6 +112,41 @@ static bool name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen
     return alen == blen && memcmp(a, b, alen) == 0;
 }
 
+/* The authority section of a negative answer (RFC 2308): the first SOA
+ * of class IN gives how long "no address" may be cached. Its structure is
+ * checked like the answers'; an owner name is not compared (the SOA is
+ * the zone's, an ancestor of the question name). */
+static int soa_walk(const uint8_t *msg, size_t len, size_t off, uint16_t ns,
+                    struct dns_reply *out)
+{
+    uint8_t name[DNS_NAME_MAX];
+    size_t nlen;
+    for (unsigned i = 0; i < ns; i++) {
+        if (dns_name_read(msg, len, &off, name, &nlen) != 0 || off + 10u > len)
+            return MOAT_E_INVAL;
+        uint16_t type = get16(msg + off), cls = get16(msg + off + 2);
+        uint32_t rttl = get32(msg + off + 4);
+        size_t rdlen = get16(msg + off + 8);
+        off += 10;
+        if (rdlen > len - off)
+            return MOAT_E_INVAL;
+        size_t rd = off, end = off + rdlen;
+        off = end;
+        if (type != DNS_TYPE_SOA || cls != DNS_CLASS_IN)
+            continue;
+        /* MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM */
+        if (dns_name_read(msg, end, &rd, name, &nlen) != 0 ||
+            dns_name_read(msg, end, &rd, name, &nlen) != 0 || rd + 20u != end)
+            return MOAT_E_INVAL;
+        uint32_t min = get32(msg + rd + 16);
+        if (rttl > 0x7fffffffu)
+            rttl = 0;
+        out->neg_ttl = rttl < min ? rttl : min;
+        return 0;
+    }
+    return 0;
+}
+
 int dns_reply_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *qname,
                     size_t qlen, uint16_t qtype, struct dns_reply *out)
 {
@@ -184,5 +219,7 @@ int dns_reply_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *
         }
     }
     out->ttl = out->n ? ttl : 0;
+    if (out->n == 0 && (out->rcode == DNS_RCODE_OK || out->rcode == DNS_RCODE_NXDOMAIN))
+        return soa_walk(msg, len, off, get16(msg + 8), out);
     return 0;
 }

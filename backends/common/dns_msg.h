@@ -28,6 +28,7 @@
 #define DNS_MAX_ADDRS  8u
 #define DNS_TYPE_A     1u
 #define DNS_TYPE_CNAME 5u
+#define DNS_TYPE_SOA   6u
 #define DNS_TYPE_AAAA  28u
 #define DNS_CLASS_IN   1u
 
@@ -56,6 +57,10 @@ struct dns_reply {
     bool tc;                  /* truncated: ask again over TCP */
     uint16_t n;               /* addresses found (at most DNS_MAX_ADDRS) */
     uint32_t ttl;             /* smallest TTL among them and the CNAMEs used */
+    uint32_t neg_ttl;         /* no address (NXDOMAIN or none of the type): how
+                                 long that may be cached, from the SOA in the
+                                 authority section (RFC 2308 5: the smaller of
+                                 its TTL and its MINIMUM); 0 without an SOA */
     uint8_t addr[DNS_MAX_ADDRS][16];   /* A: first 4 bytes; network order */
 };
 

@@ -12,7 +12,8 @@
  * Each query uses a random 16-bit ID and a new socket (so a random
  * ephemeral source port), tries the servers in turn with a timeout per
  * try, asks again over TCP when an answer comes back truncated, and keeps
- * answers in a bounded cache for their TTL. Servers come from the
+ * answers in a bounded cache for their TTL (and "no such name" for the
+ * negative TTL of RFC 2308). Servers come from the
  * configuration or, when none are given, from interface 0's DHCP lease.
  *
  * Non-blocking use, fitting moat_poll:

@@ -11,7 +11,8 @@
  * the TTL it asks again; TTL 0 is never cached); a silent server makes the
  * resolver time out and try again with a new ID from a new port; a reply
  * with the wrong ID is ignored; a truncated answer is asked again over TCP;
- * SERVFAIL everywhere and NXDOMAIN give their errors; two queries in
+ * SERVFAIL everywhere and NXDOMAIN give their errors (NXDOMAIN cached for
+ * its SOA's negative TTL); two queries in
  * flight at once through moat_dns_pollfds + moat_poll.
  *
  * Bounded: the server thread waits with a receive timeout, each case has a
@@ -45,6 +46,9 @@ struct srv {
     enum behaviour how;
     atomic_int stop;
     atomic_uint udp_queries, tcp_queries;
+    pthread_mutex_t lock;       /* ready: the sockets are bound (env_open waits) */
+    pthread_cond_t cond;
+    int ready;
     uint16_t ids[8];            /* IDs of the first UDP queries */
     uint16_t ports[8];          /* and their source ports */
     pthread_t th;
@@ -93,6 +97,15 @@ static size_t make_reply(const uint8_t *q, size_t qn, enum behaviour how, bool t
             out[o++] = 192; out[o++] = 0; out[o++] = 2; out[o++] = (uint8_t)(10 + i);
         }
     }
+    if (how == NXDOMAIN) {
+        /* RFC 2308: an SOA in the authority section, negative TTL 5 s */
+        static const uint8_t soa[] = { 0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 30, 0, 24,
+                                       0xc0, 0x0c, 0xc0, 0x0c, 0, 0, 0, 1, 0, 0, 0, 2,
+                                       0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5 };
+        memcpy(out + o, soa, sizeof soa);
+        o += sizeof soa;
+        out[9] = 1;
+    }
     return o;
 }
 
@@ -133,6 +146,10 @@ static void *srv_main(void *arg)
     ck_assert_int_eq(moat_sock_bind(s->st, l, &a53), 0);
     ck_assert_int_eq(moat_sock_listen(s->st, l, 4), 0);
     ck_assert_int_eq(moat_sock_setopt(s->st, l, MOAT_OPT_NONBLOCK, 1), 0);
+    pthread_mutex_lock(&s->lock);
+    s->ready = 1;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
     while (!atomic_load(&s->stop)) {
         struct moat_pollfd fds[2] = { { u, MOAT_POLLIN, 0 }, { l, MOAT_POLLIN, 0 } };
         if (moat_poll(s->st, fds, 2, 100, NULL) != 0)
@@ -178,7 +195,15 @@ static void env_open(struct env *e, enum behaviour how)
     ck_assert_int_eq(moat_stack_open(&cb, &e->b), 0);
     e->srv.st = e->b;
     e->srv.how = how;
+    pthread_mutex_init(&e->srv.lock, NULL);
+    pthread_cond_init(&e->srv.cond, NULL);
     ck_assert_int_eq(pthread_create(&e->srv.th, NULL, srv_main, &e->srv), 0);
+    /* Queries only once port 53 is bound: before, B answers with ICMP
+     * port unreachable and the resolver (rightly) moves on. */
+    pthread_mutex_lock(&e->srv.lock);
+    while (!e->srv.ready)
+        pthread_cond_wait(&e->srv.cond, &e->srv.lock);
+    pthread_mutex_unlock(&e->srv.lock);
     struct moat_dns_config dc;
     moat_dns_config_defaults(&dc);
     dc.servers[0] = IP_B;
@@ -192,6 +217,8 @@ static void env_close(struct env *e)
     moat_dns_close(e->d);
     atomic_store(&e->srv.stop, 1);
     pthread_join(e->srv.th, NULL);
+    pthread_cond_destroy(&e->srv.cond);
+    pthread_mutex_destroy(&e->srv.lock);
     moat_stack_close(e->a);
     moat_stack_close(e->b);
     moat_wire_unlink(e->path);
@@ -301,6 +328,11 @@ START_TEST(dns_errors)
     ck_assert_int_eq(moat_dns_resolve(e.d, "nosuch.moat.test", MOAT_DNS_A, 5000, &a),
                      MOAT_E_NONAME);
     ck_assert_uint_eq(atomic_load(&e.srv.udp_queries), 1);
+    /* the NXDOMAIN is cached for the SOA's negative TTL (RFC 2308) */
+    ck_assert_int_eq(moat_dns_resolve(e.d, "nosuch.moat.test", MOAT_DNS_A, 5000, &a),
+                     MOAT_E_NONAME);
+    ck_assert_uint_eq(atomic_load(&e.srv.udp_queries), 1);
+    ck_assert_uint_eq(dstats(&e).cache_hits, 1);
     ck_assert_int_eq(moat_dns_resolve(e.d, "bad..name", MOAT_DNS_A, 5000, &a), MOAT_E_INVAL);
     env_close(&e);
 }

@@ -316,6 +316,52 @@ START_TEST(dns_reply_rcode_tc_ttl)
 }
 END_TEST
 
+/* An SOA record of class IN (owner "moat.test" by pointer into the
+ * question) with TTL @p ttl and MINIMUM @p min, in the authority section. */
+static void rr_soa(struct w *w, uint32_t ttl, uint32_t min, int rdlen_delta)
+{
+    w16(w, 0xc012);                     /* "moat.test" inside the question */
+    w16(w, DNS_TYPE_SOA); w16(w, 1); w32(w, ttl);
+    w16(w, (unsigned)(2 + 2 + 20 + rdlen_delta));
+    w16(w, 0xc012); w16(w, 0xc012);     /* MNAME, RNAME */
+    w32(w, 1); w32(w, 2); w32(w, 3); w32(w, 4); w32(w, min);
+}
+
+/* RFC 2308: the negative TTL is the smaller of the SOA's TTL and MINIMUM;
+ * an SOA whose names do not fill its RDATA exactly is refused. */
+START_TEST(dns_reply_negative_ttl)
+{
+    struct w w;
+    struct dns_reply r;
+    reply_start(&w, 0, DNS_RCODE_NXDOMAIN, 0, DNS_TYPE_A);
+    w.b[9] = 1;                         /* NSCOUNT */
+    rr_soa(&w, 300, 60, 0);
+    ck_assert_int_eq(parse(&w, DNS_TYPE_A, &r), 0);
+    ck_assert_uint_eq(r.rcode, DNS_RCODE_NXDOMAIN);
+    ck_assert_uint_eq(r.neg_ttl, 60);
+    reply_start(&w, 0, 0, 0, DNS_TYPE_AAAA);      /* NODATA */
+    w.b[9] = 1;
+    rr_soa(&w, 20, 600, 0);
+    ck_assert_int_eq(parse(&w, DNS_TYPE_AAAA, &r), 0);
+    ck_assert_uint_eq(r.n, 0);
+    ck_assert_uint_eq(r.neg_ttl, 20);
+    reply_start(&w, 0, DNS_RCODE_NXDOMAIN, 0, DNS_TYPE_A);
+    w.b[9] = 1;
+    rr_soa(&w, 300, 60, 1);
+    w8(&w, 0);
+    ck_assert_int_eq(parse(&w, DNS_TYPE_A, &r), MOAT_E_INVAL);
+    /* NSCOUNT that lies (records the walk reaches must be there; it
+     * stops at the first SOA) */
+    reply_start(&w, 0, DNS_RCODE_NXDOMAIN, 0, DNS_TYPE_A);
+    w.b[9] = 2;
+    ck_assert_int_eq(parse(&w, DNS_TYPE_A, &r), MOAT_E_INVAL);
+    /* no SOA: nothing to cache by */
+    reply_start(&w, 0, DNS_RCODE_NXDOMAIN, 0, DNS_TYPE_A);
+    ck_assert_int_eq(parse(&w, DNS_TYPE_A, &r), 0);
+    ck_assert_uint_eq(r.neg_ttl, 0);
+}
+END_TEST
+
 /* Every truncation and many single-byte changes of a valid reply give a
  * clean answer or a clean refusal (the unit tests run under ASan too). */
 START_TEST(dns_reply_mutations)
@@ -399,6 +445,7 @@ static Suite *dns_msg_suite(void)
     tcase_add_test(tc, dns_reply_compression_attacks);
     tcase_add_test(tc, dns_reply_lying_counts_and_lengths);
     tcase_add_test(tc, dns_reply_rcode_tc_ttl);
+    tcase_add_test(tc, dns_reply_negative_ttl);
     tcase_add_test(tc, dns_reply_mutations);
     tcase_add_test(tc, dns_reply_fuzz_seeds);
     suite_add_tcase(s, tc);
