@@ -15,12 +15,11 @@
  * dhcp_parse on hostile bytes (lying lengths, overload, every truncation
  * and byte flip of a valid ACK).
  */
-#include <dirent.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "support/check_main.h"
 #include "support/fx.h"
+#include "support/seeds.h"
 #include "support/tcp_fx.h"
 #include "core/core_priv.h"
 #include "core/tcp_priv.h"
@@ -711,38 +710,20 @@ START_TEST(dhcp_parse_mutations)
 END_TEST
 
 /* The fuzz seeds (tests/fuzz/corpus/dhcp) are what their README says:
- * the valid ones parse, the lying one is refused. Found next to this
- * source file (__FILE__ is the absolute path CMake compiles). */
+ * the valid ones parse, the lying one is refused. */
+static void dhcp_seed(const char *name, const uint8_t *data, size_t len, void *arg)
+{
+    (void)arg;
+    struct dhcp_repr r;
+    int want = strstr(name, "lying") ? MOAT_E_INVAL : 0;
+    ck_assert_msg(dhcp_parse(data, len, &r) == want, "seed %s", name);
+    if (want == 0)
+        ck_assert_uint_eq(r.xid, 0x11223344u);
+}
+
 START_TEST(dhcp_parse_fuzz_seeds)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
-    char *slash = strrchr(dir, '/');
-    ck_assert_ptr_nonnull(slash);
-    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../fuzz/corpus/dhcp");
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "no seed directory %s", dir);
-    unsigned n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strstr(e->d_name, ".bin"))
-            continue;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        ck_assert_ptr_nonnull(fp);
-        uint8_t buf[1500];
-        size_t len = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        struct dhcp_repr r;
-        int want = strstr(e->d_name, "lying") ? MOAT_E_INVAL : 0;
-        ck_assert_msg(dhcp_parse(buf, len, &r) == want, "seed %s", e->d_name);
-        if (want == 0)
-            ck_assert_uint_eq(r.xid, 0x11223344u);
-        n++;
-    }
-    closedir(d);
-    ck_assert_uint_ge(n, 6);
+    ck_assert_uint_ge(seeds_each(__FILE__, "dhcp", dhcp_seed, NULL), 6);
 }
 END_TEST
 

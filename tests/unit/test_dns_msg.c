@@ -6,11 +6,11 @@
  * to another question, CNAME chains, TTL rules, truncation, and every
  * truncation and byte change of a valid reply.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "support/check_main.h"
+#include "support/seeds.h"
 #include "backends/common/dns_msg.h"
 #include "moat/err.h"
 
@@ -394,41 +394,23 @@ END_TEST
 /* The fuzz seeds (tests/fuzz/corpus/dns) are what their README says:
  * the valid ones parse (as replies to files.moat.test, A or AAAA), the
  * hostile ones are refused. */
-START_TEST(dns_reply_fuzz_seeds)
+static void dns_seed(const char *name, const uint8_t *data, size_t len, void *arg)
 {
     static const char *const valid[] = { "a_two", "cname_chain", "aaaa", "truncated", "nxdomain" };
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
-    char *slash = strrchr(dir, '/');
-    ck_assert_ptr_nonnull(slash);
-    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../fuzz/corpus/dns");
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "no seed directory %s", dir);
+    (void)arg;
+    int want = MOAT_E_INVAL;
+    for (unsigned i = 0; i < sizeof valid / sizeof valid[0]; i++)
+        if (strncmp(name, valid[i], strlen(valid[i])) == 0)
+            want = 0;
+    struct dns_reply r;
+    uint16_t type = strncmp(name, "aaaa", 4) == 0 ? DNS_TYPE_AAAA : DNS_TYPE_A;
+    ck_assert_msg(dns_reply_parse(data, len, ID, qn, qnl, type, &r) == want, "seed %s", name);
+}
+
+START_TEST(dns_reply_fuzz_seeds)
+{
     ck_assert_int_eq(dns_name_encode("files.moat.test", qn, &qnl), 0);
-    unsigned n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strstr(e->d_name, ".bin"))
-            continue;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "rb");
-        ck_assert_ptr_nonnull(fp);
-        uint8_t buf[2048];
-        size_t len = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        int want = MOAT_E_INVAL;
-        for (unsigned i = 0; i < sizeof valid / sizeof valid[0]; i++)
-            if (strncmp(e->d_name, valid[i], strlen(valid[i])) == 0)
-                want = 0;
-        struct dns_reply r;
-        uint16_t type = strncmp(e->d_name, "aaaa", 4) == 0 ? DNS_TYPE_AAAA : DNS_TYPE_A;
-        ck_assert_msg(dns_reply_parse(buf, len, ID, qn, qnl, type, &r) == want, "seed %s",
-                      e->d_name);
-        n++;
-    }
-    closedir(d);
-    ck_assert_uint_ge(n, 9);
+    ck_assert_uint_ge(seeds_each(__FILE__, "dns", dns_seed, NULL), 9);
 }
 END_TEST
 
