@@ -61,9 +61,18 @@ static void arp_request(struct mcore *c, unsigned ifx, uint32_t ip)
     arp_send(c, ifx, 1, zero, ip, eth_bcast);
 }
 
+void arp_probe(struct mcore *c, unsigned ifx, uint32_t ip)
+{
+    /* arp_send puts the interface address in the sender field: 0.0.0.0
+     * while the DHCP client probes, as RFC 5227 2.1.1 wants. */
+    arp_request(c, ifx, ip);
+}
+
 void arp_announce(struct mcore *c, unsigned ifx)
 {
     static const uint8_t zero[6] = {0};
+    if (c->ifs[ifx].ip == 0)
+        return;     /* no address yet (DHCP) */
     /* Gratuitous ARP: a request for our own address (RFC 5227 announce). */
     arp_send(c, ifx, 1, zero, c->ifs[ifx].ip, eth_bcast);
 }
@@ -159,6 +168,14 @@ void arp_input(struct mcore *c, unsigned ifx, const uint8_t *a, size_t len)
     uint32_t tpa = rd32(a + 24);
     if ((op != 1 && op != 2) || (sha[0] & 1)) {
         MCORE_DROP(c, ARP_MALFORMED);
+        return;
+    }
+    if (c->dhcp[ifx].state == MOAT_DHCP_PROBING)
+        dhcp_arp_input(c, ifx, op, sha, spa, tpa);
+    if (ifp->ip == 0) {
+        /* No address (DHCP not bound): nothing to answer, and a probe for
+         * 0.0.0.0 must not look like one for us. */
+        MCORE_DROP(c, ARP_NOT_US);
         return;
     }
     if (spa == ifp->ip && spa != 0) {

@@ -67,8 +67,10 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "n_ifs must be 1..MOAT_MAX_IFS", MOAT_E_RANGE);
     for (unsigned i = 0; i < cfg->n_ifs; i++) {
         const struct moat_if_config *ifc = &cfg->ifs[i];
-        if (ifc->ip == 0)
-            return why_(why, whylen, "interface has no IPv4 address (set --ip ADDR/PREFIX)", MOAT_E_INVAL);
+        if (ifc->ip == 0 && !ifc->dhcp)
+            return why_(why, whylen, "interface has no IPv4 address (set --ip ADDR/PREFIX or --dhcp)", MOAT_E_INVAL);
+        if (ifc->dhcp > 1)
+            return why_(why, whylen, "dhcp must be 0 or 1", MOAT_E_RANGE);
         if (ifc->prefix < 1 || ifc->prefix > 32)
             return why_(why, whylen, "prefix length must be 1..32", MOAT_E_RANGE);
         if (ifc->mtu < 576 || ifc->mtu > 9000)

@@ -95,6 +95,11 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
             ifp->mtu = ifp->link->mtu;
         if (memcmp(ifc->mac, zero, 6) != 0) {
             memcpy(ifp->mac, ifc->mac, 6);
+        } else if (ifc->dhcp) {
+            /* No address to derive it from: random, locally administered,
+             * unicast. */
+            mcore_random(c, ifp->mac, 6);
+            ifp->mac[0] = (uint8_t)((ifp->mac[0] & 0xfcu) | 0x02u);
         } else {
             /* Locally administered, derived from the address. */
             ifp->mac[0] = 0x02;
@@ -118,6 +123,7 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
     if (err)
         return err;
     c->ip.next_id = (uint16_t)mcore_rand32(c);
+    dhcp_init(c);
     c->icmp.tokens = cfg->icmp_err_per_s;
 
     uint8_t *base = env->region;
@@ -145,6 +151,8 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out)
 {
     *out = c->stats;
     out->pkt_in_use = c->pkts.in_use;
+    for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
+        dhcp_info(c, i, &out->dhcp[i]);
     /* What one connection costs besides its rings: the slot (msock), its
      * status in the shared region, its dirty bit, and TCP's share
      * (tcp_slot_bytes). The application library keeps a small record per
@@ -471,6 +479,7 @@ uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
     next = tcp_poll(c);
     next = mcore_min(next, arp_poll(c));
     next = mcore_min(next, reass_poll(c));
+    next = mcore_min(next, dhcp_poll(c));
     /* A module polled late may have armed an earlier module's timer (a
      * reassembly timeout's ICMP error starting an ARP resolution). */
     next = mcore_min(next, mcore_min(c->arp.next_due, c->ip.reass_due));

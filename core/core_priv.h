@@ -14,6 +14,7 @@
  *   ip4_reass.c IPv4 reassembly
  *   icmp.c      ICMP echo, errors (generation with rate limit, delivery)
  *   udp.c       UDP input/output, datagram rings
+ *   dhcp.c      DHCPv4 client (one per interface with dhcp = 1)
  *   sock.c      socket slots, handles, ports, status words
  *   tcp*.c      TCP (see tcp.h)
  *   core.c      init, poll, the ctl-ring dispatcher, stats
@@ -100,6 +101,24 @@ struct icmp_state {
 struct tcp_state;               /* tcp.c */
 struct tcp_cb;                  /* tcp.c */
 
+/* DHCP client of one interface (dhcp.c). Times are absolute, in us. */
+struct dhcp_if {
+    uint8_t state;              /* enum moat_dhcp_state; MOAT_DHCP_OFF: static */
+    uint8_t tries;              /* transmissions in the current state */
+    uint8_t probes;             /* ARP probes sent for the offered address */
+    uint32_t xid;               /* transaction id of the current exchange */
+    uint32_t server;            /* server identifier (option 54) */
+    uint32_t offered;           /* yiaddr of the offer / ACK being taken */
+    uint32_t prefix, router, mtu;
+    uint32_t dns[MOAT_DHCP_DNS_MAX];
+    uint32_t lease_s, t1_s, t2_s; /* as used (after dhcp_lease_max_s) */
+    uint32_t changes;
+    uint64_t t_begin;           /* start of this acquisition (the secs field) */
+    uint64_t t_req;             /* when the REQUEST that got the ACK was sent */
+    uint64_t t_lease;           /* lease start (RFC 2131 4.4.1: its REQUEST) */
+    uint64_t t_next;            /* next timer of any kind, MCORE_NEVER: none */
+};
+
 struct msock {
     uint16_t gen;               /* handle generation, never 0 */
     uint8_t type;               /* 0 free, MOAT_SOCK_DGRAM, MOAT_SOCK_STREAM */
@@ -155,6 +174,7 @@ struct mcore {
     int ctl_dead;               /* the application violated the protocol */
 
     struct tcp_state *tcp;
+    struct dhcp_if dhcp[MOAT_MAX_IFS];  /* dhcp.c; state OFF on static interfaces */
     uint64_t prng[2];           /* xorshift128+ state, seeded from env.rng */
     uint32_t reass_pkts;        /* pkt buffers held by reassembly */
     uint8_t *txbuf[MOAT_MAX_IFS]; /* link buffer acquired and not committed */
@@ -219,6 +239,9 @@ bool arp_lookup(struct mcore *c, unsigned ifx, uint32_t nexthop, uint8_t mac[6])
 void arp_queue(struct mcore *c, unsigned ifx, uint32_t nexthop, struct pkt *p);
 uint64_t arp_poll(struct mcore *c);
 void arp_announce(struct mcore *c, unsigned ifx);
+/* RFC 5227 probe for @p ip: a request with sender address 0.0.0.0 (the
+ * interface holds no address while probing; dhcp.c). */
+void arp_probe(struct mcore *c, unsigned ifx, uint32_t ip);
 
 /* ---- ip4.c ------------------------------------------------------------ */
 
@@ -274,6 +297,12 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
 int ip4_tx_end(struct mcore *c, struct ip4_tx *tx, uint8_t proto, size_t l4_len,
                unsigned flags);
 void ip4_tx_cancel(struct mcore *c, struct ip4_tx *tx);
+/* Start a datagram to 255.255.255.255 on interface @p ifx from @p src,
+ * which may be 0.0.0.0 (a host without an address, RFC 2131 4.1; the
+ * DHCP client). Returns 0, MOAT_E_MSGSIZE or MOAT_E_NOBUFS (no link
+ * buffer). Finish with ip4_tx_end. */
+int ip4_tx_begin_bcast(struct mcore *c, struct ip4_tx *tx, unsigned ifx, uint32_t src,
+                       size_t l4_len);
 /* Send an IP datagram already built in @p dg (header included) on @p ifx
  * to @p nexthop: fragments if needed. Used by the ARP queue flush. */
 int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
@@ -347,6 +376,41 @@ int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport);
 void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear);
 /* Post a pending error (MOAT_SS_ERR). */
 void sock_error(struct mcore *c, struct msock *s, int err);
+
+/* ---- dhcp.c ----------------------------------------------------------- */
+
+/* A DHCP message as the client reads it (only what it uses). */
+struct dhcp_repr {
+    uint8_t op;                 /* 1 request, 2 reply */
+    uint8_t type;               /* option 53; 0: none */
+    uint32_t xid;
+    uint16_t flags;
+    uint32_t ciaddr, yiaddr;
+    uint8_t chaddr[6];
+    uint32_t server;            /* option 54; 0: none */
+    uint32_t mask;              /* option 1; 0: none */
+    uint32_t router;            /* first of option 3; 0: none */
+    uint32_t dns[MOAT_DHCP_DNS_MAX];
+    uint32_t mtu;               /* option 26; 0: none */
+    uint32_t lease, t1, t2;     /* options 51, 58, 59; 0: none */
+};
+
+/* Parse @p len bytes of a BOOTP/DHCP message (the UDP payload) with every
+ * length checked, option overload (option 52) included. Returns 0 or
+ * MOAT_E_INVAL. Pure: no state, used by the fuzz and unit tests too. */
+int dhcp_parse(const uint8_t *p, size_t len, struct dhcp_repr *r);
+/* Set up the clients of the interfaces configured with dhcp (mcore_init). */
+void dhcp_init(struct mcore *c);
+/* A UDP datagram to port 68: returns true if a DHCP client took it. */
+bool dhcp_input(struct mcore *c, const struct ip4_rx *rx, uint16_t sport,
+                const uint8_t *data, size_t len);
+/* An ARP packet on @p ifx while its client probes (conflict detection). */
+void dhcp_arp_input(struct mcore *c, unsigned ifx, uint16_t op, const uint8_t sha[6],
+                    uint32_t spa, uint32_t tpa);
+/* Timers: retransmissions, probes, T1, T2, expiry. Returns the next due time. */
+uint64_t dhcp_poll(struct mcore *c);
+/* Fill @p out with interface @p ifx's address and lease. */
+void dhcp_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out);
 
 #include "tcp.h"
 

@@ -14,8 +14,9 @@
 
 bool ip4_is_ours(const struct mcore *c, uint32_t ip)
 {
+    /* An interface without an address (DHCP not bound) owns nothing. */
     for (unsigned i = 0; i < c->n_ifs; i++)
-        if (c->ifs[i].ip == ip)
+        if (c->ifs[i].ip == ip && ip != 0)
             return true;
     return false;
 }
@@ -39,7 +40,7 @@ bool ip4_is_bcast(const struct mcore *c, uint32_t ip)
 int ip4_if_of(const struct mcore *c, uint32_t ip)
 {
     for (unsigned i = 0; i < c->n_ifs; i++)
-        if (c->ifs[i].ip == ip || ip4_subnet_bcast(&c->ifs[i], ip))
+        if ((c->ifs[i].ip == ip && ip != 0) || ip4_subnet_bcast(&c->ifs[i], ip))
             return (int)i;
     return -1;
 }
@@ -144,6 +145,11 @@ int ip4_route(struct mcore *c, uint32_t dst, unsigned *ifx, uint32_t *src,
                 return MOAT_E_ADDRNOTAVAIL;
             i = (unsigned)k;
         }
+        /* An interface without an address (DHCP not bound) sends no
+         * broadcast for the application: only the DHCP client speaks from
+         * 0.0.0.0 (ip4_tx_begin_bcast). */
+        if (!*src && c->ifs[i].ip == 0)
+            return MOAT_E_ADDRNOTAVAIL;
         *ifx = i;
         *nexthop = dst;
         if (!*src)
@@ -227,6 +233,30 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
     tx->frame = c->scratch;
     tx->l4 = c->scratch + MCORE_IP_HLEN;
     tx->l4_cap = MCORE_IP_MAXLEN - MCORE_IP_HLEN;
+    return 0;
+}
+
+int ip4_tx_begin_bcast(struct mcore *c, struct ip4_tx *tx, unsigned ifx, uint32_t src,
+                       size_t l4_len)
+{
+    struct mc_if *ifp = &c->ifs[ifx];
+    size_t cap;
+
+    /* No route lookup: the caller names the interface, because a host
+     * without an address has nothing to choose one by. */
+    if (l4_len + MCORE_IP_HLEN > ifp->mtu)
+        return MOAT_E_MSGSIZE;
+    if (eth_tx_acquire(c, ifx, &tx->frame, &cap) != 0)
+        return MOAT_E_NOBUFS;
+    tx->src = src;
+    tx->dst = 0xffffffffu;
+    tx->nexthop = 0xffffffffu;
+    tx->ifx = ifx;
+    tx->tos = 0;
+    tx->direct = 1;
+    eth_emit(tx->frame, eth_bcast, ifp->mac, ETH_TYPE_IP4);
+    tx->l4 = tx->frame + MCORE_ETH_HLEN + MCORE_IP_HLEN;
+    tx->l4_cap = ifp->mtu - MCORE_IP_HLEN;
     return 0;
 }
 

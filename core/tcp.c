@@ -954,6 +954,23 @@ int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse)
     return 0;
 }
 
+void tcp_addr_lost(struct mcore *c, uint32_t ip, int err)
+{
+    struct tcp_state *st = c->tcp;
+    if (st == NULL || ip == 0)
+        return;
+    for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
+        struct msock *s = &c->socks[i];
+        struct tcp_cb *t = &st->cbs[i];
+        /* Listeners bound to the address stay (they accept nothing until
+         * it comes back); connections using it cannot go on. */
+        if (s->type != MOAT_SOCK_STREAM || s->lip != ip || t->state == TCPS_CLOSED ||
+            t->state == TCPS_LISTEN)
+            continue;
+        tcp_drop(c, s, err);
+    }
+}
+
 void tcp_shutdown_all(struct mcore *c)
 {
     struct tcp_state *st = c->tcp;

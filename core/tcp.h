@@ -60,6 +60,10 @@ int tcp_sock_cong(struct mcore *c, struct msock *s);
 /* Is lport in use by a TCP connection or listener in a way that forbids
  * a new bind (TIME-WAIT counts unless @p reuse)? */
 int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse);
+/* Address @p ip was removed from its interface (a DHCP lease ended):
+ * every connection using it as local address fails with @p err, without
+ * a RST (nothing may be sent from an address we no longer hold). */
+void tcp_addr_lost(struct mcore *c, uint32_t ip, int err);
 /* Stack shutdown: abort everything. */
 void tcp_shutdown_all(struct mcore *c);
 

@@ -88,6 +88,10 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
     const uint8_t *data = u + UDP_HLEN;
     size_t n = ulen - UDP_HLEN;
 
+    /* The DHCP client (dhcp.c) has port 68 of its interface to itself. */
+    if (dport == 68 && dhcp_input(c, rx, sport, data, n))
+        return;
+
     if (rx->to_bcast) {
         int any = 0;
         for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {

@@ -23,9 +23,10 @@ static struct {
     const char *prog;
     const char *usage_extra;
     int have_ip;
+    int dhcp;           /* --dhcp seen */
     int n_links;        /* --tap/--wire seen */
     uint32_t max_sockets;   /* as configured (ex_link_finish) */
-} ex = { "moat-example", "", 0, 0, 0 };
+} ex = { "moat-example", "", 0, 0, 0, 0 };
 
 void ex_init(const char *prog, const char *usage_extra)
 {
@@ -43,14 +44,18 @@ _Noreturn void ex_usage(const char *why)
     if (why)
         fprintf(stderr, "%s: %s\n", ex.prog, why);
     fprintf(stderr,
-            "usage: %s (--tap IFNAME | --wire PATH) --ip ADDR/PREFIX [link options]%s\n"
+            "usage: %s (--tap IFNAME | --wire PATH) (--ip ADDR/PREFIX | --dhcp) [link options]%s\n"
             "link options:\n"
             "  --tap IFNAME       attach to an existing TAP interface\n"
             "                     (ip tuntap add dev IFNAME mode tap)\n"
             "  --wire PATH        attach to a shared-memory wire (first opener creates it)\n"
-            "  --ip ADDR/PREFIX   our IPv4 address and prefix length (required)\n"
+            "  --ip ADDR/PREFIX   our IPv4 address and prefix length (required unless --dhcp)\n"
+            "  --dhcp             take the address, gateway, MTU and DNS servers by DHCP\n"
+            "                     (with --ip too: the address to ask for first)\n"
+            "  --dhcp-lease-max S treat longer DHCP leases as S seconds (tests)\n"
             "  --gw ADDR          default gateway\n"
-            "  --mac MAC          our MAC (default 02:00 + the four bytes of the address)\n"
+            "  --mac MAC          our MAC (default 02:00 + the four bytes of the address;\n"
+            "                     with --dhcp: random, locally administered)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
             "  --pcap FILE        write every frame sent and received to FILE\n"
             "  --max-sockets N    socket slots, 1..65536 (default 1024)\n"
@@ -84,6 +89,7 @@ void ex_link_defaults(struct moat_config *cfg)
      * autotuned, and a freed slot's pages go back (mcore_env.ring_release). */
     cfg->sock_rx_bytes = cfg->sock_tx_bytes = MOAT_HOSTED_SOCK_BYTES;
     ex.have_ip = 0;
+    ex.dhcp = 0;
     ex.n_links = 0;
 }
 
@@ -138,6 +144,16 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
         ifc->ip = ip;
         ifc->prefix = prefix;
         ex.have_ip = 1;
+        return 1;
+    }
+    if (strcmp(opt, "--dhcp") == 0) {
+        ifc->dhcp = 1;
+        ex.dhcp = 1;
+        return 1;
+    }
+    if (strcmp(opt, "--dhcp-lease-max") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        cfg->dhcp_lease_max_s = (uint32_t)ex_parse_num(opt, v, 10, 0xfffffffeu, 0);
         return 1;
     }
     if (strcmp(opt, "--gw") == 0) {
@@ -206,12 +222,47 @@ int ex_link_have_ip(void)
     return ex.have_ip;
 }
 
+int ex_link_dhcp(void)
+{
+    return ex.dhcp;
+}
+
+int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip)
+{
+    struct moat_dhcp_info info;
+    int rc = moat_dhcp_wait(st, 0, timeout_ms, &info);
+    if (rc != 0) {
+        fprintf(stderr, "%s: no address by DHCP: %s\n", ex.prog, moat_strerror(rc));
+        return rc;
+    }
+    if (ip)
+        *ip = info.ip;
+    return 0;
+}
+
+void ex_print_address(const struct moat_dhcp_info *info)
+{
+    char a[16], g[16];
+    if (info->ip == 0)
+        return;
+    printf("address %s/%u", moat_ip4_format(info->ip, a), info->prefix);
+    if (info->state != MOAT_DHCP_OFF) {
+        printf(" dhcp lease=%us", info->lease_s);
+        if (info->router)
+            printf(" gw=%s", moat_ip4_format(info->router, g));
+        for (unsigned i = 0; i < MOAT_DHCP_DNS_MAX && info->dns[i]; i++)
+            printf(" dns=%s", moat_ip4_format(info->dns[i], g));
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 void ex_link_finish(struct moat_config *cfg)
 {
     char why[256];
 
-    if (!ex.have_ip)
-        ex_usage("--ip ADDR/PREFIX is required");
+    if (!ex.have_ip && !ex.dhcp)
+        ex_usage("--ip ADDR/PREFIX or --dhcp is required");
     if (ex.n_links != 1)
         ex_usage("give exactly one of --tap IFNAME or --wire PATH");
     why[0] = '\0';
@@ -338,6 +389,15 @@ void ex_print_stats(struct moat_stack *st)
     fprintf(stderr, "%s: stats: tcp_tlp_probes=%llu tcp_dsacks_in=%llu tcp_undos=%llu\n",
             ex.prog, (unsigned long long)s.tcp_tlp_probes, (unsigned long long)s.tcp_dsacks_in,
             (unsigned long long)s.tcp_undos);
+    /* The DHCP client, when an interface runs one (docs/dhcp-dns.md). */
+    if (s.dhcp_discovers != 0)
+        fprintf(stderr, "%s: stats: dhcp_discovers=%llu dhcp_requests=%llu dhcp_acks=%llu "
+                        "dhcp_renewals=%llu dhcp_naks=%llu dhcp_declines=%llu "
+                        "dhcp_expiries=%llu\n",
+                ex.prog, (unsigned long long)s.dhcp_discovers,
+                (unsigned long long)s.dhcp_requests, (unsigned long long)s.dhcp_acks,
+                (unsigned long long)s.dhcp_renewals, (unsigned long long)s.dhcp_naks,
+                (unsigned long long)s.dhcp_declines, (unsigned long long)s.dhcp_expiries);
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),

@@ -50,7 +50,19 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i);
 /* Nonzero once --ip has been given. */
 int ex_link_have_ip(void);
 
-/* Check that --ip and exactly one of --tap/--wire were given, and that the
+/* Nonzero once --dhcp has been given. */
+int ex_link_dhcp(void);
+
+/* Wait up to @p timeout_ms for interface 0's address (a DHCP lease);
+ * writes it to @p ip (may be NULL). Returns 0, or prints
+ * "PROG: no address by DHCP: ..." and returns the error. */
+int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip);
+
+/* Print "address A/P[ dhcp lease=Ns gw=G dns=D...]" on stdout (nothing
+ * when @p info holds no address). */
+void ex_print_address(const struct moat_dhcp_info *info);
+
+/* Check that --ip (or --dhcp) and exactly one of --tap/--wire were given, and that the
  * whole configuration is valid (moat_config_check); usage + exit 2 if not. */
 void ex_link_finish(struct moat_config *cfg);
 

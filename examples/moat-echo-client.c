@@ -278,6 +278,10 @@ int main(int argc, char **argv)
     seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull | 1;
 
     st = ex_open(&cfg);
+    if (ex_link_dhcp() && ex_wait_address(st, 30000, NULL) != 0) {
+        moat_stack_close(st);
+        return 1;
+    }
     rc = n_sizes ? ec_udp(st, &peer, sizes, n_sizes, &seed) : 0;
     if (tcp_bytes > 0 && !ex_stop)
         rc |= ec_tcp(st, &peer, tcp_bytes, &seed);

@@ -230,8 +230,26 @@ int main(int argc, char **argv)
         return 1;
     }
     e.udp_watched = MOAT_POLLIN;
+    /* With --dhcp: one "address ..." line after "ready" each time the
+     * lease brings an address, "address none" when it is lost. */
+    uint32_t addr_changes = 0;
+    double addr_checked = 0;
     while (!ex_stop) {
         unsigned nready = 0;
+
+        if (ex_link_dhcp() && ex_now() - addr_checked >= 0.2) {
+            struct moat_dhcp_info info;
+            addr_checked = ex_now();
+            if (moat_dhcp_info(e.st, 0, &info) == 0 && info.changes != addr_changes) {
+                addr_changes = info.changes;
+                if (info.ip) {
+                    ex_print_address(&info);
+                } else {
+                    printf("address none\n");
+                    fflush(stdout);
+                }
+            }
+        }
 
         rc = moat_poll_ready(e.st, ev, ECHO_EVENTS, EX_POLL_MS, &nready);
         if (rc != 0) {

@@ -699,8 +699,14 @@ int main(int argc, char **argv)
 
     memset(&t, 0, sizeof t);
     t.kernel = o.kernel;
-    if (!o.kernel)
+    if (!o.kernel) {
         t.st = ex_open(&cfg);
+        if (ex_link_dhcp() && ex_wait_address(t.st, 30000, NULL) != 0) {
+            moat_stack_close(t.st);
+            free(buf);
+            return 1;
+        }
+    }
     if (o.transmit)
         rc = o.conns ? run_connections(&t, &o, buf) : run_transmit(&t, &o, buf);
     else

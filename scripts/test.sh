@@ -31,7 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BASE=${MOAT_TEST_BUILD:-$ROOT/build/test}
 JOBS=${MOAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping iputils-arping
-      socat curl iptables liblwip-dev libnetfilter-queue-dev python3)
+      socat curl iptables liblwip-dev libnetfilter-queue-dev python3 dnsmasq-base)
 START=$SECONDS
 ROWS=()
 TOTAL_PASS=0

@@ -563,6 +563,58 @@ int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
     return cl_fail(st, MOAT_E_PEER);    /* never stable: not an honest net domain */
 }
 
+/* ---- addresses and DHCP leases ------------------------------------------ */
+
+int moat_dhcp_info(struct moat_stack *st, unsigned ifx, struct moat_dhcp_info *out)
+{
+    struct moat_stats stats;
+    if (!st || !out || ifx >= MOAT_MAX_IFS || ifx >= st->cfg.n_ifs)
+        return MOAT_E_INVAL;
+    int r = moat_stack_stats(st, &stats);
+    if (r != 0)
+        return r;
+    *out = stats.dhcp[ifx];
+    return 0;
+}
+
+/* cl_wait condition: the net domain bumped app_seq since *arg was read. */
+static int cl_seq_moved(struct moat_stack *st, void *arg)
+{
+    uint32_t seen = *(const uint32_t *)arg;
+    return atomic_load_explicit(&st->hdr->app_seq, memory_order_acquire) != seen;
+}
+
+int moat_dhcp_wait(struct moat_stack *st, unsigned ifx, int timeout_ms,
+                   struct moat_dhcp_info *out)
+{
+    struct moat_dhcp_info info;
+    if (!st)
+        return MOAT_E_INVAL;
+    uint64_t deadline = timeout_ms < 0 ? 0 : moat_host_now_us() + (uint64_t)timeout_ms * 1000u;
+    /* The net domain wakes the application (app_seq) whenever a lease is
+     * gained or lost; between wake-ups look again at least every 100 ms. */
+    for (;;) {
+        uint32_t seq = atomic_load_explicit(&st->hdr->app_seq, memory_order_acquire);
+        int r = moat_dhcp_info(st, ifx, &info);
+        if (r != 0)
+            return r;
+        if (info.ip != 0) {
+            if (out)
+                *out = info;
+            return 0;
+        }
+        uint64_t now = moat_host_now_us();
+        if (deadline && now >= deadline)
+            return MOAT_E_TIMEDOUT;
+        uint64_t until = now + 100000u;
+        if (deadline && deadline < until)
+            until = deadline;
+        r = cl_wait(st, cl_seq_moved, &seq, until);
+        if (r != 0 && r != MOAT_E_AGAIN)
+            return r;
+    }
+}
+
 const char *moat_backend_name(void)
 {
     return MOAT_BACKEND_NAME;

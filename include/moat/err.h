@@ -45,7 +45,9 @@ extern "C" {
     X(IO, "input/output error on the device or host call")                    \
     X(DEAD, "the network domain is gone; close the stack and open a new one") \
     X(CLOSED, "the stack or socket has been closed")                          \
-    X(RANGE, "value out of range")
+    X(RANGE, "value out of range")                                            \
+    X(NONAME, "host name not found: the DNS server says it does not exist")   \
+    X(NODATA, "the host name has no address of the requested family")
 
 /* Codes count down from -1 in list order: MOAT_E_NOMEM == -1, ... */
 enum moat_err_index_ {

@@ -72,6 +72,11 @@ struct moat_if_config {
     char     pcap[MOAT_PATH_MAX];  /* non-empty: capture every frame here */
     struct moat_impair impair;     /* wire only */
     struct moat_link *custom;      /* MOAT_LINK_CUSTOM only; borrowed */
+    /* 1: take the address, prefix, gateway, MTU and DNS servers by DHCP
+     * (core/dhcp.c, docs/dhcp-dns.md); ip may then be 0 (the interface
+     * starts without an address) and prefix/gw are ignored. With an all-zero
+     * mac a random locally administered one is chosen. */
+    uint8_t  dhcp;
 };
 
 /* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */
@@ -135,7 +140,32 @@ struct moat_config {
      * this often (RFC 8899's PMTU_RAISE_TIMER; default 600000 = 10 min;
      * 0: never probe). */
     uint32_t tcp_pmtu_probe_ms;
+
+    /* DHCP client: treat a lease longer than this many seconds as if the
+     * server had granted only this much (T1/T2 scaled down with it); 0: use
+     * the lease as given. A client may always give up an address early;
+     * this is what lets a test see renewal and expiry against a server
+     * whose minimum lease is two minutes (dnsmasq). */
+    uint32_t dhcp_lease_max_s;
 };
+
+/*
+ * The address interface @p ifx holds now and its DHCP lease (DHCP state
+ * MOAT_DHCP_OFF for a static address). Writes @p out (struct in
+ * <moat/stats.h>). Returns 0, MOAT_E_INVAL (no such interface) or the
+ * stack's failure code (MOAT_E_DEAD). Caller: application. Never blocks
+ * beyond one round trip to the network domain.
+ */
+int moat_dhcp_info(struct moat_stack *st, unsigned ifx, struct moat_dhcp_info *out);
+
+/*
+ * Wait until interface @p ifx holds an address (static, or a DHCP lease
+ * bound), or @p timeout_ms passes (-1: forever). Writes the lease to
+ * @p out (may be NULL). Returns 0, MOAT_E_TIMEDOUT, MOAT_E_INVAL or the
+ * stack's failure code. Caller: application; blocks.
+ */
+int moat_dhcp_wait(struct moat_stack *st, unsigned ifx, int timeout_ms,
+                   struct moat_dhcp_info *out);
 
 /* Fill @p cfg with defaults (one interface, no link, all sizes above). */
 void moat_config_defaults(struct moat_config *cfg);

@@ -53,7 +53,38 @@ extern "C" {
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
     X(NO_ROUTE, "outgoing datagram dropped: no route")                     \
     X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
-    X(BOUNDARY, "malformed message or descriptor from another domain")
+    X(BOUNDARY, "malformed message or descriptor from another domain")    \
+    X(DHCP_MALFORMED, "DHCP message malformed, not for us, or unexpected now")
+
+/* DHCP client states (moat_dhcp_info.state; RFC 2131 figure 5, plus the
+ * RFC 5227 probe of the offered address). */
+enum moat_dhcp_state {
+    MOAT_DHCP_OFF = 0,       /* static address, no DHCP client */
+    MOAT_DHCP_INIT,          /* no address; about to send DHCPDISCOVER */
+    MOAT_DHCP_SELECTING,     /* DHCPDISCOVER sent, waiting for an offer */
+    MOAT_DHCP_REQUESTING,    /* DHCPREQUEST sent for an offer */
+    MOAT_DHCP_PROBING,       /* ACK received; ARP-probing the address */
+    MOAT_DHCP_BOUND,         /* address configured */
+    MOAT_DHCP_RENEWING,      /* past T1: asking the server that leased it */
+    MOAT_DHCP_REBINDING      /* past T2: asking any server */
+};
+
+#define MOAT_DHCP_DNS_MAX 3
+
+/* One interface's address and lease (moat_dhcp_info(), moat_stats.dhcp). */
+struct moat_dhcp_info {
+    uint32_t state;          /* enum moat_dhcp_state */
+    uint32_t ip;             /* address held now (0: none); host order */
+    uint32_t prefix;         /* its prefix length */
+    uint32_t router;         /* default gateway (0: none) */
+    uint32_t server;         /* DHCP server identifier */
+    uint32_t dns[MOAT_DHCP_DNS_MAX]; /* DNS servers offered (0: unused) */
+    uint32_t mtu;            /* IP MTU in use */
+    uint32_t lease_s;        /* lease length as used (after dhcp_lease_max_s) */
+    uint32_t t1_s, t2_s;     /* renewal and rebinding times, from the lease start */
+    uint32_t remaining_s;    /* seconds left of the lease (0 when not bound) */
+    uint32_t changes;        /* counts every address gained or lost */
+};
 
 enum moat_drop {
 #define MOAT_DROP_ENUM_(name, desc) MOAT_DROP_##name,
@@ -106,6 +137,15 @@ struct moat_stats {
     uint64_t tcp_rcv_wnd_max;   /* largest receive window announced (bytes) */
     uint64_t tcp_pmtu_probes;   /* path MTU probes sent */
     uint64_t tcp_pmtu_raises;   /* probes acknowledged: MSS raised */
+    /* DHCP client (core/dhcp.c), summed over the interfaces */
+    uint64_t dhcp_discovers;    /* DHCPDISCOVERs sent (retransmissions included) */
+    uint64_t dhcp_requests;     /* DHCPREQUESTs sent (selecting, renewing, rebinding) */
+    uint64_t dhcp_acks;         /* DHCPACKs accepted */
+    uint64_t dhcp_naks;         /* DHCPNAKs accepted */
+    uint64_t dhcp_declines;     /* addresses declined: an ARP probe found them in use */
+    uint64_t dhcp_renewals;     /* leases extended (in RENEWING or REBINDING) */
+    uint64_t dhcp_expiries;     /* leases lost (expired or NAKed while held) */
+    struct moat_dhcp_info dhcp[4]; /* per interface (MOAT_MAX_IFS) */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */

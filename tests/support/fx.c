@@ -565,7 +565,7 @@ const char *fx_check_frame(const struct fx *f, unsigned ifx, const uint8_t *fr,
         BAD("IPv4 header checksum wrong");
     if (p.ttl == 0)
         BAD("TTL 0");
-    if (p.src == 0)
+    if (p.src == 0 && !f->allow_zero_src)
         BAD("IPv4 source 0.0.0.0");
     if (p.is_udp) {
         if (p.udp_len != p.l4_len)

@@ -133,6 +133,7 @@ struct fx {
     unsigned n_tx, tx_cap;
     char bad_frame[256];      /* non-empty: a captured frame failed a check */
     bool allow_zero_udp_cksum;    /* accept a transmitted UDP checksum of 0 */
+    bool allow_zero_src;          /* accept IPv4 source 0.0.0.0 (a DHCP client) */
 
     /* teardown: how far to run the timers before checking pools (us);
      * 0 = default (past reassembly and ARP lifetimes) */
