@@ -183,7 +183,9 @@ struct tcp_cb {
      * RFC 3708), undo (RFC 3522/4015), PRR (RFC 6937), rescue (RFC 6675).
      * txr[] partitions [snd_una, txr_top) into ranges by the time their
      * bytes were last sent: txr[i] covers [txr[i].l, txr[i + 1].l). */
-    struct tcp_txr { uint32_t l, t; } txr[TCP_TXR_MAX];  /* t: send time, us mod 2^32 */
+    /* t: send time, us mod 2^32 (the latest, for a merged range); t0: the
+     * earliest (== t unless merged) */
+    struct tcp_txr { uint32_t l, t, t0; } txr[TCP_TXR_MAX];
     uint8_t txr_f[TCP_TXR_MAX];  /* TXR_* flags of each range */
     uint8_t n_txr;
     uint16_t rflags;            /* RF_* */

@@ -71,7 +71,7 @@ echo "router $IT_NS (TAP $IT_TAP), client $IT_NK, kernel server $IT_NS2, build $
 it_impair_rules 0.5 "" lo 2>/dev/null || it_skip "iptables statistic match not available: $(head -1 "$IT_WORK/ipt.err")"
 it_impair_reset
 
-it_start_echo --ip 192.0.2.2/24 --gw 192.0.2.1
+it_start_echo --ip 192.0.2.2/24 --gw 192.0.2.1 ${PATHS_ECHO_ARGS:-}
 it_need_tcp_echo
 it_result "moat-echo starts" 1 "ready"
 it_kernel_echo_server 7 || { it_result "kernel echo server listens" 0 "socat did not listen"; it_summary; exit 1; }
