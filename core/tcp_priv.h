@@ -121,6 +121,14 @@ enum {
  * receive ring, so the sender always keeps most of the window. */
 #define TCP_ACK_STRETCH_DIV 4u
 
+/* SACK compression (tcp_in.c tcp_ooo_ack): past the first TCP_DUPTHRESH
+ * duplicate ACKs for one RCV.NXT, the ACK for out-of-order data waits
+ * min(SRTT / TCP_SACK_COMP_DIV, TCP_SACK_COMP_US), or until
+ * TCP_SACK_COMP_MAX segments wait (Linux's defaults: 1 ms, 5 %, 44). */
+#define TCP_SACK_COMP_US  1000u
+#define TCP_SACK_COMP_DIV 20u
+#define TCP_SACK_COMP_MAX 44u
+
 struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
 
 struct tcp_cb {
@@ -235,6 +243,8 @@ struct tcp_cb {
     uint32_t at_copied;         /* app-consumed byte count at the start of the interval */
     uint64_t at_t;              /* start of the autotuning interval (0: none yet) */
     uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
+    uint32_t ooo_ack_nxt;       /* RCV.NXT that ooo_dups counts for (tcp_ooo_ack) */
+    uint8_t ooo_dups, ooo_comp; /* immediate duplicate ACKs for it; segments waiting */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
 
