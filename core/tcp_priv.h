@@ -129,6 +129,11 @@ enum {
 #define TCP_SACK_COMP_DIV 20u
 #define TCP_SACK_COMP_MAX 44u
 
+/* At most one ACK per this many us answers segments without data, SYN or
+ * FIN that are out of the window or fail PAWS (tcp_in.c tcp_oow_reply;
+ * Linux: tcp_invalid_ratelimit, 500 ms). */
+#define TCP_OOW_ACK_US 500000u
+
 struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
 
 struct tcp_cb {
@@ -245,6 +250,7 @@ struct tcp_cb {
     uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
     uint32_t ooo_ack_nxt;       /* RCV.NXT that ooo_dups counts for (tcp_ooo_ack) */
     uint8_t ooo_dups, ooo_comp; /* immediate duplicate ACKs for it; segments waiting */
+    uint64_t t_oow_ack;         /* last ACK that answered an out-of-window pure ACK (0: none) */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
 

@@ -30,6 +30,12 @@
  *   ooo_pool_shared           with the pool's one chunk lent, another
  *                             connection is held to TCP_OOO_MAX (a counted
  *                             drop); an abort returns the chunk.
+ *   overtaken_ack_reply_limited  the peer's pure ACKs overtaken by its own
+ *                             later data (SEG.SEQ below RCV.NXT: dropped
+ *                             as out of the window, or by PAWS with an
+ *                             older TSval) are answered by at most one ACK
+ *                             per TCP_OOW_ACK_US; data below RCV.NXT is
+ *                             still answered every time (D-SACK).
  *   ooo_ack_compressed        the first TCP_DUPTHRESH out-of-order segments
  *                             past one RCV.NXT are ACKed at once; later
  *                             ones wait min(SRTT / 20, 1 ms) (or for
@@ -295,6 +301,45 @@ START_TEST(ooo_many_ranges)
 }
 END_TEST
 
+START_TEST(overtaken_ack_reply_limited)
+{
+    open_ts_sack();
+    uint32_t p = k->peer_nxt;
+    uint32_t tsv = k->peer_ts;
+    /* The peer's data [p, p + 100) arrives, sent after its pure ACKs at
+     * SEG.SEQ = p, which arrive next: below RCV.NXT. */
+    struct tcp_repr d = tfx_seg(k, TH_ACK, D, 100);
+    d.tsval = tsv + 5;
+    tfx_inject(f, &d);
+    fx_tx_clear(f);
+    uint64_t oow0 = fx_drop(f, MOAT_DROP_TCP_OUT_OF_WINDOW);
+    uint64_t paws0 = fx_drop(f, MOAT_DROP_TCP_PAWS);
+    for (unsigned i = 0; i < 4; i++) {
+        struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+        a.seq = p;
+        a.tsval = (i & 1) ? tsv : tsv + 5;     /* older TSval: PAWS; equal: window */
+        tfx_inject(f, &a);
+    }
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OUT_OF_WINDOW), oow0 + 2);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), paws0 + 2);
+    ck_assert_uint_eq(fx_ntx(f), 1);            /* one answer, not four */
+    /* A duplicate of data is answered at once, with its D-SACK. */
+    fx_tx_clear(f);
+    tfx_inject(f, &d);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).n_sack, 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).sack[0][0], p);
+    /* After TCP_OOW_ACK_US, the next overtaken ACK is answered again. */
+    fx_advance(f, TCP_OOW_ACK_US);
+    fx_tx_clear(f);
+    struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+    a.seq = p;
+    a.tsval = tsv + 5;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+}
+END_TEST
+
 /* Peer segment @p i (of @p seg bytes from @p p) arrives. */
 static void peer_seg(uint32_t p, uint32_t seg, uint32_t i)
 {
@@ -457,6 +502,7 @@ static Suite *tcp_reorder_suite(void)
     tcase_add_test(tc, paws_old_data_dsack);
     tcase_add_test(tc, paws_old_data_dropped);
     tcase_add_test(tc, ooo_many_ranges);
+    tcase_add_test(tc, overtaken_ack_reply_limited);
     tcase_add_test(tc, ooo_ack_compressed);
     tcase_add_test(tc, ooo_ack_no_sack);
     tcase_add_test(tc, ooo_pool_shared);
