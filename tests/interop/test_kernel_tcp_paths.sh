@@ -42,7 +42,9 @@
 # ratio x kernel time), which is printed either way.
 #
 # Knobs: PATHS_MIB (16), PATHS_LIMIT_S (per transfer, 60), PATHS (above),
-# PATHS_MAX_RATIO (unset: no ratio check), IT_KEEP=1 (keep the work dir).
+# PATHS_MAX_RATIO (unset: no ratio check), IT_KEEP=1 (keep the work dir),
+# PATHS_ECHO_ARGS (more moat-echo options, e.g. "--pcap FILE"),
+# PATHS_NSTAT=1 (the kernel client's TCP counters per transfer: nstat).
 # The process backend skips (exit 77): it changes nothing this measures
 # that the thread and seccomp runs do not. Bounded: every transfer runs
 # under timeout; with the defaults the script takes about 1-2 minutes.
