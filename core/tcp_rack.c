@@ -35,10 +35,10 @@
  * (RACK.xmit_ts earlier and RACK.rtt longer: fewer ranges count as sent
  * before it, and their deadlines come later). Taking t for both made
  * RACK.rtt short by up to a range's span (measured: RACK.rtt 20-39 ms on a
- * path of 45 ms, so every reordering deeper than that spurious) and lost
- * segments that had arrived. TCP_TXR_MAX = 8 ranges cost 104 bytes per
- * connection; all RACK/TLP/PRR/undo state together adds 200 bytes to
- * struct tcp_cb (400 -> 600 bytes on x86-64).
+ * path whose minimum is 42 ms), so segments only reordered within the
+ * reordering window were declared lost and resent. TCP_TXR_MAX = 8
+ * ranges cost 104 bytes per connection; all RACK/TLP/PRR/undo state
+ * together adds 200 bytes to struct tcp_cb (400 -> 600 bytes on x86-64).
  * No allocation, no scan longer than the array.
  *
  * What this file does not do: choose what to send during recovery and how
