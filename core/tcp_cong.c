@@ -46,6 +46,7 @@ static void cong_save_prior(struct tcp_cb *t)
     t->prior_cwnd = t->cwnd;
     t->prior_ssthresh = t->ssthresh;
     t->cp.cu_prior = t->cp.cu;
+    t->cp.hs_phase_prior = t->cp.hs.phase;
 }
 
 uint32_t tcp_cong_on_congestion(struct mcore *c, struct tcp_cb *t)
@@ -101,6 +102,12 @@ void tcp_cong_undo(struct mcore *c, struct tcp_cb *t)
         t->ssthresh = t->prior_ssthresh;
     /* RFC 9438 4.9: CUBIC's W_max, K, epoch and W_est as they were. */
     t->cp.cu = t->cp.cu_prior;
+    /* And HyStart++ (RFC 9406) where it was: the response ended it, and a
+     * spurious one in slow start (ssthresh back at infinity) would
+     * otherwise leave slow start with nothing to end it but a real loss
+     * (measured on 20 ms + 0..10 ms reordering each way: cwnd 2.5 MB,
+     * SRTT 125 ms on a 45 ms path). */
+    t->cp.hs.phase = t->cp.hs_phase_prior;
     t->prior_cwnd = 0;
 }
 

@@ -67,6 +67,7 @@ enum {
 struct tcp_cong_priv {
     struct tcp_cubic cu, cu_prior;  /* cu_prior: before the last response (undo) */
     struct tcp_hystart hs;
+    uint8_t hs_phase_prior;     /* hs.phase before the last response (undo) */
     uint32_t min_rtt;           /* lowest RTT sample seen (us), 0: none */
     uint32_t ecn_high;          /* no new ECE response before snd_una passes this */
     uint8_t ecn;                /* TCP_ECN_* */

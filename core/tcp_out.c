@@ -276,6 +276,7 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
         t->flags &= ~(uint32_t)(TF_ACKNOW | TF_DELACK | TF_ACKSOON);
         t->t_delack = 0;
         t->rcv_unacked = 0;
+        t->ooo_comp = 0;
     }
     return err;
 }

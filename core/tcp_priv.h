@@ -121,6 +121,19 @@ enum {
  * receive ring, so the sender always keeps most of the window. */
 #define TCP_ACK_STRETCH_DIV 4u
 
+/* SACK compression (tcp_in.c tcp_ooo_ack): past the first TCP_DUPTHRESH
+ * duplicate ACKs for one RCV.NXT, the ACK for out-of-order data waits
+ * min(SRTT / TCP_SACK_COMP_DIV, TCP_SACK_COMP_US), or until
+ * TCP_SACK_COMP_MAX segments wait (Linux's defaults: 1 ms, 5 %, 44). */
+#define TCP_SACK_COMP_US  1000u
+#define TCP_SACK_COMP_DIV 20u
+#define TCP_SACK_COMP_MAX 44u
+
+/* At most one ACK per this many us answers segments without data, SYN or
+ * FIN that are out of the window or fail PAWS (tcp_in.c tcp_oow_reply;
+ * Linux: tcp_invalid_ratelimit, 500 ms). */
+#define TCP_OOW_ACK_US 500000u
+
 struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
 
 struct tcp_cb {
@@ -183,7 +196,9 @@ struct tcp_cb {
      * RFC 3708), undo (RFC 3522/4015), PRR (RFC 6937), rescue (RFC 6675).
      * txr[] partitions [snd_una, txr_top) into ranges by the time their
      * bytes were last sent: txr[i] covers [txr[i].l, txr[i + 1].l). */
-    struct tcp_txr { uint32_t l, t; } txr[TCP_TXR_MAX];  /* t: send time, us mod 2^32 */
+    /* t: send time, us mod 2^32 (the latest, for a merged range); t0: the
+     * earliest (== t unless merged) */
+    struct tcp_txr { uint32_t l, t, t0; } txr[TCP_TXR_MAX];
     uint8_t txr_f[TCP_TXR_MAX];  /* TXR_* flags of each range */
     uint8_t n_txr;
     uint16_t rflags;            /* RF_* */
@@ -233,6 +248,9 @@ struct tcp_cb {
     uint32_t at_copied;         /* app-consumed byte count at the start of the interval */
     uint64_t at_t;              /* start of the autotuning interval (0: none yet) */
     uint32_t rcv_rtt;           /* receiver-side RTT estimate, us (0: none) */
+    uint32_t ooo_ack_nxt;       /* RCV.NXT that ooo_dups counts for (tcp_ooo_ack) */
+    uint8_t ooo_dups, ooo_comp; /* immediate duplicate ACKs for it; segments waiting */
+    uint64_t t_oow_ack;         /* last ACK that answered an out-of-window pure ACK (0: none) */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
 

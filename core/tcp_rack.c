@@ -27,10 +27,18 @@
  * truncated to 32 bits: differences are valid for 35 minutes, longer than
  * any segment stays unacknowledged). Segments sent at the same microsecond
  * share a range; a retransmission splits the range it lands in. When the
- * array is full, the two neighbours closest in time are merged and keep
- * the later time: loss is then detected later, never wrongly. TCP_TXR_MAX
- * = 8 ranges cost 72 bytes per connection; all RACK/TLP/PRR/undo state
- * together adds 168 bytes to struct tcp_cb (400 -> 568 bytes on x86-64).
+ * array is full, the two neighbours closest in time are merged; the range
+ * then keeps both the latest time (t) and the earliest (t0), and each
+ * role uses the one that errs towards "not lost": a range judged for loss
+ * counts as sent at t (its deadline comes later, never too early), and a
+ * delivered range counts as sent at t0 for RACK's most recent delivery
+ * (RACK.xmit_ts earlier and RACK.rtt longer: fewer ranges count as sent
+ * before it, and their deadlines come later). Taking t for both made
+ * RACK.rtt short by up to a range's span (measured: RACK.rtt 20-39 ms on a
+ * path whose minimum is 42 ms), so segments only reordered within the
+ * reordering window were declared lost and resent. TCP_TXR_MAX = 8
+ * ranges cost 104 bytes per connection; all RACK/TLP/PRR/undo state
+ * together adds 200 bytes to struct tcp_cb (400 -> 600 bytes on x86-64).
  * No allocation, no scan longer than the array.
  *
  * What this file does not do: choose what to send during recovery and how
@@ -81,6 +89,8 @@ static void txr_merge(struct tcp_cb *t, unsigned i)
         approx = TXR_APPROX;
     if (tdiff(t->txr[i + 1u].t, t->txr[i].t) > 0)
         t->txr[i].t = t->txr[i + 1u].t;
+    if (tdiff(t->txr[i + 1u].t0, t->txr[i].t0) < 0)
+        t->txr[i].t0 = t->txr[i + 1u].t0;
     t->txr_f[i] = (uint8_t)((a & b & TXR_LOST) | ((a | b) & TXR_RETX) | approx);
     txr_remove(t, i + 1u);
 }
@@ -122,7 +132,7 @@ static void txr_split(struct tcp_cb *t, uint32_t seq)
         t->txr[k] = t->txr[k - 1u];
         t->txr_f[k] = t->txr_f[k - 1u];
     }
-    t->txr[i + 1] = (struct tcp_txr){ seq, t->txr[i].t };
+    t->txr[i + 1] = (struct tcp_txr){ seq, t->txr[i].t, t->txr[i].t0 };
     t->txr_f[i + 1] = t->txr_f[i];
     t->n_txr++;
 }
@@ -194,6 +204,7 @@ void tcp_rack_sent(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len
             while ((unsigned)i + 1u < t->n_txr && TCP_SEQ_LT(t->txr[i + 1].l, hi))
                 txr_remove(t, (unsigned)i + 1u);
             t->txr[i].t = now;
+            t->txr[i].t0 = now;
             t->txr_f[i] = TXR_RETX;
         }
         if (TCP_SEQ_GT(end, t->txr_top))
@@ -207,7 +218,7 @@ void tcp_rack_sent(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t len
         t->txr_top = end;
     } else {
         txr_room(t, 1);
-        t->txr[t->n_txr] = (struct tcp_txr){ t->txr_top, now };
+        t->txr[t->n_txr] = (struct tcp_txr){ t->txr_top, now, now };
         t->txr_f[t->n_txr] = f;
         t->n_txr++;
         t->txr_top = end;
@@ -284,11 +295,15 @@ static void rack_deliver(struct mcore *c, struct tcp_cb *t, uint32_t a, uint32_t
             if ((t->rflags & RF_RTT) && TCP_SEQ_LT(ee, fack))
                 t->rflags |= RF_REORD;
         }
-        if (!(t->rflags & RF_RTT) || tdiff(ti, t->rack_t) > 0 ||
-            (ti == t->rack_t && TCP_SEQ_GT(ee, t->rack_end))) {
-            t->rack_t = ti;
+        /* Steps 2-3 (RACK.xmit_ts, RACK.rtt): a merged range counts as
+         * sent at its earliest time (see the top of the file). */
+        uint32_t t0 = t->txr[i].t0;
+        int32_t rtt0 = tdiff(now, t0);
+        if (!(t->rflags & RF_RTT) || tdiff(t0, t->rack_t) > 0 ||
+            (t0 == t->rack_t && TCP_SEQ_GT(ee, t->rack_end))) {
+            t->rack_t = t0;
             t->rack_end = ee;
-            t->rack_rtt = (uint32_t)rtt;
+            t->rack_rtt = rtt0 > 0 ? (uint32_t)rtt0 : 0u;
         }
         t->rflags |= RF_RTT;
     }
@@ -322,7 +337,8 @@ uint32_t tcp_rack_detect(struct mcore *c, struct tcp_cb *t)
     /* Within the range sent at rack_t, only what lies below rack_end was
      * sent before the delivered segment. */
     int k = txr_find(t, t->rack_end);
-    if (k >= 0 && t->txr[k].t == t->rack_t && t->txr[k].l != t->rack_end) {
+    if (k >= 0 && t->txr[k].t == t->rack_t && t->txr[k].t0 == t->rack_t &&
+        t->txr[k].l != t->rack_end) {
         txr_room(t, 1);
         txr_split(t, t->rack_end);
     }

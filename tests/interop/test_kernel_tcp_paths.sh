@@ -42,7 +42,9 @@
 # ratio x kernel time), which is printed either way.
 #
 # Knobs: PATHS_MIB (16), PATHS_LIMIT_S (per transfer, 60), PATHS (above),
-# PATHS_MAX_RATIO (unset: no ratio check), IT_KEEP=1 (keep the work dir).
+# PATHS_MAX_RATIO (unset: no ratio check), IT_KEEP=1 (keep the work dir),
+# PATHS_ECHO_ARGS (more moat-echo options, e.g. "--pcap FILE"),
+# PATHS_NSTAT=1 (the kernel client's TCP counters per transfer: nstat).
 # The process backend skips (exit 77): it changes nothing this measures
 # that the thread and seccomp runs do not. Bounded: every transfer runs
 # under timeout; with the defaults the script takes about 1-2 minutes.
@@ -71,10 +73,19 @@ echo "router $IT_NS (TAP $IT_TAP), client $IT_NK, kernel server $IT_NS2, build $
 it_impair_rules 0.5 "" lo 2>/dev/null || it_skip "iptables statistic match not available: $(head -1 "$IT_WORK/ipt.err")"
 it_impair_reset
 
-it_start_echo --ip 192.0.2.2/24 --gw 192.0.2.1
+it_start_echo --ip 192.0.2.2/24 --gw 192.0.2.1 ${PATHS_ECHO_ARGS:-}
 it_need_tcp_echo
 it_result "moat-echo starts" 1 "ready"
 it_kernel_echo_server 7 || { it_result "kernel echo server listens" 0 "socat did not listen"; it_summary; exit 1; }
+
+# PATHS_NSTAT=1: the kernel client's TCP counters (nstat deltas) for each
+# transfer, to compare how the same client fares against moat and against
+# the kernel server (PAWS drops, spurious retransmissions, reordering).
+paths_nstat() {
+    echo "    $1:"
+    NSTAT_HISTORY="$IT_WORK/nstat.h" it_in_k nstat 2>/dev/null |
+        awk '$1 ~ /^(TcpRetransSegs|TcpOutSegs|TcpInSegs|TcpExt(PAWS|TCPSACKReorder|TCPDSACK|TCPSpurious|TCPLost|TCPTimeouts|TCPFastRetrans|TCPSlowStartRetrans|TCPLossProbe|TCPReord|TCPSackRecovery|TCPDelivered$|TCPACKSkipped|TCPSackShift|TCPSACKDiscard|TCPDSACKIgnored|TCPUndo|TCPFullUndo|TCPPartialUndo|TCPAckCompressed|TCPOFO|TCPRcvCoalesce|DelayedACKs|TCPHPAcks|TCPPureAcks|TCPSackMerged|TCPRenoRecovery|TCPRcvQDrop|TCPZeroWindow|TCPWantZeroWindow|TCPToZeroWindow|TCPFromZeroWindow|TCPBacklog|TCPOrigDataSent|TCPSpuriousRtxHostQueues))/ { printf "      %s=%s", $1, $2; n++; if (n % 4 == 0) printf "\n" } END { printf "\n" }'
+}
 
 head -c "${MIB}M" /dev/urandom >"$IT_WORK/in"
 IN_SHA=$(it_sha "$IT_WORK/in")
@@ -112,11 +123,15 @@ for spec in $PATHS; do
             "rtt min ${pmin:-none} ms (>= $((2 * delay)) expected)"
     fi
 
+    [ -n "${PATHS_NSTAT:-}" ] && NSTAT_HISTORY="$IT_WORK/nstat.h" it_in_k nstat -n
     tm=$(it_echo_timed 192.0.2.2 7 "$IT_WORK/in" "$IT_WORK/out" "$LIMIT_S")
+    [ -n "${PATHS_NSTAT:-}" ] && paths_nstat "$name: client counters, moat peer"
     okm=0; [ "$(it_sha "$IT_WORK/out")" = "$IN_SHA" ] && okm=1
     it_result "$name: moat echo $MIB MiB intact" "$okm" \
         "${tm}s, $(stat -c %s "$IT_WORK/out") of $((MIB << 20)) bytes back"
+    [ -n "${PATHS_NSTAT:-}" ] && NSTAT_HISTORY="$IT_WORK/nstat.h" it_in_k nstat -n
     tk=$(it_echo_timed 198.18.2.2 7 "$IT_WORK/in" "$IT_WORK/out" "$LIMIT_S")
+    [ -n "${PATHS_NSTAT:-}" ] && paths_nstat "$name: client counters, kernel peer"
     okk=0; [ "$(it_sha "$IT_WORK/out")" = "$IN_SHA" ] && okk=1
     it_result "$name: kernel echo $MIB MiB intact" "$okk" \
         "${tk}s, $(stat -c %s "$IT_WORK/out") of $((MIB << 20)) bytes back"

@@ -6,7 +6,8 @@
  *     the real-valued formulas (computed here, tolerance one MSS); the
  *     window of a connection in congestion avoidance against W_cubic(t)
  *     in the concave and convex regions; the beta_cubic reduction; fast
- *     convergence; the Reno-friendly region (W_est); the timeout; undo.
+ *     convergence; the Reno-friendly region (W_est); the timeout; undo
+ *     (with HyStart++ back where it was).
  *     These drive the module directly with a TCB and virtual time.
  *   - HyStart++ (RFC 9406): to CSS on an RTT increase, back to slow start
  *     when the RTT falls again, to congestion avoidance after CSS_ROUNDS.
@@ -411,6 +412,36 @@ START_TEST(hystart_needs_samples)
 }
 END_TEST
 
+/* A spurious response in slow start, undone: HyStart++ is on again (the
+ * response had ended it), so an RTT increase still ends slow start; before
+ * the fix slow start went on until a real loss. */
+START_TEST(cubic_undo_restores_hystart)
+{
+    mod_init(TCP_CONG_CUBIC);
+    T.cwnd = 10 * M;
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_SS);
+    mod_fill();
+    tcp_cong_on_congestion(&C, &T);
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_DONE);
+    T.cwnd = T.ssthresh;
+    tcp_cong_undo(&C, &T);
+    ck_assert_uint_eq(T.ssthresh, 0x3fffffffu);
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_SS);
+    hs_round(20000);
+    hs_round(20000);
+    hs_round(30000);
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_CSS);
+    /* a response in congestion avoidance, undone: stays done */
+    mod_init(TCP_CONG_CUBIC);
+    mod_congestion(100 * M);
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_DONE);
+    mod_fill();
+    tcp_cong_on_congestion(&C, &T);
+    tcp_cong_undo(&C, &T);
+    ck_assert_uint_eq(T.cp.hs.phase, TCP_HS_DONE);
+}
+END_TEST
+
 /* ---- selection: config and socket option ------------------------------------ */
 
 static struct fx F;
@@ -710,6 +741,7 @@ Suite *tcp_cong_suite(void)
     tcase_add_test(tc, cubic_fast_convergence);
     tcase_add_test(tc, cubic_reno_friendly_region);
     tcase_add_test(tc, cubic_undo_restores_state);
+    tcase_add_test(tc, cubic_undo_restores_hystart);
     tcase_add_test(tc, cubic_timeout);
     tcase_add_test(tc, newreno_module);
     suite_add_tcase(s, tc);

@@ -40,6 +40,11 @@
  *                               the real round trip by that difference,
  *                               does not lower min_RTT (which sizes the
  *                               reordering window).
+ *   rack_rtt_merged_ranges      ... and a delivered merged range counts as
+ *                               sent at its earliest time: RACK.rtt is not
+ *                               short by the range's span, so an earlier
+ *                               segment still inside the reordering
+ *                               window is not declared lost.
  *
  * Does not hold fixtures (tcp_fx.c) or the NewReno tests (test_tcp_loss.c,
  * test_tcp_scen_fastrec.c).
@@ -522,6 +527,51 @@ START_TEST(min_rtt_merged_ranges)
 }
 END_TEST
 
+/* Segment A, then B and C 100 us apart, then fillers 1000 us apart until
+ * the ranges run out: B and C (the closest pair) merge into one range
+ * with times [B, C]. B is SACKed exactly R after it was sent; A, sent
+ * 1000 us before B, may arrive until R + reo_wnd after it was sent. With
+ * the merged range's latest time (C's) as RACK.xmit_ts, RACK.rtt was
+ * R - 100 and A was retransmitted 100 us too early, though it arrived. */
+START_TEST(rack_rtt_merged_ranges)
+{
+    open_sack(false);
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    uint32_t s = warm_up(t);
+    const uint32_t gaps[TCP_TXR_MAX] = { 1000, 100, 1000, 1000, 1000, 1000, 1000, 1000 };
+    for (uint32_t i = 0; i < TCP_TXR_MAX + 1u; i++) {
+        ck_assert_uint_eq(tfx_write(f, k->h, D + i * M, M), M);
+        ck_assert_uint_eq(fx_ntx(f), 1);
+        fx_tx_clear(f);
+        if (i < TCP_TXR_MAX)
+            fx_advance(f, gaps[i]);
+    }
+    ck_assert_uint_eq(t->n_txr, TCP_TXR_MAX);
+    ck_assert_uint_eq(t->txr[1].l, s + M);      /* B and C: one range */
+    ck_assert_uint_eq(t->txr[2].l, s + 3 * M);
+    ck_assert_uint_eq(t->txr[1].t - t->txr[1].t0, 100);
+    /* B SACKed R after it was sent (C's time + R - 100). */
+    uint32_t since_b = 100u;
+    for (unsigned i = 2; i < TCP_TXR_MAX; i++)
+        since_b += gaps[i];
+    fx_advance(f, R - since_b);
+    const uint32_t b[1][2] = { { 1, 2 } };
+    sack_ack(s, s, 1, b, 0);
+    ck_assert_uint_eq(t->rack_rtt, R);
+    const uint32_t reo = R / 4u;                /* min_RTT / 4 */
+    ck_assert_uint_eq(t->t_rack, f->now + reo - gaps[0]);
+    /* A arrives 50 us before that deadline: never resent. */
+    fx_advance(f, reo - gaps[0] - 50u);
+    fx_expect_no_tx(f);
+    sack_ack(s + M, s, 1, b, 0);
+    fx_advance(f, R);
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        ck_assert_msg(tfx_tx(f, i).len == 0, "retransmission at %u", tfx_tx(f, i).seq - s);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
+    ck_assert_uint_eq(t->recovery, TCP_REC_NONE);
+}
+END_TEST
+
 START_TEST(rto_keeps_scoreboard)
 {
     struct tcp_cb *t;
@@ -573,6 +623,7 @@ Suite *tcp_rack_suite(void)
     tcase_add_test(tc, rescue_retransmission);
     tcase_add_test(tc, rto_keeps_scoreboard);
     tcase_add_test(tc, min_rtt_merged_ranges);
+    tcase_add_test(tc, rack_rtt_merged_ranges);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,6 +30,19 @@
  *   ooo_pool_shared           with the pool's one chunk lent, another
  *                             connection is held to TCP_OOO_MAX (a counted
  *                             drop); an abort returns the chunk.
+ *   overtaken_ack_reply_limited  the peer's pure ACKs overtaken by its own
+ *                             later data (SEG.SEQ below RCV.NXT: dropped
+ *                             as out of the window, or by PAWS with an
+ *                             older TSval) are answered by at most one ACK
+ *                             per TCP_OOW_ACK_US; data below RCV.NXT is
+ *                             still answered every time (D-SACK).
+ *   ooo_ack_compressed        the first TCP_DUPTHRESH out-of-order segments
+ *                             past one RCV.NXT are ACKed at once; later
+ *                             ones wait min(SRTT / 20, 1 ms) (or for
+ *                             TCP_SACK_COMP_MAX segments) and share one
+ *                             ACK whose SACK blocks cover them; a D-SACK
+ *                             and filling the hole are ACKed at once;
+ *                             without SACK every one is ACKed at once.
  *   sack_scoreboard_many_ranges  the sender keeps TCP_SACK_MAX SACKed
  *                             ranges reported three an ACK, and resends
  *                             none of them.
@@ -288,6 +301,119 @@ START_TEST(ooo_many_ranges)
 }
 END_TEST
 
+START_TEST(overtaken_ack_reply_limited)
+{
+    open_ts_sack();
+    uint32_t p = k->peer_nxt;
+    uint32_t tsv = k->peer_ts;
+    /* The peer's data [p, p + 100) arrives, sent after its pure ACKs at
+     * SEG.SEQ = p, which arrive next: below RCV.NXT. */
+    struct tcp_repr d = tfx_seg(k, TH_ACK, D, 100);
+    d.tsval = tsv + 5;
+    tfx_inject(f, &d);
+    fx_tx_clear(f);
+    uint64_t oow0 = fx_drop(f, MOAT_DROP_TCP_OUT_OF_WINDOW);
+    uint64_t paws0 = fx_drop(f, MOAT_DROP_TCP_PAWS);
+    for (unsigned i = 0; i < 4; i++) {
+        struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+        a.seq = p;
+        a.tsval = (i & 1) ? tsv : tsv + 5;     /* older TSval: PAWS; equal: window */
+        tfx_inject(f, &a);
+    }
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_OUT_OF_WINDOW), oow0 + 2);
+    ck_assert_uint_eq(fx_drop(f, MOAT_DROP_TCP_PAWS), paws0 + 2);
+    ck_assert_uint_eq(fx_ntx(f), 1);            /* one answer, not four */
+    /* A duplicate of data is answered at once, with its D-SACK. */
+    fx_tx_clear(f);
+    tfx_inject(f, &d);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).n_sack, 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).sack[0][0], p);
+    /* After TCP_OOW_ACK_US, the next overtaken ACK is answered again. */
+    fx_advance(f, TCP_OOW_ACK_US);
+    fx_tx_clear(f);
+    struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+    a.seq = p;
+    a.tsval = tsv + 5;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+}
+END_TEST
+
+/* Peer segment @p i (of @p seg bytes from @p p) arrives. */
+static void peer_seg(uint32_t p, uint32_t seg, uint32_t i)
+{
+    struct tcp_repr r = tfx_seg(k, TH_ACK, D + i * seg, seg);
+    r.seq = p + i * seg;
+    tfx_inject(f, &r);
+}
+
+/* ACKs sent since the last fx_tx_clear. */
+static unsigned acks_out(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < fx_ntx(f); i++)
+        n += (tfx_tx(f, i).flags & TH_ACK) && tfx_tx(f, i).len == 0;
+    return n;
+}
+
+static void ooo_ack_case(bool sack)
+{
+    tfx_connect(f, k, &TFX_OPTS(.sack = sack, .ts = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    const uint32_t srtt = 10000u;
+    t->srtt = srtt;
+    uint32_t p = k->peer_nxt;
+    const uint32_t seg = 100;
+    fx_tx_clear(f);
+    /* Segment 0 is late; 1, 2, 3 arrive: three ACKs at once. */
+    for (uint32_t i = 1; i <= TCP_DUPTHRESH; i++) {
+        peer_seg(p, seg, i);
+        ck_assert_uint_eq(acks_out(), i);
+    }
+    /* 5, 7, 9 (three new holes) wait with SACK; not without. */
+    fx_tx_clear(f);
+    for (uint32_t i = 5; i <= 9; i += 2)
+        peer_seg(p, seg, i);
+    if (!sack) {
+        ck_assert_uint_eq(acks_out(), 3);
+        return;
+    }
+    ck_assert_uint_eq(acks_out(), 0);
+    ck_assert_uint_eq(t->t_delack, f->now + srtt / TCP_SACK_COMP_DIV);
+    fx_advance(f, srtt / TCP_SACK_COMP_DIV - 1u);
+    ck_assert_uint_eq(acks_out(), 0);
+    fx_advance(f, 1);
+    ck_assert_uint_eq(acks_out(), 1);
+    struct tcp_repr a = tfx_tx(f, fx_ntx(f) - 1);
+    ck_assert_uint_eq(a.ack, p);
+    ck_assert_uint_eq(a.n_sack, 3);     /* newest first: 9, 7, 5 */
+    for (unsigned b = 0; b < 3; b++) {
+        ck_assert_uint_eq(a.sack[b][0], p + (9 - 2 * b) * seg);
+        ck_assert_uint_eq(a.sack[b][1], p + (10 - 2 * b) * seg);
+    }
+    /* A duplicate of out-of-order data: its D-SACK goes at once. */
+    fx_tx_clear(f);
+    peer_seg(p, seg, 9);
+    ck_assert_uint_eq(acks_out(), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).sack[0][0], p + 9 * seg);
+    /* TCP_SACK_COMP_MAX waiting segments: no waiting for the timer. */
+    fx_tx_clear(f);
+    for (uint32_t i = 0; i < TCP_SACK_COMP_MAX; i++)
+        peer_seg(p, seg, 11 + 2 * i);
+    ck_assert_uint_eq(acks_out(), 1);
+    /* The hole filled: ACKed at once. */
+    fx_tx_clear(f);
+    peer_seg(p, seg, 0);
+    ck_assert_uint_eq(acks_out(), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).ack, p + 4 * seg);
+}
+
+START_TEST(ooo_ack_compressed) { ooo_ack_case(true); }
+END_TEST
+START_TEST(ooo_ack_no_sack) { ooo_ack_case(false); }
+END_TEST
+
 /* The pool is shared: with its only chunk lent, another connection keeps
  * TCP_OOO_MAX ranges (one more is a counted drop); closing the first
  * returns the chunk. */
@@ -376,6 +502,9 @@ static Suite *tcp_reorder_suite(void)
     tcase_add_test(tc, paws_old_data_dsack);
     tcase_add_test(tc, paws_old_data_dropped);
     tcase_add_test(tc, ooo_many_ranges);
+    tcase_add_test(tc, overtaken_ack_reply_limited);
+    tcase_add_test(tc, ooo_ack_compressed);
+    tcase_add_test(tc, ooo_ack_no_sack);
     tcase_add_test(tc, ooo_pool_shared);
     tcase_add_test(tc, sack_scoreboard_many_ranges);
     suite_add_tcase(s, tc);
