@@ -52,9 +52,14 @@ static int lr_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g)
 {
-    uint32_t need = (uint32_t)mtu + 14u + 4u;   /* Ethernet header, VLAN slack */
+    /* Ethernet header, VLAN slack */
+    linkring_geom_for_frame((uint32_t)mtu + 14u + 4u, nbufs, g);
+}
+
+void linkring_geom_for_frame(uint32_t need, uint32_t nbufs, struct linkring_geom *g)
+{
     uint32_t fs = 2048;
-    while (fs < need)
+    while (fs < need && fs < LINKRING_FRAME_MAX)
         fs <<= 1;
     uint32_t slots = 2;
     while (slots < nbufs)
@@ -71,10 +76,11 @@ int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
 {
     if (!g || !out || !lr_pow2(g->frame_size) || !lr_pow2(g->ring_slots))
         return MOAT_E_INVAL;
-    if (g->frame_size < 2048 || g->frame_size > 65536 || g->n_rx == 0 || g->n_tx == 0)
+    if (g->frame_size < 2048 || g->frame_size > LINKRING_FRAME_MAX || g->n_rx == 0 ||
+        g->n_tx == 0)
         return MOAT_E_RANGE;
     /* A ring holds every buffer of its pool, so an honest producer never
-     * finds it full; slots * 8 must fit the ring's 32-bit arithmetic. */
+     * finds it full; slots * 16 must fit the ring's 32-bit arithmetic. */
     if (g->ring_slots < g->n_rx || g->ring_slots < g->n_tx || g->ring_slots > (1u << 20))
         return MOAT_E_RANGE;
     /* Descriptor offsets are 32-bit. */
@@ -180,14 +186,14 @@ static int lr_avail_desc(const struct moat_ring *r)
 
 /* Producer: append and publish one descriptor. Returns 0, MOAT_E_NOBUFS or
  * MOAT_E_PEER (impossible consumer index). */
-static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len)
+static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len, uint32_t flags)
 {
     uint32_t space;
     if (moat_ring_space(r, &space) != 0)
         return MOAT_E_PEER;
     if (space < LR_DESC)
         return MOAT_E_NOBUFS;
-    struct linkring_desc d = { off, (uint16_t)len, 0 };
+    struct linkring_desc d = { off, len, flags, 0 };
     moat_ring_put(r, 0, &d, LR_DESC);
     moat_ring_publish(r, LR_DESC);
     return 0;
@@ -200,14 +206,15 @@ static void lr_clr(uint8_t *bits, uint32_t i) { bits[i >> 3] &= (uint8_t)~(1u <<
 /*
  * Check a descriptor received from the other side for a buffer of the pool
  * [first, first + count). @p need_len: it must carry a frame length.
+ * @p flags_ok: the flag bits this ring may carry (only the rx ring has any).
  * Returns the buffer index, or LR_NONE after counting the reason.
  */
 static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
                          const struct linkring_desc *d, uint32_t first, uint32_t count,
-                         int need_len, struct linkring_counters *c)
+                         int need_len, uint32_t flags_ok, struct linkring_counters *c)
 {
     uint32_t fs = lay->g.frame_size;
-    if (d->flags != 0) {
+    if ((d->flags & ~flags_ok) != 0 || d->rsvd != 0) {
         c->bad[LINKRING_BAD_FLAGS]++;
         return LR_NONE;
     }
@@ -329,7 +336,7 @@ static void lr_net_return_rx(struct lr_net *n)
 {
     for (uint32_t k = 0; k < n->n_ret_rx; k++) {
         uint32_t i = n->ret_rx[k];
-        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0);
+        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0, 0);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             break;
@@ -363,7 +370,8 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         }
         if (r != 0)
             break;
-        uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, &n->cnt);
+        uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
+                              &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
@@ -371,6 +379,9 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size, d.len);
         n->ret_rx[n->n_ret_rx++] = i;
         n->cnt.frames++;
+        /* Checked above against the bits a receive descriptor may carry;
+         * what they claim is the link domain's word (as the frame is). */
+        n->link.rx_flags = d.flags;
         *frame = n->copy;
         *len = d.len;
         return 0;
@@ -397,7 +408,7 @@ static void lr_net_reclaim_tx(struct lr_net *n)
         }
         if (r != 0)
             break;
-        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, &n->cnt);
+        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, 0, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
@@ -439,11 +450,11 @@ static int lr_net_tx_commit(struct moat_link *l, size_t len)
     if (i == LR_NONE)
         return MOAT_E_IO;
     n->cur_tx = LR_NONE;
-    if (len == 0 || len > n->lay.g.frame_size || len > UINT16_MAX) {
+    if (len == 0 || len > n->lay.g.frame_size) {
         n->free_tx[n->n_free_tx++] = i;
         return len == 0 ? 0 : MOAT_E_IO;
     }
-    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, (uint32_t)len);
+    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, (uint32_t)len, 0);
     if (r != 0) {
         if (r == MOAT_E_PEER)
             lr_net_cut(n);
@@ -665,7 +676,7 @@ static void lr_dev_reclaim_rx(struct linkring_dev *d)
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_RXFREE], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, &d->cnt);
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
@@ -692,14 +703,18 @@ int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
 
 void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len)
 {
+    linkring_dev_rx_push_flags(d, len, 0);
+}
+
+void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags)
+{
     uint32_t i = d->cur_rx;
     if (i == LR_NONE)
         return;
-    /* A descriptor carries a 16-bit length: with 64 KiB buffers a full
-     * one would wrap to 0 and look malformed to the net side. */
-    if (len == 0 || len > d->lay.g.frame_size || len > UINT16_MAX)
+    if (len == 0 || len > d->lay.g.frame_size)
         return;     /* keep the buffer for the next frame */
-    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len) != 0) {
+    flags &= MOAT_LINK_RX_KNOWN;
+    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags) != 0) {
         d->cnt.no_buf++;
         return;
     }
@@ -717,7 +732,7 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_TX], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, &d->cnt);
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
@@ -746,7 +761,7 @@ void linkring_dev_tx_done(struct linkring_dev *d)
      * find the ring full and drop a finished frame (LINK_TX_ERROR under
      * load, issue 7). */
     lr_cons_commit(&d->ring[LINKRING_TX]);
-    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0) != 0)
+    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0, 0) != 0)
         return;     /* cannot happen with an honest net side */
     lr_clr(d->mine, i);
     d->dirty = 1;

@@ -9,7 +9,7 @@
  *   |                           |  stop, test hook word
  *   | counters                  |  net side, link side (diagnostics only)
  *   | 4 ring index blocks       |  rx, rx-free, tx, tx-free (core/ring.h)
- *   | 4 descriptor arrays       |  8-byte records {off, len, flags}
+ *   | 4 descriptor arrays       |  16-byte records {off, len, flags, 0}
  *   +---------------------------+ buf_off
  *   | rx buffers  [0, n_rx)     |  frame_size bytes each (power of two)
  *   | tx buffers  [n_rx, n_rx+n_tx)
@@ -22,7 +22,15 @@
  *   tx-free link -> net   transmit buffers given back
  *
  * A descriptor's off is relative to buf_off and must be a multiple of
- * frame_size; holding a descriptor means owning the buffer. Each side keeps
+ * frame_size; holding a descriptor means owning the buffer. Frames may
+ * fill a whole buffer: with a TAP that has receive offload the region is
+ * laid out for 64 KiB frames (linkring_geom_for_frame, frame_size 128 KiB)
+ * and the link domain hands up coalesced TCP segments whole. A receive
+ * descriptor's flags are the link driver's MOAT_LINK_RX_* flags for the
+ * frame (checksum vouched for, or metadata malformed), which the net side
+ * passes to the core as moat_link.rx_flags: the only way the net domain
+ * learns what the device said, never from bytes in the buffer. Every
+ * other flag and ring must carry 0. Each side keeps
  * one private bit per buffer saying "mine" and accepts a descriptor only
  * for a buffer of the right pool that it does not already hold, so a
  * buffer can never be accepted twice.
@@ -49,12 +57,13 @@
 #include "core/ring.h"
 
 #define LINKRING_MAGIC   0x4b4e494cu   /* "LINK" little-endian */
-#define LINKRING_VERSION 1u
+#define LINKRING_VERSION 2u     /* 2: 16-byte descriptors, 32-bit lengths, rx flags */
+#define LINKRING_FRAME_MAX 131072u  /* largest frame_size: a 64 KiB offload frame fits */
 
 /* Geometry: both sides agree on it out of band (the supervisor's boot
  * block) and check it against the header; then each keeps it privately. */
 struct linkring_geom {
-    uint32_t frame_size;    /* power of two, >= 2048 */
+    uint32_t frame_size;    /* power of two, 2048..LINKRING_FRAME_MAX */
     uint32_t n_rx;          /* receive buffers, >= 1 */
     uint32_t n_tx;          /* transmit buffers, >= 1 */
     uint32_t ring_slots;    /* descriptors per ring, power of two >= n_rx, n_tx */
@@ -71,10 +80,11 @@ struct linkring_layout {
 /* One descriptor record as it crosses the boundary. */
 struct linkring_desc {
     uint32_t off;           /* from buf_off; multiple of frame_size */
-    uint16_t len;           /* frame bytes */
-    uint16_t flags;         /* 0; nonzero values are reserved */
+    uint32_t len;           /* frame bytes (1..frame_size; 0 on the free rings) */
+    uint32_t flags;         /* rx ring: MOAT_LINK_RX_KNOWN bits; elsewhere 0 */
+    uint32_t rsvd;          /* 0 */
 };
-_Static_assert(sizeof(struct linkring_desc) == 8, "descriptor size");
+_Static_assert(sizeof(struct linkring_desc) == 16, "descriptor size");
 
 enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_NRINGS };
 
@@ -85,7 +95,7 @@ enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_
     X(ALIGN, "descriptor offset not a multiple of the frame size")   \
     X(LEN, "descriptor length zero or larger than a buffer")         \
     X(DUP, "descriptor for a buffer this side already holds")        \
-    X(FLAGS, "descriptor with reserved flags set")
+    X(FLAGS, "descriptor with unknown or misplaced flags set")
 
 enum linkring_bad {
 #define LINKRING_BAD_ENUM_(n, d) LINKRING_BAD_##n,
@@ -151,6 +161,9 @@ struct linkring_hdr {
 
 /* Geometry for an IP MTU: frame_size fits mtu + Ethernet header. */
 void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g);
+/* Geometry for frames of up to @p max_frame bytes (at most
+ * LINKRING_FRAME_MAX; a TAP with receive offload: MOAT_TAP_FRAME_MAX). */
+void linkring_geom_for_frame(uint32_t max_frame, uint32_t nbufs, struct linkring_geom *g);
 
 /* Compute the layout. Returns 0, MOAT_E_INVAL or MOAT_E_RANGE. */
 int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out);
@@ -230,6 +243,8 @@ int linkring_dev_ready(struct linkring_dev *d);
  * then push it with the frame's length (0 keeps the buffer). */
 int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap);
 void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len);
+/* The same with the device's MOAT_LINK_RX_* flags for the frame. */
+void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags);
 
 /* Transmit path: the next frame to send (0, or MOAT_E_AGAIN), then give the
  * buffer back. */

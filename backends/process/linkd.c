@@ -58,11 +58,19 @@ static unsigned linkd_rx(struct linkd_if *f)
         }
         if (f->dev->ops->rx_acquire(f->dev, &frame, &len) != 0)
             break;
-        if (len > cap)
-            len = cap;  /* cannot happen for mtu-sized frames; truncation is the net's to drop */
+        /* The device's word about the frame (checksum vouched for, or a
+         * malformed virtio-net header) crosses as the descriptor's flags. */
+        uint32_t flags = f->dev->rx_flags;
+        if (len > cap) {
+            /* Cannot happen: the region is laid out for the device's
+             * largest frame. A truncated frame is the net side's to drop,
+             * and it vouches for nothing. */
+            len = cap;
+            flags = 0;
+        }
         memcpy(buf, frame, len);
         f->dev->ops->rx_release(f->dev);
-        linkring_dev_rx_push(&f->ring, (uint32_t)len);
+        linkring_dev_rx_push_flags(&f->ring, (uint32_t)len, flags);
     }
     return n;
 }

@@ -72,6 +72,9 @@ struct moat_if_config {
     char     pcap[MOAT_PATH_MAX];  /* non-empty: capture every frame here */
     struct moat_impair impair;     /* wire only */
     struct moat_link *custom;      /* MOAT_LINK_CUSTOM only; borrowed */
+    uint8_t  no_offload;    /* TAP: 1 = plain frames, no virtio-net offloads (default 0:
+                               transmit and receive offloads on where the device has them;
+                               MOAT_TAP_OFFLOAD=0|1 in the environment overrides) */
 };
 
 /* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */

@@ -53,7 +53,8 @@ extern "C" {
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
     X(NO_ROUTE, "outgoing datagram dropped: no route")                     \
     X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
-    X(BOUNDARY, "malformed message or descriptor from another domain")
+    X(BOUNDARY, "malformed message or descriptor from another domain")    \
+    X(LINK_RX_BAD, "received frame whose link metadata (virtio-net header) was malformed")
 
 enum moat_drop {
 #define MOAT_DROP_ENUM_(name, desc) MOAT_DROP_##name,

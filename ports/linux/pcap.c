@@ -72,8 +72,10 @@ static int pcap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *l
 {
     struct pcap_link *p = (struct pcap_link *)l;
     int rc = p->inner->ops->rx_acquire(p->inner, frame, len);
-    if (rc == 0)
+    if (rc == 0) {
+        p->link.rx_flags = p->inner->rx_flags;   /* what the device said about it */
         pcap_record(p, *frame, *len);
+    }
     return rc;
 }
 

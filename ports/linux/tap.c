@@ -5,17 +5,34 @@
  * write() per sent frame from a private buffer; the fd is non-blocking
  * and is what wait_fd() gives the caller to poll on.
  *
- * Optional transmit offload (MOAT_TAP_OFFLOAD=1 in the environment of the
- * process that opens the TAP; off by default): the device is opened with
- * IFF_VNET_HDR, every frame carries a virtio-net header, and consecutive
- * full-size TCP segments of one connection that the core sends in one
- * batch are written as ONE GSO frame of up to 64 KiB (gso_type TCPV4,
- * checksum left to the kernel). The kernel then runs its receive path
- * once per 64 KiB instead of once per segment: on a TAP that path, run
- * inside our write(), is most of the cost of a frame (docs/performance.md).
- * Frames are held only until the end of the caller's batch (flush()).
- * Received frames are unchanged: the device is not given TUNSETOFFLOAD
- * features, so the kernel segments and checksums what it sends us.
+ * Offloads (on by default where the device supports them; off with
+ * moat_tap_open_opts(.., 0, ..), the examples' --no-offload, and
+ * MOAT_TAP_OFFLOAD=0|1 in the environment of the process that opens the
+ * TAP overrides either way): the device is opened with IFF_VNET_HDR and
+ * every frame carries a virtio-net header.
+ *
+ * Transmit: consecutive full-size TCP segments of one connection that the
+ * core sends in one batch are written as ONE GSO frame of up to 64 KiB
+ * (gso_type TCPV4, checksum left to the kernel). The kernel then runs its
+ * receive path once per 64 KiB instead of once per segment: on a TAP that
+ * path, run inside our write(), is most of the cost of a frame
+ * (docs/performance.md). Frames are held only until the end of the
+ * caller's batch (flush()).
+ *
+ * Receive: TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so the kernel hands us
+ * TCP segments of up to 64 KiB whole (one read() instead of 45) and
+ * leaves checksums of what it sends to the "device" (NEEDS_CSUM). We
+ * validate every header (tap_vnet_rx: known flags and GSO type only, and
+ * csum_start/csum_offset must name the TCP or UDP checksum field of an
+ * unfragmented IPv4 datagram inside the frame; a GSO frame must be exactly
+ * one TCP datagram). A valid NEEDS_CSUM or DATA_VALID header makes the
+ * frame MOAT_LINK_RX_CSUM_OK: we do NOT complete the partial checksum
+ * (the bytes were made by the host kernel, which is the other end of
+ * this device, as Linux itself trusts CHECKSUM_PARTIAL on local
+ * delivery); the core skips the TCP/UDP checksum for such frames and
+ * still checks the IPv4 header's. A header that does not validate makes
+ * the frame MOAT_LINK_RX_BAD: counted here (rx_bad_meta) and as the
+ * core's LINK_RX_BAD drop, never parsed.
  *
  * Owns: moat_tap_open, moat_tap_link. Does not create or configure
  * interfaces (that is the user's `ip tuntap add`, or the test scripts),
@@ -34,13 +51,15 @@
 
 #include "linux_link.h"
 
-/* Frames larger than any MTU we allow still fit, so read() never
- * truncates: an oversize frame reaches the core whole and is judged there. */
-#define TAP_RX_BUF 65550u
-
 /* Offload mode: the virtio-net header in front of every frame. */
 #define TAP_VH       sizeof(struct virtio_net_hdr)
 #define TAP_GSO_MAX  65535u     /* IP total length of one GSO frame */
+
+/* The largest IPv4 datagram behind an Ethernet (+ VLAN tag) header, and
+ * its virtio-net header, still fit, so read() never truncates: a receive
+ * offload frame or an oversize frame reaches the core whole and is judged
+ * there. */
+#define TAP_RX_BUF (TAP_VH + MOAT_TAP_FRAME_MAX)
 
 struct tap_link {
     struct moat_link link;
@@ -63,24 +82,21 @@ struct tap_link {
     int gso_closed;             /* the last segment was short or pushed */
 };
 
-static int tap_offload_wanted(void)
+/* The caller's choice, unless MOAT_TAP_OFFLOAD=0 or =1 overrides it. */
+static int tap_offload_wanted(int want)
 {
     const char *e = getenv("MOAT_TAP_OFFLOAD");
-    return e != NULL && strcmp(e, "1") == 0;
+    if (e != NULL && strcmp(e, "0") == 0)
+        return 0;
+    if (e != NULL && strcmp(e, "1") == 0)
+        return 1;
+    return want;
 }
 
-int moat_tap_open(const char *ifname, int *fd_out)
+/* Open /dev/net/tun and attach it to @p ifname, with the virtio-net header
+ * if @p vnet and the driver offers it. Returns 0 or a MOAT_E_* code. */
+static int tap_attach(const char *ifname, int vnet, int *fd_out)
 {
-    if (ifname == NULL || fd_out == NULL || ifname[0] == '\0')
-        return MOAT_E_INVAL;
-    if (strlen(ifname) >= IFNAMSIZ)
-        return MOAT_E_INVAL;
-    /* TUNSETIFF on a name that does not exist would create a fresh,
-     * unconfigured interface that vanishes with the fd: refuse instead,
-     * so a typo is reported rather than silently "working". */
-    if (if_nametoindex(ifname) == 0)
-        return MOAT_E_NODEV;
-
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == EPERM || errno == EACCES)
@@ -89,10 +105,13 @@ int moat_tap_open(const char *ifname, int *fd_out)
             return MOAT_E_NODEV;
         return MOAT_E_IO;
     }
+    unsigned features = 0;
+    if (vnet && (ioctl(fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR)))
+        vnet = 0;   /* an old or unusual tun driver: plain frames */
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    if (tap_offload_wanted())
+    if (vnet)
         ifr.ifr_flags |= IFF_VNET_HDR;
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -112,17 +131,110 @@ int moat_tap_open(const char *ifname, int *fd_out)
             return MOAT_E_IO;
         }
     }
-    if (ifr.ifr_flags & IFF_VNET_HDR) {
-        /* Our header size, and no receive offloads: the kernel hands us
-         * only complete, checksummed, MTU-sized frames. */
-        int sz = (int)TAP_VH;
-        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, 0u) < 0) {
-            close(fd);
-            return MOAT_E_IO;
-        }
-    }
     *fd_out = fd;
     return 0;
+}
+
+int moat_tap_open(const char *ifname, int *fd_out)
+{
+    return moat_tap_open_opts(ifname, 1, fd_out);
+}
+
+int moat_tap_open_opts(const char *ifname, int offload, int *fd_out)
+{
+    if (ifname == NULL || fd_out == NULL || ifname[0] == '\0')
+        return MOAT_E_INVAL;
+    if (strlen(ifname) >= IFNAMSIZ)
+        return MOAT_E_INVAL;
+    /* TUNSETIFF on a name that does not exist would create a fresh,
+     * unconfigured interface that vanishes with the fd: refuse instead,
+     * so a typo is reported rather than silently "working". */
+    if (if_nametoindex(ifname) == 0)
+        return MOAT_E_NODEV;
+
+    int fd = -1;
+    int r = tap_attach(ifname, tap_offload_wanted(offload), &fd);
+    if (r != 0)
+        return r;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+        /* Our header size; then receive offloads: checksums left to us
+         * and TCP segments of up to 64 KiB. A kernel that refuses them
+         * still gets transmit offload (the header alone does that). */
+        int sz = (int)TAP_VH;
+        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0) {
+            if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+                (void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+            *fd_out = fd;
+            return 0;
+        }
+        /* The header is there but its size cannot be set: fall back to
+         * plain frames rather than guess at the kernel's layout. */
+        close(fd);
+        r = tap_attach(ifname, 0, &fd);
+        if (r != 0)
+            return r;
+    }
+    /* Plain frames: the device must not offer offloads either (a TAP
+     * keeps its features across opens; an earlier offload user may have
+     * left TSO on, and GSO frames without a header would be garbage to
+     * us). A kernel that cannot do offloads has none on to begin with. */
+    (void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+    *fd_out = fd;
+    return 0;
+}
+
+static uint16_t tap_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+/*
+ * Judge the virtio-net header @p vh the kernel put in front of the
+ * @p len-byte frame @p f (the only metadata that comes with a received
+ * frame). Returns the frame's MOAT_LINK_RX_* flags: 0 (nothing known: the
+ * core checks everything), CSUM_OK, or BAD (not a header this device may
+ * send us with the features we asked for). hdr_len and gso_size are
+ * hints for a device that segments; we take the frame whole and need
+ * neither beyond gso_size != 0.
+ */
+static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, size_t len)
+{
+    const unsigned known = VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    unsigned gso = vh->gso_type & (unsigned)~VIRTIO_NET_HDR_GSO_ECN;
+
+    if ((vh->flags & ~known) != 0)
+        return MOAT_LINK_RX_BAD;
+    if (gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4)
+        return MOAT_LINK_RX_BAD;        /* we asked for TSO4 only */
+    if (gso == VIRTIO_NET_HDR_GSO_NONE && (vh->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+        return MOAT_LINK_RX_BAD;
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        if (gso != VIRTIO_NET_HDR_GSO_NONE)
+            return MOAT_LINK_RX_BAD;    /* a GSO frame always leaves the sum to us */
+        return (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? MOAT_LINK_RX_CSUM_OK : 0;
+    }
+    /* NEEDS_CSUM: the sum field must be the TCP or UDP one of an
+     * unfragmented IPv4 datagram that lies inside the frame. */
+    if (len < 14u + 20u || tap_rd16(f + 12) != 0x0800u)
+        return MOAT_LINK_RX_BAD;
+    const uint8_t *ip = f + 14;
+    size_t hl = (size_t)(ip[0] & 0x0fu) * 4u;
+    size_t tot = tap_rd16(ip + 2);
+    if ((ip[0] >> 4) != 4 || hl < 20u || tot < hl || 14u + tot > len ||
+        (tap_rd16(ip + 6) & 0x3fffu) != 0)
+        return MOAT_LINK_RX_BAD;
+    unsigned want = ip[9] == 6 ? 16u : ip[9] == 17 ? 6u : 0u;
+    if (want == 0 || vh->csum_start != 14u + hl || vh->csum_offset != want ||
+        hl + want + 2u > tot)
+        return MOAT_LINK_RX_BAD;
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4) {
+        /* One TCP datagram filling the frame exactly, with a whole header. */
+        if (ip[9] != 6 || vh->gso_size == 0 || 14u + tot != len || hl + 20u > tot)
+            return MOAT_LINK_RX_BAD;
+        size_t thl = (size_t)(ip[hl + 12] >> 4) * 4u;
+        if (thl < 20u || hl + thl > tot)
+            return MOAT_LINK_RX_BAD;
+    }
+    return MOAT_LINK_RX_CSUM_OK;
 }
 
 static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
@@ -131,25 +243,26 @@ static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *le
     for (;;) {
         ssize_t n = read(t->fd, t->rx_buf, TAP_RX_BUF);
         if (n > 0 && t->vnet) {
-            const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)t->rx_buf;
-            /* Without TUNSETOFFLOAD features the kernel never sends a
-             * partial checksum or a GSO frame; if one comes anyway it is
-             * not a frame we can judge: count it and look at the next. */
-            if ((size_t)n < TAP_VH || vh->gso_type != VIRTIO_NET_HDR_GSO_NONE ||
-                (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-                t->cnt.rx_errors++;
+            if ((size_t)n < TAP_VH) {
+                t->cnt.rx_bad_meta++;   /* not even a header: nothing to hand up */
                 continue;
             }
-            t->cnt.rx_frames++;
-            t->cnt.rx_bytes += (uint64_t)n - TAP_VH;
+            struct virtio_net_hdr vh;
+            memcpy(&vh, t->rx_buf, TAP_VH);
             *frame = t->rx_buf + TAP_VH;
             *len = (size_t)n - TAP_VH;
+            t->link.rx_flags = tap_vnet_rx(&vh, *frame, *len);
+            if (t->link.rx_flags & MOAT_LINK_RX_BAD)
+                t->cnt.rx_bad_meta++;   /* the core drops it too (LINK_RX_BAD) */
+            t->cnt.rx_frames++;
+            t->cnt.rx_bytes += *len;
             return 0;
         }
         if (n > 0) {
             /* Runts (< 14 bytes) are handed up too: the core counts them. */
             t->cnt.rx_frames++;
             t->cnt.rx_bytes += (uint64_t)n;
+            t->link.rx_flags = 0;
             *frame = t->rx_buf;
             *len = (size_t)n;
             return 0;
@@ -208,7 +321,6 @@ static int tap_write(struct tap_link *t, const uint8_t *buf, size_t len, size_t 
     }
 }
 
-static uint16_t tap_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static uint32_t tap_rd32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -417,7 +529,28 @@ static const struct moat_link_ops tap_ops = {
     .close = tap_close,
 };
 
+static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out);
+
+int moat_tap_offloaded(int fd)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    return fd >= 0 && ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
+
 int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
+{
+    /* Offload mode is what moat_tap_open chose; ask the device (this runs
+     * before a factored link domain confines itself). */
+    return tap_link_make(fd, mtu, moat_tap_offloaded(fd), out);
+}
+
+int linux_tap_link_vnet(int fd, uint16_t mtu, struct moat_link **out)
+{
+    return tap_link_make(fd, mtu, 1, out);
+}
+
+static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
 {
     if (out == NULL) {
         if (fd >= 0)
@@ -446,11 +579,7 @@ int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
     t->link.ops = &tap_ops;
     t->link.mtu = mtu ? mtu : 1500;
     t->fd = fd;
-    /* Offload mode is what moat_tap_open chose; ask the device (this runs
-     * before a factored link domain confines itself). */
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    if (ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+    if (vnet) {
         t->gso_buf = malloc(TAP_VH + 14u + TAP_GSO_MAX);
         if (t->gso_buf == NULL) {
             tap_close(&t->link);
