@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "moat/err.h"
+#include "ports/linux/gso.h"
 
 #define LR_NONE      UINT32_MAX
 #define LR_DESC      ((uint32_t)sizeof(struct linkring_desc))
@@ -64,6 +65,7 @@ void linkring_geom_for_frame(uint32_t need, uint32_t nbufs, struct linkring_geom
     uint32_t slots = 2;
     while (slots < nbufs)
         slots <<= 1;
+    memset(g, 0, sizeof *g);
     g->frame_size = fs;
     g->n_rx = nbufs;
     g->n_tx = nbufs;
@@ -82,6 +84,10 @@ int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
     /* A ring holds every buffer of its pool, so an honest producer never
      * finds it full; slots * 16 must fit the ring's 32-bit arithmetic. */
     if (g->ring_slots < g->n_rx || g->ring_slots < g->n_tx || g->ring_slots > (1u << 20))
+        return MOAT_E_RANGE;
+    if ((g->flags & ~LINKRING_GEOM_TX_GSO) != 0 || g->rsvd != 0)
+        return MOAT_E_INVAL;
+    if ((g->flags & LINKRING_GEOM_TX_GSO) && g->frame_size < 14u + MOAT_GSO_IP_MAX)
         return MOAT_E_RANGE;
     /* Descriptor offsets are 32-bit. */
     if ((uint64_t)(g->n_rx + (uint64_t)g->n_tx) * g->frame_size > UINT32_MAX)
@@ -186,14 +192,15 @@ static int lr_avail_desc(const struct moat_ring *r)
 
 /* Producer: append and publish one descriptor. Returns 0, MOAT_E_NOBUFS or
  * MOAT_E_PEER (impossible consumer index). */
-static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len, uint32_t flags)
+static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len, uint32_t flags,
+                   uint32_t aux)
 {
     uint32_t space;
     if (moat_ring_space(r, &space) != 0)
         return MOAT_E_PEER;
     if (space < LR_DESC)
         return MOAT_E_NOBUFS;
-    struct linkring_desc d = { off, len, flags, 0 };
+    struct linkring_desc d = { off, len, flags, aux };
     moat_ring_put(r, 0, &d, LR_DESC);
     moat_ring_publish(r, LR_DESC);
     return 0;
@@ -206,15 +213,20 @@ static void lr_clr(uint8_t *bits, uint32_t i) { bits[i >> 3] &= (uint8_t)~(1u <<
 /*
  * Check a descriptor received from the other side for a buffer of the pool
  * [first, first + count). @p need_len: it must carry a frame length.
- * @p flags_ok: the flag bits this ring may carry (only the rx ring has any).
+ * @p flags_ok: the flag bits this ring may carry; @p tx_gso: the tx ring of a
+ * GSO region, where LINKRING_TX_GSO comes with a segment size in rsvd.
  * Returns the buffer index, or LR_NONE after counting the reason.
  */
 static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
                          const struct linkring_desc *d, uint32_t first, uint32_t count,
-                         int need_len, uint32_t flags_ok, struct linkring_counters *c)
+                         int need_len, uint32_t flags_ok, int tx_gso,
+                         struct linkring_counters *c)
 {
     uint32_t fs = lay->g.frame_size;
-    if ((d->flags & ~flags_ok) != 0 || d->rsvd != 0) {
+    /* rsvd is a GSO frame's segment size (tx ring of a GSO region), and 0
+     * everywhere else. */
+    int gso = tx_gso && (d->flags & LINKRING_TX_GSO);
+    if ((d->flags & ~flags_ok) != 0 || (gso ? d->rsvd == 0 || d->rsvd > 0xffffu : d->rsvd != 0)) {
         c->bad[LINKRING_BAD_FLAGS]++;
         return LR_NONE;
     }
@@ -272,6 +284,14 @@ struct lr_net {
     struct linkring_counters cnt;
     linkring_try_fn try_fn;
     linkring_idle_fn idle_fn;
+    /* LINKRING_GEOM_TX_GSO: the core writes each frame into stage (private
+     * memory), and consecutive segments join gso, which is built in the
+     * shared transmit buffer gso_idx and goes out as one descriptor. */
+    uint8_t *stage;
+    size_t stage_cap;
+    int stage_out;
+    struct moat_gso gso;
+    uint32_t gso_idx;
 };
 
 static struct lr_net *lr_net_of(struct moat_link *l) { return (struct lr_net *)l; }
@@ -287,6 +307,9 @@ static void lr_net_reset(struct lr_net *n, uint32_t g)
     }
     n->n_ret_rx = 0;
     n->cur_tx = LR_NONE;
+    n->gso.len = 0;         /* its buffer is taken back with the others */
+    n->gso.segs = 0;
+    n->stage_out = 0;
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_reset(n->ring[i].sh);
         n->ring[i].local = 0;
@@ -336,7 +359,7 @@ static void lr_net_return_rx(struct lr_net *n)
 {
     for (uint32_t k = 0; k < n->n_ret_rx; k++) {
         uint32_t i = n->ret_rx[k];
-        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0, 0);
+        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0, 0, 0);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             break;
@@ -371,7 +394,7 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         if (r != 0)
             break;
         uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
-                              &n->cnt);
+                              0, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
@@ -408,7 +431,7 @@ static void lr_net_reclaim_tx(struct lr_net *n)
         }
         if (r != 0)
             break;
-        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, 0, &n->cnt);
+        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, 0, 0, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
@@ -424,6 +447,21 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
     if (n->broken) {
         n->cnt.no_buf++;
         return MOAT_E_NOBUFS;
+    }
+    if (n->stage) {
+        /* GSO region: a private staging buffer. A shared one is needed at
+         * commit unless the frame joins the pending GSO frame; with none
+         * pending and none free, say so now. */
+        if (n->gso.len == 0 && n->n_free_tx == 0)
+            lr_net_reclaim_tx(n);
+        if (n->gso.len == 0 && n->n_free_tx == 0) {
+            n->cnt.no_buf++;
+            return MOAT_E_NOBUFS;
+        }
+        n->stage_out = 1;
+        *buf = n->stage;
+        *cap = n->stage_cap;
+        return 0;
     }
     if (n->cur_tx == LR_NONE) {
         if (n->n_free_tx == 0)
@@ -443,18 +481,12 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
     return 0;
 }
 
-static int lr_net_tx_commit(struct moat_link *l, size_t len)
+/* Publish shared transmit buffer @p i holding @p len bytes. On failure
+ * the buffer stays ours. Returns 0 or MOAT_E_IO. */
+static int lr_net_tx_push(struct lr_net *n, uint32_t i, uint32_t len, uint32_t flags,
+                          uint32_t aux)
 {
-    struct lr_net *n = lr_net_of(l);
-    uint32_t i = n->cur_tx;
-    if (i == LR_NONE)
-        return MOAT_E_IO;
-    n->cur_tx = LR_NONE;
-    if (len == 0 || len > n->lay.g.frame_size) {
-        n->free_tx[n->n_free_tx++] = i;
-        return len == 0 ? 0 : MOAT_E_IO;
-    }
-    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, (uint32_t)len, 0);
+    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, len, flags, aux);
     if (r != 0) {
         if (r == MOAT_E_PEER)
             lr_net_cut(n);
@@ -467,11 +499,74 @@ static int lr_net_tx_commit(struct moat_link *l, size_t len)
     return 0;
 }
 
+/* Send the pending GSO frame, if any (a single segment goes as a plain
+ * frame). Returns 0 or MOAT_E_IO. */
+static int lr_net_gso_push(struct lr_net *n)
+{
+    if (n->gso.len == 0)
+        return 0;
+    uint16_t gs;
+    size_t len = moat_gso_finish(&n->gso, &gs);
+    return lr_net_tx_push(n, n->gso_idx, (uint32_t)len, gs ? LINKRING_TX_GSO : 0, gs);
+}
+
+/* GSO region: the frame in stage joins the pending GSO frame, starts one
+ * in a shared buffer, or is copied to one and sent as it is. */
+static int lr_net_tx_commit_gso(struct lr_net *n, size_t len)
+{
+    if (!n->stage_out)
+        return MOAT_E_IO;
+    n->stage_out = 0;
+    if (len == 0)
+        return 0;
+    if (len > n->stage_cap)
+        return MOAT_E_IO;
+    struct moat_gso_seg sg;
+    int cand = moat_gso_parse(n->stage, len, &sg);
+    if (cand && moat_gso_append(&n->gso, n->stage, &sg))
+        return 0;
+    if (lr_net_gso_push(n) != 0)
+        return MOAT_E_IO;
+    if (n->n_free_tx == 0)
+        lr_net_reclaim_tx(n);
+    if (n->n_free_tx == 0) {
+        n->cnt.no_buf++;
+        return MOAT_E_AGAIN;    /* like a full device queue: TCP holds back */
+    }
+    uint32_t i = n->free_tx[--n->n_free_tx];
+    uint8_t *b = n->bufs + (size_t)i * n->lay.g.frame_size;
+    if (cand) {
+        n->gso.frame = b;
+        n->gso_idx = i;
+        moat_gso_start(&n->gso, n->stage, len, &sg);
+        return 0;
+    }
+    memcpy(b, n->stage, len);
+    return lr_net_tx_push(n, i, (uint32_t)len, 0, 0);
+}
+
+static int lr_net_tx_commit(struct moat_link *l, size_t len)
+{
+    struct lr_net *n = lr_net_of(l);
+    if (n->stage)
+        return lr_net_tx_commit_gso(n, len);
+    uint32_t i = n->cur_tx;
+    if (i == LR_NONE)
+        return MOAT_E_IO;
+    n->cur_tx = LR_NONE;
+    if (len == 0 || len > n->lay.g.frame_size) {
+        n->free_tx[n->n_free_tx++] = i;
+        return len == 0 ? 0 : MOAT_E_IO;
+    }
+    return lr_net_tx_push(n, i, (uint32_t)len, 0, 0);
+}
+
 static int lr_net_flush(struct moat_link *l)
 {
     struct lr_net *n = lr_net_of(l);
     if (n->broken)
         return 0;
+    lr_net_gso_push(n);     /* the batch's GSO frame goes now */
     lr_net_return_rx(n);
     lr_cons_commit(&n->ring[LINKRING_RX]);
     lr_cons_commit(&n->ring[LINKRING_TXFREE]);
@@ -531,6 +626,7 @@ static void lr_net_close(struct moat_link *l)
     free(n->free_tx);
     free(n->ret_rx);
     free(n->copy);
+    free(n->stage);
     free(n);
 }
 
@@ -561,7 +657,12 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
         n->free_tx = calloc(lay->g.n_tx, sizeof(uint32_t));
         n->ret_rx = calloc(lay->g.n_rx, sizeof(uint32_t));
         n->copy = malloc(lay->g.frame_size);
-        if (!n->mine || !n->free_tx || !n->ret_rx || !n->copy)
+        if (lay->g.flags & LINKRING_GEOM_TX_GSO) {
+            n->stage_cap = (size_t)mtu + 14u + 4u;
+            n->stage = malloc(n->stage_cap);
+        }
+        if (!n->mine || !n->free_tx || !n->ret_rx || !n->copy ||
+            ((lay->g.flags & LINKRING_GEOM_TX_GSO) && !n->stage))
             err = MOAT_E_NOMEM;
     }
     if (err != 0) {
@@ -573,6 +674,7 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
             free(n->free_tx);
             free(n->ret_rx);
             free(n->copy);
+            free(n->stage);
             free(n);
         }
         return err;
@@ -676,7 +778,7 @@ static void lr_dev_reclaim_rx(struct linkring_dev *d)
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_RXFREE], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, 0, &d->cnt);
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, 0, 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
@@ -714,7 +816,7 @@ void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t f
     if (len == 0 || len > d->lay.g.frame_size)
         return;     /* keep the buffer for the next frame */
     flags &= MOAT_LINK_RX_KNOWN;
-    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags) != 0) {
+    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags, 0) != 0) {
         d->cnt.no_buf++;
         return;
     }
@@ -732,12 +834,15 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_TX], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, 0, &d->cnt);
+        uint32_t ok = (d->lay.g.flags & LINKRING_GEOM_TX_GSO) ? LINKRING_TX_GSO : 0;
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, ok,
+                              ok != 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
         d->cur_tx = i;
         d->cur_tx_len = ds.len;
+        d->cur_tx_gso = (ds.flags & LINKRING_TX_GSO) ? (uint16_t)ds.rsvd : 0;
     }
     if (d->cur_tx == LR_NONE) {
         lr_cons_commit(&d->ring[LINKRING_TX]);
@@ -754,6 +859,7 @@ void linkring_dev_tx_done(struct linkring_dev *d)
     if (i == LR_NONE)
         return;
     d->cur_tx = LR_NONE;
+    d->cur_tx_gso = 0;
     /* Release the descriptor's TX slot before the buffer goes back: the
      * TX ring has exactly as many slots as there are buffers, so a buffer
      * the net side can reuse while its old descriptor still counts in the
@@ -761,7 +867,7 @@ void linkring_dev_tx_done(struct linkring_dev *d)
      * find the ring full and drop a finished frame (LINK_TX_ERROR under
      * load, issue 7). */
     lr_cons_commit(&d->ring[LINKRING_TX]);
-    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0, 0) != 0)
+    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0, 0, 0) != 0)
         return;     /* cannot happen with an honest net side */
     lr_clr(d->mine, i);
     d->dirty = 1;

@@ -67,7 +67,18 @@ struct linkring_geom {
     uint32_t n_rx;          /* receive buffers, >= 1 */
     uint32_t n_tx;          /* transmit buffers, >= 1 */
     uint32_t ring_slots;    /* descriptors per ring, power of two >= n_rx, n_tx */
+    uint32_t flags;         /* LINKRING_GEOM_* */
+    uint32_t rsvd;          /* 0 */
 };
+
+/* The device takes TCP/IPv4 GSO frames (a TAP with offloads): the net side
+ * joins consecutive segments into 64 KiB frames (ports/linux/gso.c) and
+ * sends each as ONE descriptor with LINKRING_TX_GSO and its segment size;
+ * the link domain checks it and writes it whole (tx_commit_gso). Needs
+ * frame_size >= 14 + 65535. */
+#define LINKRING_GEOM_TX_GSO 0x1u
+/* Transmit descriptor flag: a GSO frame; rsvd holds the segment size. */
+#define LINKRING_TX_GSO      0x1u
 
 struct linkring_layout {
     struct linkring_geom g;
@@ -81,8 +92,9 @@ struct linkring_layout {
 struct linkring_desc {
     uint32_t off;           /* from buf_off; multiple of frame_size */
     uint32_t len;           /* frame bytes (1..frame_size; 0 on the free rings) */
-    uint32_t flags;         /* rx ring: MOAT_LINK_RX_KNOWN bits; elsewhere 0 */
-    uint32_t rsvd;          /* 0 */
+    uint32_t flags;         /* rx ring: MOAT_LINK_RX_KNOWN bits; tx ring:
+                               LINKRING_TX_GSO (GSO regions only); elsewhere 0 */
+    uint32_t rsvd;          /* tx with LINKRING_TX_GSO: segment size 1..65535; else 0 */
 };
 _Static_assert(sizeof(struct linkring_desc) == 16, "descriptor size");
 
@@ -131,7 +143,7 @@ struct linkring_hdr {
     uint32_t version;
     struct linkring_geom geom;
     uint64_t size;
-    uint8_t pad0[MOAT_CACHELINE - 32];
+    uint8_t pad0[MOAT_CACHELINE - 40];
     /* Supervisor writes gen; the net side answers with net_ack. */
     _Atomic uint32_t gen;
     _Atomic uint32_t net_ack;
@@ -222,6 +234,7 @@ struct linkring_dev {
     uint32_t cur_rx;        /* buffer handed out by rx_buf, or UINT32_MAX */
     uint32_t cur_tx;        /* buffer handed out by tx_peek, or UINT32_MAX */
     uint32_t cur_tx_len;
+    uint16_t cur_tx_gso;    /* its segment size if it is a GSO frame, else 0 */
     uint32_t gen;           /* generation we started in */
     int started;            /* net side acknowledged gen: rings are ours */
     int net_bell, link_bell;
@@ -247,7 +260,8 @@ void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len);
 void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags);
 
 /* Transmit path: the next frame to send (0, or MOAT_E_AGAIN), then give the
- * buffer back. */
+ * buffer back. With LINKRING_GEOM_TX_GSO, d->cur_tx_gso says whether the
+ * frame is a GSO frame (its segment size) or a plain one (0). */
 int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t *len);
 void linkring_dev_tx_done(struct linkring_dev *d);
 

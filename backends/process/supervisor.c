@@ -777,6 +777,9 @@ static int sv_open_ifs(struct moat_backend *be)
              * buffers are 128 KiB; a page of one becomes resident only
              * when a frame reaches it (tap.c, docs/performance.md). */
             linkring_geom_for_frame(MOAT_TAP_FRAME_MAX, DOMAIN_LINK_BUFS, &g);
+            /* ... and transmit: the net domain joins segments into GSO
+             * frames, which the link domain writes whole. */
+            g.flags |= LINKRING_GEOM_TX_GSO;
         } else {
             linkring_geom_for_mtu(ifc->mtu ? ifc->mtu : 1500, DOMAIN_LINK_BUFS, &g);
         }

@@ -53,6 +53,15 @@ struct moat_link_ops {
     int (*arm)(struct moat_link *l);
     /* Release everything the link holds. Takes @p l. */
     void (*close)(struct moat_link *l);
+    /* Send the acquired buffer's first @p len bytes as one TCP/IPv4 GSO
+     * frame for the device to cut into @p gso_size-byte segments (IP
+     * length and header checksum set for the whole frame, the TCP
+     * checksum field holding the pseudo-header sum). Returns as
+     * tx_commit; MOAT_E_IO for a frame the link refuses. May be NULL (the
+     * link takes only plain frames): a TAP with offloads has it, and the
+     * factored backends' link domain uses it to write the 64 KiB frames
+     * the net domain built. */
+    int (*tx_commit_gso)(struct moat_link *l, size_t len, uint16_t gso_size);
 };
 
 struct moat_link {

@@ -49,11 +49,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "gso.h"
 #include "linux_link.h"
 
 /* Offload mode: the virtio-net header in front of every frame. */
 #define TAP_VH       sizeof(struct virtio_net_hdr)
-#define TAP_GSO_MAX  65535u     /* IP total length of one GSO frame */
 
 /* The largest IPv4 datagram behind an Ethernet (+ VLAN tag) header, and
  * its virtio-net header, still fit, so read() never truncates: a receive
@@ -69,17 +69,11 @@ struct tap_link {
     struct moat_link_counters cnt;
     uint8_t *rx_buf;
     uint8_t *tx_buf;
-    /* Offload mode only (vnet != 0): the GSO frame being built. gso_buf
-     * holds the virtio-net header, then the first segment's headers and
-     * the payload of every segment appended so far. */
+    /* Offload mode only (vnet != 0): the GSO frame being built (gso.c).
+     * gso_buf holds the virtio-net header, then the frame (gso.frame). */
     int vnet;
     uint8_t *gso_buf;
-    size_t gso_len;             /* frame bytes after the header; 0: none pending */
-    size_t gso_hlen;            /* Ethernet + IP + TCP header bytes */
-    unsigned gso_segs;
-    uint16_t gso_mss;           /* payload bytes of every segment but the last */
-    uint32_t gso_next;          /* sequence number the next segment must have */
-    int gso_closed;             /* the last segment was short or pushed */
+    struct moat_gso gso;
 };
 
 /* The caller's choice, unless MOAT_TAP_OFFLOAD=0 or =1 overrides it. */
@@ -321,78 +315,17 @@ static int tap_write(struct tap_link *t, const uint8_t *buf, size_t len, size_t 
     }
 }
 
-static uint32_t tap_rd32(const uint8_t *p)
+/* The virtio-net header of a GSO frame of @p hlen header bytes cut into
+ * @p gso_size-byte segments, checksum left to the kernel. */
+static void tap_vnet_gso_hdr(struct virtio_net_hdr *vh, size_t hlen, uint16_t gso_size)
 {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void tap_wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-/* Ones' complement sum of @p n bytes (n even), not folded to 16 bits. */
-static uint32_t tap_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += tap_rd16(p + i);
-    return s;
-}
-static uint16_t tap_fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)s;
-}
-
-/* A TCP segment that may be part of a GSO frame: IPv4 without options or
- * fragmentation, ACK set, payload present, no flag but ACK and PSH. */
-struct tap_seg {
-    size_t hlen;                /* Ethernet + IP + TCP headers */
-    size_t plen;                /* payload bytes */
-    uint32_t seq;
-    uint8_t flags;
-};
-
-static int tap_seg_parse(const uint8_t *f, size_t len, struct tap_seg *sg)
-{
-    if (len < 14u + 20u + 20u || f[12] != 0x08 || f[13] != 0x00)
-        return 0;
-    const uint8_t *ip = f + 14;
-    size_t tot = tap_rd16(ip + 2);
-    if (ip[0] != 0x45 || ip[9] != 6 || (tap_rd16(ip + 6) & 0x3fffu) != 0 ||
-        tot < 40u || 14u + tot != len)
-        return 0;
-    const uint8_t *th = ip + 20;
-    size_t thl = (size_t)(th[12] >> 4) * 4u;
-    if (thl < 20u || 20u + thl >= tot)
-        return 0;
-    sg->flags = th[13];
-    if (!(sg->flags & 0x10u) || (sg->flags & ~0x18u))
-        return 0;               /* ACK required; only ACK and PSH allowed */
-    sg->hlen = 14u + 20u + thl;
-    sg->plen = tot - 20u - thl;
-    sg->seq = tap_rd32(th + 4);
-    return 1;
-}
-
-/* Can @p f (parsed as @p sg) continue the pending GSO frame? Its headers
- * must match the first segment's except where they differ per segment
- * (IP length, id and checksum; TCP sequence number, checksum, PSH). */
-static int tap_gso_fits(const struct tap_link *t, const uint8_t *f, const struct tap_seg *sg)
-{
-    const uint8_t *p = t->gso_buf + TAP_VH;
-    if (t->gso_len == 0 || t->gso_closed || sg->hlen != t->gso_hlen ||
-        sg->seq != t->gso_next || sg->plen > t->gso_mss ||
-        t->gso_len - 14u + sg->plen > TAP_GSO_MAX)
-        return 0;
-    return memcmp(p, f, 14u + 2u) == 0 &&                 /* Ethernet, IP version/TOS */
-           memcmp(p + 20, f + 20, 4) == 0 &&              /* IP flags, TTL, protocol */
-           memcmp(p + 26, f + 26, 8) == 0 &&              /* IP addresses */
-           memcmp(p + 34, f + 34, 4) == 0 &&              /* TCP ports */
-           memcmp(p + 42, f + 42, 5) == 0 &&              /* ack number, data offset */
-           memcmp(p + 48, f + 48, 2) == 0 &&              /* window */
-           memcmp(p + 54, f + 54, sg->hlen - 54u) == 0;   /* options */
+    memset(vh, 0, TAP_VH);
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh->hdr_len = (uint16_t)hlen;   /* host order: legacy header */
+    vh->gso_size = gso_size;
+    vh->csum_start = 14u + 20u;
+    vh->csum_offset = 16u;
 }
 
 /* Write the pending GSO frame (if any). One segment goes out as it was
@@ -401,31 +334,16 @@ static int tap_gso_fits(const struct tap_link *t, const uint8_t *f, const struct
 static int tap_gso_flush(struct tap_link *t)
 {
     struct virtio_net_hdr *vh = (struct virtio_net_hdr *)t->gso_buf;
-    uint8_t *f = t->gso_buf + TAP_VH;
-    size_t len = t->gso_len;
+    size_t hlen = t->gso.hlen;
+    uint16_t gso_size;
+    size_t len = moat_gso_finish(&t->gso, &gso_size);
 
     if (len == 0)
         return 0;
-    memset(vh, 0, TAP_VH);
-    if (t->gso_segs > 1) {
-        uint8_t *ip = f + 14, *th = ip + 20;
-        size_t tot = len - 14u;
-        tap_wr16(ip + 2, (uint32_t)tot);
-        tap_wr16(ip + 10, 0);
-        tap_wr16(ip + 10, (uint16_t)~tap_fold(tap_sum(ip, 20, 0)));
-        /* CHECKSUM_PARTIAL convention: the field holds the folded
-         * pseudo-header sum (not complemented), the device adds the rest. */
-        uint32_t ps = tap_sum(ip + 12, 8, 0) + 6u + (uint32_t)(tot - 20u);
-        tap_wr16(th + 16, tap_fold(ps));
-        vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-        vh->hdr_len = (uint16_t)t->gso_hlen;   /* host order: legacy header */
-        vh->gso_size = t->gso_mss;
-        vh->csum_start = 14u + 20u;
-        vh->csum_offset = 16u;
-    }
-    t->gso_len = 0;
-    t->gso_segs = 0;
+    if (gso_size)
+        tap_vnet_gso_hdr(vh, hlen, gso_size);
+    else
+        memset(vh, 0, TAP_VH);
     return tap_write(t, t->gso_buf, TAP_VH + len, len);
 }
 
@@ -441,33 +359,16 @@ static int tap_flush(struct moat_link *l)
 static int tap_commit_vnet(struct tap_link *t, size_t len)
 {
     const uint8_t *f = t->tx_buf;
-    struct tap_seg sg;
-    int cand = tap_seg_parse(f, len, &sg);
+    struct moat_gso_seg sg;
+    int cand = len <= 14u + MOAT_GSO_IP_MAX && moat_gso_parse(f, len, &sg);
 
-    if (cand && tap_gso_fits(t, f, &sg)) {
-        memcpy(t->gso_buf + TAP_VH + t->gso_len, f + sg.hlen, sg.plen);
-        t->gso_len += sg.plen;
-        t->gso_segs++;
-        t->gso_next += (uint32_t)sg.plen;
-        if (sg.flags & 0x08u) {
-            t->gso_buf[TAP_VH + 14u + 20u + 13u] |= 0x08u;   /* PSH on the last */
-            t->gso_closed = 1;
-        }
-        if (sg.plen < t->gso_mss)
-            t->gso_closed = 1;
+    if (cand && moat_gso_append(&t->gso, f, &sg))
         return 0;
-    }
     int r = tap_gso_flush(t);
     if (r != 0)
         return r;   /* the device refused the pending frame: take nothing more now */
     if (cand) {
-        memcpy(t->gso_buf + TAP_VH, f, len);
-        t->gso_len = len;
-        t->gso_hlen = sg.hlen;
-        t->gso_segs = 1;
-        t->gso_mss = (uint16_t)sg.plen;
-        t->gso_next = sg.seq + (uint32_t)sg.plen;
-        t->gso_closed = (sg.flags & 0x08u) != 0;
+        moat_gso_start(&t->gso, f, len, &sg);
         return 0;
     }
     /* A plain frame: an all-zero header in the headroom before tx_buf. */
@@ -496,6 +397,32 @@ static int tap_tx_commit(struct moat_link *l, size_t len)
     if (t->vnet)
         return tap_commit_vnet(t, len);
     return tap_write(t, t->tx_buf, len, len);
+}
+
+/*
+ * Offload mode: send the acquired buffer's @p len bytes as one GSO frame
+ * of @p gso_size-byte segments, finished elsewhere (moat_gso_finish in the
+ * net domain of a factored backend; the link domain writes it whole).
+ * After our own pending frame, so the order on the wire is the order of
+ * the commits. Returns as tx_commit; MOAT_E_IO (counted in tx_errors) for
+ * a frame that is not a well-formed TCP/IPv4 GSO frame or without offload.
+ */
+static int tap_tx_commit_gso(struct moat_link *l, size_t len, uint16_t gso_size)
+{
+    struct tap_link *t = (struct tap_link *)l;
+    if (!t->tx_out)
+        return MOAT_E_INVAL;
+    t->tx_out = 0;
+    size_t hlen = len <= t->tx_cap ? moat_gso_check(t->tx_buf, len, gso_size) : 0;
+    if (!t->vnet || hlen == 0) {
+        t->cnt.tx_errors++;
+        return MOAT_E_IO;
+    }
+    int r = tap_gso_flush(t);
+    if (r != 0)
+        return r;
+    tap_vnet_gso_hdr((struct virtio_net_hdr *)(t->tx_buf - TAP_VH), hlen, gso_size);
+    return tap_write(t, t->tx_buf - TAP_VH, TAP_VH + len, len);
 }
 
 static int tap_wait_fd(struct moat_link *l)
@@ -527,6 +454,7 @@ static const struct moat_link_ops tap_ops = {
     .next_due_us = NULL,
     .arm = NULL,            /* the fd is level-triggered: nothing to arm */
     .close = tap_close,
+    .tx_commit_gso = tap_tx_commit_gso,
 };
 
 static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out);
@@ -561,7 +489,8 @@ static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
     struct tap_link *t = calloc(1, sizeof *t);
     if (t != NULL) {
         t->rx_buf = malloc(TAP_RX_BUF);
-        t->tx_cap = (size_t)(mtu ? mtu : 1500) + 14u;
+        /* Offload mode takes whole GSO frames (tx_commit_gso) too. */
+        t->tx_cap = vnet ? 14u + MOAT_GSO_IP_MAX : (size_t)(mtu ? mtu : 1500) + 14u;
         /* Headroom for the virtio-net header of offload mode. */
         uint8_t *b = malloc(TAP_VH + t->tx_cap);
         t->tx_buf = b ? b + TAP_VH : NULL;
@@ -580,7 +509,8 @@ static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
     t->link.mtu = mtu ? mtu : 1500;
     t->fd = fd;
     if (vnet) {
-        t->gso_buf = malloc(TAP_VH + 14u + TAP_GSO_MAX);
+        t->gso_buf = malloc(TAP_VH + 14u + MOAT_GSO_IP_MAX);
+        t->gso.frame = t->gso_buf ? t->gso_buf + TAP_VH : NULL;
         if (t->gso_buf == NULL) {
             tap_close(&t->link);
             return MOAT_E_NOMEM;
