@@ -478,6 +478,106 @@ START_TEST(hostile_offload_geometry_carries_64k_frames)
 }
 END_TEST
 
+/* A full-size TCP/IPv4 segment (1000 payload bytes) at @p seq into @p f. */
+static size_t hl_tcp_seg(uint8_t *f, uint32_t seq, uint8_t flags)
+{
+    memset(f, 0, 14 + 20 + 20 + 1000);
+    memset(f, 0x02, 12);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *th = ip + 20;
+    ip[0] = 0x45;
+    ip[2] = (20 + 20 + 1000) >> 8;
+    ip[3] = (20 + 20 + 1000) & 0xff;
+    ip[8] = 64;
+    ip[9] = 6;
+    th[4] = (uint8_t)(seq >> 24);
+    th[5] = (uint8_t)(seq >> 16);
+    th[6] = (uint8_t)(seq >> 8);
+    th[7] = (uint8_t)seq;
+    th[12] = 5u << 4;
+    th[13] = flags;
+    memset(th + 20, (int)(seq / 1000), 1000);
+    return 14 + 20 + 20 + 1000;
+}
+
+/* A region for a TAP with offloads: the net side joins consecutive
+ * segments into one GSO frame, one descriptor with the segment size; a
+ * frame that cannot join goes as it is, in order. The link side takes the
+ * GSO flag only in such a region, and only with a segment size. */
+START_TEST(hostile_gso_frames_cross_as_one_descriptor)
+{
+    struct linkring_geom g;
+    struct linkring_layout lay;
+    linkring_geom_for_frame(14u + 4u + 65535u, 8, &g);
+    g.flags |= LINKRING_GEOM_TX_GSO;
+    ck_assert_int_eq(linkring_layout(&g, &lay), 0);
+    size_t size = lay.size;
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(base, MAP_FAILED);
+    linkring_region_init(base, &lay);
+    int nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), lb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct moat_link *net;
+    ck_assert_int_eq(linkring_net_link(base, size, &lay, dup(nb), dup(lb), 1500, &net), 0);
+    struct linkring_dev d;
+    ck_assert_int_eq(linkring_dev_attach(&d, base, size, &lay, nb, lb), 0);
+    ck_assert_int_eq(linkring_dev_ready(&d), 1);
+    uint8_t *buf;
+    size_t cap;
+    for (uint32_t k = 0; k < 3; k++) {
+        ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
+        ck_assert_uint_ge(cap, 1514);
+        ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 1000 * (k + 1), 0x10)), 0);
+    }
+    /* A SYN cannot join: the GSO frame goes first, then the SYN. */
+    ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
+    ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 9000, 0x02)), 0);
+    net->ops->flush(net);
+    const uint8_t *f;
+    uint32_t len;
+    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), 0);
+    ck_assert_uint_eq(len, 14 + 20 + 20 + 3000);
+    ck_assert_uint_eq(d.cur_tx_gso, 1000);
+    ck_assert_uint_eq((f[16] << 8) | f[17], 20 + 20 + 3000);   /* IP length of the whole */
+    ck_assert_uint_eq(f[54 + 1000], 2);                          /* second payload in place */
+    ck_assert_uint_eq(f[54 + 2999], 3);
+    linkring_dev_tx_done(&d);
+    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), 0);
+    ck_assert_uint_eq(len, 14 + 20 + 20 + 1000);
+    ck_assert_uint_eq(d.cur_tx_gso, 0);
+    ck_assert_uint_eq(f[14 + 20 + 13], 0x02);
+    linkring_dev_tx_done(&d);
+    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), MOAT_E_AGAIN);
+    linkring_dev_flush(&d);
+    /* A lying net side: GSO without a segment size, a size without GSO. */
+    struct moat_ring tx;
+    memset(&tx, 0, sizeof tx);
+    uint32_t cap_b = lay.g.ring_slots * HL_DESC;
+    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)((uint8_t *)base + lay.off_rings) +
+                                               LINKRING_TX,
+                                      (uint8_t *)base + lay.off_desc + 2 * cap_b, cap_b, 0),
+                     0);
+    tx.local = atomic_load(&tx.sh->prod);
+    struct linkring_desc bad[2] = { { 8 * lay.g.frame_size, 100, LINKRING_TX_GSO, 0 },
+                                    { 9 * lay.g.frame_size, 100, 0, 1000 } };
+    for (int i = 0; i < 2; i++) {
+        moat_ring_put(&tx, 0, &bad[i], HL_DESC);
+        moat_ring_publish(&tx, HL_DESC);
+    }
+    uint64_t before = d.cnt.bad[LINKRING_BAD_FLAGS];
+    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), MOAT_E_AGAIN);
+    ck_assert_uint_eq(d.cnt.bad[LINKRING_BAD_FLAGS], before + 2);
+    linkring_dev_detach(&d);
+    net->ops->close(net);
+    close(nb);
+    close(lb);
+    munmap(base, size);
+    /* A GSO region needs buffers that hold a whole GSO frame. */
+    linkring_geom_for_mtu(1500, 8, &g);
+    g.flags = LINKRING_GEOM_TX_GSO;
+    ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
+}
+END_TEST
+
 START_TEST(hostile_random_scribbler_never_crashes)
 {
     struct hl h;
@@ -549,6 +649,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, hostile_random_scribbler_never_crashes);
     tcase_add_test(tc, hostile_rx_flags_only_known_bits_on_the_rx_ring);
     tcase_add_test(tc, hostile_offload_geometry_carries_64k_frames);
+    tcase_add_test(tc, hostile_gso_frames_cross_as_one_descriptor);
     suite_add_tcase(s, tc);
     return s;
 }
