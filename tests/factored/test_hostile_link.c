@@ -433,48 +433,70 @@ START_TEST(hostile_rx_flags_only_known_bits_on_the_rx_ring)
 }
 END_TEST
 
+/* A region of geometry @p g with the net side and an honest link side
+ * attached and started (the large-frame regions of TAPs with offloads). */
+struct hl_big {
+    struct linkring_layout lay;
+    size_t size;
+    void *base;
+    int nb, lb;
+    struct moat_link *net;
+    struct linkring_dev d;
+};
+
+static void hl_big_setup(struct hl_big *h, const struct linkring_geom *g)
+{
+    ck_assert_int_eq(linkring_layout(g, &h->lay), 0);
+    h->size = h->lay.size;
+    h->base = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(h->base, MAP_FAILED);
+    linkring_region_init(h->base, &h->lay);
+    h->nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    h->lb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ck_assert_int_eq(linkring_net_link(h->base, h->size, &h->lay, dup(h->nb), dup(h->lb), 1500,
+                                       &h->net), 0);
+    ck_assert_int_eq(linkring_dev_attach(&h->d, h->base, h->size, &h->lay, h->nb, h->lb), 0);
+    ck_assert_int_eq(linkring_dev_ready(&h->d), 1);
+}
+
+static void hl_big_teardown(struct hl_big *h)
+{
+    linkring_dev_detach(&h->d);
+    h->net->ops->close(h->net);
+    close(h->nb);
+    close(h->lb);
+    munmap(h->base, h->size);
+}
+
 /* A region laid out for a TAP with receive offload carries a 64 KiB frame
  * in one buffer, its full length in the descriptor. */
 START_TEST(hostile_offload_geometry_carries_64k_frames)
 {
     struct linkring_geom g;
-    struct linkring_layout lay;
+    struct hl_big h;
     linkring_geom_for_frame(14u + 4u + 65535u, 4, &g);
     ck_assert_uint_eq(g.frame_size, LINKRING_FRAME_MAX);
-    ck_assert_int_eq(linkring_layout(&g, &lay), 0);
-    size_t size = lay.size;
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(base, MAP_FAILED);
-    linkring_region_init(base, &lay);
-    int nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), lb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    struct moat_link *net;
-    ck_assert_int_eq(linkring_net_link(base, lay.size, &lay, dup(nb), dup(lb), 1500, &net), 0);
-    struct linkring_dev d;
-    ck_assert_int_eq(linkring_dev_attach(&d, base, lay.size, &lay, nb, lb), 0);
-    ck_assert_int_eq(linkring_dev_ready(&d), 1);
+    hl_big_setup(&h, &g);
     uint8_t *buf;
     uint32_t cap;
-    ck_assert_int_eq(linkring_dev_rx_buf(&d, &buf, &cap), 0);
+    ck_assert_int_eq(linkring_dev_rx_buf(&h.d, &buf, &cap), 0);
     ck_assert_uint_ge(cap, 14u + 65535u);
     memset(buf, 0x5a, 14u + 65535u);
     buf[14u + 65535u - 1] = 0xa5;
-    linkring_dev_rx_push_flags(&d, 14u + 65535u, MOAT_LINK_RX_CSUM_OK);
-    linkring_dev_flush(&d);
+    linkring_dev_rx_push_flags(&h.d, 14u + 65535u, MOAT_LINK_RX_CSUM_OK);
+    linkring_dev_flush(&h.d);
     const uint8_t *f;
     size_t len;
-    ck_assert_int_eq(net->ops->rx_acquire(net, &f, &len), 0);
+    ck_assert_int_eq(h.net->ops->rx_acquire(h.net, &f, &len), 0);
     ck_assert_uint_eq(len, 14u + 65535u);
     ck_assert_uint_eq(f[len - 1], 0xa5);
-    ck_assert_uint_eq(net->rx_flags, MOAT_LINK_RX_CSUM_OK);
-    net->ops->rx_release(net);
+    ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_CSUM_OK);
+    h.net->ops->rx_release(h.net);
+    hl_big_teardown(&h);
     /* Too big for the pool's buffers: refused (the layout's own limit). */
+    struct linkring_layout lay;
     g.frame_size = 2 * LINKRING_FRAME_MAX;
     ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
-    linkring_dev_detach(&d);
-    net->ops->close(net);
-    close(nb);
-    close(lb);
-    munmap(base, size);
 }
 END_TEST
 
@@ -507,20 +529,12 @@ static size_t hl_tcp_seg(uint8_t *f, uint32_t seq, uint8_t flags)
 START_TEST(hostile_gso_frames_cross_as_one_descriptor)
 {
     struct linkring_geom g;
-    struct linkring_layout lay;
+    struct hl_big h;
     linkring_geom_for_frame(14u + 4u + 65535u, 8, &g);
     g.flags |= LINKRING_GEOM_TX_GSO;
-    ck_assert_int_eq(linkring_layout(&g, &lay), 0);
-    size_t size = lay.size;
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(base, MAP_FAILED);
-    linkring_region_init(base, &lay);
-    int nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), lb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    struct moat_link *net;
-    ck_assert_int_eq(linkring_net_link(base, size, &lay, dup(nb), dup(lb), 1500, &net), 0);
-    struct linkring_dev d;
-    ck_assert_int_eq(linkring_dev_attach(&d, base, size, &lay, nb, lb), 0);
-    ck_assert_int_eq(linkring_dev_ready(&d), 1);
+    hl_big_setup(&h, &g);
+    struct moat_link *net = h.net;
+    struct linkring_dev *d = &h.d;
     uint8_t *buf;
     size_t cap;
     for (uint32_t k = 0; k < 3; k++) {
@@ -534,44 +548,41 @@ START_TEST(hostile_gso_frames_cross_as_one_descriptor)
     net->ops->flush(net);
     const uint8_t *f;
     uint32_t len;
-    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), 0);
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
     ck_assert_uint_eq(len, 14 + 20 + 20 + 3000);
-    ck_assert_uint_eq(d.cur_tx_gso, 1000);
+    ck_assert_uint_eq(d->cur_tx_gso, 1000);
     ck_assert_uint_eq((f[16] << 8) | f[17], 20 + 20 + 3000);   /* IP length of the whole */
     ck_assert_uint_eq(f[54 + 1000], 2);                          /* second payload in place */
     ck_assert_uint_eq(f[54 + 2999], 3);
-    linkring_dev_tx_done(&d);
-    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), 0);
+    linkring_dev_tx_done(d);
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
     ck_assert_uint_eq(len, 14 + 20 + 20 + 1000);
-    ck_assert_uint_eq(d.cur_tx_gso, 0);
+    ck_assert_uint_eq(d->cur_tx_gso, 0);
     ck_assert_uint_eq(f[14 + 20 + 13], 0x02);
-    linkring_dev_tx_done(&d);
-    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), MOAT_E_AGAIN);
-    linkring_dev_flush(&d);
+    linkring_dev_tx_done(d);
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    linkring_dev_flush(d);
     /* A lying net side: GSO without a segment size, a size without GSO. */
     struct moat_ring tx;
     memset(&tx, 0, sizeof tx);
-    uint32_t cap_b = lay.g.ring_slots * HL_DESC;
-    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)((uint8_t *)base + lay.off_rings) +
-                                               LINKRING_TX,
-                                      (uint8_t *)base + lay.off_desc + 2 * cap_b, cap_b, 0),
+    uint32_t cap_b = h.lay.g.ring_slots * HL_DESC;
+    uint8_t *hb = h.base;
+    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)(hb + h.lay.off_rings) + LINKRING_TX,
+                                      hb + h.lay.off_desc + 2 * cap_b, cap_b, 0),
                      0);
     tx.local = atomic_load(&tx.sh->prod);
-    struct linkring_desc bad[2] = { { 8 * lay.g.frame_size, 100, LINKRING_TX_GSO, 0 },
-                                    { 9 * lay.g.frame_size, 100, 0, 1000 } };
+    struct linkring_desc bad[2] = { { 8 * h.lay.g.frame_size, 100, LINKRING_TX_GSO, 0 },
+                                    { 9 * h.lay.g.frame_size, 100, 0, 1000 } };
     for (int i = 0; i < 2; i++) {
         moat_ring_put(&tx, 0, &bad[i], HL_DESC);
         moat_ring_publish(&tx, HL_DESC);
     }
-    uint64_t before = d.cnt.bad[LINKRING_BAD_FLAGS];
-    ck_assert_int_eq(linkring_dev_tx_peek(&d, &f, &len), MOAT_E_AGAIN);
-    ck_assert_uint_eq(d.cnt.bad[LINKRING_BAD_FLAGS], before + 2);
-    linkring_dev_detach(&d);
-    net->ops->close(net);
-    close(nb);
-    close(lb);
-    munmap(base, size);
+    uint64_t before = d->cnt.bad[LINKRING_BAD_FLAGS];
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    ck_assert_uint_eq(d->cnt.bad[LINKRING_BAD_FLAGS], before + 2);
+    hl_big_teardown(&h);
     /* A GSO region needs buffers that hold a whole GSO frame. */
+    struct linkring_layout lay;
     linkring_geom_for_mtu(1500, 8, &g);
     g.flags = LINKRING_GEOM_TX_GSO;
     ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
