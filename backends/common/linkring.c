@@ -28,6 +28,10 @@
 #include "ports/linux/gso.h"
 
 #define LR_NONE      UINT32_MAX
+/* What a descriptor's rsvd word may hold on a ring (lr_check). */
+#define LR_AUX_NONE  0
+#define LR_AUX_GSO   1
+#define LR_AUX_SKIP  2
 #define LR_DESC      ((uint32_t)sizeof(struct linkring_desc))
 /* Receive buffers are given back in batches of this many (or when the rx
  * ring runs dry, or at flush), so that one cache-line write covers many
@@ -213,20 +217,21 @@ static void lr_clr(uint8_t *bits, uint32_t i) { bits[i >> 3] &= (uint8_t)~(1u <<
 /*
  * Check a descriptor received from the other side for a buffer of the pool
  * [first, first + count). @p need_len: it must carry a frame length.
- * @p flags_ok: the flag bits this ring may carry; @p tx_gso: the tx ring of a
- * GSO region, where LINKRING_TX_GSO comes with a segment size in rsvd.
+ * @p flags_ok: the flag bits this ring may carry; @p aux: what rsvd may hold
+ * there (LR_AUX_*: nothing, a GSO frame's segment size on the tx ring of a
+ * GSO region, the frame's offset in its buffer on the rx ring).
  * Returns the buffer index, or LR_NONE after counting the reason.
  */
 static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
                          const struct linkring_desc *d, uint32_t first, uint32_t count,
-                         int need_len, uint32_t flags_ok, int tx_gso,
+                         int need_len, uint32_t flags_ok, int aux,
                          struct linkring_counters *c)
 {
     uint32_t fs = lay->g.frame_size;
-    /* rsvd is a GSO frame's segment size (tx ring of a GSO region), and 0
-     * everywhere else. */
-    int gso = tx_gso && (d->flags & LINKRING_TX_GSO);
-    if ((d->flags & ~flags_ok) != 0 || (gso ? d->rsvd == 0 || d->rsvd > 0xffffu : d->rsvd != 0)) {
+    int gso = aux == LR_AUX_GSO && (d->flags & LINKRING_TX_GSO);
+    int bad_aux = gso ? d->rsvd == 0 || d->rsvd > 0xffffu
+                      : aux == LR_AUX_SKIP ? d->rsvd > LINKRING_RX_SKIP_MAX : d->rsvd != 0;
+    if ((d->flags & ~flags_ok) != 0 || bad_aux) {
         c->bad[LINKRING_BAD_FLAGS]++;
         return LR_NONE;
     }
@@ -239,7 +244,8 @@ static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
         c->bad[LINKRING_BAD_RANGE]++;
         return LR_NONE;
     }
-    if (need_len && (d->len == 0 || d->len > fs)) {
+    /* rsvd is at most LINKRING_RX_SKIP_MAX where it is an offset: no wrap. */
+    if (need_len && (d->len == 0 || d->len > fs || (aux == LR_AUX_SKIP && d->len + d->rsvd > fs))) {
         c->bad[LINKRING_BAD_LEN]++;
         return LR_NONE;
     }
@@ -394,12 +400,12 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         if (r != 0)
             break;
         uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
-                              0, &n->cnt);
+                              LR_AUX_SKIP, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
         /* The one copy: from here on the core reads private memory. */
-        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size, d.len);
+        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size + d.rsvd, d.len);
         n->ret_rx[n->n_ret_rx++] = i;
         n->cnt.frames++;
         /* Checked above against the bits a receive descriptor may carry;
@@ -810,13 +816,18 @@ void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len)
 
 void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags)
 {
+    linkring_dev_rx_push_at(d, 0, len, flags);
+}
+
+void linkring_dev_rx_push_at(struct linkring_dev *d, uint32_t skip, uint32_t len, uint32_t flags)
+{
     uint32_t i = d->cur_rx;
     if (i == LR_NONE)
         return;
-    if (len == 0 || len > d->lay.g.frame_size)
+    if (len == 0 || skip > LINKRING_RX_SKIP_MAX || len > d->lay.g.frame_size - skip)
         return;     /* keep the buffer for the next frame */
     flags &= MOAT_LINK_RX_KNOWN;
-    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags, 0) != 0) {
+    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags, skip) != 0) {
         d->cnt.no_buf++;
         return;
     }
@@ -836,7 +847,7 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
             break;
         uint32_t ok = (d->lay.g.flags & LINKRING_GEOM_TX_GSO) ? LINKRING_TX_GSO : 0;
         uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, ok,
-                              ok != 0, &d->cnt);
+                              ok ? LR_AUX_GSO : LR_AUX_NONE, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);

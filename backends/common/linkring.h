@@ -94,8 +94,11 @@ struct linkring_desc {
     uint32_t len;           /* frame bytes (1..frame_size; 0 on the free rings) */
     uint32_t flags;         /* rx ring: MOAT_LINK_RX_KNOWN bits; tx ring:
                                LINKRING_TX_GSO (GSO regions only); elsewhere 0 */
-    uint32_t rsvd;          /* tx with LINKRING_TX_GSO: segment size 1..65535; else 0 */
+    uint32_t rsvd;          /* tx with LINKRING_TX_GSO: segment size 1..65535; rx: bytes
+                               before the frame in its buffer, 0..LINKRING_RX_SKIP_MAX (the
+                               link domain read the device's header there too); else 0 */
 };
+#define LINKRING_RX_SKIP_MAX 64u
 _Static_assert(sizeof(struct linkring_desc) == 16, "descriptor size");
 
 enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_NRINGS };
@@ -258,6 +261,9 @@ int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap);
 void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len);
 /* The same with the device's MOAT_LINK_RX_* flags for the frame. */
 void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags);
+/* The same for a frame that starts @p skip bytes into the buffer (at most
+ * LINKRING_RX_SKIP_MAX; skip + len at most the buffer). */
+void linkring_dev_rx_push_at(struct linkring_dev *d, uint32_t skip, uint32_t len, uint32_t flags);
 
 /* Transmit path: the next frame to send (0, or MOAT_E_AGAIN), then give the
  * buffer back. With LINKRING_GEOM_TX_GSO, d->cur_tx_gso says whether the

@@ -231,21 +231,23 @@ static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, s
     return MOAT_LINK_RX_CSUM_OK;
 }
 
-static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
+/* Read the next frame into @p buf (@p cap bytes): the frame starts at
+ * buf + *skip (the virtio-net header before it in offload mode), its flags
+ * are left in t->link.rx_flags. Returns 0, MOAT_E_AGAIN or MOAT_E_IO. */
+static int tap_read(struct tap_link *t, uint8_t *buf, size_t cap, size_t *skip, size_t *len)
 {
-    struct tap_link *t = (struct tap_link *)l;
     for (;;) {
-        ssize_t n = read(t->fd, t->rx_buf, TAP_RX_BUF);
+        ssize_t n = read(t->fd, buf, cap);
         if (n > 0 && t->vnet) {
             if ((size_t)n < TAP_VH) {
                 t->cnt.rx_bad_meta++;   /* not even a header: nothing to hand up */
                 continue;
             }
             struct virtio_net_hdr vh;
-            memcpy(&vh, t->rx_buf, TAP_VH);
-            *frame = t->rx_buf + TAP_VH;
+            memcpy(&vh, buf, TAP_VH);
+            *skip = TAP_VH;
             *len = (size_t)n - TAP_VH;
-            t->link.rx_flags = tap_vnet_rx(&vh, *frame, *len);
+            t->link.rx_flags = tap_vnet_rx(&vh, buf + TAP_VH, *len);
             if (t->link.rx_flags & MOAT_LINK_RX_BAD)
                 t->cnt.rx_bad_meta++;   /* the core drops it too (LINK_RX_BAD) */
             t->cnt.rx_frames++;
@@ -257,7 +259,7 @@ static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *le
             t->cnt.rx_frames++;
             t->cnt.rx_bytes += (uint64_t)n;
             t->link.rx_flags = 0;
-            *frame = t->rx_buf;
+            *skip = 0;
             *len = (size_t)n;
             return 0;
         }
@@ -270,6 +272,16 @@ static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *le
         t->cnt.rx_errors++;
         return MOAT_E_IO;
     }
+}
+
+static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
+{
+    struct tap_link *t = (struct tap_link *)l;
+    size_t skip = 0;
+    int r = tap_read(t, t->rx_buf, TAP_RX_BUF, &skip, len);
+    if (r == 0)
+        *frame = t->rx_buf + skip;
+    return r;
 }
 
 static void tap_rx_release(struct moat_link *l)
@@ -519,6 +531,13 @@ static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
     }
     *out = &t->link;
     return 0;
+}
+
+int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *skip, size_t *len)
+{
+    if (l == NULL || l->ops != &tap_ops)
+        return MOAT_E_INVAL;
+    return tap_read((struct tap_link *)l, buf, cap, skip, len);
 }
 
 int linux_tap_counters(struct moat_link *l, struct moat_link_counters *out)

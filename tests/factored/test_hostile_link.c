@@ -400,17 +400,30 @@ START_TEST(hostile_rx_flags_only_known_bits_on_the_rx_ring)
     hl_put(&h.rx_p, fs, 60, 0);
     hl_put(&h.rx_p, 2 * fs, 60, MOAT_LINK_RX_BAD);
     hl_put(&h.rx_p, 3 * fs, 60, 0x4u);                 /* unknown bit */
-    struct linkring_desc d = { 4 * fs, 60, 0, 1 };      /* reserved word set */
-    moat_ring_put(&h.rx_p, 0, &d, HL_DESC);
-    moat_ring_publish(&h.rx_p, HL_DESC);
+    /* rsvd on the rx ring: where the frame starts in its buffer (the TAP's
+     * header before it), at most LINKRING_RX_SKIP_MAX, inside the buffer. */
+    struct linkring_desc d[3] = { { 4 * fs, 60, 0, LINKRING_RX_SKIP_MAX + 1 },
+                                  { 5 * fs, fs - 9, 0, 10 },
+                                  { 6 * fs, 60, 0, 10 } };
+    memset(h.bufs + 6 * fs, 0x11, 10);
+    memset(h.bufs + 6 * fs + 10, 0x77, 60);
+    for (int i = 0; i < 3; i++) {
+        moat_ring_put(&h.rx_p, 0, &d[i], HL_DESC);
+        moat_ring_publish(&h.rx_p, HL_DESC);
+    }
     ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
     ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_CSUM_OK);
     ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
     ck_assert_uint_eq(h.net->rx_flags, 0);
     ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
     ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_BAD);
+    ck_assert_int_eq(hl_rx(&h, &f, &len), 0);          /* the frame after its 10 bytes */
+    ck_assert_uint_eq(len, 60);
+    ck_assert_uint_eq(f[0], 0x77);
+    ck_assert_uint_eq(f[59], 0x77);
     ck_assert_int_eq(hl_rx(&h, &f, &len), MOAT_E_AGAIN);
     ck_assert_uint_eq(hl_cnt(&h).bad[LINKRING_BAD_FLAGS], 2);
+    ck_assert_uint_eq(hl_cnt(&h).bad[LINKRING_BAD_LEN], 1);   /* skip + len past the buffer */
     /* A flag on the tx-free ring is refused: the buffer stays the link's. */
     uint8_t *buf;
     size_t cap;

@@ -200,6 +200,25 @@ START_TEST(vnet_malformed_frames_under_a_header)
 }
 END_TEST
 
+/* The link domain's way in: the frame read straight into its buffer, the
+ * header in front of it, flags as rx_acquire would give them. */
+START_TEST(vnet_rx_into_a_callers_buffer)
+{
+    static uint8_t into[80000];
+    size_t skip = 99, len = 0;
+    size_t n = vframe(&VH(.flags = NEEDS, .csum_start = 34, .csum_offset = 16), 6, 500, 0);
+    ck_assert_int_eq(write(peer, buf, n), (ssize_t)n);
+    ck_assert_int_eq(linux_tap_rx_into(tap, into, sizeof into, &skip, &len), 0);
+    ck_assert_uint_eq(skip, sizeof(struct virtio_net_hdr));
+    ck_assert_uint_eq(len, n - skip);
+    ck_assert_mem_eq(into + skip, buf + skip, len);
+    ck_assert_uint_eq(tap->rx_flags, MOAT_LINK_RX_CSUM_OK);
+    ck_assert_int_eq(linux_tap_rx_into(tap, into, sizeof into, &skip, &len), MOAT_E_AGAIN);
+    struct moat_link other = { 0 };
+    ck_assert_int_eq(linux_tap_rx_into(&other, into, sizeof into, &skip, &len), MOAT_E_INVAL);
+}
+END_TEST
+
 static Suite *tap_vnet_suite(void)
 {
     Suite *s = suite_create("tap_vnet");
@@ -208,6 +227,7 @@ static Suite *tap_vnet_suite(void)
     tcase_add_test(tc, vnet_valid_headers);
     tcase_add_test(tc, vnet_malformed_headers_are_counted);
     tcase_add_test(tc, vnet_malformed_frames_under_a_header);
+    tcase_add_test(tc, vnet_rx_into_a_callers_buffer);
     suite_add_tcase(s, tc);
     return s;
 }
