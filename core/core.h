@@ -63,6 +63,15 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
 void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *frame,
                  size_t len, uint64_t now_us);
 
+/* The same, with what the link established about the frame (its
+ * moat_link.rx_flags, MOAT_LINK_RX_*): CSUM_OK skips the TCP/UDP checksum
+ * of an unfragmented IPv4 datagram, BAD drops the frame (counted). The
+ * frame may be larger than the interface MTU (coalesced TCP segments from
+ * a device with receive offload); only the network domain's link driver
+ * may decide these flags, never bytes of the frame. */
+void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *frame,
+                       size_t len, uint32_t flags, uint64_t now_us);
+
 /*
  * Do everything that is due: requests on the ctl ring, data waiting in
  * send rings, window updates for rings the application drained, timers.

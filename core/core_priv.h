@@ -178,6 +178,7 @@ struct mcore {
     uint64_t prng[2];           /* xorshift128+ state, seeded from env.rng */
     uint32_t reass_pkts;        /* pkt buffers held by reassembly */
     uint8_t *txbuf[MOAT_MAX_IFS]; /* link buffer acquired and not committed */
+    uint32_t in_flags;          /* MOAT_LINK_RX_* of the frame being input */
 };
 
 #define MCORE_DROP(c, reason) ((c)->stats.drops[MOAT_DROP_##reason]++)
@@ -255,6 +256,8 @@ struct ip4_rx {
     uint8_t ifx;
     uint8_t to_bcast;           /* dst was broadcast or multicast */
     uint8_t was_frag;           /* reassembled */
+    uint8_t csum_ok;            /* the link vouched for the TCP/UDP checksum
+                                   (MOAT_LINK_RX_CSUM_OK; never for fragments) */
     const uint8_t *dgram;       /* the whole datagram: header + payload */
     size_t hdr_len, tot_len;
 };

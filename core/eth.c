@@ -20,9 +20,24 @@ void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t t
 void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *f, size_t len,
                  uint64_t now_us)
 {
+    mcore_input_flags(c, ifx, f, len, 0, now_us);
+}
+
+void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *f, size_t len,
+                       uint32_t flags, uint64_t now_us)
+{
     c->now = now_us;
     c->stats.frames_in++;
     c->stats.bytes_in += len;
+    if (flags & MOAT_LINK_RX_BAD) {
+        /* The link could not validate what it knows about this frame: it
+         * is not looked at (the link counted the details). */
+        MCORE_DROP(c, LINK_RX_BAD);
+        return;
+    }
+    /* Only the checksum flag means anything past this point; it is read
+     * by ip4_input for this frame alone. */
+    c->in_flags = flags & MOAT_LINK_RX_CSUM_OK;
     if (ifx >= c->n_ifs || len < MCORE_ETH_HLEN) {
         MCORE_DROP(c, ETH_SHORT);
         return;
@@ -43,6 +58,7 @@ void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *f, size_t len,
         MCORE_DROP(c, ETH_TYPE);
         break;
     }
+    c->in_flags = 0;
 }
 
 int eth_tx_acquire(struct mcore *c, unsigned ifx, uint8_t **buf, size_t *cap)

@@ -98,14 +98,16 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
     rx.tos = p[1];
     rx.ifx = (uint8_t)ifx;
     rx.was_frag = 0;
+    rx.csum_ok = 0;
     rx.dgram = p;
     rx.hdr_len = hl;
     rx.tot_len = tot;
     uint16_t frag = rd16(p + 6);
     if (frag & (IP_MF | IP_OFFMASK)) {
-        reass_input(c, &rx);
+        reass_input(c, &rx);    /* the reassembled datagram is checked whole */
         return;
     }
+    rx.csum_ok = (c->in_flags & MOAT_LINK_RX_CSUM_OK) != 0;
     ip4_deliver(c, &rx);
 }
 

@@ -76,8 +76,9 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
         return;
     }
     /* Bytes beyond the UDP length are ignored (RFC 768). A zero checksum
-     * means "none" over IPv4. */
-    if (rd16(u + 6) != 0) {
+     * means "none" over IPv4; csum_ok: the link vouched for it
+     * (MOAT_LINK_RX_CSUM_OK; the field may hold only a partial sum). */
+    if (rd16(u + 6) != 0 && !rx->csum_ok) {
         uint32_t sum = cksum_pseudo(rx->src, rx->dst, IP_PROTO_UDP, (uint32_t)ulen);
         if (cksum_fold(cksum_add(sum, u, ulen)) != 0) {
             MCORE_DROP(c, UDP_MALFORMED);

@@ -58,6 +58,8 @@ _Noreturn void ex_usage(const char *why)
             "                     with --dhcp: random, locally administered)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
             "  --pcap FILE        write every frame sent and received to FILE\n"
+            "  --no-offload       TAP: plain frames, no checksum/segmentation offloads\n"
+            "                     (default: on where the device supports them)\n"
             "  --max-sockets N    socket slots, 1..65536 (default 1024)\n"
             "  --cong ALGO        TCP congestion control: cubic (default) or newreno\n"
             "  --ecn N            TCP ECN: 0 off, 1 ask and accept, 2 accept when asked (default)\n"
@@ -173,6 +175,10 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
     if (strcmp(opt, "--mtu") == 0) {
         const char *v = ex_optarg(argc, argv, i);
         ifc->mtu = (uint16_t)ex_parse_num(opt, v, 576, 9000, 0);
+        return 1;
+    }
+    if (strcmp(opt, "--no-offload") == 0) {
+        ifc->no_offload = 1;   /* TAP: plain frames (docs/performance.md, offloads) */
         return 1;
     }
     if (strcmp(opt, "--max-sockets") == 0) {

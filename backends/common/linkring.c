@@ -25,8 +25,13 @@
 #include <unistd.h>
 
 #include "moat/err.h"
+#include "ports/linux/gso.h"
 
 #define LR_NONE      UINT32_MAX
+/* What a descriptor's rsvd word may hold on a ring (lr_check). */
+#define LR_AUX_NONE  0
+#define LR_AUX_GSO   1
+#define LR_AUX_SKIP  2
 #define LR_DESC      ((uint32_t)sizeof(struct linkring_desc))
 /* Receive buffers are given back in batches of this many (or when the rx
  * ring runs dry, or at flush), so that one cache-line write covers many
@@ -52,13 +57,19 @@ static int lr_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g)
 {
-    uint32_t need = (uint32_t)mtu + 14u + 4u;   /* Ethernet header, VLAN slack */
+    /* Ethernet header, VLAN slack */
+    linkring_geom_for_frame((uint32_t)mtu + 14u + 4u, nbufs, g);
+}
+
+void linkring_geom_for_frame(uint32_t need, uint32_t nbufs, struct linkring_geom *g)
+{
     uint32_t fs = 2048;
-    while (fs < need)
+    while (fs < need && fs < LINKRING_FRAME_MAX)
         fs <<= 1;
     uint32_t slots = 2;
     while (slots < nbufs)
         slots <<= 1;
+    memset(g, 0, sizeof *g);
     g->frame_size = fs;
     g->n_rx = nbufs;
     g->n_tx = nbufs;
@@ -71,11 +82,16 @@ int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
 {
     if (!g || !out || !lr_pow2(g->frame_size) || !lr_pow2(g->ring_slots))
         return MOAT_E_INVAL;
-    if (g->frame_size < 2048 || g->frame_size > 65536 || g->n_rx == 0 || g->n_tx == 0)
+    if (g->frame_size < 2048 || g->frame_size > LINKRING_FRAME_MAX || g->n_rx == 0 ||
+        g->n_tx == 0)
         return MOAT_E_RANGE;
     /* A ring holds every buffer of its pool, so an honest producer never
-     * finds it full; slots * 8 must fit the ring's 32-bit arithmetic. */
+     * finds it full; slots * 16 must fit the ring's 32-bit arithmetic. */
     if (g->ring_slots < g->n_rx || g->ring_slots < g->n_tx || g->ring_slots > (1u << 20))
+        return MOAT_E_RANGE;
+    if ((g->flags & ~LINKRING_GEOM_TX_GSO) != 0 || g->rsvd != 0)
+        return MOAT_E_INVAL;
+    if ((g->flags & LINKRING_GEOM_TX_GSO) && g->frame_size < 14u + MOAT_GSO_IP_MAX)
         return MOAT_E_RANGE;
     /* Descriptor offsets are 32-bit. */
     if ((uint64_t)(g->n_rx + (uint64_t)g->n_tx) * g->frame_size > UINT32_MAX)
@@ -180,14 +196,15 @@ static int lr_avail_desc(const struct moat_ring *r)
 
 /* Producer: append and publish one descriptor. Returns 0, MOAT_E_NOBUFS or
  * MOAT_E_PEER (impossible consumer index). */
-static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len)
+static int lr_push(struct moat_ring *r, uint32_t off, uint32_t len, uint32_t flags,
+                   uint32_t aux)
 {
     uint32_t space;
     if (moat_ring_space(r, &space) != 0)
         return MOAT_E_PEER;
     if (space < LR_DESC)
         return MOAT_E_NOBUFS;
-    struct linkring_desc d = { off, (uint16_t)len, 0 };
+    struct linkring_desc d = { off, len, flags, aux };
     moat_ring_put(r, 0, &d, LR_DESC);
     moat_ring_publish(r, LR_DESC);
     return 0;
@@ -200,14 +217,21 @@ static void lr_clr(uint8_t *bits, uint32_t i) { bits[i >> 3] &= (uint8_t)~(1u <<
 /*
  * Check a descriptor received from the other side for a buffer of the pool
  * [first, first + count). @p need_len: it must carry a frame length.
+ * @p flags_ok: the flag bits this ring may carry; @p aux: what rsvd may hold
+ * there (LR_AUX_*: nothing, a GSO frame's segment size on the tx ring of a
+ * GSO region, the frame's offset in its buffer on the rx ring).
  * Returns the buffer index, or LR_NONE after counting the reason.
  */
 static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
                          const struct linkring_desc *d, uint32_t first, uint32_t count,
-                         int need_len, struct linkring_counters *c)
+                         int need_len, uint32_t flags_ok, int aux,
+                         struct linkring_counters *c)
 {
     uint32_t fs = lay->g.frame_size;
-    if (d->flags != 0) {
+    int gso = aux == LR_AUX_GSO && (d->flags & LINKRING_TX_GSO);
+    int bad_aux = gso ? d->rsvd == 0 || d->rsvd > 0xffffu
+                      : aux == LR_AUX_SKIP ? d->rsvd > LINKRING_RX_SKIP_MAX : d->rsvd != 0;
+    if ((d->flags & ~flags_ok) != 0 || bad_aux) {
         c->bad[LINKRING_BAD_FLAGS]++;
         return LR_NONE;
     }
@@ -220,7 +244,8 @@ static uint32_t lr_check(const struct linkring_layout *lay, const uint8_t *mine,
         c->bad[LINKRING_BAD_RANGE]++;
         return LR_NONE;
     }
-    if (need_len && (d->len == 0 || d->len > fs)) {
+    /* rsvd is at most LINKRING_RX_SKIP_MAX where it is an offset: no wrap. */
+    if (need_len && (d->len == 0 || d->len > fs || (aux == LR_AUX_SKIP && d->len + d->rsvd > fs))) {
         c->bad[LINKRING_BAD_LEN]++;
         return LR_NONE;
     }
@@ -265,6 +290,14 @@ struct lr_net {
     struct linkring_counters cnt;
     linkring_try_fn try_fn;
     linkring_idle_fn idle_fn;
+    /* LINKRING_GEOM_TX_GSO: the core writes each frame into stage (private
+     * memory), and consecutive segments join gso, which is built in the
+     * shared transmit buffer gso_idx and goes out as one descriptor. */
+    uint8_t *stage;
+    size_t stage_cap;
+    int stage_out;
+    struct moat_gso gso;
+    uint32_t gso_idx;
 };
 
 static struct lr_net *lr_net_of(struct moat_link *l) { return (struct lr_net *)l; }
@@ -280,6 +313,9 @@ static void lr_net_reset(struct lr_net *n, uint32_t g)
     }
     n->n_ret_rx = 0;
     n->cur_tx = LR_NONE;
+    n->gso.len = 0;         /* its buffer is taken back with the others */
+    n->gso.segs = 0;
+    n->stage_out = 0;
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_reset(n->ring[i].sh);
         n->ring[i].local = 0;
@@ -329,7 +365,7 @@ static void lr_net_return_rx(struct lr_net *n)
 {
     for (uint32_t k = 0; k < n->n_ret_rx; k++) {
         uint32_t i = n->ret_rx[k];
-        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0);
+        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0, 0, 0);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             break;
@@ -363,14 +399,18 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         }
         if (r != 0)
             break;
-        uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, &n->cnt);
+        uint32_t i = lr_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
+                              LR_AUX_SKIP, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
         /* The one copy: from here on the core reads private memory. */
-        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size, d.len);
+        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size + d.rsvd, d.len);
         n->ret_rx[n->n_ret_rx++] = i;
         n->cnt.frames++;
+        /* Checked above against the bits a receive descriptor may carry;
+         * what they claim is the link domain's word (as the frame is). */
+        n->link.rx_flags = d.flags;
         *frame = n->copy;
         *len = d.len;
         return 0;
@@ -397,7 +437,7 @@ static void lr_net_reclaim_tx(struct lr_net *n)
         }
         if (r != 0)
             break;
-        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, &n->cnt);
+        uint32_t i = lr_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, 0, 0, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
@@ -413,6 +453,21 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
     if (n->broken) {
         n->cnt.no_buf++;
         return MOAT_E_NOBUFS;
+    }
+    if (n->stage) {
+        /* GSO region: a private staging buffer. A shared one is needed at
+         * commit unless the frame joins the pending GSO frame; with none
+         * pending and none free, say so now. */
+        if (n->gso.len == 0 && n->n_free_tx == 0)
+            lr_net_reclaim_tx(n);
+        if (n->gso.len == 0 && n->n_free_tx == 0) {
+            n->cnt.no_buf++;
+            return MOAT_E_NOBUFS;
+        }
+        n->stage_out = 1;
+        *buf = n->stage;
+        *cap = n->stage_cap;
+        return 0;
     }
     if (n->cur_tx == LR_NONE) {
         if (n->n_free_tx == 0)
@@ -432,18 +487,12 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
     return 0;
 }
 
-static int lr_net_tx_commit(struct moat_link *l, size_t len)
+/* Publish shared transmit buffer @p i holding @p len bytes. On failure
+ * the buffer stays ours. Returns 0 or MOAT_E_IO. */
+static int lr_net_tx_push(struct lr_net *n, uint32_t i, uint32_t len, uint32_t flags,
+                          uint32_t aux)
 {
-    struct lr_net *n = lr_net_of(l);
-    uint32_t i = n->cur_tx;
-    if (i == LR_NONE)
-        return MOAT_E_IO;
-    n->cur_tx = LR_NONE;
-    if (len == 0 || len > n->lay.g.frame_size || len > UINT16_MAX) {
-        n->free_tx[n->n_free_tx++] = i;
-        return len == 0 ? 0 : MOAT_E_IO;
-    }
-    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, (uint32_t)len);
+    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, len, flags, aux);
     if (r != 0) {
         if (r == MOAT_E_PEER)
             lr_net_cut(n);
@@ -456,11 +505,74 @@ static int lr_net_tx_commit(struct moat_link *l, size_t len)
     return 0;
 }
 
+/* Send the pending GSO frame, if any (a single segment goes as a plain
+ * frame). Returns 0 or MOAT_E_IO. */
+static int lr_net_gso_push(struct lr_net *n)
+{
+    if (n->gso.len == 0)
+        return 0;
+    uint16_t gs;
+    size_t len = moat_gso_finish(&n->gso, &gs);
+    return lr_net_tx_push(n, n->gso_idx, (uint32_t)len, gs ? LINKRING_TX_GSO : 0, gs);
+}
+
+/* GSO region: the frame in stage joins the pending GSO frame, starts one
+ * in a shared buffer, or is copied to one and sent as it is. */
+static int lr_net_tx_commit_gso(struct lr_net *n, size_t len)
+{
+    if (!n->stage_out)
+        return MOAT_E_IO;
+    n->stage_out = 0;
+    if (len == 0)
+        return 0;
+    if (len > n->stage_cap)
+        return MOAT_E_IO;
+    struct moat_gso_seg sg;
+    int cand = moat_gso_parse(n->stage, len, &sg);
+    if (cand && moat_gso_append(&n->gso, n->stage, &sg))
+        return 0;
+    if (lr_net_gso_push(n) != 0)
+        return MOAT_E_IO;
+    if (n->n_free_tx == 0)
+        lr_net_reclaim_tx(n);
+    if (n->n_free_tx == 0) {
+        n->cnt.no_buf++;
+        return MOAT_E_AGAIN;    /* like a full device queue: TCP holds back */
+    }
+    uint32_t i = n->free_tx[--n->n_free_tx];
+    uint8_t *b = n->bufs + (size_t)i * n->lay.g.frame_size;
+    if (cand) {
+        n->gso.frame = b;
+        n->gso_idx = i;
+        moat_gso_start(&n->gso, n->stage, len, &sg);
+        return 0;
+    }
+    memcpy(b, n->stage, len);
+    return lr_net_tx_push(n, i, (uint32_t)len, 0, 0);
+}
+
+static int lr_net_tx_commit(struct moat_link *l, size_t len)
+{
+    struct lr_net *n = lr_net_of(l);
+    if (n->stage)
+        return lr_net_tx_commit_gso(n, len);
+    uint32_t i = n->cur_tx;
+    if (i == LR_NONE)
+        return MOAT_E_IO;
+    n->cur_tx = LR_NONE;
+    if (len == 0 || len > n->lay.g.frame_size) {
+        n->free_tx[n->n_free_tx++] = i;
+        return len == 0 ? 0 : MOAT_E_IO;
+    }
+    return lr_net_tx_push(n, i, (uint32_t)len, 0, 0);
+}
+
 static int lr_net_flush(struct moat_link *l)
 {
     struct lr_net *n = lr_net_of(l);
     if (n->broken)
         return 0;
+    lr_net_gso_push(n);     /* the batch's GSO frame goes now */
     lr_net_return_rx(n);
     lr_cons_commit(&n->ring[LINKRING_RX]);
     lr_cons_commit(&n->ring[LINKRING_TXFREE]);
@@ -520,6 +632,7 @@ static void lr_net_close(struct moat_link *l)
     free(n->free_tx);
     free(n->ret_rx);
     free(n->copy);
+    free(n->stage);
     free(n);
 }
 
@@ -550,7 +663,12 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
         n->free_tx = calloc(lay->g.n_tx, sizeof(uint32_t));
         n->ret_rx = calloc(lay->g.n_rx, sizeof(uint32_t));
         n->copy = malloc(lay->g.frame_size);
-        if (!n->mine || !n->free_tx || !n->ret_rx || !n->copy)
+        if (lay->g.flags & LINKRING_GEOM_TX_GSO) {
+            n->stage_cap = (size_t)mtu + 14u + 4u;
+            n->stage = malloc(n->stage_cap);
+        }
+        if (!n->mine || !n->free_tx || !n->ret_rx || !n->copy ||
+            ((lay->g.flags & LINKRING_GEOM_TX_GSO) && !n->stage))
             err = MOAT_E_NOMEM;
     }
     if (err != 0) {
@@ -562,6 +680,7 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
             free(n->free_tx);
             free(n->ret_rx);
             free(n->copy);
+            free(n->stage);
             free(n);
         }
         return err;
@@ -665,7 +784,7 @@ static void lr_dev_reclaim_rx(struct linkring_dev *d)
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_RXFREE], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, &d->cnt);
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, 0, 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
@@ -692,14 +811,23 @@ int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
 
 void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len)
 {
+    linkring_dev_rx_push_flags(d, len, 0);
+}
+
+void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags)
+{
+    linkring_dev_rx_push_at(d, 0, len, flags);
+}
+
+void linkring_dev_rx_push_at(struct linkring_dev *d, uint32_t skip, uint32_t len, uint32_t flags)
+{
     uint32_t i = d->cur_rx;
     if (i == LR_NONE)
         return;
-    /* A descriptor carries a 16-bit length: with 64 KiB buffers a full
-     * one would wrap to 0 and look malformed to the net side. */
-    if (len == 0 || len > d->lay.g.frame_size || len > UINT16_MAX)
+    if (len == 0 || skip > LINKRING_RX_SKIP_MAX || len > d->lay.g.frame_size - skip)
         return;     /* keep the buffer for the next frame */
-    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len) != 0) {
+    flags &= MOAT_LINK_RX_KNOWN;
+    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags, skip) != 0) {
         d->cnt.no_buf++;
         return;
     }
@@ -717,12 +845,15 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
         struct linkring_desc ds;
         if (lr_pop(&d->ring[LINKRING_TX], &ds) != 0)
             break;
-        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, &d->cnt);
+        uint32_t ok = (d->lay.g.flags & LINKRING_GEOM_TX_GSO) ? LINKRING_TX_GSO : 0;
+        uint32_t i = lr_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, ok,
+                              ok ? LR_AUX_GSO : LR_AUX_NONE, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
         d->cur_tx = i;
         d->cur_tx_len = ds.len;
+        d->cur_tx_gso = (ds.flags & LINKRING_TX_GSO) ? (uint16_t)ds.rsvd : 0;
     }
     if (d->cur_tx == LR_NONE) {
         lr_cons_commit(&d->ring[LINKRING_TX]);
@@ -739,6 +870,7 @@ void linkring_dev_tx_done(struct linkring_dev *d)
     if (i == LR_NONE)
         return;
     d->cur_tx = LR_NONE;
+    d->cur_tx_gso = 0;
     /* Release the descriptor's TX slot before the buffer goes back: the
      * TX ring has exactly as many slots as there are buffers, so a buffer
      * the net side can reuse while its old descriptor still counts in the
@@ -746,7 +878,7 @@ void linkring_dev_tx_done(struct linkring_dev *d)
      * find the ring full and drop a finished frame (LINK_TX_ERROR under
      * load, issue 7). */
     lr_cons_commit(&d->ring[LINKRING_TX]);
-    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0) != 0)
+    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0, 0, 0) != 0)
         return;     /* cannot happen with an honest net side */
     lr_clr(d->mine, i);
     d->dirty = 1;

@@ -9,7 +9,7 @@
  *   |                           |  stop, test hook word
  *   | counters                  |  net side, link side (diagnostics only)
  *   | 4 ring index blocks       |  rx, rx-free, tx, tx-free (core/ring.h)
- *   | 4 descriptor arrays       |  8-byte records {off, len, flags}
+ *   | 4 descriptor arrays       |  16-byte records {off, len, flags, 0}
  *   +---------------------------+ buf_off
  *   | rx buffers  [0, n_rx)     |  frame_size bytes each (power of two)
  *   | tx buffers  [n_rx, n_rx+n_tx)
@@ -22,7 +22,15 @@
  *   tx-free link -> net   transmit buffers given back
  *
  * A descriptor's off is relative to buf_off and must be a multiple of
- * frame_size; holding a descriptor means owning the buffer. Each side keeps
+ * frame_size; holding a descriptor means owning the buffer. Frames may
+ * fill a whole buffer: with a TAP that has receive offload the region is
+ * laid out for 64 KiB frames (linkring_geom_for_frame, frame_size 128 KiB)
+ * and the link domain hands up coalesced TCP segments whole. A receive
+ * descriptor's flags are the link driver's MOAT_LINK_RX_* flags for the
+ * frame (checksum vouched for, or metadata malformed), which the net side
+ * passes to the core as moat_link.rx_flags: the only way the net domain
+ * learns what the device said, never from bytes in the buffer. Every
+ * other flag and ring must carry 0. Each side keeps
  * one private bit per buffer saying "mine" and accepts a descriptor only
  * for a buffer of the right pool that it does not already hold, so a
  * buffer can never be accepted twice.
@@ -49,16 +57,28 @@
 #include "core/ring.h"
 
 #define LINKRING_MAGIC   0x4b4e494cu   /* "LINK" little-endian */
-#define LINKRING_VERSION 1u
+#define LINKRING_VERSION 2u     /* 2: 16-byte descriptors, 32-bit lengths, rx flags */
+#define LINKRING_FRAME_MAX 131072u  /* largest frame_size: a 64 KiB offload frame fits */
 
 /* Geometry: both sides agree on it out of band (the supervisor's boot
  * block) and check it against the header; then each keeps it privately. */
 struct linkring_geom {
-    uint32_t frame_size;    /* power of two, >= 2048 */
+    uint32_t frame_size;    /* power of two, 2048..LINKRING_FRAME_MAX */
     uint32_t n_rx;          /* receive buffers, >= 1 */
     uint32_t n_tx;          /* transmit buffers, >= 1 */
     uint32_t ring_slots;    /* descriptors per ring, power of two >= n_rx, n_tx */
+    uint32_t flags;         /* LINKRING_GEOM_* */
+    uint32_t rsvd;          /* 0 */
 };
+
+/* The device takes TCP/IPv4 GSO frames (a TAP with offloads): the net side
+ * joins consecutive segments into 64 KiB frames (ports/linux/gso.c) and
+ * sends each as ONE descriptor with LINKRING_TX_GSO and its segment size;
+ * the link domain checks it and writes it whole (tx_commit_gso). Needs
+ * frame_size >= 14 + 65535. */
+#define LINKRING_GEOM_TX_GSO 0x1u
+/* Transmit descriptor flag: a GSO frame; rsvd holds the segment size. */
+#define LINKRING_TX_GSO      0x1u
 
 struct linkring_layout {
     struct linkring_geom g;
@@ -71,10 +91,15 @@ struct linkring_layout {
 /* One descriptor record as it crosses the boundary. */
 struct linkring_desc {
     uint32_t off;           /* from buf_off; multiple of frame_size */
-    uint16_t len;           /* frame bytes */
-    uint16_t flags;         /* 0; nonzero values are reserved */
+    uint32_t len;           /* frame bytes (1..frame_size; 0 on the free rings) */
+    uint32_t flags;         /* rx ring: MOAT_LINK_RX_KNOWN bits; tx ring:
+                               LINKRING_TX_GSO (GSO regions only); elsewhere 0 */
+    uint32_t rsvd;          /* tx with LINKRING_TX_GSO: segment size 1..65535; rx: bytes
+                               before the frame in its buffer, 0..LINKRING_RX_SKIP_MAX (the
+                               link domain read the device's header there too); else 0 */
 };
-_Static_assert(sizeof(struct linkring_desc) == 8, "descriptor size");
+#define LINKRING_RX_SKIP_MAX 64u
+_Static_assert(sizeof(struct linkring_desc) == 16, "descriptor size");
 
 enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_NRINGS };
 
@@ -85,7 +110,7 @@ enum { LINKRING_RX = 0, LINKRING_RXFREE, LINKRING_TX, LINKRING_TXFREE, LINKRING_
     X(ALIGN, "descriptor offset not a multiple of the frame size")   \
     X(LEN, "descriptor length zero or larger than a buffer")         \
     X(DUP, "descriptor for a buffer this side already holds")        \
-    X(FLAGS, "descriptor with reserved flags set")
+    X(FLAGS, "descriptor with unknown or misplaced flags set")
 
 enum linkring_bad {
 #define LINKRING_BAD_ENUM_(n, d) LINKRING_BAD_##n,
@@ -125,7 +150,7 @@ struct linkring_hdr {
     uint32_t version;
     struct linkring_geom geom;
     uint64_t size;
-    uint8_t pad0[MOAT_CACHELINE - 32];
+    uint8_t pad0[MOAT_CACHELINE - 40];
     /* Supervisor writes gen; the net side answers with net_ack. */
     _Atomic uint32_t gen;
     _Atomic uint32_t net_ack;
@@ -155,6 +180,9 @@ struct linkring_hdr {
 
 /* Geometry for an IP MTU: frame_size fits mtu + Ethernet header. */
 void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g);
+/* Geometry for frames of up to @p max_frame bytes (at most
+ * LINKRING_FRAME_MAX; a TAP with receive offload: MOAT_TAP_FRAME_MAX). */
+void linkring_geom_for_frame(uint32_t max_frame, uint32_t nbufs, struct linkring_geom *g);
 
 /* Compute the layout. Returns 0, MOAT_E_INVAL or MOAT_E_RANGE. */
 int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out);
@@ -213,6 +241,7 @@ struct linkring_dev {
     uint32_t cur_rx;        /* buffer handed out by rx_buf, or UINT32_MAX */
     uint32_t cur_tx;        /* buffer handed out by tx_peek, or UINT32_MAX */
     uint32_t cur_tx_len;
+    uint16_t cur_tx_gso;    /* its segment size if it is a GSO frame, else 0 */
     uint32_t gen;           /* generation we started in */
     int started;            /* net side acknowledged gen: rings are ours */
     int net_bell, link_bell;
@@ -234,9 +263,15 @@ int linkring_dev_ready(struct linkring_dev *d);
  * then push it with the frame's length (0 keeps the buffer). */
 int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap);
 void linkring_dev_rx_push(struct linkring_dev *d, uint32_t len);
+/* The same with the device's MOAT_LINK_RX_* flags for the frame. */
+void linkring_dev_rx_push_flags(struct linkring_dev *d, uint32_t len, uint32_t flags);
+/* The same for a frame that starts @p skip bytes into the buffer (at most
+ * LINKRING_RX_SKIP_MAX; skip + len at most the buffer). */
+void linkring_dev_rx_push_at(struct linkring_dev *d, uint32_t skip, uint32_t len, uint32_t flags);
 
 /* Transmit path: the next frame to send (0, or MOAT_E_AGAIN), then give the
- * buffer back. */
+ * buffer back. With LINKRING_GEOM_TX_GSO, d->cur_tx_gso says whether the
+ * frame is a GSO frame (its segment size) or a plain one (0). */
 int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t *len);
 void linkring_dev_tx_done(struct linkring_dev *d);
 

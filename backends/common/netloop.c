@@ -99,7 +99,7 @@ static unsigned netloop_rx(struct netloop *nl, uint64_t now)
             size_t len;
             if (l->ops->rx_acquire(l, &frame, &len) != 0)
                 break;
-            mcore_input(nl->core, i, frame, len, now);
+            mcore_input_flags(nl->core, i, frame, len, l->rx_flags, now);
             l->ops->rx_release(l);
             total++;
         }

@@ -856,7 +856,7 @@ static int sv_open_ifs(struct moat_backend *be)
             f->kind = DOMAIN_IF_TAP;
             /* Opened here, with the application's privileges; the link
              * domain only ever gets the descriptor. */
-            r = moat_tap_open(ifc->dev, &f->dev_fd);
+            r = moat_tap_open_opts(ifc->dev, !ifc->no_offload, &f->dev_fd);
             if (r != 0)
                 return r;
             break;
@@ -869,7 +869,18 @@ static int sv_open_ifs(struct moat_backend *be)
             return MOAT_E_NOTSUP;
         }
         be->need_linkd = 1;
-        linkring_geom_for_mtu(ifc->mtu ? ifc->mtu : 1500, DOMAIN_LINK_BUFS, &g);
+        if (f->kind == DOMAIN_IF_TAP && moat_tap_offloaded(f->dev_fd)) {
+            /* Receive offload: the kernel hands up TCP segments of up to
+             * 64 KiB, and the link domain passes them on whole. The
+             * buffers are 128 KiB; a page of one becomes resident only
+             * when a frame reaches it (tap.c, docs/performance.md). */
+            linkring_geom_for_frame(MOAT_TAP_FRAME_MAX, DOMAIN_LINK_BUFS, &g);
+            /* ... and transmit: the net domain joins segments into GSO
+             * frames, which the link domain writes whole. */
+            g.flags |= LINKRING_GEOM_TX_GSO;
+        } else {
+            linkring_geom_for_mtu(ifc->mtu ? ifc->mtu : 1500, DOMAIN_LINK_BUFS, &g);
+        }
         r = linkring_layout(&g, &f->lay);
         if (r != 0)
             return r;

@@ -9,6 +9,13 @@
  * tx_acquire is ours until tx_commit (which sends it; len 0 abandons it).
  * flush() ends a batch: a link that batches (rings) notifies its peer there.
  * Links never call back into the stack.
+ *
+ * Received frames may carry flags (moat_link.rx_flags, MOAT_LINK_RX_*):
+ * what the link driver established about the frame from metadata it read
+ * and validated itself (a TAP's virtio-net header, a ring descriptor).
+ * A frame may then be larger than mtu + 14: a device with receive offload
+ * hands up coalesced TCP segments of up to 64 KiB, which the core takes
+ * whole (the receive window still bounds what it accepts).
  */
 #ifndef MOAT_LINK_H
 #define MOAT_LINK_H
@@ -46,6 +53,15 @@ struct moat_link_ops {
     int (*arm)(struct moat_link *l);
     /* Release everything the link holds. Takes @p l. */
     void (*close)(struct moat_link *l);
+    /* Send the acquired buffer's first @p len bytes as one TCP/IPv4 GSO
+     * frame for the device to cut into @p gso_size-byte segments (IP
+     * length and header checksum set for the whole frame, the TCP
+     * checksum field holding the pseudo-header sum). Returns as
+     * tx_commit; MOAT_E_IO for a frame the link refuses. May be NULL (the
+     * link takes only plain frames): a TAP with offloads has it, and the
+     * factored backends' link domain uses it to write the 64 KiB frames
+     * the net domain built. */
+    int (*tx_commit_gso)(struct moat_link *l, size_t len, uint16_t gso_size);
 };
 
 struct moat_link {
@@ -53,7 +69,23 @@ struct moat_link {
     uint16_t mtu;          /* largest IP datagram the link carries */
     uint8_t  mac[6];       /* device MAC, if the link has one */
     uint8_t  has_mac;
+    /* Flags of the frame the last successful rx_acquire handed out
+     * (MOAT_LINK_RX_*); a link that knows nothing more about its frames
+     * leaves it 0 and the core checks everything itself. */
+    uint32_t rx_flags;
 };
+
+/* The TCP or UDP checksum of this unfragmented IPv4 frame need not be
+ * checked: the device vouched for it (virtio-net DATA_VALID) or the frame
+ * was made by the host itself with the checksum left to the device
+ * (NEEDS_CSUM; the field then holds only a partial sum). The IPv4 header
+ * checksum is still checked. */
+#define MOAT_LINK_RX_CSUM_OK 0x1u
+/* The driver could not validate the frame's metadata (a malformed
+ * virtio-net header): the core counts the frame as dropped
+ * (MOAT_DROP_LINK_RX_BAD) and looks at nothing else in it. */
+#define MOAT_LINK_RX_BAD     0x2u
+#define MOAT_LINK_RX_KNOWN   (MOAT_LINK_RX_CSUM_OK | MOAT_LINK_RX_BAD)
 
 #ifdef __cplusplus
 }

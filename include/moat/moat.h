@@ -77,6 +77,9 @@ struct moat_if_config {
      * starts without an address) and prefix/gw are ignored. With an all-zero
      * mac a random locally administered one is chosen. */
     uint8_t  dhcp;
+    uint8_t  no_offload;    /* TAP: 1 = plain frames, no virtio-net offloads (default 0:
+                               transmit and receive offloads on where the device has them;
+                               MOAT_TAP_OFFLOAD=0|1 in the environment overrides) */
 };
 
 /* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */

@@ -54,7 +54,8 @@ extern "C" {
     X(NO_ROUTE, "outgoing datagram dropped: no route")                     \
     X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
     X(BOUNDARY, "malformed message or descriptor from another domain")    \
-    X(DHCP_MALFORMED, "DHCP message malformed, not for us, or unexpected now")
+    X(DHCP_MALFORMED, "DHCP message malformed, not for us, or unexpected now") \
+    X(LINK_RX_BAD, "received frame whose link metadata (virtio-net header) was malformed")
 
 /* DHCP client states (moat_dhcp_info.state; RFC 2131 figure 5, plus the
  * RFC 5227 probe of the offered address). */

@@ -27,7 +27,7 @@ int moat_link_from_config(const struct moat_if_config *ifc, struct moat_link **o
     switch (ifc->link) {
     case MOAT_LINK_TAP: {
         int fd = -1;
-        rc = moat_tap_open(ifc->dev, &fd);
+        rc = moat_tap_open_opts(ifc->dev, !ifc->no_offload, &fd);
         if (rc == 0)
             rc = moat_tap_link(fd, mtu, &l);
         break;

@@ -28,6 +28,8 @@ struct moat_link_counters {
     uint64_t imp_lost, imp_dup, imp_reordered, imp_corrupted, imp_delayed;
     uint64_t notify_sent;            /* doorbells rung (wire) */
     uint64_t pcap_records;           /* records written (pcap wrapper) */
+    uint64_t rx_bad_meta;            /* tap: frame with a malformed virtio-net
+                                        header (handed up MOAT_LINK_RX_BAD) */
 };
 
 /*
@@ -48,6 +50,19 @@ int moat_wire_set_clock(struct moat_link *l, uint64_t (*now)(void *ctx), void *c
 /* Per-type helpers behind moat_linux_link_counters (MOAT_E_INVAL if @p l
  * is not of that type). */
 int linux_tap_counters(struct moat_link *l, struct moat_link_counters *out);
+
+/* TAP only: read the next frame straight into @p buf (@p cap bytes; a
+ * frame longer than that is cut short), for a link domain that moves it
+ * on without copying it again: the frame is at buf + *skip (its
+ * virtio-net header before it in offload mode), *len bytes, its flags in
+ * l->rx_flags. Returns 0, MOAT_E_AGAIN, MOAT_E_IO, or MOAT_E_INVAL (not a
+ * TAP link: use rx_acquire). */
+int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *skip, size_t *len);
+
+/* Tests: a TAP link in offload mode over any message-preserving fd (a
+ * SOCK_SEQPACKET socketpair stands in for the device: one write = one
+ * frame with its virtio-net header). Takes @p fd. */
+int linux_tap_link_vnet(int fd, uint16_t mtu, struct moat_link **out);
 int linux_wire_counters(struct moat_link *l, struct moat_link_counters *out);
 int linux_pcap_counters(struct moat_link *l, struct moat_link_counters *out);
 

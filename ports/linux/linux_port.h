@@ -28,6 +28,24 @@ void moat_host_ring_release(void *ctx, void *mem, size_t len);
  */
 int moat_tap_open(const char *ifname, int *fd_out);
 
+/*
+ * The same, choosing the offloads: @p offload nonzero (what moat_tap_open
+ * does) opens the device with the virtio-net header and asks for receive
+ * offloads (checksum, TSO4) where the kernel offers them, falling back to
+ * plain frames where it does not; 0 opens it with plain frames and turns
+ * the device's offloads off. MOAT_TAP_OFFLOAD=0 or =1 in the environment
+ * overrides @p offload. moat_tap_link finds out which mode the fd is in.
+ */
+int moat_tap_open_opts(const char *ifname, int offload, int *fd_out);
+
+/* Nonzero if the TAP fd @p fd was opened with the virtio-net header
+ * (offloads on): its frames may then be up to MOAT_TAP_FRAME_MAX bytes. */
+int moat_tap_offloaded(int fd);
+
+/* The largest frame a TAP link may hand up: an IPv4 datagram of 64 KiB
+ * (receive offload) behind an Ethernet header with a VLAN tag. */
+#define MOAT_TAP_FRAME_MAX (14u + 4u + 65535u)
+
 /* A link over an open TAP fd (takes @p fd: closed by close()).
  * Returns 0 or MOAT_E_NOMEM. */
 int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out);

@@ -72,8 +72,10 @@ static int pcap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *l
 {
     struct pcap_link *p = (struct pcap_link *)l;
     int rc = p->inner->ops->rx_acquire(p->inner, frame, len);
-    if (rc == 0)
+    if (rc == 0) {
+        p->link.rx_flags = p->inner->rx_flags;   /* what the device said about it */
         pcap_record(p, *frame, *len);
+    }
     return rc;
 }
 
@@ -134,6 +136,21 @@ static void pcap_close(struct moat_link *l)
     free(p);
 }
 
+/* A GSO frame through to a link that takes them (the TAP with offloads,
+ * in the link domain); recorded whole, as written, before segmentation. */
+static int pcap_tx_commit_gso(struct moat_link *l, size_t len, uint16_t gso_size)
+{
+    struct pcap_link *p = (struct pcap_link *)l;
+    if (p->inner->ops->tx_commit_gso == NULL) {
+        pcap_tx_commit(l, 0);   /* give the buffer back: not a GSO link */
+        return MOAT_E_IO;
+    }
+    if (len > 0 && p->tx_buf != NULL)
+        pcap_record(p, p->tx_buf, len);
+    p->tx_buf = NULL;
+    return p->inner->ops->tx_commit_gso(p->inner, len, gso_size);
+}
+
 static const struct moat_link_ops pcap_ops = {
     .rx_acquire = pcap_rx_acquire,
     .rx_release = pcap_rx_release,
@@ -144,6 +161,7 @@ static const struct moat_link_ops pcap_ops = {
     .next_due_us = pcap_next_due_us,
     .arm = pcap_arm,
     .close = pcap_close,
+    .tx_commit_gso = pcap_tx_commit_gso,
 };
 
 int moat_pcap_link(struct moat_link *inner, const char *path, struct moat_link **out)

@@ -5,17 +5,34 @@
  * write() per sent frame from a private buffer; the fd is non-blocking
  * and is what wait_fd() gives the caller to poll on.
  *
- * Optional transmit offload (MOAT_TAP_OFFLOAD=1 in the environment of the
- * process that opens the TAP; off by default): the device is opened with
- * IFF_VNET_HDR, every frame carries a virtio-net header, and consecutive
- * full-size TCP segments of one connection that the core sends in one
- * batch are written as ONE GSO frame of up to 64 KiB (gso_type TCPV4,
- * checksum left to the kernel). The kernel then runs its receive path
- * once per 64 KiB instead of once per segment: on a TAP that path, run
- * inside our write(), is most of the cost of a frame (docs/performance.md).
- * Frames are held only until the end of the caller's batch (flush()).
- * Received frames are unchanged: the device is not given TUNSETOFFLOAD
- * features, so the kernel segments and checksums what it sends us.
+ * Offloads (on by default where the device supports them; off with
+ * moat_tap_open_opts(.., 0, ..), the examples' --no-offload, and
+ * MOAT_TAP_OFFLOAD=0|1 in the environment of the process that opens the
+ * TAP overrides either way): the device is opened with IFF_VNET_HDR and
+ * every frame carries a virtio-net header.
+ *
+ * Transmit: consecutive full-size TCP segments of one connection that the
+ * core sends in one batch are written as ONE GSO frame of up to 64 KiB
+ * (gso_type TCPV4, checksum left to the kernel). The kernel then runs its
+ * receive path once per 64 KiB instead of once per segment: on a TAP that
+ * path, run inside our write(), is most of the cost of a frame
+ * (docs/performance.md). Frames are held only until the end of the
+ * caller's batch (flush()).
+ *
+ * Receive: TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so the kernel hands us
+ * TCP segments of up to 64 KiB whole (one read() instead of 45) and
+ * leaves checksums of what it sends to the "device" (NEEDS_CSUM). We
+ * validate every header (tap_vnet_rx: known flags and GSO type only, and
+ * csum_start/csum_offset must name the TCP or UDP checksum field of an
+ * unfragmented IPv4 datagram inside the frame; a GSO frame must be exactly
+ * one TCP datagram). A valid NEEDS_CSUM or DATA_VALID header makes the
+ * frame MOAT_LINK_RX_CSUM_OK: we do NOT complete the partial checksum
+ * (the bytes were made by the host kernel, which is the other end of
+ * this device, as Linux itself trusts CHECKSUM_PARTIAL on local
+ * delivery); the core skips the TCP/UDP checksum for such frames and
+ * still checks the IPv4 header's. A header that does not validate makes
+ * the frame MOAT_LINK_RX_BAD: counted here (rx_bad_meta) and as the
+ * core's LINK_RX_BAD drop, never parsed.
  *
  * Owns: moat_tap_open, moat_tap_link. Does not create or configure
  * interfaces (that is the user's `ip tuntap add`, or the test scripts),
@@ -32,15 +49,17 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "gso.h"
 #include "linux_link.h"
-
-/* Frames larger than any MTU we allow still fit, so read() never
- * truncates: an oversize frame reaches the core whole and is judged there. */
-#define TAP_RX_BUF 65550u
 
 /* Offload mode: the virtio-net header in front of every frame. */
 #define TAP_VH       sizeof(struct virtio_net_hdr)
-#define TAP_GSO_MAX  65535u     /* IP total length of one GSO frame */
+
+/* The largest IPv4 datagram behind an Ethernet (+ VLAN tag) header, and
+ * its virtio-net header, still fit, so read() never truncates: a receive
+ * offload frame or an oversize frame reaches the core whole and is judged
+ * there. */
+#define TAP_RX_BUF (TAP_VH + MOAT_TAP_FRAME_MAX)
 
 struct tap_link {
     struct moat_link link;
@@ -50,37 +69,28 @@ struct tap_link {
     struct moat_link_counters cnt;
     uint8_t *rx_buf;
     uint8_t *tx_buf;
-    /* Offload mode only (vnet != 0): the GSO frame being built. gso_buf
-     * holds the virtio-net header, then the first segment's headers and
-     * the payload of every segment appended so far. */
+    /* Offload mode only (vnet != 0): the GSO frame being built (gso.c).
+     * gso_buf holds the virtio-net header, then the frame (gso.frame). */
     int vnet;
     uint8_t *gso_buf;
-    size_t gso_len;             /* frame bytes after the header; 0: none pending */
-    size_t gso_hlen;            /* Ethernet + IP + TCP header bytes */
-    unsigned gso_segs;
-    uint16_t gso_mss;           /* payload bytes of every segment but the last */
-    uint32_t gso_next;          /* sequence number the next segment must have */
-    int gso_closed;             /* the last segment was short or pushed */
+    struct moat_gso gso;
 };
 
-static int tap_offload_wanted(void)
+/* The caller's choice, unless MOAT_TAP_OFFLOAD=0 or =1 overrides it. */
+static int tap_offload_wanted(int want)
 {
     const char *e = getenv("MOAT_TAP_OFFLOAD");
-    return e != NULL && strcmp(e, "1") == 0;
+    if (e != NULL && strcmp(e, "0") == 0)
+        return 0;
+    if (e != NULL && strcmp(e, "1") == 0)
+        return 1;
+    return want;
 }
 
-int moat_tap_open(const char *ifname, int *fd_out)
+/* Open /dev/net/tun and attach it to @p ifname, with the virtio-net header
+ * if @p vnet and the driver offers it. Returns 0 or a MOAT_E_* code. */
+static int tap_attach(const char *ifname, int vnet, int *fd_out)
 {
-    if (ifname == NULL || fd_out == NULL || ifname[0] == '\0')
-        return MOAT_E_INVAL;
-    if (strlen(ifname) >= IFNAMSIZ)
-        return MOAT_E_INVAL;
-    /* TUNSETIFF on a name that does not exist would create a fresh,
-     * unconfigured interface that vanishes with the fd: refuse instead,
-     * so a typo is reported rather than silently "working". */
-    if (if_nametoindex(ifname) == 0)
-        return MOAT_E_NODEV;
-
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == EPERM || errno == EACCES)
@@ -89,10 +99,13 @@ int moat_tap_open(const char *ifname, int *fd_out)
             return MOAT_E_NODEV;
         return MOAT_E_IO;
     }
+    unsigned features = 0;
+    if (vnet && (ioctl(fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR)))
+        vnet = 0;   /* an old or unusual tun driver: plain frames */
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    if (tap_offload_wanted())
+    if (vnet)
         ifr.ifr_flags |= IFF_VNET_HDR;
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -112,45 +125,141 @@ int moat_tap_open(const char *ifname, int *fd_out)
             return MOAT_E_IO;
         }
     }
-    if (ifr.ifr_flags & IFF_VNET_HDR) {
-        /* Our header size, and no receive offloads: the kernel hands us
-         * only complete, checksummed, MTU-sized frames. */
-        int sz = (int)TAP_VH;
-        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ioctl(fd, TUNSETOFFLOAD, 0u) < 0) {
-            close(fd);
-            return MOAT_E_IO;
-        }
-    }
     *fd_out = fd;
     return 0;
 }
 
-static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
+int moat_tap_open(const char *ifname, int *fd_out)
 {
-    struct tap_link *t = (struct tap_link *)l;
+    return moat_tap_open_opts(ifname, 1, fd_out);
+}
+
+int moat_tap_open_opts(const char *ifname, int offload, int *fd_out)
+{
+    if (ifname == NULL || fd_out == NULL || ifname[0] == '\0')
+        return MOAT_E_INVAL;
+    if (strlen(ifname) >= IFNAMSIZ)
+        return MOAT_E_INVAL;
+    /* TUNSETIFF on a name that does not exist would create a fresh,
+     * unconfigured interface that vanishes with the fd: refuse instead,
+     * so a typo is reported rather than silently "working". */
+    if (if_nametoindex(ifname) == 0)
+        return MOAT_E_NODEV;
+
+    int fd = -1;
+    int r = tap_attach(ifname, tap_offload_wanted(offload), &fd);
+    if (r != 0)
+        return r;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+        /* Our header size; then receive offloads: checksums left to us
+         * and TCP segments of up to 64 KiB. A kernel that refuses them
+         * still gets transmit offload (the header alone does that). */
+        int sz = (int)TAP_VH;
+        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0) {
+            if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+                (void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+            *fd_out = fd;
+            return 0;
+        }
+        /* The header is there but its size cannot be set: fall back to
+         * plain frames rather than guess at the kernel's layout. */
+        close(fd);
+        r = tap_attach(ifname, 0, &fd);
+        if (r != 0)
+            return r;
+    }
+    /* Plain frames: the device must not offer offloads either (a TAP
+     * keeps its features across opens; an earlier offload user may have
+     * left TSO on, and GSO frames without a header would be garbage to
+     * us). A kernel that cannot do offloads has none on to begin with. */
+    (void)ioctl(fd, TUNSETOFFLOAD, 0ul);
+    *fd_out = fd;
+    return 0;
+}
+
+static uint16_t tap_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+/*
+ * Judge the virtio-net header @p vh the kernel put in front of the
+ * @p len-byte frame @p f (the only metadata that comes with a received
+ * frame). Returns the frame's MOAT_LINK_RX_* flags: 0 (nothing known: the
+ * core checks everything), CSUM_OK, or BAD (not a header this device may
+ * send us with the features we asked for). hdr_len and gso_size are
+ * hints for a device that segments; we take the frame whole and need
+ * neither beyond gso_size != 0.
+ */
+static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, size_t len)
+{
+    const unsigned known = VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    unsigned gso = vh->gso_type & (unsigned)~VIRTIO_NET_HDR_GSO_ECN;
+
+    if ((vh->flags & ~known) != 0)
+        return MOAT_LINK_RX_BAD;
+    if (gso != VIRTIO_NET_HDR_GSO_NONE && gso != VIRTIO_NET_HDR_GSO_TCPV4)
+        return MOAT_LINK_RX_BAD;        /* we asked for TSO4 only */
+    if (gso == VIRTIO_NET_HDR_GSO_NONE && (vh->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+        return MOAT_LINK_RX_BAD;
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        if (gso != VIRTIO_NET_HDR_GSO_NONE)
+            return MOAT_LINK_RX_BAD;    /* a GSO frame always leaves the sum to us */
+        return (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? MOAT_LINK_RX_CSUM_OK : 0;
+    }
+    /* NEEDS_CSUM: the sum field must be the TCP or UDP one of an
+     * unfragmented IPv4 datagram that lies inside the frame. */
+    if (len < 14u + 20u || tap_rd16(f + 12) != 0x0800u)
+        return MOAT_LINK_RX_BAD;
+    const uint8_t *ip = f + 14;
+    size_t hl = (size_t)(ip[0] & 0x0fu) * 4u;
+    size_t tot = tap_rd16(ip + 2);
+    if ((ip[0] >> 4) != 4 || hl < 20u || tot < hl || 14u + tot > len ||
+        (tap_rd16(ip + 6) & 0x3fffu) != 0)
+        return MOAT_LINK_RX_BAD;
+    unsigned want = ip[9] == 6 ? 16u : ip[9] == 17 ? 6u : 0u;
+    if (want == 0 || vh->csum_start != 14u + hl || vh->csum_offset != want ||
+        hl + want + 2u > tot)
+        return MOAT_LINK_RX_BAD;
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4) {
+        /* One TCP datagram filling the frame exactly, with a whole header. */
+        if (ip[9] != 6 || vh->gso_size == 0 || 14u + tot != len || hl + 20u > tot)
+            return MOAT_LINK_RX_BAD;
+        size_t thl = (size_t)(ip[hl + 12] >> 4) * 4u;
+        if (thl < 20u || hl + thl > tot)
+            return MOAT_LINK_RX_BAD;
+    }
+    return MOAT_LINK_RX_CSUM_OK;
+}
+
+/* Read the next frame into @p buf (@p cap bytes): the frame starts at
+ * buf + *skip (the virtio-net header before it in offload mode), its flags
+ * are left in t->link.rx_flags. Returns 0, MOAT_E_AGAIN or MOAT_E_IO. */
+static int tap_read(struct tap_link *t, uint8_t *buf, size_t cap, size_t *skip, size_t *len)
+{
     for (;;) {
-        ssize_t n = read(t->fd, t->rx_buf, TAP_RX_BUF);
+        ssize_t n = read(t->fd, buf, cap);
         if (n > 0 && t->vnet) {
-            const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)t->rx_buf;
-            /* Without TUNSETOFFLOAD features the kernel never sends a
-             * partial checksum or a GSO frame; if one comes anyway it is
-             * not a frame we can judge: count it and look at the next. */
-            if ((size_t)n < TAP_VH || vh->gso_type != VIRTIO_NET_HDR_GSO_NONE ||
-                (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-                t->cnt.rx_errors++;
+            if ((size_t)n < TAP_VH) {
+                t->cnt.rx_bad_meta++;   /* not even a header: nothing to hand up */
                 continue;
             }
-            t->cnt.rx_frames++;
-            t->cnt.rx_bytes += (uint64_t)n - TAP_VH;
-            *frame = t->rx_buf + TAP_VH;
+            struct virtio_net_hdr vh;
+            memcpy(&vh, buf, TAP_VH);
+            *skip = TAP_VH;
             *len = (size_t)n - TAP_VH;
+            t->link.rx_flags = tap_vnet_rx(&vh, buf + TAP_VH, *len);
+            if (t->link.rx_flags & MOAT_LINK_RX_BAD)
+                t->cnt.rx_bad_meta++;   /* the core drops it too (LINK_RX_BAD) */
+            t->cnt.rx_frames++;
+            t->cnt.rx_bytes += *len;
             return 0;
         }
         if (n > 0) {
             /* Runts (< 14 bytes) are handed up too: the core counts them. */
             t->cnt.rx_frames++;
             t->cnt.rx_bytes += (uint64_t)n;
-            *frame = t->rx_buf;
+            t->link.rx_flags = 0;
+            *skip = 0;
             *len = (size_t)n;
             return 0;
         }
@@ -163,6 +272,16 @@ static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *le
         t->cnt.rx_errors++;
         return MOAT_E_IO;
     }
+}
+
+static int tap_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
+{
+    struct tap_link *t = (struct tap_link *)l;
+    size_t skip = 0;
+    int r = tap_read(t, t->rx_buf, TAP_RX_BUF, &skip, len);
+    if (r == 0)
+        *frame = t->rx_buf + skip;
+    return r;
 }
 
 static void tap_rx_release(struct moat_link *l)
@@ -208,79 +327,17 @@ static int tap_write(struct tap_link *t, const uint8_t *buf, size_t len, size_t 
     }
 }
 
-static uint16_t tap_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t tap_rd32(const uint8_t *p)
+/* The virtio-net header of a GSO frame of @p hlen header bytes cut into
+ * @p gso_size-byte segments, checksum left to the kernel. */
+static void tap_vnet_gso_hdr(struct virtio_net_hdr *vh, size_t hlen, uint16_t gso_size)
 {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void tap_wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-/* Ones' complement sum of @p n bytes (n even), not folded to 16 bits. */
-static uint32_t tap_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += tap_rd16(p + i);
-    return s;
-}
-static uint16_t tap_fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)s;
-}
-
-/* A TCP segment that may be part of a GSO frame: IPv4 without options or
- * fragmentation, ACK set, payload present, no flag but ACK and PSH. */
-struct tap_seg {
-    size_t hlen;                /* Ethernet + IP + TCP headers */
-    size_t plen;                /* payload bytes */
-    uint32_t seq;
-    uint8_t flags;
-};
-
-static int tap_seg_parse(const uint8_t *f, size_t len, struct tap_seg *sg)
-{
-    if (len < 14u + 20u + 20u || f[12] != 0x08 || f[13] != 0x00)
-        return 0;
-    const uint8_t *ip = f + 14;
-    size_t tot = tap_rd16(ip + 2);
-    if (ip[0] != 0x45 || ip[9] != 6 || (tap_rd16(ip + 6) & 0x3fffu) != 0 ||
-        tot < 40u || 14u + tot != len)
-        return 0;
-    const uint8_t *th = ip + 20;
-    size_t thl = (size_t)(th[12] >> 4) * 4u;
-    if (thl < 20u || 20u + thl >= tot)
-        return 0;
-    sg->flags = th[13];
-    if (!(sg->flags & 0x10u) || (sg->flags & ~0x18u))
-        return 0;               /* ACK required; only ACK and PSH allowed */
-    sg->hlen = 14u + 20u + thl;
-    sg->plen = tot - 20u - thl;
-    sg->seq = tap_rd32(th + 4);
-    return 1;
-}
-
-/* Can @p f (parsed as @p sg) continue the pending GSO frame? Its headers
- * must match the first segment's except where they differ per segment
- * (IP length, id and checksum; TCP sequence number, checksum, PSH). */
-static int tap_gso_fits(const struct tap_link *t, const uint8_t *f, const struct tap_seg *sg)
-{
-    const uint8_t *p = t->gso_buf + TAP_VH;
-    if (t->gso_len == 0 || t->gso_closed || sg->hlen != t->gso_hlen ||
-        sg->seq != t->gso_next || sg->plen > t->gso_mss ||
-        t->gso_len - 14u + sg->plen > TAP_GSO_MAX)
-        return 0;
-    return memcmp(p, f, 14u + 2u) == 0 &&                 /* Ethernet, IP version/TOS */
-           memcmp(p + 20, f + 20, 4) == 0 &&              /* IP flags, TTL, protocol */
-           memcmp(p + 26, f + 26, 8) == 0 &&              /* IP addresses */
-           memcmp(p + 34, f + 34, 4) == 0 &&              /* TCP ports */
-           memcmp(p + 42, f + 42, 5) == 0 &&              /* ack number, data offset */
-           memcmp(p + 48, f + 48, 2) == 0 &&              /* window */
-           memcmp(p + 54, f + 54, sg->hlen - 54u) == 0;   /* options */
+    memset(vh, 0, TAP_VH);
+    vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    vh->hdr_len = (uint16_t)hlen;   /* host order: legacy header */
+    vh->gso_size = gso_size;
+    vh->csum_start = 14u + 20u;
+    vh->csum_offset = 16u;
 }
 
 /* Write the pending GSO frame (if any). One segment goes out as it was
@@ -289,31 +346,16 @@ static int tap_gso_fits(const struct tap_link *t, const uint8_t *f, const struct
 static int tap_gso_flush(struct tap_link *t)
 {
     struct virtio_net_hdr *vh = (struct virtio_net_hdr *)t->gso_buf;
-    uint8_t *f = t->gso_buf + TAP_VH;
-    size_t len = t->gso_len;
+    size_t hlen = t->gso.hlen;
+    uint16_t gso_size;
+    size_t len = moat_gso_finish(&t->gso, &gso_size);
 
     if (len == 0)
         return 0;
-    memset(vh, 0, TAP_VH);
-    if (t->gso_segs > 1) {
-        uint8_t *ip = f + 14, *th = ip + 20;
-        size_t tot = len - 14u;
-        tap_wr16(ip + 2, (uint32_t)tot);
-        tap_wr16(ip + 10, 0);
-        tap_wr16(ip + 10, (uint16_t)~tap_fold(tap_sum(ip, 20, 0)));
-        /* CHECKSUM_PARTIAL convention: the field holds the folded
-         * pseudo-header sum (not complemented), the device adds the rest. */
-        uint32_t ps = tap_sum(ip + 12, 8, 0) + 6u + (uint32_t)(tot - 20u);
-        tap_wr16(th + 16, tap_fold(ps));
-        vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-        vh->hdr_len = (uint16_t)t->gso_hlen;   /* host order: legacy header */
-        vh->gso_size = t->gso_mss;
-        vh->csum_start = 14u + 20u;
-        vh->csum_offset = 16u;
-    }
-    t->gso_len = 0;
-    t->gso_segs = 0;
+    if (gso_size)
+        tap_vnet_gso_hdr(vh, hlen, gso_size);
+    else
+        memset(vh, 0, TAP_VH);
     return tap_write(t, t->gso_buf, TAP_VH + len, len);
 }
 
@@ -329,33 +371,16 @@ static int tap_flush(struct moat_link *l)
 static int tap_commit_vnet(struct tap_link *t, size_t len)
 {
     const uint8_t *f = t->tx_buf;
-    struct tap_seg sg;
-    int cand = tap_seg_parse(f, len, &sg);
+    struct moat_gso_seg sg;
+    int cand = len <= 14u + MOAT_GSO_IP_MAX && moat_gso_parse(f, len, &sg);
 
-    if (cand && tap_gso_fits(t, f, &sg)) {
-        memcpy(t->gso_buf + TAP_VH + t->gso_len, f + sg.hlen, sg.plen);
-        t->gso_len += sg.plen;
-        t->gso_segs++;
-        t->gso_next += (uint32_t)sg.plen;
-        if (sg.flags & 0x08u) {
-            t->gso_buf[TAP_VH + 14u + 20u + 13u] |= 0x08u;   /* PSH on the last */
-            t->gso_closed = 1;
-        }
-        if (sg.plen < t->gso_mss)
-            t->gso_closed = 1;
+    if (cand && moat_gso_append(&t->gso, f, &sg))
         return 0;
-    }
     int r = tap_gso_flush(t);
     if (r != 0)
         return r;   /* the device refused the pending frame: take nothing more now */
     if (cand) {
-        memcpy(t->gso_buf + TAP_VH, f, len);
-        t->gso_len = len;
-        t->gso_hlen = sg.hlen;
-        t->gso_segs = 1;
-        t->gso_mss = (uint16_t)sg.plen;
-        t->gso_next = sg.seq + (uint32_t)sg.plen;
-        t->gso_closed = (sg.flags & 0x08u) != 0;
+        moat_gso_start(&t->gso, f, len, &sg);
         return 0;
     }
     /* A plain frame: an all-zero header in the headroom before tx_buf. */
@@ -384,6 +409,32 @@ static int tap_tx_commit(struct moat_link *l, size_t len)
     if (t->vnet)
         return tap_commit_vnet(t, len);
     return tap_write(t, t->tx_buf, len, len);
+}
+
+/*
+ * Offload mode: send the acquired buffer's @p len bytes as one GSO frame
+ * of @p gso_size-byte segments, finished elsewhere (moat_gso_finish in the
+ * net domain of a factored backend; the link domain writes it whole).
+ * After our own pending frame, so the order on the wire is the order of
+ * the commits. Returns as tx_commit; MOAT_E_IO (counted in tx_errors) for
+ * a frame that is not a well-formed TCP/IPv4 GSO frame or without offload.
+ */
+static int tap_tx_commit_gso(struct moat_link *l, size_t len, uint16_t gso_size)
+{
+    struct tap_link *t = (struct tap_link *)l;
+    if (!t->tx_out)
+        return MOAT_E_INVAL;
+    t->tx_out = 0;
+    size_t hlen = len <= t->tx_cap ? moat_gso_check(t->tx_buf, len, gso_size) : 0;
+    if (!t->vnet || hlen == 0) {
+        t->cnt.tx_errors++;
+        return MOAT_E_IO;
+    }
+    int r = tap_gso_flush(t);
+    if (r != 0)
+        return r;
+    tap_vnet_gso_hdr((struct virtio_net_hdr *)(t->tx_buf - TAP_VH), hlen, gso_size);
+    return tap_write(t, t->tx_buf - TAP_VH, TAP_VH + len, len);
 }
 
 static int tap_wait_fd(struct moat_link *l)
@@ -415,9 +466,31 @@ static const struct moat_link_ops tap_ops = {
     .next_due_us = NULL,
     .arm = NULL,            /* the fd is level-triggered: nothing to arm */
     .close = tap_close,
+    .tx_commit_gso = tap_tx_commit_gso,
 };
 
+static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out);
+
+int moat_tap_offloaded(int fd)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    return fd >= 0 && ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
+
 int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
+{
+    /* Offload mode is what moat_tap_open chose; ask the device (this runs
+     * before a factored link domain confines itself). */
+    return tap_link_make(fd, mtu, moat_tap_offloaded(fd), out);
+}
+
+int linux_tap_link_vnet(int fd, uint16_t mtu, struct moat_link **out)
+{
+    return tap_link_make(fd, mtu, 1, out);
+}
+
+static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
 {
     if (out == NULL) {
         if (fd >= 0)
@@ -428,7 +501,8 @@ int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
     struct tap_link *t = calloc(1, sizeof *t);
     if (t != NULL) {
         t->rx_buf = malloc(TAP_RX_BUF);
-        t->tx_cap = (size_t)(mtu ? mtu : 1500) + 14u;
+        /* Offload mode takes whole GSO frames (tx_commit_gso) too. */
+        t->tx_cap = vnet ? 14u + MOAT_GSO_IP_MAX : (size_t)(mtu ? mtu : 1500) + 14u;
         /* Headroom for the virtio-net header of offload mode. */
         uint8_t *b = malloc(TAP_VH + t->tx_cap);
         t->tx_buf = b ? b + TAP_VH : NULL;
@@ -446,12 +520,9 @@ int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
     t->link.ops = &tap_ops;
     t->link.mtu = mtu ? mtu : 1500;
     t->fd = fd;
-    /* Offload mode is what moat_tap_open chose; ask the device (this runs
-     * before a factored link domain confines itself). */
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    if (ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
-        t->gso_buf = malloc(TAP_VH + 14u + TAP_GSO_MAX);
+    if (vnet) {
+        t->gso_buf = malloc(TAP_VH + 14u + MOAT_GSO_IP_MAX);
+        t->gso.frame = t->gso_buf ? t->gso_buf + TAP_VH : NULL;
         if (t->gso_buf == NULL) {
             tap_close(&t->link);
             return MOAT_E_NOMEM;
@@ -460,6 +531,13 @@ int moat_tap_link(int fd, uint16_t mtu, struct moat_link **out)
     }
     *out = &t->link;
     return 0;
+}
+
+int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *skip, size_t *len)
+{
+    if (l == NULL || l->ops != &tap_ops)
+        return MOAT_E_INVAL;
+    return tap_read((struct tap_link *)l, buf, cap, skip, len);
 }
 
 int linux_tap_counters(struct moat_link *l, struct moat_link_counters *out)

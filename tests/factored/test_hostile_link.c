@@ -24,6 +24,8 @@
 #include "backends/common/linkring.h"
 #include "support/check_main.h"
 
+#define HL_DESC ((uint32_t)sizeof(struct linkring_desc))
+
 struct hl {
     struct linkring_layout lay;
     void *base;
@@ -58,7 +60,7 @@ static void hl_setup(struct hl *h)
                                        dup(h->link_bell), 1500, &h->net), 0);
     /* The net side acknowledged generation 1 at attach. */
     ck_assert_uint_eq(atomic_load(&h->hdr->net_ack), 1);
-    uint32_t cap = g.ring_slots * 8;
+    uint32_t cap = g.ring_slots * HL_DESC;
     uint8_t *d = (uint8_t *)h->base + h->lay.off_desc;
     moat_ring_attach(&h->rx_p, hl_sh(h, LINKRING_RX), d + 0 * cap, cap, 0);
     moat_ring_attach(&h->rxfree_c, hl_sh(h, LINKRING_RXFREE), d + 1 * cap, cap, 0);
@@ -75,11 +77,11 @@ static void hl_teardown(struct hl *h)
 }
 
 /* Fake link: publish one raw descriptor on a ring we produce. */
-static void hl_put(struct moat_ring *r, uint32_t off, uint16_t len, uint16_t flags)
+static void hl_put(struct moat_ring *r, uint32_t off, uint32_t len, uint32_t flags)
 {
-    struct linkring_desc d = { off, len, flags };
-    moat_ring_put(r, 0, &d, 8);
-    moat_ring_publish(r, 8);
+    struct linkring_desc d = { off, len, flags, 0 };
+    moat_ring_put(r, 0, &d, HL_DESC);
+    moat_ring_publish(r, HL_DESC);
 }
 
 static struct linkring_counters hl_cnt(struct hl *h)
@@ -211,9 +213,9 @@ START_TEST(hostile_bad_descriptors_counted_and_dropped)
     /* Only the good buffer came back on rx-free. */
     uint32_t n;
     ck_assert_int_eq(moat_ring_avail(&h.rxfree_c, &n), 0);
-    ck_assert_uint_eq(n, 8);
+    ck_assert_uint_eq(n, HL_DESC);
     struct linkring_desc back;
-    moat_ring_get(&h.rxfree_c, 0, &back, 8);
+    moat_ring_get(&h.rxfree_c, 0, &back, HL_DESC);
     ck_assert_uint_eq(back.off, 4 * fs);
     hl_teardown(&h);
 }
@@ -275,7 +277,7 @@ START_TEST(hostile_corrupt_index_cuts_the_link_until_restart)
     size_t cap;
     hl_setup(&h);
     /* prod claims more frames than the ring holds. */
-    atomic_store(&hl_sh(&h, LINKRING_RX)->prod, 8 * 8 + 8);
+    atomic_store(&hl_sh(&h, LINKRING_RX)->prod, 8 * HL_DESC + HL_DESC);
     ck_assert_int_eq(hl_rx(&h, &f, &len), MOAT_E_AGAIN);
     ck_assert_uint_eq(atomic_load(&h.hdr->net_broken), 1);
     for (int i = 0; i < 100; i++)
@@ -318,8 +320,8 @@ START_TEST(hostile_txfree_lies_about_ownership)
     }
     ck_assert_int_eq(h.net->ops->tx_acquire(h.net, &buf, &cap), MOAT_E_NOBUFS);
     struct linkring_desc d0;
-    moat_ring_get(&h.tx_c, 0, &d0, 8);
-    moat_ring_consume(&h.tx_c, 8 * 8);         /* the fake link took all eight */
+    moat_ring_get(&h.tx_c, 0, &d0, HL_DESC);
+    moat_ring_consume(&h.tx_c, 8 * HL_DESC);         /* the fake link took all eight */
     hl_put(&h.txfree_p, 0, 0, 0);              /* an rx-pool buffer */
     hl_put(&h.txfree_p, d0.off, 0, 0);         /* a real one, handed back */
     hl_put(&h.txfree_p, d0.off, 0, 0);         /* ...twice */
@@ -384,6 +386,222 @@ static uint64_t hl_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* The device's word about a received frame crosses as the descriptor's
+ * flags, only on the rx ring, only known bits; an honest link domain's
+ * flags reach the core as moat_link.rx_flags of that frame alone. */
+START_TEST(hostile_rx_flags_only_known_bits_on_the_rx_ring)
+{
+    struct hl h;
+    const uint8_t *f;
+    size_t len;
+    hl_setup(&h);
+    uint32_t fs = h.lay.g.frame_size;
+    hl_put(&h.rx_p, 0, 60, MOAT_LINK_RX_CSUM_OK);
+    hl_put(&h.rx_p, fs, 60, 0);
+    hl_put(&h.rx_p, 2 * fs, 60, MOAT_LINK_RX_BAD);
+    hl_put(&h.rx_p, 3 * fs, 60, 0x4u);                 /* unknown bit */
+    /* rsvd on the rx ring: where the frame starts in its buffer (the TAP's
+     * header before it), at most LINKRING_RX_SKIP_MAX, inside the buffer. */
+    struct linkring_desc d[3] = { { 4 * fs, 60, 0, LINKRING_RX_SKIP_MAX + 1 },
+                                  { 5 * fs, fs - 9, 0, 10 },
+                                  { 6 * fs, 60, 0, 10 } };
+    memset(h.bufs + 6 * fs, 0x11, 10);
+    memset(h.bufs + 6 * fs + 10, 0x77, 60);
+    for (int i = 0; i < 3; i++) {
+        moat_ring_put(&h.rx_p, 0, &d[i], HL_DESC);
+        moat_ring_publish(&h.rx_p, HL_DESC);
+    }
+    ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
+    ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_CSUM_OK);
+    ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
+    ck_assert_uint_eq(h.net->rx_flags, 0);
+    ck_assert_int_eq(hl_rx(&h, &f, &len), 0);
+    ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_BAD);
+    ck_assert_int_eq(hl_rx(&h, &f, &len), 0);          /* the frame after its 10 bytes */
+    ck_assert_uint_eq(len, 60);
+    ck_assert_uint_eq(f[0], 0x77);
+    ck_assert_uint_eq(f[59], 0x77);
+    ck_assert_int_eq(hl_rx(&h, &f, &len), MOAT_E_AGAIN);
+    ck_assert_uint_eq(hl_cnt(&h).bad[LINKRING_BAD_FLAGS], 2);
+    ck_assert_uint_eq(hl_cnt(&h).bad[LINKRING_BAD_LEN], 1);   /* skip + len past the buffer */
+    /* A flag on the tx-free ring is refused: the buffer stays the link's. */
+    uint8_t *buf;
+    size_t cap;
+    ck_assert_int_eq(h.net->ops->tx_acquire(h.net, &buf, &cap), 0);
+    ck_assert_int_eq(h.net->ops->tx_commit(h.net, 60), 0);
+    h.net->ops->flush(h.net);
+    struct linkring_desc t;
+    moat_ring_get(&h.tx_c, 0, &t, HL_DESC);
+    moat_ring_consume(&h.tx_c, HL_DESC);
+    ck_assert_uint_eq(t.flags, 0);
+    hl_put(&h.txfree_p, t.off, 0, MOAT_LINK_RX_CSUM_OK);
+    for (int i = 0; i < 8; i++) {   /* drain the pool: the flagged one never comes back */
+        if (h.net->ops->tx_acquire(h.net, &buf, &cap) != 0)
+            break;
+        ck_assert_ptr_ne(buf, h.bufs + t.off);
+        h.net->ops->tx_commit(h.net, 60);
+    }
+    ck_assert_uint_eq(hl_cnt(&h).bad[LINKRING_BAD_FLAGS], 3);
+    hl_teardown(&h);
+}
+END_TEST
+
+/* A region of geometry @p g with the net side and an honest link side
+ * attached and started (the large-frame regions of TAPs with offloads). */
+struct hl_big {
+    struct linkring_layout lay;
+    size_t size;
+    void *base;
+    int nb, lb;
+    struct moat_link *net;
+    struct linkring_dev d;
+};
+
+static void hl_big_setup(struct hl_big *h, const struct linkring_geom *g)
+{
+    ck_assert_int_eq(linkring_layout(g, &h->lay), 0);
+    h->size = h->lay.size;
+    h->base = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(h->base, MAP_FAILED);
+    linkring_region_init(h->base, &h->lay);
+    h->nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    h->lb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ck_assert_int_eq(linkring_net_link(h->base, h->size, &h->lay, dup(h->nb), dup(h->lb), 1500,
+                                       &h->net), 0);
+    ck_assert_int_eq(linkring_dev_attach(&h->d, h->base, h->size, &h->lay, h->nb, h->lb), 0);
+    ck_assert_int_eq(linkring_dev_ready(&h->d), 1);
+}
+
+static void hl_big_teardown(struct hl_big *h)
+{
+    linkring_dev_detach(&h->d);
+    h->net->ops->close(h->net);
+    close(h->nb);
+    close(h->lb);
+    munmap(h->base, h->size);
+}
+
+/* A region laid out for a TAP with receive offload carries a 64 KiB frame
+ * in one buffer, its full length in the descriptor. */
+START_TEST(hostile_offload_geometry_carries_64k_frames)
+{
+    struct linkring_geom g;
+    struct hl_big h;
+    linkring_geom_for_frame(14u + 4u + 65535u, 4, &g);
+    ck_assert_uint_eq(g.frame_size, LINKRING_FRAME_MAX);
+    hl_big_setup(&h, &g);
+    uint8_t *buf;
+    uint32_t cap;
+    ck_assert_int_eq(linkring_dev_rx_buf(&h.d, &buf, &cap), 0);
+    ck_assert_uint_ge(cap, 14u + 65535u);
+    memset(buf, 0x5a, 14u + 65535u);
+    buf[14u + 65535u - 1] = 0xa5;
+    linkring_dev_rx_push_flags(&h.d, 14u + 65535u, MOAT_LINK_RX_CSUM_OK);
+    linkring_dev_flush(&h.d);
+    const uint8_t *f;
+    size_t len;
+    ck_assert_int_eq(h.net->ops->rx_acquire(h.net, &f, &len), 0);
+    ck_assert_uint_eq(len, 14u + 65535u);
+    ck_assert_uint_eq(f[len - 1], 0xa5);
+    ck_assert_uint_eq(h.net->rx_flags, MOAT_LINK_RX_CSUM_OK);
+    h.net->ops->rx_release(h.net);
+    hl_big_teardown(&h);
+    /* Too big for the pool's buffers: refused (the layout's own limit). */
+    struct linkring_layout lay;
+    g.frame_size = 2 * LINKRING_FRAME_MAX;
+    ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
+}
+END_TEST
+
+/* A full-size TCP/IPv4 segment (1000 payload bytes) at @p seq into @p f. */
+static size_t hl_tcp_seg(uint8_t *f, uint32_t seq, uint8_t flags)
+{
+    memset(f, 0, 14 + 20 + 20 + 1000);
+    memset(f, 0x02, 12);
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *th = ip + 20;
+    ip[0] = 0x45;
+    ip[2] = (20 + 20 + 1000) >> 8;
+    ip[3] = (20 + 20 + 1000) & 0xff;
+    ip[8] = 64;
+    ip[9] = 6;
+    th[4] = (uint8_t)(seq >> 24);
+    th[5] = (uint8_t)(seq >> 16);
+    th[6] = (uint8_t)(seq >> 8);
+    th[7] = (uint8_t)seq;
+    th[12] = 5u << 4;
+    th[13] = flags;
+    memset(th + 20, (int)(seq / 1000), 1000);
+    return 14 + 20 + 20 + 1000;
+}
+
+/* A region for a TAP with offloads: the net side joins consecutive
+ * segments into one GSO frame, one descriptor with the segment size; a
+ * frame that cannot join goes as it is, in order. The link side takes the
+ * GSO flag only in such a region, and only with a segment size. */
+START_TEST(hostile_gso_frames_cross_as_one_descriptor)
+{
+    struct linkring_geom g;
+    struct hl_big h;
+    linkring_geom_for_frame(14u + 4u + 65535u, 8, &g);
+    g.flags |= LINKRING_GEOM_TX_GSO;
+    hl_big_setup(&h, &g);
+    struct moat_link *net = h.net;
+    struct linkring_dev *d = &h.d;
+    uint8_t *buf;
+    size_t cap;
+    for (uint32_t k = 0; k < 3; k++) {
+        ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
+        ck_assert_uint_ge(cap, 1514);
+        ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 1000 * (k + 1), 0x10)), 0);
+    }
+    /* A SYN cannot join: the GSO frame goes first, then the SYN. */
+    ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
+    ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 9000, 0x02)), 0);
+    net->ops->flush(net);
+    const uint8_t *f;
+    uint32_t len;
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
+    ck_assert_uint_eq(len, 14 + 20 + 20 + 3000);
+    ck_assert_uint_eq(d->cur_tx_gso, 1000);
+    ck_assert_uint_eq((f[16] << 8) | f[17], 20 + 20 + 3000);   /* IP length of the whole */
+    ck_assert_uint_eq(f[54 + 1000], 2);                          /* second payload in place */
+    ck_assert_uint_eq(f[54 + 2999], 3);
+    linkring_dev_tx_done(d);
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
+    ck_assert_uint_eq(len, 14 + 20 + 20 + 1000);
+    ck_assert_uint_eq(d->cur_tx_gso, 0);
+    ck_assert_uint_eq(f[14 + 20 + 13], 0x02);
+    linkring_dev_tx_done(d);
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    linkring_dev_flush(d);
+    /* A lying net side: GSO without a segment size, a size without GSO. */
+    struct moat_ring tx;
+    memset(&tx, 0, sizeof tx);
+    uint32_t cap_b = h.lay.g.ring_slots * HL_DESC;
+    uint8_t *hb = h.base;
+    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)(hb + h.lay.off_rings) + LINKRING_TX,
+                                      hb + h.lay.off_desc + 2 * cap_b, cap_b, 0),
+                     0);
+    tx.local = atomic_load(&tx.sh->prod);
+    struct linkring_desc bad[2] = { { 8 * h.lay.g.frame_size, 100, LINKRING_TX_GSO, 0 },
+                                    { 9 * h.lay.g.frame_size, 100, 0, 1000 } };
+    for (int i = 0; i < 2; i++) {
+        moat_ring_put(&tx, 0, &bad[i], HL_DESC);
+        moat_ring_publish(&tx, HL_DESC);
+    }
+    uint64_t before = d->cnt.bad[LINKRING_BAD_FLAGS];
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    ck_assert_uint_eq(d->cnt.bad[LINKRING_BAD_FLAGS], before + 2);
+    hl_big_teardown(&h);
+    /* A GSO region needs buffers that hold a whole GSO frame. */
+    struct linkring_layout lay;
+    linkring_geom_for_mtu(1500, 8, &g);
+    g.flags = LINKRING_GEOM_TX_GSO;
+    ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
+}
+END_TEST
+
 START_TEST(hostile_random_scribbler_never_crashes)
 {
     struct hl h;
@@ -404,9 +622,9 @@ START_TEST(hostile_random_scribbler_never_crashes)
             struct moat_ring_sh *rx = hl_sh(&h, LINKRING_RX);
             uint32_t p = atomic_load(&rx->prod);
             struct linkring_desc d = { (uint32_t)(hl_rand(&seed) % 10) * 2048u,
-                                       (uint16_t)(hl_rand(&seed) % 2100), 0 };
-            memcpy((uint8_t *)h.base + h.lay.off_desc + (p & 63), &d, 8);
-            atomic_store(&rx->prod, p + 8);
+                                       (uint32_t)(hl_rand(&seed) % 2100), 0, 0 };
+            memcpy((uint8_t *)h.base + h.lay.off_desc + (p & (8 * HL_DESC - 1)), &d, HL_DESC);
+            atomic_store(&rx->prod, p + HL_DESC);
         }
         if ((r >> 8) % 97 == 0)
             atomic_fetch_add(&h.hdr->gen, 1);   /* and restarts now and then */
@@ -453,6 +671,9 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, hostile_txfree_lies_about_ownership);
     tcase_add_test(tc, hostile_restart_returns_buffers_in_flight);
     tcase_add_test(tc, hostile_random_scribbler_never_crashes);
+    tcase_add_test(tc, hostile_rx_flags_only_known_bits_on_the_rx_ring);
+    tcase_add_test(tc, hostile_offload_geometry_carries_64k_frames);
+    tcase_add_test(tc, hostile_gso_frames_cross_as_one_descriptor);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -137,7 +137,9 @@ int main(int argc, char **argv)
     int fd, r;
     struct moat_link *link;
     struct lwp *lw;
-    if ((r = moat_tap_open(tap, &fd)) < 0 || (r = moat_tap_link(fd, 1500, &link)) < 0) {
+    /* Plain frames: lwIP knows nothing of the link's receive flags, of
+     * 64 KiB coalesced segments or of partial checksums. */
+    if ((r = moat_tap_open_opts(tap, 0, &fd)) < 0 || (r = moat_tap_link(fd, 1500, &link)) < 0) {
         fprintf(stderr, "lwip_tap_echo: cannot open TAP %s: %s\n", tap, moat_strerror(r));
         return 1;
     }
