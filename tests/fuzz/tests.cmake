@@ -1,32 +1,46 @@
 # SPDX-License-Identifier: MIT
-# Fuzz harness for the frame input path (tests/fuzz/fuzz_input.c).
+# The fuzz harnesses (tests/fuzz/fuzz_*.c, shared support in fz.c; see
+# docs/fuzzing.md). For each harness H:
 #
-# fuzz_input_replay: the harness with a replay main; CTest runs it over the
-# seed corpus (label unit), so every build -- and the sanitizer builds in
-# particular -- checks that the seeds survive without a crash or a leak.
+# H_replay: the harness with fz.c's replay main, linked against the
+# ordinary library; CTest runs it over tests/fuzz/corpus/H (label unit) in
+# every build -- the sanitizer builds in particular -- so every corpus entry
+# is replayed in every backend.
 #
-# fuzz_input (cmake -DMOAT_FUZZ=ON, clang only): the libFuzzer target, with
-# the core compiled in and instrumented. Run it as
-#   build/tests/fuzz_input -max_total_time=600 NEWCORPUS tests/fuzz/corpus
-option(MOAT_FUZZ "Build the libFuzzer target fuzz_input (clang)" OFF)
+# H (cmake -DMOAT_FUZZ=ON, clang only): the libFuzzer target, with the core
+# (and the sources the harness drives) compiled in and instrumented,
+# ASan+UBSan. scripts/test.sh fuzzes each for a short budget; scripts/fuzz.sh
+# runs a long campaign:
+#   build/fuzz/tests/fuzz_tcp -max_total_time=600 NEWCORPUS tests/fuzz/corpus/fuzz_tcp
+option(MOAT_FUZZ "Build the libFuzzer targets tests/fuzz/fuzz_* (clang)" OFF)
 
-add_executable(fuzz_input_replay ${CMAKE_CURRENT_LIST_DIR}/fuzz_input.c)
-target_include_directories(fuzz_input_replay PRIVATE ${PROJECT_SOURCE_DIR}
-  ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
-target_link_libraries(fuzz_input_replay PRIVATE moat_static)
-add_test(NAME fuzz_input_replay
-  COMMAND fuzz_input_replay ${CMAKE_CURRENT_LIST_DIR}/corpus)
-set_tests_properties(fuzz_input_replay PROPERTIES
-  LABELS "unit;fuzz;backend:${MOAT_BACKEND}" TIMEOUT 300)
+# harness -> extra sources it exercises beyond the core
+set(MOAT_FUZZ_HARNESSES fuzz_input fuzz_proto fuzz_tcp fuzz_sockctl fuzz_linkring)
+set(MOAT_FUZZ_EXTRA_fuzz_linkring ${PROJECT_SOURCE_DIR}/backends/common/linkring.c)
 
-if(MOAT_FUZZ)
-  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-    message(FATAL_ERROR "MOAT_FUZZ needs clang (libFuzzer): cmake -DCMAKE_C_COMPILER=clang")
-  endif()
-  add_executable(fuzz_input ${CMAKE_CURRENT_LIST_DIR}/fuzz_input.c ${MOAT_CORE_SOURCES})
-  target_include_directories(fuzz_input PRIVATE ${PROJECT_SOURCE_DIR}
-    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
-  target_compile_definitions(fuzz_input PRIVATE MOAT_LIBFUZZER)
-  target_compile_options(fuzz_input PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_input PRIVATE -fsanitize=fuzzer,address,undefined)
+if(MOAT_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "MOAT_FUZZ needs clang (libFuzzer): cmake -DCMAKE_C_COMPILER=clang")
 endif()
+
+foreach(h ${MOAT_FUZZ_HARNESSES})
+  if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/${h}.c)
+    continue()
+  endif()
+  add_executable(${h}_replay ${CMAKE_CURRENT_LIST_DIR}/${h}.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+  target_include_directories(${h}_replay PRIVATE ${PROJECT_SOURCE_DIR}
+    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
+  target_link_libraries(${h}_replay PRIVATE moat_static)
+  add_test(NAME ${h}_replay COMMAND ${h}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${h})
+  set_tests_properties(${h}_replay PROPERTIES
+    LABELS "unit;fuzz;backend:${MOAT_BACKEND}" TIMEOUT 300)
+
+  if(MOAT_FUZZ)
+    add_executable(${h} ${CMAKE_CURRENT_LIST_DIR}/${h}.c ${CMAKE_CURRENT_LIST_DIR}/fz.c
+      ${MOAT_CORE_SOURCES} ${MOAT_FUZZ_EXTRA_${h}})
+    target_include_directories(${h} PRIVATE ${PROJECT_SOURCE_DIR}
+      ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
+    target_compile_definitions(${h} PRIVATE MOAT_LIBFUZZER)
+    target_compile_options(${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+  endif()
+endforeach()
