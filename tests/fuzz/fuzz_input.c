@@ -88,8 +88,8 @@ static int fz_one(const uint8_t *data, size_t size)
     struct fz *z = &s.z;
     size_t off = 0;
     while (off + 4 <= size) {
-        size_t len = fz_ld16(data + off);
-        uint16_t w = fz_ld16(data + off + 2);
+        size_t len = rd16(data + off);
+        uint16_t w = rd16(data + off + 2);
         uint64_t adv = (uint64_t)(w & 0x7fffu) * 1000u;
         off += 4;
         if (len > FZ_MAX_FRAME)

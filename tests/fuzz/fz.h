@@ -43,6 +43,8 @@ struct fz {
     uint8_t cap[FZ_CAP][FZ_MAX_FRAME];  /* the last frames sent, ring */
     uint16_t cap_len[FZ_CAP];
     unsigned n_cap;             /* frames captured so far (index = n % FZ_CAP) */
+    struct moat_link *link_override;  /* set before fz_start: the core's link
+                                          instead of the test link */
     fz_tx_hook hook;
     void *hook_ctx;
     struct moat_config cfg;
@@ -70,6 +72,14 @@ void fz_start(struct fz *z);
  * shut the stack down, check again (and that every slot is free), free. */
 void fz_finish(struct fz *z);
 
+/* Buffer @p k (0..FZ_NBUF-1) of @p size bytes, kept for the process and
+ * reused by the next input asking for the same size (contents stale). */
+#define FZ_NBUF 4u
+void *fz_buf(unsigned k, size_t size, size_t align);
+/* Abort unless @p f is a well-formed frame from the stack (IPv4 header and
+ * checksum; TCP, UDP, ICMP lengths and checksums when unfragmented). */
+void fz_check_frame(const uint8_t *f, size_t len);
+
 /* One request on the ctl ring, answered by one poll. Returns the RESP's
  * result, or MOAT_E_PEER if the core did not answer (it stops reading a
  * ring a hostile application broke). */
@@ -89,21 +99,7 @@ void fz_input(struct fz *z, const uint8_t *frame, size_t len);
 
 /* ---- bytes and checksums ----------------------------------------------- */
 
-static inline uint16_t fz_ld16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t fz_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void fz_st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void fz_st32(uint8_t *p, uint32_t v)
-{
-    fz_st16(p, (uint16_t)(v >> 16));
-    fz_st16(p + 2, (uint16_t)v);
-}
+/* (byte order: rd16/rd32/wr16/wr32 of core/bytes.h) */
 /* Ones'-complement sum of @p n bytes added to @p s, folded (not inverted). */
 uint16_t fz_sum16(uint32_t s, const uint8_t *p, size_t n);
 /* Checksum of an L4 segment with the pseudo header of IPv4 header @p ip. */
@@ -124,6 +120,26 @@ void fz_ip4(uint8_t *h, uint8_t proto, size_t l4_len, uint32_t dst);
 static inline uint8_t fz_pattern(uint32_t pos)
 {
     return (uint8_t)(pos * 131u + (pos >> 9) * 7u + 17u);
+}
+
+/* ---- program-style inputs ------------------------------------------------- */
+
+/* Arguments read from the input; past its end they read as 0, so every
+ * byte string is a valid program. */
+struct fz_rd {
+    const uint8_t *p;
+    size_t n, off;
+};
+static inline uint8_t fz_arg8(struct fz_rd *r) { return r->off < r->n ? r->p[r->off++] : 0; }
+static inline uint16_t fz_arg16(struct fz_rd *r)
+{
+    uint16_t hi = fz_arg8(r);
+    return (uint16_t)(hi << 8 | fz_arg8(r));
+}
+static inline uint32_t fz_arg32(struct fz_rd *r)
+{
+    uint32_t hi = fz_arg16(r);
+    return hi << 16 | fz_arg16(r);
 }
 
 /* ---- TCP from the peer --------------------------------------------------- */
