@@ -47,6 +47,7 @@ struct conn {
     int heard;
     uint32_t s_end;             /* highest seq + len the stack sent */
     uint32_t s_tsval;           /* its last TSval */
+    int ts_on;                  /* its SYN carried timestamps: the peer sends them */
     /* the application */
     int iss_ok;
     uint32_t iss;               /* the stack's ISS (from the TCB) */
@@ -106,8 +107,11 @@ static void t_hook(void *ctx, const uint8_t *f, size_t len)
         uint8_t ol = tc[o + 1];
         if (ol < 2 || o + ol > thl)
             fz_fail("stack sent a malformed TCP option");
-        if (kind == 8 && ol == 10)
+        if (kind == 8 && ol == 10) {
             c->s_tsval = rd32(tc + o + 2);
+            if (fl & 0x02)
+                c->ts_on = 1;
+        }
         o += ol;
     }
     if (n == 0 || !c->iss_ok)
@@ -154,6 +158,18 @@ static void t_send(struct fzt *t, struct conn *c, uint32_t seq, uint32_t ack, ui
     s.ack = ack;
     s.flags = flags;
     s.wnd = wnd;
+    uint8_t ts[12];
+    if (olen == 0 && c->ts_on && !(flags & 0x04)) {
+        /* RFC 7323: once negotiated, every segment but a RST carries one */
+        ts[0] = 1;
+        ts[1] = 1;
+        ts[2] = 8;
+        ts[3] = 10;
+        wr32(ts + 4, (uint32_t)(t->z.now / 1000u));
+        wr32(ts + 8, c->s_tsval);
+        opt = ts;
+        olen = sizeof ts;
+    }
     s.opt = opt;
     s.opt_len = olen;
     s.len = len;
@@ -205,6 +221,7 @@ static size_t syn_opts(uint8_t *o, uint8_t sel, uint16_t mss, uint8_t ws, uint32
 
 static void t_new_peer(struct conn *c, uint32_t iss)
 {
+    c->ts_on = 0;
     c->p_iss = iss;
     c->p_nxt = iss + 1u;
     c->p_max_ok = 0;
@@ -380,15 +397,19 @@ static void run_op(struct fzt *t, uint8_t op, struct fz_rd *r)
         uint8_t ws = fz_arg8(r);
         if (!c->used || !c->active || !c->heard)
             break;
+        int offered = c->ts_on;
         t_new_peer(c, 0x20000000u + 99u * k);
         c->heard = 1;
+        c->ts_on = offered && (sel & 8);
         size_t n = syn_opts(opt, sel, mss, ws, c->s_tsval, z->now);
         t_send(t, c, c->p_iss, c->s_end, (uint8_t)(0x12 | ((sel & 0x10) ? 0x40 : 0)), 65535,
                opt, n, 0);
         break;
     }
     case 3: {       /* peer segment: flags u8, dseq i8, dack i8, len u16, wnd u16, omask u8,
-                       sack a u16, sack b u16 */
+                       sack a u16, sack b u16. omask bit 0: timestamps even if not
+                       negotiated, bit 5: none even if negotiated, bits 1-2: SACK
+                       blocks, bit 3: keep SYN/RST flags, bit 4: length up to 64 K */
         uint8_t fl = fz_arg8(r);
         int8_t dseq = (int8_t)fz_arg8(r);
         int8_t dack = (int8_t)fz_arg8(r);
@@ -399,7 +420,7 @@ static void run_op(struct fzt *t, uint8_t op, struct fz_rd *r)
         if (!c->used)
             break;
         size_t n = 0;
-        if (om & 1) {       /* timestamps */
+        if ((om & 1) || (c->ts_on && !(om & 0x20))) {   /* timestamps */
             opt[n++] = 1;
             opt[n++] = 1;
             opt[n++] = 8;

@@ -23,6 +23,16 @@ _Noreturn void fz_fail(const char *what)
     abort();
 }
 
+/* FZ_VERBOSE=1 in the environment: one line of counters per input (what
+ * a seed reached), from fz_finish. */
+static int fz_verbose(void)
+{
+    static int v = -1;
+    if (v < 0)
+        v = getenv("FZ_VERBOSE") != NULL;
+    return v;
+}
+
 /* ---- checksums ------------------------------------------------------------ */
 
 uint16_t fz_sum16(uint32_t s, const uint8_t *p, size_t n)
@@ -276,6 +286,15 @@ void fz_finish(struct fz *z)
     mcore_stats(z->core, &st);
     if (st.pkt_in_use != 0)
         fz_fail("packet buffers still held after all timers (leak)");
+    if (fz_verbose())
+        fprintf(stderr, "%s: out %llu, tcp in %llu, opened %llu, accepted %llu, udp in %llu, "
+                "reassembled %llu, echo replies %llu, icmp errors %llu, retransmits %llu, "
+                "drops %llu\n", fz_current, (unsigned long long)z->frames_out,
+                (unsigned long long)st.tcp_segs_in, (unsigned long long)st.tcp_conns_opened,
+                (unsigned long long)st.tcp_conns_accepted, (unsigned long long)st.udp_in,
+                (unsigned long long)st.ip_reassembled, (unsigned long long)st.icmp_echo_replies,
+                (unsigned long long)st.icmp_errors_out, (unsigned long long)st.tcp_retransmits,
+                (unsigned long long)moat_stats_drops_total(&st));
     mcore_shutdown(z->core, z->now);
     mcore_stats(z->core, &st);
     if (st.pkt_in_use != 0)
