@@ -2,23 +2,27 @@
 # SPDX-License-Identifier: MIT
 # Fuzz campaign over the libFuzzer harnesses of tests/fuzz (docs/fuzzing.md).
 #
-#   bash scripts/fuzz.sh [--seconds N] [--jobs J] [--no-merge] [--out DIR] [HARNESS...]
+#   bash scripts/fuzz.sh [--seconds N] [--jobs J] [--no-merge] [--out DIR]
+#                        [--build DIR] [HARNESS...]
 #
-# 1. Configures and builds build/fuzz with clang and -DMOAT_FUZZ=ON
-#    (ASan+UBSan, libFuzzer), unless MOAT_FUZZ_BUILD names a build to use.
+# 1. Configures and builds the --build directory (default build/fuzz) with
+#    clang and -DMOAT_FUZZ=ON (ASan+UBSan, libFuzzer), unless
+#    MOAT_FUZZ_BUILD names an existing build to use as it is.
 # 2. Runs every harness (default: all of tests/fuzz/tests.cmake's list)
 #    for N seconds (default 600) with J parallel jobs (default 1), at
-#    nice 19, from its working corpus DIR/<harness>/corpus plus the
-#    repository's tests/fuzz/corpus/<harness>. Crash reproducers land in
-#    DIR/<harness>/ (crash-*, leak-*, timeout-*, oom-*).
+#    nice 19, from its working corpus OUT/<harness>/corpus (--out, default
+#    build/fuzz-campaign) plus the repository's tests/fuzz/corpus/<harness>.
+#    Crash reproducers land in OUT/<harness>/ (crash-*, leak-*, timeout-*).
 # 3. Unless --no-merge: merges the working corpus back into the repository
 #    minimised (libFuzzer -merge=1): fuzzer-found entries (named by their
 #    SHA-1) are replaced by the minimal set that keeps all coverage; named
 #    files (seeds, regress_*) are never removed.
 # 4. Prints one line per harness: inputs executed, inputs per second,
 #    coverage (libFuzzer's cov: edges and ft: features), corpus size,
-#    crashes; appends them to DIR/results.csv with the date. Exit status 1
-#    if any harness crashed.
+#    crashes; appends them to OUT/results.csv with the date. Exit status 1
+#    if any harness crashed. (A long campaign: run a copy of this script,
+#    `bash -c "$(cat scripts/fuzz.sh)" scripts/fuzz.sh ...`, if you may edit
+#    it meanwhile -- bash reads a script while it runs it.)
 #
 # Environment: MOAT_FUZZ_BUILD (an existing fuzz build directory),
 # MOAT_FUZZ_NICE (default 19), MOAT_FUZZ_RSS_MB (default 1024),
@@ -31,13 +35,15 @@ JOBS=1
 MERGE=1
 OUT=$ROOT/build/fuzz-campaign
 HARNESSES=()
+BUILD=$ROOT/build/fuzz
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) SECS=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
     --no-merge) MERGE=0; shift ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+    --build) BUILD=$2; shift 2 ;;
+    -h|--help) sed -n '3,29p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) HARNESSES+=("$1"); shift ;;
     esac
@@ -49,8 +55,9 @@ if [ ${#HARNESSES[@]} -eq 0 ]; then
         "$ROOT/tests/fuzz/tests.cmake")"
 fi
 
-BUILD=${MOAT_FUZZ_BUILD:-$ROOT/build/fuzz}
-if [ -z "${MOAT_FUZZ_BUILD:-}" ]; then
+if [ -n "${MOAT_FUZZ_BUILD:-}" ]; then
+    BUILD=$MOAT_FUZZ_BUILD
+else
     command -v clang >/dev/null || { echo "fuzz.sh: clang not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
     mkdir -p "$OUT"
     if ! CC=clang cmake -S "$ROOT" -B "$BUILD" -DMOAT_BACKEND=thread -DMOAT_FUZZ=ON \
@@ -137,4 +144,5 @@ for l in "${LINES[@]}"; do echo "$l"; done
 total=0
 for l in "${LINES[@]}"; do total=$((total + $(echo "$l" | awk '{ print $2 }'))); done
 echo "total inputs: $total"
+echo "fuzz.sh: ${#LINES[@]} harnesses run, $(printf '%s\n' "${LINES[@]}" | awk '$7 != 0' | wc -l) crashed"
 [ "$FAILED" = 0 ] || { echo "fuzz.sh: crashes found: see $OUT/<harness>/ and run.log" >&2; exit 1; }

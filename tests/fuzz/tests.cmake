@@ -14,18 +14,23 @@
 #   build/fuzz/tests/fuzz_tcp -max_total_time=600 NEWCORPUS tests/fuzz/corpus/fuzz_tcp
 option(MOAT_FUZZ "Build the libFuzzer targets tests/fuzz/fuzz_* (clang)" OFF)
 
-# harness -> extra sources it exercises beyond the core
 set(MOAT_FUZZ_HARNESSES fuzz_input fuzz_proto fuzz_tcp fuzz_sockctl fuzz_linkring)
-set(MOAT_FUZZ_EXTRA_fuzz_linkring ${PROJECT_SOURCE_DIR}/backends/common/linkring.c)
 
-if(MOAT_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-  message(FATAL_ERROR "MOAT_FUZZ needs clang (libFuzzer): cmake -DCMAKE_C_COMPILER=clang")
+if(MOAT_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MOAT_FUZZ needs clang (libFuzzer): cmake -DCMAKE_C_COMPILER=clang")
+  endif()
+  # The code under test, instrumented once for every harness: the core,
+  # the net side of the link boundary, and the shared harness support.
+  add_library(moat_fuzz_objs OBJECT ${MOAT_CORE_SOURCES}
+    ${PROJECT_SOURCE_DIR}/backends/common/linkring.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+  target_include_directories(moat_fuzz_objs PRIVATE ${PROJECT_SOURCE_DIR}
+    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
+  target_compile_definitions(moat_fuzz_objs PRIVATE MOAT_LIBFUZZER)
+  target_compile_options(moat_fuzz_objs PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
 endif()
 
 foreach(h ${MOAT_FUZZ_HARNESSES})
-  if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/${h}.c)
-    continue()
-  endif()
   add_executable(${h}_replay ${CMAKE_CURRENT_LIST_DIR}/${h}.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
   target_include_directories(${h}_replay PRIVATE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
@@ -35,8 +40,7 @@ foreach(h ${MOAT_FUZZ_HARNESSES})
     LABELS "unit;fuzz;backend:${MOAT_BACKEND}" TIMEOUT 300)
 
   if(MOAT_FUZZ)
-    add_executable(${h} ${CMAKE_CURRENT_LIST_DIR}/${h}.c ${CMAKE_CURRENT_LIST_DIR}/fz.c
-      ${MOAT_CORE_SOURCES} ${MOAT_FUZZ_EXTRA_${h}})
+    add_executable(${h} ${CMAKE_CURRENT_LIST_DIR}/${h}.c $<TARGET_OBJECTS:moat_fuzz_objs>)
     target_include_directories(${h} PRIVATE ${PROJECT_SOURCE_DIR}
       ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
     target_compile_definitions(${h} PRIVATE MOAT_LIBFUZZER)
