@@ -5,6 +5,7 @@
  * builders, the end-of-run invariants, and (in replay builds) main.
  */
 #include "fz.h"
+#include "core/tcp_priv.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -278,6 +279,29 @@ void fz_start(struct fz *z)
     mcore_arp_add_static(z->core, 0, FZ_R_IP, fz_r_mac);
 }
 
+/* The window budget (core/tcp_wnd.c) charges every connection's windows
+ * to one counter: it must equal the sum of what the connections hold,
+ * and a connection that is closed holds nothing. */
+static void fz_check_tcp_mem(struct fz *z)
+{
+    struct tcp_state *ts = z->core->tcp;
+    if (!ts)
+        return;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < ts->n; i++) {
+        const struct tcp_cb *t = &ts->cbs[i];
+        if (t->mem_charged && (z->core->socks[i].type != MOAT_SOCK_STREAM ||
+                               t->state == TCPS_CLOSED)) {
+            fprintf(stderr, "slot %u: type %u state %u charged %u\n", i,
+                    z->core->socks[i].type, t->state, (unsigned)t->mem_charged);
+            fz_fail("a closed connection still holds window budget");
+        }
+        sum += t->mem_charged;
+    }
+    if (sum != ts->mem_used)
+        fz_fail("window budget differs from the sum the connections hold");
+}
+
 void fz_finish(struct fz *z)
 {
     /* every lifetime but keepalive's is over after ten virtual minutes */
@@ -286,6 +310,7 @@ void fz_finish(struct fz *z)
     mcore_stats(z->core, &st);
     if (st.pkt_in_use != 0)
         fz_fail("packet buffers still held after all timers (leak)");
+    fz_check_tcp_mem(z);
     if (fz_verbose())
         fprintf(stderr, "%s: out %llu, tcp in %llu, opened %llu, accepted %llu, udp in %llu, "
                 "reassembled %llu, echo replies %llu, icmp errors %llu, retransmits %llu, "
@@ -301,6 +326,9 @@ void fz_finish(struct fz *z)
         fz_fail("packet buffers still held after shutdown (leak)");
     if (z->core->sock_used != 0)
         fz_fail("socket slots still in use after shutdown");
+    if (st.tcp_mem_used != 0)
+        fz_fail("window budget still charged after shutdown");
+
     if (z->acquired)
         fz_fail("link buffer never committed");
 }
