@@ -18,12 +18,10 @@
  * held is reported as a leak (abort), as is any frame the stack sends that
  * is not well formed.
  *
- * Built two ways: with -DMOAT_LIBFUZZER and -fsanitize=fuzzer (clang,
- * cmake -DMOAT_FUZZ=ON) it is a libFuzzer target; otherwise it is a replay
- * program, `fuzz_input_replay FILE|DIR...`, that CI runs over the seed
- * corpus in tests/fuzz/corpus (under the sanitizer build too).
- *
- * Does not use Check or the unit-test fixture: it must run inside a fuzzer.
+ * Built two ways (tests/fuzz/tests.cmake): a libFuzzer target with
+ * -DMOAT_FUZZ=ON (clang), and fuzz_input_replay, which every build's ctest
+ * runs over tests/fuzz/corpus/fuzz_input (and over corpus directories that
+ * have no harness of their own). Support code: fz.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,35 +48,11 @@ static void fz_setup(struct fzi *s)
     (void)fz_sock(z, MOAT_SOCK_STREAM, 80, 0, 0, 1);   /* 0 when TCP is absent */
 }
 
-/* Echo what arrived back out (bounded), then clear the socket errors. */
+/* Echo what arrived back out (bounded). */
 static void fz_echo(struct fzi *z)
 {
-    for (unsigned k = 0; k < 2; k++) {
-        for (unsigned n = 0; n < 16; n++) {
-            uint32_t avail, space;
-            struct moat_dgram_hdr h;
-            uint8_t buf[2048];
-            if (moat_ring_avail(&z->rx[k], &avail) != 0)
-                fz_fail("core published an impossible rx index");
-            if (avail == 0)
-                break;
-            if (avail < sizeof h)
-                fz_fail("partial datagram record");
-            moat_ring_get(&z->rx[k], 0, &h, sizeof h);
-            if (sizeof h + h.len > avail)
-                fz_fail("datagram record longer than the ring holds");
-            uint32_t n2 = h.len < sizeof buf ? h.len : sizeof buf;
-            moat_ring_get(&z->rx[k], sizeof h, buf, n2);
-            moat_ring_consume(&z->rx[k], (uint32_t)sizeof h + h.len);
-            if (moat_ring_space(&z->tx[k], &space) == 0 && space >= sizeof h + n2) {
-                struct moat_dgram_hdr o = {.ip = k ? 0 : h.ip, .port = k ? 0 : h.port,
-                                           .len = (uint16_t)n2};
-                moat_ring_put(&z->tx[k], 0, &o, sizeof o);
-                moat_ring_put(&z->tx[k], sizeof o, buf, n2);
-                moat_ring_publish(&z->tx[k], (uint32_t)sizeof o + n2);
-            }
-        }
-    }
+    for (unsigned k = 0; k < 2; k++)
+        fz_echo_dgrams(&z->rx[k], &z->tx[k], k == 1);
 }
 
 static int fz_one(const uint8_t *data, size_t size)

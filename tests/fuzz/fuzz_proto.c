@@ -41,7 +41,6 @@
 #include <string.h>
 
 #include "fz.h"
-#include "core/tcp_priv.h"
 
 #define P_NPEER 4u
 #define P_RPORT 40000u
@@ -68,22 +67,12 @@ struct fzp {
 static void p_hook(void *ctx, const uint8_t *f, size_t len)
 {
     struct fzp *p = ctx;
+    struct fz_tseg g;
     (void)len;
-    if (rd16(f + 12) != 0x0800 || f[14 + 9] != 6 || (rd16(f + 14 + 6) & 0x3fff))
+    if (!fz_tcp_parse(f, &g) || g.dport < P_RPORT || g.dport >= P_RPORT + P_NPEER)
         return;
-    const uint8_t *ip = f + 14;
-    size_t hl = (size_t)(ip[0] & 15) * 4;
-    const uint8_t *t = ip + hl;
-    uint32_t dport = rd16(t + 2);
-    if (dport < P_RPORT || dport >= P_RPORT + P_NPEER)
-        return;
-    struct peer *q = &p->peer[dport - P_RPORT];
-    uint32_t seq = rd32(t + 4);
-    uint32_t n = (uint32_t)(rd16(ip + 2) - hl - (size_t)(t[12] >> 4) * 4);
-    uint32_t end = seq + n + ((t[13] & 0x02) ? 1u : 0u) + ((t[13] & 0x01) ? 1u : 0u);
-    if ((t[13] & 0x02) || !q->heard || TCP_SEQ_GT(end, q->snd_end))
-        q->snd_end = end;
-    q->heard = 1;
+    struct peer *q = &p->peer[g.dport - P_RPORT];
+    fz_track_end(&g, &q->heard, &q->snd_end);
 }
 
 static void p_setup(struct fzp *p)
@@ -109,32 +98,8 @@ static void p_setup(struct fzp *p)
 static void p_app(struct fzp *p)
 {
     struct fz *z = &p->z;
-    for (unsigned k = 0; k < 2; k++) {
-        for (unsigned n = 0; n < 8; n++) {
-            uint32_t avail, space;
-            struct moat_dgram_hdr h;
-            uint8_t buf[2048];
-            if (moat_ring_avail(&p->rx[k], &avail) != 0)
-                fz_fail("core published an impossible rx index");
-            if (avail == 0)
-                break;
-            if (avail < sizeof h)
-                fz_fail("partial datagram record");
-            moat_ring_get(&p->rx[k], 0, &h, sizeof h);
-            if (sizeof h + h.len > avail)
-                fz_fail("datagram record longer than the ring holds");
-            uint32_t n2 = h.len < sizeof buf ? h.len : sizeof buf;
-            moat_ring_get(&p->rx[k], sizeof h, buf, n2);
-            moat_ring_consume(&p->rx[k], (uint32_t)sizeof h + h.len);
-            if (moat_ring_space(&p->tx[k], &space) == 0 && space >= sizeof h + n2) {
-                struct moat_dgram_hdr o = {.ip = k ? 0 : h.ip, .port = k ? 0 : h.port,
-                                           .len = (uint16_t)n2};
-                moat_ring_put(&p->tx[k], 0, &o, sizeof o);
-                moat_ring_put(&p->tx[k], sizeof o, buf, n2);
-                moat_ring_publish(&p->tx[k], (uint32_t)sizeof o + n2);
-            }
-        }
-    }
+    for (unsigned k = 0; k < 2; k++)
+        fz_echo_dgrams(&p->rx[k], &p->tx[k], k == 1);
     if (!p->h_lis)
         return;
     for (unsigned i = 0; i < 4; i++) {

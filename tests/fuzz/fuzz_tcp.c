@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "fz.h"
-#include "core/tcp_priv.h"
 
 #define T_NCONN 3u
 
@@ -74,27 +73,21 @@ static struct tcp_cb *t_tcb(struct fzt *t, uint32_t h)
 static void t_hook(void *ctx, const uint8_t *f, size_t len)
 {
     struct fzt *t = ctx;
+    struct fz_tseg g;
     (void)len;
-    if (rd16(f + 12) != 0x0800 || f[14 + 9] != 6 || (rd16(f + 14 + 6) & 0x3fff))
+    if (!fz_tcp_parse(f, &g))
         return;
-    const uint8_t *ip = f + 14;
-    size_t hl = (size_t)(ip[0] & 15) * 4;
-    const uint8_t *tc = ip + hl;
-    size_t thl = (size_t)(tc[12] >> 4) * 4;
-    uint16_t dport = rd16(tc + 2);
+    const uint8_t *tc = g.tcp;
+    size_t thl = g.hlen;
+    uint8_t fl = g.flags;
+    uint32_t n = g.len;
     struct conn *c = NULL;
     for (unsigned k = 0; k < T_NCONN; k++)
-        if (t->c[k].used && t->c[k].pport == dport)
+        if (t->c[k].used && t->c[k].pport == g.dport)
             c = &t->c[k];
     if (!c)
         return;
-    uint32_t seq = rd32(tc + 4);
-    uint8_t fl = tc[13];
-    uint32_t n = (uint32_t)(rd16(ip + 2) - hl - thl);
-    uint32_t end = seq + n + ((fl & 0x02) ? 1u : 0u) + ((fl & 0x01) ? 1u : 0u);
-    if ((fl & 0x02) || !c->heard || TCP_SEQ_GT(end, c->s_end))
-        c->s_end = end;
-    c->heard = 1;
+    fz_track_end(&g, &c->heard, &c->s_end);
     /* the stack's TSval, for the peer's TSecr */
     for (size_t o = 20; o + 1 < thl;) {
         uint8_t kind = tc[o];
@@ -118,7 +111,7 @@ static void t_hook(void *ctx, const uint8_t *f, size_t len)
         return;
     if (fl & 0x02)
         fz_fail("stack sent data on a SYN");
-    uint32_t off = seq - (c->iss + 1u);
+    uint32_t off = g.seq - (c->iss + 1u);
     if (off > c->written || n > c->written - off)
         fz_fail("stack sent bytes the application never wrote");
     const uint8_t *d = tc + thl;

@@ -5,7 +5,6 @@
  * builders, the end-of-run invariants, and (in replay builds) main.
  */
 #include "fz.h"
-#include "core/tcp_priv.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -464,19 +463,61 @@ void fz_tcp_inject(struct fz *z, const struct fz_seg *s)
     fz_input(z, fr, 14 + 20 + hl + len);
 }
 
+int fz_tcp_parse(const uint8_t *f, struct fz_tseg *s)
+{
+    if (rd16(f + 12) != 0x0800 || f[14 + 9] != 6 || (rd16(f + 14 + 6) & 0x3fff))
+        return 0;
+    const uint8_t *ip = f + 14;
+    size_t hl = (size_t)(ip[0] & 15) * 4;
+    s->tcp = ip + hl;
+    s->hlen = (size_t)(s->tcp[12] >> 4) * 4;
+    s->dport = rd16(s->tcp + 2);
+    s->seq = rd32(s->tcp + 4);
+    s->flags = s->tcp[13];
+    s->len = (uint32_t)(rd16(ip + 2) - hl - s->hlen);
+    s->end = s->seq + s->len + ((s->flags & 0x02) ? 1u : 0u) + ((s->flags & 0x01) ? 1u : 0u);
+    return 1;
+}
+
 int fz_cap_tcp(const struct fz *z, unsigned i, const uint8_t **tcp, size_t *tcp_len)
 {
+    struct fz_tseg s;
     if (i >= FZ_CAP || i >= z->n_cap)
         return 0;
     unsigned k = (z->n_cap - 1u - i) % FZ_CAP;
-    const uint8_t *f = z->cap[k];
-    size_t len = z->cap_len[k];
-    if (len < 54 || rd16(f + 12) != 0x0800 || f[14 + 9] != 6)
+    if (z->cap_len[k] < 54 || !fz_tcp_parse(z->cap[k], &s))
         return 0;
-    size_t hl = (size_t)(f[14] & 15) * 4;
-    *tcp = f + 14 + hl;
-    *tcp_len = rd16(f + 16) - hl;    /* checked by fz_check_out */
+    *tcp = s.tcp;
+    *tcp_len = s.hlen + s.len;
     return 1;
+}
+
+void fz_echo_dgrams(struct moat_ring *rx, struct moat_ring *tx, int connected)
+{
+    for (unsigned n = 0; n < 16; n++) {
+        uint32_t avail, space;
+        struct moat_dgram_hdr h;
+        uint8_t buf[2048];
+        if (moat_ring_avail(rx, &avail) != 0)
+            fz_fail("core published an impossible rx index");
+        if (avail == 0)
+            break;
+        if (avail < sizeof h)
+            fz_fail("partial datagram record");
+        moat_ring_get(rx, 0, &h, sizeof h);
+        if (sizeof h + h.len > avail)
+            fz_fail("datagram record longer than the ring holds");
+        uint32_t n2 = h.len < sizeof buf ? h.len : sizeof buf;
+        moat_ring_get(rx, sizeof h, buf, n2);
+        moat_ring_consume(rx, (uint32_t)sizeof h + h.len);
+        if (moat_ring_space(tx, &space) == 0 && space >= sizeof h + n2) {
+            struct moat_dgram_hdr o = {.ip = connected ? 0 : h.ip,
+                                       .port = connected ? 0 : h.port, .len = (uint16_t)n2};
+            moat_ring_put(tx, 0, &o, sizeof o);
+            moat_ring_put(tx, sizeof o, buf, n2);
+            moat_ring_publish(tx, (uint32_t)sizeof o + n2);
+        }
+    }
 }
 
 /* ---- replay main ----------------------------------------------------------- */

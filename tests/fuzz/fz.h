@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/core_priv.h"
+#include "core/tcp_priv.h"
 
 #define FZ_MTU 1500u
 #define FZ_MAX_FRAME 1514u
@@ -157,6 +158,31 @@ struct fz_seg {
 /* Build and inject a segment R -> L (correct checksums); payload clamped
  * to what fits the MTU. */
 void fz_tcp_inject(struct fz *z, const struct fz_seg *s);
+/* A TCP segment the stack sent (already checked by fz_check_frame). */
+struct fz_tseg {
+    const uint8_t *tcp;         /* TCP header */
+    size_t hlen;                /* its length with options */
+    uint16_t dport;
+    uint32_t seq;
+    uint8_t flags;
+    uint32_t len;               /* payload bytes, at tcp + hlen */
+    uint32_t end;               /* seq + len, + 1 for SYN and for FIN */
+};
+/* Parse frame @p f as an unfragmented TCP segment; 0 if it is not one. */
+int fz_tcp_parse(const uint8_t *f, struct fz_tseg *s);
+/* Remember the highest sequence number the stack sent a peer: *@p end
+ * follows @p s (a SYN starts over), *@p heard says one was seen. */
+static inline void fz_track_end(const struct fz_tseg *s, int *heard, uint32_t *end)
+{
+    if ((s->flags & 0x02) || !*heard || TCP_SEQ_GT(s->end, *end))
+        *end = s->end;
+    *heard = 1;
+}
+/* The application's side of a UDP socket: read up to 16 datagrams from
+ * @p rx (checking each record) and write each back to @p tx -- to its
+ * sender, or with no address when @p connected. */
+void fz_echo_dgrams(struct moat_ring *rx, struct moat_ring *tx, int connected);
+
 /* Frame @p i (0 = the latest) of the capture as TCP: header pointer and
  * lengths; 0 if there is no such frame or it is not TCP. */
 int fz_cap_tcp(const struct fz *z, unsigned i, const uint8_t **tcp, size_t *tcp_len);
