@@ -31,7 +31,8 @@
  *  11 RESET  the application puts the ctl/evt indices back where an
  *            honest one would have them
  * Invariants: nothing outside the region or the core's memory is touched
- * (ASan), every RESP carries a result the catalog knows, no packet buffer
+ * (ASan), every message back is one of the catalog's net -> app messages
+ * and every RESP carries a code of the error list, no packet buffer
  * or slot is held after the timers and shutdown (fz_finish).
  */
 #include <stdlib.h>
@@ -78,8 +79,10 @@ static void drain_evt(struct fzs *s)
         struct moat_msg r;
         memcpy(&r, data + (s->evt_cons & (cap - 1u)), sizeof r);
         s->evt_cons += MOAT_MSG_SIZE;
+        if (moat_msg_check(&r, MOAT_DIR_NET) != 0)
+            fz_fail("net domain sent a message outside the catalog");
         if (r.type != MOAT_MSG_RESP)
-            fz_fail("net domain answered with something else than a RESP");
+            continue;
         if (r.result > 0 || r.result < -(int32_t)MOAT_ERRI_COUNT_)
             fz_fail("RESP with a result outside the error list");
         if (r.result == 0 && r.body.resp.sock && s->n_handles < 8)

@@ -343,15 +343,23 @@ int fz_call(struct fz *z, struct moat_msg *m, struct moat_msg *r)
     moat_ring_put(&z->ctl, 0, m, MOAT_MSG_SIZE);
     moat_ring_publish(&z->ctl, MOAT_MSG_SIZE);
     mcore_poll(z->core, z->now);
-    if (moat_ring_avail(&z->evt, &avail) != 0)
-        fz_fail("core published an impossible evt index");
-    if (avail < MOAT_MSG_SIZE)
-        return MOAT_E_PEER;
-    moat_ring_get(&z->evt, 0, r, MOAT_MSG_SIZE);
-    moat_ring_consume(&z->evt, MOAT_MSG_SIZE);
-    if (r->type != MOAT_MSG_RESP || r->id != m->id)
-        fz_fail("answer is not the RESP to the request");
-    return r->result;
+    /* other net -> app messages the catalog may hold are passed over */
+    for (unsigned n = 0; n < MOAT_CTL_SLOTS; n++) {
+        if (moat_ring_avail(&z->evt, &avail) != 0)
+            fz_fail("core published an impossible evt index");
+        if (avail < MOAT_MSG_SIZE)
+            return MOAT_E_PEER;
+        moat_ring_get(&z->evt, 0, r, MOAT_MSG_SIZE);
+        moat_ring_consume(&z->evt, MOAT_MSG_SIZE);
+        if (moat_msg_check(r, MOAT_DIR_NET) != 0)
+            fz_fail("net domain sent a message outside the catalog");
+        if (r->type != MOAT_MSG_RESP)
+            continue;
+        if (r->id != m->id)
+            fz_fail("answer is not the RESP to the request");
+        return r->result;
+    }
+    return MOAT_E_PEER;
 }
 
 uint32_t fz_sock(struct fz *z, uint32_t type, uint16_t port, uint32_t cip, uint16_t cport,
