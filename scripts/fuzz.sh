@@ -26,7 +26,7 @@
 #
 # Environment: MOAT_FUZZ_BUILD (an existing fuzz build directory),
 # MOAT_FUZZ_NICE (default 19), MOAT_FUZZ_RSS_MB (default 1024),
-# MOAT_FUZZ_MAX_CORPUS (warn above this many files, default 300).
+# MOAT_FUZZ_MAX_CORPUS (warn above this many files, default 500).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 NICE=${MOAT_FUZZ_NICE:-19}
-MAXC=${MOAT_FUZZ_MAX_CORPUS:-300}
+MAXC=${MOAT_FUZZ_MAX_CORPUS:-500}
 if [ ${#HARNESSES[@]} -eq 0 ]; then
     read -r -a HARNESSES <<<"$(sed -n 's/^set(MOAT_FUZZ_HARNESSES \(.*\))$/\1/p' \
         "$ROOT/tests/fuzz/tests.cmake")"
