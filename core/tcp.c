@@ -989,6 +989,7 @@ void tcp_shutdown_all(struct mcore *c)
         t->acc_n = 0;
         tcp_hash_del(c, s);
         tcp_ooo_clear(c, t);
+        tcp_wnd_release(c, t);      /* its windows leave the stack's budget */
         t->state = TCPS_CLOSED;
         t->t_rtx = t->t_persist = t->t_delack = t->t_keep = t->t_fin2 = 0;
     }

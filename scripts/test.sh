@@ -18,20 +18,25 @@
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
+# 5. Once, if clang is there: every libFuzzer harness of tests/fuzz for
+#    $MOAT_FUZZ_SECONDS seconds (default 20; 0 skips) through
+#    scripts/fuzz.sh --no-merge; a crash fails the suite. (Every build's
+#    ctest already replays every corpus: the fuzz_*_replay tests.)
 # Ends with a summary table, the backend comparison table and, as the last
 # line, "N passed, N failed". Exit status 0 only if no test failed.
 #
 # Environment: MOAT_BACKENDS, MOAT_SAN_BACKENDS ("none" to skip),
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
-# MOAT_BENCH_RUNS (default 5).
+# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BASE=${MOAT_TEST_BUILD:-$ROOT/build/test}
 JOBS=${MOAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping iputils-arping
-      socat curl iptables liblwip-dev libnetfilter-queue-dev python3 dnsmasq-base)
+      socat curl iptables liblwip-dev libnetfilter-queue-dev python3 dnsmasq-base clang
+      libclang-rt-dev)
 START=$SECONDS
 ROWS=()
 TOTAL_PASS=0
@@ -186,6 +191,27 @@ for b in "${SAN_BACKENDS[@]}"; do
     build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_S=${MOAT_FUZZ_SECONDS:-20}
+if [ "$FUZZ_S" != 0 ]; then
+    if command -v clang >/dev/null; then
+        t0=$SECONDS
+        say "fuzzing: every harness for ${FUZZ_S}s (scripts/fuzz.sh, corpus not merged)"
+        MOAT_FUZZ_NICE=0 bash "$ROOT/scripts/fuzz.sh" --seconds "$FUZZ_S" --no-merge \
+            --build "$BASE-fuzz" --out "$BASE-fuzz-run" 2>&1 | tee "$BASE-fuzz.log"
+        # "fuzz.sh: 5 harnesses run, 0 crashed"
+        read -r fz_run fz_bad < <(sed -n 's/^fuzz.sh: \([0-9]*\) harnesses run, \([0-9]*\) crashed$/\1 \2/p' \
+            "$BASE-fuzz.log" | tail -1)
+        if [ -z "${fz_run:-}" ]; then
+            row "libFuzzer ${FUZZ_S}s per harness (FAILED)" 0 1 0 $((SECONDS - t0))
+        else
+            row "libFuzzer ${FUZZ_S}s per harness" $((fz_run - fz_bad)) "$fz_bad" 0 $((SECONDS - t0))
+        fi
+    else
+        NOTES+=("clang not found: the libFuzzer budget was skipped (the corpora were still replayed)")
+    fi
+fi
 
 # The install tree (find_package, pkg-config, static archive, exported
 # symbols) is checked by the ctest test_install of every unsanitized build.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the seed corpus of tests/fuzz/fuzz_input.c to tests/fuzz/corpus/.
+"""Write the seed corpus of tests/fuzz/fuzz_input.c to tests/fuzz/corpus/fuzz_input/.
 
 Each file is a sequence of records: u16 frame length, u16 flags+advance
 (both big-endian), then the frame. The low 15 bits of the second word are a
@@ -73,7 +73,7 @@ def rec(frame, adv_ms=0, fix=True):
 
 
 def main():
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_input")
     os.makedirs(out, exist_ok=True)
     data = bytes(range(0x30, 0x30 + 56))
     dgram = udp(7, 5000, data[:32])

@@ -1,32 +1,65 @@
 # SPDX-License-Identifier: MIT
-# Fuzz harness for the frame input path (tests/fuzz/fuzz_input.c).
+# The fuzz harnesses (tests/fuzz/fuzz_*.c, shared support in fz.c; see
+# docs/fuzzing.md). For each harness H:
 #
-# fuzz_input_replay: the harness with a replay main; CTest runs it over the
-# seed corpus (label unit), so every build -- and the sanitizer builds in
-# particular -- checks that the seeds survive without a crash or a leak.
+# H_replay: the harness with fz.c's replay main, linked against the
+# ordinary library; CTest runs it over tests/fuzz/corpus/H (label unit) in
+# every build -- the sanitizer builds in particular -- so every corpus entry
+# is replayed in every backend.
 #
-# fuzz_input (cmake -DMOAT_FUZZ=ON, clang only): the libFuzzer target, with
-# the core compiled in and instrumented. Run it as
-#   build/tests/fuzz_input -max_total_time=600 NEWCORPUS tests/fuzz/corpus
-option(MOAT_FUZZ "Build the libFuzzer target fuzz_input (clang)" OFF)
+# H (cmake -DMOAT_FUZZ=ON, clang only): the libFuzzer target, with the core
+# (and the sources the harness drives) compiled in and instrumented,
+# ASan+UBSan. scripts/test.sh fuzzes each for a short budget; scripts/fuzz.sh
+# runs a long campaign:
+#   build/fuzz/tests/fuzz_tcp -max_total_time=600 NEWCORPUS tests/fuzz/corpus/fuzz_tcp
+option(MOAT_FUZZ "Build the libFuzzer targets tests/fuzz/fuzz_* (clang)" OFF)
 
-add_executable(fuzz_input_replay ${CMAKE_CURRENT_LIST_DIR}/fuzz_input.c)
-target_include_directories(fuzz_input_replay PRIVATE ${PROJECT_SOURCE_DIR}
-  ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
-target_link_libraries(fuzz_input_replay PRIVATE moat_static)
-add_test(NAME fuzz_input_replay
-  COMMAND fuzz_input_replay ${CMAKE_CURRENT_LIST_DIR}/corpus)
-set_tests_properties(fuzz_input_replay PROPERTIES
-  LABELS "unit;fuzz;backend:${MOAT_BACKEND}" TIMEOUT 300)
+set(MOAT_FUZZ_HARNESSES fuzz_input fuzz_proto fuzz_tcp fuzz_sockctl fuzz_linkring)
 
 if(MOAT_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "MOAT_FUZZ needs clang (libFuzzer): cmake -DCMAKE_C_COMPILER=clang")
   endif()
-  add_executable(fuzz_input ${CMAKE_CURRENT_LIST_DIR}/fuzz_input.c ${MOAT_CORE_SOURCES})
-  target_include_directories(fuzz_input PRIVATE ${PROJECT_SOURCE_DIR}
+  # The code under test, instrumented once for every harness: the core,
+  # the net side of the link boundary, and the shared harness support.
+  add_library(moat_fuzz_objs OBJECT ${MOAT_CORE_SOURCES}
+    ${PROJECT_SOURCE_DIR}/backends/common/linkring.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+  target_include_directories(moat_fuzz_objs PRIVATE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
-  target_compile_definitions(fuzz_input PRIVATE MOAT_LIBFUZZER)
-  target_compile_options(fuzz_input PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_input PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_compile_definitions(moat_fuzz_objs PRIVATE MOAT_LIBFUZZER)
+  target_compile_options(moat_fuzz_objs PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
 endif()
+
+# Corpus directories that belong to no harness of the list (seeds kept for
+# a parser that has no harness of its own yet) are replayed as frames by
+# the frame harness, fuzz_input.
+file(GLOB _fuzz_dirs LIST_DIRECTORIES true ${CMAKE_CURRENT_LIST_DIR}/corpus/*)
+set(MOAT_FUZZ_CORPUS_fuzz_input ${CMAKE_CURRENT_LIST_DIR}/corpus/fuzz_input)
+foreach(d ${_fuzz_dirs})
+  get_filename_component(_n ${d} NAME)
+  if(IS_DIRECTORY ${d} AND NOT _n IN_LIST MOAT_FUZZ_HARNESSES)
+    list(APPEND MOAT_FUZZ_CORPUS_fuzz_input ${d})
+  endif()
+endforeach()
+
+foreach(h ${MOAT_FUZZ_HARNESSES})
+  if(NOT DEFINED MOAT_FUZZ_CORPUS_${h})
+    set(MOAT_FUZZ_CORPUS_${h} ${CMAKE_CURRENT_LIST_DIR}/corpus/${h})
+  endif()
+  add_executable(${h}_replay ${CMAKE_CURRENT_LIST_DIR}/${h}.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+  target_include_directories(${h}_replay PRIVATE ${PROJECT_SOURCE_DIR}
+    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
+  target_link_libraries(${h}_replay PRIVATE moat_static)
+  add_test(NAME ${h}_replay COMMAND ${h}_replay ${MOAT_FUZZ_CORPUS_${h}})
+  set_tests_properties(${h}_replay PROPERTIES
+    LABELS "unit;fuzz;backend:${MOAT_BACKEND}" TIMEOUT 300)
+
+  if(MOAT_FUZZ)
+    add_executable(${h} ${CMAKE_CURRENT_LIST_DIR}/${h}.c $<TARGET_OBJECTS:moat_fuzz_objs>)
+    target_include_directories(${h} PRIVATE ${PROJECT_SOURCE_DIR}
+      ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
+    target_compile_definitions(${h} PRIVATE MOAT_LIBFUZZER)
+    target_compile_options(${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+  endif()
+endforeach()
