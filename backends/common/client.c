@@ -1284,18 +1284,29 @@ static int cl_zc_sock(struct moat_stack *st, moat_sock_t h, struct app_sock **ou
     return (*out)->type == MOAT_SOCK_STREAM ? 0 : MOAT_E_NOTSUP;
 }
 
-int moat_sock_recv_view(struct moat_stack *st, moat_sock_t h, struct moat_iov v[2],
-                        unsigned *n)
+/* The same plus the view's output arguments (*n is 0 until a view). */
+static int cl_zc_view_args(struct moat_stack *st, moat_sock_t h, struct moat_iov v[2],
+                           unsigned *n, struct app_sock **out)
 {
-    struct app_sock *s = NULL;
-    uint32_t avail = 0;
-    int r = cl_zc_sock(st, h, &s);
+    int r = cl_zc_sock(st, h, out);
 
     if (r != 0)
         return r;
     if (!v || !n)
         return MOAT_E_INVAL;
     *n = 0;
+    return 0;
+}
+
+int moat_sock_recv_view(struct moat_stack *st, moat_sock_t h, struct moat_iov v[2],
+                        unsigned *n)
+{
+    struct app_sock *s = NULL;
+    uint32_t avail = 0;
+    int r = cl_zc_view_args(st, h, v, n, &s);
+
+    if (r != 0)
+        return r;
     s->rx_view = 0;
     r = cl_recv_tcp_wait(st, s, 1, &avail);
     if (r != 0 || avail == 0)
@@ -1334,13 +1345,10 @@ int moat_sock_send_view(struct moat_stack *st, moat_sock_t h, struct moat_iov v[
 {
     struct app_sock *s = NULL;
     uint32_t room = 0;
-    int r = cl_zc_sock(st, h, &s);
+    int r = cl_zc_view_args(st, h, v, n, &s);
 
     if (r != 0)
         return r;
-    if (!v || !n)
-        return MOAT_E_INVAL;
-    *n = 0;
     s->tx_view = 0;
     r = cl_send_tcp_wait(st, s, 0, cl_deadline(s->sndtimeo_ms), &room);
     if (r != 0)
