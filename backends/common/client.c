@@ -1371,6 +1371,10 @@ int moat_sock_send_commit(struct moat_stack *st, moat_sock_t h, size_t nbytes)
         return MOAT_E_INVAL;
     if (nbytes == 0)
         return 0;
+    /* After shutdown(WR) (the FIN is queued) or a hang-up, bytes must not
+     * follow: refused like send refuses them, nothing published. */
+    if (cl_status(st, s) & (MOAT_SS_WRSHUT | MOAT_SS_HUP))
+        return MOAT_E_PIPE;
     /* The free space we viewed can only have grown since (only we
      * produce), so these bytes are still ours to publish. */
     cl_send_tcp_publish(st, s, (uint32_t)nbytes);

@@ -123,10 +123,12 @@ int moat_sock_recvfrom(struct moat_stack *st, moat_sock_t s, void *buf,
  *
  * A view is up to two spans (two when the bytes wrap around the ring's
  * end); v[0] comes first in the stream. The spans point into the ring
- * and stay valid until the bytes are released/committed, or until the
- * next view, send/recv or close on that socket: after that the memory may
- * be reused and must not be touched. A view that is never released costs
- * nothing (close while viewed is fine; the bytes just stay in the ring).
+ * and stay valid until the bytes are released/committed; a receive view
+ * ends at the next receive view, recv or close, a send view at the next
+ * send view, send or close: after that the memory may be reused and must
+ * not be touched, and releasing/committing from the old view is refused.
+ * A view that is never released costs nothing (close while viewed is fine;
+ * the bytes just stay in the ring, or are never sent).
  *
  * Blocking: a view waits like recv/send (timeouts, MOAT_OPT_NONBLOCK):
  * for at least one readable byte / one byte of send room; it returns
@@ -171,7 +173,8 @@ int moat_sock_send_view(struct moat_stack *st, moat_sock_t s, struct moat_iov v[
  * Send the first @p nbytes written into the last send view (in one call
  * or several, never more than was viewed in total). Returns 0,
  * MOAT_E_INVAL (more than viewed and not yet committed; nothing changes),
- * MOAT_E_NOTSUP (UDP).
+ * MOAT_E_PIPE (shut down for writing or hung up since the view; nothing
+ * is sent), MOAT_E_NOTSUP (UDP).
  */
 int moat_sock_send_commit(struct moat_stack *st, moat_sock_t s, size_t nbytes);
 

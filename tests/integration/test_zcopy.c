@@ -278,6 +278,14 @@ START_TEST(zc_release_partial_and_refused)
     ck_assert_uint_eq(n, 1);
     ck_assert_mem_eq(v[0].base, "abcXY", 5);
     ck_assert_int_eq(moat_sock_recv_release(z.b, z.srv, 5), 0);
+
+    /* a commit after shutdown(WR) would put bytes behind the FIN: refused */
+    ck_assert_int_eq(moat_sock_send_view(z.a, z.cli, v, &n), 0);
+    memcpy(v[0].base, "late", 4);
+    ck_assert_int_eq(moat_sock_shutdown(z.a, z.cli, MOAT_SHUT_WR), 0);
+    ck_assert_int_eq(moat_sock_send_commit(z.a, z.cli, 4), MOAT_E_PIPE);
+    ck_assert_int_eq(moat_sock_recv_view(z.b, z.srv, v, &n), 0);
+    ck_assert_uint_eq(n, 0);                    /* the FIN, no "late" */
     zc_close(&z);
 }
 END_TEST
