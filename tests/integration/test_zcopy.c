@@ -5,7 +5,8 @@
  * shared-memory wire, in whichever backend this build links: a bulk
  * stream written and read in place with views that wrap around the end of
  * small rings, partial and refused releases/commits, non-blocking and
- * timed views, argument checks, UDP refused, close while viewed.
+ * timed views, argument checks, UDP refused, close while viewed, and a
+ * network domain that lies about the receive ring under a view.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -16,6 +17,8 @@
 #include <moat/moat.h>
 #include <moat/socket.h>
 
+#include "backends/common/stack.h"
+#include "core/boundary.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
 #include "support/itest.h"
@@ -345,6 +348,52 @@ START_TEST(zc_nonblock_timeout_args)
 }
 END_TEST
 
+/* ---- a lying network domain --------------------------------------------- */
+
+/* The receive ring's producer index is the net domain's word: a view
+ * trusts it only within the ring, and a release checks it again, so an
+ * index that goes backwards under a view fails the stack (MOAT_E_PEER)
+ * instead of letting the consumer index pass the producer's. */
+START_TEST(zc_peer_lies_under_view)
+{
+    struct moat_config c;
+    struct moat_stack *st = NULL;
+    struct moat_sock_sh *sh;
+    struct moat_iov v[2];
+    unsigned n;
+    moat_sock_t s;
+
+    itest_config(&c, IP_A, MOAT_LINK_NONE, NULL);
+    c.max_sockets = 4;
+    c.sock_rx_bytes = c.sock_tx_bytes = RING_BYTES;
+    ck_assert_int_eq(moat_stack_open(&c, &st), 0);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &s), 0);
+    sh = moat_region_sock(st->region, &st->lay, moat_handle_idx(s));
+
+    /* "publish" five bytes as the net domain would, and view them */
+    memcpy(moat_region_rx_data(st->region, &st->lay, moat_handle_idx(s)), "abcde", 5);
+    atomic_store(&sh->rx.prod, 5u);
+    ck_assert_int_eq(moat_sock_recv_view(st, s, v, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(v[0].len, 5);
+    ck_assert_mem_eq(v[0].base, "abcde", 5);
+    /* then take two of them back: releasing all five would pass prod */
+    atomic_store(&sh->rx.prod, 3u);
+    ck_assert_int_eq(moat_sock_recv_release(st, s, 5), MOAT_E_PEER);
+    ck_assert_int_eq(moat_sock_recv_view(st, s, v, &n), MOAT_E_PEER);  /* failed for good */
+    moat_stack_close(st);
+
+    /* an index past the ring's capacity: the view refuses to show it */
+    ck_assert_int_eq(moat_stack_open(&c, &st), 0);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &s), 0);
+    sh = moat_region_sock(st->region, &st->lay, moat_handle_idx(s));
+    atomic_store(&sh->rx.prod, RING_BYTES + 1u);
+    ck_assert_int_eq(moat_sock_recv_view(st, s, v, &n), MOAT_E_PEER);
+    ck_assert_uint_eq(n, 0);
+    moat_stack_close(st);
+}
+END_TEST
+
 static Suite *zc_suite(void)
 {
     Suite *s = suite_create("zcopy");
@@ -355,6 +404,7 @@ static Suite *zc_suite(void)
     tcase_add_test(tc, zc_bulk_in_place_wraps);
     tcase_add_test(tc, zc_release_partial_and_refused);
     tcase_add_test(tc, zc_nonblock_timeout_args);
+    tcase_add_test(tc, zc_peer_lies_under_view);
     suite_add_tcase(s, tc);
     return s;
 }
