@@ -22,6 +22,16 @@
  * receiver's FIN awaited), so the rate covers both handshakes; -r serves N
  * such connections, echoing. Both print
  *   ttcp: conns=N seconds=S conns_per_s=X
+ * With --zerocopy (moat only, bulk -t/-r), the data path uses the
+ * zero-copy socket calls (moat_sock_send_view/commit, recv_view/release):
+ * -t commits send-ring space in place without writing it (ttcp's payload
+ * means nothing; a real application would produce its data there) and -r
+ * releases what it views without copying it out, so the difference to the
+ * default run is the cost of the application-boundary copy.
+ * MOAT_TTCP_ZEROCOPY=1 in the environment is the benchmark lever for the
+ * same (bench/backends.sh COLUMNS); it is ignored where --zerocopy would be
+ * refused (--kernel, --rr, --connections), so a column can set it for all
+ * its cases.
  * The environment variable MOAT_SPIN_US, when set, overrides cfg.spin_us
  * (how long a factored domain or the application spins before sleeping).
  * Every wait is a poll with a short timeout, so SIGINT/SIGTERM end the run.
@@ -268,7 +278,10 @@ static int t_connect(struct tio *t, uint32_t local, uint32_t ip, uint16_t port, 
 }
 
 /* Non-blocking send/recv: 0 (with *done), MOAT_E_AGAIN, or an error.
- * recv: *done == 0 with 0 is end of stream. */
+ * recv: *done == 0 with 0 is end of stream. A NULL @p buf (moat only,
+ * --zerocopy) moves up to @p len bytes in place through a view of the
+ * socket's ring instead: send commits that much free space as it is,
+ * recv releases that much of what arrived without reading it. */
 static int t_send(struct tio *t, int64_t s, const void *buf, size_t len, size_t *done)
 {
     if (t->kernel) {
@@ -277,6 +290,17 @@ static int t_send(struct tio *t, int64_t s, const void *buf, size_t len, size_t 
             return t_errno(t);
         *done = (size_t)n;
         return 0;
+    }
+    if (!buf) {
+        struct moat_iov v[2];
+        unsigned n = 0;
+        int rc = moat_sock_send_view(t->st, (moat_sock_t)s, v, &n);
+        if (rc != 0)
+            return rc;
+        *done = v[0].len + (n == 2 ? v[1].len : 0);
+        if (*done > len)
+            *done = len;
+        return moat_sock_send_commit(t->st, (moat_sock_t)s, *done);
     }
     return moat_sock_send(t->st, (moat_sock_t)s, buf, len, done);
 }
@@ -290,6 +314,17 @@ static int t_recv(struct tio *t, int64_t s, void *buf, size_t len, size_t *done)
         *done = (size_t)n;
         return 0;
     }
+    if (!buf) {
+        struct moat_iov v[2];
+        unsigned n = 0;
+        int rc = moat_sock_recv_view(t->st, (moat_sock_t)s, v, &n);
+        if (rc != 0 || n == 0)
+            return rc;          /* n == 0: end of stream, *done stays 0 */
+        *done = v[0].len + (n == 2 ? v[1].len : 0);
+        if (*done > len)
+            *done = len;
+        return moat_sock_recv_release(t->st, (moat_sock_t)s, *done);
+    }
     return moat_sock_recv(t->st, (moat_sock_t)s, buf, len, done);
 }
 
@@ -300,7 +335,8 @@ static int t_shutdown_wr(struct tio *t, int64_t s)
     return moat_sock_shutdown(t->st, (moat_sock_t)s, MOAT_SHUT_WR);
 }
 
-/* Send all of buf, waiting for space; returns 0 or an error. */
+/* Send all of buf (NULL: len bytes in place, see t_send), waiting for
+ * space; returns 0 or an error. */
 static int t_send_all(struct tio *t, int64_t s, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
@@ -317,7 +353,8 @@ static int t_send_all(struct tio *t, int64_t s, const uint8_t *buf, size_t len)
         }
         if (rc != 0)
             return rc;
-        buf += done;
+        if (buf)
+            buf += done;
         len -= done;
     }
     return 0;
@@ -351,6 +388,7 @@ struct opts {
     double seconds;
     uint64_t rr;
     uint64_t conns;
+    int zerocopy;
 };
 
 /* One connection of --connections, client side: connect, one byte there
@@ -459,7 +497,7 @@ static int run_transmit(struct tio *t, const struct opts *o, uint8_t *buf)
             if (o->bytes - total < n)
                 n = (size_t)(o->bytes - total);
         }
-        rc = t_send_all(t, s, buf, n);
+        rc = t_send_all(t, s, o->zerocopy ? NULL : buf, n);
         if (rc != 0) {
             fprintf(stderr, "moat-ttcp: send failed after %llu bytes: %s\n",
                     (unsigned long long)total, t_strerror(t, rc));
@@ -531,7 +569,7 @@ static int run_receive(struct tio *t, const struct opts *o, uint8_t *buf)
     t0 = ex_now();
     for (;;) {
         size_t got = 0;
-        rc = t_recv_some(t, s, buf, TTCP_CHUNK, &got, 0);
+        rc = t_recv_some(t, s, o->zerocopy ? NULL : buf, TTCP_CHUNK, &got, 0);
         if (rc != 0 || got == 0)
             break;
         if (o->rr)
@@ -623,10 +661,11 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.port = 5001;
     ex_init("moat-ttcp", " -t|-r [--peer ADDR] [--port N] [--bytes N | --seconds S]"
-                         " [--rr COUNT] [--connections N] [--kernel]\n"
+                         " [--rr COUNT] [--connections N] [--kernel] [--zerocopy]\n"
                          "  (-t sends to --peer; -r receives one connection;"
                          " --rr: one-byte round trips;\n"
-                         "   --kernel: use the host's sockets, --ip is then the local address)");
+                         "   --kernel: use the host's sockets, --ip is then the local address;\n"
+                         "   --zerocopy: bulk data in place in the socket rings, no copy)");
     ex_link_defaults(&cfg);
     {
         /* Benchmark lever: the spin before sleeping (bench/backends.sh). */
@@ -646,6 +685,8 @@ int main(int argc, char **argv)
             o.receive = 1;
         else if (strcmp(a, "--kernel") == 0)
             o.kernel = 1;
+        else if (strcmp(a, "--zerocopy") == 0)
+            o.zerocopy = 1;
         else if (strcmp(a, "--peer") == 0) {
             const char *v = ex_optarg(argc, argv, &i);
             if (moat_ip4_parse(v, &o.peer) != 0 || o.peer == 0)
@@ -679,6 +720,13 @@ int main(int argc, char **argv)
         ex_usage("--bytes and --seconds apply to -t; -r reads until the sender closes");
     if (o.conns && (o.rr || o.bytes || o.seconds > 0))
         ex_usage("--connections does its own one-byte exchange: drop --rr/--bytes/--seconds");
+    {
+        const char *zc = getenv("MOAT_TTCP_ZEROCOPY");
+        if (zc && strcmp(zc, "1") == 0 && !o.kernel && !o.rr && !o.conns)
+            o.zerocopy = 1;
+    }
+    if (o.zerocopy && (o.kernel || o.rr || o.conns))
+        ex_usage("--zerocopy is for moat's bulk path: drop --kernel/--rr/--connections");
     if (o.transmit && !o.bytes && o.seconds <= 0)
         o.bytes = TTCP_DEFAULT_BYTES;
     if (o.kernel && have_link)

@@ -28,6 +28,8 @@ struct app_sock {
     uint32_t sndbuf;            /* send ring bytes we may fill (MOAT_OPT_SNDBUF) */
     uint16_t watch;             /* moat_watch events; 0: not watched */
     void *watch_user;           /* moat_watch's user pointer */
+    uint32_t rx_view;           /* zero-copy: bytes viewed, not yet released */
+    uint32_t tx_view;           /* zero-copy: bytes of send room viewed, not yet committed */
 };
 
 struct moat_backend;            /* defined by each backend */

@@ -115,6 +115,69 @@ int moat_sock_sendto(struct moat_stack *st, moat_sock_t s, const void *buf,
 int moat_sock_recvfrom(struct moat_stack *st, moat_sock_t s, void *buf,
                        size_t len, struct moat_addr *from, size_t *got);
 
+/*
+ * Zero-copy TCP data path (optional; send/recv above stay the default).
+ * The application reads from and writes into the socket's own rings in
+ * place instead of copying through a buffer of its own. Works in every
+ * backend: the rings live in the socket region the application maps.
+ *
+ * A view is up to two spans (two when the bytes wrap around the ring's
+ * end); v[0] comes first in the stream. The spans point into the ring
+ * and stay valid until the bytes are released/committed; a receive view
+ * ends at the next receive view, recv or close, a send view at the next
+ * send view, send or close: after that the memory may be reused and must
+ * not be touched, and releasing/committing from the old view is refused.
+ * A view that is never released costs nothing (close while viewed is fine;
+ * the bytes just stay in the ring, or are never sent).
+ *
+ * Blocking: a view waits like recv/send (timeouts, MOAT_OPT_NONBLOCK):
+ * for at least one readable byte / one byte of send room; it returns
+ * MOAT_E_AGAIN when that does not come in time.
+ * TCP only: a UDP socket returns MOAT_E_NOTSUP (datagrams keep their
+ * record framing in the ring; use send/recv).
+ */
+struct moat_iov {
+    void *base;
+    size_t len;
+};
+
+/*
+ * Readable bytes, in place: fills @p v[0..*n-1] (*n is 1 or 2, or 0 with
+ * return 0 at end of stream, like recv's got == 0). The application may
+ * read but not write these spans. Nothing is consumed until
+ * moat_sock_recv_release. Returns 0, MOAT_E_AGAIN, MOAT_E_NOTCONN,
+ * MOAT_E_NOTSUP (UDP), a pending error.
+ */
+int moat_sock_recv_view(struct moat_stack *st, moat_sock_t s, struct moat_iov v[2],
+                        unsigned *n);
+
+/*
+ * Consume the first @p nbytes of the last receive view (in one call or
+ * several, never more than was viewed in total): the ring space goes back
+ * to the network domain, which may open the window, exactly as after recv.
+ * Returns 0, MOAT_E_INVAL (more than viewed and not yet released; nothing
+ * changes), MOAT_E_NOTSUP (UDP).
+ */
+int moat_sock_recv_release(struct moat_stack *st, moat_sock_t s, size_t nbytes);
+
+/*
+ * Free send-ring space, in place: fills @p v[0..*n-1] (*n is 1 or 2) with
+ * writable spans, at most what send would accept now (SNDBUF and the
+ * network domain's send limit). Nothing is sent until
+ * moat_sock_send_commit. Errors as moat_sock_send, plus MOAT_E_NOTSUP (UDP).
+ */
+int moat_sock_send_view(struct moat_stack *st, moat_sock_t s, struct moat_iov v[2],
+                        unsigned *n);
+
+/*
+ * Send the first @p nbytes written into the last send view (in one call
+ * or several, never more than was viewed in total). Returns 0,
+ * MOAT_E_INVAL (more than viewed and not yet committed; nothing changes),
+ * MOAT_E_PIPE (shut down for writing or hung up since the view; nothing
+ * is sent), MOAT_E_NOTSUP (UDP).
+ */
+int moat_sock_send_commit(struct moat_stack *st, moat_sock_t s, size_t nbytes);
+
 enum moat_shut { MOAT_SHUT_RD = 1, MOAT_SHUT_WR = 2, MOAT_SHUT_RDWR = 3 };
 /* TCP: stop reading and/or writing (a FIN follows the queued data).
  * Returns 0, MOAT_E_NOTCONN. */
