@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Fault campaign, factored backends (process, seccomp), against the Linux
+# kernel through a TAP device. Results go in docs/faults.md.
+#
+#   1. link kills: moat-linkd is SIGKILLed every KILL_EVERY bytes of a
+#      kernel -> moat-echo -> kernel TCP transfer (socat); the bytes back
+#      must hash the same as the bytes sent. Kills counted as "mid-transfer"
+#      when the echoed byte count was between 0 and the total at the kill.
+#   2. application death: moat-echo holds N kernel connections and is
+#      SIGKILLed; moat-netd resets them (RST through moat-linkd) before it
+#      exits: the capture shows an RST per connection and the kernel has no
+#      socket left to port 7, soon (measured: kill -> last socket gone).
+#   3. net domain SIGKILL during a transfer: moat-echo's calls fail with
+#      MOAT_E_DEAD; measured: SIGKILL -> moat-echo's exit.
+#   4. net domain SIGSTOP during a transfer: the heartbeat stops; moat-echo's
+#      calls fail with MOAT_E_DEAD within net_stall_ms (default 5000) plus a
+#      wait slice; measured: SIGSTOP -> the error line.
+#   5. exhaustion: moat-echo with 8 socket slots and the smallest TCP memory
+#      budget (64 KiB) gets 4 transfers of 4 MiB at once, then 12 more
+#      connections: the ones past the slots are refused (RST, drop reason
+#      TCP_NO_SLOT), the 4 transfers finish intact inside the budget, and
+#      after they leave a new connection is served.
+#
+# Short by default (10 link kills, about 30 s). MOAT_FAULTS_KILLS=100 (what
+# scripts/faults.sh sets) runs the full link-kill count.
+#
+#   network namespace moat-faults-$$ (made and deleted here)
+#   socat (kernel TCP) mt$$ 192.0.2.1 <== TAP ==> moat-echo 192.0.2.2
+#
+# usage: bash test_faults_tap.sh BUILD_DIR   (root; exit 77 = skipped)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../interop/lib.sh"
+
+it_need socat sha256sum ss
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR"; exit 2; }
+[ -x "$1/moat-linkd" ] || it_skip "not a factored build (no moat-linkd in $1)"
+it_setup "$1" faults
+KILLS=${MOAT_FAULTS_KILLS:-10}
+KILL_EVERY=$((2 << 20))
+STALL_MS=5000          # moat_config_defaults' net_stall_ms
+echo "namespace $IT_NS, TAP $IT_TAP, build $IT_BUILD, $KILLS link kills"
+
+now_ms() { date +%s%3N; }
+
+# child_pid APP COMM: the pid of APP's child named COMM (the domains are
+# children of moat-echo: ip netns exec execs it in place).
+child_pid() {
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        [ "$(cat /proc/"$c"/comm 2>/dev/null)" = "$2" ] && { echo "$c"; return 0; }
+    done
+    return 1
+}
+
+# wait_gone PID MS: wait (bounded) until PID has exited; 0 if it did.
+wait_gone() {
+    local end=$(($(now_ms) + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ "$(now_ms)" -ge "$end" ] && return 1
+        sleep 0.005
+    done
+    return 0
+}
+
+# start_echo NAME ARGS...: moat-echo on the TAP, or the end of the script.
+start_echo() {
+    local name=$1; shift
+    if ! it_start "$name" "$IT_BUILD/moat-echo" --tap "$IT_TAP" --ip 192.0.2.2/24 "$@"; then
+        it_result "moat-echo ($name) starts" 0 "no 'ready' within 15 s"
+        it_summary; exit 1
+    fi
+}
+
+# transfer BYTES FILE_IN FILE_OUT: socat through moat-echo, in the background
+# (sets SOCAT).
+transfer() {
+    head -c "$1" /dev/urandom >"$2"
+    ip netns exec "$IT_NS" timeout 300 socat -b 131072 -T 60 - TCP:192.0.2.2:7 <"$2" >"$3" 2>"$3.err" &
+    SOCAT=$!
+    IT_PIDS+=("$SOCAT")
+}
+
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# ---- 1. link-domain kills ----------------------------------------------
+start_echo e1
+# Sized so that the kills (each one costs a restart and a retransmission
+# timeout) fit well inside the transfer; it runs on after the last kill.
+TOTAL=$(((KILLS * 4 + 8) * KILL_EVERY))
+transfer "$TOTAL" "$IT_WORK/l.in" "$IT_WORK/l.rx"
+kills=0 mid=0
+next=$KILL_EVERY
+end=$((SECONDS + 60 + KILLS * 3))
+t0=$(date +%s.%N)
+while [ "$kills" -lt "$KILLS" ] && [ "$SECONDS" -lt "$end" ] && kill -0 "$SOCAT" 2>/dev/null; do
+    got=$(size_of "$IT_WORK/l.rx")
+    if [ "$got" -ge "$next" ]; then
+        if p=$(child_pid "$IT_PID_e1" moat-linkd) && kill -KILL "$p" 2>/dev/null; then
+            kills=$((kills + 1))
+            got=$(size_of "$IT_WORK/l.rx")
+            [ "$got" -gt 0 ] && [ "$got" -lt "$TOTAL" ] && kill -0 "$SOCAT" 2>/dev/null &&
+                mid=$((mid + 1))
+            next=$((got + KILL_EVERY))
+        fi
+    fi
+    sleep 0.01
+done
+wait "$SOCAT"; rc=$?
+secs=$(it_secs_since "$t0")
+a=$(it_sha "$IT_WORK/l.in"); b=$(it_sha "$IT_WORK/l.rx")
+it_result "link domain killed $KILLS times" "$([ "$kills" = "$KILLS" ] && [ "$mid" = "$kills" ] && echo 1 || echo 0)" \
+    "$kills kills, $mid of them mid-transfer"
+it_result "$((TOTAL >> 20)) MiB echoed intact" "$([ "$rc" = 0 ] && [ "$a" = "$b" ] && echo 1 || echo 0)" \
+    "socat exit $rc, $(size_of "$IT_WORK/l.rx") bytes in $secs s, sha256 ${a:0:16} / ${b:0:16}"
+echo "RESULT link_kills backend=$(basename "$IT_BUILD") kills=$kills mid=$mid bytes=$TOTAL lost_or_corrupt=$([ "$a" = "$b" ] && echo 0 || echo "$TOTAL") secs=$secs"
+it_stop e1
+
+# ---- 2. the application dies holding N connections ----------------------
+N=8
+start_echo e2 --pcap "$IT_WORK/e2.pcap"
+CL=()
+for i in $(seq 1 "$N"); do
+    # Each client sends one line, then holds the connection open (its
+    # stdin stays open for 15 s) until moat's RST ends it.
+    ( echo "hello $i"; sleep 15 ) | ip netns exec "$IT_NS" timeout 40 socat -T 40 - TCP:192.0.2.2:7 \
+        >"$IT_WORK/c$i.out" 2>"$IT_WORK/c$i.err" &
+    CL+=("$!")
+    IT_PIDS+=("$!")
+done
+# Every client connected and echoed (bounded: 10 s).
+end=$((SECONDS + 10))
+while [ "$SECONDS" -lt "$end" ]; do
+    ok=0
+    for i in $(seq 1 "$N"); do grep -q "hello $i" "$IT_WORK/c$i.out" 2>/dev/null && ok=$((ok + 1)); done
+    [ "$ok" = "$N" ] && break
+    sleep 0.02
+done
+est=$(it_in_ns ss -Htn state established '( dport = :7 )' | wc -l)
+it_result "$N connections held" "$([ "$ok" = "$N" ] && [ "$est" = "$N" ] && echo 1 || echo 0)" \
+    "$ok echoed, $est established in the kernel"
+t0=$(now_ms)
+kill -KILL "$IT_PID_e2"
+# The kernel drops a socket the moment an RST arrives: time until no
+# connection to port 7 is left (socat itself lingers 0.5 s after EOF).
+end=$((t0 + 5000))
+while [ "$(it_in_ns ss -Htn '( dport = :7 )' | grep -vc TIME-WAIT)" != 0 ] && [ "$(now_ms)" -lt "$end" ]; do
+    sleep 0.002
+done
+t1=$(now_ms)
+for i in $(seq 1 "$N"); do
+    wait_gone "${CL[$((i - 1))]}" 5000
+done
+# The RSTs as moat-linkd wrote them to the capture (tcpdump is not
+# installed): TCP segments from 192.0.2.2 with RST set.
+resets=$(python3 - "$IT_WORK/e2.pcap" <<'PY'
+import struct, sys
+n = 0
+with open(sys.argv[1], "rb") as f:
+    hdr = f.read(24)
+    e = "<" if hdr[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    while True:
+        rec = f.read(16)
+        if len(rec) < 16:
+            break
+        incl = struct.unpack(e + "IIII", rec)[2]
+        fr = f.read(incl)
+        if len(fr) < 54 or fr[12:14] != b"\x08\x00" or fr[23] != 6:
+            continue
+        ihl = (fr[14] & 15) * 4
+        if fr[26:30] == bytes([192, 0, 2, 2]) and fr[14 + ihl + 13] & 4:
+            n += 1
+print(n)
+PY
+)
+left=$(it_in_ns ss -Htn '( dport = :7 )' | grep -vc TIME-WAIT)
+it_result "peers reset when the app dies" "$([ "$resets" -ge "$N" ] && [ "$left" = 0 ] && echo 1 || echo 0)" \
+    "$resets RSTs sent for $N connections; kernel sockets gone $((t1 - t0)) ms after the kill; $left left"
+echo "RESULT app_kill backend=$(basename "$IT_BUILD") conns=$N rst=$resets ms=$((t1 - t0))"
+
+# ---- 3 and 4. the net domain killed, then stopped, during a transfer ----
+net_fault() {   # NAME SIGNAL BOUND_MS
+    local name=$1 sig=$2 bound=$3 netd got t0 t1 rc
+    start_echo "$name"
+    transfer $((256 << 20)) "$IT_WORK/$name.in" "$IT_WORK/$name.rx"
+    end=$((SECONDS + 20))
+    while [ "$(size_of "$IT_WORK/$name.rx")" -lt $((4 << 20)) ] && [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.01
+    done
+    netd=$(child_pid "$(eval echo "\$IT_PID_$name")" moat-netd)
+    got=$(size_of "$IT_WORK/$name.rx")
+    t0=$(now_ms)
+    kill "-$sig" "$netd"
+    local pidvar="IT_PID_$name"
+    # moat-echo's next wait fails and it exits 1 (after closing its stack:
+    # a stopped net domain gets its SIGKILL after 2 s there).
+    until grep -q "poll: \|accept: \|send: \|recv: " "$IT_WORK/$name.err" 2>/dev/null; do
+        [ $(($(now_ms) - t0)) -gt $((bound + 5000)) ] && break
+        sleep 0.005
+    done
+    t1=$(now_ms)
+    it_reap "$name" 10; rc=$?
+    [ "$sig" = STOP ] && kill -CONT "$netd" 2>/dev/null
+    local err
+    err=$(grep -o "poll: .*\|accept: .*\|send: .*\|recv: .*" "$IT_WORK/$name.err" | head -1)
+    it_result "net domain SIG$sig -> app error" \
+        "$([ "$rc" = 1 ] && [ $((t1 - t0)) -le "$bound" ] && echo "$err" | grep -q "network domain is gone" && echo 1 || echo 0)" \
+        "after $got bytes: '$err' in $((t1 - t0)) ms (bound $bound ms), moat-echo exit $rc"
+    echo "RESULT netd_$sig backend=$(basename "$IT_BUILD") ms=$((t1 - t0)) bound=$bound"
+    kill -KILL "$SOCAT" 2>/dev/null
+    wait "$SOCAT" 2>/dev/null
+}
+net_fault e3 KILL 200
+net_fault e4 STOP $((STALL_MS + 600))
+
+# ---- 5. slot and memory exhaustion --------------------------------------
+start_echo e5 --max-sockets 8 --tcp-mem 64K
+BIG=()
+for i in 1 2 3 4; do
+    transfer $((4 << 20)) "$IT_WORK/b$i.in" "$IT_WORK/b$i.rx"
+    BIG+=("$SOCAT")
+done
+# Let them take their slots first (bounded: 10 s).
+end=$((SECONDS + 10))
+for i in 1 2 3 4; do
+    while [ "$(size_of "$IT_WORK/b$i.rx")" = 0 ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.01; done
+done
+HOLD=()
+for i in $(seq 1 12); do
+    ( echo "hold $i"; sleep 15 ) | ip netns exec "$IT_NS" timeout 25 socat -T 25 - TCP:192.0.2.2:7 \
+        >"$IT_WORK/h$i.out" 2>"$IT_WORK/h$i.err" &
+    HOLD+=("$!")
+    IT_PIDS+=("$!")
+done
+# The transfers either finish intact or are refused; none may hang past 30 s.
+intact=0 refused=0 other=0
+for i in 1 2 3 4; do
+    wait_gone "${BIG[$((i - 1))]}" 30000
+    if [ "$(it_sha "$IT_WORK/b$i.in")" = "$(it_sha "$IT_WORK/b$i.rx")" ]; then
+        intact=$((intact + 1))
+    elif [ "$(size_of "$IT_WORK/b$i.rx")" = 0 ]; then
+        refused=$((refused + 1))
+    else
+        other=$((other + 1))
+    fi
+done
+for p in "${HOLD[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "${HOLD[@]}"; do wait_gone "$p" 5000; done
+held=0
+for i in $(seq 1 12); do grep -q "hold $i" "$IT_WORK/h$i.out" 2>/dev/null && held=$((held + 1)); done
+alive=$(kill -0 "$IT_PID_e5" 2>/dev/null && echo 1 || echo 0)
+it_result "16 connections on 8 slots, 64 KiB tcp_mem" "$([ "$alive" = 1 ] && [ "$intact" = 4 ] && echo 1 || echo 0)" \
+    "$held of 12 idle ones echoed; 4 MiB transfers: $intact intact, $refused refused, $other cut short"
+# Room again: a new connection is served once the held ones have closed
+# (their FIN handshakes finish asynchronously: a few tries, bounded).
+served=0
+for try in 1 2 3 4 5; do
+    transfer $((1 << 20)) "$IT_WORK/after.in" "$IT_WORK/after.rx"
+    wait_gone "$SOCAT" 20000
+    [ "$(it_sha "$IT_WORK/after.in")" = "$(it_sha "$IT_WORK/after.rx")" ] && { served=$try; break; }
+    sleep 0.2
+done
+it_result "served again after exhaustion" "$([ "$served" -gt 0 ] && echo 1 || echo 0)" \
+    "1 MiB echoed (try $served)"
+echo "RESULT exhaustion backend=$(basename "$IT_BUILD") held=$held intact=$intact refused=$refused cut=$other"
+it_stop e5
+for f in e1 e2 e3 e4 e5; do
+    grep -h "moat-netd .*died\|SIGSYS\|signal 31" "$IT_WORK/$f.err" 2>/dev/null | sed "s/^/  $f: /"
+done
+it_summary
