@@ -3,10 +3,10 @@
 # Fault campaign, factored backends (process, seccomp), against the Linux
 # kernel through a TAP device. Results go in docs/faults.md.
 #
-#   1. link kills: moat-linkd is SIGKILLed every KILL_EVERY bytes of a
-#      kernel -> moat-echo -> kernel TCP transfer (socat); the bytes back
-#      must hash the same as the bytes sent. Kills counted as "mid-transfer"
-#      when the echoed byte count was between 0 and the total at the kill.
+#   1. link kills: moat-linkd is SIGKILLed once during each of a series of
+#      16 MiB kernel -> moat-echo -> kernel TCP transfers (socat), after the
+#      first MiB came back and while socat still runs (only such kills are
+#      counted); the bytes back must hash the same as the bytes sent.
 #   2. application death: moat-echo holds N kernel connections and is
 #      SIGKILLed; moat-netd resets them (RST through moat-linkd) before it
 #      exits: the capture shows an RST per connection and the kernel has no
@@ -38,7 +38,6 @@ it_need socat sha256sum ss
 [ -x "$1/moat-linkd" ] || it_skip "not a factored build (no moat-linkd in $1)"
 it_setup "$1" faults
 KILLS=${MOAT_FAULTS_KILLS:-10}
-KILL_EVERY=$((2 << 20))
 STALL_MS=5000          # moat_config_defaults' net_stall_ms
 echo "namespace $IT_NS, TAP $IT_TAP, build $IT_BUILD, $KILLS link kills"
 
@@ -85,36 +84,44 @@ transfer() {
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # ---- 1. link-domain kills ----------------------------------------------
+# One kill per transfer of ROUND bytes, once at least 1 MiB has come back
+# and the transfer is still running: every counted kill lands mid-transfer
+# (a round whose transfer finished first is not counted, and retried; the
+# number of rounds is bounded). Every round's bytes must come back intact.
 start_echo e1
-# Sized so that the kills (each one costs a restart and a retransmission
-# timeout) fit well inside the transfer; it runs on after the last kill.
-TOTAL=$(((KILLS * 4 + 8) * KILL_EVERY))
-transfer "$TOTAL" "$IT_WORK/l.in" "$IT_WORK/l.rx"
-kills=0 mid=0
-next=$KILL_EVERY
-end=$((SECONDS + 60 + KILLS * 3))
+ROUND=$((16 << 20))
+head -c "$ROUND" /dev/urandom >"$IT_WORK/l.in"
+SHA_IN=$(it_sha "$IT_WORK/l.in")
+kills=0 rounds=0 bad=0 late=0
 t0=$(date +%s.%N)
-while [ "$kills" -lt "$KILLS" ] && [ "$SECONDS" -lt "$end" ] && kill -0 "$SOCAT" 2>/dev/null; do
-    got=$(size_of "$IT_WORK/l.rx")
-    if [ "$got" -ge "$next" ]; then
-        if p=$(child_pid "$IT_PID_e1" moat-linkd) && kill -KILL "$p" 2>/dev/null; then
+while [ "$kills" -lt "$KILLS" ] && [ "$rounds" -lt $((KILLS * 2 + 5)) ]; do
+    rounds=$((rounds + 1))
+    rm -f "$IT_WORK/l.rx"
+    ip netns exec "$IT_NS" timeout 120 socat -b 131072 -T 60 - TCP:192.0.2.2:7 \
+        <"$IT_WORK/l.in" >"$IT_WORK/l.rx" 2>"$IT_WORK/l.err" &
+    SOCAT=$!
+    end=$(($(now_ms) + 20000))
+    while [ "$(size_of "$IT_WORK/l.rx")" -lt $((1 << 20)) ] && kill -0 "$SOCAT" 2>/dev/null &&
+          [ "$(now_ms)" -lt "$end" ]; do
+        sleep 0.002
+    done
+    if p=$(child_pid "$IT_PID_e1" moat-linkd) && kill -0 "$SOCAT" 2>/dev/null &&
+       kill -KILL "$p" 2>/dev/null; then
+        if kill -0 "$SOCAT" 2>/dev/null && [ "$(size_of "$IT_WORK/l.rx")" -lt "$ROUND" ]; then
             kills=$((kills + 1))
-            got=$(size_of "$IT_WORK/l.rx")
-            [ "$got" -gt 0 ] && [ "$got" -lt "$TOTAL" ] && kill -0 "$SOCAT" 2>/dev/null &&
-                mid=$((mid + 1))
-            next=$((got + KILL_EVERY))
+        else
+            late=$((late + 1))
         fi
     fi
-    sleep 0.01
+    wait "$SOCAT"; rc=$?
+    [ "$rc" = 0 ] && [ "$(it_sha "$IT_WORK/l.rx")" = "$SHA_IN" ] || bad=$((bad + 1))
 done
-wait "$SOCAT"; rc=$?
 secs=$(it_secs_since "$t0")
-a=$(it_sha "$IT_WORK/l.in"); b=$(it_sha "$IT_WORK/l.rx")
-it_result "link domain killed $KILLS times" "$([ "$kills" = "$KILLS" ] && [ "$mid" = "$kills" ] && echo 1 || echo 0)" \
-    "$kills kills, $mid of them mid-transfer"
-it_result "$((TOTAL >> 20)) MiB echoed intact" "$([ "$rc" = 0 ] && [ "$a" = "$b" ] && echo 1 || echo 0)" \
-    "socat exit $rc, $(size_of "$IT_WORK/l.rx") bytes in $secs s, sha256 ${a:0:16} / ${b:0:16}"
-echo "RESULT link_kills backend=$(basename "$IT_BUILD") kills=$kills mid=$mid bytes=$TOTAL lost_or_corrupt=$([ "$a" = "$b" ] && echo 0 || echo "$TOTAL") secs=$secs"
+it_result "link domain killed $KILLS times" "$([ "$kills" = "$KILLS" ] && echo 1 || echo 0)" \
+    "$kills kills mid-transfer in $rounds rounds ($late landed after the end, not counted)"
+it_result "$rounds x $((ROUND >> 20)) MiB echoed intact" "$([ "$bad" = 0 ] && echo 1 || echo 0)" \
+    "$bad rounds lost or corrupted bytes; $secs s"
+echo "RESULT link_kills backend=$(basename "$IT_BUILD") kills=$kills rounds=$rounds bytes=$((rounds * ROUND)) bad_rounds=$bad secs=$secs"
 it_stop e1
 
 # ---- 2. the application dies holding N connections ----------------------
