@@ -21,8 +21,11 @@
 #      connections: the ones past the slots are refused (RST, drop reason
 #      TCP_NO_SLOT), the 4 transfers finish intact inside the budget, and
 #      after they leave a new connection is served.
+#   6. the link domain stopped with SIGSTOP for 3 s: no error anywhere (it
+#      is alive, and moat-netd keeps running), TCP retransmits, and the
+#      transfer resumes intact after SIGCONT; measured: SIGCONT -> progress.
 #
-# Short by default (10 link kills, about 30 s). MOAT_FAULTS_KILLS=100 (what
+# Short by default (10 link kills, about 45 s). MOAT_FAULTS_KILLS=100 (what
 # scripts/faults.sh sets) runs the full link-kill count.
 #
 #   network namespace moat-faults-$$ (made and deleted here)
@@ -221,6 +224,30 @@ net_fault() {   # NAME SIGNAL BOUND_MS
 net_fault e3 KILL 200
 net_fault e4 STOP $((STALL_MS + 600))
 
+# ---- 6. the link domain stopped (SIGSTOP) for 3 s, then resumed ----------
+# Nothing is dead, so nothing is reported: frames simply stop moving, TCP
+# retransmits with backoff, and the transfer resumes after SIGCONT.
+start_echo e6
+transfer $((32 << 20)) "$IT_WORK/s.in" "$IT_WORK/s.rx"
+end=$((SECONDS + 20))
+while [ "$(size_of "$IT_WORK/s.rx")" -lt $((2 << 20)) ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.01; done
+linkd=$(child_pid "$IT_PID_e6" moat-linkd)
+kill -STOP "$linkd"
+a0=$(size_of "$IT_WORK/s.rx")
+sleep 3     # the fault itself: how long the domain stays stopped
+a1=$(size_of "$IT_WORK/s.rx")
+kill -CONT "$linkd"
+t0=$(now_ms)
+end=$((t0 + 30000))
+while [ "$(size_of "$IT_WORK/s.rx")" = "$a1" ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.005; done
+t1=$(now_ms)
+wait_gone "$SOCAT" 60000
+a2=$(it_sha "$IT_WORK/s.in"); b2=$(it_sha "$IT_WORK/s.rx")
+it_result "link domain stopped 3 s" "$([ "$a2" = "$b2" ] && [ "$a0" = "$a1" ] && echo 1 || echo 0)" \
+    "no bytes while stopped ($a0 -> $a1), moving again $((t1 - t0)) ms after SIGCONT, 32 MiB intact: $([ "$a2" = "$b2" ] && echo yes || echo no)"
+echo "RESULT linkd_STOP backend=$(basename "$IT_BUILD") resume_ms=$((t1 - t0))"
+it_stop e6
+
 # ---- 5. slot and memory exhaustion --------------------------------------
 start_echo e5 --max-sockets 8 --tcp-mem 64K
 BIG=()
@@ -272,7 +299,7 @@ it_result "served again after exhaustion" "$([ "$served" -gt 0 ] && echo 1 || ec
     "1 MiB echoed (try $served)"
 echo "RESULT exhaustion backend=$(basename "$IT_BUILD") held=$held intact=$intact refused=$refused cut=$other"
 it_stop e5
-for f in e1 e2 e3 e4 e5; do
+for f in e1 e2 e3 e4 e5 e6; do
     grep -h "moat-netd .*died\|SIGSYS\|signal 31" "$IT_WORK/$f.err" 2>/dev/null | sed "s/^/  $f: /"
 done
 it_summary
