@@ -139,9 +139,20 @@ void moat_stack_kick_net(struct moat_stack *st)
  * cfg.net_stall_ms (>= 2 s) means the domain has stopped running: the
  * stack fails with MOAT_E_DEAD like for a dead domain. Checked whenever a
  * futex sleep of a waiting call ends without a wake-up, so the error
- * comes within net_stall_ms + one slice (CL_SLICE_US) of the last beat.
- * Called by any waiting thread: the observation is one atomic word.
+ * comes within net_stall_ms + one slice (CL_SLICE_US) of the first look
+ * at the last beat. Called by any waiting thread: the observation is one
+ * atomic word (beat and time), the time of the last check another.
+ *
+ * The application may have been stopped too: a debugger or SIGSTOP stops
+ * the net thread of the thread backend with it, and on SIGCONT that
+ * thread first finishes the rest of its sleep (up to 1 s) before it beats
+ * again. So the observation only counts while checks came at least every
+ * CL_STALL_GAP_MS: after a longer gap (nobody waited, or we were stopped)
+ * it starts afresh, which delays a real stall's error by at most one more
+ * net_stall_ms.
  */
+#define CL_STALL_GAP_MS 1000u
+
 static void cl_stall_check(struct moat_stack *st)
 {
     uint32_t bound = st->cfg.net_stall_ms;
@@ -151,16 +162,18 @@ static void cl_stall_check(struct moat_stack *st)
         return;
     uint32_t beat = atomic_load_explicit(&h->net_beat, memory_order_relaxed);
     uint32_t now_ms = (uint32_t)(moat_host_now_us() / 1000u) | 1u;
+    uint32_t last = atomic_exchange_explicit(&st->beat_checked, now_ms, memory_order_relaxed);
     uint64_t seen = atomic_load_explicit(&st->beat_seen, memory_order_relaxed);
 
-    if (seen == 0 || (uint32_t)(seen >> 32) != beat) {
-        /* First look, or it moved: note when we saw this value. A lost
-         * race means another thread noted a value as recent as ours. */
+    /* Modulo 2^32 ms throughout: right across the wrap (49 days). */
+    if (seen == 0 || (uint32_t)(seen >> 32) != beat || last == 0 ||
+        now_ms - last > CL_STALL_GAP_MS) {
+        /* First look, it moved, or a gap: note when we saw this value.
+         * A lost race means another thread noted a value as recent. */
         atomic_compare_exchange_strong(&st->beat_seen, &seen,
                                        ((uint64_t)beat << 32) | now_ms);
         return;
     }
-    /* Modulo 2^32 ms: right across the wrap (49 days). */
     if (now_ms - (uint32_t)seen >= bound)
         cl_fail(st, MOAT_E_DEAD);
 }

@@ -49,6 +49,7 @@ struct moat_stack {
      * yet. One word so that every waiting thread reads a consistent pair
      * (cl_stall_check in client.c). */
     _Atomic uint64_t beat_seen;
+    _Atomic uint32_t beat_checked;  /* host ms (| 1) of the last such look; 0: none */
     struct app_sock *socks;     /* lay.g.max_sockets entries */
     struct moat_config cfg;
     struct moat_backend *be;
