@@ -402,20 +402,28 @@ START_TEST(link_error_is_the_answer_of_stack_open)
 END_TEST
 
 
-/* The application dies (SIGKILL, no moat_stack_close) while its domains
- * idle: each must exit by itself, within NETLOOP's longest sleep (1 s)
- * and some slack. This process is made a subreaper, so the orphaned
+/* A child process to play the application (it talks back on @p pfd).
+ * This process is made a subreaper first, so the child's orphaned
  * domains become our children and we can reap them and see how they
  * ended. */
+static pid_t nd_fork_app(int pfd[2])
+{
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t app = fork();
+    ck_assert_int_ge(app, 0);
+    return app;
+}
+
+/* The application dies (SIGKILL, no moat_stack_close) while its domains
+ * idle: each must exit by itself (both wake on the application's pidfd;
+ * moat-linkd may wait up to 1 s for moat-netd's last frames), within 5 s. */
 START_TEST(domains_exit_when_the_application_dies)
 {
     char wire[128];
     int pfd[2];
     nd_wire_path(wire, sizeof wire, "orphan");
-    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-    ck_assert_int_eq(pipe(pfd), 0);
-    pid_t app = fork();
-    ck_assert_int_ge(app, 0);
+    pid_t app = nd_fork_app(pfd);
     if (app == 0) {
         struct moat_stack *a = nd_open(wire, ND_IP_A);
         int pids[2] = { 0, 0 };
@@ -534,10 +542,7 @@ START_TEST(application_death_resets_its_connections)
     ck_assert_int_eq(moat_sock_bind(b, ls, &lb), 0);
     ck_assert_int_eq(moat_sock_listen(b, ls, ND_ORPHAN_CONNS), 0);
     ck_assert_int_eq(moat_sock_setopt(b, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
-    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-    ck_assert_int_eq(pipe(pfd), 0);
-    pid_t app = fork();
-    ck_assert_int_ge(app, 0);
+    pid_t app = nd_fork_app(pfd);
     if (app == 0) {
         struct moat_stack *a = nd_open(wire, ND_IP_A);
         int ok = 1;
