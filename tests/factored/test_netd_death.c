@@ -10,7 +10,11 @@
  * during a 16 MiB TCP transfer, the data still arrives intact. And an
  * application that dies without closing its stack leaves no domain
  * behind: both notice through the application's pidfd (they may not call
- * getppid under seccomp) and exit.
+ * getppid under seccomp) and exit, moat-netd after resetting the
+ * application's connections (the peers' calls fail with CONNRESET).
+ * A net domain that is stopped (SIGSTOP) rather than killed turns into
+ * MOAT_E_DEAD within cfg.net_stall_ms (its heartbeat stops); an idle one
+ * never does. docs/faults.md has the figures.
  *
  *   stack A (wire end A)  <== shared-memory wire ==>  stack B (wire end B)
  *   each: app (this process) -- moat-netd -- moat-linkd
