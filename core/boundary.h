@@ -115,7 +115,13 @@ struct moat_region_hdr {
      * index it publishes on a stream socket: the net domain then visits
      * only marked sockets instead of every one per round. */
     _Atomic uint32_t dirty_hints;
-    uint8_t pad2[MOAT_CACHELINE - 16];
+    /* Heartbeat: the net domain advances it at least every
+     * NETLOOP_BEAT_US while its loop runs, and whenever it wakes from a
+     * sleep (which lasts at most a second). An application that waited
+     * cfg.net_stall_ms without seeing it move reports the stack dead
+     * (a stopped or livelocked net domain; backends/common/client.c). */
+    _Atomic uint32_t net_beat;
+    uint8_t pad2[MOAT_CACHELINE - 20];
     struct moat_stats stats;           /* written by net when it answers STATS */
     /* Snapshot protocol of stats (moat_stats_publish / moat_stats_read):
      * odd while the net domain writes them. */

@@ -43,6 +43,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->spin_us = 50;
     cfg->tcp_mem_bytes = 128ull << 20;
     cfg->tcp_pmtu_probe_ms = 600000;
+    cfg->net_stall_ms = 5000;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -110,6 +111,8 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "tcp_ecn must be 0 (off), 1 (on) or 2 (accept when asked)", MOAT_E_RANGE);
     if (cfg->tcp_mem_bytes < 64u * 1024)
         return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
+    if (cfg->net_stall_ms != 0 && cfg->net_stall_ms < 2000)
+        return why_(why, whylen, "net_stall_ms must be 0 (off) or at least 2000", MOAT_E_RANGE);
     return 0;
 }
 

@@ -129,6 +129,55 @@ void moat_stack_kick_net(struct moat_stack *st)
 
 /* ---- waiting ---------------------------------------------------------- */
 
+/*
+ * Stall detection: a net domain that is alive but does not run (stopped
+ * with SIGSTOP, descheduled for good, livelocked inside one round) would
+ * otherwise keep its callers waiting forever, as moat_be_alive() only
+ * sees death. The net loop moves hdr->net_beat at least every 10 ms while
+ * it runs and at once when it wakes from a sleep, and it never sleeps
+ * longer than 1 s (netloop.c). So a beat that has not moved for
+ * cfg.net_stall_ms (>= 2 s) means the domain has stopped running: the
+ * stack fails with MOAT_E_DEAD like for a dead domain. Checked whenever a
+ * futex sleep of a waiting call ends without a wake-up, so the error
+ * comes within net_stall_ms + one slice (CL_SLICE_US) of the first look
+ * at the last beat. Called by any waiting thread: the observation is one
+ * atomic word (beat and time), the time of the last check another.
+ *
+ * The application may have been stopped too: a debugger or SIGSTOP stops
+ * the net thread of the thread backend with it, and on SIGCONT that
+ * thread first finishes the rest of its sleep (up to 1 s) before it beats
+ * again. So the observation only counts while checks came at least every
+ * CL_STALL_GAP_MS: after a longer gap (nobody waited, or we were stopped)
+ * it starts afresh, which delays a real stall's error by at most one more
+ * net_stall_ms.
+ */
+#define CL_STALL_GAP_MS 1000u
+
+static void cl_stall_check(struct moat_stack *st)
+{
+    uint32_t bound = st->cfg.net_stall_ms;
+    struct moat_region_hdr *h = st->hdr;
+
+    if (bound == 0 || !h)
+        return;
+    uint32_t beat = atomic_load_explicit(&h->net_beat, memory_order_relaxed);
+    uint32_t now_ms = (uint32_t)(moat_host_now_us() / 1000u) | 1u;
+    uint32_t last = atomic_exchange_explicit(&st->beat_checked, now_ms, memory_order_relaxed);
+    uint64_t seen = atomic_load_explicit(&st->beat_seen, memory_order_relaxed);
+
+    /* Modulo 2^32 ms throughout: right across the wrap (49 days). */
+    if (seen == 0 || (uint32_t)(seen >> 32) != beat || last == 0 ||
+        now_ms - last > CL_STALL_GAP_MS) {
+        /* First look, it moved, or a gap: note when we saw this value.
+         * A lost race means another thread noted a value as recent. */
+        atomic_compare_exchange_strong(&st->beat_seen, &seen,
+                                       ((uint64_t)beat << 32) | now_ms);
+        return;
+    }
+    if (now_ms - (uint32_t)seen >= bound)
+        cl_fail(st, MOAT_E_DEAD);
+}
+
 /* A wait condition: 1 satisfied, 0 not yet, < 0 an error to return. */
 typedef int (*cl_cond_fn)(struct moat_stack *st, void *arg);
 
@@ -190,9 +239,12 @@ static int cl_wait(struct moat_stack *st, cl_cond_fn cond, void *arg, uint64_t d
         atomic_fetch_add_explicit(&h->app_waiters, 1, memory_order_seq_cst);
         r = cond(st, arg);
         if (r == 0 && !cl_dead(st)) {
-            if (wake_futex_wait(&h->app_seq, seq, slice) == MOAT_E_AGAIN &&
-                slice == CL_SLICE_US && !moat_be_alive(st))
-                cl_fail(st, MOAT_E_DEAD);
+            if (wake_futex_wait(&h->app_seq, seq, slice) == MOAT_E_AGAIN) {
+                if (slice == CL_SLICE_US && !moat_be_alive(st))
+                    cl_fail(st, MOAT_E_DEAD);
+                else
+                    cl_stall_check(st);
+            }
         }
         atomic_fetch_sub_explicit(&h->app_waiters, 1, memory_order_seq_cst);
         if (r != 0)

@@ -42,6 +42,7 @@
 #define NETLOOP_RX_BATCH      64u        /* frames per link per round */
 #define NETLOOP_MAX_SLEEP_US  1000000u   /* backstop: never sleep longer */
 #define NETLOOP_FDLESS_US     1000u      /* poll period of links without a wait fd */
+#define NETLOOP_BEAT_US       10000u     /* hdr->net_beat moves at least this often while awake */
 
 static void netloop_flush(struct netloop *nl)
 {
@@ -115,7 +116,29 @@ static void netloop_wake_app(struct netloop *nl)
 
 static int netloop_stopping(const struct netloop *nl)
 {
-    return atomic_load_explicit(&nl->hdr->stop, memory_order_acquire) != 0;
+    return nl->watch_fired || atomic_load_explicit(&nl->hdr->stop, memory_order_acquire) != 0;
+}
+
+/* The heartbeat the application's stall check reads (hdr->net_beat).
+ * Stored at most once per NETLOOP_BEAT_US, so the shared cache line is
+ * written ~100 times a second at most, not once per round; and at once
+ * after a sleep (the sleep itself lasts at most NETLOOP_MAX_SLEEP_US). */
+static void netloop_beat(struct netloop *nl, uint64_t now, int force)
+{
+    if (!force && now - nl->beat_us < NETLOOP_BEAT_US)
+        return;
+    nl->beat_us = now;
+    atomic_store_explicit(&nl->hdr->net_beat, ++nl->beat, memory_order_relaxed);
+}
+
+void netloop_set_watch_fd(struct netloop *nl, int fd)
+{
+    nl->watch_fd = fd;
+}
+
+int netloop_watch_fired(const struct netloop *nl)
+{
+    return nl->watch_fired;
 }
 
 int netloop_init(struct netloop *nl, const struct moat_config *cfg, void *region,
@@ -128,6 +151,7 @@ int netloop_init(struct netloop *nl, const struct moat_config *cfg, void *region
 
     memset(nl, 0, sizeof(*nl));
     nl->efd = efd;
+    nl->watch_fd = -1;
     if (!cfg || !region || !lay || !links || n_links == 0 || n_links > MOAT_MAX_IFS ||
         n_links != cfg->n_ifs) {
         r = MOAT_E_INVAL;
@@ -218,7 +242,7 @@ static int netloop_spin(struct netloop *nl, uint64_t sig, uint64_t next)
  * the next deadline. */
 static int netloop_sleep(struct netloop *nl, uint64_t sig, uint64_t next)
 {
-    struct pollfd pfd[1 + MOAT_MAX_IFS];
+    struct pollfd pfd[2 + MOAT_MAX_IFS];
     unsigned nfd = 0;
     uint64_t now, wait_us;
     int busy = 0, r = 0;
@@ -262,6 +286,14 @@ static int netloop_sleep(struct netloop *nl, uint64_t sig, uint64_t next)
         }
     }
 
+    unsigned wi = nfd;
+    if (nl->watch_fd >= 0) {
+        pfd[nfd].fd = nl->watch_fd;
+        pfd[nfd].events = POLLIN;
+        pfd[nfd].revents = 0;
+        nfd++;
+    }
+
     if (!busy && wait_us > 0) {
         struct timespec ts = { .tv_sec = (time_t)(wait_us / 1000000u),
                                .tv_nsec = (long)(wait_us % 1000000u) * 1000 };
@@ -270,6 +302,9 @@ static int netloop_sleep(struct netloop *nl, uint64_t sig, uint64_t next)
             r = MOAT_E_IO;
         if (n > 0 && (pfd[0].revents & POLLIN))
             wake_doorbell_drain(nl->efd);
+        if (n > 0 && wi < nfd && pfd[wi].revents != 0)
+            nl->watch_fired = 1;
+        netloop_beat(nl, moat_host_now_us(), 1);
     }
     /* Awake: applications need not ring the doorbell. */
     atomic_store_explicit(&nl->hdr->net_sleeping, 0, memory_order_relaxed);
@@ -289,6 +324,7 @@ int netloop_run(struct netloop *nl)
         unsigned frames;
 
         now = moat_host_now_us();
+        netloop_beat(nl, now, 0);
         frames = netloop_rx(nl, now);
         sig = netloop_sig(nl);     /* before the poll reads the rings */
         next = mcore_poll(nl->core, now);

@@ -45,6 +45,13 @@ struct moat_stack {
     uint32_t next_id;
     int net_efd;                /* doorbell of the network domain */
     _Atomic int dead;           /* net domain gone: every call fails with MOAT_E_DEAD */
+    /* The net domain's heartbeat as last seen by a waiting call: the
+     * value of hdr->net_beat in the high half, the host time in ms (low
+     * bit forced to 1) when it was first seen in the low half; 0: none
+     * yet. One word so that every waiting thread reads a consistent pair
+     * (cl_stall_check in client.c). */
+    _Atomic uint64_t beat_seen;
+    _Atomic uint32_t beat_checked;  /* host ms (| 1) of the last such look; 0: none */
     struct app_sock *socks;     /* lay.g.max_sockets entries */
     struct moat_config cfg;
     struct moat_backend *be;

@@ -29,6 +29,8 @@
 #define LINKD_BATCH       64u       /* frames per direction per round */
 #define LINKD_MAX_SLEEP_MS 1000     /* backstop */
 #define LINKD_FDLESS_MS   1         /* poll period of devices without a wait fd */
+#define LINKD_ORPHAN_MS   1000      /* application gone: wait this long for moat-netd's RSTs */
+#define LINKD_ORPHAN_POLL_MS 5      /* ... looking at the stop word this often */
 
 struct linkd_if {
     struct linkring_dev ring;
@@ -148,14 +150,15 @@ static unsigned linkd_round(struct linkd_if *ifs, unsigned n, unsigned test_hook
     return work;
 }
 
-/* Sleep on the bells, the devices and the application's pidfd. Returns
- * nonzero if the application is gone. */
-static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd)
+/* Sleep on the bells, the devices and the application's pidfd (-1:
+ * not watched), at most @p max_ms. Returns nonzero if the application is
+ * gone. */
+static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd, int max_ms)
 {
     struct pollfd pfd[2 * MOAT_MAX_IFS + 1];
     unsigned nfd = 0;
     int busy = 0;
-    int timeout = LINKD_MAX_SLEEP_MS;
+    int timeout = max_ms;
     uint64_t now = linkd_now_us();
 
     for (unsigned i = 0; i < n; i++) {
@@ -211,7 +214,7 @@ static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd)
     for (unsigned i = 0; i < n; i++)
         if (ifs[i].active)
             atomic_store_explicit(&ifs[i].ring.hdr->link_sleeping, 0, memory_order_relaxed);
-    return r > 0 && pfd[pi].revents != 0;
+    return r > 0 && parent_fd >= 0 && pfd[pi].revents != 0;
 }
 
 static void linkd_close_all(struct linkd_if *ifs, unsigned n)
@@ -310,7 +313,13 @@ int main(int argc, char **argv)
             atomic_store_explicit(&ifs[i].ring.hdr->link_up, 1, memory_order_release);
 
     uint32_t spin_us = boot.cfg.spin_us;
-    while (!linkd_stopping(ifs, n)) {
+    /* When the application dies, moat-netd resets its connections and
+     * queues the RSTs for us, then sets the ring's stop word. We keep
+     * moving frames (no longer watching the pidfd, which stays readable)
+     * until that word, or for LINKD_ORPHAN_MS at most if moat-netd is
+     * gone or stuck too. */
+    uint64_t orphan_end = 0;
+    while (!linkd_stopping(ifs, n) && !(orphan_end && linkd_now_us() >= orphan_end)) {
         if (linkd_round(ifs, n, test_hooks))
             continue;
         /* Short spin before sleeping (cfg.spin_us): a wake-up across CPUs
@@ -327,8 +336,9 @@ int main(int argc, char **argv)
         }
         /* The application died without closing the stack: its pidfd
          * wakes us at once. */
-        if (!found && linkd_sleep(ifs, n, parent_fd))
-            break;
+        if (!found && linkd_sleep(ifs, n, orphan_end ? -1 : parent_fd,
+                                  orphan_end ? LINKD_ORPHAN_POLL_MS : LINKD_MAX_SLEEP_MS))
+            orphan_end = linkd_now_us() + LINKD_ORPHAN_MS * 1000u;
     }
     /* Asked to stop: send everything the net domain queued, its final
      * RSTs last, then leave. Bounded: a ring holds DOMAIN_LINK_BUFS frames

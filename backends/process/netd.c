@@ -31,14 +31,20 @@ static void netd_try(unsigned what)
     domain_attempt(WHO, what);
 }
 
+static struct moat_region_hdr *netd_hdr;  /* set once the region is mapped */
+
 /* The application died without closing the stack: nobody is left to
- * serve, and nobody would ever reap us. Its pidfd says so (one ppoll
- * with a zero timeout each time we are about to sleep: getppid() is not
- * in the filter). */
+ * serve, and nobody would ever reap us. Its pidfd says so: the loop
+ * watches it while it sleeps (netloop_set_watch_fd), and looks at it
+ * once more each time it is about to sleep (getppid() is not in the
+ * filter). Either way the loop ends through its normal shutdown, which
+ * resets every connection (RST to each peer) and flushes the links; main
+ * then asks the link domain to send those frames and leave. Writing the
+ * region's stop word is ours to do here: its only other writer is gone. */
 static void netd_idle(void)
 {
-    if (domain_parent_gone(netd_parent_fd))
-        _exit(0);
+    if (netd_hdr && domain_parent_gone(netd_parent_fd))
+        atomic_store_explicit(&netd_hdr->stop, 1, memory_order_release);
 }
 
 int main(int argc, char **argv)
@@ -46,6 +52,7 @@ int main(int argc, char **argv)
     struct domain_boot boot;
     struct moat_layout lay;
     struct moat_link *links[MOAT_MAX_IFS] = { 0 };
+    void *frames[MOAT_MAX_IFS] = { 0 };     /* each link's frame region, or NULL */
     struct confine_fds fds = { .n_rd = 0, .n_wr = 0, .last_call = NULL };
     struct netloop nl;
     void *region;
@@ -107,6 +114,7 @@ int main(int argc, char **argv)
                                       DOMAIN_FD_LINKBELL(i), mtu, &links[i]);
             }
             if (r == 0) {
+                frames[i] = fr;
                 if (!fds.last_call)
                     fds.last_call = &linkring_hdr(fr)->last_call_net;
                 fds.rd[fds.n_rd++] = DOMAIN_FD_NETBELL(i);
@@ -130,12 +138,23 @@ int main(int argc, char **argv)
         domain_log(WHO, "cannot start the protocol core: %s", moat_strerror(r));
         return DOMAIN_EXIT_SETUP;
     }
+    netd_hdr = nl.hdr;
+    netloop_set_watch_fd(&nl, netd_parent_fd);
     /* Before the first frame or request is read. */
     fds.boot_flags = boot.flags;
     r = confine_domain(DOMAIN_NET, &fds);
     if (r != 0)
         _exit(DOMAIN_EXIT_CONFINE);
     r = netloop_run(&nl);
+    if (netloop_watch_fired(&nl) || domain_parent_gone(netd_parent_fd)) {
+        /* Orphaned: netloop_run has queued the RSTs on the links. The
+         * link domain, which saw the application go too, waits a bounded
+         * time for this word before its final flush (linkd.c), so the
+         * RSTs reach the wire instead of dying with it. */
+        for (unsigned i = 0; i < boot.cfg.n_ifs; i++)
+            if (frames[i])
+                atomic_store_explicit(&linkring_hdr(frames[i])->stop, 1, memory_order_release);
+    }
     /* No netloop_fini: it would close descriptors and free memory, calls
      * the filter refuses; the exit releases all of it. netloop_run has
      * already sent the final segments and woken the application. */

@@ -150,6 +150,14 @@ struct moat_config {
      * this is what lets a test see renewal and expiry against a server
      * whose minimum lease is two minutes (dnsmasq). */
     uint32_t dhcp_lease_max_s;
+
+    /* A net domain whose heartbeat has not moved for this long while an
+     * application call waits on it (stopped with SIGSTOP, livelocked) is
+     * reported dead: the waiting calls and every later one return
+     * MOAT_E_DEAD. Default 5000; 0: never (a hang stays a hang); otherwise
+     * at least 2000 (the net domain sleeps up to 1 s between beats).
+     * See docs/faults.md. */
+    uint32_t net_stall_ms;
 };
 
 /*

@@ -10,7 +10,11 @@
  * during a 16 MiB TCP transfer, the data still arrives intact. And an
  * application that dies without closing its stack leaves no domain
  * behind: both notice through the application's pidfd (they may not call
- * getppid under seccomp) and exit.
+ * getppid under seccomp) and exit, moat-netd after resetting the
+ * application's connections (the peers' calls fail with CONNRESET).
+ * A net domain that is stopped (SIGSTOP) rather than killed turns into
+ * MOAT_E_DEAD within cfg.net_stall_ms (its heartbeat stops); an idle one
+ * never does. docs/faults.md has the figures.
  *
  *   stack A (wire end A)  <== shared-memory wire ==>  stack B (wire end B)
  *   each: app (this process) -- moat-netd -- moat-linkd
@@ -46,16 +50,26 @@ static void nd_wire_path(char *buf, size_t len, const char *tag)
     snprintf(buf, len, "/tmp/moat-netd-death-%d-%s", (int)getpid(), tag);
 }
 
-static struct moat_stack *nd_open(const char *wire, uint32_t ip)
+#define ND_STALL_MS 2000u      /* net_stall_ms of the stall tests: the least allowed */
+
+static struct moat_stack *nd_open_stall(const char *wire, uint32_t ip, uint32_t stall_ms)
 {
     struct moat_config cfg;
     struct moat_stack *st = NULL;
     itest_config(&cfg, ip, wire ? MOAT_LINK_WIRE : MOAT_LINK_NONE, wire);
+    cfg.net_stall_ms = stall_ms;
     cfg.max_sockets = 8;
     cfg.sock_rx_bytes = 64 * 1024;
     cfg.sock_tx_bytes = 64 * 1024;
     ck_assert_int_eq(moat_stack_open(&cfg, &st), 0);
     return st;
+}
+
+static struct moat_stack *nd_open(const char *wire, uint32_t ip)
+{
+    struct moat_config defaults;
+    moat_config_defaults(&defaults);
+    return nd_open_stall(wire, ip, defaults.net_stall_ms);
 }
 
 /* A TCP connection from B (its send timeout @p snd_timeo_ms) to a listener
@@ -392,20 +406,28 @@ START_TEST(link_error_is_the_answer_of_stack_open)
 END_TEST
 
 
-/* The application dies (SIGKILL, no moat_stack_close) while its domains
- * idle: each must exit by itself, within NETLOOP's longest sleep (1 s)
- * and some slack. This process is made a subreaper, so the orphaned
+/* A child process to play the application (it talks back on @p pfd).
+ * This process is made a subreaper first, so the child's orphaned
  * domains become our children and we can reap them and see how they
  * ended. */
+static pid_t nd_fork_app(int pfd[2])
+{
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    ck_assert_int_eq(pipe(pfd), 0);
+    pid_t app = fork();
+    ck_assert_int_ge(app, 0);
+    return app;
+}
+
+/* The application dies (SIGKILL, no moat_stack_close) while its domains
+ * idle: each must exit by itself (both wake on the application's pidfd;
+ * moat-linkd may wait up to 1 s for moat-netd's last frames), within 5 s. */
 START_TEST(domains_exit_when_the_application_dies)
 {
     char wire[128];
     int pfd[2];
     nd_wire_path(wire, sizeof wire, "orphan");
-    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-    ck_assert_int_eq(pipe(pfd), 0);
-    pid_t app = fork();
-    ck_assert_int_ge(app, 0);
+    pid_t app = nd_fork_app(pfd);
     if (app == 0) {
         struct moat_stack *a = nd_open(wire, ND_IP_A);
         int pids[2] = { 0, 0 };
@@ -448,6 +470,139 @@ START_TEST(domains_exit_when_the_application_dies)
 }
 END_TEST
 
+/* ---- a stopped net domain: an error within the stall bound ----------- */
+
+/* moat-netd is alive but stopped (SIGSTOP): its pidfd says nothing, so
+ * only the heartbeat can tell. A recv blocked on it must fail with
+ * MOAT_E_DEAD no sooner than the bound minus the net domain's longest
+ * sleep (the last beat may be that old) and no later than the bound plus
+ * two wait slices (docs/faults.md). */
+START_TEST(netd_stopped_during_blocked_recv)
+{
+    struct moat_stack *st = nd_open_stall(NULL, ND_IP_A, ND_STALL_MS);
+    struct nd_call c = { .st = st, .tcp_send = 0 };
+    struct moat_addr a = { ND_IP_A, 7 };
+    pthread_t thr;
+    int netd = 0, linkd = 0;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &c.s), 0);
+    ck_assert_int_eq(moat_sock_bind(st, c.s, &a), 0);
+    ck_assert_int_eq(moat_supervisor_pids(st, &netd, &linkd), 0);
+    ck_assert_int_eq(pthread_create(&thr, NULL, nd_blocked_call, &c), 0);
+    nd_wait_blocked(st);
+    uint64_t t0 = itest_now_us();
+    ck_assert_int_eq(kill(netd, SIGSTOP), 0);
+    pthread_join(thr, NULL);
+    uint64_t took = c.returned_us - t0;
+    fprintf(stderr, "blocked recv returned %s %.0f ms after SIGSTOP (net_stall_ms %u)\n",
+            moat_strerror(c.result), (double)took / 1000.0, ND_STALL_MS);
+    kill(netd, SIGCONT);
+    ck_assert_int_eq(c.result, MOAT_E_DEAD);
+    ck_assert_uint_ge(took, (ND_STALL_MS - 1000u) * 1000u);
+    ck_assert_uint_lt(took, (ND_STALL_MS + 600u) * 1000u);
+    moat_sock_t s2;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s2), MOAT_E_DEAD);
+    moat_stack_close(st);
+    ck_assert_int_eq(nd_moat_children(), 0);
+}
+END_TEST
+
+/* No false alarm: an idle net domain sleeps (1 s at most at a time) and
+ * a recv that waits well past the bound times out normally. */
+START_TEST(idle_netd_is_not_a_stall)
+{
+    struct moat_stack *st = nd_open_stall(NULL, ND_IP_A, ND_STALL_MS);
+    struct moat_addr a = { ND_IP_A, 7 };
+    moat_sock_t s;
+    uint8_t buf[64];
+    size_t n = 0;
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
+    ck_assert_int_eq(moat_sock_bind(st, s, &a), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, s, MOAT_OPT_RCVTIMEO_MS, 2 * ND_STALL_MS + 500), 0);
+    ck_assert_int_eq(moat_sock_recv(st, s, buf, sizeof buf, &n), MOAT_E_AGAIN);
+    ck_assert_int_eq(moat_sock_close(st, s), 0);
+    moat_stack_close(st);
+}
+END_TEST
+
+/* ---- the application dies holding connections: its peers get RSTs ----- */
+
+/* A child process (the application) opens stack A on a wire and connects
+ * N TCP connections to listeners of stack B here, then is killed with
+ * SIGKILL. A's net domain notices through the application's pidfd, resets
+ * every connection and has A's link domain send the RSTs before both
+ * exit: each of B's sockets must fail its blocked recv with
+ * MOAT_E_CONNRESET, soon. */
+#define ND_ORPHAN_CONNS 4
+
+START_TEST(application_death_resets_its_connections)
+{
+    char wire[128];
+    int pfd[2];
+    nd_wire_path(wire, sizeof wire, "rst");
+    struct moat_stack *b = nd_open(wire, ND_IP_B);
+    struct moat_addr lb = { ND_IP_B, 5003 };
+    moat_sock_t ls, as[ND_ORPHAN_CONNS];
+    ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &ls), 0);
+    ck_assert_int_eq(moat_sock_bind(b, ls, &lb), 0);
+    ck_assert_int_eq(moat_sock_listen(b, ls, ND_ORPHAN_CONNS), 0);
+    ck_assert_int_eq(moat_sock_setopt(b, ls, MOAT_OPT_RCVTIMEO_MS, 10000), 0);
+    pid_t app = nd_fork_app(pfd);
+    if (app == 0) {
+        struct moat_stack *a = nd_open(wire, ND_IP_A);
+        int ok = 1;
+        for (int i = 0; i < ND_ORPHAN_CONNS; i++) {
+            moat_sock_t cs;
+            ok &= moat_sock_open(a, MOAT_SOCK_STREAM, &cs) == 0 &&
+                  moat_sock_connect(a, cs, &lb) == 0;
+        }
+        ssize_t w = write(pfd[1], &ok, sizeof ok);
+        (void)w;
+        for (;;)
+            pause();    /* until the SIGKILL, holding the connections */
+    }
+    close(pfd[1]);
+    for (int i = 0; i < ND_ORPHAN_CONNS; i++) {
+        ck_assert_int_eq(moat_sock_accept(b, ls, &as[i], NULL), 0);
+        ck_assert_int_eq(moat_sock_setopt(b, as[i], MOAT_OPT_RCVTIMEO_MS, 5000), 0);
+    }
+    int ok = 0;
+    ck_assert_int_eq(read(pfd[0], &ok, sizeof ok), (ssize_t)sizeof ok);
+    close(pfd[0]);
+    ck_assert_int_eq(ok, 1);
+    itest_pause_ms(50);         /* both of A's domains asleep */
+    uint64_t t0 = itest_now_us();
+    ck_assert_int_eq(kill(app, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(app, NULL, 0), app);
+    int reset = 0;
+    for (int i = 0; i < ND_ORPHAN_CONNS; i++) {
+        uint8_t buf[64];
+        size_t n = 0;
+        int r = moat_sock_recv(b, as[i], buf, sizeof buf, &n);
+        reset += r == MOAT_E_CONNRESET;
+        if (r != MOAT_E_CONNRESET)
+            fprintf(stderr, "connection %d: recv %s\n", i, moat_strerror(r));
+    }
+    uint64_t took = itest_now_us() - t0;
+    fprintf(stderr, "%d of %d peers reset %.1f ms after the application's SIGKILL\n",
+            reset, ND_ORPHAN_CONNS, (double)took / 1000.0);
+    /* Reap the orphaned domains (we are their subreaper). */
+    uint64_t end = itest_now_us() + 5000000u;
+    int left = 2;
+    while (left > 0 && itest_now_us() < end) {
+        pid_t p = waitpid(-1, NULL, WNOHANG);
+        if (p > 0)
+            left--;
+        else
+            itest_pause_ms(5);
+    }
+    ck_assert_int_eq(reset, ND_ORPHAN_CONNS);
+    ck_assert_uint_lt(took, 1000000u);
+    ck_assert_int_eq(left, 0);
+    moat_stack_close(b);
+    moat_wire_unlink(wire);
+}
+END_TEST
+
 static Suite *netd_death_suite(void)
 {
     Suite *s = suite_create("netd_death");
@@ -460,6 +615,9 @@ static Suite *netd_death_suite(void)
     tcase_add_test(tc, netd_killed_during_blocked_send);
     tcase_add_test(tc, linkd_killed_is_restarted_quietly);
     tcase_add_test(tc, linkd_killed_five_times_during_tcp_transfer);
+    tcase_add_test(tc, netd_stopped_during_blocked_recv);
+    tcase_add_test(tc, idle_netd_is_not_a_stall);
+    tcase_add_test(tc, application_death_resets_its_connections);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -39,6 +39,19 @@ if(MOAT_BACKEND STREQUAL "process" OR MOAT_BACKEND STREQUAL "seccomp")
     TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
 endif()
 
+# The fault campaign (docs/faults.md), short form: 10 link-domain kills,
+# net domain SIGKILL and SIGSTOP, application SIGKILL with 8 connections,
+# slot and memory exhaustion; about 35 s. The backend matters little here
+# (process and seccomp share the domains), so it runs in seccomp only;
+# scripts/faults.sh runs the long form in both.
+if(MOAT_BACKEND STREQUAL "seccomp")
+  add_test(NAME interop_faults_tap
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_faults_tap.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(interop_faults_tap PROPERTIES
+    LABELS "interop;factored;backend:${MOAT_BACKEND}" ENVIRONMENT "${MOAT_TEST_ENV}"
+    TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
+endif()
+
 # moat-policy exits 1 if a domain's compiled filter lets through more than
 # the budget of backends/seccomp/policy.h (test_confine counts the filters
 # the running domains installed).

@@ -267,6 +267,7 @@ START_TEST(config_check_rejects)
     REJECT(c.ip_ttl = 0, MOAT_E_RANGE);
     REJECT(c.tcp_rto_min_ms = 0, MOAT_E_RANGE);
     REJECT(c.tcp_rto_init_ms = 100, MOAT_E_RANGE);
+    REJECT(c.net_stall_ms = 1999, MOAT_E_RANGE);   /* 0 (off) or >= 2000 */
     REJECT((c.n_ifs = 2, c.ifs[1].ip = 0), MOAT_E_INVAL);
 #undef REJECT
     ck_assert_int_eq(moat_config_check(NULL, NULL, 0), MOAT_E_INVAL);
