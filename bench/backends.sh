@@ -303,6 +303,7 @@ run_case() {
     local -a lw=("${LWIP_BIN:-}" --tap "$TAP" --ip 198.18.0.3/24 --port 5001 --max-seconds "$STEP_S")
     local wire="$WORK/wire.$c.$i.$RANDOM"
     local -a wa=(--wire "$wire" --ip 198.18.2.1/24) wb=(--wire "$wire" --ip 198.18.2.2/24)
+    [[ $c == tap-* ]] && { tap_fresh || return; }
     local kind=${C_KIND[$i]} stop=""
     cli="$WORK/cli.out"; : >"$cli"; : >"$WORK/srv.out"
     if [[ $kind != moat && $c == wire-* ]]; then
