@@ -88,8 +88,8 @@ static void l_setup(struct fzl *l)
     /* the link side, as a fresh moat-linkd after the net side's ack */
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_attach(&l->ring[i], lr_sh(l, i),
-                         l->base + l->lay.off_desc + (size_t)i * g.ring_slots * 8u,
-                         g.ring_slots * 8u, 0);
+                         l->base + l->lay.off_desc + (size_t)i * g.ring_slots * sizeof(struct linkring_desc),
+                         g.ring_slots * sizeof(struct linkring_desc), 0);
         l->honest[i] = 1;
     }
     for (unsigned i = 0; i < L_NBUF; i++)
@@ -114,7 +114,7 @@ static uint8_t *l_buf(struct fzl *l, uint32_t i)
 static void l_push(struct fzl *l, int ri, uint32_t off, uint16_t len, uint16_t flags)
 {
     struct moat_ring *r = &l->ring[ri];
-    struct linkring_desc d = {off, len, flags};
+    struct linkring_desc d = {off, len, flags, 0};  /* rsvd not fuzzed yet (descriptor v2) */
     uint32_t cons = atomic_load(&r->sh->cons);
     if (r->local - cons >= r->cap)
         return;                 /* full (or the net side's index is odd) */
@@ -140,11 +140,11 @@ static void l_consume(struct fzl *l, int ri)
     uint32_t first = tx ? L_NBUF : 0;
     for (unsigned n = 0; n < 2 * L_NBUF; n++) {
         uint32_t prod = atomic_load(&r->sh->prod);
-        if (prod - r->local < 8u || prod - r->local > r->cap)
+        if (prod - r->local < sizeof(struct linkring_desc) || prod - r->local > r->cap)
             break;
         struct linkring_desc d;
         moat_ring_get(r, 0, &d, sizeof d);
-        r->local += 8u;
+        r->local += sizeof d;
         atomic_store(&r->sh->cons, r->local);
         if (!l->honest[ri] || !l->trust || l->gen != atomic_load(&linkring_hdr(l->base)->gen))
             continue;
