@@ -116,22 +116,47 @@ static bool name_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen
  * of class IN gives how long "no address" may be cached. Its structure is
  * checked like the answers'; an owner name is not compared (the SOA is
  * the zone's, an ancestor of the question name). */
+/* One resource record's owner name and fixed fields at *off; on success
+ * *off is past the whole record and *rd is where its RDATA starts (RDATA
+ * ends at *off). The TTL comes back with RFC 2181 section 8 applied (a set
+ * top bit means 0). An RDLENGTH past the message rejects it. */
+struct dns_rr {
+    uint16_t type, cls;
+    uint32_t ttl;
+    size_t rd;
+};
+
+static int rr_read(const uint8_t *msg, size_t len, size_t *off, uint8_t name[DNS_NAME_MAX],
+                   size_t *nlen, struct dns_rr *rr)
+{
+    if (dns_name_read(msg, len, off, name, nlen) != 0 || *off + 10u > len)
+        return MOAT_E_INVAL;
+    rr->type = get16(msg + *off);
+    rr->cls = get16(msg + *off + 2);
+    rr->ttl = get32(msg + *off + 4);
+    size_t rdlen = get16(msg + *off + 8);
+    *off += 10;
+    if (rdlen > len - *off)
+        return MOAT_E_INVAL;
+    if (rr->ttl > 0x7fffffffu)
+        rr->ttl = 0;
+    rr->rd = *off;
+    *off += rdlen;
+    return 0;
+}
+
 static int soa_walk(const uint8_t *msg, size_t len, size_t off, uint16_t ns,
                     struct dns_reply *out)
 {
     uint8_t name[DNS_NAME_MAX];
     size_t nlen;
     for (unsigned i = 0; i < ns; i++) {
-        if (dns_name_read(msg, len, &off, name, &nlen) != 0 || off + 10u > len)
+        struct dns_rr rr;
+        if (rr_read(msg, len, &off, name, &nlen, &rr) != 0)
             return MOAT_E_INVAL;
-        uint16_t type = get16(msg + off), cls = get16(msg + off + 2);
-        uint32_t rttl = get32(msg + off + 4);
-        size_t rdlen = get16(msg + off + 8);
-        off += 10;
-        if (rdlen > len - off)
-            return MOAT_E_INVAL;
-        size_t rd = off, end = off + rdlen;
-        off = end;
+        uint16_t type = rr.type, cls = rr.cls;
+        uint32_t rttl = rr.ttl;
+        size_t rd = rr.rd, end = off;
         if (type != DNS_TYPE_SOA || cls != DNS_CLASS_IN)
             continue;
         /* MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM */
@@ -139,8 +164,6 @@ static int soa_walk(const uint8_t *msg, size_t len, size_t off, uint16_t ns,
             dns_name_read(msg, end, &rd, name, &nlen) != 0 || rd + 20u != end)
             return MOAT_E_INVAL;
         uint32_t min = get32(msg + rd + 16);
-        if (rttl > 0x7fffffffu)
-            rttl = 0;
         out->neg_ttl = rttl < min ? rttl : min;
         return 0;
     }
@@ -183,18 +206,12 @@ int dns_reply_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *
     unsigned cnames = 0;
     size_t alen = qtype == DNS_TYPE_A ? 4u : 16u;
     for (unsigned i = 0; i < an; i++) {
-        if (dns_name_read(msg, len, &off, name, &nlen) != 0 || off + 10u > len)
-            return MOAT_E_INVAL;
-        uint16_t type = get16(msg + off), cls = get16(msg + off + 2);
-        uint32_t rttl = get32(msg + off + 4);
-        size_t rdlen = get16(msg + off + 8);
-        off += 10;
-        if (rdlen > len - off)
-            return MOAT_E_INVAL;        /* an RDLENGTH that lies */
-        size_t rd = off;
-        off += rdlen;
-        if (rttl > 0x7fffffffu)
-            rttl = 0;                   /* RFC 2181 8: top bit set means 0 */
+        struct dns_rr rr;
+        if (rr_read(msg, len, &off, name, &nlen, &rr) != 0)
+            return MOAT_E_INVAL;        /* a name or RDLENGTH that lies */
+        uint16_t type = rr.type, cls = rr.cls;
+        uint32_t rttl = rr.ttl;
+        size_t rd = rr.rd, rdlen = off - rr.rd;
         if (cls != DNS_CLASS_IN || !name_eq(name, nlen, want, wlen))
             continue;
         if (type == DNS_TYPE_CNAME) {
