@@ -279,9 +279,16 @@ static uint64_t rtx_wait(struct mcore *c, unsigned tries)
     return jitter(c, w, 2u * SEC);
 }
 
+/* From the stack's PRNG (seeded from the host's random source at init):
+ * a confined net domain may no longer ask the host for randomness
+ * (getrandom is outside its seccomp filter), and an xid needs to be
+ * unpredictable to an off-path sender, not a secret key. */
 static void new_xid(struct mcore *c, struct dhcp_if *d)
 {
-    mcore_random(c, &d->xid, sizeof(d->xid));
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++)         /* byte-wise, as mcore_random draws */
+        x = x << 8 | (uint8_t)mcore_rand32(c);
+    d->xid = x;
 }
 
 static void set_state(struct mcore *c, struct dhcp_if *d, uint8_t st, uint64_t next)
