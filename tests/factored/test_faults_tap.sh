@@ -240,7 +240,16 @@ end=$((SECONDS + 20))
 while [ "$(size_of "$IT_WORK/s.rx")" -lt $((2 << 20)) ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.01; done
 linkd=$(child_pid "$IT_PID_e6" moat-linkd)
 kill -STOP "$linkd"
+# What the kernel already had (socket buffers, frames the link domain wrote
+# before it stopped) still reaches the file: a0 is taken once that drained,
+# i.e. the size held for 200 ms (at most 10 tries).
 a0=$(size_of "$IT_WORK/s.rx")
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    sleep 0.2
+    a=$(size_of "$IT_WORK/s.rx")
+    [ "$a" = "$a0" ] && break
+    a0=$a
+done
 sleep 3     # the fault itself: how long the domain stays stopped
 a1=$(size_of "$IT_WORK/s.rx")
 kill -CONT "$linkd"
