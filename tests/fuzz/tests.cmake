@@ -23,7 +23,7 @@ if(MOAT_FUZZ)
   # The code under test, instrumented once for every harness: the core,
   # the net side of the link boundary, and the shared harness support.
   add_library(moat_fuzz_objs OBJECT ${MOAT_CORE_SOURCES}
-    ${PROJECT_SOURCE_DIR}/backends/common/linkring.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+    ${PROJECT_SOURCE_DIR}/backends/common/linkring.c ${PROJECT_SOURCE_DIR}/ports/linux/gso.c ${CMAKE_CURRENT_LIST_DIR}/fz.c)
   target_include_directories(moat_fuzz_objs PRIVATE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
   target_compile_definitions(moat_fuzz_objs PRIVATE MOAT_LIBFUZZER)
