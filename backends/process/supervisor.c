@@ -78,6 +78,7 @@ struct sv_child {
     int pidfd;                  /* -1: not running */
     int status_fd;              /* read end of its status pipe until read, or -1 */
     struct domain_status status;    /* what its first start reported (magic 0: nothing) */
+    int kmsg_fd;                /* /dev/kmsg read from its start on, or -1 */
 };
 
 struct sv_if {
@@ -226,6 +227,17 @@ static int sv_write_boot(struct moat_backend *be)
     return 0;
 }
 
+/* /dev/kmsg positioned at its end (the next record written), or -1. */
+static int sv_kmsg_open(void)
+{
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* ---- starting a domain -------------------------------------------------- */
 
 /* Start domain @p role into @p c. With @p want_status, it gets a status
@@ -291,8 +303,11 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
         return MOAT_E_IO;
     }
 
+    int kfd = sv_kmsg_open();
     pid_t pid = fork();
     if (pid < 0) {
+        if (kfd >= 0)
+            close(kfd);
         close(ep[0]);
         close(ep[1]);
         if (sp[0] >= 0) {
@@ -357,6 +372,8 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
     if (n == (ssize_t)sizeof cerr) {
         fprintf(stderr, "moat: cannot start %s: %s\n", path, strerror(cerr));
         waitpid(pid, NULL, 0);
+        if (kfd >= 0)
+            close(kfd);
         if (sp[0] >= 0)
             close(sp[0]);
         return MOAT_E_IO;
@@ -367,6 +384,8 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         fprintf(stderr, "moat: cannot watch %s (pidfd_open: %s)\n", name, strerror(errno));
+        if (kfd >= 0)
+            close(kfd);
         if (sp[0] >= 0)
             close(sp[0]);
         return MOAT_E_IO;
@@ -374,6 +393,9 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
     pthread_mutex_lock(&be->lock);
     c->pid = pid;
     c->pidfd = pfd;
+    if (c->kmsg_fd >= 0)
+        close(c->kmsg_fd);
+    c->kmsg_fd = kfd;
     if (sp[0] >= 0)
         c->status_fd = sp[0];
     pthread_mutex_unlock(&be->lock);
@@ -385,17 +407,20 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
 /* The seccomp filter kills with SIGSYS, and the kernel's audit record of
  * that kill is the only place the system call number survives. Read it
  * from /dev/kmsg when we may (needs CAP_SYSLOG, or dmesg_restrict=0);
- * otherwise the call stays unknown (-1). The record is printed by the
- * audit thread, so it may trail the death by a few milliseconds. */
-static int sv_kmsg_syscall(pid_t pid)
+ * otherwise the call stays unknown (-1). @p fd was opened at the end of
+ * the log just before the domain was forked, so only records written in
+ * its lifetime are seen: pids are reused (pid_max may be 32768) and an
+ * older record for the same pid must never name the call. The record is
+ * printed by the audit thread, so it may trail the death by a few
+ * milliseconds. */
+static int sv_kmsg_syscall(int fd, pid_t pid)
 {
     char key[32], rec[2048];
     int nr = -1;
+    if (fd < 0)
+        return -1;
     snprintf(key, sizeof key, " pid=%d ", (int)pid);
     for (int attempt = 0; attempt < 10 && nr < 0; attempt++) {
-        int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-            return -1;
         for (int i = 0; i < 200000; i++) {   /* bounded: the buffer holds fewer records */
             ssize_t n = read(fd, rec, sizeof rec - 1);
             if (n < 0) {
@@ -408,7 +433,6 @@ static int sv_kmsg_syscall(pid_t pid)
             if (strstr(rec, "type=1326") && strstr(rec, key) && (s = strstr(rec, " syscall=")))
                 nr = atoi(s + 9);
         }
-        close(fd);
         if (nr < 0) {
             struct timespec ts = { 0, 10 * 1000 * 1000 };
             nanosleep(&ts, NULL);
@@ -433,6 +457,33 @@ static void sv_syscall_name(int nr, char *out, size_t len)
     snprintf(out, len, "syscall %d", nr);
 }
 
+/* The first link ring's header (where the domains leave their last
+ * words), or NULL without a device. */
+static struct linkring_hdr *sv_ring0(struct moat_backend *be)
+{
+    for (unsigned i = 0; i < be->n_ifs; i++)
+        if (be->ifs[i].kind != DOMAIN_IF_NONE && be->ifs[i].base)
+            return linkring_hdr(be->ifs[i].base);
+    return NULL;
+}
+
+/* The call a domain killed by SIGSYS was refused: its own last words
+ * (written by its SIGSYS handler for the calls the filter traps, see
+ * backends/seccomp/confine.c), else the kernel's audit record, else -1.
+ * Resets the last words for the next domain of that kind. */
+static int sv_refused_call(struct moat_backend *be, const struct moat_domain_death *d, int kmsg_fd)
+{
+    struct linkring_hdr *h = sv_ring0(be);
+    int nr = -1;
+    if (h) {
+        _Atomic int32_t *w = d->domain == MOAT_DOMAIN_NETD ? &h->last_call_net : &h->last_call_link;
+        nr = atomic_exchange(w, -1);
+    }
+    if (nr < 0 || nr > 4095)
+        nr = sv_kmsg_syscall(kmsg_fd, d->pid);
+    return nr;
+}
+
 /* Reap @p c (it has exited: its pidfd polled readable) into @p d. */
 static void sv_reap(struct moat_backend *be, struct sv_child *c, int domain,
                     struct moat_domain_death *d)
@@ -451,46 +502,24 @@ static void sv_reap(struct moat_backend *be, struct sv_child *c, int domain,
         else
             d->signal = si.si_status;
     }
+    if (d->signal == SIGSYS) {
+        d->syscall_nr = sv_refused_call(be, d, c->kmsg_fd);
+        sv_syscall_name(d->syscall_nr, d->syscall_name, sizeof d->syscall_name);
+    }
     pthread_mutex_lock(&be->lock);
+    if (c->kmsg_fd >= 0)
+        close(c->kmsg_fd);
+    c->kmsg_fd = -1;
     close(c->pidfd);
     c->pidfd = -1;
     c->pid = 0;
     pthread_mutex_unlock(&be->lock);
 }
 
-/* The first link ring's header (where the domains leave their last
- * words), or NULL without a device. */
-static struct linkring_hdr *sv_ring0(struct moat_backend *be)
-{
-    for (unsigned i = 0; i < be->n_ifs; i++)
-        if (be->ifs[i].kind != DOMAIN_IF_NONE && be->ifs[i].base)
-            return linkring_hdr(be->ifs[i].base);
-    return NULL;
-}
-
-/* The call a domain killed by SIGSYS was refused: its own last words
- * (written by its SIGSYS handler for the calls the filter traps, see
- * backends/seccomp/confine.c), else the kernel's audit record, else -1.
- * Resets the last words for the next domain of that kind. */
-static int sv_refused_call(struct moat_backend *be, const struct moat_domain_death *d)
-{
-    struct linkring_hdr *h = sv_ring0(be);
-    int nr = -1;
-    if (h) {
-        _Atomic int32_t *w = d->domain == MOAT_DOMAIN_NETD ? &h->last_call_net : &h->last_call_link;
-        nr = atomic_exchange(w, -1);
-    }
-    if (nr < 0 || nr > 4095)
-        nr = sv_kmsg_syscall(d->pid);
-    return nr;
-}
-
 static void sv_report(struct moat_backend *be, struct moat_domain_death *d, const char *then)
 {
     char how[128];
     if (d->signal == SIGSYS) {
-        d->syscall_nr = sv_refused_call(be, d);
-        sv_syscall_name(d->syscall_nr, d->syscall_name, sizeof d->syscall_name);
         snprintf(how, sizeof how, "killed by SIGSYS: the seccomp filter refused %s",
                  d->syscall_name[0] ? d->syscall_name : "a system call (unknown)");
     } else if (d->signal) {
@@ -913,6 +942,7 @@ int moat_be_open(struct moat_stack *st)
     be->region_fd = be->boot_fd = be->ctl_efd = -1;
     be->netd.pidfd = be->linkd.pidfd = -1;
     be->netd.status_fd = be->linkd.status_fd = -1;
+    be->netd.kmsg_fd = be->linkd.kmsg_fd = -1;
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++) {
         be->ifs[i].frames_fd = be->ifs[i].net_bell = be->ifs[i].link_bell = -1;
         be->ifs[i].dev_fd = -1;
