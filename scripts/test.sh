@@ -18,7 +18,10 @@
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
-# 5. Once, if clang is there: every libFuzzer harness of tests/fuzz for
+# 5. The unit tests on a big-endian CPU: cross-built for s390x and run
+#    under qemu-user (packages installed if missing; skipped with a note
+#    when they cannot be; MOAT_BIGEND=0 skips).
+# 6. Once, if clang is there: every libFuzzer harness of tests/fuzz for
 #    $MOAT_FUZZ_SECONDS seconds (default 20; 0 skips) through
 #    scripts/fuzz.sh --no-merge; a crash fails the suite. (Every build's
 #    ctest already replays every corpus: the fuzz_*_replay tests.)
@@ -28,7 +31,8 @@
 # Environment: MOAT_BACKENDS, MOAT_SAN_BACKENDS ("none" to skip),
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
-# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips).
+# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips),
+# MOAT_BIGEND=0 to skip the big-endian step.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -191,6 +195,44 @@ for b in "${SAN_BACKENDS[@]}"; do
     build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
+
+# ---------------------------------------------------------------- big-endian
+# The unit label cross-built for s390x (64-bit big-endian) with Debian's
+# cross compiler against check:s390x (multiarch) and run under qemu-user
+# (cmake/s390x-linux-gnu.cmake sets qemu-s390x as ctest's emulator): the
+# core's byte-order code (cksum.c's host-order sum, every parser) executes
+# on a big-endian CPU. Thread backend only, examples not built. Packages
+# that cannot be installed skip the step with a note; a failing test fails
+# the suite. MOAT_BIGEND=0 skips it.
+if [ "${MOAT_BIGEND:-1}" != 0 ]; then
+    be_pkgs=(gcc-s390x-linux-gnu qemu-user check:s390x libsubunit-dev:s390x)
+    be_missing=()
+    for p in "${be_pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || be_missing+=("$p")
+    done
+    be_skip=""
+    if [ ${#be_missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            be_skip="not root: cannot install ${be_missing[*]}"
+        else
+            say "big-endian: installing ${be_missing[*]} (multiarch s390x)"
+            export DEBIAN_FRONTEND=noninteractive
+            { dpkg --print-foreign-architectures | grep -qx s390x || dpkg --add-architecture s390x; } &&
+                apt-get update -qq && apt-get install -y -qq --no-install-recommends "${be_missing[@]}" ||
+                be_skip="apt-get could not install ${be_missing[*]}"
+        fi
+    fi
+    if [ -z "$be_skip" ] && ! command -v qemu-s390x >/dev/null; then
+        be_skip="qemu-s390x not found after installing qemu-user"
+    fi
+    if [ -n "$be_skip" ]; then
+        NOTES+=("big-endian unit tests (s390x under qemu-user) skipped: $be_skip")
+    else
+        build_and_test "big-endian s390x, qemu-user (unit)" "$BASE-s390x" -L '^unit$' -- \
+            -DMOAT_BACKEND=thread -DMOAT_BUILD_EXAMPLES=OFF \
+            -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/s390x-linux-gnu.cmake"
+    fi
+fi
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_S=${MOAT_FUZZ_SECONDS:-20}
