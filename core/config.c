@@ -72,6 +72,11 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
             return why_(why, whylen, "interface has no IPv4 address (set --ip ADDR/PREFIX or --dhcp)", MOAT_E_INVAL);
         if (ifc->dhcp > 1)
             return why_(why, whylen, "dhcp must be 0 or 1", MOAT_E_RANGE);
+#if defined(MOAT_CORE_DHCP) && !MOAT_CORE_DHCP
+        /* core/dhcp_none.c: the client is not built in. */
+        if (ifc->dhcp)
+            return why_(why, whylen, "this core is built without DHCP (MOAT_CORE_DHCP=0)", MOAT_E_NOTSUP);
+#endif
         if (ifc->prefix < 1 || ifc->prefix > 32)
             return why_(why, whylen, "prefix length must be 1..32", MOAT_E_RANGE);
         if (ifc->mtu < 576 || ifc->mtu > 9000)

@@ -4,7 +4,7 @@
  * not implement the protocol. For firmware that needs only ARP, IPv4,
  * ICMP, UDP (and DHCP): build the core without tcp.c and tcp_*.c (this
  * file is the exception) and with -DMOAT_CORE_TCP=0, as
- * ports/baremetal/baremetal.cmake (moat_baremetal_notcp) and
+ * ports/baremetal/baremetal.cmake (moat_baremetal_min) and
  * scripts/size-report.sh do. What it saves: docs/footprint.md.
  *
  * Behaviour: a TCP segment is dropped as an unsupported protocol (counter

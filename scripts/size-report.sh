@@ -6,10 +6,13 @@
 #
 # With Debian's gcc-arm-none-eabi and libnewlib-arm-none-eabi:
 # 1. Code: core/*.c compiled at -Os for Cortex-M3 and Cortex-M4 (-mthumb,
-#    -ffunction-sections -fdata-sections, freestanding) in two sets:
-#      full    ARP, IPv4 (with reassembly), ICMP, UDP, DHCP client, TCP
-#      no-TCP  the same without core/tcp.c and tcp_*.c (core/tcp_none.c,
-#              -DMOAT_CORE_TCP=0)
+#    -ffunction-sections -fdata-sections, freestanding) in four sets:
+#      full     Ethernet, ARP, IPv4 (with reassembly), ICMP, UDP, DHCP
+#               client, TCP
+#      no DHCP  without core/dhcp.c (core/dhcp_none.c, -DMOAT_CORE_DHCP=0)
+#      no TCP   without core/tcp.c and tcp_*.c (core/tcp_none.c,
+#               -DMOAT_CORE_TCP=0)
+#      min      without either
 #    Each set is linked with --gc-sections into an image whose entry is the
 #    bare-metal example loop (ports/baremetal/example_loop.c over the stub
 #    link), so only what a firmware reaches is kept; the core's share of
@@ -24,7 +27,7 @@
 #    for moat_config_defaults(), and the bytes one TCP connection costs
 #    besides its rings.
 # Prints tables, then one last line for scripts/test.sh's summary:
-#   size-report: cortex-m3 -Os full N B text, no-TCP N B; RAM small N B, default N B
+#   size-report: cortex-m3 -Os text: full N B, no DHCP N B, no TCP N B, min N B; RAM small N B, default N B
 # Exit status 0; 77 when arm-none-eabi-gcc is missing (skipped); 1 if
 # something does not build or the RAM program fails.
 set -uo pipefail
@@ -51,16 +54,32 @@ mkdir -p "$OUT" || exit 2
 
 CFLAGS=(-std=c11 -Os -mthumb -ffreestanding -fno-builtin -ffunction-sections -fdata-sections
         -Wall -Wextra -I"$ROOT/include" -I"$ROOT/core" -I"$ROOT" -I"$ROOT/ports/baremetal")
+SETS=(full nodhcp notcp min)
+# label SET
+label() {
+    case "$1" in full) echo full ;; nodhcp) echo "no DHCP" ;; notcp) echo "no TCP" ;; min) echo "no TCP, no DHCP" ;; esac
+}
+# sources SET: the core files of SET (the *_none.c files compile to nothing
+# unless their MOAT_CORE_* macro is 0, so they may always be listed).
+sources() {
+    local f b
+    for f in "$ROOT"/core/*.c; do
+        b=$(basename "$f")
+        case "$1:$b" in
+        *:tcp_none.c|*:dhcp_none.c) echo "$f" ;;
+        notcp:tcp.c|notcp:tcp_*.c|min:tcp.c|min:tcp_*.c) ;;
+        nodhcp:dhcp.c|min:dhcp.c) ;;
+        *) echo "$f" ;;
+        esac
+    done
+}
+# defines SET
+defines() {
+    case "$1" in nodhcp) echo -DMOAT_CORE_DHCP=0 ;; notcp) echo -DMOAT_CORE_TCP=0 ;;
+    min) echo -DMOAT_CORE_TCP=0 -DMOAT_CORE_DHCP=0 ;; esac
+}
 CORE_FULL=()
-CORE_NOTCP=()
-for f in "$ROOT"/core/*.c; do
-    CORE_FULL+=("$f")
-    case "$(basename "$f")" in
-    tcp_none.c) CORE_NOTCP+=("$f") ;;
-    tcp.c|tcp_*.c) ;;
-    *) CORE_NOTCP+=("$f") ;;
-    esac
-done
+while IFS= read -r f; do CORE_FULL+=("$f"); done < <(sources full)
 PORT=("$ROOT/ports/baremetal/example_loop.c" "$ROOT/ports/baremetal/stub_link.c")
 
 # map_sum MAP: "object text data bss" per core object, from the linker
@@ -95,8 +114,9 @@ map_sum() {
 # build CPU SET: compiles and links one set; writes $OUT/CPU-SET.{objs,linked}
 build() {
     local cpu=$1 set=$2 dir="$OUT/$1-$2" f
-    local -a srcs defs=()
-    if [ "$set" = full ]; then srcs=("${CORE_FULL[@]}"); else srcs=("${CORE_NOTCP[@]}"); defs=(-DMOAT_CORE_TCP=0); fi
+    local -a srcs=() defs=()
+    while IFS= read -r f; do srcs+=("$f"); done < <(sources "$set")
+    read -r -a defs <<<"$(defines "$set")"
     rm -rf "$dir" && mkdir -p "$dir/obj-core" "$dir/obj-port" || return 1
     for f in "${srcs[@]}"; do
         "$CC" "${CFLAGS[@]}" -mcpu="$cpu" "${defs[@]}" -c "$f" \
@@ -121,7 +141,7 @@ total() { awk -v c="$2" '{ s += $c } END { print s + 0 }' "$1"; }
 
 fail=0
 for cpu in cortex-m3 cortex-m4; do
-    for set in full notcp; do
+    for set in "${SETS[@]}"; do
         build "$cpu" "$set" || fail=1
     done
 done
@@ -132,10 +152,9 @@ echo
 echo "| target | set | text (linked) | data | bss | text (all objects) |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 for cpu in cortex-m3 cortex-m4; do
-    for set in full notcp; do
+    for set in "${SETS[@]}"; do
         l="$OUT/$cpu-$set.linked" o="$OUT/$cpu-$set.objs"
-        label=$set; [ "$set" = notcp ] && label="no TCP"
-        printf '| %s | %s | %s | %s | %s | %s |\n' "$cpu" "$label" "$(total "$l" 2)" "$(total "$l" 3)" \
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$cpu" "$(label "$set")" "$(total "$l" 2)" "$(total "$l" 3)" \
             "$(total "$l" 4)" "$(total "$o" 2)"
     done
 done
@@ -191,8 +210,8 @@ echo "One TCP connection besides its rings: $(field conn total) B (TCB $(field c
      "socket slot $(field conn msock) B, status in the region $(field conn sock_sh) B," \
      "TCP's per-slot share $(field conn tcp_slot) B incl. the TCB)."
 
-m3_full=$(total "$OUT/cortex-m3-full.linked" 2)
-m3_notcp=$(total "$OUT/cortex-m3-notcp.linked" 2)
+m3() { total "$OUT/cortex-m3-$1.linked" 2; }
 echo
-echo "size-report: cortex-m3 -Os full $m3_full B text, no-TCP $m3_notcp B; RAM small $(field ram total small) B, default $(field ram total default) B"
+echo "size-report: cortex-m3 -Os text: full $(m3 full) B, no DHCP $(m3 nodhcp) B, no TCP $(m3 notcp) B," \
+     "min $(m3 min) B; RAM small $(field ram total small) B, default $(field ram total default) B"
 exit 0

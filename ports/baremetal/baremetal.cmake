@@ -10,26 +10,28 @@
 #   baremetal_example     the example loop, linked on the host, runs
 #   freestanding_cross    core + stubs cross-compiled with clang for Cortex-M4
 #                         and big-endian MIPS (skipped without clang)
-# and the same library and the first three checks for the core without TCP
-# (moat_baremetal_notcp: core/tcp.c and tcp_*.c left out, core/tcp_none.c
-# built with MOAT_CORE_TCP=0 instead; docs/footprint.md):
-#   freestanding_symbols_notcp, baremetal_example_notcp
+# and the library and two checks again for the smallest core, without TCP
+# and without the DHCP client (moat_baremetal_min: core/tcp.c, tcp_*.c and
+# dhcp.c left out, core/tcp_none.c and dhcp_none.c built with
+# MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0 instead; docs/footprint.md):
+#   freestanding_symbols_min, baremetal_example_min
 # Included from the top-level CMakeLists.txt.
 set(_bm_dir ${CMAKE_CURRENT_LIST_DIR})
 file(GLOB _bm_core CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/core/*.c)
 file(GLOB _bm_port CONFIGURE_DEPENDS ${_bm_dir}/*.c)
 list(FILTER _bm_port EXCLUDE REGEX "host_main\\.c$")   # hosted test driver, below
 
-# The core without TCP: every core file but tcp.c and tcp_*.c, plus
-# tcp_none.c (which is empty unless MOAT_CORE_TCP=0).
-set(_bm_core_notcp ${_bm_core})
-list(FILTER _bm_core_notcp EXCLUDE REGEX "/core/tcp(_[a-z_]+)?\\.c$")
-list(APPEND _bm_core_notcp ${PROJECT_SOURCE_DIR}/core/tcp_none.c)
+# The smallest core: every core file but tcp.c, tcp_*.c and dhcp.c, plus
+# tcp_none.c and dhcp_none.c (which are empty unless MOAT_CORE_TCP=0 and
+# MOAT_CORE_DHCP=0).
+set(_bm_core_min ${_bm_core})
+list(FILTER _bm_core_min EXCLUDE REGEX "/core/(tcp(_[a-z_]+)?|dhcp(_[a-z_]+)?)\\.c$")
+list(APPEND _bm_core_min ${PROJECT_SOURCE_DIR}/core/tcp_none.c ${PROJECT_SOURCE_DIR}/core/dhcp_none.c)
 
 add_library(moat_baremetal_check STATIC ${_bm_core} ${_bm_port})
-add_library(moat_baremetal_notcp STATIC ${_bm_core_notcp} ${_bm_port})
-target_compile_definitions(moat_baremetal_notcp PRIVATE MOAT_CORE_TCP=0)
-foreach(_bm_lib moat_baremetal_check moat_baremetal_notcp)
+add_library(moat_baremetal_min STATIC ${_bm_core_min} ${_bm_port})
+target_compile_definitions(moat_baremetal_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0)
+foreach(_bm_lib moat_baremetal_check moat_baremetal_min)
   target_include_directories(${_bm_lib} PRIVATE
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR} ${_bm_dir})
   # A firmware build has no sanitizer runtime and no stack-protector
@@ -54,13 +56,14 @@ if(MOAT_BUILD_TESTS)
     ${PROJECT_SOURCE_DIR}/include ${_bm_dir})
   target_link_libraries(moat_baremetal_example PRIVATE moat_baremetal_check)
   add_test(NAME baremetal_example COMMAND moat_baremetal_example)
-  add_executable(moat_baremetal_example_notcp ${_bm_dir}/host_main.c)
-  target_include_directories(moat_baremetal_example_notcp PRIVATE
+  add_executable(moat_baremetal_example_min ${_bm_dir}/host_main.c)
+  target_include_directories(moat_baremetal_example_min PRIVATE
     ${PROJECT_SOURCE_DIR}/include ${_bm_dir})
-  target_link_libraries(moat_baremetal_example_notcp PRIVATE moat_baremetal_notcp)
-  add_test(NAME baremetal_example_notcp COMMAND moat_baremetal_example_notcp)
-  add_test(NAME freestanding_symbols_notcp
-    COMMAND sh ${_bm_dir}/check_freestanding.sh symbols $<TARGET_FILE:moat_baremetal_notcp>)
+  target_link_libraries(moat_baremetal_example_min PRIVATE moat_baremetal_min)
+  target_compile_definitions(moat_baremetal_example_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0)
+  add_test(NAME baremetal_example_min COMMAND moat_baremetal_example_min)
+  add_test(NAME freestanding_symbols_min
+    COMMAND sh ${_bm_dir}/check_freestanding.sh symbols $<TARGET_FILE:moat_baremetal_min>)
   add_test(NAME freestanding_headers
     COMMAND sh ${_bm_dir}/check_freestanding.sh headers ${PROJECT_SOURCE_DIR})
   add_test(NAME freestanding_symbols
@@ -69,6 +72,6 @@ if(MOAT_BUILD_TESTS)
     COMMAND sh ${_bm_dir}/check_freestanding.sh cross ${PROJECT_SOURCE_DIR}
             ${CMAKE_CURRENT_BINARY_DIR}/baremetal-cross)
   set_tests_properties(freestanding_headers freestanding_symbols baremetal_example
-    freestanding_cross baremetal_example_notcp freestanding_symbols_notcp PROPERTIES LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 120)
+    freestanding_cross baremetal_example_min freestanding_symbols_min PROPERTIES LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 120)
   set_tests_properties(freestanding_cross PROPERTIES SKIP_RETURN_CODE 77)
 endif()
