@@ -18,10 +18,13 @@
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
-# 5. The unit tests on a big-endian CPU: cross-built for s390x and run
+# 5. The size report of the core for Cortex-M3/M4 (scripts/size-report.sh,
+#    docs/footprint.md); its last line goes into the summary.
+#    MOAT_SIZE_REPORT=0 skips it.
+# 6. The unit tests on a big-endian CPU: cross-built for s390x and run
 #    under qemu-user (packages installed if missing; skipped with a note
 #    when they cannot be; MOAT_BIGEND=0 skips).
-# 6. Once, if clang is there: every libFuzzer harness of tests/fuzz for
+# 7. Once, if clang is there: every libFuzzer harness of tests/fuzz for
 #    $MOAT_FUZZ_SECONDS seconds (default 20; 0 skips) through
 #    scripts/fuzz.sh --no-merge; a crash fails the suite. (Every build's
 #    ctest already replays every corpus: the fuzz_*_replay tests.)
@@ -32,7 +35,7 @@
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
 # MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips),
-# MOAT_BIGEND=0 to skip the big-endian step.
+# MOAT_SIZE_REPORT=0, MOAT_BIGEND=0 to skip those steps.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -196,6 +199,40 @@ for b in "${SAN_BACKENDS[@]}"; do
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
 
+# ---------------------------------------------------------------- size report
+# scripts/size-report.sh: text/data/bss of the core at -Os for Cortex-M3/M4
+# (full, no DHCP, no TCP, neither) and its RAM for a small and the default
+# configuration (docs/footprint.md). Information, but a core that does not
+# build with arm-none-eabi-gcc fails the suite. Needs gcc-arm-none-eabi and
+# libnewlib-arm-none-eabi (installed if missing; skipped with a note when
+# they cannot be) and qemu-user for the Cortex-M RAM figures (the host's
+# otherwise). MOAT_SIZE_REPORT=0 skips it.
+SIZE_LINE=""
+if [ "${MOAT_SIZE_REPORT:-1}" != 0 ]; then
+    sz_missing=()
+    for p in gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || sz_missing+=("$p")
+    done
+    if [ ${#sz_missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+        say "size report: installing ${sz_missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${sz_missing[@]}" ||
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends "${sz_missing[@]}"; } || true
+    fi
+    t0=$SECONDS
+    say "size report (scripts/size-report.sh)"
+    bash "$ROOT/scripts/size-report.sh" --out "$BASE-size" 2>&1 | tee "$BASE-size.log"
+    src=${PIPESTATUS[0]}
+    if [ "$src" = 77 ]; then
+        NOTES+=("size report skipped: $(tail -1 "$BASE-size.log")")
+    elif [ "$src" = 0 ]; then
+        row "size report (arm-none-eabi-gcc -Os)" 1 0 0 $((SECONDS - t0))
+        SIZE_LINE=$(tail -1 "$BASE-size.log")
+    else
+        row "size report (FAILED, see $BASE-size.log)" 0 1 0 $((SECONDS - t0))
+    fi
+fi
+
 # ---------------------------------------------------------------- big-endian
 # The unit label cross-built for s390x (64-bit big-endian) with Debian's
 # cross compiler against check:s390x (multiarch) and run under qemu-user
@@ -263,6 +300,7 @@ echo
 echo "==================== moat test summary ($(( (SECONDS - START) / 60 ))m$(( (SECONDS - START) % 60 ))s) ===================="
 printf '%-42s %7s %7s %8s %8s\n' "build" "passed" "failed" "skipped" "time"
 for r in "${ROWS[@]}"; do echo "$r"; done
+[ -n "$SIZE_LINE" ] && echo "$SIZE_LINE"
 if [ ${#BENCH_TABLE[@]} -gt 0 ]; then
     echo
     echo "backend comparison (short benchmark, information only):"
