@@ -44,6 +44,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_mem_bytes = 128ull << 20;
     cfg->tcp_pmtu_probe_ms = 600000;
     cfg->net_stall_ms = 5000;
+    cfg->ip_max_datagram = 65535;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -118,6 +119,14 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     if (cfg->net_stall_ms != 0 && cfg->net_stall_ms < 2000)
         return why_(why, whylen, "net_stall_ms must be 0 (off) or at least 2000", MOAT_E_RANGE);
+    if (cfg->ip_max_datagram != 0) {
+        /* The datagram buffer also holds a frame waiting for ARP. */
+        if (cfg->ip_max_datagram < 576 || cfg->ip_max_datagram > 65535)
+            return why_(why, whylen, "ip_max_datagram must be 0 (65535) or 576..65535", MOAT_E_RANGE);
+        for (unsigned i = 0; i < cfg->n_ifs; i++)
+            if (cfg->ifs[i].mtu > cfg->ip_max_datagram)
+                return why_(why, whylen, "ip_max_datagram must be at least every interface's MTU", MOAT_E_RANGE);
+    }
     return 0;
 }
 

@@ -39,6 +39,9 @@
 #define MCORE_ETH_HLEN   14u
 #define MCORE_IP_HLEN    20u          /* we never send IP options */
 #define MCORE_IP_MAXLEN  65535u
+/* The largest datagram this configuration builds or reassembles
+ * (moat_config.ip_max_datagram; 0: MCORE_IP_MAXLEN). */
+#define MCORE_IP_MAX(cfg) ((cfg)->ip_max_datagram ? (cfg)->ip_max_datagram : MCORE_IP_MAXLEN)
 #define MCORE_PKT_DATA   2048u        /* one frame of MTU <= 2000 */
 #define MCORE_MAX_MTU    9000u
 

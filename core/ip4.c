@@ -207,7 +207,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
     size_t cap;
     int err;
 
-    if (l4_len > MCORE_IP_MAXLEN - MCORE_IP_HLEN)
+    if (l4_len > MCORE_IP_MAX(&c->cfg) - MCORE_IP_HLEN)
         return MOAT_E_MSGSIZE;
     tx->src = src;
     tx->dst = dst;
@@ -234,7 +234,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
     }
     tx->frame = c->scratch;
     tx->l4 = c->scratch + MCORE_IP_HLEN;
-    tx->l4_cap = MCORE_IP_MAXLEN - MCORE_IP_HLEN;
+    tx->l4_cap = MCORE_IP_MAX(&c->cfg) - MCORE_IP_HLEN;
     return 0;
 }
 

@@ -27,7 +27,8 @@
 #    for moat_config_defaults(), and the bytes one TCP connection costs
 #    besides its rings.
 # Prints tables, then one last line for scripts/test.sh's summary:
-#   size-report: cortex-m3 -Os text: full N B, no DHCP N B, no TCP N B, min N B; RAM small N B, default N B
+#   size-report: cortex-m3 -Os text: full N B, no DHCP N B, no TCP N B, min N B;
+#   RAM small N B (ip_max_datagram 1500: N B), default N B
 # Exit status 0; 77 when arm-none-eabi-gcc is missing (skipped); 1 if
 # something does not build or the RAM program fails.
 set -uo pipefail
@@ -191,9 +192,9 @@ field() {
 echo
 echo "## RAM, $ram_abi"
 echo
-echo "| configuration | core block | socket region | total | of the core block: struct mcore | pkt pool | ARP | reassembly | sockets | TCP | scratch (2 x 64 KiB datagrams) |"
+echo "| configuration | core block | socket region | total | of the core block: struct mcore | pkt pool | ARP | reassembly | sockets | TCP | 2 datagram buffers |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for n in small default; do
+for n in small small-mtu default; do
     core=$(field ram core $n)
     parts=0
     for k in mcore pkt arp reass sock tcp; do parts=$((parts + $(field ram $k $n))); done
@@ -202,9 +203,10 @@ for n in small default; do
         "$(field ram reass $n)" "$(field ram sock $n)" "$(field ram tcp $n)" "$((core - parts))"
 done
 echo
-echo "small: 4 sockets with 4 KiB rings each way (the smallest ring; 2 KiB windows are"
-echo "SO_RCVBUF/SO_SNDBUF-style options), 8 packet buffers, 4 ARP entries, 1 reassembly slot,"
-echo "SYN backlog 2; default: moat_config_defaults() (64 sockets, 256 KiB rings each way)."
+echo "small: 4 sockets with 4 KiB rings each way (the smallest ring; 2 KiB windows are the"
+echo "MOAT_OPT_RCVBUF/SNDBUF of a socket), 8 packet buffers, 4 ARP entries, 1 reassembly slot,"
+echo "SYN backlog 2; small-mtu: the same with ip_max_datagram = 1500 (datagram buffers of the"
+echo "MTU instead of 64 KiB); default: moat_config_defaults() (64 sockets, 256 KiB rings each way)."
 echo
 echo "One TCP connection besides its rings: $(field conn total) B (TCB $(field conn tcp_cb) B," \
      "socket slot $(field conn msock) B, status in the region $(field conn sock_sh) B," \
@@ -213,5 +215,6 @@ echo "One TCP connection besides its rings: $(field conn total) B (TCB $(field c
 m3() { total "$OUT/cortex-m3-$1.linked" 2; }
 echo
 echo "size-report: cortex-m3 -Os text: full $(m3 full) B, no DHCP $(m3 nodhcp) B, no TCP $(m3 notcp) B," \
-     "min $(m3 min) B; RAM small $(field ram total small) B, default $(field ram total default) B"
+     "min $(m3 min) B; RAM small $(field ram total small) B (ip_max_datagram 1500: $(field ram total small-mtu) B)," \
+     "default $(field ram total default) B"
 exit 0

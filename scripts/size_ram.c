@@ -137,6 +137,11 @@ static int sz_run(void)
     cfg.tcp_ooo_bytes = 2048;
     cfg.tcp_mem_bytes = 64u * 1024u;
     bad |= sz_config("small", &cfg);
+    /* The same with the datagram buffers cut to the MTU
+     * (moat_config.ip_max_datagram): no datagram above 1500 bytes is sent
+     * in fragments or reassembled. */
+    cfg.ip_max_datagram = cfg.ifs[0].mtu;
+    bad |= sz_config("small-mtu", &cfg);
 
     /* moat_config_defaults() as it is (64 sockets, 256 KiB rings). */
     moat_config_defaults(&cfg);

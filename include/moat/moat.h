@@ -158,6 +158,17 @@ struct moat_config {
      * at least 2000 (the net domain sleeps up to 1 s between beats).
      * See docs/faults.md. */
     uint32_t net_stall_ms;
+
+    /* Largest IPv4 datagram (header included) the stack sends in
+     * fragments or reassembles: 576..65535, and at least every
+     * interface's MTU; 0 means 65535 (the default). The core keeps two
+     * buffers of this size (a datagram being built, a datagram being
+     * reassembled): 128 KiB at the default, most of the core's memory in
+     * a small configuration. A firmware that never sends or receives a
+     * datagram above its MTU sets it to the MTU (docs/footprint.md); a
+     * larger UDP send then fails with MOAT_E_MSGSIZE and a larger
+     * fragmented datagram is dropped (FRAG_BAD). */
+    uint32_t ip_max_datagram;
 };
 
 /*
