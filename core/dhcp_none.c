@@ -60,20 +60,11 @@ uint64_t dhcp_poll(struct mcore *c)
     return MCORE_NEVER;
 }
 
-/* The static address as a lease in state MOAT_DHCP_OFF (what dhcp.c
- * reports for an interface configured without DHCP). */
+/* The static address, state MOAT_DHCP_OFF (what dhcp.c reports for an
+ * interface configured without DHCP). */
 void dhcp_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (ifx >= c->n_ifs)
-        return;
-    const struct mc_if *ifp = &c->ifs[ifx];
-    out->state = MOAT_DHCP_OFF;
-    out->ip = ifp->ip;
-    out->mtu = ifp->mtu;
-    out->router = ifp->gw;
-    for (uint32_t m = ifp->mask; ifp->ip && (m & 0x80000000u); m <<= 1)
-        out->prefix++;
+    ip4_if_info(c, ifx, out);
 }
 
 #endif /* MOAT_CORE_DHCP == 0 */

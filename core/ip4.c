@@ -21,6 +21,22 @@ bool ip4_is_ours(const struct mcore *c, uint32_t ip)
     return false;
 }
 
+void ip4_if_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (ifx >= c->n_ifs)
+        return;
+    const struct mc_if *ifp = &c->ifs[ifx];
+    out->state = MOAT_DHCP_OFF;
+    out->ip = ifp->ip;
+    out->mtu = ifp->mtu;
+    out->router = ifp->gw;
+    uint32_t pfx = 0;
+    for (uint32_t m = ifp->mask; m & 0x80000000u; m <<= 1)
+        pfx++;
+    out->prefix = ifp->ip ? pfx : 0;
+}
+
 bool ip4_subnet_bcast(const struct mc_if *ifp, uint32_t ip)
 {
     return ifp->mask < 0xfffffffeu && (ip & ifp->mask) == (ifp->ip & ifp->mask) &&
