@@ -169,6 +169,19 @@ tcp_text=$(awk '$1 ~ /^tcp/ { s += $2 } END { print s + 0 }' "$OUT/cortex-m3-ful
 echo
 echo "TCP (tcp*.o) in the cortex-m3 image: $tcp_text B of text."
 
+# Link-time optimisation needs no source change but mixes the objects, so
+# it is measured on the whole image (core + example loop + stub link +
+# newlib's mem*), next to the same image without it.
+lto_src=()
+while IFS= read -r f; do lto_src+=("$f"); done < <(sources full)
+if "$CC" "${CFLAGS[@]}" -mcpu=cortex-m3 -flto -flto-partition=none -nostartfiles --specs=nano.specs \
+       -Wl,--gc-sections -Wl,-e,moat_example_run -o "$OUT/image-lto.elf" "${lto_src[@]}" "${PORT[@]}" \
+       -lc -lgcc 2>/dev/null; then
+    img=$(arm-none-eabi-size "$OUT/cortex-m3-full/image.elf" | awk 'NR == 2 { print $1 }')
+    lto=$(arm-none-eabi-size "$OUT/image-lto.elf" | awk 'NR == 2 { print $1 }')
+    echo "Whole cortex-m3 image, full set: $img B of text; with -flto: $lto B."
+fi
+
 # ---- RAM
 RAM_SRC=("$ROOT/scripts/size_ram.c" "${CORE_FULL[@]}")
 ram_abi=""
