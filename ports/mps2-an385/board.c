@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MPS2 AN385 board support: SysTick millisecond clock, CMSDK UART0,
+ * semihosting (command line, exit) and the seeded random source. See
+ * board.h for what each does; register addresses are from the AN385
+ * application note and the ARMv7-M architecture (SysTick).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "board.h"
+
+/* SysTick (ARMv7-M B3.3). */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_CSR_ENABLE    0x1u
+#define SYST_CSR_TICKINT   0x2u
+#define SYST_CSR_CLKSOURCE 0x4u   /* the processor clock */
+
+/* CMSDK APB UART0. */
+#define UART0_BASE   0x40004000u
+#define UART_DATA    (*(volatile uint32_t *)(UART0_BASE + 0x00u))
+#define UART_STATE   (*(volatile uint32_t *)(UART0_BASE + 0x04u))
+#define UART_CTRL    (*(volatile uint32_t *)(UART0_BASE + 0x08u))
+#define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
+#define UART_STATE_TXFULL 0x1u
+#define UART_CTRL_TXEN    0x1u
+
+/* Milliseconds since board_init: written by the SysTick handler only.
+ * 32 bits so the main loop reads it in one access; board_now_us extends
+ * it to 64 bits (it is read far more often than every 49 days). */
+static volatile uint32_t board_ms;
+static uint32_t board_ms_last;
+static uint64_t board_ms_high;
+
+void mps2_systick(void);
+void mps2_systick(void)
+{
+    board_ms++;
+}
+
+void board_init(void)
+{
+    UART_BAUDDIV = MPS2_CPU_HZ / 115200u;
+    UART_CTRL = UART_CTRL_TXEN;
+    SYST_RVR = MPS2_CPU_HZ / 1000u - 1u;
+    SYST_CVR = 0;
+    SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
+}
+
+uint64_t board_now_us(void)
+{
+    uint32_t ms = board_ms;
+    if (ms < board_ms_last)
+        board_ms_high += 1ull << 32;
+    board_ms_last = ms;
+    return (board_ms_high + ms) * 1000u;
+}
+
+void board_wait(void)
+{
+    /* A SysTick or any other enabled interrupt ends it; one that is
+     * already pending makes WFI return at once, so no tick is missed. */
+    __asm__ volatile("dsb\n\twfi" ::: "memory");
+}
+
+static void board_putc(char c)
+{
+    while (UART_STATE & UART_STATE_TXFULL)
+        ;
+    UART_DATA = (uint8_t)c;
+}
+
+void board_puts(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            board_putc('\r');
+        board_putc(*s);
+    }
+}
+
+void board_putu(uint32_t v)
+{
+    char b[11];
+    unsigned i = sizeof b;
+    b[--i] = 0;
+    do {
+        b[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    board_puts(b + i);
+}
+
+void board_putx(uint32_t v, unsigned digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char b[9];
+    if (digits == 0 || digits > 8)
+        digits = 8;
+    for (unsigned i = 0; i < digits; i++)
+        b[i] = hex[(v >> (4u * (digits - 1u - i))) & 0xfu];
+    b[digits] = 0;
+    board_puts(b);
+}
+
+/* ---- semihosting (ARM semihosting specification v2) ------------------ */
+
+#define SH_SYS_EXIT_EXTENDED 0x20u   /* {reason, code}: the exit code reaches the host */
+#define SH_SYS_GET_CMDLINE 0x15u
+#define SH_ADP_STOPPED_APPLICATION_EXIT 0x20026u
+
+static uint32_t board_semihost(uint32_t op, void *arg)
+{
+    register uint32_t r0 __asm__("r0") = op;
+    register void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+int board_cmdline(char *buf, size_t len)
+{
+    uint32_t blk[2] = { (uint32_t)(uintptr_t)buf, (uint32_t)len };
+    if (len == 0)
+        return -1;
+    if (board_semihost(SH_SYS_GET_CMDLINE, blk) != 0)
+        return -1;
+    if (blk[1] >= len)
+        return -1;
+    buf[blk[1]] = 0;
+    return 0;
+}
+
+void board_exit(int code)
+{
+    /* SYS_EXIT_EXTENDED (semihosting v2, QEMU has it) passes the code:
+     * QEMU exits with it. A nonzero code is also printed on the UART. */
+    uint32_t blk[2] = { SH_ADP_STOPPED_APPLICATION_EXIT, (uint32_t)code };
+    if (code != 0) {
+        board_puts("moat-mps2: exit ");
+        board_putu((uint32_t)code);
+        board_puts("\n");
+    }
+    (void)board_semihost(SH_SYS_EXIT_EXTENDED, blk);
+}
+
+/* ---- randomness --------------------------------------------------------- */
+
+void board_rng_seed(struct board_rng *r, uint64_t seed)
+{
+    /* Mix in what varies from boot to boot even with the same seed. */
+    r->s = seed ^ ((uint64_t)SYST_CVR << 32) ^ board_ms;
+}
+
+/* splitmix64: a well-mixed sequence from the seeded state (not a
+ * cryptographic generator: a product with a TRNG uses it here). */
+void board_rng_fill(void *ctx, void *buf, size_t len)
+{
+    struct board_rng *r = ctx;
+    uint8_t *p = buf;
+    while (len > 0) {
+        uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        size_t n = len < 8 ? len : 8;
+        memcpy(p, &z, n);
+        p += n;
+        len -= n;
+    }
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * moat-mps2: the moat core on the MPS2 AN385 board (QEMU's mps2-an385),
+ * behaving as examples/moat-echo does on Linux: answers ARP and ping,
+ * echoes UDP and TCP on port 7, prints "ready" on UART0 once listening.
+ *
+ * Configuration comes from the command line QEMU passes through
+ * semihosting (run-qemu.sh: -semihosting-config enable=on,arg=...):
+ *     ip=ADDR/PREFIX   the interface address (required)
+ *     gw=ADDR          default gateway (optional)
+ *     seed=HEX         up to 64 bits of entropy for the random source
+ * The MAC address is the LAN9118's (QEMU: -nic ...,mac=).
+ *
+ * Static memory only: the core's memory and the socket region are the two
+ * arrays below, sized for MPS2_CFG_*; the start-up line prints what the
+ * configuration needs of them and the RAM the image uses in total.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "board.h"
+#include "echo.h"
+#include "lan9118.h"
+
+/* A small configuration: the echo service needs a UDP socket, a listener
+ * and ECHO_CONNS connections; 8 KiB rings keep a full receive window
+ * inside the LAN9118's receive FIFO. */
+#define MPS2_CFG_SOCKETS   (2u + ECHO_CONNS)
+#define MPS2_CFG_RING      8192u
+#define MPS2_CORE_MEM      (192u * 1024u)   /* 177 KiB needed today: 128 KiB of it the two IP scratch buffers */
+#define MPS2_REGION_MEM    (112u * 1024u)
+#define MPS2_ECHO_PORT     7u
+#define MPS2_RX_BATCH      32u       /* frames per pass: timers are not starved */
+
+static _Alignas(64) uint8_t mps2_core_mem[MPS2_CORE_MEM];
+static _Alignas(64) uint8_t mps2_region_mem[MPS2_REGION_MEM];
+static struct lan9118 mps2_eth;
+static struct echo mps2_echo;
+
+static void put_ip(uint32_t ip)
+{
+    for (int i = 3; i >= 0; i--) {
+        board_putu((ip >> (8 * i)) & 0xffu);
+        if (i)
+            board_puts(".");
+    }
+}
+
+static void put_kv(const char *k, uint32_t v)
+{
+    board_puts(k);
+    board_putu(v);
+}
+
+/* The value of "key=" in the command line, copied into @p out (NUL-
+ * terminated), or -1 if absent or too long. */
+static int arg_value(const char *line, const char *key, char *out, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *p = line; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ' ')
+            end++;
+        if ((size_t)(end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t n = (size_t)(end - p) - kl - 1u;
+            if (n >= len)
+                return -1;
+            memcpy(out, p + kl + 1, n);
+            out[n] = 0;
+            return 0;
+        }
+        p = end;
+    }
+    return -1;
+}
+
+static int parse_hex64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned n = 0;
+    for (; *s; s++, n++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+            d = (unsigned)((*s | 0x20) - 'a' + 10);
+        else
+            return -1;
+        if (n >= 16)
+            return -1;
+        v = (v << 4) | d;
+    }
+    *out = v;
+    return n ? 0 : -1;
+}
+
+static void fail(const char *what, int rc)
+{
+    board_puts("moat-mps2: ");
+    board_puts(what);
+    board_puts(": ");
+    board_puts(moat_strerror(rc));
+    board_puts("\n");
+}
+
+int main(void)
+{
+    static char line[256];
+    char val[64];
+    struct moat_config cfg;
+    struct board_rng rng;
+    uint64_t seed = 0;
+    int rc;
+
+    board_init();
+    board_puts("moat-mps2: MPS2 AN385, Cortex-M3, LAN9118\n");
+    if (board_cmdline(line, sizeof line) != 0) {
+        board_puts("moat-mps2: no command line (QEMU needs -semihosting-config enable=on,arg=...)\n");
+        return 2;
+    }
+
+    moat_config_defaults(&cfg);
+    cfg.n_ifs = 1;
+    if (arg_value(line, "ip", val, sizeof val) != 0 ||
+        moat_ip4_parse_cidr(val, &cfg.ifs[0].ip, &cfg.ifs[0].prefix) != 0) {
+        board_puts("moat-mps2: usage: ip=ADDR/PREFIX [gw=ADDR] [seed=HEX]\n");
+        return 2;
+    }
+    if (arg_value(line, "gw", val, sizeof val) == 0 && moat_ip4_parse(val, &cfg.ifs[0].gw) != 0) {
+        board_puts("moat-mps2: bad gw=\n");
+        return 2;
+    }
+    if (arg_value(line, "seed", val, sizeof val) == 0 && parse_hex64(val, &seed) != 0) {
+        board_puts("moat-mps2: bad seed= (hex, at most 16 digits)\n");
+        return 2;
+    }
+    board_rng_seed(&rng, seed);
+
+    rc = lan9118_init(&mps2_eth, LAN9118_BASE);
+    if (rc != 0) {
+        fail("LAN9118 init", rc);
+        return 1;
+    }
+    struct moat_link *link = &mps2_eth.link;
+    cfg.ifs[0].mtu = link->mtu;
+    memcpy(cfg.ifs[0].mac, link->mac, 6);
+    cfg.ifs[0].link = MOAT_LINK_CUSTOM;
+    cfg.ifs[0].custom = link;
+    cfg.max_sockets = MPS2_CFG_SOCKETS;
+    cfg.sock_rx_bytes = MPS2_CFG_RING;
+    cfg.sock_tx_bytes = MPS2_CFG_RING;
+    cfg.pkt_bufs = 16;
+    cfg.arp_entries = 8;
+    cfg.arp_queue = 4;
+    cfg.reass_slots = 2;
+    cfg.tcp_syn_backlog = 4;
+    cfg.tcp_ooo_bytes = 16u * 1024u;
+
+    struct moat_geom geom = {
+        .max_sockets = cfg.max_sockets,
+        .sock_rx_bytes = cfg.sock_rx_bytes,
+        .sock_tx_bytes = cfg.sock_tx_bytes,
+        .ctl_slots = MOAT_CTL_SLOTS,
+    };
+    struct mcore_env env;
+    memset(&env, 0, sizeof env);
+    rc = moat_layout_compute(&geom, &env.layout);
+    if (rc != 0) {
+        fail("region layout", rc);
+        return 1;
+    }
+    size_t need = mcore_mem_size(&cfg);
+    board_puts("moat-mps2: RAM: core ");
+    board_putu((uint32_t)need);
+    board_puts(" of ");
+    board_putu(MPS2_CORE_MEM);
+    board_puts(", socket region ");
+    board_putu((uint32_t)env.layout.size);
+    board_puts(" of ");
+    board_putu(MPS2_REGION_MEM);
+    put_kv(", driver ", (uint32_t)sizeof mps2_eth);
+    put_kv(", echo ", (uint32_t)sizeof mps2_echo);
+    put_kv("; image data+bss ", (uint32_t)(__bss_end - __data_start));
+    put_kv(" + stack ", (uint32_t)(__stack_top - __stack_limit));
+    put_kv(" = ", (uint32_t)(__stack_top - __data_start));
+    board_puts(" bytes\n");
+    if (need == 0 || need > sizeof mps2_core_mem || env.layout.size > sizeof mps2_region_mem) {
+        board_puts("moat-mps2: the static buffers are too small for this configuration\n");
+        return 1;
+    }
+    moat_region_init(mps2_region_mem, &env.layout);
+    env.region = mps2_region_mem;
+    env.links[0] = link;
+    env.rng = board_rng_fill;
+    env.rng_ctx = &rng;
+
+    struct mcore *core;
+    rc = mcore_init(mps2_core_mem, sizeof mps2_core_mem, &cfg, &env, &core);
+    if (rc != 0) {
+        fail("mcore_init", rc);
+        return 1;
+    }
+    uint64_t now = board_now_us();
+    mcore_arp_announce(core, now);
+    rc = echo_start(&mps2_echo, core, mps2_region_mem, &env.layout, MPS2_ECHO_PORT, now);
+    if (rc != 0) {
+        fail("echo service", rc);
+        return 1;
+    }
+    board_puts("moat-mps2: ");
+    put_ip(cfg.ifs[0].ip);
+    board_puts("/");
+    board_putu(cfg.ifs[0].prefix);
+    board_puts(" mac ");
+    for (unsigned i = 0; i < 6; i++) {
+        board_putx(link->mac[i], 2);
+        if (i < 5)
+            board_puts(":");
+    }
+    board_puts(", UDP and TCP echo on port 7\nready\n");
+
+    /* The main loop: frames in, the application, timers and output; sleep
+     * (at most one 1 ms tick: the driver is polled) only when a pass
+     * found nothing to do and no timer is due. */
+    for (;;) {
+        int busy = 0;
+        now = board_now_us();
+        for (unsigned n = 0; n < MPS2_RX_BATCH; n++) {
+            const uint8_t *frame;
+            size_t len;
+            if (link->ops->rx_acquire(link, &frame, &len) != 0)
+                break;
+            mcore_input(core, 0, frame, len, now);
+            link->ops->rx_release(link);
+            busy = 1;
+        }
+        busy |= echo_serve(&mps2_echo, now);
+        uint64_t next = mcore_poll(core, now);
+        (void)mcore_take_app_wakeup(core);
+        if (!busy && next > now)
+            board_wait();
+    }
+}
