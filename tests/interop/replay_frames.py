@@ -21,16 +21,12 @@ import struct
 import sys
 import time
 
+# The internet checksum (complemented) of the corpus generator.
+sys.dont_write_bytecode = True   # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz"))
+from make_corpus import csum  # noqa: E402
+
 MAX_FRAME = 1514
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\x00"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
 
 
 def fix_checksums(fr):
@@ -42,7 +38,7 @@ def fix_checksums(fr):
         return
     h = 14
     fr[h + 10:h + 12] = b"\x00\x00"
-    fr[h + 10:h + 12] = struct.pack("!H", ~csum(bytes(fr[h:h + hl])) & 0xFFFF)
+    fr[h + 10:h + 12] = struct.pack("!H", csum(bytes(fr[h:h + hl])))
     tot = struct.unpack("!H", fr[h + 2:h + 4])[0]
     frag = struct.unpack("!H", fr[h + 6:h + 8])[0] & 0x3FFF
     if tot < hl or tot > len(fr) - 14 or frag:
@@ -54,16 +50,16 @@ def fix_checksums(fr):
 
     if proto == 1 and n >= 4:
         fr[l4 + 2:l4 + 4] = b"\x00\x00"
-        fr[l4 + 2:l4 + 4] = struct.pack("!H", ~csum(bytes(fr[l4:l4 + n])) & 0xFFFF)
+        fr[l4 + 2:l4 + 4] = struct.pack("!H", csum(bytes(fr[l4:l4 + n])))
     elif proto == 17 and n >= 8:
         ul = struct.unpack("!H", fr[l4 + 4:l4 + 6])[0]
         if 8 <= ul <= n:
             fr[l4 + 6:l4 + 8] = b"\x00\x00"
-            c = ~csum(pseudo(ul) + bytes(fr[l4:l4 + ul])) & 0xFFFF
+            c = csum(pseudo(ul) + bytes(fr[l4:l4 + ul]))
             fr[l4 + 6:l4 + 8] = struct.pack("!H", c or 0xFFFF)
     elif proto == 6 and n >= 20:
         fr[l4 + 16:l4 + 18] = b"\x00\x00"
-        c = ~csum(pseudo(n) + bytes(fr[l4:l4 + n])) & 0xFFFF
+        c = csum(pseudo(n) + bytes(fr[l4:l4 + n]))
         fr[l4 + 16:l4 + 18] = struct.pack("!H", c)
 
 

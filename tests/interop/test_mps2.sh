@@ -115,6 +115,23 @@ tcp_check() {
 }
 tcp_check 1048576 "TCP echo 1 MiB (sha256)"
 
+# Four connections at once (the image serves ECHO_CONNS = 4), 256 KiB each.
+t=$(date +%s.%N)
+pids=()
+for i in 1 2 3 4; do
+    head -c 262144 /dev/urandom >"$IT_WORK/par$i.in"
+    it_in_ns timeout 40 socat -b 65536 -T 20 - "TCP:$BOARD_IP:7" \
+        <"$IT_WORK/par$i.in" >"$IT_WORK/par$i.out" 2>/dev/null &
+    pids+=($!)
+done
+ok=0
+for i in 1 2 3 4; do
+    wait "${pids[$((i - 1))]}" && [ "$(it_sha "$IT_WORK/par$i.in")" = "$(it_sha "$IT_WORK/par$i.out")" ] &&
+        ok=$((ok + 1))
+done
+it_result "TCP echo 4 x 256 KiB at once" "$([ "$ok" = 4 ] && echo 1 || echo 0)" \
+    "$ok of 4 echoed intact, $(it_secs_since "$t") s"
+
 # The malformed-frame seed corpus, written onto the TAP towards the board.
 tx0=$(it_in_ns cat "/sys/class/net/$IT_TAP/statistics/tx_packets")
 rep=$(it_in_ns timeout 30 python3 "$HERE/replay_frames.py" "$IT_TAP" "$ROOT/tests/fuzz/corpus/fuzz_input" 2>&1)
