@@ -26,7 +26,9 @@
 #define UART_CTRL    (*(volatile uint32_t *)(UART0_BASE + 0x08u))
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10u))
 #define UART_STATE_TXFULL 0x1u
+#define UART_STATE_RXFULL 0x2u
 #define UART_CTRL_TXEN    0x1u
+#define UART_CTRL_RXEN    0x2u
 
 /* Milliseconds since board_init: written by the SysTick handler only.
  * 32 bits so the main loop reads it in one access; board_now_us extends
@@ -44,7 +46,7 @@ void mps2_systick(void)
 void board_init(void)
 {
     UART_BAUDDIV = MPS2_CPU_HZ / 115200u;
-    UART_CTRL = UART_CTRL_TXEN;
+    UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
     SYST_RVR = MPS2_CPU_HZ / 1000u - 1u;
     SYST_CVR = 0;
     SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE;
@@ -64,6 +66,13 @@ void board_wait(void)
     /* A SysTick or any other enabled interrupt ends it; one that is
      * already pending makes WFI return at once, so no tick is missed. */
     __asm__ volatile("dsb\n\twfi" ::: "memory");
+}
+
+int board_getc(void)
+{
+    if (!(UART_STATE & UART_STATE_RXFULL))
+        return -1;
+    return (int)(UART_DATA & 0xffu);
 }
 
 static void board_putc(char c)

@@ -30,6 +30,9 @@ uint64_t board_now_us(void);
 /* Sleep until an interrupt (the next SysTick at the latest: <= 1 ms). */
 void board_wait(void);
 
+/* A character received on UART0, or -1 (polled, no interrupt). */
+int board_getc(void);
+
 /* UART0 output; '\n' becomes "\r\n". */
 void board_puts(const char *s);
 void board_putu(uint32_t v);          /* decimal */

@@ -33,7 +33,7 @@ static int echo_rpc(struct echo *e, struct moat_msg *m, uint64_t now_us)
         return MOAT_E_PEER;
     moat_ring_get(&e->evt, 0, &r, MOAT_MSG_SIZE);
     moat_ring_consume(&e->evt, MOAT_MSG_SIZE);
-    if (r.type != MOAT_MSG_RESP || r.id != m->id || r.result > 0)
+    if (r.type != MOAT_MSG_RESP || r.id != m->id || r.result > 0 || r.result <= MOAT_E_MIN_)
         return MOAT_E_PEER;
     *m = r;
     return r.result;

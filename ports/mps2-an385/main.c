@@ -9,7 +9,8 @@
  *     ip=ADDR/PREFIX   the interface address (required)
  *     gw=ADDR          default gateway (optional)
  *     seed=HEX         up to 64 bits of entropy for the random source
- * The MAC address is the LAN9118's (QEMU: -nic ...,mac=).
+ * The MAC address is the LAN9118's (QEMU: -nic ...,mac=). The key 's' on
+ * the UART prints the counters of the core and the driver.
  *
  * Static memory only: the core's memory and the socket region are the two
  * arrays below, sized for MPS2_CFG_*; the start-up line prints what the
@@ -96,6 +97,27 @@ static int parse_hex64(const char *s, uint64_t *out)
     }
     *out = v;
     return n ? 0 : -1;
+}
+
+static void put_stats(const struct mcore *core, const struct lan9118 *eth)
+{
+    static struct moat_stats st;   /* big (drop reasons): not on the stack */
+    uint64_t drops = 0;
+    mcore_stats(core, &st);
+    for (unsigned i = 0; i < MOAT_DROP_COUNT; i++)
+        drops += st.drops[i];
+    /* 32-bit prints: the counters of a test run fit (the board has no
+     * 64-bit formatting and needs none). */
+    put_kv("moat-mps2: frames_in=", (uint32_t)st.frames_in);
+    put_kv(" frames_out=", (uint32_t)st.frames_out);
+    put_kv(" drops=", (uint32_t)drops);
+    put_kv(" tcp_retransmits=", (uint32_t)st.tcp_retransmits);
+    put_kv(" eth_rx=", eth->rx_frames);
+    put_kv(" eth_rx_bad=", eth->rx_bad);
+    put_kv(" eth_tx=", eth->tx_frames);
+    put_kv(" eth_tx_busy=", eth->tx_busy);
+    put_kv(" eth_tx_errors=", eth->tx_errors);
+    board_puts("\n");
 }
 
 static void fail(const char *what, int rc)
@@ -241,6 +263,8 @@ int main(void)
         busy |= echo_serve(&mps2_echo, now);
         uint64_t next = mcore_poll(core, now);
         (void)mcore_take_app_wakeup(core);
+        if (board_getc() == 's')
+            put_stats(core, &mps2_eth);
         if (!busy && next > now)
             board_wait();
     }

@@ -18,7 +18,9 @@
 # builds and boots to "ready" (bounded), ping with 56- and 1472-byte
 # payloads, UDP echo of 20 and 1472 bytes, a 1 MiB TCP echo (sha256),
 # then the fuzz_input seed corpus written onto the TAP (replay_frames.py)
-# and afterwards: the board still runs (no fault), answers ping (after the
+# and afterwards: the board's counters (key 's' on its UART) show that
+# its core took the frames in and dropped the malformed ones, it still
+# runs (no fault), answers ping (after the
 # kernel forgot its neighbour entry, since the corpus may rewrite the
 # board's ARP cache) and echoes TCP.
 #
@@ -65,8 +67,13 @@ ip -n "$IT_NS" addr add "$KERN_IP/24" dev "$IT_TAP"
 ip -n "$IT_NS" link set "$IT_TAP" up
 echo "namespace $IT_NS, TAP $IT_TAP, board at $BOARD_IP, image $BUILD/moat-mps2.elf"
 
+# The UART's input: a FIFO we hold open (read-write, so neither side
+# blocks); the key 's' makes the board print its counters (main.c).
+mkfifo "$IT_WORK/uart.in"
+exec {UART_IN}<>"$IT_WORK/uart.in"
 t_boot=$(date +%s.%N)
-if ! it_start mps2 "$ROOT/ports/mps2-an385/run-qemu.sh" --tap "$IT_TAP" --ip "$BOARD_IP/24" \
+if ! it_start mps2 bash -c 'exec "$@" <"$0"' "$IT_WORK/uart.in" \
+        "$ROOT/ports/mps2-an385/run-qemu.sh" --tap "$IT_TAP" --ip "$BOARD_IP/24" \
         --mac 02:00:c0:00:02:01 --elf "$BUILD/moat-mps2.elf"; then
     it_result "board boots to ready" 0 "no 'ready' on the UART within 15 s"
     sed 's/^/    /' "$IT_WORK/mps2.stdout" 2>/dev/null
@@ -74,6 +81,20 @@ if ! it_start mps2 "$ROOT/ports/mps2-an385/run-qemu.sh" --tap "$IT_TAP" --ip "$B
 fi
 it_result "board boots to ready" 1 "$(it_secs_since "$t_boot") s"
 grep -o 'RAM: .*' "$IT_WORK/mps2.stdout" | tr -d '\r' | sed 's/^/    /'
+
+# board_stats: ask the board for its counters; prints its stats line
+# ("frames_in=N ... drops=N ..."), empty if none came within 5 s.
+board_stats() {
+    local line n
+    printf s >&"$UART_IN"
+    for n in $(seq 1 20); do
+        IFS= read -r -t 5 -u "$IT_FD_mps2" line || return 0
+        line=${line%$'\r'}
+        case "$line" in *frames_in=*) printf '%s\n' "$line"; return 0 ;; esac
+    done
+}
+# stat_of LINE NAME: one counter of a stats line (empty if absent).
+stat_of() { printf '%s\n' "$1" | grep -o " $2=[0-9]*" | cut -d= -f2; }
 
 # ping SIZE COUNT [NAME]: all COUNT echo requests answered.
 ping_check() {
@@ -133,6 +154,7 @@ it_result "TCP echo 4 x 256 KiB at once" "$([ "$ok" = 4 ] && echo 1 || echo 0)" 
     "$ok of 4 echoed intact, $(it_secs_since "$t") s"
 
 # The malformed-frame seed corpus, written onto the TAP towards the board.
+st0=$(board_stats)
 tx0=$(it_in_ns cat "/sys/class/net/$IT_TAP/statistics/tx_packets")
 rep=$(it_in_ns timeout 30 python3 "$HERE/replay_frames.py" "$IT_TAP" "$ROOT/tests/fuzz/corpus/fuzz_input" 2>&1)
 tx1=$(it_in_ns cat "/sys/class/net/$IT_TAP/statistics/tx_packets")
@@ -142,6 +164,8 @@ it_result "seed corpus written to the board" \
     "$rep, TAP tx_packets +$((tx1 - tx0))"
 alive=0
 kill -0 "$IT_PID_mps2" 2>/dev/null && alive=1
+st1=""
+[ "$alive" = 1 ] && st1=$(board_stats)
 if [ "$alive" = 1 ]; then
     it_result "board runs after the corpus" 1 "QEMU still running"
 else
@@ -151,6 +175,18 @@ else
     tr -d '\r' <"$IT_WORK/mps2.stdout" | tail -5 | sed 's/^/    /'
     it_summary; exit 1
 fi
+# The board's core took the frames in (its own address or broadcast: the
+# LAN9118 filters the rest) and dropped the malformed ones, counted.
+in0=$(stat_of "$st0" frames_in); in1=$(stat_of "$st1" frames_in)
+dr0=$(stat_of "$st0" drops); dr1=$(stat_of "$st1" drops)
+if [ -n "$in0" ] && [ -n "$in1" ] && [ -n "$dr0" ] && [ -n "$dr1" ]; then
+    it_result "corpus reached the board's core" \
+        "$([ $((in1 - in0)) -ge $((${sent:-0} / 2)) ] && [ "$dr1" -gt "$dr0" ] && echo 1 || echo 0)" \
+        "frames_in +$((in1 - in0)) of ${sent:-0} sent, drops +$((dr1 - dr0))"
+else
+    it_result "corpus reached the board's core" 0 "no counters from the board ('$st0' / '$st1')"
+fi
+echo "    board counters: ${st1#moat-mps2: }"
 it_in_ns ip neigh flush dev "$IT_TAP"
 ping_check 56 3 "ping after the corpus"
 tcp_check 65536 "TCP echo 64 KiB after the corpus"
