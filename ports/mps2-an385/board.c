@@ -63,9 +63,16 @@ uint64_t board_now_us(void)
 
 void board_wait(void)
 {
-    /* A SysTick or any other enabled interrupt ends it; one that is
-     * already pending makes WFI return at once, so no tick is missed. */
+    /* A SysTick or any other enabled interrupt ends it, masked or not
+     * (ARMv7-M B1.5.19); one already pending makes WFI return at once. */
     __asm__ volatile("dsb\n\twfi" ::: "memory");
+}
+
+#define NVIC_ISER ((volatile uint32_t *)0xE000E100u)
+
+void board_irq_enable(unsigned irq)
+{
+    NVIC_ISER[irq / 32u] = 1u << (irq % 32u);
 }
 
 int board_getc(void)

@@ -27,8 +27,16 @@ void board_init(void);
  * backwards; 64 bits, so it does not wrap). Call from the main loop only. */
 uint64_t board_now_us(void);
 
-/* Sleep until an interrupt (the next SysTick at the latest: <= 1 ms). */
+/* Sleep until an interrupt is pending (the next SysTick at the latest:
+ * <= 1 ms). Called with interrupts masked (board_irq_mask): a pending
+ * interrupt still ends WFI, and its handler runs at board_irq_unmask, so
+ * one that came after the caller's last check is not slept through. */
 void board_wait(void);
+static inline void board_irq_mask(void) { __asm__ volatile("cpsid i" ::: "memory"); }
+static inline void board_irq_unmask(void) { __asm__ volatile("cpsie i" ::: "memory"); }
+
+/* Enable external interrupt @p irq in the NVIC. */
+void board_irq_enable(unsigned irq);
 
 /* A character received on UART0, or -1 (polled, no interrupt). */
 int board_getc(void);

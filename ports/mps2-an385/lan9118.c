@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * LAN9118 link driver (polled; see lan9118.h for the why). Register
+ * LAN9118 link driver (polled, the receive interrupt only wakes the
+ * loop; see lan9118.h for the why). Register
  * offsets and bit meanings are from the SMSC LAN9118 datasheet: the
  * system control and status registers (CSR) are memory mapped, the MAC's
  * own registers are reached indirectly through MAC_CSR_CMD/MAC_CSR_DATA.
@@ -27,9 +28,11 @@
 #define L9_RX_STATUS     0x40u
 #define L9_TX_STATUS     0x48u
 #define L9_ID_REV        0x50u
+#define L9_IRQ_CFG       0x54u
 #define L9_INT_STS       0x58u
 #define L9_INT_EN        0x5cu
 #define L9_BYTE_TEST     0x64u
+#define L9_FIFO_INT      0x68u
 #define L9_RX_CFG        0x6cu
 #define L9_TX_CFG        0x70u
 #define L9_HW_CFG        0x74u
@@ -40,6 +43,10 @@
 #define L9_MAC_CSR_DATA  0xa8u
 
 #define L9_BYTE_TEST_VALUE 0x87654321u
+#define L9_IRQ_CFG_EN      0x100u
+#define L9_IRQ_CFG_POL     0x10u   /* active high ... */
+#define L9_IRQ_CFG_TYPE    0x1u    /* ... push-pull */
+#define L9_INT_RSFL        0x8u    /* RX status FIFO above its level (FIFO_INT bits 7:0) */
 #define L9_HW_CFG_SRST     0x1u
 #define L9_PMT_CTRL_READY  0x1u
 #define L9_TX_CFG_TX_ON    0x2u
@@ -207,6 +214,26 @@ static void l9_close(struct moat_link *l)
         (void)l9_mac_write(d, L9_MAC_CR, cr & ~(L9_MAC_CR_TXEN | L9_MAC_CR_RXEN));
 }
 
+/* Before the loop sleeps: let the next received frame raise IRQ 13 (the
+ * handler only disables it again, lan9118_irq), and say whether a frame
+ * is already waiting. The caller masks interrupts around this and its
+ * WFI, so a frame that arrives in between still ends the sleep. */
+static int l9_arm(struct moat_link *l)
+{
+    struct lan9118 *d = (struct lan9118 *)l;
+    l9_wr(d, L9_INT_STS, L9_INT_RSFL);
+    l9_wr(d, L9_INT_EN, L9_INT_RSFL);
+    return L9_RX_INF_STATUS(l9_rd(d, L9_RX_FIFO_INF)) > 0;
+}
+
+void lan9118_irq(void)
+{
+    /* Only a wake-up: the main loop reads the frames (the core is never
+     * called from an interrupt). Disabled until the next arm. */
+    *(volatile uint32_t *)(LAN9118_BASE + L9_INT_EN) = 0;
+    *(volatile uint32_t *)(LAN9118_BASE + L9_INT_STS) = L9_INT_RSFL;
+}
+
 static const struct moat_link_ops l9_ops = {
     .rx_acquire = l9_rx_acquire,
     .rx_release = l9_rx_release,
@@ -215,7 +242,7 @@ static const struct moat_link_ops l9_ops = {
     .flush = NULL,          /* each frame goes when its last word is written */
     .wait_fd = NULL,
     .next_due_us = NULL,
-    .arm = NULL,            /* polled: no interrupt to arm */
+    .arm = l9_arm,          /* the receive interrupt as a wake-up only */
     .close = l9_close,
     .tx_commit_gso = NULL,
 };
@@ -235,8 +262,10 @@ int lan9118_init(struct lan9118 *d, uintptr_t base)
         ;
     if (i == L9_SPIN_LIMIT)
         return MOAT_E_IO;
-    l9_wr(d, L9_INT_EN, 0);                       /* polled */
+    l9_wr(d, L9_INT_EN, 0);                       /* enabled by l9_arm only */
     l9_wr(d, L9_INT_STS, 0xffffffffu);
+    l9_wr(d, L9_FIFO_INT, l9_rd(d, L9_FIFO_INT) & ~0xffu);   /* RSFL: one frame waits */
+    l9_wr(d, L9_IRQ_CFG, L9_IRQ_CFG_EN | L9_IRQ_CFG_POL | L9_IRQ_CFG_TYPE);
     l9_wr(d, L9_RX_CFG, L9_RX_CFG_DUMP);          /* empty FIFOs, no offset/padding */
     l9_wr(d, L9_TX_CFG, L9_TX_CFG_DUMP);
     l9_wr(d, L9_TX_CFG, L9_TX_CFG_TX_ON | L9_TX_CFG_TXSAO);

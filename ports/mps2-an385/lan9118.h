@@ -4,14 +4,15 @@
  * boards' MAC+PHY, modelled by QEMU at 0x40200000) behind
  * include/moat/link.h.
  *
- * Polled, not interrupt-driven: the main loop asks the RX status FIFO on
- * every pass and sleeps at most one SysTick (1 ms) when idle. That keeps
- * the driver free of shared state with an interrupt handler (the core
- * must never be called from one anyway) at the cost of up to 1 ms of
- * receive latency when idle; the chip's FIFO (about 10 KiB of receive
- * buffer in QEMU's model, 16 KiB on the real part) absorbs what arrives
- * meanwhile. Moving to interrupts means enabling RSFL_INT and IRQ 13 and
- * letting the handler only wake the loop.
+ * Polled: the main loop asks the RX status FIFO on every pass and moves
+ * frames only there, so the driver shares no state with an interrupt
+ * handler (the core must never be called from one anyway). The receive
+ * interrupt (IRQ 13) serves only to end the loop's sleep: the link's arm
+ * op enables it before the loop sleeps, lan9118_irq disables it again.
+ * Without it the loop would still wake at every 1 ms SysTick; with it a
+ * frame is taken as soon as it arrives. The chip's FIFO (about 10 KiB of
+ * receive buffer in QEMU's model, 16 KiB on the real part) absorbs what
+ * arrives while the loop is busy.
  *
  * The LAN9118 has no DMA: frames move through 32-bit FIFO ports, so
  * rx_acquire copies the next frame into one static buffer (held until
@@ -26,6 +27,7 @@
 #include "moat/link.h"
 
 #define LAN9118_BASE      0x40200000u
+#define LAN9118_IRQ       13u       /* the AN385's Ethernet interrupt line */
 #define LAN9118_MAX_FRAME 1536u   /* 1514-byte frame + 4-byte FCS, rounded */
 
 struct lan9118 {
@@ -45,5 +47,10 @@ struct lan9118 {
  * only). Returns 0, or MOAT_E_IO if no LAN9118 answers there or it does
  * not come out of reset. */
 int lan9118_init(struct lan9118 *d, uintptr_t base);
+
+/* The IRQ 13 handler (startup.c's vector table): disables the receive
+ * interrupt again and returns; the loop does the rest. Only for the chip
+ * at LAN9118_BASE. */
+void lan9118_irq(void);
 
 #endif

@@ -246,8 +246,9 @@ int main(void)
     board_puts(", UDP and TCP echo on port 7\nready\n");
 
     /* The main loop: frames in, the application, timers and output; sleep
-     * (at most one 1 ms tick: the driver is polled) only when a pass
-     * found nothing to do and no timer is due. */
+     * only when a pass found nothing to do and no timer is due, until a
+     * frame arrives (the driver's arm) or the next 1 ms tick. */
+    board_irq_enable(LAN9118_IRQ);
     for (;;) {
         int busy = 0;
         now = board_now_us();
@@ -265,7 +266,11 @@ int main(void)
         (void)mcore_take_app_wakeup(core);
         if (board_getc() == 's')
             put_stats(core, &mps2_eth);
-        if (!busy && next > now)
-            board_wait();
+        if (!busy && next > now) {
+            board_irq_mask();
+            if (link->ops->arm == NULL || !link->ops->arm(link))
+                board_wait();
+            board_irq_unmask();
+        }
     }
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "lan9118.h"
 
 int main(void);
 void mps2_reset(void);
@@ -59,8 +60,8 @@ void mps2_unused(void)
         __asm__ volatile("wfi");
 }
 
-/* 16 system exceptions + the AN385's 32 external interrupts (none used:
- * the Ethernet driver polls, see lan9118.c). */
+/* 16 system exceptions + the AN385's 32 external interrupts (only the
+ * Ethernet's, as a wake-up: see lan9118.h). */
 typedef void (*mps2_vector)(void);
 __attribute__((section(".vectors"), used))
 static const mps2_vector mps2_vectors[16 + 32] = {
@@ -75,5 +76,7 @@ static const mps2_vector mps2_vectors[16 + 32] = {
     [12] = mps2_unused,      /* DebugMonitor */
     [14] = mps2_unused,      /* PendSV */
     [15] = mps2_systick,
-    [16 ... 47] = mps2_unused,
+    [16 ... 16 + LAN9118_IRQ - 1] = mps2_unused,
+    [16 + LAN9118_IRQ] = lan9118_irq,
+    [16 + LAN9118_IRQ + 1 ... 47] = mps2_unused,
 };
