@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MPS2 AN385 board support: SysTick millisecond clock, CMSDK UART0,
- * semihosting (command line, exit) and the seeded random source. See
+ * MPS2 AN385 board support: SysTick millisecond clock, CMSDK UART0, the
+ * configuration block, halting, and the seeded random source. See
  * board.h for what each does; register addresses are from the AN385
  * application note and the ARMv7-M architecture (SysTick).
  */
@@ -122,44 +122,28 @@ void board_putx(uint32_t v, unsigned digits)
     board_puts(b);
 }
 
-/* ---- semihosting (ARM semihosting specification v2) ------------------ */
+/* ---- configuration and halting --------------------------------------- */
 
-#define SH_SYS_EXIT_EXTENDED 0x20u   /* {reason, code}: the exit code reaches the host */
-#define SH_SYS_GET_CMDLINE 0x15u
-#define SH_ADP_STOPPED_APPLICATION_EXIT 0x20026u
-
-static uint32_t board_semihost(uint32_t op, void *arg)
+int board_config(struct mps2_config *out)
 {
-    register uint32_t r0 __asm__("r0") = op;
-    register void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
-int board_cmdline(char *buf, size_t len)
-{
-    uint32_t blk[2] = { (uint32_t)(uintptr_t)buf, (uint32_t)len };
-    if (len == 0)
+    const volatile uint32_t *w = (const volatile uint32_t *)MPS2_CONFIG_ADDR;
+    out->magic = w[0];
+    out->ip = w[1];
+    out->prefix = w[2];
+    out->gw = w[3];
+    out->seed_lo = w[4];
+    out->seed_hi = w[5];
+    if (out->magic != MPS2_CONFIG_MAGIC || out->ip == 0 || out->prefix == 0 ||
+        out->prefix > 32)
         return -1;
-    if (board_semihost(SH_SYS_GET_CMDLINE, blk) != 0)
-        return -1;
-    if (blk[1] >= len)
-        return -1;
-    buf[blk[1]] = 0;
     return 0;
 }
 
-void board_exit(int code)
+void board_halt(void)
 {
-    /* SYS_EXIT_EXTENDED (semihosting v2, QEMU has it) passes the code:
-     * QEMU exits with it. A nonzero code is also printed on the UART. */
-    uint32_t blk[2] = { SH_ADP_STOPPED_APPLICATION_EXIT, (uint32_t)code };
-    if (code != 0) {
-        board_puts("moat-mps2: exit ");
-        board_putu((uint32_t)code);
-        board_puts("\n");
-    }
-    (void)board_semihost(SH_SYS_EXIT_EXTENDED, blk);
+    __asm__ volatile("cpsid i" ::: "memory");
+    for (;;)
+        __asm__ volatile("wfi");
 }
 
 /* ---- randomness --------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The MPS2 AN385 board as the moat port uses it (QEMU's mps2-an385): the
- * start-up code (startup.c), a millisecond SysTick clock, CMSDK UART0
- * output, the host's command line through semihosting, and a seeded
- * random source. Everything the core needs from a platform except the
+ * start-up code (startup.c), a millisecond SysTick clock, CMSDK UART0,
+ * the configuration block the host writes into RAM, and a seeded random
+ * source. Everything the core needs from a platform except the
  * link driver (lan9118.h) and the application (echo.h).
  *
  * The only mutable file-scope state of the port is here and in main.c:
@@ -46,19 +46,33 @@ void board_puts(const char *s);
 void board_putu(uint32_t v);          /* decimal */
 void board_putx(uint32_t v, unsigned digits);   /* hex, zero-padded */
 
-/* The command line QEMU was given (-semihosting-config arg=...), as a
- * NUL-terminated string in @p buf: 0, or -1 if semihosting is off or the
- * line does not fit. Semihosting must be enabled in QEMU (run-qemu.sh
- * does): without a debugger or QEMU behind it, the BKPT instruction this
- * uses faults. */
-int board_cmdline(char *buf, size_t len);
+/* The configuration block: 24 bytes at the top of RAM (outside what the
+ * linker script gives the image, so start-up does not clear it) that the
+ * host fills before the CPU starts. QEMU: one generic loader device per
+ * word, "-device loader,addr=0x203fffe0,data=0x3253504d,data-len=4" and so
+ * on (run-qemu.sh); on a board, a debugger or the boot loader writes it.
+ * The image only reads it. Host byte order (little-endian) words. */
+#define MPS2_CONFIG_ADDR  0x203fffe0u
+#define MPS2_CONFIG_MAGIC 0x3253504du      /* "MPS2" */
+struct mps2_config {
+    uint32_t magic;           /* MPS2_CONFIG_MAGIC: the block was written */
+    uint32_t ip;              /* interface address, host order */
+    uint32_t prefix;          /* 1..32 */
+    uint32_t gw;              /* default gateway, 0: none */
+    uint32_t seed_lo, seed_hi;    /* entropy for board_rng_seed */
+};
 
-/* Ask the host to end the emulation with @p code (semihosting). */
-void board_exit(int code);
+/* Copy the configuration block into @p out: 0, or -1 if no valid block
+ * was written (wrong magic, prefix out of range, no address). */
+int board_config(struct mps2_config *out);
+
+/* Stop for good after a fatal error (the message is on the UART): the
+ * CPU sleeps with interrupts off; QEMU keeps running until killed. */
+_Noreturn void board_halt(void);
 
 /* Random bytes for the core (mcore_env.rng). The AN385 has no TRNG: the
- * state is seeded by board_rng_seed from the seed the host passes on the
- * command line, mixed with the free-running timers; on a board with a
+ * state is seeded by board_rng_seed from the seed the host writes into
+ * the configuration block, mixed with the free-running timers; on a board with a
  * TRNG, read it here instead. */
 struct board_rng {
     uint64_t s;

@@ -36,7 +36,7 @@ struct lan9118 {
     uint8_t rx_held;              /* rx_buf is lent out (rx_acquire..rx_release) */
     uint8_t tx_held;              /* tx_buf is lent out (tx_acquire..tx_commit) */
     uint16_t tx_tag;              /* packet tag of the next frame (TX command B) */
-    /* Counters, printed at start-up and exit. */
+    /* Counters (the UART key s prints them, main.c). */
     uint32_t rx_frames, rx_bad, tx_frames, tx_busy, tx_errors;
     _Alignas(4) uint8_t rx_buf[LAN9118_MAX_FRAME];
     _Alignas(4) uint8_t tx_buf[LAN9118_MAX_FRAME];

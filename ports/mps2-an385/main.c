@@ -4,11 +4,11 @@
  * behaving as examples/moat-echo does on Linux: answers ARP and ping,
  * echoes UDP and TCP on port 7, prints "ready" on UART0 once listening.
  *
- * Configuration comes from the command line QEMU passes through
- * semihosting (run-qemu.sh: -semihosting-config enable=on,arg=...):
- *     ip=ADDR/PREFIX   the interface address (required)
- *     gw=ADDR          default gateway (optional)
- *     seed=HEX         up to 64 bits of entropy for the random source
+ * Configuration comes from the block the host writes at the top of RAM
+ * before the CPU starts (board.h, struct mps2_config; run-qemu.sh writes
+ * it with QEMU's generic loader): address and prefix, gateway, and 64
+ * bits of seed for the random source. No semihosting: a guest that
+ * parses hostile frames gets no door to the host.
  * The MAC address is the LAN9118's (QEMU: -nic ...,mac=). The key 's' on
  * the UART prints the counters of the core and the driver.
  *
@@ -55,50 +55,6 @@ static void put_kv(const char *k, uint32_t v)
     board_putu(v);
 }
 
-/* The value of "key=" in the command line, copied into @p out (NUL-
- * terminated), or -1 if absent or too long. */
-static int arg_value(const char *line, const char *key, char *out, size_t len)
-{
-    size_t kl = strlen(key);
-    for (const char *p = line; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ' ')
-            end++;
-        if ((size_t)(end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
-            size_t n = (size_t)(end - p) - kl - 1u;
-            if (n >= len)
-                return -1;
-            memcpy(out, p + kl + 1, n);
-            out[n] = 0;
-            return 0;
-        }
-        p = end;
-    }
-    return -1;
-}
-
-static int parse_hex64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    unsigned n = 0;
-    for (; *s; s++, n++) {
-        unsigned d;
-        if (*s >= '0' && *s <= '9')
-            d = (unsigned)(*s - '0');
-        else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-            d = (unsigned)((*s | 0x20) - 'a' + 10);
-        else
-            return -1;
-        if (n >= 16)
-            return -1;
-        v = (v << 4) | d;
-    }
-    *out = v;
-    return n ? 0 : -1;
-}
-
 static void put_stats(const struct mcore *core, const struct lan9118 *eth)
 {
     static struct moat_stats st;   /* big (drop reasons): not on the stack */
@@ -131,36 +87,25 @@ static void fail(const char *what, int rc)
 
 int main(void)
 {
-    static char line[256];
-    char val[64];
+    struct mps2_config bc;
     struct moat_config cfg;
     struct board_rng rng;
-    uint64_t seed = 0;
     int rc;
 
     board_init();
     board_puts("moat-mps2: MPS2 AN385, Cortex-M3, LAN9118\n");
-    if (board_cmdline(line, sizeof line) != 0) {
-        board_puts("moat-mps2: no command line (QEMU needs -semihosting-config enable=on,arg=...)\n");
+    if (board_config(&bc) != 0) {
+        board_puts("moat-mps2: no configuration block at 0x");
+        board_putx(MPS2_CONFIG_ADDR, 8);
+        board_puts(" (run-qemu.sh writes it: --ip ADDR/PREFIX)\n");
         return 2;
     }
-
     moat_config_defaults(&cfg);
     cfg.n_ifs = 1;
-    if (arg_value(line, "ip", val, sizeof val) != 0 ||
-        moat_ip4_parse_cidr(val, &cfg.ifs[0].ip, &cfg.ifs[0].prefix) != 0) {
-        board_puts("moat-mps2: usage: ip=ADDR/PREFIX [gw=ADDR] [seed=HEX]\n");
-        return 2;
-    }
-    if (arg_value(line, "gw", val, sizeof val) == 0 && moat_ip4_parse(val, &cfg.ifs[0].gw) != 0) {
-        board_puts("moat-mps2: bad gw=\n");
-        return 2;
-    }
-    if (arg_value(line, "seed", val, sizeof val) == 0 && parse_hex64(val, &seed) != 0) {
-        board_puts("moat-mps2: bad seed= (hex, at most 16 digits)\n");
-        return 2;
-    }
-    board_rng_seed(&rng, seed);
+    cfg.ifs[0].ip = bc.ip;
+    cfg.ifs[0].prefix = (uint8_t)bc.prefix;
+    cfg.ifs[0].gw = bc.gw;
+    board_rng_seed(&rng, ((uint64_t)bc.seed_hi << 32) | bc.seed_lo);
 
     rc = lan9118_init(&mps2_eth, LAN9118_BASE);
     if (rc != 0) {
@@ -237,6 +182,10 @@ int main(void)
     put_ip(cfg.ifs[0].ip);
     board_puts("/");
     board_putu(cfg.ifs[0].prefix);
+    if (cfg.ifs[0].gw != 0) {
+        board_puts(" gw ");
+        put_ip(cfg.ifs[0].gw);
+    }
     board_puts(" mac ");
     for (unsigned i = 0; i < 6; i++) {
         board_putx(link->mac[i], 2);
