@@ -18,6 +18,11 @@
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
+# 4b. Once (not per backend), as root: the board image of
+#    ports/mps2-an385 built with arm-none-eabi-gcc and run on QEMU's
+#    mps2-an385 machine by tests/interop/test_mps2.sh (ping, UDP and TCP
+#    echo, the fuzz seed corpus over a TAP); skipped with its reason when
+#    QEMU or the cross toolchain is missing. MOAT_MPS2=0 skips it.
 # 5. The size report of the core for Cortex-M3/M4 (scripts/size-report.sh,
 #    docs/footprint.md); its last line goes into the summary.
 #    MOAT_SIZE_REPORT=0 skips it.
@@ -35,7 +40,7 @@
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
 # MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips),
-# MOAT_SIZE_REPORT=0, MOAT_BIGEND=0 to skip those steps.
+# MOAT_MPS2=0, MOAT_SIZE_REPORT=0, MOAT_BIGEND=0 to skip those steps.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +48,7 @@ BASE=${MOAT_TEST_BUILD:-$ROOT/build/test}
 JOBS=${MOAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping iputils-arping
       socat curl iptables liblwip-dev libnetfilter-queue-dev python3 dnsmasq-base clang
-      libclang-rt-dev)
+      libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 START=$SECONDS
 ROWS=()
 TOTAL_PASS=0
@@ -198,6 +203,27 @@ for b in "${SAN_BACKENDS[@]}"; do
     build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
+
+# ---------------------------------------------------------------- mps2 board
+if [ "${MOAT_MPS2:-1}" != 0 ]; then
+    t0=$SECONDS
+    say "mps2-an385 board image on QEMU (tests/interop/test_mps2.sh)"
+    mkdir -p "$(dirname "$BASE")"
+    timeout 300 bash "$ROOT/tests/interop/test_mps2.sh" "$BASE-mps2" 2>&1 | tee "$BASE-mps2.log"
+    m_rc=${PIPESTATUS[0]}
+    # "---- 11 passed, 0 failed" (tests/interop/lib.sh it_summary)
+    read -r m_pass m_fail < <(sed -n 's/^---- \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+        "$BASE-mps2.log" | tail -1)
+    if [ "$m_rc" = 77 ]; then
+        row "mps2-an385 board on QEMU (skipped)" 0 0 1 $((SECONDS - t0))
+        NOTES+=("mps2 board test skipped: $(sed -n 's/^SKIP: //p' "$BASE-mps2.log" | tail -1)")
+    elif [ -z "${m_pass:-}" ]; then
+        row "mps2-an385 board on QEMU (FAILED)" 0 1 0 $((SECONDS - t0))
+    else
+        [ "$m_rc" != 0 ] && [ "$m_fail" = 0 ] && m_fail=1
+        row "mps2-an385 board on QEMU" "$m_pass" "$m_fail" 0 $((SECONDS - t0))
+    fi
+fi
 
 # ---------------------------------------------------------------- size report
 # scripts/size-report.sh: text/data/bss of the core at -Os for Cortex-M3/M4
