@@ -30,7 +30,10 @@
  * inside the LAN9118's receive FIFO. */
 #define MPS2_CFG_SOCKETS   (2u + ECHO_CONNS)
 #define MPS2_CFG_RING      8192u
-#define MPS2_CORE_MEM      (192u * 1024u)   /* 177 KiB needed today: 128 KiB of it the two IP scratch buffers */
+#define MPS2_CORE_MEM      (64u * 1024u)    /* about 57 KiB needed with MPS2_MAX_DGRAM */
+/* The largest IP datagram sent in fragments or reassembled: it sizes the
+ * core's two datagram buffers (65535 would cost 128 KiB of RAM). */
+#define MPS2_MAX_DGRAM     4096u
 #define MPS2_REGION_MEM    (112u * 1024u)
 #define MPS2_ECHO_PORT     7u
 #define MPS2_RX_BATCH      32u       /* frames per pass: timers are not starved */
@@ -126,6 +129,7 @@ int main(void)
     cfg.reass_slots = 2;
     cfg.tcp_syn_backlog = 4;
     cfg.tcp_ooo_bytes = 16u * 1024u;
+    cfg.ip_max_datagram = MPS2_MAX_DGRAM;
 
     struct moat_geom geom = {
         .max_sockets = cfg.max_sockets,
