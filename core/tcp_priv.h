@@ -253,6 +253,9 @@ struct tcp_cb {
     uint64_t t_oow_ack;         /* last ACK that answered an out-of-window pure ACK (0: none) */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
+    uint32_t rrtt_tsecr;        /* TSecr of the last receiver RTT sample (tcp_wnd.c) */
+    uint32_t srtt_tsecr;        /* TSecr of the last sender RTT sample (tcp_in.c) */
+    uint32_t at_prev;           /* bytes consumed in the previous autotuning interval */
 
     /* Path MTU probing upward (tcp_pmtu.c). */
     uint64_t t_probe;           /* next probe due (0: no probing) */
