@@ -430,6 +430,7 @@ unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
+uint32_t tcp_retransmit_try(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
 /* Option bytes a non-SYN segment of @p t carries right now. */
 unsigned tcp_opt_len(const struct tcp_cb *t);
 

@@ -106,6 +106,41 @@ START_TEST(link_full_holds_data_back)
 }
 END_TEST
 
+/* Link backpressure during SACK recovery: a retransmission the link
+ * refuses did not happen (not counted, recovery stops sending instead of
+ * trying the same range again and again) and goes out once the link
+ * takes frames again. */
+START_TEST(link_full_retransmission_not_counted)
+{
+    tfx_connect(f, k, &TFX_OPTS(.sack = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    tfx_write(f, k->h, D, 6 * 1460);
+    ck_assert_uint_eq(fx_ntx(f), 6);
+    fx_tx_clear(f);
+    uint32_t s0 = k->snd_nxt;
+    f->links[0].fail_tx = 1000000;
+    for (int i = 2; i <= 4; i++) {
+        struct tcp_repr r = dup_ack(s0);
+        r.n_sack = 1;
+        r.sack[0][0] = s0 + 1460;
+        r.sack[0][1] = s0 + (uint32_t)i * 1460;
+        tfx_inject(f, &r);
+    }
+    ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
+    ck_assert_uint_ne(t->t_lwait, 0);
+    /* a few refused frames per ACK (18 in all here), not one per turn of
+     * recovery's loop (18 432 before) */
+    ck_assert_uint_le(fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL], 64);
+    f->links[0].fail_tx = 0;
+    fx_advance(f, TCP_LINKWAIT_US);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, s0);        /* the hole, first */
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 1);
+}
+END_TEST
+
 /* TCP-B-RTO-CALC-1 (b)(c)(d)(f) */
 START_TEST(rto_estimator_karn_backoff)
 {
@@ -456,6 +491,7 @@ Suite *tcp_loss_suite(void)
     tcase_add_test(tc, rto_timeout);
     tcase_add_test(tc, rto_timeout_link_down);
     tcase_add_test(tc, link_full_holds_data_back);
+    tcase_add_test(tc, link_full_retransmission_not_counted);
     tcase_add_test(tc, rto_estimator_karn_backoff);
     tcase_add_test(tc, rto_recovery_across_wrap);
     tcase_add_test(tc, fast_retransmit_dupack_definition);
