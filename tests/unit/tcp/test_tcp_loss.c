@@ -141,6 +141,55 @@ START_TEST(link_full_retransmission_not_counted)
 }
 END_TEST
 
+/* RFC 7323 RTTM with a peer whose TS.Recent stays put (Linux under heavy
+ * reordering): its ACKs keep echoing one old TSval while they advance
+ * SND.UNA. Only the first ACK with a given TSecr is an RTT sample; the
+ * repeats, each older by the time since, would have driven SRTT (and the
+ * RTO, and HyStart++'s delay signal) up by a round trip per round trip. */
+START_TEST(rtt_repeated_tsecr_no_sample)
+{
+    tfx_connect(f, k, &TFX_OPTS(.ts = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    const uint32_t rtt = 50000;
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+    uint32_t frozen = tfx_tx(f, 0).tsval;
+    fx_tx_clear(f);
+    fx_advance(f, rtt);
+    struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+    k->snd_nxt += 100;
+    a.ack = k->snd_nxt;
+    a.tsecr = frozen;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(t->rtt_last, rtt);        /* the first echo: a sample */
+    uint32_t srtt = t->srtt, rto = t->rto;
+    for (int i = 0; i < 6; i++) {
+        ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+        fx_tx_clear(f);
+        fx_advance(f, rtt);
+        a = tfx_seg(k, TH_ACK, NULL, 0);
+        k->snd_nxt += 100;
+        a.ack = k->snd_nxt;
+        a.tsecr = frozen;                       /* "RTT" (i + 2) * 50 ms */
+        tfx_inject(f, &a);
+        ck_assert_uint_eq(t->snd_una, k->snd_nxt);
+        ck_assert_uint_eq(t->rtt_last, 0);
+        ck_assert_uint_eq(t->srtt, srtt);
+        ck_assert_uint_eq(t->rto, rto);
+    }
+    /* a new echo measures again */
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+    uint32_t fresh = tfx_tx(f, 0).tsval;
+    fx_tx_clear(f);
+    fx_advance(f, rtt);
+    a = tfx_seg(k, TH_ACK, NULL, 0);
+    k->snd_nxt += 100;
+    a.ack = k->snd_nxt;
+    a.tsecr = fresh;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(t->rtt_last, rtt);
+}
+END_TEST
+
 /* TCP-B-RTO-CALC-1 (b)(c)(d)(f) */
 START_TEST(rto_estimator_karn_backoff)
 {
@@ -492,6 +541,7 @@ Suite *tcp_loss_suite(void)
     tcase_add_test(tc, rto_timeout_link_down);
     tcase_add_test(tc, link_full_holds_data_back);
     tcase_add_test(tc, link_full_retransmission_not_counted);
+    tcase_add_test(tc, rtt_repeated_tsecr_no_sample);
     tcase_add_test(tc, rto_estimator_karn_backoff);
     tcase_add_test(tc, rto_recovery_across_wrap);
     tcase_add_test(tc, fast_retransmit_dupack_definition);
