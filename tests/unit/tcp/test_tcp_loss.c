@@ -32,6 +32,20 @@ static struct tcp_repr dup_ack(uint32_t ack)
     return r;
 }
 
+/* Three duplicate ACKs of @p s0 SACKing the 2nd, then 2nd-3rd, then
+ * 2nd-4th segment after it: the first segment is a hole (RACK with no
+ * reordering seen yet: lost at once). */
+static void sack_dups_above_first(uint32_t s0)
+{
+    for (int i = 2; i <= 4; i++) {
+        struct tcp_repr r = dup_ack(s0);
+        r.n_sack = 1;
+        r.sack[0][0] = s0 + 1460;
+        r.sack[0][1] = s0 + (uint32_t)i * 1460;
+        tfx_inject(f, &r);
+    }
+}
+
 /* TCP-RTO-TIMEOUT-1 */
 START_TEST(rto_timeout)
 {
@@ -119,13 +133,7 @@ START_TEST(link_full_retransmission_not_counted)
     fx_tx_clear(f);
     uint32_t s0 = k->snd_nxt;
     f->links[0].fail_tx = 1000000;
-    for (int i = 2; i <= 4; i++) {
-        struct tcp_repr r = dup_ack(s0);
-        r.n_sack = 1;
-        r.sack[0][0] = s0 + 1460;
-        r.sack[0][1] = s0 + (uint32_t)i * 1460;
-        tfx_inject(f, &r);
-    }
+    sack_dups_above_first(s0);
     ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
     ck_assert_uint_eq(fx_ntx(f), 0);
     ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
@@ -347,13 +355,7 @@ START_TEST(sack_sender)
     ck_assert_uint_eq(fx_ntx(f), 6);
     fx_tx_clear(f);
     uint32_t s0 = k->snd_nxt;
-    for (int i = 2; i <= 4; i++) {
-        struct tcp_repr r = dup_ack(s0);
-        r.n_sack = 1;
-        r.sack[0][0] = s0 + 1460;
-        r.sack[0][1] = s0 + (uint32_t)i * 1460;
-        tfx_inject(f, &r);
-    }
+    sack_dups_above_first(s0);
     ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
     ck_assert_uint_ge(fx_ntx(f), 1);
     for (unsigned i = 0; i < fx_ntx(f); i++) {
