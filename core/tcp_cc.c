@@ -187,7 +187,7 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
         uint32_t hole = tcp_rack_next_lost(t, t->snd_una, &hl);
         if (hl > 0) {
             /* (1) a lost range */
-            if (tcp_retransmit_at(c, s, hole, hl) == 0)
+            if (tcp_retransmit_try(c, s, hole, hl) == 0)
                 break;
             continue;
         }

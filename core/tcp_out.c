@@ -330,10 +330,17 @@ static int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end)
     return 0;
 }
 
-uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
+/* Resend up to @p max bytes (0: a segment) at @p seq. Returns the
+ * sequence space it covers, 0 if there was nothing to send; *@p blocked
+ * says the link had no room for the frame: it did not leave, it is not
+ * counted as a retransmission nor recorded for RACK, and the link-wait
+ * timer is armed. */
+static uint32_t tcp_retransmit(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max,
+                               int *blocked)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     uint32_t end;
+    *blocked = 0;
     if (tcp_data_end(c, s, &end) != 0)
         return 0;
     uint32_t seg = t->mss - tcp_opt_len(t);
@@ -348,11 +355,33 @@ uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint3
     if (len == 0 && !(flags & TCP_FIN))
         return 0;
     t->flags &= ~(uint32_t)TF_RTT_ON;   /* Karn */
-    c->stats.tcp_retransmits++;
-    tcp_send_seg(c, s, seq, len, flags | TCP_PSH);
+    *blocked = tcp_link_blocked(c, t, tcp_send_seg(c, s, seq, len, flags | TCP_PSH));
+    if (!*blocked)
+        c->stats.tcp_retransmits++;
     if (t->t_rtx == 0)
         tcp_timer_rtx_arm(c, t);
     return len + ((flags & TCP_FIN) ? 1u : 0u);
+}
+
+/* For the timeout and the one-off resends: a frame the link refused
+ * counts as sent (the RTO resends it). */
+uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
+{
+    int blocked;
+    return tcp_retransmit(c, s, seq, max, &blocked);
+}
+
+/* For loops that send while the window allows (SACK recovery, the PMTU
+ * probe's repair): 0 also when the link refused the frame, so that the
+ * loop stops instead of "sending" the same range again and again into a
+ * full link (counted each time before: tcp_retransmits 730 against 399
+ * retransmissions in the pcap of one rtt50r run, SACK recovery's guard
+ * being 1024); the link-wait timer resumes it. */
+uint32_t tcp_retransmit_try(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max)
+{
+    int blocked;
+    uint32_t n = tcp_retransmit(c, s, seq, max, &blocked);
+    return blocked ? 0 : n;
 }
 
 /*

@@ -123,7 +123,7 @@ int tcp_pmtu_dupack(struct mcore *c, struct msock *s)
     t->probe_lost = 1;
     for (uint32_t seq = t->probe_seq, guard = 0;
          TCP_SEQ_LT(seq, t->probe_end) && guard < 64; guard++) {
-        uint32_t n = tcp_retransmit_at(c, s, seq, t->probe_end - seq);
+        uint32_t n = tcp_retransmit_try(c, s, seq, t->probe_end - seq);
         if (n == 0)
             break;
         seq += n;

@@ -253,6 +253,9 @@ struct tcp_cb {
     uint64_t t_oow_ack;         /* last ACK that answered an out-of-window pure ACK (0: none) */
     uint32_t rrtt_seq;          /* no timestamps: rcv_nxt that ends the measured window */
     uint64_t rrtt_t;            /* when rrtt_seq was set (0: not measuring) */
+    uint32_t rrtt_tsecr;        /* TSecr of the last receiver RTT sample (tcp_wnd.c) */
+    uint32_t srtt_tsecr;        /* TSecr of the last sender RTT sample (tcp_in.c) */
+    uint32_t at_prev;           /* bytes consumed in the previous autotuning interval */
 
     /* Path MTU probing upward (tcp_pmtu.c). */
     uint64_t t_probe;           /* next probe due (0: no probing) */
@@ -427,6 +430,7 @@ unsigned tcp_opt_len(const struct tcp_cb *t);
 /* Retransmit one segment starting at @p seq, at most @p max bytes (0: a
  * full segment). Returns the sequence space it covered (0: nothing sent). */
 uint32_t tcp_retransmit_at(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
+uint32_t tcp_retransmit_try(struct mcore *c, struct msock *s, uint32_t seq, uint32_t max);
 /* Option bytes a non-SYN segment of @p t carries right now. */
 unsigned tcp_opt_len(const struct tcp_cb *t);
 

@@ -10,10 +10,11 @@
  *  - Receive: a connection starts with a window cap of TCP_WND_INIT (or
  *    the ring, if smaller). Once per receiver-side RTT it compares the
  *    bytes the application consumed during that RTT with the cap and
- *    raises the cap to twice that amount, so a reader that keeps up lets
- *    the window double each round trip (like slow start) until it covers
- *    the bandwidth-delay product or reaches the ring. A slow reader
- *    consumes little and the cap stays put. The receiver's RTT comes from
+ *    raises the cap to twice that amount plus 16 segments, more while
+ *    that amount is growing (see tcp_wnd_rcv_data), so a reader that
+ *    keeps up lets the window grow ahead of a sender in slow start until
+ *    it covers the bandwidth-delay product or reaches the ring. A slow
+ *    reader consumes little and the cap stays put. The receiver's RTT comes from
  *    the timestamps the peer echoes (RFC 7323) or, without timestamps,
  *    from the time one advertised window takes to arrive (an upper bound).
  *  - Send: the application may fill the tx ring up to snd_lim, which grows
@@ -140,7 +141,20 @@ static void tcp_wnd_rtt_measure(struct mcore *c, struct msock *s, const struct t
     struct tcp_cb *t = tcp_cb_of(c, s);
     if ((t->flags & TF_TS) && sg->ts_ok && sg->tsecr != 0) {
         /* The peer echoes the TSval of our latest ACK: the time since we
-         * sent it is one round trip plus the peer's holding time. */
+         * sent it is one round trip plus the peer's holding time. Only the
+         * first segment echoing a given TSval is a sample: the peer keeps
+         * echoing its TS.Recent until one of our segments updates it
+         * (RFC 7323 4.3: only one at or left of its Last.ACK.sent), which
+         * under reordering can take many round trips (measured with Linux
+         * as the sender on 20 ms + 0..10 ms reordering each way: the same
+         * TSecr on every segment for 400 ms at a time). Each repeat made a
+         * sample one interval longer, the estimate followed them up to
+         * 400-900 ms, autotuning then measured once per "RTT" of that
+         * length and the window stayed at 478 KiB for 10 real round trips
+         * while the sender was limited by it. */
+        if (sg->tsecr == t->rrtt_tsecr)
+            return;
+        t->rrtt_tsecr = sg->tsecr;
         uint32_t d = tcp_ts_now(c, t) - sg->tsecr;
         if (d < 0x80000000u)
             tcp_wnd_rtt_sample(t, (uint64_t)d * 1000u);
@@ -179,9 +193,27 @@ void tcp_wnd_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg
     if (c->now - t->at_t < t->rcv_rtt)
         return;
     uint32_t copied = consumed - t->at_copied;
+    uint32_t prev = t->at_prev;
     t->at_t = c->now != 0 ? c->now : 1;
     t->at_copied = consumed;
-    if (tcp_wnd_grow(c, t, &t->rcv_cap, 2ull * copied, s->rx.cap))
+    t->at_prev = copied;
+    /* Twice what the application took in one round trip, and 16 segments
+     * of slack, as Linux's dynamic right sizing. When that amount grew
+     * since the last interval the sender is still speeding up (slow
+     * start, BBR's startup): it will have sent more by the time this
+     * window reaches it, so add twice the growth seen, up to twice the
+     * window again, like Linux does. Without it a sender doubling per
+     * round trip found the window a round behind: measured with Linux's
+     * BBR sending on 20 ms + 0..10 ms reordering each way, rwnd-limited
+     * 150-480 ms of a 1.5 s transfer (ss's rwnd_limited) against a
+     * kernel receiver's 4 ms, and BBR's startup saw its bandwidth stop
+     * growing. */
+    uint64_t want = 2ull * copied + 16ull * t->adv_mss;
+    if (prev != 0 && copied > prev) {
+        uint64_t g = copied - prev < prev ? copied - prev : prev;
+        want += 2u * want * g / prev;
+    }
+    if (tcp_wnd_grow(c, t, &t->rcv_cap, want, s->rx.cap))
         c->stats.tcp_rcv_autotunes++;
 }
 

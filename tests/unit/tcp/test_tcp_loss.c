@@ -32,6 +32,20 @@ static struct tcp_repr dup_ack(uint32_t ack)
     return r;
 }
 
+/* Three duplicate ACKs of @p s0 SACKing the 2nd, then 2nd-3rd, then
+ * 2nd-4th segment after it: the first segment is a hole (RACK with no
+ * reordering seen yet: lost at once). */
+static void sack_dups_above_first(uint32_t s0)
+{
+    for (int i = 2; i <= 4; i++) {
+        struct tcp_repr r = dup_ack(s0);
+        r.n_sack = 1;
+        r.sack[0][0] = s0 + 1460;
+        r.sack[0][1] = s0 + (uint32_t)i * 1460;
+        tfx_inject(f, &r);
+    }
+}
+
 /* TCP-RTO-TIMEOUT-1 */
 START_TEST(rto_timeout)
 {
@@ -103,6 +117,84 @@ START_TEST(link_full_holds_data_back)
         ck_assert_uint_eq(tfx_tx(f, i).seq, k->snd_nxt + i * 1460u);
     ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
     ck_assert_uint_eq(t->t_lwait, 0);
+}
+END_TEST
+
+/* Link backpressure during SACK recovery: a retransmission the link
+ * refuses did not happen (not counted, recovery stops sending instead of
+ * trying the same range again and again) and goes out once the link
+ * takes frames again. */
+START_TEST(link_full_retransmission_not_counted)
+{
+    tfx_connect(f, k, &TFX_OPTS(.sack = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    tfx_write(f, k->h, D, 6 * 1460);
+    ck_assert_uint_eq(fx_ntx(f), 6);
+    fx_tx_clear(f);
+    uint32_t s0 = k->snd_nxt;
+    f->links[0].fail_tx = 1000000;
+    sack_dups_above_first(s0);
+    ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
+    ck_assert_uint_ne(t->t_lwait, 0);
+    /* a few refused frames per ACK (18 in all here), not one per turn of
+     * recovery's loop (18 432 before) */
+    ck_assert_uint_le(fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL], 64);
+    f->links[0].fail_tx = 0;
+    fx_advance(f, TCP_LINKWAIT_US);
+    ck_assert_uint_ge(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, s0);        /* the hole, first */
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 1);
+}
+END_TEST
+
+/* RFC 7323 RTTM with a peer whose TS.Recent stays put (Linux under heavy
+ * reordering): its ACKs keep echoing one old TSval while they advance
+ * SND.UNA. Only the first ACK with a given TSecr is an RTT sample; the
+ * repeats, each older by the time since, would have driven SRTT (and the
+ * RTO, and HyStart++'s delay signal) up by a round trip per round trip. */
+START_TEST(rtt_repeated_tsecr_no_sample)
+{
+    tfx_connect(f, k, &TFX_OPTS(.ts = true));
+    struct tcp_cb *t = tfx_tcb(f, k->h);
+    const uint32_t rtt = 50000;
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+    uint32_t frozen = tfx_tx(f, 0).tsval;
+    fx_tx_clear(f);
+    fx_advance(f, rtt);
+    struct tcp_repr a = tfx_seg(k, TH_ACK, NULL, 0);
+    k->snd_nxt += 100;
+    a.ack = k->snd_nxt;
+    a.tsecr = frozen;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(t->rtt_last, rtt);        /* the first echo: a sample */
+    uint32_t srtt = t->srtt, rto = t->rto;
+    for (int i = 0; i < 6; i++) {
+        ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+        fx_tx_clear(f);
+        fx_advance(f, rtt);
+        a = tfx_seg(k, TH_ACK, NULL, 0);
+        k->snd_nxt += 100;
+        a.ack = k->snd_nxt;
+        a.tsecr = frozen;                       /* "RTT" (i + 2) * 50 ms */
+        tfx_inject(f, &a);
+        ck_assert_uint_eq(t->snd_una, k->snd_nxt);
+        ck_assert_uint_eq(t->rtt_last, 0);
+        ck_assert_uint_eq(t->srtt, srtt);
+        ck_assert_uint_eq(t->rto, rto);
+    }
+    /* a new echo measures again */
+    ck_assert_uint_eq(tfx_write(f, k->h, D, 100), 100);
+    uint32_t fresh = tfx_tx(f, 0).tsval;
+    fx_tx_clear(f);
+    fx_advance(f, rtt);
+    a = tfx_seg(k, TH_ACK, NULL, 0);
+    k->snd_nxt += 100;
+    a.ack = k->snd_nxt;
+    a.tsecr = fresh;
+    tfx_inject(f, &a);
+    ck_assert_uint_eq(t->rtt_last, rtt);
 }
 END_TEST
 
@@ -263,13 +355,7 @@ START_TEST(sack_sender)
     ck_assert_uint_eq(fx_ntx(f), 6);
     fx_tx_clear(f);
     uint32_t s0 = k->snd_nxt;
-    for (int i = 2; i <= 4; i++) {
-        struct tcp_repr r = dup_ack(s0);
-        r.n_sack = 1;
-        r.sack[0][0] = s0 + 1460;
-        r.sack[0][1] = s0 + (uint32_t)i * 1460;
-        tfx_inject(f, &r);
-    }
+    sack_dups_above_first(s0);
     ck_assert_uint_eq(t->recovery, TCP_REC_FAST);
     ck_assert_uint_ge(fx_ntx(f), 1);
     for (unsigned i = 0; i < fx_ntx(f); i++) {
@@ -456,6 +542,8 @@ Suite *tcp_loss_suite(void)
     tcase_add_test(tc, rto_timeout);
     tcase_add_test(tc, rto_timeout_link_down);
     tcase_add_test(tc, link_full_holds_data_back);
+    tcase_add_test(tc, link_full_retransmission_not_counted);
+    tcase_add_test(tc, rtt_repeated_tsecr_no_sample);
     tcase_add_test(tc, rto_estimator_karn_backoff);
     tcase_add_test(tc, rto_recovery_across_wrap);
     tcase_add_test(tc, fast_retransmit_dupack_definition);
