@@ -692,12 +692,13 @@ static void sv_read_status(struct sv_child *c)
     if (c->status_fd < 0)
         return;
     struct pollfd p = { .fd = c->status_fd, .events = POLLIN };
-    struct domain_status st;
-    memset(&st, 0, sizeof st);
-    if (poll(&p, 1, (int)(SV_READY_TIMEOUT_US / 1000u)) > 0 &&
-        read(c->status_fd, &st, sizeof st) == (ssize_t)sizeof st &&
-        st.magic == DOMAIN_STATUS_MAGIC)
-        c->status = st;     /* the domain's word, for the report only */
+    /* Read in place (the domain's word, for the report only); anything
+     * short or without the magic leaves it zero. */
+    struct domain_status *st = &c->status;
+    if (poll(&p, 1, (int)(SV_READY_TIMEOUT_US / 1000u)) <= 0 ||
+        read(c->status_fd, st, sizeof *st) != (ssize_t)sizeof *st ||
+        st->magic != DOMAIN_STATUS_MAGIC)
+        memset(st, 0, sizeof *st);
     close(c->status_fd);
     c->status_fd = -1;
 }
