@@ -215,7 +215,7 @@ int moat_ip4_parse(const char *text, uint32_t *out)
 }
 
 /* Four decimal parts 0..255 (the IPv4 tail of an IPv6 address). */
-static int moat_ip4_parse_strict_(const char *p, uint32_t *out)
+static int ip4_dotted_strict(const char *p, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
@@ -235,38 +235,46 @@ static int moat_ip4_parse_strict_(const char *p, uint32_t *out)
     return 0;
 }
 
-int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix)
+/* "ADDR[/LEN]" of either family: the address part is copied to @p buf
+ * (cap bytes) for the caller's parser; a /LEN (1..@p max) is stored in
+ * @p prefix, which stays untouched without one. */
+static int cidr_split(const char *text, char *buf, size_t cap, unsigned max, uint8_t *prefix)
 {
-    char buf[64];
-    const char *slash;
-    size_t n;
-
-    if (!text || !ip || !prefix)
-        return MOAT_E_INVAL;
-    slash = strchr(text, '/');
-    n = slash ? (size_t)(slash - text) : strlen(text);
-    if (n >= sizeof(buf))
+    const char *slash = strchr(text, '/');
+    size_t n = slash ? (size_t)(slash - text) : strlen(text);
+    if (n >= cap)
         return MOAT_E_INVAL;
     memcpy(buf, text, n);
     buf[n] = 0;
-    if (moat_ip4_parse(buf, ip) != 0)
+    if (!slash)
+        return 0;
+    const char *p = slash + 1;
+    unsigned v = 0;
+    if (*p == 0)
         return MOAT_E_INVAL;
-    if (slash) {
-        const char *p = slash + 1;
-        unsigned v = 0;
-        if (*p == 0)
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
             return MOAT_E_INVAL;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9')
-                return MOAT_E_INVAL;
-            v = v * 10 + (unsigned)(*p - '0');
-            if (v > 32)
-                return MOAT_E_INVAL;
-        }
-        if (v == 0)
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > max)
             return MOAT_E_INVAL;
-        *prefix = (uint8_t)v;
     }
+    if (v == 0)
+        return MOAT_E_INVAL;
+    *prefix = (uint8_t)v;
+    return 0;
+}
+
+int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix)
+{
+    char buf[64];
+    uint8_t len = 0;
+
+    if (!text || !ip || !prefix || cidr_split(text, buf, sizeof buf, 32, &len) != 0 ||
+        moat_ip4_parse(buf, ip) != 0)
+        return MOAT_E_INVAL;
+    if (len)
+        *prefix = len;
     return 0;
 }
 
@@ -317,7 +325,7 @@ int moat_ip6_parse(const char *text, uint8_t out[16])
             q++;
         if (*q == '.') {
             uint32_t v4;
-            if (nh + nt > 6 || moat_ip4_parse_strict_(p, &v4) != 0)
+            if (nh + nt > 6 || ip4_dotted_strict(p, &v4) != 0)
                 return MOAT_E_INVAL;
             g[(*n)++] = (uint16_t)(v4 >> 16);
             g[(*n)++] = (uint16_t)v4;
@@ -364,35 +372,13 @@ int moat_ip6_parse(const char *text, uint8_t out[16])
 int moat_ip6_parse_cidr(const char *text, uint8_t out[16], uint8_t *prefix)
 {
     char buf[64];
-    const char *slash;
-    size_t n;
+    uint8_t len = 0;
 
-    if (!text || !out || !prefix)
+    if (!text || !out || !prefix || cidr_split(text, buf, sizeof buf, 128, &len) != 0 ||
+        moat_ip6_parse(buf, out) != 0)
         return MOAT_E_INVAL;
-    slash = strchr(text, '/');
-    n = slash ? (size_t)(slash - text) : strlen(text);
-    if (n >= sizeof(buf))
-        return MOAT_E_INVAL;
-    memcpy(buf, text, n);
-    buf[n] = 0;
-    if (moat_ip6_parse(buf, out) != 0)
-        return MOAT_E_INVAL;
-    if (slash) {
-        const char *p = slash + 1;
-        unsigned v = 0;
-        if (*p == 0)
-            return MOAT_E_INVAL;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9')
-                return MOAT_E_INVAL;
-            v = v * 10 + (unsigned)(*p - '0');
-            if (v > 128)
-                return MOAT_E_INVAL;
-        }
-        if (v == 0)
-            return MOAT_E_INVAL;
-        *prefix = (uint8_t)v;
-    }
+    if (len)
+        *prefix = len;
     return 0;
 }
 

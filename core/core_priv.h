@@ -188,8 +188,7 @@ struct ip6_state {
     struct reass6_slot *reass;
     uint32_t n_reass;
     uint64_t reass_due;
-    uint64_t tokens_at;         /* ICMPv6 error rate limit (as struct icmp_state) */
-    uint32_t tokens;
+    struct icmp_state err_bucket;   /* ICMPv6 errors (icmp_bucket_take) */
 };
 
 /* DHCP client of one interface (dhcp.c). Times are absolute, in us. */
@@ -304,6 +303,11 @@ void pkt_init(struct mcore *c, void *mem, uint32_t n);
 struct pkt *pkt_alloc(struct mcore *c);         /* NULL when exhausted (counted) */
 void pkt_free(struct mcore *c, struct pkt *p);  /* takes p; NULL is fine */
 void pkt_free_list(struct mcore *c, struct pkt *head);
+/* Append @p p (taken) to the queue head/tail of *n packets; when it holds
+ * @p max already, the oldest is freed first and true returned (ARP and
+ * neighbour discovery queues count that as a drop). */
+bool pkt_queue_push(struct mcore *c, struct pkt **head, struct pkt **tail, uint8_t *n,
+                    uint32_t max, struct pkt *p);
 
 /* ---- eth.c ------------------------------------------------------------ */
 
@@ -422,6 +426,15 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx);
 uint64_t reass_poll(struct mcore *c);
 /* Drop every datagram in progress (stack shutdown). */
 void reass_shutdown(struct mcore *c);
+/* Fragment lists, shared by IPv4 and IPv6 reassembly: packets sorted by
+ * offset (p->aux), data from p->off to p->len; each counts in reass_pkts. */
+void frag_list_free(struct mcore *c, struct pkt *head);
+void frag_list_insert(struct pkt **head, struct pkt *p);
+/* No hole up to @p total (0: the last fragment has not come). */
+bool frag_list_complete(const struct pkt *head, uint32_t total);
+/* Is [off, off+n) (@p last: the final piece) consistent with the end we
+ * know (@p total, 0: unknown) and the data held? */
+bool frag_list_fits(const struct pkt *head, uint32_t total, size_t off, size_t n, bool last);
 
 /* ---- icmp.c ----------------------------------------------------------- */
 
@@ -440,6 +453,9 @@ void icmp_input(struct mcore *c, const struct ip4_rx *rx);
  * to the RFC 1122 never-send rules and the rate limit. */
 void icmp_send_error(struct mcore *c, const struct ip4_rx *rx, uint8_t type,
                      uint8_t code, uint32_t rest);
+/* Take a token from bucket @p b (cfg.icmp_err_per_s per second, as many
+ * at most); false when none is left. ICMPv4 and ICMPv6 have one each. */
+bool icmp_bucket_take(struct mcore *c, struct icmp_state *b);
 
 /* ---- udp.c ------------------------------------------------------------ */
 
@@ -591,6 +607,9 @@ uint16_t ip6_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint32_t l
 bool ip6_is_ours(const struct mcore *c, const uint8_t a[16]);
 /* Interface @p ifx's usable link-local address; false if none (yet). */
 bool ip6_ll_addr(const struct mcore *c, unsigned ifx, uint8_t out[16]);
+/* Write the 40-byte fixed header at @p h (flow label 0). */
+void ip6_header(uint8_t *h, uint8_t tclass, size_t plen, uint8_t nh, uint8_t hlim,
+                const uint8_t src[16], const uint8_t dst[16]);
 /* Send an IPv6 datagram already built in @p dg (header included) on @p ifx
  * via @p nexthop, fragmenting to @p mtu when allowed. Used by the ND queue. */
 int  ip6_output_raw(struct mcore *c, unsigned ifx, const uint8_t nexthop[16],

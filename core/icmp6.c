@@ -32,13 +32,7 @@ int icmp6_send(struct mcore *c, unsigned ifx, const uint8_t src[16], const uint8
         ip6_mcast_mac(dst, mac);
         eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
         uint8_t *h = fr + MCORE_ETH_HLEN;
-        h[0] = 0x60;
-        h[1] = h[2] = h[3] = 0;
-        wr16(h + 4, (uint16_t)len);
-        h[6] = IP6_PROTO_ICMP6;
-        h[7] = 255;
-        memcpy(h + 8, s, 16);
-        memcpy(h + 24, dst, 16);
+        ip6_header(h, 0, len, IP6_PROTO_ICMP6, 255, s, dst);
         uint8_t *m = h + MCORE_IP6_HLEN;
         memcpy(m, msg, len);
         wr16(m + 2, 0);
@@ -189,23 +183,6 @@ void icmp6_input(struct mcore *c, const struct ip6_rx *rx)
     }
 }
 
-static bool rate_ok(struct mcore *c)
-{
-    uint32_t rate = c->cfg.icmp_err_per_s;
-    if (rate == 0)
-        return false;
-    uint64_t elapsed = c->now - c->ip6.tokens_at;
-    if (elapsed >= 1000000u / rate) {
-        uint64_t t = c->ip6.tokens + elapsed * rate / 1000000u;
-        c->ip6.tokens = (uint32_t)(t > rate ? rate : t);
-        c->ip6.tokens_at = c->now;
-    }
-    if (c->ip6.tokens == 0)
-        return false;
-    c->ip6.tokens--;
-    return true;
-}
-
 void icmp6_send_error(struct mcore *c, const struct ip6_rx *rx, uint8_t type, uint8_t code,
                       uint32_t param)
 {
@@ -220,7 +197,7 @@ void icmp6_send_error(struct mcore *c, const struct ip6_rx *rx, uint8_t type, ui
     /* ...nor to a source that does not name one node. */
     if (ip6_is_zero(rx->src) || ip6_is_mcast(rx->src))
         return;
-    if (!rate_ok(c)) {
+    if (!icmp_bucket_take(c, &c->ip6.err_bucket)) {
         MCORE_DROP(c, ICMP6_RATELIMIT);
         return;
     }

@@ -127,7 +127,7 @@ bool ip6_group_member(const struct mcore *c, unsigned ifx, const uint8_t g[16])
 void ip6_init(struct mcore *c)
 {
     c->ip6.frag_id = mcore_rand32(c);
-    c->ip6.tokens = c->cfg.icmp_err_per_s;
+    c->ip6.err_bucket.tokens = c->cfg.icmp_err_per_s;
     for (unsigned i = 0; i < c->n_ifs; i++) {
         const struct moat_if_config *ifc = &c->cfg.ifs[i];
         struct mc_if6 *f = &c->ifs6[i];
@@ -545,7 +545,7 @@ int ip6_route(struct mcore *c, const uint8_t dst[16], unsigned *ifx, uint8_t src
 
 /* ---- output ------------------------------------------------------------------- */
 
-static void ip6_header(uint8_t *h, uint8_t tclass, size_t plen, uint8_t nh, uint8_t hlim,
+void ip6_header(uint8_t *h, uint8_t tclass, size_t plen, uint8_t nh, uint8_t hlim,
                        const uint8_t src[16], const uint8_t dst[16])
 {
     h[0] = (uint8_t)(0x60 | (tclass >> 4));

@@ -51,9 +51,7 @@ void reass6_init(struct mcore *c, void *mem)
 
 static void slot_free(struct mcore *c, struct reass6_slot *r)
 {
-    for (struct pkt *p = r->frags; p; p = p->next)
-        c->reass_pkts--;
-    pkt_free_list(c, r->frags);
+    frag_list_free(c, r->frags);
     memset(r, 0, sizeof(*r));
 }
 
@@ -61,14 +59,7 @@ static size_t frag_len(const struct pkt *p) { return (size_t)p->len - p->off; }
 
 static void complete(struct mcore *c, struct reass6_slot *r)
 {
-    size_t need = 0;
-    for (struct pkt *p = r->frags; p; p = p->next) {
-        if (p->aux > need)
-            return;                         /* a hole */
-        if (p->aux + frag_len(p) > need)
-            need = p->aux + frag_len(p);
-    }
-    if (!r->total || need < r->total)
+    if (!frag_list_complete(r->frags, r->total))
         return;
     struct pkt *first = r->frags;
     size_t ul = first->off;
@@ -144,13 +135,8 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
         MCORE_DROP(c, FRAG_OVERLAP);
         return;
     }
-    if (r->total && (off + n > r->total || (last && off + n != r->total)))
+    if (!frag_list_fits(r->frags, r->total, off, n, last))
         goto bad;
-    if (last && !r->total) {
-        for (struct pkt *q = r->frags; q; q = q->next)
-            if (q->aux + frag_len(q) > off + n)
-                goto bad;
-    }
     for (struct pkt *q = r->frags; q; q = q->next) {
         size_t qo = q->aux, qn = frag_len(q);
         if (off >= qo + qn || qo >= off + n)
@@ -161,9 +147,7 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
         }
         /* RFC 5722: the whole datagram goes, and what follows of it. */
         MCORE_DROP(c, FRAG_OVERLAP);
-        for (struct pkt *p = r->frags; p; p = p->next)
-            c->reass_pkts--;
-        pkt_free_list(c, r->frags);
+        frag_list_free(c, r->frags);
         r->frags = NULL;
         r->nfrags = 0;
         r->dead = 1;
@@ -188,11 +172,7 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
     p->len = (uint16_t)(foff + n);
     p->off = (uint16_t)foff;
     p->aux = (uint32_t)off;
-    struct pkt **pp = &r->frags;
-    while (*pp && (*pp)->aux <= off)
-        pp = &(*pp)->next;
-    p->next = *pp;
-    *pp = p;
+    frag_list_insert(&r->frags, p);
     r->nfrags++;
     if (last)
         r->total = (uint32_t)(off + n);

@@ -181,13 +181,8 @@ static void send_mld_report(struct mcore *c, unsigned ifx)
     ip6_mcast_mac(mld2_routers, mac);
     eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
     uint8_t *h = fr + MCORE_ETH_HLEN;
-    memset(h, 0, MCORE_IP6_HLEN + plen);
-    h[0] = 0x60;
-    wr16(h + 4, (uint16_t)plen);
-    h[6] = IP6_PROTO_HOPOPTS;
-    h[7] = 1;
-    memcpy(h + 8, src, 16);
-    memcpy(h + 24, mld2_routers, 16);
+    memset(h + MCORE_IP6_HLEN, 0, plen);
+    ip6_header(h, 0, plen, IP6_PROTO_HOPOPTS, 1, src, mld2_routers);
     uint8_t *hbh = h + MCORE_IP6_HLEN;
     hbh[0] = IP6_PROTO_ICMP6;
     hbh[1] = 0;
@@ -463,23 +458,8 @@ void nd_queue(struct mcore *c, unsigned ifx, const uint8_t nexthop[16], struct p
         pkt_free(c, p);
         return;
     }
-    if (e->nq >= c->cfg.arp_queue) {
-        /* Keep the most recent (as the ARP queue does). */
-        struct pkt *old = e->q_head;
-        e->q_head = old->next;
-        if (!e->q_head)
-            e->q_tail = NULL;
-        e->nq--;
-        pkt_free(c, old);
+    if (pkt_queue_push(c, &e->q_head, &e->q_tail, &e->nq, c->cfg.arp_queue, p))
         MCORE_DROP(c, ND_QUEUE_FULL);
-    }
-    p->next = NULL;
-    if (e->q_tail)
-        e->q_tail->next = p;
-    else
-        e->q_head = p;
-    e->q_tail = p;
-    e->nq++;
 }
 
 /* ---- input --------------------------------------------------------------------- */

@@ -61,6 +61,15 @@ static size_t na_msg(const uint8_t *src, const uint8_t *dst, const uint8_t *targ
     return fx6_icmp(msg, src, dst, 136, 0, (uint32_t)flags << 24, body, bl);
 }
 
+/* Recompute the checksum of msg (n bytes, R global -> L global) after an edit. */
+static void recksum(size_t n)
+{
+    msg[2] = msg[3] = 0;
+    uint16_t ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 58, msg, n);
+    msg[2] = (uint8_t)(ck >> 8);
+    msg[3] = (uint8_t)ck;
+}
+
 static void solicited_node(const uint8_t *a, uint8_t out[16])
 {
     static const uint8_t pre[13] = {0xff, 0x02, [11] = 1, [12] = 0xff};
@@ -123,26 +132,17 @@ START_TEST(nd_validation)
     /* code not 0 */
     n = ns_msg(fx6_r_ip, fx6_l_ip, fx6_l_ip, fx_r_mac);
     msg[1] = 1;
-    msg[2] = msg[3] = 0;
-    uint16_t ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 58, msg, n);
-    msg[2] = (uint8_t)(ck >> 8);
-    msg[3] = (uint8_t)ck;
+    recksum(n);
     inject_icmp(&f, fx6_r_ip, fx6_l_ip, 255, n);
     /* an option of length 0 */
     n = ns_msg(fx6_r_ip, fx6_l_ip, fx6_l_ip, fx_r_mac);
     msg[25] = 0;
-    msg[2] = msg[3] = 0;
-    ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 58, msg, n);
-    msg[2] = (uint8_t)(ck >> 8);
-    msg[3] = (uint8_t)ck;
+    recksum(n);
     inject_icmp(&f, fx6_r_ip, fx6_l_ip, 255, n);
     /* an option running past the end */
     n = ns_msg(fx6_r_ip, fx6_l_ip, fx6_l_ip, fx_r_mac);
     msg[25] = 2;
-    msg[2] = msg[3] = 0;
-    ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 58, msg, n);
-    msg[2] = (uint8_t)(ck >> 8);
-    msg[3] = (uint8_t)ck;
+    recksum(n);
     inject_icmp(&f, fx6_r_ip, fx6_l_ip, 255, n);
     /* DAD form (from ::) sent to a unicast address */
     n = ns_msg(zero16, fx6_l_ip, fx6_l_ip, NULL);
