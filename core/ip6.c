@@ -659,7 +659,7 @@ int ip6_output_raw(struct mcore *c, unsigned ifx, const uint8_t nexthop[16],
                    const uint8_t *dg, size_t len, size_t mtu, bool may_frag)
 {
     if (len <= mtu)
-        return ip6_emit(c, ifx, nexthop, dg, len, NULL, 0);
+        return ip6_emit(c, ifx, nexthop, dg, len, dg + len, 0);
     if (!may_frag) {
         MCORE_DROP(c, NO_ROUTE);
         return MOAT_E_MSGSIZE;

@@ -138,6 +138,7 @@ static void mutate_all(int kind)
 {
     struct fx f;
     uint8_t seed[2048], m[2048];
+    inputs = 0;
     fx6_init(&f);
     size_t len = make_seed(&f, kind, seed);
     for (int fix = 0; fix < 2; fix++) {
