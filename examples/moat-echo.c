@@ -217,6 +217,13 @@ int main(int argc, char **argv)
         return 1;
     }
     ex_ready();
+    if (!ex_link_dhcp()) {
+        /* The static IPv4 address, as a lease would be printed; IPv6 ones
+         * follow as DAD lets them be used (the loop below). */
+        struct moat_dhcp_info info;
+        if (moat_dhcp_info(e.st, 0, &info) == 0)
+            ex_print_address(&info);
+    }
 
     /* The user pointers: a connection, or one of these two markers. */
     rc = 0;
