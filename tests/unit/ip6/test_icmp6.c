@@ -290,6 +290,37 @@ START_TEST(packet_too_big_pmtu)
 }
 END_TEST
 
+/* Without a default router an off-link source cannot be answered
+ * (NO_ROUTE, nothing sent); a second static address on another prefix is
+ * answered from itself (the source is the address asked). */
+START_TEST(routing_off_link)
+{
+    struct fx f;
+    fx6_config(&f);
+    static const uint8_t second[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1};
+    static const uint8_t peer2[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 2};
+    memcpy(f.cfg.ifs[0].ip6[1], second, 16);
+    f.cfg.ifs[0].ip6_prefix[1] = 64;
+    fx_start(&f);
+    fx_advance(&f, 1000);
+    fx_tx_clear(&f);
+    fx6_nd_seed(&f);
+    ck_assert_int_eq(mcore_nd_add_static(f.core, 0, peer2, fx_r_mac), 0);
+    static const uint8_t far[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 9, [15] = 9};
+    size_t n = fx6_icmp(msg, far, fx6_l_ip, 128, 0, 1, "x", 1);
+    struct fx6_ip ip = {.src = far, .nh = 58, .plen = -1};
+    fx_inject(&f, 0, frame, fx6_frame(&f, frame, &ip, msg, n));
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_NO_ROUTE), 1);
+    n = fx6_icmp(msg, peer2, second, 128, 0, 2, "y", 1);
+    ip = (struct fx6_ip){.src = peer2, .dst = second, .nh = 58, .plen = -1};
+    fx_inject(&f, 0, frame, fx6_frame(&f, frame, &ip, msg, n));
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    expect_echo_reply(&f, 0, second, peer2, 0, 2, "y", 1);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *icmp6_suite(void)
 {
     Suite *s = suite_create("icmp6");
@@ -306,6 +337,7 @@ static Suite *icmp6_suite(void)
     tcase_add_test(tc, error_never_rules);
     tcase_add_test(tc, port_unreach_ratelimit);
     tcase_add_test(tc, packet_too_big_pmtu);
+    tcase_add_test(tc, routing_off_link);
     suite_add_tcase(s, tc);
     return s;
 }
