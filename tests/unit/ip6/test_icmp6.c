@@ -225,12 +225,10 @@ START_TEST(port_unreach_ratelimit)
     fx_advance(&f, 1000);
     fx_tx_clear(&f);
     fx6_nd_seed(&f);
-    uint8_t udp[12] = {0x13, 0x88, 0x0f, 0xa0, 0, 12, 0, 0, 'a', 'b', 'c', 'd'};
-    uint16_t ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 17, udp, sizeof udp);
-    udp[6] = (uint8_t)(ck >> 8);
-    udp[7] = (uint8_t)ck;
+    uint8_t udp[12];
+    size_t un = fx6_udp(udp, fx6_r_ip, fx6_l_ip, 5000, 4000, "abcd", 4);
     struct fx6_ip ip = {.nh = 17, .plen = -1};
-    size_t n = fx6_frame(&f, frame, &ip, udp, sizeof udp);
+    size_t n = fx6_frame(&f, frame, &ip, udp, un);
     for (int i = 0; i < 5; i++)
         fx_inject(&f, 0, frame, n);
     ck_assert_uint_eq(fx_ntx(&f), 3);
