@@ -204,8 +204,11 @@ void icmp6_send_error(struct mcore *c, const struct ip6_rx *rx, uint8_t type, ui
         return;
     }
     size_t q = rx->dgram_len;
-    if (q > ICMP6_ERR_MAX - 8)
-        q = ICMP6_ERR_MAX - 8;
+    size_t lim = ICMP6_ERR_MAX;
+    if (lim > MCORE_IP_MAX(&c->cfg) - MCORE_IP6_HLEN)
+        lim = MCORE_IP_MAX(&c->cfg) - MCORE_IP6_HLEN;   /* a small ip_max_datagram */
+    if (q > lim - 8)
+        q = lim - 8;
     uint8_t src[16] = {0};
     if (!rx->to_mcast && ip6_is_ours(c, rx->dst))
         memcpy(src, rx->dst, 16);
