@@ -242,23 +242,8 @@ void arp_queue(struct mcore *c, unsigned ifx, uint32_t nexthop, struct pkt *p)
         pkt_free(c, p);
         return;
     }
-    if (e->nq >= c->cfg.arp_queue) {
-        /* RFC 1122: keep the most recent; drop the oldest. */
-        struct pkt *old = e->q_head;
-        e->q_head = old->next;
-        if (!e->q_head)
-            e->q_tail = NULL;
-        e->nq--;
-        pkt_free(c, old);
+    if (pkt_queue_push(c, &e->q_head, &e->q_tail, &e->nq, c->cfg.arp_queue, p))
         MCORE_DROP(c, ARP_QUEUE_FULL);
-    }
-    p->next = NULL;
-    if (e->q_tail)
-        e->q_tail->next = p;
-    else
-        e->q_head = p;
-    e->q_tail = p;
-    e->nq++;
 }
 
 uint64_t arp_poll(struct mcore *c)

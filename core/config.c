@@ -45,6 +45,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_pmtu_probe_ms = 600000;
     cfg->net_stall_ms = 5000;
     cfg->ip_max_datagram = 65535;
+    cfg->ip6_dad_transmits = 1;
 }
 
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
@@ -89,6 +90,15 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         if (ifc->impair.loss_ppm > 1000000 || ifc->impair.dup_ppm > 1000000 ||
             ifc->impair.reorder_ppm > 1000000 || ifc->impair.corrupt_ppm > 1000000)
             return why_(why, whylen, "impairment probabilities are parts per million (<= 1000000)", MOAT_E_RANGE);
+        for (unsigned k = 0; k < MOAT_IP6_STATIC_MAX; k++) {
+            static const uint8_t z6[16];
+            if (memcmp(ifc->ip6[k], z6, 16) == 0)
+                continue;
+            if (ifc->ip6_prefix[k] < 1 || ifc->ip6_prefix[k] > 128)
+                return why_(why, whylen, "IPv6 prefix length must be 1..128", MOAT_E_RANGE);
+            if (ifc->ip6[k][0] == 0xff)
+                return why_(why, whylen, "a static IPv6 address must be unicast", MOAT_E_INVAL);
+        }
     }
     /* 65536: a socket handle carries the slot index in 16 bits
      * (core/boundary.h moat_handle_make). */
@@ -218,38 +228,67 @@ int moat_ip4_parse(const char *text, uint32_t *out)
     return 0;
 }
 
-int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix)
+/* Four decimal parts 0..255 (the IPv4 tail of an IPv6 address). */
+static int ip4_dotted_strict(const char *p, uint32_t *out)
 {
-    char buf[64];
-    const char *slash;
-    size_t n;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned part = 0, digits = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            part = part * 10 + (unsigned)(*p - '0');
+            if (++digits > 3 || part > 255)
+                return MOAT_E_INVAL;
+        }
+        if (digits == 0 || (i < 3 && *p != '.') || (i == 3 && *p != 0))
+            return MOAT_E_INVAL;
+        if (i < 3)
+            p++;
+        v = v << 8 | part;
+    }
+    *out = v;
+    return 0;
+}
 
-    if (!text || !ip || !prefix)
-        return MOAT_E_INVAL;
-    slash = strchr(text, '/');
-    n = slash ? (size_t)(slash - text) : strlen(text);
-    if (n >= sizeof(buf))
+/* "ADDR[/LEN]" of either family: the address part is copied to @p buf
+ * (cap bytes) for the caller's parser; a /LEN (1..@p max) is stored in
+ * @p prefix, which stays untouched without one. */
+static int cidr_split(const char *text, char *buf, size_t cap, unsigned max, uint8_t *prefix)
+{
+    const char *slash = strchr(text, '/');
+    size_t n = slash ? (size_t)(slash - text) : strlen(text);
+    if (n >= cap)
         return MOAT_E_INVAL;
     memcpy(buf, text, n);
     buf[n] = 0;
-    if (moat_ip4_parse(buf, ip) != 0)
+    if (!slash)
+        return 0;
+    const char *p = slash + 1;
+    unsigned v = 0;
+    if (*p == 0)
         return MOAT_E_INVAL;
-    if (slash) {
-        const char *p = slash + 1;
-        unsigned v = 0;
-        if (*p == 0)
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
             return MOAT_E_INVAL;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9')
-                return MOAT_E_INVAL;
-            v = v * 10 + (unsigned)(*p - '0');
-            if (v > 32)
-                return MOAT_E_INVAL;
-        }
-        if (v == 0)
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > max)
             return MOAT_E_INVAL;
-        *prefix = (uint8_t)v;
     }
+    if (v == 0)
+        return MOAT_E_INVAL;
+    *prefix = (uint8_t)v;
+    return 0;
+}
+
+int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix)
+{
+    char buf[64];
+    uint8_t len = 0;
+
+    if (!text || !ip || !prefix || cidr_split(text, buf, sizeof buf, 32, &len) != 0 ||
+        moat_ip4_parse(buf, ip) != 0)
+        return MOAT_E_INVAL;
+    if (len)
+        *prefix = len;
     return 0;
 }
 
@@ -265,6 +304,135 @@ char *moat_ip4_format(uint32_t ip, char *buf)
         *p++ = (char)('0' + b % 10);
         if (i)
             *p++ = '.';
+    }
+    *p = 0;
+    return buf;
+}
+
+static int hexval(char ch);
+
+/* RFC 4291 2.2 text forms. Groups go to @p g (up to 8) before and after
+ * "::"; a dotted IPv4 tail counts as two groups. */
+int moat_ip6_parse(const char *text, uint8_t out[16])
+{
+    uint16_t head[8], tail[8];
+    unsigned nh = 0, nt = 0;
+    int gap = 0;
+    const char *p = text;
+
+    if (!text || !out)
+        return MOAT_E_INVAL;
+    if (p[0] == ':' && p[1] == ':') {
+        gap = 1;
+        p += 2;
+    } else if (p[0] == ':') {
+        return MOAT_E_INVAL;
+    }
+    while (*p) {
+        uint16_t *g = gap ? tail : head;
+        unsigned *n = gap ? &nt : &nh;
+        if (nh + nt >= 8)
+            return MOAT_E_INVAL;
+        /* A dotted IPv4 tail: the rest of the text. */
+        const char *q = p;
+        while (*q && *q != ':' && *q != '.')
+            q++;
+        if (*q == '.') {
+            uint32_t v4;
+            if (nh + nt > 6 || ip4_dotted_strict(p, &v4) != 0)
+                return MOAT_E_INVAL;
+            g[(*n)++] = (uint16_t)(v4 >> 16);
+            g[(*n)++] = (uint16_t)v4;
+            p += strlen(p);
+            break;
+        }
+        unsigned v = 0, digits = 0;
+        for (; *p && *p != ':'; p++) {
+            int h = hexval(*p);
+            if (h < 0 || ++digits > 4)
+                return MOAT_E_INVAL;
+            v = v << 4 | (unsigned)h;
+        }
+        if (digits == 0)
+            return MOAT_E_INVAL;
+        g[(*n)++] = (uint16_t)v;
+        if (*p == ':') {
+            p++;
+            if (*p == ':') {
+                if (gap)
+                    return MOAT_E_INVAL;    /* a second "::" */
+                gap = 1;
+                p++;
+            } else if (*p == 0) {
+                return MOAT_E_INVAL;        /* trailing single ':' */
+            }
+        }
+    }
+    if ((!gap && nh != 8) || (gap && nh + nt > 7))
+        return MOAT_E_INVAL;
+    memset(out, 0, 16);
+    for (unsigned i = 0; i < nh; i++) {
+        out[2 * i] = (uint8_t)(head[i] >> 8);
+        out[2 * i + 1] = (uint8_t)head[i];
+    }
+    for (unsigned i = 0; i < nt; i++) {
+        unsigned k = 8 - nt + i;
+        out[2 * k] = (uint8_t)(tail[i] >> 8);
+        out[2 * k + 1] = (uint8_t)tail[i];
+    }
+    return 0;
+}
+
+int moat_ip6_parse_cidr(const char *text, uint8_t out[16], uint8_t *prefix)
+{
+    char buf[64];
+    uint8_t len = 0;
+
+    if (!text || !out || !prefix || cidr_split(text, buf, sizeof buf, 128, &len) != 0 ||
+        moat_ip6_parse(buf, out) != 0)
+        return MOAT_E_INVAL;
+    if (len)
+        *prefix = len;
+    return 0;
+}
+
+char *moat_ip6_format(const uint8_t a[16], char *buf)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned best = 0, blen = 0;
+    char *p = buf;
+
+    /* RFC 5952 4.2: the longest run of two or more zero groups (the first
+     * of equal ones) becomes "::". */
+    for (unsigned i = 0; i < 8;) {
+        unsigned j = i;
+        while (j < 8 && a[2 * j] == 0 && a[2 * j + 1] == 0)
+            j++;
+        if (j - i > blen && j - i >= 2) {
+            best = i;
+            blen = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        if (blen && i == best) {
+            *p++ = ':';
+            if (i == 0)
+                *p++ = ':';
+            i += blen - 1;
+            continue;
+        }
+        unsigned v = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+        int started = 0;
+        for (int s = 12; s >= 0; s -= 4) {
+            unsigned d = (v >> s) & 0xf;
+            if (d || started || s == 0) {
+                *p++ = hex[d];
+                started = 1;
+            }
+        }
+        if (i < 7)
+            *p++ = ':';
     }
     *p = 0;
     return buf;

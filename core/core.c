@@ -23,7 +23,8 @@ size_t mcore_mem_size(const struct moat_config *cfg)
     return ALIGN64(sizeof(struct mcore)) + 2 * SCRATCH_BYTES(cfg) +
            ALIGN64(pkt_mem_size(cfg->pkt_bufs)) + ALIGN64(arp_mem_size(cfg)) +
            ALIGN64(reass_mem_size(cfg)) + ALIGN64(sock_mem_size(cfg)) +
-           ALIGN64(tcp_mem_size(cfg));
+           ALIGN64(tcp_mem_size(cfg)) + ALIGN64(nd_mem_size(cfg)) +
+           ALIGN64(reass6_mem_size(cfg));
 }
 
 static uint64_t splitmix(uint64_t *x)
@@ -123,6 +124,12 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
     int err = tcp_init(c, p);
     if (err)
         return err;
+    p += ALIGN64(tcp_mem_size(cfg));
+    nd_init(c, p);
+    p += ALIGN64(nd_mem_size(cfg));
+    reass6_init(c, p);
+    p += ALIGN64(reass6_mem_size(cfg));
+    ip6_init(c);
     c->ip.next_id = (uint16_t)mcore_rand32(c);
     dhcp_init(c);
     c->icmp.tokens = cfg->icmp_err_per_s;
@@ -154,6 +161,8 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out)
     out->pkt_in_use = c->pkts.in_use;
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
         dhcp_info(c, i, &out->dhcp[i]);
+    for (unsigned i = 0; i < MOAT_MAX_IFS; i++)
+        ip6_info(c, i, &out->ip6[i]);
     /* What one connection costs besides its rings: the slot (msock), its
      * status in the shared region, its dirty bit, and TCP's share
      * (tcp_slot_bytes). The application library keeps a small record per
@@ -481,9 +490,12 @@ uint64_t mcore_poll(struct mcore *c, uint64_t now_us)
     next = mcore_min(next, arp_poll(c));
     next = mcore_min(next, reass_poll(c));
     next = mcore_min(next, dhcp_poll(c));
+    next = mcore_min(next, reass6_poll(c));
+    next = mcore_min(next, nd_poll(c));
     /* A module polled late may have armed an earlier module's timer (a
      * reassembly timeout's ICMP error starting an ARP resolution). */
     next = mcore_min(next, mcore_min(c->arp.next_due, c->ip.reass_due));
+    next = mcore_min(next, mcore_min(c->ip6.nd_due, c->ip6.reass_due));
     if (udp_tx_pending(c))
         next = now_us;      /* more queued than one batch: come back at once */
     return next;
@@ -505,4 +517,6 @@ void mcore_shutdown(struct mcore *c, uint64_t now_us)
         }
     }
     reass_shutdown(c);
+    nd_shutdown(c);
+    reass6_shutdown(c);
 }

@@ -97,6 +97,10 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out);
 
 /* Static ARP entries (tests, and ports that want them). */
 int mcore_arp_add_static(struct mcore *c, unsigned ifx, uint32_t ip, const uint8_t mac[6]);
+/* A permanent IPv6 neighbour entry (no NUD traffic for it; tests, static
+ * setups). Returns 0, MOAT_E_INVAL or MOAT_E_NOMEM (cache full of static
+ * entries). */
+int mcore_nd_add_static(struct mcore *c, unsigned ifx, const uint8_t ip[16], const uint8_t mac[6]);
 int mcore_arp_remove(struct mcore *c, unsigned ifx, uint32_t ip);
 
 /* Send a gratuitous ARP on every interface (done once at start too). */

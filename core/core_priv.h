@@ -15,6 +15,11 @@
  *   icmp.c      ICMP echo, errors (generation with rate limit, delivery)
  *   udp.c       UDP input/output, datagram rings
  *   dhcp.c      DHCPv4 client (one per interface with dhcp = 1)
+ *   ip6.c       IPv6 input (extension headers), routing, output, fragmentation
+ *   ip6_reass.c IPv6 reassembly (RFC 8200 4.5, RFC 5722)
+ *   icmp6.c     ICMPv6 echo, errors (rate-limited), Packet Too Big -> PMTU
+ *   nd.c        NDP neighbour cache and NUD, routers, prefixes, DAD, SLAAC, MLDv2
+ *   ip6_l4stub.c  tcp6_input/udp6_input until TCP/UDP speak IPv6 (see there)
  *   sock.c      socket slots, handles, ports, status words
  *   tcp*.c      TCP (see tcp.h)
  *   core.c      init, poll, the ctl-ring dispatcher, stats
@@ -104,6 +109,91 @@ struct icmp_state {
 struct tcp_state;               /* tcp.c */
 struct tcp_cb;                  /* tcp.c */
 
+/* ---- IPv6 state (ip6.c, ip6_reass.c, icmp6.c, nd.c) ---------------------- */
+
+#define MCORE_IP6_HLEN   40u
+#define MCORE_IP6_ADDRS  MOAT_IP6_ADDRS  /* per interface: link-local, static, SLAAC */
+#define MCORE_IP6_ROUTERS 4u
+#define MCORE_IP6_PREFIXES 8u
+#define MCORE_IP6_PMTU   8u             /* destinations with a learnt path MTU */
+
+enum ip6_addr_state {           /* = moat_ip6_info.state */
+    IP6A_NONE = 0, IP6A_TENTATIVE, IP6A_PREFERRED, IP6A_DEPRECATED, IP6A_DUPLICATE
+};
+enum ip6_addr_origin { IP6O_NONE = 0, IP6O_LINKLOCAL, IP6O_STATIC, IP6O_SLAAC };
+
+struct ip6_addr {
+    uint8_t a[16];
+    uint8_t plen;
+    uint8_t state;              /* enum ip6_addr_state */
+    uint8_t origin;             /* enum ip6_addr_origin */
+    uint8_t dad_left;           /* DAD solicitations still to send */
+    uint64_t dad_due;           /* next DAD step (0: at the next poll) */
+    uint64_t preferred_until;   /* MCORE_NEVER: infinite */
+    uint64_t valid_until;
+};
+
+struct mc_if6 {
+    uint8_t on;                 /* IPv6 enabled on this interface */
+    uint8_t no_slaac;
+    uint8_t rs_left;            /* router solicitations still to send */
+    uint8_t mld_pending;        /* an MLDv2 report is due at mld_due */
+    uint8_t cur_hlim;           /* from RAs; 0: cfg.ip_ttl */
+    uint16_t mtu;               /* IPv6 link MTU (RA MTU option may lower it) */
+    uint32_t reachable_ms, retrans_ms;
+    uint32_t changes;           /* counts addresses gained or lost */
+    uint64_t rs_due, mld_due;
+    struct ip6_addr addr[MCORE_IP6_ADDRS];
+};
+
+struct nd_entry {
+    uint8_t ip[16];
+    uint8_t mac[6];
+    uint8_t ifx;
+    uint8_t state;              /* ND_FREE, INCOMPLETE, REACHABLE, STALE, DELAY, PROBE */
+    uint8_t is_router;
+    uint8_t probes;             /* solicitations sent in INCOMPLETE/PROBE */
+    uint8_t nq;                 /* packets queued (INCOMPLETE) */
+    uint64_t due;               /* next state change or retransmission */
+    uint64_t created;
+    struct pkt *q_head, *q_tail;
+};
+
+struct ip6_router {
+    uint8_t ip[16];             /* link-local; all-zero: free slot */
+    uint8_t ifx;
+    uint64_t expires;
+};
+
+struct ip6_prefix {
+    uint8_t p[16];
+    uint8_t plen;               /* 0: free slot */
+    uint8_t ifx;
+    uint64_t expires;           /* on-link until (MCORE_NEVER: infinite) */
+};
+
+struct ip6_pmtu {
+    uint8_t dst[16];
+    uint16_t mtu;               /* 0: free slot */
+    uint64_t expires;
+};
+
+struct reass6_slot;             /* ip6_reass.c */
+
+struct ip6_state {
+    uint32_t frag_id;
+    struct nd_entry *nd;
+    uint32_t n_nd;
+    uint64_t nd_due;            /* earliest nd.c timer (cache, DAD, RS, MLD, lifetimes) */
+    struct ip6_router routers[MCORE_IP6_ROUTERS];
+    struct ip6_prefix prefixes[MCORE_IP6_PREFIXES];
+    struct ip6_pmtu pmtu[MCORE_IP6_PMTU];
+    struct reass6_slot *reass;
+    uint32_t n_reass;
+    uint64_t reass_due;
+    struct icmp_state err_bucket;   /* ICMPv6 errors (icmp_bucket_take) */
+};
+
 /* DHCP client of one interface (dhcp.c). Times are absolute, in us. */
 struct dhcp_if {
     uint8_t state;              /* enum moat_dhcp_state; MOAT_DHCP_OFF: static */
@@ -182,6 +272,8 @@ struct mcore {
     uint32_t reass_pkts;        /* pkt buffers held by reassembly */
     uint8_t *txbuf[MOAT_MAX_IFS]; /* link buffer acquired and not committed */
     uint32_t in_flags;          /* MOAT_LINK_RX_* of the frame being input */
+    struct mc_if6 ifs6[MOAT_MAX_IFS];   /* ip6.c/nd.c; on = 0: no IPv6 there */
+    struct ip6_state ip6;
 };
 
 #define MCORE_DROP(c, reason) ((c)->stats.drops[MOAT_DROP_##reason]++)
@@ -214,11 +306,17 @@ void pkt_init(struct mcore *c, void *mem, uint32_t n);
 struct pkt *pkt_alloc(struct mcore *c);         /* NULL when exhausted (counted) */
 void pkt_free(struct mcore *c, struct pkt *p);  /* takes p; NULL is fine */
 void pkt_free_list(struct mcore *c, struct pkt *head);
+/* Append @p p (taken) to the queue head/tail of *n packets; when it holds
+ * @p max already, the oldest is freed first and true returned (ARP and
+ * neighbour discovery queues count that as a drop). */
+bool pkt_queue_push(struct mcore *c, struct pkt **head, struct pkt **tail, uint8_t *n,
+                    uint32_t max, struct pkt *p);
 
 /* ---- eth.c ------------------------------------------------------------ */
 
 #define ETH_TYPE_IP4 0x0800u
 #define ETH_TYPE_ARP 0x0806u
+#define ETH_TYPE_IP6 0x86ddu
 /* Write an Ethernet header at @p f. */
 void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
 extern const uint8_t eth_bcast[6];
@@ -336,6 +434,15 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx);
 uint64_t reass_poll(struct mcore *c);
 /* Drop every datagram in progress (stack shutdown). */
 void reass_shutdown(struct mcore *c);
+/* Fragment lists, shared by IPv4 and IPv6 reassembly: packets sorted by
+ * offset (p->aux), data from p->off to p->len; each counts in reass_pkts. */
+void frag_list_free(struct mcore *c, struct pkt *head);
+void frag_list_insert(struct pkt **head, struct pkt *p);
+/* No hole up to @p total (0: the last fragment has not come). */
+bool frag_list_complete(const struct pkt *head, uint32_t total);
+/* Is [off, off+n) (@p last: the final piece) consistent with the end we
+ * know (@p total, 0: unknown) and the data held? */
+bool frag_list_fits(const struct pkt *head, uint32_t total, size_t off, size_t n, bool last);
 
 /* ---- icmp.c ----------------------------------------------------------- */
 
@@ -354,6 +461,9 @@ void icmp_input(struct mcore *c, const struct ip4_rx *rx);
  * to the RFC 1122 never-send rules and the rate limit. */
 void icmp_send_error(struct mcore *c, const struct ip4_rx *rx, uint8_t type,
                      uint8_t code, uint32_t rest);
+/* Take a token from bucket @p b (cfg.icmp_err_per_s per second, as many
+ * at most); false when none is left. ICMPv4 and ICMPv6 have one each. */
+bool icmp_bucket_take(struct mcore *c, struct icmp_state *b);
 
 /* ---- udp.c ------------------------------------------------------------ */
 
@@ -422,6 +532,188 @@ void dhcp_arp_input(struct mcore *c, unsigned ifx, uint16_t op, const uint8_t sh
 uint64_t dhcp_poll(struct mcore *c);
 /* Fill @p out with interface @p ifx's address and lease. */
 void dhcp_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out);
+
+/* ---- ip6.c: the IPv6 network layer (the contract TCP/UDP code against) ---- */
+
+#define IP6_PROTO_HOPOPTS 0u
+#define IP6_PROTO_ROUTING 43u
+#define IP6_PROTO_FRAG    44u
+#define IP6_PROTO_ICMP6   58u
+#define IP6_PROTO_NONE    59u
+#define IP6_PROTO_DSTOPTS 60u
+#define IP6_MIN_MTU       1280u
+
+/* A validated datagram after the extension headers. */
+struct ip6_rx {
+    uint8_t src[16], dst[16];
+    uint8_t proto;              /* upper-layer protocol (after hop-by-hop/dest/fragment) */
+    uint8_t hlim, tclass, ifx;
+    uint8_t to_mcast;           /* dst was multicast */
+    uint8_t was_frag;           /* reassembled */
+    uint8_t csum_ok;            /* link vouched for the L4 checksum (never for fragments) */
+    const uint8_t *l4;  size_t l4_len;     /* upper-layer header + payload */
+    const uint8_t *dgram; size_t dgram_len; /* whole datagram (for ICMPv6 errors) */
+};
+
+/* An outgoing datagram being built (mirrors struct ip4_tx). */
+struct ip6_tx {
+    uint8_t *l4;                /* write the transport header + payload here */
+    size_t l4_cap;
+    uint8_t src[16], dst[16];
+    unsigned ifx;
+    uint8_t tclass;             /* traffic class (DSCP/ECN); 0 from ip6_tx_begin */
+    /* private to ip6.c */
+    uint8_t nexthop[16];
+    uint8_t hlim;
+    uint16_t mtu;               /* path MTU to dst */
+    uint8_t *frame;
+    int direct;                 /* frame is a link buffer, sent as is */
+};
+
+/* What an ICMPv6 error quotes of one of our own datagrams. */
+struct ip6_quote {
+    uint8_t src[16], dst[16];   /* of the quoted (our) datagram */
+    uint8_t proto;              /* upper layer, after the extension headers */
+    const uint8_t *l4;          /* quoted transport bytes */
+    size_t l4_len;              /* at least 8 */
+};
+
+/* ip6_tx_end flags. */
+enum {
+    IP6_TX_NOFRAG = 1u,         /* larger than the path MTU: MOAT_E_MSGSIZE, not fragments */
+    IP6_TX_HLIM255 = 2u,        /* hop limit 255 (NDP, RFC 4861 6.1) */
+    IP6_TX_HLIM1 = 4u           /* hop limit 1 (MLD) */
+};
+
+void ip6_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len);
+/* Dispatch a validated datagram: 58 -> icmp6_input; 6 -> tcp6_input;
+ * 17 -> udp6_input; anything else a parameter problem. */
+void ip6_deliver(struct mcore *c, const struct ip6_rx *rx);
+/* Choose interface, source and path MTU for @p dst. @p src may be all-zero
+ * (chosen here, RFC 6724 simplified: an address of the destination's
+ * scope, longest matching prefix) or one of ours (it picks the interface,
+ * which is how a link-local destination's zone is given). Returns 0,
+ * MOAT_E_NETUNREACH (no on-link prefix, no default router),
+ * MOAT_E_ADDRNOTAVAIL (no usable source), MOAT_E_HOSTUNREACH (::, ::1). */
+int  ip6_route(struct mcore *c, const uint8_t dst[16], unsigned *ifx, uint8_t src[16],
+               uint16_t *mtu);
+/* Start a datagram of @p l4_len upper-layer bytes to @p dst from @p src
+ * (all-zero: chosen). Returns 0, a route error or MOAT_E_MSGSIZE. */
+int  ip6_tx_begin(struct mcore *c, struct ip6_tx *tx, const uint8_t src[16],
+                  const uint8_t dst[16], size_t l4_len);
+/* Finish and send it: fragments when l4_len exceeds the path MTU (unless
+ * IP6_TX_NOFRAG), queues behind neighbour discovery when needed. Returns 0
+ * or an error; the datagram is gone either way (drops counted). */
+int  ip6_tx_end(struct mcore *c, struct ip6_tx *tx, uint8_t proto, size_t l4_len,
+                unsigned flags);
+void ip6_tx_cancel(struct mcore *c, struct ip6_tx *tx);
+/* The pseudo-header (RFC 8200 8.1) as a folded 16-bit ones' complement sum,
+ * NOT complemented: cksum_fold(cksum_add(ip6_pseudo_sum(...), l4, len)) is
+ * the checksum to store, and 0 when checking a received one. */
+uint16_t ip6_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint32_t len, uint8_t proto);
+/* One of our unicast addresses (tentative and duplicate ones are not). */
+bool ip6_is_ours(const struct mcore *c, const uint8_t a[16]);
+/* Interface @p ifx's usable link-local address; false if none (yet). */
+bool ip6_ll_addr(const struct mcore *c, unsigned ifx, uint8_t out[16]);
+/* Write the 40-byte fixed header at @p h (flow label 0). */
+void ip6_header(uint8_t *h, uint8_t tclass, size_t plen, uint8_t nh, uint8_t hlim,
+                const uint8_t src[16], const uint8_t dst[16]);
+/* Send an IPv6 datagram already built in @p dg (header included) on @p ifx
+ * via @p nexthop, fragmenting to @p mtu when allowed. Used by the ND queue. */
+int  ip6_output_raw(struct mcore *c, unsigned ifx, const uint8_t nexthop[16],
+                    const uint8_t *dg, size_t len, size_t mtu, bool may_frag);
+/* Small address helpers. */
+static inline bool ip6_is_zero(const uint8_t a[16])
+{
+    static const uint8_t z[16];
+    return memcmp(a, z, 16) == 0;
+}
+static inline bool ip6_is_mcast(const uint8_t a[16]) { return a[0] == 0xff; }
+static inline bool ip6_is_ll(const uint8_t a[16]) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+static inline bool ip6_eq(const uint8_t a[16], const uint8_t b[16]) { return memcmp(a, b, 16) == 0; }
+bool ip6_prefix_eq(const uint8_t a[16], const uint8_t b[16], unsigned plen);
+/* ff02::1:ffXX:XXXX for @p a. */
+void ip6_solicited_node(const uint8_t a[16], uint8_t out[16]);
+/* 33:33 + the group's low 32 bits (RFC 2464 7). */
+void ip6_mcast_mac(const uint8_t group[16], uint8_t mac[6]);
+/* Does interface @p ifx listen to multicast group @p g (all-nodes, a
+ * solicited-node group of one of its addresses, tentative ones included)? */
+bool ip6_group_member(const struct mcore *c, unsigned ifx, const uint8_t g[16]);
+/* The upper-layer hooks (until ip6sock: core/ip6_l4stub.c). */
+void tcp6_input(struct mcore *c, const struct ip6_rx *rx);
+void udp6_input(struct mcore *c, const struct ip6_rx *rx);
+/* An ICMPv6 error (dest unreachable, packet too big, time exceeded,
+ * parameter problem) about a datagram we sent; @p param is bytes 4..7
+ * (the MTU for a packet too big, after ip6.c lowered the path MTU). */
+void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
+                     uint32_t param);
+void udp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
+                     uint32_t param);
+/* Path MTU to @p dst (interface MTU when nothing was learnt). */
+uint16_t ip6_pmtu_get(struct mcore *c, unsigned ifx, const uint8_t dst[16]);
+void ip6_pmtu_set(struct mcore *c, const uint8_t dst[16], uint32_t mtu);
+/* Set up interface state (mcore_init): link-local, static addresses. */
+void ip6_init(struct mcore *c);
+
+/* ---- ip6_reass.c -------------------------------------------------------- */
+
+size_t reass6_mem_size(const struct moat_config *cfg);
+void reass6_init(struct mcore *c, void *mem);
+/* A datagram with a non-atomic fragment header at @p foff (bytes from the
+ * start; @p nhpos: offset of the next-header byte that named it). */
+void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len,
+                  size_t foff, size_t nhpos);
+uint64_t reass6_poll(struct mcore *c);
+void reass6_shutdown(struct mcore *c);
+/* Continue input of a whole (reassembled or unfragmented) datagram. */
+void ip6_input_dgram(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len,
+                     bool was_frag);
+
+/* ---- icmp6.c ------------------------------------------------------------ */
+
+#define ICMP6_UNREACH      1u
+#define ICMP6_PKT_TOO_BIG  2u
+#define ICMP6_TIME_EXCEEDED 3u
+#define ICMP6_PARAM_PROB   4u
+#define ICMP6_ECHO         128u
+#define ICMP6_ECHO_REPLY   129u
+#define ICMP6_UNREACH_PORT 4u
+
+void icmp6_input(struct mcore *c, const struct ip6_rx *rx);
+/* Send an ICMPv6 error about @p rx (quotes as much as fits in 1280 bytes),
+ * subject to RFC 4443 2.4 (e): never about errors, multicast (except packet
+ * too big and parameter problem code 2), unspecified/multicast sources; and
+ * to the rate limit (cfg.icmp_err_per_s, a token bucket). */
+void icmp6_send_error(struct mcore *c, const struct ip6_rx *rx, uint8_t type, uint8_t code,
+                      uint32_t param);
+/* Build and send an ICMPv6 message of @p len bytes at @p msg (checksum
+ * filled here) from @p src (zero: chosen; :: allowed for DAD with
+ * IP6_TX_HLIM255 on interface @p ifx's multicast) to @p dst. */
+int icmp6_send(struct mcore *c, unsigned ifx, const uint8_t src[16], const uint8_t dst[16],
+               const uint8_t *msg, size_t len, unsigned flags);
+
+/* ---- nd.c --------------------------------------------------------------- */
+
+size_t nd_mem_size(const struct moat_config *cfg);
+void nd_init(struct mcore *c, void *mem);
+/* ICMPv6 types 130..137 (MLD queries, RS/RA/NS/NA/redirect). */
+void nd_input(struct mcore *c, const struct ip6_rx *rx);
+/* Resolved link address of @p nexthop on @p ifx (multicast mapped here). */
+bool nd_lookup(struct mcore *c, unsigned ifx, const uint8_t nexthop[16], uint8_t mac[6]);
+/* Queue a complete IPv6 datagram (takes @p p) for @p nexthop and solicit. */
+void nd_queue(struct mcore *c, unsigned ifx, const uint8_t nexthop[16], struct pkt *p);
+/* Timers: NUD, DAD, router solicitation, MLD, lifetimes. */
+uint64_t nd_poll(struct mcore *c);
+void nd_shutdown(struct mcore *c);
+/* Default router for @p ifx (any interface if ifx >= n_ifs); false if none. */
+bool nd_default_router(struct mcore *c, unsigned *ifx, uint8_t out[16]);
+/* Is @p dst on-link for @p ifx (a prefix of an address or from an RA)? */
+bool nd_on_link(const struct mcore *c, unsigned ifx, const uint8_t dst[16]);
+/* Interface @p ifx's addresses, router and MTU for moat_stats. */
+void ip6_info(const struct mcore *c, unsigned ifx, struct moat_ip6_info *out);
+/* Add an address (tentative; DAD starts at the next poll). */
+int nd_addr_add(struct mcore *c, unsigned ifx, const uint8_t a[16], uint8_t plen,
+                uint8_t origin, uint64_t preferred_until, uint64_t valid_until);
 
 #include "tcp.h"
 

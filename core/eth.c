@@ -17,6 +17,25 @@ void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t t
     wr16(f + 12, type);
 }
 
+/* Does the 33:33:xx:xx:xx:xx destination of @p f map a group interface
+ * @p ifx listens to (all-nodes, its solicited-node groups)? */
+static bool eth_ip6_group_ok(const struct mcore *c, unsigned ifx, const uint8_t *f)
+{
+    const struct mc_if6 *f6 = &c->ifs6[ifx];
+    static const uint8_t all_nodes_low[4] = {0, 0, 0, 1};
+    if (!f6->on)
+        return false;
+    if (memcmp(f + 2, all_nodes_low, 4) == 0)
+        return true;
+    for (unsigned k = 0; k < MCORE_IP6_ADDRS; k++) {
+        const struct ip6_addr *a = &f6->addr[k];
+        if (a->state != IP6A_NONE && a->state != IP6A_DUPLICATE && f[2] == 0xff &&
+            memcmp(f + 3, a->a + 13, 3) == 0)
+            return true;
+    }
+    return false;
+}
+
 void mcore_input(struct mcore *c, unsigned ifx, const uint8_t *f, size_t len,
                  uint64_t now_us)
 {
@@ -47,12 +66,21 @@ void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *f, size_t l
         MCORE_DROP(c, ETH_NOT_US);
         return;
     }
+    /* IPv6 multicast MACs (33:33 + the group's low 32 bits): only the
+     * groups we joined (ip6_input checks the whole group address). */
+    if (f[0] == 0x33 && f[1] == 0x33 && !eth_ip6_group_ok(c, ifx, f)) {
+        MCORE_DROP(c, ETH_NOT_US);
+        return;
+    }
     switch (rd16(f + 12)) {
     case ETH_TYPE_IP4:
         ip4_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
         break;
     case ETH_TYPE_ARP:
         arp_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
+        break;
+    case ETH_TYPE_IP6:
+        ip6_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
         break;
     default:
         MCORE_DROP(c, ETH_TYPE);

@@ -89,21 +89,21 @@ void icmp_input(struct mcore *c, const struct ip4_rx *rx)
     }
 }
 
-static bool icmp_rate_ok(struct mcore *c)
+bool icmp_bucket_take(struct mcore *c, struct icmp_state *b)
 {
     uint32_t rate = c->cfg.icmp_err_per_s;
     if (rate == 0)
         return false;
-    uint64_t elapsed = c->now - c->icmp.tokens_at;
+    uint64_t elapsed = c->now - b->tokens_at;
     if (elapsed >= 1000000u / rate) {
         uint64_t add = elapsed * rate / 1000000u;
-        uint64_t t = c->icmp.tokens + add;
-        c->icmp.tokens = (uint32_t)(t > rate ? rate : t);
-        c->icmp.tokens_at = c->now;
+        uint64_t t = b->tokens + add;
+        b->tokens = (uint32_t)(t > rate ? rate : t);
+        b->tokens_at = c->now;
     }
-    if (c->icmp.tokens == 0)
+    if (b->tokens == 0)
         return false;
-    c->icmp.tokens--;
+    b->tokens--;
     return true;
 }
 
@@ -123,7 +123,7 @@ void icmp_send_error(struct mcore *c, const struct ip4_rx *rx, uint8_t type,
         if (l < 1 || icmp_is_error_type(rx->dgram[rx->hdr_len]))
             return;
     }
-    if (!icmp_rate_ok(c)) {
+    if (!icmp_bucket_take(c, &c->icmp)) {
         MCORE_DROP(c, ICMP_RATELIMIT);
         return;
     }

@@ -41,15 +41,54 @@ void reass_init(struct mcore *c, void *mem)
     c->ip.reass_due = MCORE_NEVER;
 }
 
-static void reass_free(struct mcore *c, struct reass_slot *r)
-{
-    for (struct pkt *p = r->frags; p; p = p->next)
-        c->reass_pkts--;
-    pkt_free_list(c, r->frags);
-    memset(r, 0, sizeof(*r));
-}
+/* ---- fragment lists (IPv4 and IPv6 reassembly) ---- */
 
 static size_t frag_len(const struct pkt *p) { return (size_t)p->len - p->off; }
+
+void frag_list_free(struct mcore *c, struct pkt *head)
+{
+    for (struct pkt *p = head; p; p = p->next)
+        c->reass_pkts--;
+    pkt_free_list(c, head);
+}
+
+void frag_list_insert(struct pkt **head, struct pkt *p)
+{
+    struct pkt **pp = head;
+    while (*pp && (*pp)->aux <= p->aux)
+        pp = &(*pp)->next;
+    p->next = *pp;
+    *pp = p;
+}
+
+bool frag_list_complete(const struct pkt *head, uint32_t total)
+{
+    size_t need = 0;
+    for (const struct pkt *p = head; p; p = p->next) {
+        if (p->aux > need)
+            return false;                   /* a hole */
+        if (p->aux + frag_len(p) > need)
+            need = p->aux + frag_len(p);
+    }
+    return total && need >= total;
+}
+
+bool frag_list_fits(const struct pkt *head, uint32_t total, size_t off, size_t n, bool last)
+{
+    if (total && (off + n > total || (last && off + n != total)))
+        return false;
+    if (last && !total)
+        for (const struct pkt *q = head; q; q = q->next)
+            if (q->aux + frag_len(q) > off + n)
+                return false;
+    return true;
+}
+
+static void reass_free(struct mcore *c, struct reass_slot *r)
+{
+    frag_list_free(c, r->frags);
+    memset(r, 0, sizeof(*r));
+}
 
 /* Compare the overlap of [o, o+n) with what @p r holds. Returns -1 on a
  * conflict, 1 if fully covered already, 0 otherwise. */
@@ -71,14 +110,7 @@ static int reass_overlap(const struct reass_slot *r, size_t o, size_t n, const u
 
 static void reass_complete(struct mcore *c, struct reass_slot *r)
 {
-    size_t need = 0;
-    for (struct pkt *p = r->frags; p; p = p->next) {
-        if (p->aux > need)
-            return;                         /* a hole */
-        if (p->aux + frag_len(p) > need)
-            need = p->aux + frag_len(p);
-    }
-    if (!r->total || need < r->total)
+    if (!frag_list_complete(r->frags, r->total))
         return;
     /* Complete: header of the first fragment, then every piece in place. */
     struct pkt *first = r->frags;
@@ -147,13 +179,8 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx)
             c->ip.reass_due = r->expires;
     }
     /* Consistency with what we know of the end of the datagram. */
-    if (r->total && (off + n > r->total || (last && off + n != r->total)))
+    if (!frag_list_fits(r->frags, r->total, off, n, last))
         goto bad;
-    if (last && !r->total) {
-        for (struct pkt *q = r->frags; q; q = q->next)
-            if (q->aux + frag_len(q) > off + n)
-                goto bad;
-    }
     int ov = reass_overlap(r, off, n, h + rx->hdr_len);
     if (ov < 0) {
         MCORE_DROP(c, FRAG_OVERLAP);
@@ -179,11 +206,7 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx)
     p->len = (uint16_t)rx->tot_len;
     p->off = (uint16_t)rx->hdr_len;
     p->aux = (uint32_t)off;
-    struct pkt **pp = &r->frags;
-    while (*pp && (*pp)->aux <= off)
-        pp = &(*pp)->next;
-    p->next = *pp;
-    *pp = p;
+    frag_list_insert(&r->frags, p);
     r->nfrags++;
     if (last)
         r->total = (uint32_t)(off + n);

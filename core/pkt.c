@@ -60,3 +60,27 @@ void pkt_free_list(struct mcore *c, struct pkt *head)
         head = n;
     }
 }
+
+bool pkt_queue_push(struct mcore *c, struct pkt **head, struct pkt **tail, uint8_t *n,
+                    uint32_t max, struct pkt *p)
+{
+    bool dropped = false;
+    if (*n >= max && *head) {
+        /* RFC 1122 2.3.2.2: keep the most recent; drop the oldest. */
+        struct pkt *old = *head;
+        *head = old->next;
+        if (!*head)
+            *tail = NULL;
+        (*n)--;
+        pkt_free(c, old);
+        dropped = true;
+    }
+    p->next = NULL;
+    if (*tail)
+        (*tail)->next = p;
+    else
+        *head = p;
+    *tail = p;
+    (*n)++;
+    return dropped;
+}

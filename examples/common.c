@@ -26,7 +26,11 @@ static struct {
     int dhcp;           /* --dhcp seen */
     int n_links;        /* --tap/--wire seen */
     uint32_t max_sockets;   /* as configured (ex_link_finish) */
-} ex = { "moat-example", "", 0, 0, 0, 0 };
+    int n_ip6;          /* --ip6 seen */
+    /* IPv6 addresses already printed by ex_print_ip6 (interface 0) */
+    uint8_t ip6_shown[MOAT_IP6_ADDRS][16];
+    uint8_t ip6_shown_len[MOAT_IP6_ADDRS];  /* 0: slot unused */
+} ex = { "moat-example", "", 0, 0, 0, 0, 0, {{0}}, {0} };
 
 void ex_init(const char *prog, const char *usage_extra)
 {
@@ -53,6 +57,9 @@ _Noreturn void ex_usage(const char *why)
             "  --dhcp             take the address, gateway, MTU and DNS servers by DHCP\n"
             "                     (with --ip too: the address to ask for first)\n"
             "  --dhcp-lease-max S treat longer DHCP leases as S seconds (tests)\n"
+            "  --ip6 ADDR/PREFIX  a static IPv6 address (up to 2); a link-local address is\n"
+            "                     always added, SLAAC takes more from router advertisements\n"
+            "  --no-slaac         no router solicitation, no addresses from advertisements\n"
             "  --gw ADDR          default gateway\n"
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address;\n"
             "                     with --dhcp: random, locally administered)\n"
@@ -146,6 +153,22 @@ int ex_link_opt(struct moat_config *cfg, int argc, char **argv, int *i)
         ifc->ip = ip;
         ifc->prefix = prefix;
         ex.have_ip = 1;
+        return 1;
+    }
+    if (strcmp(opt, "--ip6") == 0) {
+        const char *v = ex_optarg(argc, argv, i);
+        uint8_t a[16], prefix = 64;
+        if (ex.n_ip6 >= MOAT_IP6_STATIC_MAX)
+            ex_bad_value(opt, v, "at most 2 static IPv6 addresses");
+        if (moat_ip6_parse_cidr(v, a, &prefix) != 0 || a[0] == 0xff)
+            ex_bad_value(opt, v, "expected a unicast ADDR/PREFIX, e.g. 2001:db8:1::2/64");
+        memcpy(ifc->ip6[ex.n_ip6], a, 16);
+        ifc->ip6_prefix[ex.n_ip6] = prefix;
+        ex.n_ip6++;
+        return 1;
+    }
+    if (strcmp(opt, "--no-slaac") == 0) {
+        ifc->no_slaac = 1;
         return 1;
     }
     if (strcmp(opt, "--dhcp") == 0) {
@@ -260,6 +283,50 @@ void ex_print_address(const struct moat_dhcp_info *info)
             printf(" dns=%s", moat_ip4_format(info->dns[i], g));
     }
     printf("\n");
+    fflush(stdout);
+}
+
+void ex_print_ip6(struct moat_stack *st)
+{
+    static const char *const origin[] = {"", "link-local", "static", "slaac"};
+    struct moat_stats s;
+    char a[MOAT_IP6_STRLEN];
+
+    if (moat_stack_stats(st, &s) != 0)
+        return;
+    const struct moat_ip6_info *in = &s.ip6[0];
+    /* Gone: printed before, no longer usable. */
+    for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++) {
+        if (!ex.ip6_shown_len[k])
+            continue;
+        int still = 0;
+        for (unsigned j = 0; j < MOAT_IP6_ADDRS && !still; j++)
+            still = (in->state[j] == MOAT_IP6_PREFERRED || in->state[j] == MOAT_IP6_DEPRECATED) &&
+                    memcmp(in->addr[j], ex.ip6_shown[k], 16) == 0;
+        if (!still) {
+            printf("address gone %s/%u\n", moat_ip6_format(ex.ip6_shown[k], a),
+                   ex.ip6_shown_len[k]);
+            ex.ip6_shown_len[k] = 0;
+        }
+    }
+    /* New: usable and not printed yet. */
+    for (unsigned j = 0; j < MOAT_IP6_ADDRS; j++) {
+        if (in->state[j] != MOAT_IP6_PREFERRED && in->state[j] != MOAT_IP6_DEPRECATED)
+            continue;
+        int shown = 0, free_k = -1;
+        for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++) {
+            if (ex.ip6_shown_len[k] && memcmp(in->addr[j], ex.ip6_shown[k], 16) == 0)
+                shown = 1;
+            if (!ex.ip6_shown_len[k] && free_k < 0)
+                free_k = (int)k;
+        }
+        if (shown || free_k < 0)
+            continue;
+        memcpy(ex.ip6_shown[free_k], in->addr[j], 16);
+        ex.ip6_shown_len[free_k] = in->prefix[j] ? in->prefix[j] : 128;
+        printf("address %s/%u %s\n", moat_ip6_format(in->addr[j], a), in->prefix[j],
+               in->origin[j] <= MOAT_IP6_SLAAC ? origin[in->origin[j]] : "");
+    }
     fflush(stdout);
 }
 
@@ -404,6 +471,18 @@ void ex_print_stats(struct moat_stack *st)
                 (unsigned long long)s.dhcp_requests, (unsigned long long)s.dhcp_acks,
                 (unsigned long long)s.dhcp_renewals, (unsigned long long)s.dhcp_naks,
                 (unsigned long long)s.dhcp_declines, (unsigned long long)s.dhcp_expiries);
+    /* IPv6 (docs/ipv6.md), when it was used. */
+    if (s.nd_solicits_out + s.icmp6_echo_replies + s.nd_ra_in != 0)
+        fprintf(stderr, "%s: stats: ip6_frags_out=%llu ip6_reassembled=%llu "
+                        "icmp6_echo_replies=%llu icmp6_errors_out=%llu nd_solicits_out=%llu "
+                        "nd_adverts_out=%llu nd_rs_out=%llu nd_ra_in=%llu mld_reports_out=%llu "
+                        "dad_conflicts=%llu\n",
+                ex.prog, (unsigned long long)s.ip6_frags_out,
+                (unsigned long long)s.ip6_reassembled, (unsigned long long)s.icmp6_echo_replies,
+                (unsigned long long)s.icmp6_errors_out, (unsigned long long)s.nd_solicits_out,
+                (unsigned long long)s.nd_adverts_out, (unsigned long long)s.nd_rs_out,
+                (unsigned long long)s.nd_ra_in, (unsigned long long)s.mld_reports_out,
+                (unsigned long long)s.dad_conflicts);
     for (int r = 0; r < MOAT_DROP_COUNT; r++) {
         if (s.drops[r] != 0)
             fprintf(stderr, "%s: drop: %s=%llu (%s)\n", ex.prog, moat_drop_name(r),

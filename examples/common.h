@@ -61,6 +61,11 @@ int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip);
 /* Print "address A/P[ dhcp lease=Ns gw=G dns=D...]" on stdout (nothing
  * when @p info holds no address). */
 void ex_print_address(const struct moat_dhcp_info *info);
+/* IPv6: one line "address ADDR/LEN ORIGIN" (link-local, static, slaac) for
+ * each usable address of interface 0 not printed before, "address gone
+ * ADDR/LEN" for one printed that went away (lifetime, DAD). Cheap enough
+ * to call a few times a second. */
+void ex_print_ip6(struct moat_stack *st);
 
 /* Check that --ip (or --dhcp) and exactly one of --tap/--wire were given, and that the
  * whole configuration is valid (moat_config_check); usage + exit 2 if not. */

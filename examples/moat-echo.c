@@ -217,6 +217,13 @@ int main(int argc, char **argv)
         return 1;
     }
     ex_ready();
+    if (!ex_link_dhcp()) {
+        /* The static IPv4 address, as a lease would be printed; IPv6 ones
+         * follow as DAD lets them be used (the loop below). */
+        struct moat_dhcp_info info;
+        if (moat_dhcp_info(e.st, 0, &info) == 0)
+            ex_print_address(&info);
+    }
 
     /* The user pointers: a connection, or one of these two markers. */
     rc = 0;
@@ -231,16 +238,19 @@ int main(int argc, char **argv)
     }
     e.udp_watched = MOAT_POLLIN;
     /* With --dhcp: one "address ..." line after "ready" each time the
-     * lease brings an address, "address none" when it is lost. */
+     * lease brings an address, "address none" when it is lost; IPv6
+     * addresses likewise as they become usable (ex_print_ip6). */
     uint32_t addr_changes = 0;
     double addr_checked = 0;
     while (!ex_stop) {
         unsigned nready = 0;
 
-        if (ex_link_dhcp() && ex_now() - addr_checked >= 0.2) {
-            struct moat_dhcp_info info;
+        if (ex_now() - addr_checked >= 0.2) {
             addr_checked = ex_now();
-            if (moat_dhcp_info(e.st, 0, &info) == 0 && info.changes != addr_changes) {
+            ex_print_ip6(e.st);     /* IPv6 addresses as DAD/SLAAC make them */
+            struct moat_dhcp_info info;
+            if (ex_link_dhcp() && moat_dhcp_info(e.st, 0, &info) == 0 &&
+                info.changes != addr_changes) {
                 addr_changes = info.changes;
                 if (info.ip) {
                     ex_print_address(&info);

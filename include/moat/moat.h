@@ -35,6 +35,7 @@ extern "C" {
  * touched only as data moves and given back when the slot is freed. */
 #define MOAT_HOSTED_SOCK_BYTES (4u << 20)
 #define MOAT_PATH_MAX 256
+#define MOAT_IP6_STATIC_MAX 2   /* static IPv6 addresses per interface */
 
 struct moat_link;   /* see <moat/link.h> */
 struct moat_stack;  /* opaque; one per moat_stack_open() */
@@ -80,6 +81,13 @@ struct moat_if_config {
     uint8_t  no_offload;    /* TAP: 1 = plain frames, no virtio-net offloads (default 0:
                                transmit and receive offloads on where the device has them;
                                MOAT_TAP_OFFLOAD=0|1 in the environment overrides) */
+    /* IPv6 (docs/ipv6.md). A link-local address (modified EUI-64 of the
+     * MAC) is always configured unless no_ip6; SLAAC takes addresses from
+     * router advertisements unless no_slaac. */
+    uint8_t  ip6[MOAT_IP6_STATIC_MAX][16];  /* static addresses; all-zero: unused */
+    uint8_t  ip6_prefix[MOAT_IP6_STATIC_MAX]; /* their prefix lengths, 1..128 (on-link) */
+    uint8_t  no_slaac;      /* 1: no router solicitations, no addresses from RAs */
+    uint8_t  no_ip6;        /* 1: no IPv6 at all on this interface */
 };
 
 /* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */
@@ -159,7 +167,7 @@ struct moat_config {
      * See docs/faults.md. */
     uint32_t net_stall_ms;
 
-    /* Largest IPv4 datagram (header included) the stack sends in
+    /* Largest IP datagram (IPv4 or IPv6, header included) the stack sends in
      * fragments or reassembles: 576..65535, and at least every
      * interface's MTU; 0 means 65535 (the default). The core keeps two
      * buffers of this size (a datagram being built, a datagram being
@@ -169,6 +177,11 @@ struct moat_config {
      * larger UDP send then fails with MOAT_E_MSGSIZE and a larger
      * fragmented datagram is dropped (FRAG_BAD). */
     uint32_t ip_max_datagram;
+
+    /* IPv6 duplicate address detection: neighbour solicitations per
+     * address before it is used (RFC 4862 DupAddrDetectTransmits; default
+     * 1; 0: addresses are used at once, without DAD). */
+    uint8_t ip6_dad_transmits;
 };
 
 /*
@@ -232,6 +245,15 @@ int moat_ip4_parse(const char *text, uint32_t *out);
 int moat_ip4_parse_cidr(const char *text, uint32_t *ip, uint8_t *prefix);
 /* Format as dotted quad into @p buf (at least 16 bytes); returns buf. */
 char *moat_ip4_format(uint32_t ip, char *buf);
+/* Parse IPv6 text (RFC 4291 2.2: "::" compression, a trailing dotted
+ * IPv4 part) into 16 bytes. Returns 0 or MOAT_E_INVAL. */
+int moat_ip6_parse(const char *text, uint8_t out[16]);
+/* Parse "addr/len" (len 1..128); a missing /len leaves @p prefix untouched. */
+int moat_ip6_parse_cidr(const char *text, uint8_t out[16], uint8_t *prefix);
+/* Format per RFC 5952 (lower case, longest zero run as "::") into @p buf
+ * (at least MOAT_IP6_STRLEN bytes); returns buf. */
+#define MOAT_IP6_STRLEN 46
+char *moat_ip6_format(const uint8_t a[16], char *buf);
 /* Parse "aa:bb:cc:dd:ee:ff". Returns 0 or MOAT_E_INVAL. */
 int moat_mac_parse(const char *text, uint8_t mac[6]);
 

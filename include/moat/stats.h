@@ -55,7 +55,18 @@ extern "C" {
     X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
     X(BOUNDARY, "malformed message or descriptor from another domain")    \
     X(DHCP_MALFORMED, "DHCP message malformed, not for us, or unexpected now") \
-    X(LINK_RX_BAD, "received frame whose link metadata (virtio-net header) was malformed")
+    X(LINK_RX_BAD, "received frame whose link metadata (virtio-net header) was malformed") \
+    X(IP6_SHORT, "IPv6 datagram shorter than its header or payload length")  \
+    X(IP6_BAD_SRC, "IPv6 source address is multicast")                     \
+    X(IP6_NOT_US, "IPv6 datagram not addressed to this stack (or a group it did not join)") \
+    X(IP6_EXTHDR, "IPv6 extension header malformed, misplaced or refused (routing)") \
+    X(IP6_PROTO, "unsupported IPv6 next header")                           \
+    X(ICMP6_MALFORMED, "ICMPv6 message malformed or checksum wrong")       \
+    X(ICMP6_IGNORED, "ICMPv6 message that needs no action")                \
+    X(ICMP6_RATELIMIT, "ICMPv6 error suppressed by the rate limit")        \
+    X(ND_MALFORMED, "neighbour discovery message invalid (hop limit, length, options)") \
+    X(ND_QUEUE_FULL, "packet waiting for neighbour discovery dropped: queue full") \
+    X(ND_UNRESOLVED, "packet dropped: next hop never answered neighbour solicitation")
 
 /* DHCP client states (moat_dhcp_info.state; RFC 2131 figure 5, plus the
  * RFC 5227 probe of the offered address). */
@@ -85,6 +96,27 @@ struct moat_dhcp_info {
     uint32_t t1_s, t2_s;     /* renewal and rebinding times, from the lease start */
     uint32_t remaining_s;    /* seconds left of the lease (0 when not bound) */
     uint32_t changes;        /* counts every address gained or lost */
+};
+
+/* IPv6 addresses of one interface (moat_stats.ip6; docs/ipv6.md). */
+#define MOAT_IP6_ADDRS 6
+enum moat_ip6_state {
+    MOAT_IP6_NONE = 0,       /* slot unused */
+    MOAT_IP6_TENTATIVE,      /* duplicate address detection running */
+    MOAT_IP6_PREFERRED,      /* usable */
+    MOAT_IP6_DEPRECATED,     /* preferred lifetime over: kept for existing use */
+    MOAT_IP6_DUPLICATE       /* DAD found another holder: not used */
+};
+enum moat_ip6_origin { MOAT_IP6_LINKLOCAL = 1, MOAT_IP6_STATIC, MOAT_IP6_SLAAC };
+struct moat_ip6_info {
+    uint8_t addr[MOAT_IP6_ADDRS][16];
+    uint8_t prefix[MOAT_IP6_ADDRS];  /* prefix length */
+    uint8_t state[MOAT_IP6_ADDRS];   /* enum moat_ip6_state */
+    uint8_t origin[MOAT_IP6_ADDRS];  /* enum moat_ip6_origin */
+    uint8_t pad[2];
+    uint8_t router[16];              /* default router (link-local), all-zero: none */
+    uint32_t mtu;                    /* IPv6 link MTU in use */
+    uint32_t changes;                /* counts addresses gained or lost */
 };
 
 enum moat_drop {
@@ -147,6 +179,18 @@ struct moat_stats {
     uint64_t dhcp_renewals;     /* leases extended (in RENEWING or REBINDING) */
     uint64_t dhcp_expiries;     /* leases lost (expired or NAKed while held) */
     struct moat_dhcp_info dhcp[4]; /* per interface (MOAT_MAX_IFS) */
+    /* IPv6 (core/ip6.c, icmp6.c, nd.c; docs/ipv6.md) */
+    uint64_t ip6_frags_out;     /* IPv6 fragments sent */
+    uint64_t ip6_reassembled;   /* IPv6 datagrams reassembled */
+    uint64_t icmp6_echo_replies;
+    uint64_t icmp6_errors_out;
+    uint64_t nd_solicits_out;   /* neighbour solicitations sent (DAD included) */
+    uint64_t nd_adverts_out;    /* neighbour advertisements sent */
+    uint64_t nd_rs_out;         /* router solicitations sent */
+    uint64_t nd_ra_in;          /* router advertisements accepted */
+    uint64_t mld_reports_out;   /* MLDv2 reports sent */
+    uint64_t dad_conflicts;     /* addresses found duplicate */
+    struct moat_ip6_info ip6[4]; /* per interface (MOAT_MAX_IFS) */
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */

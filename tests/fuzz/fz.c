@@ -62,8 +62,60 @@ uint16_t fz_l4sum(const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t n)
     return (uint16_t)~fz_sum16(s, l4, n);
 }
 
+/* IPv6 upper-layer checksum (RFC 8200 8.1) of @p l4 in datagram @p ip. */
+uint16_t fz_l6sum(const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t n)
+{
+    uint8_t ph[8] = {0};
+    wr16(ph + 2, (uint16_t)n);
+    ph[7] = proto;
+    uint32_t s = fz_sum16(0, ip + 8, 32);
+    s = fz_sum16(s, ph, sizeof ph);
+    return (uint16_t)~fz_sum16(s, l4, n);
+}
+
+/* Where the upper layer of an IPv6 datagram starts (hop-by-hop, routing
+ * and destination options walked, bounded); 0 for a fragment or junk. */
+static size_t fz_ip6_l4(const uint8_t *h, size_t n, uint8_t *proto)
+{
+    uint8_t nh = h[6];
+    size_t off = 40;
+    for (int i = 0; i < 8 && (nh == 0 || nh == 43 || nh == 60); i++) {
+        if (off + 8 > n)
+            return 0;
+        nh = h[off];
+        off += ((size_t)h[off + 1] + 1) * 8;
+    }
+    if (off > n || nh == 44)
+        return 0;
+    *proto = nh;
+    return off;
+}
+
+static void fz_fix6(uint8_t *fr, size_t len)
+{
+    uint8_t *h = fr + 14, proto;
+    if (len < 54 || (h[0] >> 4) != 6 || 40u + rd16(h + 4) > len - 14)
+        return;
+    size_t n = 40u + rd16(h + 4);
+    size_t off = fz_ip6_l4(h, n, &proto);
+    if (!off)
+        return;
+    uint8_t *l4 = h + off;
+    size_t m = n - off;
+    size_t ck = proto == 58 ? 2 : proto == 17 ? 6 : proto == 6 ? 16 : 0;
+    if (!ck || m < ck + 2)
+        return;
+    wr16(l4 + ck, 0);
+    uint16_t c = fz_l6sum(h, proto, l4, m);
+    wr16(l4 + ck, (proto == 17 && !c) ? 0xffff : c);
+}
+
 void fz_fix(uint8_t *fr, size_t len)
 {
+    if (len >= 14 && rd16(fr + 12) == 0x86dd) {
+        fz_fix6(fr, len);
+        return;
+    }
     if (len < 34 || rd16(fr + 12) != 0x0800)
         return;
     uint8_t *h = fr + 14;
@@ -141,6 +193,18 @@ void fz_check_frame(const uint8_t *f, size_t len)
         fz_fail("frame length out of range");
     if (memcmp(f + 6, fz_l_mac, 6) != 0)
         fz_fail("frame not from our MAC");
+    if (rd16(f + 12) == 0x86dd) {
+        const uint8_t *h = f + 14;
+        uint8_t proto;
+        if (len < 54 || (h[0] >> 4) != 6 || 40u + rd16(h + 4) > len - 14 || h[7] == 0)
+            fz_fail("bad IPv6 header sent");
+        size_t n = 40u + rd16(h + 4);
+        size_t off = fz_ip6_l4(h, n, &proto);
+        if (off && (proto == 58 || proto == 17 || proto == 6) &&
+            fz_l6sum(h, proto, h + off, n - off) != 0)
+            fz_fail("bad ICMPv6/UDP/TCP checksum sent over IPv6");
+        return;
+    }
     if (rd16(f + 12) != 0x0800)
         return;
     const uint8_t *h = f + 14;

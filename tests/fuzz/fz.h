@@ -105,6 +105,7 @@ void fz_input(struct fz *z, const uint8_t *frame, size_t len);
 uint16_t fz_sum16(uint32_t s, const uint8_t *p, size_t n);
 /* Checksum of an L4 segment with the pseudo header of IPv4 header @p ip. */
 uint16_t fz_l4sum(const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t n);
+uint16_t fz_l6sum(const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t n);
 /* Recompute whatever checksums the headers of frame @p fr make computable
  * (IPv4 header; ICMP, UDP, TCP of an unfragmented datagram). */
 void fz_fix(uint8_t *fr, size_t len);

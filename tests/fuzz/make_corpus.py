@@ -68,6 +68,48 @@ def arp(op, sha, spa, tha, tpa):
     return struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sha + spa + tha + tpa
 
 
+# IPv6 (core/ip6.c, nd.c): L's link-local address is the modified EUI-64 of
+# its MAC; an RA for 2001:db8:1::/64 gives it a SLAAC address.
+L_LL = bytes.fromhex("fe80000000000000" "0000c0fffe000201")
+R_LL = bytes.fromhex("fe80000000000000" "0000000000000002")
+L_G = bytes.fromhex("20010db800010000" "0000c0fffe000201")
+R_G = bytes.fromhex("20010db800010000" "0000000000000002")
+ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+L_SN = bytes.fromhex("ff0200000000000000000001ff000201")
+
+
+def mac6(group):
+    return b"\x33\x33" + group[12:]
+
+
+def ip6(nh, payload, src=R_LL, dst=L_LL, hlim=64):
+    return struct.pack("!IHBB", 0x60000000, len(payload), nh, hlim) + src + dst + payload
+
+
+def icmp6(typ, code, rest, body, src=R_LL, dst=L_LL):
+    m = struct.pack("!BBHI", typ, code, 0, rest) + body
+    c = csum(src + dst + struct.pack("!IxxxB", len(m), 58) + m)
+    return m[:2] + struct.pack("!H", c) + m[4:]
+
+
+def eth6(dst, nh, payload, src=R_LL, hlim=64, mac=None):
+    return eth(mac or (mac6(dst) if dst[0] == 0xFF else L_MAC), 0x86DD,
+               ip6(nh, payload, src, dst, hlim))
+
+
+def ra(prefix_flags=0xC0, extra=b""):
+    pio = struct.pack("!BBBBIII", 3, 4, 64, prefix_flags, 3600, 1800, 0) + L_G[:8] + b"\0" * 8
+    opts = struct.pack("!BB", 1, 1) + R_MAC + pio + struct.pack("!BBHI", 5, 1, 0, 1400) + extra
+    return eth6(ALL_NODES, 58, icmp6(134, 0, (64 << 24) | 1800, b"\0" * 8 + opts,
+                                     dst=ALL_NODES), hlim=255)
+
+
+def udp6(sport, dport, data, src=R_LL, dst=L_LL):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+    c = csum(src + dst + struct.pack("!IxxxB", len(u), 17) + u) or 0xFFFF
+    return u[:6] + struct.pack("!H", c) + u[8:]
+
+
 def rec(frame, adv_ms=0, fix=True):
     return struct.pack("!HH", len(frame), (0x8000 if fix else 0) | adv_ms) + frame
 
@@ -107,6 +149,44 @@ def main():
         "bad_ip_cksum": rec(eth(L_MAC, 0x0800, ip4(17, udp(7, 5000, b"c"))[:10] + b"\0\0"
                                 + ip4(17, udp(7, 5000, b"c"))[12:]), fix=False),
     }
+    # IPv6: the first record lets DAD finish (1.5 s) so later ones reach
+    # usable addresses.
+    echo6 = icmp6(128, 0, 0x00010001, data)
+    big = icmp6(128, 0, 0x00020001, bytes(range(256)) * 8, dst=L_LL)
+    fh = lambda off, m, ident: struct.pack("!BBHI", 58, 0, off | m, ident)
+    ns = icmp6(135, 0, 0, L_LL + struct.pack("!BB", 1, 1) + R_MAC, dst=L_SN)
+    seeds.update({
+        "ip6_echo": rec(eth6(L_LL, 58, echo6), 1500) + rec(eth6(L_LL, 58, echo6))
+        + rec(eth6(ALL_NODES, 58, icmp6(128, 0, 3, b"m", dst=ALL_NODES))),
+        "ip6_ext_headers": rec(eth6(L_LL, 58, echo6), 1500)
+        + rec(eth6(L_LL, 0, struct.pack("!BBBBBBBB", 60, 0, 5, 2, 0, 0, 1, 0)
+                   + struct.pack("!BBBBI", 43, 0, 1, 4, 0)
+                   + struct.pack("!BBBB", 58, 0, 0, 0) + b"\0" * 4 + echo6))
+        + rec(eth6(L_LL, 43, struct.pack("!BBBB", 58, 2, 0, 1) + b"\0" * 20 + echo6))
+        + rec(eth6(L_LL, 60, struct.pack("!BBBB", 58, 0, 0x9E, 4) + b"\0" * 4 + echo6))
+        + rec(eth6(L_LL, 0x8F, b"\0" * 16)),
+        "ip6_fragments": rec(eth6(L_LL, 58, echo6), 1500)
+        + rec(eth6(L_LL, 44, fh(1024, 0, 7) + big[1024:]))
+        + rec(eth6(L_LL, 44, fh(0, 1, 7) + big[:1024]), 100)
+        + rec(eth6(L_LL, 44, fh(0, 1, 8) + big[:1024]))
+        + rec(eth6(L_LL, 44, fh(512, 1, 8) + big[512:1536]))
+        + rec(eth6(L_LL, 44, fh(0, 1, 9) + big[:1000]), 40000),
+        "ip6_nd": rec(eth6(L_SN, 58, ns, hlim=255), 1500)
+        + rec(ra(), 1500)
+        + rec(eth6(L_G, 58, icmp6(128, 0, 5, b"slaac", dst=L_G)))
+        + rec(eth6(L_LL, 58, icmp6(136, 0, 0x60000000, R_LL[:0] + L_LL + struct.pack("!BB", 2, 1)
+                                   + R_MAC), hlim=255))
+        + rec(eth6(L_SN, 58, icmp6(135, 0, 0, L_LL + struct.pack("!BB", 1, 0) + R_MAC,
+                                   dst=L_SN), hlim=255))
+        + rec(ra(extra=struct.pack("!BB", 3, 9)), 100)
+        + rec(eth6(L_SN, 58, icmp6(135, 0, 0, L_LL, src=b"\0" * 16, dst=L_SN),
+                   src=b"\0" * 16, hlim=255), 60000),
+        "ip6_mld_query": rec(eth6(L_LL, 58, echo6), 1500)
+        + rec(eth6(ALL_NODES, 58, icmp6(130, 0, 1000 << 16, b"\0" * 16, dst=ALL_NODES),
+                   hlim=1), 2000),
+        "ip6_udp": rec(eth6(L_LL, 58, echo6), 1500)
+        + rec(eth6(L_LL, 17, udp6(7, 5000, data[:16]))),
+    })
     for name, blob in sorted(seeds.items()):
         with open(os.path.join(out, name + ".bin"), "wb") as f:
             f.write(blob)

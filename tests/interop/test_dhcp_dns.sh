@@ -70,10 +70,13 @@ done
 it_start_echo --dhcp
 it_result "moat-echo starts" 1 "ready (no address yet)"
 addr=""
-if IFS= read -r -t 20 -u "$IT_FD_echo" line; then
+# IPv6 address lines (link-local, SLAAC) may come first: skip them (bounded).
+end=$((SECONDS + 20))
+while [ -z "$addr" ] && [ "$SECONDS" -lt "$end" ] &&
+      IFS= read -r -t "$((end - SECONDS + 1))" -u "$IT_FD_echo" line; do
     printf '%s\n' "$line" >>"$IT_WORK/echo.stdout"
     addr=$(printf '%s' "$line" | sed -n 's/^address \([0-9.]*\)\/24 dhcp .*/\1/p')
-fi
+done
 it_result "moat-echo: lease after ready" "$([ -n "$addr" ] && echo 1 || echo 0)" "${line:-no address line in 20 s}"
 if [ -n "$addr" ]; then
     got=$(it_in_ns timeout 15 ping -n -c 3 -i 0.2 -W 2 "$addr" 2>&1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')

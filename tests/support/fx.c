@@ -6,6 +6,7 @@
  * internals (core/core_priv.h) only in fx_teardown's idle checks.
  */
 #include "support/fx.h"
+#include "support/fx6.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,9 @@ static void fx_if(struct moat_if_config *ic, uint32_t ip, const uint8_t mac[6])
     memcpy(ic->mac, mac, 6);
     ic->mtu = 1500;
     ic->link = MOAT_LINK_NONE;
+    /* The IPv4 suites count frames exactly: no IPv6 start-up traffic
+     * (DAD, MLD, router solicitations). IPv6 suites use fx6_config. */
+    ic->no_ip6 = 1;
 }
 
 void fx_config(struct fx *f)
@@ -553,6 +557,8 @@ const char *fx_check_frame(const struct fx *f, unsigned ifx, const uint8_t *fr,
             BAD("ARP sender MAC is not ours");
         return NULL;
     }
+    if (p.eth_type == 0x86dd)
+        return fx6_check_frame(fr, len, why, whylen);   /* support/fx6.c */
     if (p.eth_type != 0x0800)
         BAD("EtherType 0x%04x", p.eth_type);
     if (!p.is_ip)

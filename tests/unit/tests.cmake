@@ -18,7 +18,7 @@ set_tests_properties(test_no_globals PROPERTIES
 # nothing but the core. Its source is not named test_*.c so that the glob
 # in tests/CMakeLists.txt does not link it against the full core.
 add_executable(test_core_min ${CMAKE_CURRENT_LIST_DIR}/min/core_min.c
-  ${PROJECT_SOURCE_DIR}/tests/support/fx.c)
+  ${PROJECT_SOURCE_DIR}/tests/support/fx.c ${PROJECT_SOURCE_DIR}/tests/support/fx6.c)
 target_include_directories(test_core_min PRIVATE ${PROJECT_SOURCE_DIR}/include
   ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(test_core_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0)
