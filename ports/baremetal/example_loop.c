@@ -31,7 +31,7 @@
 #define EX_SOCKETS     4u
 #define EX_SOCK_BYTES  4096u
 #define EX_CORE_MEM    (192u * 1024u)   /* mcore_mem_size() says ~168 KiB today */
-#define EX_REGION_MEM  (48u * 1024u)
+#define EX_REGION_MEM  (64u * 1024u)   /* ctl + evt rings: 2 x 64 x 128 B */
 
 static _Alignas(64) uint8_t ex_core_mem[EX_CORE_MEM];
 static _Alignas(64) uint8_t ex_region_mem[EX_REGION_MEM];
