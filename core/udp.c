@@ -79,6 +79,62 @@ static void udp_deliver(struct mcore *c, struct msock *s, const struct ip4_rx *r
     udp_deliver_rec(c, s, &h, data, n);
 }
 
+/* A validated datagram of either family (one of rx4/rx6 set) on its way
+ * to the sockets. */
+struct udp_in {
+    const struct ip4_rx *rx4;
+    const struct ip6_rx *rx6;
+    uint16_t sport, dport;
+    const uint8_t *data;
+    size_t n;
+    bool group;                 /* broadcast / multicast: every match gets a copy */
+};
+
+static int udp6_match(const struct msock *s, const struct ip6_rx *rx, uint16_t sport,
+                      uint16_t dport);
+static void udp6_deliver(struct mcore *c, struct msock *s, const struct ip6_rx *rx,
+                         uint16_t sport, const uint8_t *data, size_t n);
+
+static int udp_in_match(const struct mcore *c, const struct msock *s, const struct udp_in *in)
+{
+    if (in->rx4)
+        return udp_match(c, s, in->rx4, in->sport, in->dport);
+    /* IPv6 multicast goes to sockets bound to :: only */
+    if (in->group && !ip6_is_zero(s->lip6))
+        return 0;
+    return udp6_match(s, in->rx6, in->sport, in->dport);
+}
+
+static void udp_in_deliver(struct mcore *c, struct msock *s, const struct udp_in *in)
+{
+    if (in->rx4)
+        udp_deliver(c, s, in->rx4, in->sport, in->data, in->n);
+    else
+        udp6_deliver(c, s, in->rx6, in->sport, in->data, in->n);
+}
+
+/* Deliver to every matching socket (group) or to the best match.
+ * Returns false when no socket took it. */
+static bool udp_demux(struct mcore *c, const struct udp_in *in)
+{
+    struct msock *best = NULL;
+    int best_score = 0;
+
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        struct msock *s = &c->socks[i - 1u];
+        int sc = udp_in_match(c, s, in);
+        if (sc > 0 && in->group)
+            udp_in_deliver(c, s, in);
+        if (sc > best_score) {
+            best = s;
+            best_score = sc;
+        }
+    }
+    if (best && !in->group)
+        udp_in_deliver(c, best, in);
+    return best != NULL;
+}
+
 void udp_input(struct mcore *c, const struct ip4_rx *rx)
 {
     const uint8_t *u = rx->dgram + rx->hdr_len;
@@ -111,34 +167,36 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
     if (dport == 68 && dhcp_input(c, rx, sport, data, n))
         return;
 
-    if (rx->to_bcast) {
-        int any = 0;
-        for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-            struct msock *s = &c->socks[i - 1u];
-            if (udp_match(c, s, rx, sport, dport)) {
-                udp_deliver(c, s, rx, sport, data, n);
-                any = 1;
-            }
-        }
-        if (!any)
-            MCORE_DROP(c, UDP_NO_PORT);
-        return;
-    }
-    struct msock *best = NULL;
-    int best_score = 0;
-    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-        int sc = udp_match(c, &c->socks[i - 1u], rx, sport, dport);
-        if (sc > best_score) {
-            best = &c->socks[i - 1u];
-            best_score = sc;
-        }
-    }
-    if (!best) {
+    struct udp_in in = {.rx4 = rx, .rx6 = NULL, .sport = sport, .dport = dport,
+                        .data = data, .n = n, .group = rx->to_bcast != 0};
+    if (!udp_demux(c, &in)) {
         MCORE_DROP(c, UDP_NO_PORT);
-        icmp_send_error(c, rx, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
-        return;
+        if (!in.group)
+            icmp_send_error(c, rx, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
     }
-    udp_deliver(c, best, rx, sport, data, n);
+}
+
+/* Write the UDP header and the @p n payload bytes at ring offset @p at to
+ * @p u, with the checksum over the pseudo-header sum @p pseudo (never 0
+ * on the wire: that means "none" over IPv4 and is invalid over IPv6). */
+static void udp_fill(struct msock *s, uint8_t *u, uint16_t dport, uint32_t at, uint32_t n,
+                     uint32_t pseudo)
+{
+    wr16(u, s->lport);
+    wr16(u + 2, dport);
+    wr16(u + 4, (uint16_t)(UDP_HLEN + n));
+    wr16(u + 6, 0);
+    moat_ring_get(&s->tx, at, u + UDP_HLEN, n);
+    uint16_t ck = cksum_fold(cksum_add(pseudo, u, UDP_HLEN + n));
+    wr16(u + 6, ck == 0 ? 0xffff : ck);
+}
+
+/* The result of handing a datagram to the IP layer, for the application. */
+static int udp_sent(struct mcore *c, int err)
+{
+    if (err == 0)
+        c->stats.udp_out++;
+    return err == MOAT_E_NOBUFS ? 0 : err;  /* a full link is a drop, like a wire loss */
 }
 
 /* Send one datagram of @p n bytes whose payload sits in @p s's send ring
@@ -158,19 +216,9 @@ static int udp_send_one(struct mcore *c, struct msock *s, uint32_t dip, uint16_t
     err = ip4_tx_begin(c, &tx, s->lip, dip, UDP_HLEN + n);
     if (err)
         return err;
-    uint8_t *u = tx.l4;
-    wr16(u, s->lport);
-    wr16(u + 2, dport);
-    wr16(u + 4, (uint16_t)(UDP_HLEN + n));
-    wr16(u + 6, 0);
-    moat_ring_get(&s->tx, at, u + UDP_HLEN, n);
-    uint32_t sum = cksum_pseudo(tx.src, tx.dst, IP_PROTO_UDP, UDP_HLEN + n);
-    uint16_t ck = cksum_fold(cksum_add(sum, u, UDP_HLEN + n));
-    wr16(u + 6, ck == 0 ? 0xffff : ck);     /* 0 would mean "no checksum" */
-    err = ip4_tx_end(c, &tx, IP_PROTO_UDP, UDP_HLEN + n, 0);
-    if (err == 0)
-        c->stats.udp_out++;
-    return err == MOAT_E_NOBUFS ? 0 : err;  /* a full link is a drop, like a wire loss */
+    udp_fill(s, tx.l4, dport, at, n,
+             cksum_pseudo(tx.src, tx.dst, IP_PROTO_UDP, UDP_HLEN + n));
+    return udp_sent(c, ip4_tx_end(c, &tx, IP_PROTO_UDP, UDP_HLEN + n, 0));
 }
 
 /* The IPv6 twin of udp_send_one: to @p dst (zone @p scope = interface + 1
@@ -200,19 +248,8 @@ static int udp_send_one6(struct mcore *c, struct msock *s, const uint8_t dst[16]
     err = ip6_tx_begin(c, &tx, src, dst, UDP_HLEN + n);
     if (err)
         return err;
-    uint8_t *u = tx.l4;
-    wr16(u, s->lport);
-    wr16(u + 2, dport);
-    wr16(u + 4, (uint16_t)(UDP_HLEN + n));
-    wr16(u + 6, 0);
-    moat_ring_get(&s->tx, at, u + UDP_HLEN, n);
-    uint16_t ck = cksum_fold(cksum_add(ip6_pseudo_sum(tx.src, tx.dst, UDP_HLEN + n,
-                                                      IP_PROTO_UDP), u, UDP_HLEN + n));
-    wr16(u + 6, ck == 0 ? 0xffff : ck);     /* 0 is not allowed over IPv6 */
-    err = ip6_tx_end(c, &tx, IP_PROTO_UDP, UDP_HLEN + n, 0);
-    if (err == 0)
-        c->stats.udp_out++;
-    return err == MOAT_E_NOBUFS ? 0 : err;  /* a full link is a drop, like a wire loss */
+    udp_fill(s, tx.l4, dport, at, n, ip6_pseudo_sum(tx.src, tx.dst, UDP_HLEN + n, IP_PROTO_UDP));
+    return udp_sent(c, ip6_tx_end(c, &tx, IP_PROTO_UDP, UDP_HLEN + n, 0));
 }
 
 static void udp_poll_sock(struct mcore *c, struct msock *s)
@@ -389,34 +426,13 @@ void udp6_input(struct mcore *c, const struct ip6_rx *rx)
     const uint8_t *data = u + UDP_HLEN;
     size_t n = ulen - UDP_HLEN;
 
-    if (rx->to_mcast) {
-        int any = 0;
-        for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-            struct msock *s = &c->socks[i - 1u];
-            if (udp6_match(s, rx, sport, dport) && ip6_is_zero(s->lip6)) {
-                udp6_deliver(c, s, rx, sport, data, n);
-                any = 1;
-            }
-        }
-        if (!any)
-            MCORE_DROP(c, UDP_NO_PORT);
-        return;
-    }
-    struct msock *best = NULL;
-    int best_score = 0;
-    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-        int sc = udp6_match(&c->socks[i - 1u], rx, sport, dport);
-        if (sc > best_score) {
-            best = &c->socks[i - 1u];
-            best_score = sc;
-        }
-    }
-    if (!best) {
+    struct udp_in in = {.rx4 = NULL, .rx6 = rx, .sport = sport, .dport = dport,
+                        .data = data, .n = n, .group = rx->to_mcast != 0};
+    if (!udp_demux(c, &in)) {
         MCORE_DROP(c, UDP_NO_PORT);
-        icmp6_send_error(c, rx, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
-        return;
+        if (!in.group)
+            icmp6_send_error(c, rx, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
     }
-    udp6_deliver(c, best, rx, sport, data, n);
 }
 
 /* An ICMPv6 error about one of our datagrams: reported to a connected
