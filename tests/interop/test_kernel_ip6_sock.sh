@@ -60,24 +60,11 @@ done
 it_result "IPv6 addresses usable" "$([ -n "$LL" ] && [ "$STATIC" = "$MOAT_IP6" ] && echo 1 || echo 0)" \
     "link-local ${LL:-none}, static ${STATIC:-none}"
 
-# udp_check NAME SOCAT-ADDRESS SIZE: one datagram of SIZE random bytes,
-# echoed identically.
-udp_check() {
-    local name=$1 addr=$2 size=$3 in="$IT_WORK/udp.$1.$3.in" out="$IT_WORK/udp.$1.$3.out"
-    head -c "$size" /dev/urandom >"$in"
-    it_in_ns timeout 10 socat -b 65536 -T 3 -t 1 - "$addr" <"$in" >"$out" 2>"$IT_WORK/socat.err"
-    if cmp -s "$in" "$out"; then
-        it_result "UDP echo $name $size bytes" 1 "identical ($(stat -c %s "$out") bytes back)"
-    else
-        it_result "UDP echo $name $size bytes" 0 "got $(stat -c %s "$out" 2>/dev/null || echo 0) bytes, differing"
-        sed 's/^/    /' "$IT_WORK/socat.err"
-    fi
-}
-udp_check global "UDP6:[$MOAT_IP6]:7" 1
-udp_check global "UDP6:[$MOAT_IP6]:7" 1232
-udp_check global "UDP6:[$MOAT_IP6]:7" 4000
-[ -n "$LL" ] && udp_check link-local "UDP6:[$LL%$IT_TAP]:7" 512
-udp_check ipv4 "UDP4:192.0.2.2:7" 512
+it_udp_echo_check "global " "UDP6:[$MOAT_IP6]:7" 1
+it_udp_echo_check "global " "UDP6:[$MOAT_IP6]:7" 1232
+it_udp_echo_check "global " "UDP6:[$MOAT_IP6]:7" 4000
+[ -n "$LL" ] && it_udp_echo_check "link-local " "UDP6:[$LL%$IT_TAP]:7" 512
+it_udp_echo_check "ipv4 " "UDP4:192.0.2.2:7" 512
 
 it_stop echo
 frags=$(it_stat echo ip6_frags_out)
