@@ -44,6 +44,7 @@ void moat_config_defaults(struct moat_config *cfg)
     cfg->tcp_mem_bytes = 128ull << 20;
     cfg->tcp_pmtu_probe_ms = 600000;
     cfg->net_stall_ms = 5000;
+    cfg->ip_max_datagram = 65535;
     cfg->ip6_dad_transmits = 1;
 }
 
@@ -73,6 +74,11 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
             return why_(why, whylen, "interface has no IPv4 address (set --ip ADDR/PREFIX or --dhcp)", MOAT_E_INVAL);
         if (ifc->dhcp > 1)
             return why_(why, whylen, "dhcp must be 0 or 1", MOAT_E_RANGE);
+#if defined(MOAT_CORE_DHCP) && !MOAT_CORE_DHCP
+        /* core/dhcp_none.c: the client is not built in. */
+        if (ifc->dhcp)
+            return why_(why, whylen, "this core is built without DHCP (MOAT_CORE_DHCP=0)", MOAT_E_NOTSUP);
+#endif
         if (ifc->prefix < 1 || ifc->prefix > 32)
             return why_(why, whylen, "prefix length must be 1..32", MOAT_E_RANGE);
         if (ifc->mtu < 576 || ifc->mtu > 9000)
@@ -123,6 +129,14 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "tcp_mem_bytes must be at least 64 KiB", MOAT_E_RANGE);
     if (cfg->net_stall_ms != 0 && cfg->net_stall_ms < 2000)
         return why_(why, whylen, "net_stall_ms must be 0 (off) or at least 2000", MOAT_E_RANGE);
+    if (cfg->ip_max_datagram != 0) {
+        /* The datagram buffer also holds a frame waiting for ARP. */
+        if (cfg->ip_max_datagram < 576 || cfg->ip_max_datagram > 65535)
+            return why_(why, whylen, "ip_max_datagram must be 0 (65535) or 576..65535", MOAT_E_RANGE);
+        for (unsigned i = 0; i < cfg->n_ifs; i++)
+            if (cfg->ifs[i].mtu > cfg->ip_max_datagram)
+                return why_(why, whylen, "ip_max_datagram must be at least every interface's MTU", MOAT_E_RANGE);
+    }
     return 0;
 }
 

@@ -12,14 +12,15 @@
 #include "core_priv.h"
 
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
-#define SCRATCH_BYTES ALIGN64(MCORE_IP_MAXLEN + 64u)
+/* Each of the two datagram buffers (scratch, scratch2). */
+#define SCRATCH_BYTES(cfg) ALIGN64(MCORE_IP_MAX(cfg) + 64u)
 #define CTL_BATCH 32u
 
 size_t mcore_mem_size(const struct moat_config *cfg)
 {
     if (moat_config_check(cfg, NULL, 0) != 0)
         return 0;
-    return ALIGN64(sizeof(struct mcore)) + 2 * SCRATCH_BYTES +
+    return ALIGN64(sizeof(struct mcore)) + 2 * SCRATCH_BYTES(cfg) +
            ALIGN64(pkt_mem_size(cfg->pkt_bufs)) + ALIGN64(arp_mem_size(cfg)) +
            ALIGN64(reass_mem_size(cfg)) + ALIGN64(sock_mem_size(cfg)) +
            ALIGN64(tcp_mem_size(cfg)) + ALIGN64(nd_mem_size(cfg)) +
@@ -109,9 +110,9 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
         }
     }
     c->scratch = p;
-    p += SCRATCH_BYTES;
+    p += SCRATCH_BYTES(cfg);
     c->scratch2 = p;
-    p += SCRATCH_BYTES;
+    p += SCRATCH_BYTES(cfg);
     pkt_init(c, p, cfg->pkt_bufs);
     p += ALIGN64(pkt_mem_size(cfg->pkt_bufs));
     arp_init(c, p);

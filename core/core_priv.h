@@ -44,6 +44,9 @@
 #define MCORE_ETH_HLEN   14u
 #define MCORE_IP_HLEN    20u          /* we never send IP options */
 #define MCORE_IP_MAXLEN  65535u
+/* The largest datagram this configuration builds or reassembles
+ * (moat_config.ip_max_datagram; 0: MCORE_IP_MAXLEN). */
+#define MCORE_IP_MAX(cfg) ((cfg)->ip_max_datagram ? (cfg)->ip_max_datagram : MCORE_IP_MAXLEN)
 #define MCORE_PKT_DATA   2048u        /* one frame of MTU <= 2000 */
 #define MCORE_MAX_MTU    9000u
 
@@ -419,6 +422,11 @@ bool ip4_is_ours(const struct mcore *c, uint32_t ip);
 bool ip4_is_bcast(const struct mcore *c, uint32_t ip);
 /* Is @p ip the directed broadcast of @p ifp's subnet (never for /31, /32)? */
 bool ip4_subnet_bcast(const struct mc_if *ifp, uint32_t ip);
+/* Fill @p out with what interface @p ifx holds now (address, prefix,
+ * router, MTU), state MOAT_DHCP_OFF and no lease; all zero for an
+ * interface that does not exist. The DHCP client (dhcp.c, or dhcp_none.c
+ * in a core without it) adds its lease on top. */
+void ip4_if_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out);
 /* Which interface has @p ip as its address or subnet broadcast (-1 if none). */
 int ip4_if_of(const struct mcore *c, uint32_t ip);
 

@@ -643,19 +643,12 @@ uint64_t dhcp_poll(struct mcore *c)
 
 void dhcp_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out)
 {
-    memset(out, 0, sizeof(*out));
+    ip4_if_info(c, ifx, out);
     if (ifx >= c->n_ifs)
         return;
     const struct mc_if *ifp = &c->ifs[ifx];
     const struct dhcp_if *d = &c->dhcp[ifx];
     out->state = d->state;
-    out->ip = ifp->ip;
-    out->mtu = ifp->mtu;
-    out->router = ifp->gw;
-    uint32_t pfx = 0;
-    for (uint32_t m = ifp->mask; m & 0x80000000u; m <<= 1)
-        pfx++;
-    out->prefix = ifp->ip ? pfx : 0;
     out->changes = d->changes;
     if (d->state == MOAT_DHCP_OFF)
         return;

@@ -95,6 +95,13 @@ static void error_in(struct mcore *c, const struct ip6_rx *rx)
     memcpy(q.dst, ih + 24, 16);
     if (!ip6_is_ours(c, q.src))
         goto bad;
+    uint32_t param = rd32(m + 4);
+    if (m[0] == ICMP6_PKT_TOO_BIG) {
+        /* The path MTU first: whichever fragment was quoted, the
+         * destination's path is what it is (RFC 8201 4). */
+        ip6_pmtu_set(c, q.dst, param);
+        param = ip6_pmtu_get(c, rx->ifx, q.dst);
+    }
     /* Skip the extension headers we might have sent (we send none but
      * fragment headers; walk the general ones with bounds anyway). */
     uint8_t nh = ih[6];
@@ -123,11 +130,6 @@ static void error_in(struct mcore *c, const struct ip6_rx *rx)
     q.proto = nh;
     q.l4 = ih + off;
     q.l4_len = ilen - off;
-    uint32_t param = rd32(m + 4);
-    if (m[0] == ICMP6_PKT_TOO_BIG) {
-        ip6_pmtu_set(c, q.dst, param);
-        param = ip6_pmtu_get(c, rx->ifx, q.dst);
-    }
     if (q.proto == IP_PROTO_TCP)
         tcp6_icmp_error(c, &q, m[0], m[1], param);
     else if (q.proto == IP_PROTO_UDP)
@@ -202,8 +204,11 @@ void icmp6_send_error(struct mcore *c, const struct ip6_rx *rx, uint8_t type, ui
         return;
     }
     size_t q = rx->dgram_len;
-    if (q > ICMP6_ERR_MAX - 8)
-        q = ICMP6_ERR_MAX - 8;
+    size_t lim = ICMP6_ERR_MAX;
+    if (lim > MCORE_IP_MAX(&c->cfg) - MCORE_IP6_HLEN)
+        lim = MCORE_IP_MAX(&c->cfg) - MCORE_IP6_HLEN;   /* a small ip_max_datagram */
+    if (q > lim - 8)
+        q = lim - 8;
     uint8_t src[16] = {0};
     if (!rx->to_mcast && ip6_is_ours(c, rx->dst))
         memcpy(src, rx->dst, 16);

@@ -21,6 +21,22 @@ bool ip4_is_ours(const struct mcore *c, uint32_t ip)
     return false;
 }
 
+void ip4_if_info(const struct mcore *c, unsigned ifx, struct moat_dhcp_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (ifx >= c->n_ifs)
+        return;
+    const struct mc_if *ifp = &c->ifs[ifx];
+    out->state = MOAT_DHCP_OFF;
+    out->ip = ifp->ip;
+    out->mtu = ifp->mtu;
+    out->router = ifp->gw;
+    uint32_t pfx = 0;
+    for (uint32_t m = ifp->mask; m & 0x80000000u; m <<= 1)
+        pfx++;
+    out->prefix = ifp->ip ? pfx : 0;
+}
+
 bool ip4_subnet_bcast(const struct mc_if *ifp, uint32_t ip)
 {
     return ifp->mask < 0xfffffffeu && (ip & ifp->mask) == (ifp->ip & ifp->mask) &&
@@ -207,7 +223,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
     size_t cap;
     int err;
 
-    if (l4_len > MCORE_IP_MAXLEN - MCORE_IP_HLEN)
+    if (l4_len > MCORE_IP_MAX(&c->cfg) - MCORE_IP_HLEN)
         return MOAT_E_MSGSIZE;
     tx->src = src;
     tx->dst = dst;
@@ -234,7 +250,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
     }
     tx->frame = c->scratch;
     tx->l4 = c->scratch + MCORE_IP_HLEN;
-    tx->l4_cap = MCORE_IP_MAXLEN - MCORE_IP_HLEN;
+    tx->l4_cap = MCORE_IP_MAX(&c->cfg) - MCORE_IP_HLEN;
     return 0;
 }
 

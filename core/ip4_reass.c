@@ -140,7 +140,7 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx)
     bool last = !(f & IP_MF);
     struct reass_slot *r = NULL, *freeslot = NULL, *oldest = NULL;
 
-    if (n == 0 || off + n > MCORE_IP_MAXLEN - rx->hdr_len || (!last && (n & 7)) ||
+    if (n == 0 || off + n > MCORE_IP_MAX(&c->cfg) - rx->hdr_len || (!last && (n & 7)) ||
         rx->tot_len > MCORE_PKT_DATA) {
         MCORE_DROP(c, FRAG_BAD);
         return;

@@ -565,7 +565,9 @@ int ip6_tx_begin(struct mcore *c, struct ip6_tx *tx, const uint8_t src[16],
     uint8_t mac[6];
     size_t cap;
 
-    if (l4_len > MCORE_IP_MAXLEN)
+    /* The whole datagram, header included, within ip_max_datagram (the
+     * scratch buffer's size, as for IPv4). */
+    if (l4_len + MCORE_IP6_HLEN > MCORE_IP_MAX(&c->cfg))
         return MOAT_E_MSGSIZE;
     memcpy(tx->src, src, 16);
     memcpy(tx->dst, dst, 16);
@@ -594,7 +596,7 @@ int ip6_tx_begin(struct mcore *c, struct ip6_tx *tx, const uint8_t src[16],
     }
     tx->frame = c->scratch;
     tx->l4 = c->scratch + MCORE_IP6_HLEN;
-    tx->l4_cap = MCORE_IP_MAXLEN;
+    tx->l4_cap = MCORE_IP_MAX(&c->cfg) - MCORE_IP6_HLEN;
     return 0;
 }
 

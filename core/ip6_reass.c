@@ -63,7 +63,7 @@ static void complete(struct mcore *c, struct reass6_slot *r)
         return;
     struct pkt *first = r->frags;
     size_t ul = first->off;
-    if (ul + r->total > MCORE_IP6_HLEN + MCORE_IP_MAXLEN) {
+    if (ul + r->total > MCORE_IP_MAX(&c->cfg)) {    /* scratch2's size */
         MCORE_DROP(c, FRAG_BAD);
         slot_free(c, r);
         return;
@@ -97,7 +97,7 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
     struct reass6_slot *r = NULL, *freeslot = NULL, *oldest = NULL;
 
     /* What we keep: the unfragmentable part, then this fragment's data. */
-    if (n == 0 || foff + n > MCORE_PKT_DATA) {
+    if (n == 0 || foff + n > MCORE_PKT_DATA || foff + off + n > MCORE_IP_MAX(&c->cfg)) {
         MCORE_DROP(c, FRAG_BAD);
         return;
     }

@@ -18,7 +18,18 @@
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
 #    first backend) running the unit and integration labels.
-# 5. Once, if clang is there: every libFuzzer harness of tests/fuzz for
+# 4b. Once (not per backend), as root: the board image of
+#    ports/mps2-an385 built with arm-none-eabi-gcc and run on QEMU's
+#    mps2-an385 machine by tests/interop/test_mps2.sh (ping, UDP and TCP
+#    echo, the fuzz seed corpus over a TAP); skipped with its reason when
+#    QEMU or the cross toolchain is missing. MOAT_MPS2=0 skips it.
+# 5. The size report of the core for Cortex-M3/M4 (scripts/size-report.sh,
+#    docs/footprint.md); its last line goes into the summary.
+#    MOAT_SIZE_REPORT=0 skips it.
+# 6. The unit tests on a big-endian CPU: cross-built for s390x and run
+#    under qemu-user (packages installed if missing; skipped with a note
+#    when they cannot be; MOAT_BIGEND=0 skips).
+# 7. Once, if clang is there: every libFuzzer harness of tests/fuzz for
 #    $MOAT_FUZZ_SECONDS seconds (default 20; 0 skips) through
 #    scripts/fuzz.sh --no-merge; a crash fails the suite. (Every build's
 #    ctest already replays every corpus: the fuzz_*_replay tests.)
@@ -28,7 +39,8 @@
 # Environment: MOAT_BACKENDS, MOAT_SAN_BACKENDS ("none" to skip),
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
-# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips).
+# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips),
+# MOAT_MPS2=0, MOAT_SIZE_REPORT=0, MOAT_BIGEND=0 to skip those steps.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +48,7 @@ BASE=${MOAT_TEST_BUILD:-$ROOT/build/test}
 JOBS=${MOAT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PKGS=(build-essential cmake pkg-config check libseccomp-dev iproute2 iputils-ping iputils-arping
       socat curl iptables liblwip-dev libnetfilter-queue-dev python3 dnsmasq-base clang
-      libclang-rt-dev)
+      libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 START=$SECONDS
 ROWS=()
 TOTAL_PASS=0
@@ -192,6 +204,103 @@ for b in "${SAN_BACKENDS[@]}"; do
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
 
+# ---------------------------------------------------------------- mps2 board
+if [ "${MOAT_MPS2:-1}" != 0 ]; then
+    t0=$SECONDS
+    say "mps2-an385 board image on QEMU (tests/interop/test_mps2.sh)"
+    mkdir -p "$(dirname "$BASE")"
+    timeout 300 bash "$ROOT/tests/interop/test_mps2.sh" "$BASE-mps2" 2>&1 | tee "$BASE-mps2.log"
+    m_rc=${PIPESTATUS[0]}
+    # "---- 11 passed, 0 failed" (tests/interop/lib.sh it_summary)
+    read -r m_pass m_fail < <(sed -n 's/^---- \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+        "$BASE-mps2.log" | tail -1)
+    if [ "$m_rc" = 77 ]; then
+        row "mps2-an385 board on QEMU (skipped)" 0 0 1 $((SECONDS - t0))
+        NOTES+=("mps2 board test skipped: $(sed -n 's/^SKIP: //p' "$BASE-mps2.log" | tail -1)")
+    elif [ -z "${m_pass:-}" ]; then
+        row "mps2-an385 board on QEMU (FAILED)" 0 1 0 $((SECONDS - t0))
+    else
+        [ "$m_rc" != 0 ] && [ "$m_fail" = 0 ] && m_fail=1
+        row "mps2-an385 board on QEMU" "$m_pass" "$m_fail" 0 $((SECONDS - t0))
+    fi
+fi
+
+# ---------------------------------------------------------------- size report
+# scripts/size-report.sh: text/data/bss of the core at -Os for Cortex-M3/M4
+# (full, no DHCP, no TCP, neither) and its RAM for a small and the default
+# configuration (docs/footprint.md). Information, but a core that does not
+# build with arm-none-eabi-gcc fails the suite. Needs gcc-arm-none-eabi and
+# libnewlib-arm-none-eabi (installed if missing; skipped with a note when
+# they cannot be) and qemu-user for the Cortex-M RAM figures (the host's
+# otherwise). MOAT_SIZE_REPORT=0 skips it.
+SIZE_LINE=""
+if [ "${MOAT_SIZE_REPORT:-1}" != 0 ]; then
+    sz_missing=()
+    for p in gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-user; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || sz_missing+=("$p")
+    done
+    if [ ${#sz_missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+        say "size report: installing ${sz_missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${sz_missing[@]}" ||
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends "${sz_missing[@]}"; } || true
+    fi
+    t0=$SECONDS
+    say "size report (scripts/size-report.sh)"
+    bash "$ROOT/scripts/size-report.sh" --out "$BASE-size" 2>&1 | tee "$BASE-size.log"
+    src=${PIPESTATUS[0]}
+    if [ "$src" = 77 ]; then
+        NOTES+=("size report skipped: $(tail -1 "$BASE-size.log")")
+    elif [ "$src" = 0 ]; then
+        row "size report (arm-none-eabi-gcc -Os)" 1 0 0 $((SECONDS - t0))
+        SIZE_LINE=$(tail -1 "$BASE-size.log")
+    else
+        row "size report (FAILED, see $BASE-size.log)" 0 1 0 $((SECONDS - t0))
+    fi
+fi
+
+# ---------------------------------------------------------------- big-endian
+# The unit label cross-built for s390x (64-bit big-endian) with Debian's
+# cross compiler against check:s390x (multiarch) and run under qemu-user
+# (cmake/s390x-linux-gnu.cmake sets qemu-s390x as ctest's emulator): the
+# core's byte-order code (cksum.c's host-order sum, every parser) executes
+# on a big-endian CPU. Thread backend only, examples not built; the
+# checks that only run host tools over the objects are left out. Packages
+# that cannot be installed skip the step with a note; a failing test fails
+# the suite. MOAT_BIGEND=0 skips it.
+if [ "${MOAT_BIGEND:-1}" != 0 ]; then
+    be_pkgs=(gcc-s390x-linux-gnu qemu-user check:s390x libsubunit-dev:s390x)
+    be_missing=()
+    for p in "${be_pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || be_missing+=("$p")
+    done
+    be_skip=""
+    if [ ${#be_missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            be_skip="not root: cannot install ${be_missing[*]}"
+        else
+            say "big-endian: installing ${be_missing[*]} (multiarch s390x)"
+            export DEBIAN_FRONTEND=noninteractive
+            { dpkg --print-foreign-architectures | grep -qx s390x || dpkg --add-architecture s390x; } &&
+                apt-get update -qq && apt-get install -y -qq --no-install-recommends "${be_missing[@]}" ||
+                be_skip="apt-get could not install ${be_missing[*]}"
+        fi
+    fi
+    if [ -z "$be_skip" ] && ! command -v qemu-s390x >/dev/null; then
+        be_skip="qemu-s390x not found after installing qemu-user"
+    fi
+    if [ -n "$be_skip" ]; then
+        NOTES+=("big-endian unit tests (s390x under qemu-user) skipped: $be_skip")
+    else
+        # The freestanding_* checks and test_no_globals run host tools over
+        # the objects (no s390x code executes): left to the native builds.
+        build_and_test "big-endian s390x, qemu-user (unit)" "$BASE-s390x" -L '^unit$' \
+            -E '^(freestanding_.*|test_no_globals)$' -- \
+            -DMOAT_BACKEND=thread -DMOAT_BUILD_EXAMPLES=OFF \
+            -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/s390x-linux-gnu.cmake"
+    fi
+fi
+
 # ---------------------------------------------------------------- fuzzing
 FUZZ_S=${MOAT_FUZZ_SECONDS:-20}
 if [ "$FUZZ_S" != 0 ]; then
@@ -221,6 +330,7 @@ echo
 echo "==================== moat test summary ($(( (SECONDS - START) / 60 ))m$(( (SECONDS - START) % 60 ))s) ===================="
 printf '%-42s %7s %7s %8s %8s\n' "build" "passed" "failed" "skipped" "time"
 for r in "${ROWS[@]}"; do echo "$r"; done
+[ -n "$SIZE_LINE" ] && echo "$SIZE_LINE"
 if [ ${#BENCH_TABLE[@]} -gt 0 ]; then
     echo
     echo "backend comparison (short benchmark, information only):"

@@ -37,6 +37,14 @@
  * ring runs dry, or at flush), so that one cache-line write covers many
  * frames and a duplicate within a batch is still caught by the bitmap. */
 #define LR_RET_BATCH 32u
+/* Where the frame handed out by tx_acquire lies in a GSO region (see
+ * lr_net_tx_acquire_gso). */
+#define LR_OUT_NONE   0
+#define LR_OUT_STAGE  1     /* private stage buffer */
+#define LR_OUT_APPEND 2     /* in the pending GSO frame, headers over its tail */
+#define LR_OUT_FRESH  3     /* at the start of free transmit buffer cur_tx */
+/* Largest Ethernet + IPv4 + TCP header a GSO segment can have. */
+#define LR_SAVE_MAX  (14u + 20u + 60u)
 
 static const char *const lr_bad_names[] = {
 #define LINKRING_BAD_NAME_(n, d) #n,
@@ -76,6 +84,12 @@ void linkring_geom_for_frame(uint32_t need, uint32_t nbufs, struct linkring_geom
     g->ring_slots = slots;
 }
 
+/* Bytes before every transmit frame in its buffer (LINKRING_GEOM_TX_HEAD). */
+static uint32_t lr_tx_head(const struct linkring_geom *g)
+{
+    return (g->flags & LINKRING_GEOM_TX_HEAD) ? LINKRING_TX_HEAD : 0;
+}
+
 static size_t lr_align(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
 int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
@@ -89,9 +103,10 @@ int linkring_layout(const struct linkring_geom *g, struct linkring_layout *out)
      * finds it full; slots * 16 must fit the ring's 32-bit arithmetic. */
     if (g->ring_slots < g->n_rx || g->ring_slots < g->n_tx || g->ring_slots > (1u << 20))
         return MOAT_E_RANGE;
-    if ((g->flags & ~LINKRING_GEOM_TX_GSO) != 0 || g->rsvd != 0)
+    if ((g->flags & ~(LINKRING_GEOM_TX_GSO | LINKRING_GEOM_TX_HEAD)) != 0 || g->rsvd != 0)
         return MOAT_E_INVAL;
-    if ((g->flags & LINKRING_GEOM_TX_GSO) && g->frame_size < 14u + MOAT_GSO_IP_MAX)
+    if ((g->flags & LINKRING_GEOM_TX_GSO) &&
+        g->frame_size < 14u + MOAT_GSO_IP_MAX + lr_tx_head(g))
         return MOAT_E_RANGE;
     /* Descriptor offsets are 32-bit. */
     if ((uint64_t)(g->n_rx + (uint64_t)g->n_tx) * g->frame_size > UINT32_MAX)
@@ -295,7 +310,8 @@ struct lr_net {
      * shared transmit buffer gso_idx and goes out as one descriptor. */
     uint8_t *stage;
     size_t stage_cap;
-    int stage_out;
+    int stage_out;                  /* LR_OUT_*: where the acquired frame is */
+    uint8_t save[LR_SAVE_MAX];      /* LR_OUT_APPEND: the bytes it covers */
     struct moat_gso gso;
     uint32_t gso_idx;
 };
@@ -315,7 +331,7 @@ static void lr_net_reset(struct lr_net *n, uint32_t g)
     n->cur_tx = LR_NONE;
     n->gso.len = 0;         /* its buffer is taken back with the others */
     n->gso.segs = 0;
-    n->stage_out = 0;
+    n->stage_out = LR_OUT_NONE;
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_reset(n->ring[i].sh);
         n->ring[i].local = 0;
@@ -446,6 +462,57 @@ static void lr_net_reclaim_tx(struct lr_net *n)
     lr_cons_commit(&n->ring[LINKRING_TXFREE]);
 }
 
+/* Where the frame of transmit buffer @p i starts. */
+static uint8_t *lr_net_tx_frame(struct lr_net *n, uint32_t i)
+{
+    return n->bufs + (size_t)i * n->lay.g.frame_size + lr_tx_head(&n->lay.g);
+}
+
+/*
+ * GSO region: where the core writes its next frame. Without a copy when it
+ * can be: while a GSO frame is pending and can take another full segment,
+ * right where that segment's payload belongs, i.e. its headers over the
+ * last hlen bytes of the frame so far (saved first, put back at commit);
+ * otherwise at the start of a free transmit buffer, where a new GSO frame
+ * can start or a plain frame go as it is. The private stage buffer (a copy
+ * at commit) only when no buffer is free but one is pending. The core
+ * writes into shared memory as on the plain path (lr_net_tx_acquire): a
+ * link domain that writes there meanwhile spoils only the frame; every
+ * length used at commit comes from the core's len, not from those bytes.
+ */
+static int lr_net_tx_acquire_gso(struct lr_net *n, uint8_t **buf, size_t *cap)
+{
+    struct moat_gso *g = &n->gso;
+    if (g->len != 0 && !g->closed && g->hlen <= LR_SAVE_MAX &&
+        g->len - 14u + g->mss <= MOAT_GSO_IP_MAX) {
+        uint8_t *p = g->frame + g->len - g->hlen;
+        memcpy(n->save, p, g->hlen);
+        n->stage_out = LR_OUT_APPEND;
+        *buf = p;
+        *cap = n->stage_cap;
+        return 0;
+    }
+    if (n->n_free_tx == 0)
+        lr_net_reclaim_tx(n);
+    if (n->n_free_tx > 0) {
+        n->cur_tx = n->free_tx[--n->n_free_tx];
+        n->stage_out = LR_OUT_FRESH;
+        *buf = lr_net_tx_frame(n, n->cur_tx);
+        *cap = n->stage_cap;
+        return 0;
+    }
+    if (g->len == 0) {
+        /* A shared buffer is needed at commit unless the frame joins the
+         * pending GSO frame; with none pending and none free, say so now. */
+        n->cnt.no_buf++;
+        return MOAT_E_NOBUFS;
+    }
+    n->stage_out = LR_OUT_STAGE;
+    *buf = n->stage;
+    *cap = n->stage_cap;
+    return 0;
+}
+
 static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
 {
     struct lr_net *n = lr_net_of(l);
@@ -454,21 +521,8 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
         n->cnt.no_buf++;
         return MOAT_E_NOBUFS;
     }
-    if (n->stage) {
-        /* GSO region: a private staging buffer. A shared one is needed at
-         * commit unless the frame joins the pending GSO frame; with none
-         * pending and none free, say so now. */
-        if (n->gso.len == 0 && n->n_free_tx == 0)
-            lr_net_reclaim_tx(n);
-        if (n->gso.len == 0 && n->n_free_tx == 0) {
-            n->cnt.no_buf++;
-            return MOAT_E_NOBUFS;
-        }
-        n->stage_out = 1;
-        *buf = n->stage;
-        *cap = n->stage_cap;
-        return 0;
-    }
+    if (n->stage)
+        return lr_net_tx_acquire_gso(n, buf, cap);
     if (n->cur_tx == LR_NONE) {
         if (n->n_free_tx == 0)
             lr_net_reclaim_tx(n);
@@ -482,8 +536,8 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
      * We own it until tx_commit; a link domain writing it meanwhile can
      * only spoil its own outgoing frame (the core derives no length or
      * index from bytes it reads back from a transmit buffer). */
-    *buf = n->bufs + (size_t)n->cur_tx * n->lay.g.frame_size;
-    *cap = n->lay.g.frame_size;
+    *buf = lr_net_tx_frame(n, n->cur_tx);
+    *cap = n->lay.g.frame_size - lr_tx_head(&n->lay.g);
     return 0;
 }
 
@@ -516,13 +570,61 @@ static int lr_net_gso_push(struct lr_net *n)
     return lr_net_tx_push(n, n->gso_idx, (uint32_t)len, gs ? LINKRING_TX_GSO : 0, gs);
 }
 
+/* GSO region, LR_OUT_FRESH: the frame is at the start of transmit buffer
+ * cur_tx. It joins the pending GSO frame (a copy of its payload, as from
+ * stage), or the pending frame goes and this one starts the next GSO frame
+ * where it lies, or goes as it is. */
+static int lr_net_tx_commit_fresh(struct lr_net *n, size_t len)
+{
+    uint32_t i = n->cur_tx;
+    n->cur_tx = LR_NONE;
+    uint8_t *b = lr_net_tx_frame(n, i);
+    struct moat_gso_seg sg;
+    int cand = len != 0 && len <= n->stage_cap && moat_gso_parse(b, len, &sg);
+    if (len == 0 || len > n->stage_cap || (cand && moat_gso_append(&n->gso, b, &sg))) {
+        n->free_tx[n->n_free_tx++] = i;
+        return len > n->stage_cap ? MOAT_E_IO : 0;
+    }
+    if (lr_net_gso_push(n) != 0) {
+        n->free_tx[n->n_free_tx++] = i;
+        return MOAT_E_IO;
+    }
+    if (cand) {
+        n->gso.frame = b;
+        n->gso_idx = i;
+        moat_gso_start(&n->gso, b, len, &sg);
+        return 0;
+    }
+    return lr_net_tx_push(n, i, (uint32_t)len, 0, 0);
+}
+
 /* GSO region: the frame in stage joins the pending GSO frame, starts one
  * in a shared buffer, or is copied to one and sent as it is. */
 static int lr_net_tx_commit_gso(struct lr_net *n, size_t len)
 {
-    if (!n->stage_out)
+    int out = n->stage_out;
+    n->stage_out = LR_OUT_NONE;
+    if (out == LR_OUT_NONE)
         return MOAT_E_IO;
-    n->stage_out = 0;
+    if (out == LR_OUT_FRESH)
+        return lr_net_tx_commit_fresh(n, len);
+    if (out == LR_OUT_APPEND) {
+        /* The frame's headers lie over the pending frame's last hlen
+         * bytes, its payload where it belongs. Taken: the payload stays,
+         * the saved bytes go back. Not taken: moved to stage first. */
+        struct moat_gso *g = &n->gso;
+        uint8_t *p = g->frame + g->len - g->hlen;
+        size_t hl = g->hlen;
+        struct moat_gso_seg sg;
+        if (len != 0 && len <= n->stage_cap && moat_gso_parse(p, len, &sg) &&
+            moat_gso_append(g, p, &sg)) {
+            memcpy(p, n->save, hl);
+            return 0;
+        }
+        if (len != 0 && len <= n->stage_cap)
+            memcpy(n->stage, p, len);
+        memcpy(p, n->save, hl);
+    }
     if (len == 0)
         return 0;
     if (len > n->stage_cap)
@@ -540,7 +642,7 @@ static int lr_net_tx_commit_gso(struct lr_net *n, size_t len)
         return MOAT_E_AGAIN;    /* like a full device queue: TCP holds back */
     }
     uint32_t i = n->free_tx[--n->n_free_tx];
-    uint8_t *b = n->bufs + (size_t)i * n->lay.g.frame_size;
+    uint8_t *b = lr_net_tx_frame(n, i);
     if (cand) {
         n->gso.frame = b;
         n->gso_idx = i;
@@ -560,7 +662,7 @@ static int lr_net_tx_commit(struct moat_link *l, size_t len)
     if (i == LR_NONE)
         return MOAT_E_IO;
     n->cur_tx = LR_NONE;
-    if (len == 0 || len > n->lay.g.frame_size) {
+    if (len == 0 || len > n->lay.g.frame_size - lr_tx_head(&n->lay.g)) {
         n->free_tx[n->n_free_tx++] = i;
         return len == 0 ? 0 : MOAT_E_IO;
     }
@@ -850,6 +952,10 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
                               ok ? LR_AUX_GSO : LR_AUX_NONE, &d->cnt);
         if (i == LR_NONE)
             continue;
+        if (ds.len > d->lay.g.frame_size - lr_tx_head(&d->lay.g)) {
+            d->cnt.bad[LINKRING_BAD_LEN]++;     /* runs past its buffer after the head */
+            continue;
+        }
         lr_set(d->mine, i);
         d->cur_tx = i;
         d->cur_tx_len = ds.len;
@@ -859,7 +965,7 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
         lr_cons_commit(&d->ring[LINKRING_TX]);
         return MOAT_E_AGAIN;
     }
-    *frame = d->bufs + (size_t)d->cur_tx * d->lay.g.frame_size;
+    *frame = d->bufs + (size_t)d->cur_tx * d->lay.g.frame_size + lr_tx_head(&d->lay.g);
     *len = d->cur_tx_len;
     return 0;
 }

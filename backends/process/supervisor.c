@@ -907,6 +907,9 @@ static int sv_open_ifs(struct moat_backend *be)
             /* ... and transmit: the net domain joins segments into GSO
              * frames, which the link domain writes whole. */
             g.flags |= LINKRING_GEOM_TX_GSO;
+            /* ... from where it lies: the room in front of every transmit
+             * frame takes the virtio-net header (linkd_tx). */
+            g.flags |= LINKRING_GEOM_TX_HEAD;
         } else {
             linkring_geom_for_mtu(ifc->mtu ? ifc->mtu : 1500, DOMAIN_LINK_BUFS, &g);
         }

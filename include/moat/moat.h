@@ -167,6 +167,17 @@ struct moat_config {
      * See docs/faults.md. */
     uint32_t net_stall_ms;
 
+    /* Largest IP datagram (IPv4 or IPv6, header included) the stack sends in
+     * fragments or reassembles: 576..65535, and at least every
+     * interface's MTU; 0 means 65535 (the default). The core keeps two
+     * buffers of this size (a datagram being built, a datagram being
+     * reassembled): 128 KiB at the default, most of the core's memory in
+     * a small configuration. A firmware that never sends or receives a
+     * datagram above its MTU sets it to the MTU (docs/footprint.md); a
+     * larger UDP send then fails with MOAT_E_MSGSIZE and a larger
+     * fragmented datagram is dropped (FRAG_BAD). */
+    uint32_t ip_max_datagram;
+
     /* IPv6 duplicate address detection: neighbour solicitations per
      * address before it is used (RFC 4862 DupAddrDetectTransmits; default
      * 1; 0: addresses are used at once, without DAD). */

@@ -30,7 +30,8 @@
  * ask for; moat_example_run() checks and fails cleanly if they do not. */
 #define EX_SOCKETS     4u
 #define EX_SOCK_BYTES  4096u
-#define EX_CORE_MEM    (192u * 1024u)   /* mcore_mem_size() says ~168 KiB today */
+#define EX_CORE_MEM    (64u * 1024u)    /* mcore_mem_size(): ~49 KiB on a 64-bit host,
+                                           less on a Cortex-M (docs/footprint.md) */
 #define EX_REGION_MEM  (64u * 1024u)   /* ctl + evt rings: 2 x 64 x 128 B */
 
 static _Alignas(64) uint8_t ex_core_mem[EX_CORE_MEM];
@@ -77,6 +78,9 @@ static void ex_config(struct moat_config *cfg, struct moat_link *link)
     cfg->reass_slots = 2;
     cfg->tcp_syn_backlog = 4;
     cfg->tcp_ooo_bytes = 16u * 1024u;
+    /* No datagram above the MTU is sent in fragments or reassembled: the
+     * core's two datagram buffers take 2 x 1.5 KiB instead of 2 x 64 KiB. */
+    cfg->ip_max_datagram = link->mtu;
 }
 
 int moat_example_run(unsigned max_iterations, uint32_t *frames_sent)

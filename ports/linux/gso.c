@@ -68,7 +68,10 @@ int moat_gso_append(struct moat_gso *g, const uint8_t *f, const struct moat_gso_
         memcmp(p + 48, f + 48, 2) != 0 ||              /* window */
         memcmp(p + 54, f + 54, sg->hlen - 54u) != 0)   /* options */
         return 0;
-    memcpy(g->frame + g->len, f + sg->hlen, sg->plen);
+    /* The payload may already be in place: a caller that had the segment
+     * written over the frame's tail (linkring.c, LR_OUT_APPEND). */
+    if (f + sg->hlen != g->frame + g->len)
+        memcpy(g->frame + g->len, f + sg->hlen, sg->plen);
     g->len += sg->plen;
     g->segs++;
     g->next += (uint32_t)sg->plen;
@@ -84,7 +87,8 @@ int moat_gso_append(struct moat_gso *g, const uint8_t *f, const struct moat_gso_
 void moat_gso_start(struct moat_gso *g, const uint8_t *f, size_t len,
                     const struct moat_gso_seg *sg)
 {
-    memcpy(g->frame, f, len);
+    if (f != g->frame)
+        memcpy(g->frame, f, len);   /* a caller may have built it in place */
     g->len = len;
     g->hlen = sg->hlen;
     g->segs = 1;

@@ -553,6 +553,30 @@ int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *ski
     return tap_read((struct tap_link *)l, buf, cap, skip, len);
 }
 
+int linux_tap_tx_gso_at(struct moat_link *l, uint8_t *frame, size_t room, size_t len,
+                        uint16_t gso_size)
+{
+    if (l == NULL || l->ops != &tap_ops || !((struct tap_link *)l)->vnet || room < TAP_VH)
+        return MOAT_E_INVAL;
+    struct tap_link *t = (struct tap_link *)l;
+    /* The same check as tap_tx_commit_gso. In a link domain the bytes are
+     * in memory the net domain shares: if it rewrites them between this
+     * check and the write() below, the kernel receives a frame that does
+     * not match its header, which it must survive from any TAP writer
+     * (it re-validates GSO frames from a TAP, SKB_GSO_DODGY); the net
+     * domain could spoil only its own outgoing frame. */
+    size_t hlen = moat_gso_check(frame, len, gso_size);
+    if (hlen == 0) {
+        t->cnt.tx_errors++;
+        return MOAT_E_IO;
+    }
+    int r = tap_gso_flush(t);
+    if (r != 0)
+        return r;
+    tap_vnet_gso_hdr((struct virtio_net_hdr *)(frame - TAP_VH), hlen, gso_size);
+    return tap_write(t, frame - TAP_VH, TAP_VH + len, len);
+}
+
 int linux_tap_counters(struct moat_link *l, struct moat_link_counters *out)
 {
     if (l == NULL || l->ops != &tap_ops)

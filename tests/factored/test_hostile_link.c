@@ -481,6 +481,23 @@ static void hl_big_teardown(struct hl_big *h)
     munmap(h->base, h->size);
 }
 
+/* Publish @p n descriptors on the tx ring as a lying net side would. */
+static void hl_big_lie_tx(struct hl_big *h, const struct linkring_desc *d, int n)
+{
+    struct moat_ring tx;
+    memset(&tx, 0, sizeof tx);
+    uint32_t cap_b = h->lay.g.ring_slots * HL_DESC;
+    uint8_t *hb = h->base;
+    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)(hb + h->lay.off_rings) + LINKRING_TX,
+                                      hb + h->lay.off_desc + 2 * cap_b, cap_b, 0),
+                     0);
+    tx.local = atomic_load(&tx.sh->prod);
+    for (int i = 0; i < n; i++) {
+        moat_ring_put(&tx, 0, &d[i], HL_DESC);
+        moat_ring_publish(&tx, HL_DESC);
+    }
+}
+
 /* A region laid out for a TAP with receive offload carries a 64 KiB frame
  * in one buffer, its full length in the descriptor. */
 START_TEST(hostile_offload_geometry_carries_64k_frames)
@@ -535,6 +552,22 @@ static size_t hl_tcp_seg(uint8_t *f, uint32_t seq, uint8_t flags)
     return 14 + 20 + 20 + 1000;
 }
 
+/* Set up a region for GSO frames with geometry flags @p flags, and have
+ * the net side send @p n consecutive full-size segments (seq 1000, 2000..). */
+static void hl_big_gso_segs(struct hl_big *h, struct linkring_geom *g, uint32_t flags, uint32_t n)
+{
+    linkring_geom_for_frame(14u + 4u + 65535u, 8, g);
+    g->flags |= flags;
+    hl_big_setup(h, g);
+    for (uint32_t k = 0; k < n; k++) {
+        uint8_t *buf;
+        size_t cap;
+        ck_assert_int_eq(h->net->ops->tx_acquire(h->net, &buf, &cap), 0);
+        ck_assert_uint_ge(cap, 1514);
+        ck_assert_int_eq(h->net->ops->tx_commit(h->net, hl_tcp_seg(buf, 1000 * (k + 1), 0x10)), 0);
+    }
+}
+
 /* A region for a TAP with offloads: the net side joins consecutive
  * segments into one GSO frame, one descriptor with the segment size; a
  * frame that cannot join goes as it is, in order. The link side takes the
@@ -543,18 +576,11 @@ START_TEST(hostile_gso_frames_cross_as_one_descriptor)
 {
     struct linkring_geom g;
     struct hl_big h;
-    linkring_geom_for_frame(14u + 4u + 65535u, 8, &g);
-    g.flags |= LINKRING_GEOM_TX_GSO;
-    hl_big_setup(&h, &g);
+    hl_big_gso_segs(&h, &g, LINKRING_GEOM_TX_GSO, 3);
     struct moat_link *net = h.net;
     struct linkring_dev *d = &h.d;
     uint8_t *buf;
     size_t cap;
-    for (uint32_t k = 0; k < 3; k++) {
-        ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
-        ck_assert_uint_ge(cap, 1514);
-        ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 1000 * (k + 1), 0x10)), 0);
-    }
     /* A SYN cannot join: the GSO frame goes first, then the SYN. */
     ck_assert_int_eq(net->ops->tx_acquire(net, &buf, &cap), 0);
     ck_assert_int_eq(net->ops->tx_commit(net, hl_tcp_seg(buf, 9000, 0x02)), 0);
@@ -576,20 +602,9 @@ START_TEST(hostile_gso_frames_cross_as_one_descriptor)
     ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
     linkring_dev_flush(d);
     /* A lying net side: GSO without a segment size, a size without GSO. */
-    struct moat_ring tx;
-    memset(&tx, 0, sizeof tx);
-    uint32_t cap_b = h.lay.g.ring_slots * HL_DESC;
-    uint8_t *hb = h.base;
-    ck_assert_int_eq(moat_ring_attach(&tx, (struct moat_ring_sh *)(hb + h.lay.off_rings) + LINKRING_TX,
-                                      hb + h.lay.off_desc + 2 * cap_b, cap_b, 0),
-                     0);
-    tx.local = atomic_load(&tx.sh->prod);
     struct linkring_desc bad[2] = { { 8 * h.lay.g.frame_size, 100, LINKRING_TX_GSO, 0 },
                                     { 9 * h.lay.g.frame_size, 100, 0, 1000 } };
-    for (int i = 0; i < 2; i++) {
-        moat_ring_put(&tx, 0, &bad[i], HL_DESC);
-        moat_ring_publish(&tx, HL_DESC);
-    }
+    hl_big_lie_tx(&h, bad, 2);
     uint64_t before = d->cnt.bad[LINKRING_BAD_FLAGS];
     ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
     ck_assert_uint_eq(d->cnt.bad[LINKRING_BAD_FLAGS], before + 2);
@@ -599,6 +614,51 @@ START_TEST(hostile_gso_frames_cross_as_one_descriptor)
     linkring_geom_for_mtu(1500, 8, &g);
     g.flags = LINKRING_GEOM_TX_GSO;
     ck_assert_int_eq(linkring_layout(&g, &lay), MOAT_E_RANGE);
+}
+END_TEST
+
+/* With LINKRING_GEOM_TX_HEAD every transmit frame starts LINKRING_TX_HEAD
+ * bytes into its buffer, room for the device's header (linkd_tx writes a
+ * TAP's GSO frame from there, no copy). The net side builds GSO frames in
+ * place (each segment written over the pending frame's tail, which is put
+ * back): every payload byte of 70 segments arrives, in two GSO frames (the
+ * first full at 65). A descriptor that would run past its buffer after
+ * the head is refused. */
+START_TEST(hostile_gso_in_place_with_head_room)
+{
+    struct linkring_geom g;
+    struct hl_big h;
+    hl_big_gso_segs(&h, &g, LINKRING_GEOM_TX_GSO | LINKRING_GEOM_TX_HEAD, 70);
+    struct moat_link *net = h.net;
+    struct linkring_dev *d = &h.d;
+    net->ops->flush(net);
+    const uint8_t *f;
+    uint32_t len;
+    uint32_t first = 0;
+    for (int fr = 0; fr < 2; fr++) {
+        uint32_t segs = fr == 0 ? 65 : 5;
+        ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
+        ck_assert_uint_eq((size_t)(f - d->bufs) % h.lay.g.frame_size, LINKRING_TX_HEAD);
+        ck_assert_uint_eq(len, 14 + 20 + 20 + 1000 * segs);
+        ck_assert_uint_eq(d->cur_tx_gso, 1000);
+        ck_assert_uint_eq((f[16] << 8) | f[17], 20 + 20 + 1000 * segs);
+        ck_assert_uint_eq(((uint32_t)f[38] << 24 | (uint32_t)f[39] << 16 | f[40] << 8 | f[41]),
+                          1000 * (first + 1));
+        for (uint32_t k = 0; k < segs; k++)
+            for (uint32_t j = 0; j < 1000; j++)
+                ck_assert_uint_eq(f[54 + 1000 * k + j], (uint8_t)(first + k + 1));
+        first += segs;
+        linkring_dev_tx_done(d);
+    }
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    linkring_dev_flush(d);
+    /* A lying net side: a frame that fits the buffer but not after the head. */
+    struct linkring_desc bad = { 8 * h.lay.g.frame_size, h.lay.g.frame_size - 8, 0, 0 };
+    hl_big_lie_tx(&h, &bad, 1);
+    uint64_t before = d->cnt.bad[LINKRING_BAD_LEN];
+    ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), MOAT_E_AGAIN);
+    ck_assert_uint_eq(d->cnt.bad[LINKRING_BAD_LEN], before + 1);
+    hl_big_teardown(&h);
 }
 END_TEST
 
@@ -674,6 +734,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, hostile_rx_flags_only_known_bits_on_the_rx_ring);
     tcase_add_test(tc, hostile_offload_geometry_carries_64k_frames);
     tcase_add_test(tc, hostile_gso_frames_cross_as_one_descriptor);
+    tcase_add_test(tc, hostile_gso_in_place_with_head_room);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -716,8 +716,14 @@ START_TEST(tcp_wire_delay_autotune)
 {
     struct moat_impair imp = { .delay_us = 10000, .jitter_us = 2000 };
     struct result fixed, tuned;
-    double tf[3], tt[3];
-    for (int i = 0; i < 3; i++) {
+    /* One pair by default: what is asserted is the window growth, which
+     * one pair shows. MOAT_TCP_WIRE_RUNS=3 prints medians of three. */
+    double tf[9], tt[9];
+    const char *e = getenv("MOAT_TCP_WIRE_RUNS");
+    int runs = e && atoi(e) > 0 ? atoi(e) : 1;
+    if (runs > 9)
+        runs = 9;
+    for (int i = 0; i < runs; i++) {
         run_case_dir("delay 256K 1way", &imp, case_bytes(32), 0, 0, 1, 0, &fixed);
         run_case_dir("delay autotune", &imp, case_bytes(32), 0, 8u * MIB, 1,
                      AUTOTUNE_BUDGET, &tuned);
@@ -732,11 +738,11 @@ START_TEST(tcp_wire_delay_autotune)
         ck_assert_uint_eq(tuned.sb.tcp_mem_budget, AUTOTUNE_BUDGET);
         ck_assert_uint_le(tuned.sb.tcp_mem_used, AUTOTUNE_BUDGET);
     }
-    qsort(tf, 3, sizeof tf[0], cmp_double);
-    qsort(tt, 3, sizeof tt[0], cmp_double);
-    fprintf(stderr, "    one way A->B, medians of 3: %.2f s autotuned (8 MiB rings, window "
+    qsort(tf, (size_t)runs, sizeof tf[0], cmp_double);
+    qsort(tt, (size_t)runs, sizeof tt[0], cmp_double);
+    fprintf(stderr, "    one way A->B, median of %d: %.2f s autotuned (8 MiB rings, window "
             "up to %llu) against %.2f s with 256 KiB rings (window/RTT bound %.2f s)\n",
-            tt[1], (unsigned long long)tuned.sb.tcp_rcv_wnd_max, tf[1],
+            runs, tt[runs / 2], (unsigned long long)tuned.sb.tcp_rcv_wnd_max, tf[runs / 2],
             (double)tuned.bytes / (double)(256u * 1024u) * 0.020);
     /* The times are printed, not asserted: on a loaded 2-core machine a
      * scheduling hiccup can reverse one pair (seen once in CI-like load);

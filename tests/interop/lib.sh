@@ -83,6 +83,7 @@ it_start() {
     exec {fd}<"$fifo"
     printf -v "IT_FD_$name" '%s' "$fd"
     while IFS= read -r -t 15 -u "$fd" line; do
+        line=${line%$'\r'}     # a board's UART ends lines with CR LF
         [ "$line" = ready ] && return 0
         printf '%s\n' "$line" >>"$IT_WORK/$name.stdout"
     done

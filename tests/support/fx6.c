@@ -114,6 +114,20 @@ size_t fx6_icmp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint
     return 8 + blen;
 }
 
+size_t fx6_udp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+               uint16_t dport, const void *data, size_t len)
+{
+    st16(out, sport);
+    st16(out + 2, dport);
+    st16(out + 4, (uint16_t)(8 + len));
+    st16(out + 6, 0);
+    if (len)
+        memcpy(out + 8, data, len);
+    uint16_t c = fx6_l4_cksum(src, dst, 17, out, 8 + len);
+    st16(out + 6, c ? c : 0xffff);
+    return 8 + len;
+}
+
 void fx6_inject_echo(struct fx *f, const uint8_t *dst, uint16_t id, uint16_t seq,
                      const void *data, size_t len)
 {

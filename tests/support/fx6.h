@@ -51,6 +51,11 @@ size_t fx6_frame(const struct fx *f, uint8_t *buf, const struct fx6_ip *ip,
  * shape (flags or hop limit/lifetime in @p rest). */
 size_t fx6_icmp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint8_t type,
                 uint8_t code, uint32_t rest, const void *body, size_t blen);
+/* UDP header + @p data at @p out, checksummed for @p src -> @p dst (a
+ * computed 0 is sent as 0xffff: zero means none, which IPv6 forbids).
+ * Returns 8 + len. */
+size_t fx6_udp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
+               uint16_t dport, const void *data, size_t len);
 /* Checksum of an upper-layer message with the IPv6 pseudo-header (stored
  * form; 0 when verifying a correct one). */
 uint16_t fx6_l4_cksum(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,

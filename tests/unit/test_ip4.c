@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IPv4: IP4-FRAG-OUT-1, IP4-REASS-1, IP4-LOOPBACK-1, IP4-ATON-1,
- * IP4-B-HDR-1 and IP4-B-REASS-2 (a-g), plus reassembly-slot exhaustion and
- * the basic input drops. Every frame the stack emits has its checksums
- * verified by the fixture as it is captured.
+ * IP4-B-HDR-1 and IP4-B-REASS-2 (a-g), plus reassembly-slot exhaustion,
+ * the basic input drops and the datagram bound (moat_config.ip_max_datagram).
+ * Every frame the stack emits has its checksums verified by the fixture as
+ * it is captured.
  */
 #include <string.h>
 
@@ -140,32 +141,41 @@ START_TEST(ip4_frag_out_odd_mtu)
 }
 END_TEST
 
-/* A datagram larger than IP can carry is refused, nothing is sent. */
+/* Start the fixture configured in @p f with R resolved, then: a UDP
+ * datagram of @p max payload bytes leaves at once in @p frames fragments;
+ * one byte more sends nothing and fails the socket with MSGSIZE (or, if
+ * @p peer_ok, PEER: a record above what UDP can carry at all is a broken
+ * record to the core). Tears the fixture down. */
+static void expect_udp_limit(struct fx *f, size_t max, unsigned frames, bool peer_ok)
+{
+    static uint8_t data[65536];
+    fx_start(f);
+    fx_tx_clear(f);
+    fx_arp_seed(f);
+    uint32_t h = fx_udp_bound(f, 0, 7000);
+    ck_assert_int_eq(fx_sendto(f, h, FX_R_IP, PORT_R, data, max), 0);
+    ck_assert_uint_eq(fx_ntx(f), frames);
+    ck_assert(!(fx_sock_status(f, h) & MOAT_SS_ERR));
+    fx_tx_clear(f);
+    ck_assert_int_eq(fx_sendto(f, h, FX_R_IP, PORT_R, data, max + 1), 0);
+    fx_expect_no_tx(f);
+    ck_assert(fx_sock_status(f, h) & MOAT_SS_ERR);
+    int32_t err = fx_sock_error(f, h);
+    ck_assert_msg(err == MOAT_E_MSGSIZE || (peer_ok && err == MOAT_E_PEER), "error %d", err);
+    fx_teardown(f);
+}
+
+/* A datagram larger than IP can carry is refused, nothing is sent. The
+ * client library refuses it with MSGSIZE before it reaches the ring; a
+ * record that says so anyway is failed by the core (MSGSIZE, or PEER for
+ * a broken record). */
 START_TEST(ip4_frag_out_too_big)
 {
     struct fx f;
     fx_config(&f);
     f.cfg.sock_tx_bytes = 131072;
-    fx_start(&f);
-    fx_tx_clear(&f);
-    fx_arp_seed(&f);
-    uint32_t h = fx_udp_bound(&f, 0, 7000);
-    static uint8_t data[65536];
-    const size_t max = 65535 - 28;
-    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, PORT_R, data, max), 0);
-    unsigned n = fx_ntx(&f);
-    ck_assert_uint_eq(n, 45);                   /* 65507 + 8 bytes in 1480-byte steps */
-    ck_assert(!(fx_sock_status(&f, h) & MOAT_SS_ERR));
-    fx_tx_clear(&f);
-    /* One byte more cannot be sent. The client library refuses it with
-     * MSGSIZE before it reaches the ring; a record that says so anyway is
-     * failed by the core (MSGSIZE, or PEER for a broken record). */
-    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, PORT_R, data, max + 1), 0);
-    fx_expect_no_tx(&f);
-    ck_assert(fx_sock_status(&f, h) & MOAT_SS_ERR);
-    int32_t err = fx_sock_error(&f, h);
-    ck_assert_msg(err == MOAT_E_MSGSIZE || err == MOAT_E_PEER, "error %d", err);
-    fx_teardown(&f);
+    /* 65507 + 8 bytes in 1480-byte steps */
+    expect_udp_limit(&f, 65535 - 28, 45, true);
 }
 END_TEST
 
@@ -678,6 +688,106 @@ START_TEST(ip4_unknown_proto_counted)
 }
 END_TEST
 
+/* ---- moat_config.ip_max_datagram (docs/footprint.md) ------------------ */
+
+/* The bound is checked, and it shrinks the core's memory by the two
+ * datagram buffers' difference. */
+START_TEST(ip4_maxdgram_config)
+{
+    struct fx f;
+    fx_config(&f);
+    struct moat_config cfg = f.cfg;
+    char why[128];
+    size_t full = mcore_mem_size(&cfg);
+    cfg.ip_max_datagram = 0;                       /* 0: the default, 65535 */
+    ck_assert_uint_eq(mcore_mem_size(&cfg), full);
+    cfg.ip_max_datagram = cfg.ifs[0].mtu;
+    ck_assert_int_eq(moat_config_check(&cfg, why, sizeof why), 0);
+    size_t small = mcore_mem_size(&cfg);
+    ck_assert_uint_ne(small, 0);
+    ck_assert_uint_ge(full - small, 2u * (65535u - cfg.ifs[0].mtu - 64u));
+    cfg.ip_max_datagram = cfg.ifs[0].mtu - 1u;     /* below the MTU */
+    ck_assert_int_eq(moat_config_check(&cfg, why, sizeof why), MOAT_E_RANGE);
+    ck_assert_uint_eq(mcore_mem_size(&cfg), 0);
+    cfg.ifs[0].mtu = 576;
+    cfg.ip_max_datagram = 575;
+    ck_assert_int_eq(moat_config_check(&cfg, why, sizeof why), MOAT_E_RANGE);
+    cfg.ip_max_datagram = 65536;
+    ck_assert_int_eq(moat_config_check(&cfg, why, sizeof why), MOAT_E_RANGE);
+}
+END_TEST
+
+/* Sending: a datagram up to the bound goes out in fragments; one byte
+ * more fails the socket with MSGSIZE and sends nothing. */
+START_TEST(ip4_maxdgram_send)
+{
+    struct fx f;
+    fx_config(&f);
+    f.cfg.ip_max_datagram = 3000;
+    /* 2980 bytes of IP payload: 1480 + 1480 + 20 */
+    expect_udp_limit(&f, 3000 - 28, 3, false);
+}
+END_TEST
+
+/* At the smallest useful bound, the MTU: a full-size datagram whose next
+ * hop is not resolved yet waits in the datagram buffer and leaves whole
+ * once ARP answers. */
+START_TEST(ip4_maxdgram_mtu_arp_wait)
+{
+    struct fx f;
+    fx_config(&f);
+    f.cfg.ip_max_datagram = f.cfg.ifs[0].mtu;
+    fx_start(&f);
+    fx_tx_clear(&f);
+    uint32_t h = fx_udp_bound(&f, 0, 7000);
+    static uint8_t data[1500];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 13);
+    const size_t max = f.cfg.ifs[0].mtu - 28u;
+    ck_assert_int_eq(fx_sendto(&f, h, FX_R_IP, PORT_R, data, max), 0);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    fx_expect_arp_request(&f, 0, FX_R_IP);
+    fx_tx_clear(&f);
+    fx_arp_reply_from(&f, 0, FX_R_IP, fx_r_mac);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    struct fx_pkt p = fx_tx_pkt(&f, 0);
+    ck_assert(p.is_ip);
+    ck_assert_uint_eq(p.tot_len, f.cfg.ifs[0].mtu);
+    ck_assert(!p.mf);
+    ck_assert_mem_eq(p.l4 + 8, data, max);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* Reassembly: a datagram of exactly the bound is delivered; one whose
+ * fragments reach past it is dropped as FRAG_BAD, nothing delivered. */
+START_TEST(ip4_maxdgram_reass)
+{
+    struct fx f;
+    fx_config(&f);
+    f.cfg.ip_max_datagram = 1820;
+    fx_start(&f);
+    fx_tx_clear(&f);
+    uint32_t h = fx_udp_bound(&f, 0, P);
+    static uint8_t seg[1808];
+    size_t n = make_udp(seg, 1800 - 8, 3);     /* 20 + 1800 = 1820 bytes of IP */
+    for (unsigned k = 0; k < 9; k++)
+        inject_frag(&f, seg, 200 * k, 200, k != 8, 0x6161);
+    expect_dgram(&f, h, seg, n);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_FRAG_BAD), 0);
+
+    n = make_udp(seg, 1808 - 8, 4);            /* 20 + 1808 = 1828: 8 bytes too many */
+    for (unsigned k = 0; k < 9; k++)
+        inject_frag(&f, seg, 200 * k, 200, true, 0x6262);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_FRAG_BAD), 0);
+    inject_frag(&f, seg, 1800, 8, false, 0x6262);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_FRAG_BAD), 1);
+    ck_assert_uint_eq(fx_rx_avail(&f, h), 0);
+    ck_assert_uint_eq(fx_stats(&f).ip_reassembled, 1);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *ip4_suite(void)
 {
     Suite *s = suite_create("ip4");
@@ -705,6 +815,13 @@ static Suite *ip4_suite(void)
     tcase_add_test(tr, ip4_reass_slots_exhausted);
     tcase_add_test(tr, ip4_reass_pool_bound);
     suite_add_tcase(s, tr);
+    TCase *tm = tcase_create("maxdgram");
+    tcase_set_timeout(tm, 30);
+    tcase_add_test(tm, ip4_maxdgram_config);
+    tcase_add_test(tm, ip4_maxdgram_send);
+    tcase_add_test(tm, ip4_maxdgram_mtu_arp_wait);
+    tcase_add_test(tm, ip4_maxdgram_reass);
+    suite_add_tcase(s, tm);
     return s;
 }
 

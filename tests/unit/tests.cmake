@@ -12,3 +12,17 @@ add_test(NAME test_no_globals
           -P ${CMAKE_CURRENT_LIST_DIR}/no_globals.cmake)
 set_tests_properties(test_no_globals PROPERTIES
   LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 60)
+
+# test_core_min: the smallest core (no TCP, no DHCP client; ports/baremetal
+# builds it as moat_baremetal_min) driven by the unit fixture, which needs
+# nothing but the core. Its source is not named test_*.c so that the glob
+# in tests/CMakeLists.txt does not link it against the full core.
+add_executable(test_core_min ${CMAKE_CURRENT_LIST_DIR}/min/core_min.c
+  ${PROJECT_SOURCE_DIR}/tests/support/fx.c ${PROJECT_SOURCE_DIR}/tests/support/fx6.c)
+target_include_directories(test_core_min PRIVATE ${PROJECT_SOURCE_DIR}/include
+  ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
+target_compile_definitions(test_core_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0)
+target_link_libraries(test_core_min PRIVATE moat_baremetal_min PkgConfig::CHECK)
+add_test(NAME test_core_min COMMAND test_core_min)
+set_tests_properties(test_core_min PROPERTIES
+  LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 120)

@@ -225,12 +225,10 @@ START_TEST(port_unreach_ratelimit)
     fx_advance(&f, 1000);
     fx_tx_clear(&f);
     fx6_nd_seed(&f);
-    uint8_t udp[12] = {0x13, 0x88, 0x0f, 0xa0, 0, 12, 0, 0, 'a', 'b', 'c', 'd'};
-    uint16_t ck = fx6_l4_cksum(fx6_r_ip, fx6_l_ip, 17, udp, sizeof udp);
-    udp[6] = (uint8_t)(ck >> 8);
-    udp[7] = (uint8_t)ck;
+    uint8_t udp[12];
+    size_t un = fx6_udp(udp, fx6_r_ip, fx6_l_ip, 5000, 4000, "abcd", 4);
     struct fx6_ip ip = {.nh = 17, .plen = -1};
-    size_t n = fx6_frame(&f, frame, &ip, udp, sizeof udp);
+    size_t n = fx6_frame(&f, frame, &ip, udp, un);
     for (int i = 0; i < 5; i++)
         fx_inject(&f, 0, frame, n);
     ck_assert_uint_eq(fx_ntx(&f), 3);
@@ -321,6 +319,31 @@ START_TEST(routing_off_link)
 }
 END_TEST
 
+/* A Packet Too Big quoting a later fragment of ours (no transport header
+ * in the quote) still lowers the path MTU. */
+START_TEST(packet_too_big_about_fragment)
+{
+    struct fx f;
+    fx6_init(&f);
+    uint8_t q[56] = {0x60, 0, 0, 0, 0, 16, 44, 64};
+    memcpy(q + 8, fx6_l_ip, 16);
+    memcpy(q + 24, fx6_r_ip, 16);
+    q[40] = 58;
+    q[42] = 0x05;               /* offset 1280, no transport header quoted */
+    q[43] = 0x00;
+    size_t n = fx6_icmp(msg, fx6_r_ip, fx6_l_ip, 2, 0, 1280, q, sizeof q);
+    struct fx6_ip ip = {.nh = 58, .plen = -1};
+    fx_inject(&f, 0, frame, fx6_frame(&f, frame, &ip, msg, n));
+    fx_expect_no_tx(&f);
+    uint8_t data[1300] = {0};
+    fx6_inject_echo(&f, NULL, 9, 9, data, sizeof data);
+    ck_assert_uint_eq(fx_ntx(&f), 2);
+    for (unsigned i = 0; i < 2; i++)
+        ck_assert_uint_le(40 + fx6_tx_pkt(&f, i).plen, 1280);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *icmp6_suite(void)
 {
     Suite *s = suite_create("icmp6");
@@ -338,6 +361,7 @@ static Suite *icmp6_suite(void)
     tcase_add_test(tc, port_unreach_ratelimit);
     tcase_add_test(tc, packet_too_big_pmtu);
     tcase_add_test(tc, routing_off_link);
+    tcase_add_test(tc, packet_too_big_about_fragment);
     suite_add_tcase(s, tc);
     return s;
 }
