@@ -25,19 +25,11 @@ static void inject6(struct fx *f, const uint8_t *src, const uint8_t *dst, uint16
 {
     uint8_t u[1500];
     const uint8_t *s = src ? src : fx6_r_ip, *d = dst ? dst : fx6_l_ip;
-    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
-    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
-    u[4] = (uint8_t)((8 + len) >> 8), u[5] = (uint8_t)(8 + len);
-    u[6] = u[7] = 0;
-    memcpy(u + 8, data, len);
-    if (ck != FX_CK_ZERO) {
-        uint16_t c = fx6_l4_cksum(s, d, 17, u, 8 + len);
-        if (c == 0)
-            c = 0xffff;
-        if (ck == FX_CK_BAD)
-            c ^= 0x0101;
-        u[6] = (uint8_t)(c >> 8), u[7] = (uint8_t)c;
-    }
+    fx6_udp(u, s, d, sport, dport, data, len);
+    if (ck == FX_CK_ZERO)
+        u[6] = u[7] = 0;
+    else if (ck == FX_CK_BAD)
+        u[6] ^= 0x01, u[7] ^= 0x01;
     struct fx6_ip ip = {.src = s, .dst = d, .nh = 17, .plen = -1};
     fx_inject(f, 0, frame, fx6_frame(f, frame, &ip, u, 8 + len));
 }
