@@ -332,6 +332,25 @@ void udp_poll(struct mcore *c)
     }
 }
 
+/* An ICMP(v6) error about our datagram sport -> dst:dport (@p dst6 NULL:
+ * IPv4 @p dst4). Like BSD sockets, report only to a connected socket
+ * (RFC 1122 4.1.3.3 leaves the unconnected case to the implementation). */
+static void udp_report(struct mcore *c, uint16_t sport, uint32_t dst4, const uint8_t *dst6,
+                       uint16_t dport, int err)
+{
+    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
+        struct msock *s = &c->socks[i - 1u];
+        if (s->type != MOAT_SOCK_DGRAM || !s->connected || s->lport != sport ||
+            s->rport != dport || s->r6 != (dst6 != NULL))
+            continue;
+        if (dst6 ? ip6_eq(s->rip6, dst6) : s->rip == dst4) {
+            sock_error(c, s, err);
+            return;
+        }
+    }
+    MCORE_DROP(c, ICMP_NO_MATCH);
+}
+
 void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, uint8_t code)
 {
     uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
@@ -356,17 +375,7 @@ void udp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type, ui
         err = MOAT_E_HOSTUNREACH;
         break;
     }
-    /* Like BSD sockets, report only to a connected socket (RFC 1122
-     * 4.1.3.3 leaves the unconnected case to the implementation). */
-    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-        struct msock *s = &c->socks[i - 1u];
-        if (s->type == MOAT_SOCK_DGRAM && s->connected && s->lport == sport && !s->r6 &&
-            s->rip == q->dst && s->rport == dport) {
-            sock_error(c, s, err);
-            return;
-        }
-    }
-    MCORE_DROP(c, ICMP_NO_MATCH);
+    udp_report(c, sport, q->dst, NULL, dport, err);
 }
 
 /* ---- IPv6 ------------------------------------------------------------- */
@@ -462,13 +471,5 @@ void udp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, u
         err = MOAT_E_HOSTUNREACH;
         break;
     }
-    for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
-        struct msock *s = &c->socks[i - 1u];
-        if (s->type == MOAT_SOCK_DGRAM && s->connected && s->r6 && s->lport == sport &&
-            ip6_eq(s->rip6, q->dst) && s->rport == dport) {
-            sock_error(c, s, err);
-            return;
-        }
-    }
-    MCORE_DROP(c, ICMP_NO_MATCH);
+    udp_report(c, sport, 0, q->dst, dport, err);
 }
