@@ -40,7 +40,7 @@
 
 #define MOAT_REGION_MAGIC   0x54414f4du /* "MOAT" little-endian */
 #define MOAT_REGION_VERSION 3u   /* 2: dirty hints; 3: ready hints */
-#define MOAT_MSG_SIZE       64u
+#define MOAT_MSG_SIZE       128u  /* a power of two: two addresses of 32 bytes fit */
 #define MOAT_CTL_SLOTS      64u         /* messages per ctl / evt ring */
 
 /* Geometry: everything both sides must agree on. */
@@ -134,7 +134,13 @@ struct moat_region_hdr {
 
 /* Message payloads: fixed-width integers only, explicit padding. */
 struct moat_m_open   { uint32_t type; uint32_t pad; };
-struct moat_m_addr   { uint32_t ip; uint16_t port; uint16_t pad; };
+/* An address of either family (struct moat_addr's meaning; family 0 is
+ * IPv4). 32 bytes so NAME's answer carries two. */
+struct moat_m_addr {
+    uint32_t ip; uint16_t port; uint8_t family; uint8_t pad;
+    uint32_t scope_id; uint32_t pad2;
+    uint8_t ip6[16];
+};
 struct moat_m_listen { uint32_t backlog; uint32_t pad; };
 struct moat_m_shut   { uint32_t how; uint32_t pad; };
 struct moat_m_opt    { uint32_t opt; uint32_t pad; int64_t value; };
@@ -152,7 +158,7 @@ union moat_msg_body {
     struct moat_m_shut shut;
     struct moat_m_opt opt;
     struct moat_m_resp resp;
-    uint8_t raw[48];
+    uint8_t raw[MOAT_MSG_SIZE - 16];
 };
 
 struct moat_msg {
@@ -319,10 +325,14 @@ static inline uint32_t moat_handle_gen(uint32_t h) { return h >> 16; }
 
 /* UDP datagram record header in a socket ring; the payload follows. */
 struct moat_dgram_hdr {
-    uint32_t ip;        /* peer address (source on rx, destination on tx) */
+    uint32_t ip;        /* IPv4 peer address (source on rx, destination on tx) */
     uint16_t port;      /* peer port */
     uint16_t len;       /* payload bytes that follow */
+    uint8_t family;     /* 0 / MOAT_AF_INET: ip; MOAT_AF_INET6: ip6, scope_id */
+    uint8_t pad[3];
+    uint32_t scope_id;  /* IPv6 link-local: interface index + 1 */
+    uint8_t ip6[16];    /* IPv6 peer address */
 };
-_Static_assert(sizeof(struct moat_dgram_hdr) == 8, "dgram header size");
+_Static_assert(sizeof(struct moat_dgram_hdr) == 32, "dgram header size");
 
 #endif

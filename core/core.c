@@ -175,9 +175,53 @@ void mcore_stats(const struct mcore *c, struct moat_stats *out)
 
 static void addr_out(struct moat_m_addr *a, uint32_t ip, uint16_t port)
 {
+    memset(a, 0, sizeof *a);
     a->ip = ip;
     a->port = port;
-    a->pad = 0;
+}
+
+/* An IPv6 address for the application (@p scope: interface + 1, 0: none). */
+static void addr_out6(struct moat_m_addr *a, const uint8_t ip6[16], uint16_t port,
+                      uint32_t scope)
+{
+    memset(a, 0, sizeof *a);
+    a->family = MOAT_AF_INET6;
+    memcpy(a->ip6, ip6, 16);
+    a->port = port;
+    a->scope_id = scope;
+}
+
+/* UDP connect to an IPv6 peer: the route must exist (a link-local peer
+ * needs its zone, scope_id = interface + 1, when there are several
+ * interfaces); an unbound socket is bound to the dual-stack any address. */
+static int ctl_connect6(struct mcore *c, struct msock *s, const struct moat_m_addr *a)
+{
+    uint8_t src[16] = {0};
+    unsigned ifx;
+    uint16_t mtu;
+
+    if (ip6_is_zero(a->ip6) || a->port == 0 || a->scope_id > c->n_ifs)
+        return MOAT_E_INVAL;
+    if (s->bound && !s->l6)
+        return MOAT_E_ADDRNOTAVAIL;     /* an IPv4 socket */
+    if (s->bound)
+        memcpy(src, s->lip6, 16);
+    if (ip6_is_zero(src) && ip6_is_ll(a->ip6) && !ip6_ll_addr(c, a->scope_id ? a->scope_id - 1u : 0, src))
+        return MOAT_E_ADDRNOTAVAIL;
+    int err = ip6_route(c, a->ip6, &ifx, src, &mtu);
+    if (err)
+        return err;
+    static const uint8_t any[16];
+    if (!s->bound && (err = sock_bind6(c, s, any, 0)) != 0)
+        return err;
+    memcpy(s->rip6, a->ip6, 16);
+    s->rip = 0;
+    s->r6 = 1;
+    s->rscope = ip6_is_ll(a->ip6) ? (uint8_t)(ifx + 1u) : 0;
+    s->rport = a->port;
+    s->connected = 1;
+    sock_status(c, s, MOAT_SS_CONNECTED, 0);
+    return 0;
 }
 
 static int ctl_open(struct mcore *c, const struct moat_msg *m, struct moat_msg *r)
@@ -202,10 +246,16 @@ static int ctl_open(struct mcore *c, const struct moat_msg *m, struct moat_msg *
 
 static int ctl_connect(struct mcore *c, struct msock *s, const struct moat_m_addr *a)
 {
+    if (a->family == MOAT_AF_INET6)
+        return s->type == MOAT_SOCK_STREAM ? MOAT_E_NOTSUP : ctl_connect6(c, s, a);
+    if (a->family != 0 && a->family != MOAT_AF_INET)
+        return MOAT_E_INVAL;
     if (s->type == MOAT_SOCK_STREAM)
         return tcp_sock_connect(c, s, a->ip, a->port);
     if (a->ip == 0 || a->port == 0)
         return MOAT_E_INVAL;
+    if (s->bound && s->l6 && !ip6_is_zero(s->lip6))
+        return MOAT_E_ADDRNOTAVAIL;     /* bound to a specific IPv6 address */
     unsigned ifx;
     uint32_t src = s->lip, nh;
     int err = ip4_route(c, a->ip, &ifx, &src, &nh);
@@ -214,6 +264,7 @@ static int ctl_connect(struct mcore *c, struct msock *s, const struct moat_m_add
     if (!s->bound && (err = sock_bind(c, s, 0, 0)) != 0)
         return err;
     s->rip = a->ip;
+    s->r6 = 0;
     s->rport = a->port;
     s->connected = 1;
     sock_status(c, s, MOAT_SS_CONNECTED, 0);
@@ -308,6 +359,10 @@ static int ctl_sock(struct mcore *c, const struct moat_msg *m, struct moat_msg *
 
     switch (m->type) {
     case MOAT_MSG_BIND:
+        if (m->body.addr.family == MOAT_AF_INET6)
+            return sock_bind6(c, s, m->body.addr.ip6, m->body.addr.port);
+        if (m->body.addr.family != 0 && m->body.addr.family != MOAT_AF_INET)
+            return MOAT_E_INVAL;
         return sock_bind(c, s, m->body.addr.ip, m->body.addr.port);
     case MOAT_MSG_CONNECT:
         return ctl_connect(c, s, &m->body.addr);
@@ -346,7 +401,21 @@ static int ctl_sock(struct mcore *c, const struct moat_msg *m, struct moat_msg *
     case MOAT_MSG_GETOPT:
         return ctl_getopt(c, s, m->body.opt.opt, &r->body.resp.value);
     case MOAT_MSG_NAME:
-        addr_out(&r->body.resp.local, s->lip, s->lport);
+        /* A dual-stack socket connected to an IPv4 peer reports IPv4. */
+        if (s->l6 && !(s->connected && !s->r6 && ip6_is_zero(s->lip6)))
+            addr_out6(&r->body.resp.local, s->lip6, s->lport, 0);
+        else
+            addr_out(&r->body.resp.local, s->lip, s->lport);
+        if (s->connected && s->r6) {
+            addr_out6(&r->body.resp.remote, s->rip6, s->rport, s->rscope);
+            uint8_t src[16];
+            unsigned ifx;
+            uint16_t mtu;
+            memcpy(src, s->lip6, 16);   /* the source the route picks for :: */
+            if (ip6_is_zero(src) && ip6_route(c, s->rip6, &ifx, src, &mtu) == 0)
+                memcpy(r->body.resp.local.ip6, src, 16);
+            return 0;
+        }
         addr_out(&r->body.resp.remote, s->rip, s->rport);
         if (s->bound && s->lip == 0 && s->connected) {
             unsigned ifx;

@@ -230,6 +230,12 @@ struct msock {
     struct tcp_cb *tcb;         /* STREAM only, owned by tcp.c */
     uint32_t dnext, dprev;      /* DGRAM: list of datagram sockets (slot + 1) */
     uint8_t buf_lock;           /* SOCK_RCVBUF_SET: the app chose RCVBUF (no autotuning) */
+    /* IPv6 (UDP only so far; sock.c, udp.c). l6: bound to the IPv6 address
+     * lip6 (lip stays 0); lip6 all-zero (::) is the dual-stack any address,
+     * which also takes IPv4 datagrams. r6: connected to the IPv6 peer rip6,
+     * rscope its zone (interface + 1, for a link-local peer; 0: none). */
+    uint8_t l6, r6, rscope;
+    uint8_t lip6[16], rip6[16];
 };
 #define SOCK_RCVBUF_SET 1u
 
@@ -493,6 +499,9 @@ static inline uint32_t sock_idx(const struct mcore *c, const struct msock *s)
 /* Bind @p s to lip:lport (port 0: ephemeral). Checks conflicts among
  * sockets of the same type. Returns 0, ADDRINUSE, ADDRNOTAVAIL. */
 int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport);
+/* The same for an IPv6 address (all-zero: dual-stack any). Datagram
+ * sockets only for now: MOAT_E_NOTSUP for a stream socket. */
+int sock_bind6(struct mcore *c, struct msock *s, const uint8_t lip6[16], uint16_t lport);
 /* Status word: set and clear bits, publish to the application. */
 void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear);
 /* Post a pending error (MOAT_SS_ERR). */

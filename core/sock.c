@@ -125,32 +125,59 @@ struct msock *sock_get(struct mcore *c, uint32_t handle)
     return s;
 }
 
-/* Would lip:lport clash with another datagram socket? */
-static bool udp_port_busy(struct mcore *c, const struct msock *self, uint32_t lip,
-                          uint16_t lport)
+/* A local address being bound: IPv4 (v6 = 0, lip; 0 = IPv4 any) or IPv6
+ * (v6 = 1, a; all-zero = the dual-stack any address). */
+struct sock_laddr {
+    uint8_t v6;
+    uint32_t lip;
+    const uint8_t *a;
+};
+
+/* Do two local addresses overlap (could both receive one datagram)? The
+ * dual-stack any overlaps everything; IPv4 any every IPv4 address; IPv4
+ * and a specific IPv6 address never. */
+static bool laddr_overlap(const struct sock_laddr *x, const struct msock *o)
+{
+    bool x_dual = x->v6 && ip6_is_zero(x->a), o_dual = o->l6 && ip6_is_zero(o->lip6);
+    if (x_dual || o_dual)
+        return true;
+    if (x->v6 != o->l6)
+        return false;
+    if (x->v6)
+        return ip6_eq(x->a, o->lip6);
+    return o->lip == 0 || x->lip == 0 || o->lip == x->lip;
+}
+
+/* Would the address:lport clash with another datagram socket? */
+static bool udp_port_busy(struct mcore *c, const struct msock *self,
+                          const struct sock_laddr *la, uint16_t lport)
 {
     for (uint32_t i = c->dgram_head; i != 0; i = c->socks[i - 1u].dnext) {
         const struct msock *o = &c->socks[i - 1u];
         if (o == self || o->type != MOAT_SOCK_DGRAM || !o->bound || o->lport != lport)
             continue;
-        if (o->lip == 0 || lip == 0 || o->lip == lip)
+        if (laddr_overlap(la, o))
             return true;
     }
     return false;
 }
 
-static bool port_busy(struct mcore *c, const struct msock *s, uint32_t lip, uint16_t lport)
+static bool port_busy(struct mcore *c, const struct msock *s, const struct sock_laddr *la,
+                      uint16_t lport)
 {
     if (s->type == MOAT_SOCK_DGRAM)
-        return udp_port_busy(c, s, lip, lport);
-    return tcp_port_busy(c, lip, lport, s->reuseaddr) != 0;
+        return udp_port_busy(c, s, la, lport);
+    return tcp_port_busy(c, la->lip, lport, s->reuseaddr) != 0;
 }
 
-int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport)
+static int sock_bind_at(struct mcore *c, struct msock *s, const struct sock_laddr *la,
+                        uint16_t lport)
 {
     if (s->bound)
         return MOAT_E_STATE;
-    if (lip != 0 && !ip4_is_ours(c, lip))
+    if (!la->v6 && la->lip != 0 && !ip4_is_ours(c, la->lip))
+        return MOAT_E_ADDRNOTAVAIL;
+    if (la->v6 && !ip6_is_zero(la->a) && !ip6_is_ours(c, la->a))
         return MOAT_E_ADDRNOTAVAIL;
     if (lport == 0) {
         /* RFC 6056 algorithm 1: random start, linear probe. */
@@ -158,20 +185,37 @@ int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport)
         uint32_t k;
         for (k = 0; k < EPHEMERAL_N; k++) {
             uint16_t p = (uint16_t)(EPHEMERAL_LO + (start + k) % EPHEMERAL_N);
-            if (!port_busy(c, s, lip, p)) {
+            if (!port_busy(c, s, la, p)) {
                 lport = p;
                 break;
             }
         }
         if (k == EPHEMERAL_N)
             return MOAT_E_ADDRINUSE;
-    } else if (port_busy(c, s, lip, lport)) {
+    } else if (port_busy(c, s, la, lport)) {
         return MOAT_E_ADDRINUSE;
     }
-    s->lip = lip;
+    s->lip = la->lip;
+    s->l6 = la->v6;
+    if (la->v6)
+        memcpy(s->lip6, la->a, 16);
     s->lport = lport;
     s->bound = 1;
     return 0;
+}
+
+int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport)
+{
+    struct sock_laddr la = {.v6 = 0, .lip = lip, .a = NULL};
+    return sock_bind_at(c, s, &la, lport);
+}
+
+int sock_bind6(struct mcore *c, struct msock *s, const uint8_t lip6[16], uint16_t lport)
+{
+    struct sock_laddr la = {.v6 = 1, .lip = 0, .a = lip6};
+    if (s->type != MOAT_SOCK_DGRAM)
+        return MOAT_E_NOTSUP;   /* TCP over IPv6 is not there yet */
+    return sock_bind_at(c, s, &la, lport);
 }
 
 void sock_status(struct mcore *c, struct msock *s, uint32_t set, uint32_t clear)

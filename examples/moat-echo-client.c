@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 {
     struct moat_config cfg;
     struct moat_stack *st;
-    struct moat_addr peer = { 0, 7 };
+    struct moat_addr peer = { .ip = 0, .port = 7 };
     size_t sizes[EC_MAX_SIZES] = { 1, 512, 1472, 4000 };
     unsigned n_sizes = 4;
     uint64_t tcp_bytes = 0, seed;

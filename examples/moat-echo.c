@@ -4,7 +4,8 @@
  *
  *   moat-echo [link options] [--port N]        (default port 7)
  *
- * UDP: every datagram goes back to its sender unchanged. TCP: every
+ * UDP: every datagram goes back to its sender unchanged, over IPv4 or
+ * IPv6 (one dual-stack socket bound to ::). TCP (IPv4 only so far): every
  * connection gets back exactly the bytes it sent, until it sends EOF; then
  * the server finishes sending and closes. Many connections are served at
  * once from one event loop over non-blocking sockets (moat_watch and
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
 {
     struct moat_config cfg;
     struct echo e;
-    struct moat_addr any = { 0, 7 };
+    struct moat_addr any = { .ip = 0, .port = 7 };
     struct moat_event *ev;
     int rc;
 
@@ -196,8 +197,13 @@ int main(int argc, char **argv)
     }
 
     rc = moat_sock_open(e.st, MOAT_SOCK_DGRAM, &e.udp);
-    if (rc == 0)
-        rc = moat_sock_bind(e.st, e.udp, &any);
+    if (rc == 0) {
+        /* UDP echo on both families: the dual-stack any address (::)
+         * takes IPv4 and IPv6 datagrams on one socket; the reply goes to
+         * the address recvfrom reported, whichever family it is. */
+        struct moat_addr any6 = { .port = any.port, .family = MOAT_AF_INET6 };
+        rc = moat_sock_bind(e.st, e.udp, &any6);
+    }
     if (rc == 0)
         rc = moat_sock_setopt(e.st, e.udp, MOAT_OPT_NONBLOCK, 1);
     if (rc != 0) {

@@ -576,7 +576,7 @@ int main(int argc, char **argv)
 {
     struct moat_config cfg;
     struct httpd h;
-    struct moat_addr any = { 0, 80 };
+    struct moat_addr any = { .ip = 0, .port = 80 };
     const char *root = NULL;
     struct moat_event *ev;
     double next_idle = 0;

@@ -149,7 +149,7 @@ static int t_listen(struct tio *t, uint32_t ip, uint16_t port, int64_t *out)
         return 0;
     }
     moat_sock_t s = 0;
-    struct moat_addr a = { ip, port };
+    struct moat_addr a = { .ip = ip, .port = port };
     int rc = moat_sock_open(t->st, MOAT_SOCK_STREAM, &s);
     if (rc == 0)
         rc = moat_sock_setopt(t->st, s, MOAT_OPT_NONBLOCK, 1);
@@ -182,7 +182,7 @@ static int t_accept(struct tio *t, int64_t l, int64_t *out, uint32_t *peer_ip)
         return 0;
     }
     moat_sock_t s = 0;
-    struct moat_addr peer = { 0, 0 };
+    struct moat_addr peer = { .ip = 0, .port = 0 };
     int rc = moat_sock_accept(t->st, (moat_sock_t)l, &s, &peer);
     if (rc != 0)
         return rc;
@@ -240,7 +240,7 @@ static int t_connect(struct tio *t, uint32_t local, uint32_t ip, uint16_t port, 
     }
 
     moat_sock_t s = 0;
-    struct moat_addr a = { ip, port };
+    struct moat_addr a = { .ip = ip, .port = port };
     rc = moat_sock_open(t->st, MOAT_SOCK_STREAM, &s);
     if (rc == 0)
         rc = moat_sock_setopt(t->st, s, MOAT_OPT_NONBLOCK, 1);

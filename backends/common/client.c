@@ -43,6 +43,7 @@
  *    filling the ring, so the client keeps to the size it accepted.
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -695,14 +696,47 @@ int moat_sock_open(struct moat_stack *st, int type, moat_sock_t *out)
     return 0;
 }
 
+/* struct moat_addr <-> the boundary's struct moat_m_addr (either family). */
+static void cl_addr_to_msg(struct moat_m_addr *m, const struct moat_addr *a)
+{
+    memset(m, 0, sizeof *m);
+    m->ip = a->ip;
+    m->port = a->port;
+    m->family = a->family;
+    if (a->family == MOAT_AF_INET6) {
+        memcpy(m->ip6, a->ip6, 16);
+        m->scope_id = a->scope_id;
+    }
+}
+
+static void cl_addr_from_msg(struct moat_addr *a, const struct moat_m_addr *m)
+{
+    memset(a, 0, sizeof *a);
+    a->ip = m->ip;
+    a->port = m->port;
+    if (m->family == MOAT_AF_INET6) {
+        a->family = MOAT_AF_INET6;
+        memcpy(a->ip6, m->ip6, 16);
+        a->scope_id = m->scope_id;
+    }
+}
+
+/* No address: IPv4 0.0.0.0 or IPv6 ::. */
+static bool cl_addr_unset(const struct moat_addr *a)
+{
+    static const uint8_t zero[16];
+    if (a->family == MOAT_AF_INET6)
+        return memcmp(a->ip6, zero, 16) == 0;
+    return a->ip == 0;
+}
+
 static int cl_addr_rpc(struct moat_stack *st, struct app_sock *s, unsigned type,
                        const struct moat_addr *a)
 {
     struct moat_msg req, resp;
 
     cl_req(&req, type, s->handle);
-    req.body.addr.ip = a->ip;
-    req.body.addr.port = a->port;
+    cl_addr_to_msg(&req.body.addr, a);
     return cl_rpc(st, &req, &resp);
 }
 
@@ -806,10 +840,8 @@ int moat_sock_accept(struct moat_stack *st, moat_sock_t h, moat_sock_t *out,
     if (r != 0)
         return r;
     *out = resp.body.resp.sock;
-    if (peer) {
-        peer->ip = resp.body.resp.remote.ip;
-        peer->port = resp.body.resp.remote.port;
-    }
+    if (peer)
+        cl_addr_from_msg(peer, &resp.body.resp.remote);
     return 0;
 }
 
@@ -965,14 +997,10 @@ int moat_sock_name(struct moat_stack *st, moat_sock_t h, struct moat_addr *local
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
         return r;
-    if (local) {
-        local->ip = resp.body.resp.local.ip;
-        local->port = resp.body.resp.local.port;
-    }
-    if (remote) {
-        remote->ip = resp.body.resp.remote.ip;
-        remote->port = resp.body.resp.remote.port;
-    }
+    if (local)
+        cl_addr_from_msg(local, &resp.body.resp.local);
+    if (remote)
+        cl_addr_from_msg(remote, &resp.body.resp.remote);
     return 0;
 }
 
@@ -989,11 +1017,11 @@ static int cl_send_udp(struct moat_stack *st, struct app_sock *s, const void *bu
     if (len > CL_UDP_MAX || len + sizeof(dh) > s->sndbuf)
         return MOAT_E_MSGSIZE;
     if (!to) {
-        if (s->peer.ip == 0)
+        if (cl_addr_unset(&s->peer))
             return MOAT_E_NOTCONN;
         to = &s->peer;
     }
-    if (to->ip == 0 || to->port == 0)
+    if (cl_addr_unset(to) || to->port == 0)
         return MOAT_E_INVAL;
     rec = (uint32_t)(sizeof(dh) + len);
     deadline = cl_deadline(s->sndtimeo_ms);
@@ -1015,9 +1043,15 @@ static int cl_send_udp(struct moat_stack *st, struct app_sock *s, const void *bu
             return r;
     }
     /* One record, published at once: the net side never sees half. */
+    memset(&dh, 0, sizeof dh);
     dh.ip = to->ip;
     dh.port = to->port;
     dh.len = (uint16_t)len;
+    if (to->family == MOAT_AF_INET6) {
+        dh.family = MOAT_AF_INET6;
+        memcpy(dh.ip6, to->ip6, 16);
+        dh.scope_id = to->scope_id;
+    }
     moat_ring_put(&s->tx, 0, &dh, sizeof(dh));
     if (len)
         moat_ring_put(&s->tx, sizeof(dh), buf, (uint32_t)len);
@@ -1185,8 +1219,14 @@ static int cl_recv_udp(struct moat_stack *st, struct app_sock *s, void *buf, siz
         moat_ring_get(&s->rx, sizeof(dh), buf, n);
     moat_ring_consume(&s->rx, (uint32_t)sizeof(dh) + dh.len);
     if (from) {
+        memset(from, 0, sizeof *from);
         from->ip = dh.ip;
         from->port = dh.port;
+        if (dh.family == MOAT_AF_INET6) {
+            from->family = MOAT_AF_INET6;
+            memcpy(from->ip6, dh.ip6, 16);
+            from->scope_id = dh.scope_id;
+        }
     }
     *got = n;
     return 0;

@@ -28,9 +28,25 @@ typedef uint32_t moat_sock_t;   /* 0 is never a valid handle */
 
 enum moat_sock_type { MOAT_SOCK_DGRAM = 1, MOAT_SOCK_STREAM = 2 };
 
+/*
+ * A socket address of either family. The IPv4 members come first so that
+ * `{ .ip = X, .port = Y }` (family 0) keeps meaning IPv4; an IPv6 address
+ * sets family = MOAT_AF_INET6 and ip6 (network byte order, as written in
+ * text), and scope_id (interface index + 1; 0: the first interface) for a
+ * link-local address. Binding MOAT_AF_INET6 with ip6 all-zero (::) makes a
+ * dual-stack socket: it receives over both families, like a Linux socket
+ * with IPV6_V6ONLY=0; binding family 0 / MOAT_AF_INET with ip 0 stays
+ * IPv4 only. Addresses the stack reports (recvfrom, accept, name) carry
+ * the family the datagram or connection used.
+ */
+#define MOAT_AF_INET  4u
+#define MOAT_AF_INET6 6u
 struct moat_addr {
-    uint32_t ip;      /* host byte order; 0 = any */
+    uint32_t ip;      /* IPv4, host byte order; 0 = any */
     uint16_t port;    /* host byte order; 0 = any / ephemeral */
+    uint8_t family;   /* 0 or MOAT_AF_INET: ip; MOAT_AF_INET6: ip6 */
+    uint8_t ip6[16];  /* IPv6, network byte order; all-zero = any (dual-stack) */
+    uint32_t scope_id;/* IPv6 link-local: interface index + 1 (0: interface 0) */
 };
 
 enum moat_opt {

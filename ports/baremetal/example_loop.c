@@ -32,7 +32,7 @@
 #define EX_SOCK_BYTES  4096u
 #define EX_CORE_MEM    (64u * 1024u)    /* mcore_mem_size(): ~49 KiB on a 64-bit host,
                                            less on a Cortex-M (docs/footprint.md) */
-#define EX_REGION_MEM  (48u * 1024u)
+#define EX_REGION_MEM  (64u * 1024u)   /* ctl + evt rings: 2 x 64 x 128 B */
 
 static _Alignas(64) uint8_t ex_core_mem[EX_CORE_MEM];
 static _Alignas(64) uint8_t ex_region_mem[EX_REGION_MEM];

@@ -24,7 +24,8 @@
  * leaves checksums of what it sends to the "device" (NEEDS_CSUM). We
  * validate every header (tap_vnet_rx: known flags and GSO type only, and
  * csum_start/csum_offset must name the TCP or UDP checksum field of an
- * unfragmented IPv4 datagram inside the frame; a GSO frame must be exactly
+ * unfragmented IPv4 datagram, or of an IPv6 datagram without extension
+ * headers, inside the frame; a GSO frame must be exactly
  * one TCP datagram). A valid NEEDS_CSUM or DATA_VALID header makes the
  * frame MOAT_LINK_RX_CSUM_OK: we do NOT complete the partial checksum
  * (the bytes were made by the host kernel, which is the other end of
@@ -207,7 +208,19 @@ static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, s
         return (vh->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? MOAT_LINK_RX_CSUM_OK : 0;
     }
     /* NEEDS_CSUM: the sum field must be the TCP or UDP one of an
-     * unfragmented IPv4 datagram that lies inside the frame. */
+     * unfragmented IPv4 datagram that lies inside the frame, or (without
+     * GSO) of an IPv6 datagram whose fixed header names TCP or UDP
+     * directly (no extension headers; the kernel sends UDP over IPv6 to
+     * the device this way). */
+    if (len >= 14u + 40u && tap_rd16(f + 12) == 0x86ddu && gso == VIRTIO_NET_HDR_GSO_NONE) {
+        const uint8_t *ip6 = f + 14;
+        size_t plen = tap_rd16(ip6 + 4);
+        unsigned want = ip6[6] == 6 ? 16u : ip6[6] == 17 ? 6u : 0u;
+        if ((ip6[0] >> 4) != 6 || 14u + 40u + plen > len || want == 0 ||
+            vh->csum_start != 14u + 40u || vh->csum_offset != want || want + 2u > plen)
+            return MOAT_LINK_RX_BAD;
+        return MOAT_LINK_RX_CSUM_OK;
+    }
     if (len < 14u + 20u || tap_rd16(f + 12) != 0x0800u)
         return MOAT_LINK_RX_BAD;
     const uint8_t *ip = f + 14;

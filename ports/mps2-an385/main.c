@@ -34,7 +34,7 @@
 /* The largest IP datagram sent in fragments or reassembled: it sizes the
  * core's two datagram buffers (65535 would cost 128 KiB of RAM). */
 #define MPS2_MAX_DGRAM     4096u
-#define MPS2_REGION_MEM    (112u * 1024u)
+#define MPS2_REGION_MEM    (120u * 1024u)   /* 6 slots of 2 x 8 KiB + ctl/evt rings of 64 x 128 B */
 #define MPS2_ECHO_PORT     7u
 #define MPS2_RX_BATCH      32u       /* frames per pass: timers are not starved */
 

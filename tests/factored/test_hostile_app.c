@@ -157,7 +157,7 @@ static struct moat_sock_sh *ha_sh(struct moat_stack *st, moat_sock_t h)
 static moat_sock_t ha_udp(struct moat_stack *st, uint32_t ip, uint16_t port)
 {
     moat_sock_t s;
-    struct moat_addr a = { ip, port };
+    struct moat_addr a = { .ip = ip, .port = port };
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
     ck_assert_int_eq(moat_sock_bind(st, s, &a), 0);
     ck_assert_int_eq(moat_sock_setopt(st, s, MOAT_OPT_RCVTIMEO_MS, HA_WAIT_MS), 0);
@@ -169,7 +169,7 @@ static void ha_udp_ok(struct moat_stack *src, moat_sock_t from, struct moat_stac
                       moat_sock_t rx, uint32_t to_ip, uint16_t to_port, uint8_t tag)
 {
     uint8_t buf[64], got[64];
-    struct moat_addr to = { to_ip, to_port };
+    struct moat_addr to = { .ip = to_ip, .port = to_port };
     size_t n = 0;
     memset(buf, tag, sizeof buf);
     ck_assert_int_eq(moat_sock_sendto(src, from, buf, sizeof buf, &to, &n), 0);
@@ -363,7 +363,7 @@ START_TEST(udp_records_that_lie)
     uint64_t b0 = ha_boundary(p.a);
 
     uint8_t rec[64];
-    struct moat_dgram_hdr h = { HA_IP_B, 4001, 60000 };   /* claims more than follows */
+    struct moat_dgram_hdr h = { .ip = HA_IP_B, .port = 4001, .len = 60000 };   /* claims more than follows */
     memset(rec, 0xee, sizeof rec);
     memcpy(rec, &h, sizeof h);
     ha_tx_raw(p.a, sa, rec, sizeof rec);
@@ -411,7 +411,7 @@ START_TEST(impossible_socket_indices_fail_that_socket_only)
     /* A receive ring consumer index ahead of the producer. */
     atomic_store(&sh->rx.cons, s->rx.local + 1);
     uint8_t buf[32] = { 0 };
-    struct moat_addr to = { HA_IP_A, 4000 };
+    struct moat_addr to = { .ip = HA_IP_A, .port = 4000 };
     size_t n = 0;
     ck_assert_int_eq(moat_sock_sendto(p.b, sb, buf, sizeof buf, &to, &n), 0);
     ha_expect_peer(p.a, bad);
@@ -432,7 +432,7 @@ END_TEST
 static void ha_tcp_pair(struct ha_pair *p, moat_sock_t *ca, moat_sock_t *cb, moat_sock_t *lb,
                         uint16_t port)
 {
-    struct moat_addr la = { HA_IP_B, port };
+    struct moat_addr la = { .ip = HA_IP_B, .port = port };
     ck_assert_int_eq(moat_sock_open(p->b, MOAT_SOCK_STREAM, lb), 0);
     ck_assert_int_eq(moat_sock_bind(p->b, *lb, &la), 0);
     ck_assert_int_eq(moat_sock_listen(p->b, *lb, 4), 0);
@@ -515,7 +515,7 @@ START_TEST(tcp_send_ring_written_after_close)
 
     /* And the stack still makes connections. */
     ck_assert_int_eq(moat_sock_open(p.a, MOAT_SOCK_STREAM, &ca), 0);
-    struct moat_addr la = { HA_IP_B, 5001 };
+    struct moat_addr la = { .ip = HA_IP_B, .port = 5001 };
     ck_assert_int_eq(moat_sock_setopt(p.a, ca, MOAT_OPT_SNDTIMEO_MS, HA_WAIT_MS), 0);
     ck_assert_int_eq(moat_sock_connect(p.a, ca, &la), 0);
     ck_assert_int_eq(moat_sock_accept(p.b, lb, &cb, NULL), 0);

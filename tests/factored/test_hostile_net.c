@@ -321,25 +321,27 @@ static void hn_rx_put(struct hn *h, moat_sock_t s, uint32_t prod, const void *p,
 
 START_TEST(udp_receive_ring_lies)
 {
+    /* the end of the first (honest) record: header + 16 bytes */
+    enum { REC1 = sizeof(struct moat_dgram_hdr) + 16 };
     for (int v = 0; v < 5; v++) {
         struct hn h;
-        uint8_t buf[2048], rec[64];
+        uint8_t buf[2048], rec[96];
         size_t n = 0;
         struct moat_addr from;
         hn_start(&h, hn_honest, 0);
         moat_sock_t s = hn_sock(&h, MOAT_SOCK_DGRAM);
-        struct moat_dgram_hdr dh = { 0xc0000202u, 7, 16 };
+        struct moat_dgram_hdr dh = { .ip = 0xc0000202u, .port = 7, .len = 16 };
         memset(rec, 0x5a, sizeof rec);
         memcpy(rec, &dh, sizeof dh);
-        hn_rx_put(&h, s, 0, rec, 8 + 16);                  /* one honest record first */
+        hn_rx_put(&h, s, 0, rec, sizeof dh + 16);                  /* one honest record first */
         ck_assert_int_eq(moat_sock_recvfrom(h.st, s, buf, sizeof buf, &from, &n), 0);
         ck_assert_uint_eq(n, 16);
         ck_assert_uint_eq(from.port, 7);
         switch (v) {
-        case 0: dh.len = 1000; memcpy(rec, &dh, sizeof dh); hn_rx_put(&h, s, 24, rec, 8 + 16); break;
-        case 1: dh.len = 0xffff; memcpy(rec, &dh, sizeof dh); hn_rx_put(&h, s, 24, rec, 64); break;
-        case 2: hn_rx_put(&h, s, 24, rec, 5); break;       /* half a header */
-        case 3: atomic_store(&hn_sh(&h, s)->rx.prod, 24 + HN_RING + 8); break;
+        case 0: dh.len = 1000; memcpy(rec, &dh, sizeof dh); hn_rx_put(&h, s, REC1, rec, sizeof dh + 16); break;
+        case 1: dh.len = 0xffff; memcpy(rec, &dh, sizeof dh); hn_rx_put(&h, s, REC1, rec, sizeof rec); break;
+        case 2: hn_rx_put(&h, s, REC1, rec, 5); break;       /* half a header */
+        case 3: atomic_store(&hn_sh(&h, s)->rx.prod, REC1 + HN_RING + 8); break;
         case 4: atomic_store(&hn_sh(&h, s)->rx.prod, 20); break;   /* moved backwards */
         default: break;
         }
@@ -554,7 +556,7 @@ START_TEST(random_scribbling)
          * that keeps changing app_seq keeps the client waiting (see the
          * audit report), so the scribbler ends by itself. */
         while (itest_now_us() < end) {
-            struct moat_addr to = { 0xc0000202u, 9 };
+            struct moat_addr to = { .ip = 0xc0000202u, .port = 9 };
             struct moat_pollfd pf[2] = { { u, MOAT_POLLIN | MOAT_POLLOUT, 0 },
                                          { t, MOAT_POLLIN | MOAT_POLLOUT, 0 } };
             (void)moat_sock_sendto(h.st, u, buf, 100, &to, &n);

@@ -77,7 +77,7 @@ static struct moat_stack *nd_open(const char *wire, uint32_t ip)
 static void nd_tcp_connect(struct moat_stack *a, struct moat_stack *b, uint16_t port,
                            int snd_timeo_ms, moat_sock_t *cs, moat_sock_t *as)
 {
-    struct moat_addr la = { ND_IP_A, port };
+    struct moat_addr la = { .ip = ND_IP_A, .port = port };
     moat_sock_t ls;
     ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_STREAM, &ls), 0);
     ck_assert_int_eq(moat_sock_bind(a, ls, &la), 0);
@@ -191,7 +191,7 @@ START_TEST(netd_killed_during_blocked_recv)
 {
     struct moat_stack *st = nd_open(NULL, ND_IP_A);
     struct nd_call c = { .st = st, .tcp_send = 0 };
-    struct moat_addr a = { ND_IP_A, 7 };
+    struct moat_addr a = { .ip = ND_IP_A, .port = 7 };
     pthread_t thr;
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &c.s), 0);
     ck_assert_int_eq(moat_sock_bind(st, c.s, &a), 0);
@@ -256,7 +256,7 @@ START_TEST(linkd_killed_is_restarted_quietly)
     struct moat_stack *a = nd_open(wire, ND_IP_A);
     struct moat_stack *b = nd_open(wire, ND_IP_B);
     moat_sock_t sa, sb;
-    struct moat_addr aa = { ND_IP_A, 9 }, ab = { ND_IP_B, 9 };
+    struct moat_addr aa = { .ip = ND_IP_A, .port = 9 }, ab = { .ip = ND_IP_B, .port = 9 };
     ck_assert_int_eq(moat_sock_open(a, MOAT_SOCK_DGRAM, &sa), 0);
     ck_assert_int_eq(moat_sock_bind(a, sa, &aa), 0);
     ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_DGRAM, &sb), 0);
@@ -481,7 +481,7 @@ START_TEST(netd_stopped_during_blocked_recv)
 {
     struct moat_stack *st = nd_open_stall(NULL, ND_IP_A, ND_STALL_MS);
     struct nd_call c = { .st = st, .tcp_send = 0 };
-    struct moat_addr a = { ND_IP_A, 7 };
+    struct moat_addr a = { .ip = ND_IP_A, .port = 7 };
     pthread_t thr;
     int netd = 0, linkd = 0;
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &c.s), 0);
@@ -511,7 +511,7 @@ END_TEST
 START_TEST(idle_netd_is_not_a_stall)
 {
     struct moat_stack *st = nd_open_stall(NULL, ND_IP_A, ND_STALL_MS);
-    struct moat_addr a = { ND_IP_A, 7 };
+    struct moat_addr a = { .ip = ND_IP_A, .port = 7 };
     moat_sock_t s;
     uint8_t buf[64];
     size_t n = 0;
@@ -540,7 +540,7 @@ START_TEST(application_death_resets_its_connections)
     int pfd[2];
     nd_wire_path(wire, sizeof wire, "rst");
     struct moat_stack *b = nd_open(wire, ND_IP_B);
-    struct moat_addr lb = { ND_IP_B, 5003 };
+    struct moat_addr lb = { .ip = ND_IP_B, .port = 5003 };
     moat_sock_t ls, as[ND_ORPHAN_CONNS];
     ck_assert_int_eq(moat_sock_open(b, MOAT_SOCK_STREAM, &ls), 0);
     ck_assert_int_eq(moat_sock_bind(b, ls, &lb), 0);

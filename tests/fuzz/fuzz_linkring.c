@@ -332,7 +332,7 @@ static void run_op(struct fzl *l, uint8_t op, struct fz_rd *r)
     default: {
         uint32_t space;
         uint8_t rec[8 + 64];
-        struct moat_dgram_hdr h = {FZ_R_IP, 7, 64};
+        struct moat_dgram_hdr h = { .ip = FZ_R_IP, .port = 7, .len = 64 };
         if (!l->h_udp || moat_ring_space(&l->utx, &space) != 0 || space < sizeof rec)
             break;
         memcpy(rec, &h, sizeof h);

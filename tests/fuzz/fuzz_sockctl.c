@@ -12,8 +12,8 @@
  * the TCP send path reading the rings.
  *
  * Program: op u8 then arguments (missing bytes read as 0); op % 12:
- *   0 MSG    64 raw bytes as one request (ctl ring), published
- *   1 REQ    type u8, handle sel u8, body[48]: a request with a valid
+ *   0 MSG    MOAT_MSG_SIZE (128) raw bytes as one request (ctl ring), published
+ *   1 REQ    type u8, handle sel u8, body[112]: a request with a valid
  *            type (mostly) and a handle the net domain gave us (sel)
  *   2 CTLIDX ctl prod += i16 (op bit 7: set to u32 instead)
  *   3 EVTIDX evt cons: same
@@ -231,7 +231,7 @@ static void run_op(struct fzs *s, uint8_t op, struct fz_rd *r)
         uint32_t prod = atomic_load(&sh->tx.prod);
         uint32_t at = 0;
         if (op & 0x80) {        /* a datagram record whose header may lie */
-            struct moat_dgram_hdr h = {FZ_R_IP, 7, (uint16_t)fz_arg16(r)};
+            struct moat_dgram_hdr h = { .ip = FZ_R_IP, .port = 7, .len = (uint16_t)fz_arg16(r) };
             uint8_t hb[sizeof h];
             memcpy(hb, &h, sizeof h);
             for (unsigned i = 0; i < sizeof hb; i++)

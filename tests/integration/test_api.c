@@ -63,7 +63,7 @@ static struct moat_stack *open_none(void)
 
 static moat_sock_t udp_bound(struct moat_stack *st, uint16_t port)
 {
-    struct moat_addr a = { 0, port };
+    struct moat_addr a = { .ip = 0, .port = port };
     moat_sock_t s;
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s), 0);
     ck_assert_int_eq(moat_sock_bind(st, s, &a), 0);
@@ -125,7 +125,7 @@ START_TEST(api_bad_handles)
         moat_handle_make(moat_handle_idx(s) + 1, moat_handle_gen(s)),  /* not opened */
         0xffffffffu,
     };
-    struct moat_addr a = { IP_B, 9 }, la, ra;
+    struct moat_addr a = { .ip = IP_B, .port = 9 }, la, ra;
     struct moat_pollfd pf[2];
     char buf[16] = { 0 };
     size_t n;
@@ -252,7 +252,7 @@ START_TEST(api_tcp_cong_option)
     ck_assert_int_eq(v, MOAT_TCP_CONG_NEWRENO);
     ck_assert_int_eq(moat_sock_setopt(st, t, MOAT_OPT_TCP_CONG, 7), MOAT_E_RANGE);
     ck_assert_int_eq(moat_sock_setopt(st, u, MOAT_OPT_TCP_CONG, 1), MOAT_E_NOTSUP);
-    struct moat_addr a = { 0, 5004 };
+    struct moat_addr a = { .ip = 0, .port = 5004 };
     ck_assert_int_eq(moat_sock_bind(st, t, &a), 0);
     ck_assert_int_eq(moat_sock_listen(st, t, 4), 0);
     ck_assert_int_eq(moat_sock_setopt(st, t, MOAT_OPT_TCP_CONG, MOAT_TCP_CONG_CUBIC), 0);
@@ -266,8 +266,8 @@ START_TEST(api_double_bind)
 {
     struct moat_stack *st = open_none();
     moat_sock_t s1 = udp_bound(st, 6000), s2, s3;
-    struct moat_addr same = { 0, 6000 }, ours = { IP_A, 6000 }, other = { 0, 6001 };
-    struct moat_addr foreign = { 0xc6120063u, 6002 };   /* 198.18.0.99: not ours */
+    struct moat_addr same = { .ip = 0, .port = 6000 }, ours = { .ip = IP_A, .port = 6000 }, other = { .ip = 0, .port = 6001 };
+    struct moat_addr foreign = { .ip = 0xc6120063u, .port = 6002 };   /* 198.18.0.99: not ours */
 
     ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &s2), 0);
     ck_assert_int_eq(moat_sock_bind(st, s2, &same), MOAT_E_ADDRINUSE);
@@ -326,7 +326,7 @@ START_TEST(api_udp_send_errors)
 {
     struct moat_stack *st = open_none();
     moat_sock_t s = udp_bound(st, 5005);
-    struct moat_addr to = { IP_B, 9 }, zero_port = { IP_B, 0 };
+    struct moat_addr to = { .ip = IP_B, .port = 9 }, zero_port = { .ip = IP_B, .port = 0 };
     static char big[70000];
     size_t n;
 
@@ -347,7 +347,7 @@ START_TEST(api_mfile_and_reuse)
 {
     struct moat_stack *st = open_none();
     moat_sock_t s[N_SOCKS + 1], extra, again;
-    struct moat_addr a = { 0, 7100 };
+    struct moat_addr a = { .ip = 0, .port = 7100 };
     unsigned n = 0;
     int r;
 
@@ -394,7 +394,7 @@ START_TEST(api_poll_readiness)
 {
     struct pair p;
     moat_sock_t sa, sb;
-    struct moat_addr to_b = { IP_B, 7200 }, from;
+    struct moat_addr to_b = { .ip = IP_B, .port = 7200 }, from;
     struct moat_pollfd pf;
     unsigned ready = 99;
     char buf[256];
@@ -444,7 +444,7 @@ START_TEST(api_two_stacks_independent)
 {
     struct pair p;
     moat_sock_t sa, sb, sa2;
-    struct moat_addr to_b = { IP_B, 7300 }, to_a = { IP_A, 7300 }, from;
+    struct moat_addr to_b = { .ip = IP_B, .port = 7300 }, to_a = { .ip = IP_A, .port = 7300 }, from;
     struct moat_stats st_a, st_b;
     char buf[64];
     size_t n;
@@ -530,7 +530,7 @@ static void *reader_main(void *arg)
 static void tcp_connect_pair(struct pair *p, uint16_t port, moat_sock_t *cli,
                              moat_sock_t *lst, moat_sock_t *srv)
 {
-    struct moat_addr any = { 0, port }, to = { IP_B, port }, peer, name;
+    struct moat_addr any = { .ip = 0, .port = port }, to = { .ip = IP_B, .port = port }, peer, name;
     int r;
 
     ck_assert_int_eq(moat_sock_open(p->b, MOAT_SOCK_STREAM, lst), 0);
@@ -599,7 +599,7 @@ START_TEST(api_tcp_refused)
 {
     struct pair p;
     moat_sock_t s;
-    struct moat_addr to = { IP_B, 7401 };
+    struct moat_addr to = { .ip = IP_B, .port = 7401 };
     int64_t v;
     int r;
 
@@ -620,7 +620,7 @@ START_TEST(api_tcp_nonblocking)
 {
     struct pair p;
     moat_sock_t lst, cli, srv;
-    struct moat_addr any = { 0, 7402 }, to = { IP_B, 7402 };
+    struct moat_addr any = { .ip = 0, .port = 7402 }, to = { .ip = IP_B, .port = 7402 };
     struct moat_pollfd pf;
     unsigned ready;
     size_t n;
@@ -765,7 +765,7 @@ START_TEST(api_peer_lies_about_ring)
     s = udp_bound(st, 5013);
     sh = moat_region_sock(st->region, &st->lay, moat_handle_idx(s));
     {
-        struct moat_dgram_hdr h = { IP_B, 9, 1000 };
+        struct moat_dgram_hdr h = { .ip = IP_B, .port = 9, .len = 1000 };
         memcpy(moat_region_rx_data(st->region, &st->lay, moat_handle_idx(s)), &h, sizeof(h));
         atomic_store(&sh->rx.prod, 8u + 16u);
     }
@@ -818,7 +818,7 @@ START_TEST(api_ready_reports_changed_only)
 
     /* datagrams to sockets 3 and 31: exactly those two are reported */
     {
-        struct moat_addr t3 = { IP_B, 7303 }, t31 = { IP_B, 7331 };
+        struct moat_addr t3 = { .ip = IP_B, .port = 7303 }, t31 = { .ip = IP_B, .port = 7331 };
         ck_assert_int_eq(moat_sock_sendto(p.a, sa, "three", 5, &t3, &got), 0);
         ck_assert_int_eq(moat_sock_sendto(p.a, sa, "thirty-one", 10, &t31, &got), 0);
     }

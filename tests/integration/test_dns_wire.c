@@ -138,7 +138,7 @@ static void *srv_main(void *arg)
 {
     struct srv *s = arg;
     moat_sock_t u, l;
-    struct moat_addr a53 = { 0, 53 };
+    struct moat_addr a53 = { .ip = 0, .port = 53 };
     ck_assert_int_eq(moat_sock_open(s->st, MOAT_SOCK_DGRAM, &u), 0);
     ck_assert_int_eq(moat_sock_bind(s->st, u, &a53), 0);
     ck_assert_int_eq(moat_sock_setopt(s->st, u, MOAT_OPT_NONBLOCK, 1), 0);

@@ -31,7 +31,7 @@ static int st_app(int ready_fd)
 {
     struct moat_config cfg;
     struct moat_stack *st = NULL;
-    struct moat_addr a = { ST_IP, 7 };
+    struct moat_addr a = { .ip = ST_IP, .port = 7 };
     moat_sock_t s;
     uint8_t buf[64];
     size_t n = 0;

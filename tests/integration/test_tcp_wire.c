@@ -448,7 +448,7 @@ static void run_case_dir(const char *label, const struct moat_impair *imp, uint6
     struct moat_config ca, cb;
     struct moat_stack *a = NULL, *b = NULL;
     moat_sock_t l = 0, sa = 0, sb = 0;
-    struct moat_addr srv = { 0, SRV_PORT }, to_b = { IP_B, SRV_PORT }, peer;
+    struct moat_addr srv = { .ip = 0, .port = SRV_PORT }, to_b = { .ip = IP_B, .port = SRV_PORT }, peer;
     char path[128];
     uint64_t t0, end;
     int r;

@@ -63,7 +63,7 @@ static void pair_open(struct pair *p, const struct moat_impair *imp_a,
                       const struct moat_impair *imp_b, uint32_t timeo_ms)
 {
     struct moat_config ca, cb;
-    struct moat_addr srv = { 0, SRV_PORT }, any = { 0, 0 };
+    struct moat_addr srv = { .ip = 0, .port = SRV_PORT }, any = { .ip = 0, .port = 0 };
     int r;
 
     memset(p, 0, sizeof(*p));
@@ -138,7 +138,7 @@ START_TEST(udp_sizes_byte_exact)
 {
     static const size_t sizes[] = { 1, 512, 1472, 8000 };
     static uint8_t out[8192], in[8192 + 16];
-    struct moat_addr to_b = { IP_B, SRV_PORT }, from, local;
+    struct moat_addr to_b = { .ip = IP_B, .port = SRV_PORT }, from, local;
     struct moat_stats sa, sb;
     struct pair p;
     size_t sent, got;
@@ -202,7 +202,7 @@ END_TEST
 START_TEST(udp_connected_send_recv)
 {
     static uint8_t out[2000], in[2000];
-    struct moat_addr to_b = { IP_B, SRV_PORT }, from;
+    struct moat_addr to_b = { .ip = IP_B, .port = SRV_PORT }, from;
     struct pair p;
     size_t sent, got;
     uint32_t seq;
@@ -250,7 +250,7 @@ static void run_rr(const struct moat_impair *imp, uint32_t count, uint32_t timeo
                    int fragments, struct rr_result *res)
 {
     static uint8_t req[8192], buf[8192];
-    struct moat_addr to_b = { IP_B, SRV_PORT }, from;
+    struct moat_addr to_b = { .ip = IP_B, .port = SRV_PORT }, from;
     uint64_t wall_end = itest_now_ms() + WALL_LIMIT_MS;
     struct moat_impair ia = *imp, ib = *imp;
     struct pair p;

@@ -44,7 +44,7 @@ struct zc {
 static void zc_open(struct zc *z, uint16_t port)
 {
     struct moat_config ca, cb;
-    struct moat_addr any = { 0, port }, to = { IP_B, port };
+    struct moat_addr any = { .ip = 0, .port = port }, to = { .ip = IP_B, .port = port };
     int r;
 
     itest_wire_path(z->path, sizeof(z->path));

@@ -168,6 +168,21 @@ it_mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6;
 # it_in_ns CMD...: run a command in the namespace.
 it_in_ns() { ip netns exec "$IT_NS" "$@"; }
 
+# it_udp_echo_check NAME SOCAT-ADDRESS SIZE: socat sends one datagram of
+# SIZE random bytes to SOCAT-ADDRESS (e.g. UDP:192.0.2.2:7, UDP6:[..]:7)
+# from the namespace; the check passes when the echo is identical.
+it_udp_echo_check() {
+    local name=$1 addr=$2 size=$3 in="$IT_WORK/udp.$1.$3.in" out="$IT_WORK/udp.$1.$3.out"
+    head -c "$size" /dev/urandom >"$in"
+    it_in_ns timeout 15 socat -b 65536 -T 5 -t 1 - "$addr" <"$in" >"$out" 2>"$IT_WORK/socat.err"
+    if cmp -s "$in" "$out"; then
+        it_result "UDP echo $name$size bytes" 1 "identical ($(stat -c %s "$out") bytes back)"
+    else
+        it_result "UDP echo $name$size bytes" 0 "got $(stat -c %s "$out" 2>/dev/null || echo 0) bytes, differing"
+        sed 's/^/    /' "$IT_WORK/socat.err"
+    fi
+}
+
 it_summary() {
     echo "---- $IT_PASS passed, $IT_FAIL failed"
     [ "$IT_FAIL" = 0 ]

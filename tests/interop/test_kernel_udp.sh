@@ -46,21 +46,10 @@ ping_check 1472 5
 ping_check 4000 3
 
 # UDP echo: one datagram of SIZE random bytes, the echo compared with cmp.
-udp_check() {
-    local size=$1 in="$IT_WORK/udp.$1.in" out="$IT_WORK/udp.$1.out"
-    head -c "$size" /dev/urandom >"$in"
-    it_in_ns timeout 15 socat -b 65536 -T 5 -t 1 - "UDP:$MOAT_IP:7" <"$in" >"$out" 2>"$IT_WORK/socat.err"
-    if cmp -s "$in" "$out"; then
-        it_result "UDP echo $size bytes" 1 "identical ($(stat -c %s "$out") bytes back)"
-    else
-        it_result "UDP echo $size bytes" 0 "got $(stat -c %s "$out" 2>/dev/null || echo 0) bytes, differing"
-        sed 's/^/    /' "$IT_WORK/socat.err"
-    fi
-}
-udp_check 1
-udp_check 512
-udp_check 1472
-udp_check 4000
+it_udp_echo_check "" "UDP:$MOAT_IP:7" 1
+it_udp_echo_check "" "UDP:$MOAT_IP:7" 512
+it_udp_echo_check "" "UDP:$MOAT_IP:7" 1472
+it_udp_echo_check "" "UDP:$MOAT_IP:7" 4000
 
 # The kernel resolved moat's address with ARP: its neighbour entry must
 # carry moat's MAC and not be FAILED/INCOMPLETE.

@@ -190,7 +190,7 @@ START_TEST(test_udp_echo_through_lwip)
     static const size_t sizes[] = { 1, 18, 512, 1400, 1472, 1473, 4000, 8000 };
     struct world w;
     moat_sock_t s;
-    struct moat_addr any = { 0, 0 }, peer = { IP_LWIP, PORT_LWIP_ECHO }, from;
+    struct moat_addr any = { .ip = 0, .port = 0 }, peer = { .ip = IP_LWIP, .port = PORT_LWIP_ECHO }, from;
     uint8_t out[8192], in[8192];
     unsigned ok = 0, n = 0;
 
@@ -233,7 +233,7 @@ END_TEST
  */
 static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed, uint64_t total)
 {
-    struct moat_addr bindto = { 0, port }, peer;
+    struct moat_addr bindto = { .ip = 0, .port = port }, peer;
     struct lwp_conn_result cr;
     struct pattern_check pc;
     static uint8_t buf[65536];
@@ -292,7 +292,7 @@ static uint64_t xfer_lwip_to_moat(struct world *w, uint16_t port, uint64_t seed,
  */
 static uint64_t xfer_moat_to_lwip(struct world *w, uint16_t port, uint64_t seed, uint64_t total)
 {
-    struct moat_addr peer = { IP_LWIP, port };
+    struct moat_addr peer = { .ip = IP_LWIP, .port = port };
     struct lwp_conn_result cr;
     static uint8_t buf[65536];
 
@@ -350,7 +350,7 @@ START_TEST(test_tcp_refused_and_reset)
 {
     struct world w;
     struct lwp_conn_result cr;
-    struct moat_addr bindto = { 0, PORT_MOAT_SINK }, peer;
+    struct moat_addr bindto = { .ip = 0, .port = PORT_MOAT_SINK }, peer;
     uint8_t buf[4096];
 
     world_open(&w, "reset");
@@ -367,7 +367,7 @@ START_TEST(test_tcp_refused_and_reset)
 
     /* moat -> a closed lwIP port: lwIP answers RST, moat says CONNREFUSED. */
     moat_sock_t s = tcp_socket(&w);
-    struct moat_addr closed = { IP_LWIP, 4445 };
+    struct moat_addr closed = { .ip = IP_LWIP, .port = 4445 };
     r = moat_sock_connect(w.st, s, &closed);
     ck_assert_msg(r == MOAT_E_CONNREFUSED, "connect to a closed lwIP port: %s",
                   moat_strerror(r));
@@ -397,7 +397,7 @@ START_TEST(test_tcp_refused_and_reset)
     h = lwp_tcp_sink(w.lw, PORT_LWIP_SINK, 3);
     ck_assert_int_ge(h, 0);
     s = tcp_socket(&w);
-    struct moat_addr sink = { IP_LWIP, PORT_LWIP_SINK };
+    struct moat_addr sink = { .ip = IP_LWIP, .port = PORT_LWIP_SINK };
     ck_assert_int_eq(moat_sock_connect(w.st, s, &sink), 0);
     pattern_fill(3, 0, buf, sizeof(buf));
     size_t sent = 0;
@@ -491,7 +491,7 @@ END_TEST
 START_TEST(test_tcp_lwip_connection_churn)
 {
     struct world w;
-    struct moat_addr bindto = { 0, PORT_MOAT_SINK }, peer;
+    struct moat_addr bindto = { .ip = 0, .port = PORT_MOAT_SINK }, peer;
     uint8_t buf[8192];
 
     world_open(&w, "churn");
@@ -548,7 +548,7 @@ START_TEST(test_tcp_lwip_zero_window)
 {
     const uint64_t seed = 0x7a65726fu, hold_at = 256u * 1024u;
     struct world w;
-    struct moat_addr peer = { IP_LWIP, PORT_LWIP_SINK };
+    struct moat_addr peer = { .ip = IP_LWIP, .port = PORT_LWIP_SINK };
     struct lwp_conn_result cr;
     static uint8_t buf[65536];
 
@@ -636,7 +636,7 @@ START_TEST(test_tcp_echo_through_lwip)
 {
     const uint64_t seed = 0x6563686f33u;
     struct world w;
-    struct moat_addr peer = { IP_LWIP, PORT_LWIP_ECHO };
+    struct moat_addr peer = { .ip = IP_LWIP, .port = PORT_LWIP_ECHO };
     struct pattern_check pc;
     static uint8_t out[32768], in[65536];
 

@@ -850,6 +850,20 @@ static int fx_addr_call(struct fx *f, uint16_t type, uint32_t h, uint32_t ip,
     return fx_call(f, &req, &resp);
 }
 
+int fx_addr6_call(struct fx *f, uint16_t type, uint32_t h, const uint8_t ip6[16],
+                  uint32_t scope, uint16_t port)
+{
+    struct moat_msg req, resp;
+    memset(&req, 0, sizeof req);
+    req.type = type;
+    req.sock = h;
+    req.body.addr.family = MOAT_AF_INET6;
+    memcpy(req.body.addr.ip6, ip6, 16);
+    req.body.addr.scope_id = scope;
+    req.body.addr.port = port;
+    return fx_call(f, &req, &resp);
+}
+
 int fx_bind(struct fx *f, uint32_t h, uint32_t ip, uint16_t port)
 {
     return fx_addr_call(f, MOAT_MSG_BIND, h, ip, port);
@@ -948,6 +962,21 @@ static uint32_t rec_size(size_t len)
 int fx_sendto(struct fx *f, uint32_t h, uint32_t ip, uint16_t port, const void *data,
               size_t len)
 {
+    struct moat_dgram_hdr dh = {.ip = ip, .port = port};
+    return fx_send_rec(f, h, &dh, data, len);
+}
+
+int fx_sendto6(struct fx *f, uint32_t h, const uint8_t ip6[16], uint32_t scope,
+               uint16_t port, const void *data, size_t len)
+{
+    struct moat_dgram_hdr dh = {.port = port, .family = MOAT_AF_INET6, .scope_id = scope};
+    memcpy(dh.ip6, ip6, 16);
+    return fx_send_rec(f, h, &dh, data, len);
+}
+
+int fx_send_rec(struct fx *f, uint32_t h, const struct moat_dgram_hdr *hdr,
+                const void *data, size_t len)
+{
     struct fx_app_sock *as = fx_as(f, h);
     if (!as)
         return MOAT_E_BADHANDLE;
@@ -958,7 +987,8 @@ int fx_sendto(struct fx *f, uint32_t h, uint32_t ip, uint16_t port, const void *
     uint32_t need = rec_size(len);
     if (need > space)
         return MOAT_E_NOBUFS;
-    struct moat_dgram_hdr dh = {.ip = ip, .port = port, .len = (uint16_t)len};
+    struct moat_dgram_hdr dh = *hdr;
+    dh.len = (uint16_t)len;
     moat_ring_put(&as->tx, 0, &dh, sizeof dh);
     if (len)
         moat_ring_put(&as->tx, sizeof dh, data, (uint32_t)len);
@@ -969,6 +999,18 @@ int fx_sendto(struct fx *f, uint32_t h, uint32_t ip, uint16_t port, const void *
 
 int fx_recvfrom(struct fx *f, uint32_t h, void *buf, size_t cap, size_t *got,
                 uint32_t *ip, uint16_t *port)
+{
+    struct moat_dgram_hdr dh;
+    int rc = fx_recv_rec(f, h, buf, cap, got, &dh);
+    if (rc == 0 && ip)
+        *ip = dh.ip;
+    if (rc == 0 && port)
+        *port = dh.port;
+    return rc;
+}
+
+int fx_recv_rec(struct fx *f, uint32_t h, void *buf, size_t cap, size_t *got,
+                struct moat_dgram_hdr *out)
 {
     struct fx_app_sock *as = fx_as(f, h);
     if (!as)
@@ -992,10 +1034,7 @@ int fx_recvfrom(struct fx *f, uint32_t h, void *buf, size_t cap, size_t *got,
     atomic_store(&sh->rx_read, as->rx.local);
     if (got)
         *got = dh.len;
-    if (ip)
-        *ip = dh.ip;
-    if (port)
-        *port = dh.port;
+    *out = dh;
     return 0;
 }
 

@@ -341,6 +341,18 @@ int fx_sendto(struct fx *f, uint32_t h, uint32_t ip, uint16_t port,
 int fx_recvfrom(struct fx *f, uint32_t h, void *buf, size_t cap, size_t *got,
                 uint32_t *ip, uint16_t *port);
 /* Bytes waiting in the slot's rx ring. */
+/* Either family: the record header as the application writes/reads it
+ * (fx_send_rec fills len). */
+int fx_send_rec(struct fx *f, uint32_t h, const struct moat_dgram_hdr *hdr,
+                const void *data, size_t len);
+int fx_recv_rec(struct fx *f, uint32_t h, void *buf, size_t cap, size_t *got,
+                struct moat_dgram_hdr *hdr);
+/* An IPv6 destination (scope: interface + 1 for link-local, 0: none). */
+int fx_sendto6(struct fx *f, uint32_t h, const uint8_t ip6[16], uint32_t scope,
+               uint16_t port, const void *data, size_t len);
+/* BIND / CONNECT with an IPv6 address (type MOAT_MSG_BIND or _CONNECT). */
+int fx_addr6_call(struct fx *f, uint16_t type, uint32_t h, const uint8_t ip6[16],
+                  uint32_t scope, uint16_t port);
 uint32_t fx_rx_avail(struct fx *f, uint32_t h);
 /* Datagrams waiting (walks the records without consuming). */
 unsigned fx_rx_count(struct fx *f, uint32_t h);

@@ -163,8 +163,8 @@ START_TEST(msg_catalog)
         ck_assert_ptr_nonnull(moat_msg_name(bad[i]));
     }
     ck_assert_ptr_nonnull(moat_msg_name(0xffffffffu));
-    ck_assert_uint_eq(sizeof(struct moat_msg), 64);
-    ck_assert_uint_eq(sizeof(struct moat_dgram_hdr), 8);
+    ck_assert_uint_eq(sizeof(struct moat_msg), 128);
+    ck_assert_uint_eq(sizeof(struct moat_dgram_hdr), 32);
 }
 END_TEST
 

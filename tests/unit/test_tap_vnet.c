@@ -124,6 +124,49 @@ START_TEST(vnet_valid_headers)
 }
 END_TEST
 
+/* An Ethernet + IPv6 frame whose fixed header names @p nh, with @p l4
+ * bytes after it, behind @p vh; written and judged like expect(). */
+static void expect6(const struct virtio_net_hdr *vh, uint8_t nh, size_t l4, uint32_t want)
+{
+    size_t vl = sizeof *vh, n = vl + 14 + 40 + l4;
+    memset(buf, 0, n);
+    memcpy(buf, vh, vl);
+    uint8_t *f = buf + vl;
+    memset(f, 0x02, 12);
+    wr16(f + 12, 0x86dd);
+    f[14] = 0x60;
+    wr16(f + 14 + 4, (unsigned)l4);
+    f[14 + 6] = nh;
+    f[14 + 7] = 64;
+    uint32_t flags = 0xdead;
+    size_t len = 0;
+    uint64_t bad = bad_meta();
+    ck_assert_int_eq(deliver(n, &flags, &len), 0);
+    ck_assert_uint_eq(len, n - vl);
+    ck_assert_uint_eq(flags, want);
+    ck_assert_uint_eq(bad_meta(), bad + (want == MOAT_LINK_RX_BAD ? 1 : 0));
+}
+
+/* The kernel leaves UDP (and TCP) checksums over IPv6 to the device too:
+ * a NEEDS_CSUM header naming the field right after the fixed header is
+ * CSUM_OK; anything else (another offset, an extension header first, a
+ * payload length past the frame, GSO) is BAD. */
+START_TEST(vnet_ipv6_partial_checksum)
+{
+    expect6(&VH(.flags = NEEDS, .csum_start = 54, .csum_offset = 6), 17, 100,
+            MOAT_LINK_RX_CSUM_OK);
+    expect6(&VH(.flags = NEEDS, .csum_start = 54, .csum_offset = 16), 6, 100,
+            MOAT_LINK_RX_CSUM_OK);
+    expect6(&VH(.flags = NEEDS, .csum_start = 34, .csum_offset = 6), 17, 100, MOAT_LINK_RX_BAD);
+    expect6(&VH(.flags = NEEDS, .csum_start = 54, .csum_offset = 16), 17, 100, MOAT_LINK_RX_BAD);
+    expect6(&VH(.flags = NEEDS, .csum_start = 54, .csum_offset = 6), 0, 100, MOAT_LINK_RX_BAD);
+    expect6(&VH(.flags = NEEDS, .csum_start = 54, .csum_offset = 6), 17, 4, MOAT_LINK_RX_BAD);
+    expect6(&VH(.flags = NEEDS, .gso_type = VIRTIO_NET_HDR_GSO_TCPV6, .gso_size = 1000,
+                .csum_start = 54, .csum_offset = 16), 6, 3000, MOAT_LINK_RX_BAD);
+    expect6(&VH(.flags = VIRTIO_NET_HDR_F_DATA_VALID), 17, 100, MOAT_LINK_RX_CSUM_OK);
+}
+END_TEST
+
 START_TEST(vnet_malformed_headers_are_counted)
 {
     const uint8_t tsov4 = VIRTIO_NET_HDR_GSO_TCPV4;
@@ -226,6 +269,7 @@ static Suite *tap_vnet_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, vnet_valid_headers);
     tcase_add_test(tc, vnet_malformed_headers_are_counted);
+    tcase_add_test(tc, vnet_ipv6_partial_checksum);
     tcase_add_test(tc, vnet_malformed_frames_under_a_header);
     tcase_add_test(tc, vnet_rx_into_a_callers_buffer);
     suite_add_tcase(s, tc);
