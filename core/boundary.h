@@ -39,7 +39,9 @@
 #include "ring.h"
 
 #define MOAT_REGION_MAGIC   0x54414f4du /* "MOAT" little-endian */
-#define MOAT_REGION_VERSION 3u   /* 2: dirty hints; 3: ready hints */
+#define MOAT_REGION_VERSION 5u   /* 2: dirty hints; 3: ready hints; 4: stats_seq snapshot,
+                                    ctl_error, net_beat in the header; 5: 128-byte messages
+                                    and 32-byte datagram headers (IPv6 addresses) */
 #define MOAT_MSG_SIZE       128u  /* a power of two: two addresses of 32 bytes fit */
 #define MOAT_CTL_SLOTS      64u         /* messages per ctl / evt ring */
 
@@ -210,31 +212,47 @@ static inline struct moat_region_hdr *moat_region_hdr(void *base)
 _Static_assert(sizeof(struct moat_stats) % sizeof(uint32_t) == 0, "stats are whole words");
 #define MOAT_STATS_WORDS (sizeof(struct moat_stats) / sizeof(uint32_t))
 
+/* The protocol for any block of @p words 32-bit words one writer publishes
+ * under its own sequence word @p seq (the stats below; the link ring's
+ * counters, backends/common/linkring.h). */
+static inline void moat_seq_publish(_Atomic uint32_t *seq, void *dst, const void *src,
+                                    size_t words)
+{
+    _Atomic uint32_t *d = (_Atomic uint32_t *)dst;
+    const uint32_t *w = (const uint32_t *)src;
+    uint32_t sq = atomic_load_explicit(seq, memory_order_relaxed);
+    atomic_store_explicit(seq, sq | 1u, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);      /* odd before any word */
+    for (size_t i = 0; i < words; i++)
+        atomic_store_explicit(&d[i], w[i], memory_order_relaxed);
+    atomic_store_explicit(seq, (sq | 1u) + 1u, memory_order_release);
+}
+
+/* One attempt: 0 and a consistent copy in @p out, or MOAT_E_AGAIN. */
+static inline int moat_seq_read(const _Atomic uint32_t *seq, const void *src, void *out,
+                                size_t words)
+{
+    const _Atomic uint32_t *s = (const _Atomic uint32_t *)src;
+    uint32_t *w = (uint32_t *)out;
+    uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+    if (s1 & 1u)
+        return MOAT_E_AGAIN;
+    for (size_t i = 0; i < words; i++)
+        w[i] = atomic_load_explicit(&s[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);      /* the words before the re-check */
+    return atomic_load_explicit(seq, memory_order_relaxed) == s1 ? 0 : MOAT_E_AGAIN;
+}
+
 static inline void moat_stats_publish(struct moat_region_hdr *h, const struct moat_stats *src)
 {
-    _Atomic uint32_t *dst = (_Atomic uint32_t *)(void *)&h->stats;
-    const uint32_t *w = (const uint32_t *)(const void *)src;
-    uint32_t seq = atomic_load_explicit(&h->stats_seq, memory_order_relaxed);
-    atomic_store_explicit(&h->stats_seq, seq | 1u, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);      /* odd before any word */
-    for (size_t i = 0; i < MOAT_STATS_WORDS; i++)
-        atomic_store_explicit(&dst[i], w[i], memory_order_relaxed);
-    atomic_store_explicit(&h->stats_seq, (seq | 1u) + 1u, memory_order_release);
+    moat_seq_publish(&h->stats_seq, &h->stats, src, MOAT_STATS_WORDS);
 }
 
 /* One attempt: 0 and a consistent copy in @p out, or MOAT_E_AGAIN (a
  * write was in progress or happened meanwhile: try again). */
 static inline int moat_stats_read(const struct moat_region_hdr *h, struct moat_stats *out)
 {
-    const _Atomic uint32_t *src = (const _Atomic uint32_t *)(const void *)&h->stats;
-    uint32_t *w = (uint32_t *)(void *)out;
-    uint32_t s1 = atomic_load_explicit(&h->stats_seq, memory_order_acquire);
-    if (s1 & 1u)
-        return MOAT_E_AGAIN;
-    for (size_t i = 0; i < MOAT_STATS_WORDS; i++)
-        w[i] = atomic_load_explicit(&src[i], memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);      /* the words before the re-check */
-    return atomic_load_explicit(&h->stats_seq, memory_order_relaxed) == s1 ? 0 : MOAT_E_AGAIN;
+    return moat_seq_read(&h->stats_seq, &h->stats, out, MOAT_STATS_WORDS);
 }
 
 static inline struct moat_sock_sh *moat_region_sock(void *base,

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/boundary.h"
 #include "moat/err.h"
 #include "ports/linux/gso.h"
 
@@ -708,7 +709,7 @@ static int lr_net_arm(struct moat_link *l)
     if (n->idle_fn)
         n->idle_fn();
     lr_net_flush(l);
-    memcpy(&n->hdr->net_cnt, &n->cnt, sizeof n->cnt);   /* diagnostics only */
+    linkring_counters_publish(n->hdr, 0, &n->cnt);      /* diagnostics only */
     linkring_bell_drain(n->net_bell);
     atomic_store_explicit(&n->hdr->net_sleeping, 1, memory_order_seq_cst);
     /* Pairs with the fence in linkring_dev_flush(): see lr_net_flush. */
@@ -801,6 +802,30 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
     lr_net_sync(n);
     *out = &n->link;
     return 0;
+}
+
+#define LR_CNT_WORDS (sizeof(struct linkring_counters) / sizeof(uint32_t))
+
+void linkring_counters_publish(void *base, int link_side, const struct linkring_counters *c)
+{
+    struct linkring_hdr *h = linkring_hdr(base);
+    if (link_side)
+        moat_seq_publish(&h->link_cnt_seq, &h->link_cnt, c, LR_CNT_WORDS);
+    else
+        moat_seq_publish(&h->net_cnt_seq, &h->net_cnt, c, LR_CNT_WORDS);
+}
+
+int linkring_counters_read(const void *base, int link_side, struct linkring_counters *out,
+                           unsigned tries)
+{
+    const struct linkring_hdr *h = base;
+    for (unsigned i = 0; i < tries; i++) {
+        int rc = link_side ? moat_seq_read(&h->link_cnt_seq, &h->link_cnt, out, LR_CNT_WORDS)
+                           : moat_seq_read(&h->net_cnt_seq, &h->net_cnt, out, LR_CNT_WORDS);
+        if (rc == 0)
+            return 0;
+    }
+    return MOAT_E_AGAIN;
 }
 
 void linkring_net_counters(struct moat_link *l, struct linkring_counters *out)
@@ -1006,7 +1031,7 @@ void linkring_dev_flush(struct linkring_dev *d)
             linkring_bell_ring(d->net_bell);
             d->cnt.bells++;
         }
-        memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
+        linkring_counters_publish(d->hdr, 1, &d->cnt);       /* diagnostics only */
     }
 }
 
@@ -1018,7 +1043,7 @@ int linkring_dev_tx_pending(struct linkring_dev *d)
 int linkring_dev_arm(struct linkring_dev *d)
 {
     linkring_dev_flush(d);
-    memcpy(&d->hdr->link_cnt, &d->cnt, sizeof d->cnt);   /* diagnostics only */
+    linkring_counters_publish(d->hdr, 1, &d->cnt);       /* diagnostics only */
     linkring_bell_drain(d->link_bell);
     atomic_store_explicit(&d->hdr->link_sleeping, 1, memory_order_seq_cst);
     /* Pairs with the fence in lr_net_flush(). */

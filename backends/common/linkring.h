@@ -57,7 +57,9 @@
 #include "core/ring.h"
 
 #define LINKRING_MAGIC   0x4b4e494cu   /* "LINK" little-endian */
-#define LINKRING_VERSION 2u     /* 2: 16-byte descriptors, 32-bit lengths, rx flags */
+#define LINKRING_VERSION 3u     /* 2: 16-byte descriptors, 32-bit lengths, rx flags;
+                                   3: rsvd carries the rx skip and the GSO segment size,
+                                   geometry flag LINKRING_GEOM_TX_GSO */
 #define LINKRING_FRAME_MAX 131072u  /* largest frame_size: a 64 KiB offload frame fits */
 
 /* Geometry: both sides agree on it out of band (the supervisor's boot
@@ -184,8 +186,27 @@ struct linkring_hdr {
     /* Each on its own cache lines: the two sides write them at different
      * rates and must not bounce one line between them. */
     _Alignas(MOAT_CACHELINE) struct linkring_counters net_cnt;   /* net side only */
+    _Atomic uint32_t net_cnt_seq;   /* snapshot protocol of net_cnt (below) */
     _Alignas(MOAT_CACHELINE) struct linkring_counters link_cnt;  /* link side only */
+    _Atomic uint32_t link_cnt_seq;  /* snapshot protocol of link_cnt */
 };
+
+/*
+ * The counters in the header are a copy each side publishes (when it
+ * goes to sleep, and the link side after each flush) while the supervisor
+ * may be reading it: they cross as a snapshot (moat_seq_publish /
+ * moat_seq_read of core/boundary.h, the protocol of the statistics), so a
+ * reader never keeps a torn 64-bit value or a mix of two publications.
+ * linkring_counters_read: 0 and a consistent copy of the net side's
+ * (@p link_side 0) or the link side's counters, or MOAT_E_AGAIN if
+ * @p tries attempts all overlapped a write (a writer stopped half way:
+ * the counters are diagnostics, never trusted).
+ */
+_Static_assert(sizeof(struct linkring_counters) % sizeof(uint32_t) == 0,
+               "counters are whole words");
+void linkring_counters_publish(void *base, int link_side, const struct linkring_counters *c);
+int linkring_counters_read(const void *base, int link_side, struct linkring_counters *out,
+                           unsigned tries);
 
 /* Geometry for an IP MTU: frame_size fits mtu + Ethernet header. */
 void linkring_geom_for_mtu(uint16_t mtu, uint32_t nbufs, struct linkring_geom *g);

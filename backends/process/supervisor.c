@@ -1081,11 +1081,12 @@ int moat_supervisor_link_counters(struct moat_stack *st, unsigned ifx,
 {
     if (!st || !st->be || ifx >= st->be->n_ifs || st->be->ifs[ifx].kind == DOMAIN_IF_NONE)
         return MOAT_E_INVAL;
-    const struct linkring_hdr *h = linkring_hdr(st->be->ifs[ifx].base);
-    if (net)
-        memcpy(net, &h->net_cnt, sizeof *net);
-    if (link)
-        memcpy(link, &h->link_cnt, sizeof *link);
+    /* snapshots (linkring_counters_read): the domains may be publishing */
+    const void *base = st->be->ifs[ifx].base;
+    if (net && linkring_counters_read(base, 0, net, 100000) != 0)
+        return MOAT_E_AGAIN;
+    if (link && linkring_counters_read(base, 1, link, 100000) != 0)
+        return MOAT_E_AGAIN;
     return 0;
 }
 

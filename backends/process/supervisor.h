@@ -40,7 +40,9 @@ int moat_supervisor_pids(struct moat_stack *st, int *netd, int *linkd);
 unsigned moat_supervisor_link_restarts(struct moat_stack *st);
 
 /* Counters of interface @p ifx's link ring as each side last published
- * them (diagnostics: written by the domains, not trusted). Returns 0,
+ * them (diagnostics: written by the domains, not trusted), each read as a
+ * consistent snapshot (linkring_counters_read). Returns 0, MOAT_E_AGAIN (a
+ * domain stopped half way through publishing),
  * MOAT_E_INVAL (no ring on that interface). */
 int moat_supervisor_link_counters(struct moat_stack *st, unsigned ifx,
                                   struct linkring_counters *net, struct linkring_counters *link);

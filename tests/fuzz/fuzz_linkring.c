@@ -13,8 +13,12 @@
  * Program: op u8 then arguments (missing bytes read as 0); op % 13:
  *   0 RX      buf u8, len u16: an honest receive descriptor for buffer
  *             buf of the rx pool (a frame the harness wrote with BUF)
- *   1 RXRAW   off u32, len u16, flags u16: any descriptor on the rx ring
- *   2 TXFREE  off u32: a descriptor on the tx-free ring
+ *   1 RXRAW   off u32, len u16, flags u16 (op bit 5: rsvd u32): any
+ *             descriptor on the rx ring (rsvd: the bytes skipped before
+ *             the frame, 0..LINKRING_RX_SKIP_MAX; kept near that range
+ *             unless op bit 7)
+ *   2 TXFREE  off u32 (op bit 5: rsvd u32): a descriptor on the tx-free
+ *             ring (rsvd must be 0 there)
  *   3 INDEX   ring u8, value u32 (op bit 7: delta i16): a ring index the
  *             link side owns (rx prod, rx-free cons, tx cons, tx-free prod)
  *   4 BUF     buf u8, at u16, n u8, bytes: write a buffer (any pool)
@@ -111,10 +115,11 @@ static uint8_t *l_buf(struct fzl *l, uint32_t i)
 }
 
 /* Producer rings of the link side: rx and tx-free. */
-static void l_push(struct fzl *l, int ri, uint32_t off, uint16_t len, uint16_t flags)
+static void l_push(struct fzl *l, int ri, uint32_t off, uint16_t len, uint16_t flags,
+                   uint32_t rsvd)
 {
     struct moat_ring *r = &l->ring[ri];
-    struct linkring_desc d = {off, len, flags, 0};  /* rsvd not fuzzed yet (descriptor v2) */
+    struct linkring_desc d = {off, len, flags, rsvd};
     uint32_t cons = atomic_load(&r->sh->cons);
     if (r->local - cons >= r->cap)
         return;                 /* full (or the net side's index is odd) */
@@ -127,7 +132,7 @@ static void l_honest_push(struct fzl *l, int ri, uint32_t i, uint16_t len)
     if (!l->held[i] || !l->honest[ri])
         return;
     l->held[i] = 0;
-    l_push(l, ri, i * l->lay.g.frame_size, len, 0);
+    l_push(l, ri, i * l->lay.g.frame_size, len, 0, 0);
 }
 
 /* Consumer rings of the link side: tx and rx-free. The net side's
@@ -243,17 +248,21 @@ static void run_op(struct fzl *l, uint8_t op, struct fz_rd *r)
     case 1: {
         uint32_t off = fz_arg32(r);
         uint16_t len = fz_arg16(r), fl = fz_arg16(r);
-        if (!(op & 0x80))
+        uint32_t rsvd = (op & 0x20) ? fz_arg32(r) : 0;
+        if (!(op & 0x80)) {
             off %= 2u * L_NBUF * fs;
-        l_push(l, LINKRING_RX, off, len, (op & 0x40) ? fl : 0);
+            rsvd %= LINKRING_RX_SKIP_MAX + 2u;   /* every valid skip and the first bad one */
+        }
+        l_push(l, LINKRING_RX, off, len, (op & 0x40) ? fl : 0, rsvd);
         l->bufs_ok = 0;     /* may hand over a buffer twice: the net side must cope */
         break;
     }
     case 2: {
         uint32_t off = fz_arg32(r);
+        uint32_t rsvd = (op & 0x20) ? fz_arg32(r) : 0;
         if (!(op & 0x80))
             off %= 2u * L_NBUF * fs;
-        l_push(l, LINKRING_TXFREE, off, 0, 0);
+        l_push(l, LINKRING_TXFREE, off, 0, 0, rsvd);
         l->bufs_ok = 0;
         break;
     }

@@ -330,10 +330,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t adv_us[4] = {0, 20000, 1000000, 40000000};
-    struct fzp *p = malloc(sizeof *p);
-    if (!p)
-        fz_fail("out of memory");
-    p_setup(p);
+    static struct fzp one;       /* static: the snapshot's address (fz.h) */
+    struct fzp *p = &one;
+    if (!fz_restore(p, sizeof *p)) {
+        p_setup(p);
+        fz_snapshot(p, sizeof *p);
+    }
     size_t off = 0;
     for (unsigned recs = 0; off + 3 <= size && recs < 256; recs++) {
         uint8_t op = data[off];
@@ -347,6 +349,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     p_app(p);
     fz_finish(&p->z);
-    free(p);
     return 0;
 }

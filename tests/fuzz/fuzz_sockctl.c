@@ -292,14 +292,15 @@ static void run_op(struct fzs *s, uint8_t op, struct fz_rd *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fzs *s = malloc(sizeof *s);
-    if (!s)
-        fz_fail("out of memory");
-    s_setup(s);
+    static struct fzs one;       /* static: the snapshot's address (fz.h) */
+    struct fzs *s = &one;
+    if (!fz_restore(s, sizeof *s)) {
+        s_setup(s);
+        fz_snapshot(s, sizeof *s);
+    }
     struct fz_rd r = {data, size, 0};
     for (unsigned ops = 0; r.off < r.n && ops < 1000; ops++)
         run_op(s, fz_arg8(&r), &r);
     fz_finish(&s->z);
-    free(s);
     return 0;
 }

@@ -73,6 +73,25 @@ void fz_start(struct fz *z);
  * shut the stack down, check again (and that every slot is free), free. */
 void fz_finish(struct fz *z);
 
+/*
+ * Snapshot of a harness after its setup (stack started, sockets opened):
+ * instead of starting a stack and opening its sockets for every input
+ * (about a third of each input's time, and thousands of edges libFuzzer
+ * had to collect again each time), the harness sets up once, takes a
+ * snapshot, and restores it before every later input. The state is the
+ * harness's own struct @p h (@p len bytes, starting with its struct fz,
+ * at a fixed address: a static, since the core keeps pointers into it),
+ * the core's memory and the region's shared part (up to the socket ring
+ * data, which the setup never clears either). The core has no other
+ * state (no globals; time and randomness are arguments), so a restored
+ * stack is the same as a fresh one byte for byte and every input still
+ * replays the same way (the replay programs restore the same snapshot).
+ * fz_restore returns 0 when there is no snapshot of @p h yet: set up,
+ * then call fz_snapshot.
+ */
+void fz_snapshot(const void *h, size_t len);
+int fz_restore(void *h, size_t len);
+
 /* Buffer @p k (0..FZ_NBUF-1) of @p size bytes, kept for the process and
  * reused by the next input asking for the same size (contents stale). */
 #define FZ_NBUF 4u

@@ -83,10 +83,24 @@ def sockctl_seeds():
 
 
 def linkring_seeds():
+    # a UDP datagram to the harness's socket on port 5000 (UDP checksum 0)
+    ip = struct.pack("!BBHHHBBH", 0x45, 0, 20 + 8 + 4, 0x4242, 0, 64, 17, 0) + R_IP + L_IP
+    csum = sum(struct.unpack("!10H", ip))
+    while csum >> 16:
+        csum = (csum & 0xffff) + (csum >> 16)
+    ip = ip[:10] + struct.pack("!H", ~csum & 0xffff) + ip[12:]
+    udp = (bytes.fromhex("0200c0000201") + R_MAC + b"\x08\x00" + ip +
+           struct.pack("!HHHH", 7, 5000, 8 + 4, 0) + b"skip")
     return {
         "frames_both_ways": (bytes([5, 0, 0, 5, 1, 1, 5, 2, 2, 5, 3, 3, 7, 15, 8, 9, 10]) +
                              bytes([12, 7, 4, 8, 10, 9])),
         "restart": bytes([5, 0, 1, 7, 4, 6, 0, 0, 0, 0, 0, 7, 1, 5, 1, 1, 7, 4, 8, 9, 10]),
+        # a datagram written 10 bytes into rx buffer 0 (BUF), handed over
+        # by a raw descriptor whose rsvd skips those 10 bytes (op 40: RXRAW
+        # with bit 5), taken in and delivered, the buffers returned
+        "rx_skip": (bytes([4, 0, 0, 10, len(udp)]) + udp +
+                    bytes([40]) + struct.pack("!IHHI", 0, len(udp), 0, 10) +
+                    bytes([7, 4, 8, 9, 10])),
     }
 
 
