@@ -98,6 +98,10 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
                 return why_(why, whylen, "IPv6 prefix length must be 1..128", MOAT_E_RANGE);
             if (ifc->ip6[k][0] == 0xff)
                 return why_(why, whylen, "a static IPv6 address must be unicast", MOAT_E_INVAL);
+#if defined(MOAT_CORE_IP6) && !MOAT_CORE_IP6
+            /* core/ip6_none.c: no IPv6 layer is built in. */
+            return why_(why, whylen, "this core is built without IPv6 (MOAT_CORE_IP6=0)", MOAT_E_NOTSUP);
+#endif
         }
     }
     /* 65536: a socket handle carries the slot index in 16 bits

@@ -8,7 +8,9 @@
 # 1. Code: core/*.c compiled at -Os for Cortex-M3 and Cortex-M4 (-mthumb,
 #    -ffunction-sections -fdata-sections, freestanding) in four sets:
 #      full     Ethernet, ARP, IPv4 (with reassembly), ICMP, UDP, DHCP
-#               client, TCP
+#               client, TCP, and IPv6 (ip6*.c, icmp6.c, nd.c)
+#      IPv4     the full IPv4 set: full without IPv6 (core/ip6_none.c,
+#               -DMOAT_CORE_IP6=0); the sets below are IPv4-only too
 #      no DHCP  without core/dhcp.c (core/dhcp_none.c, -DMOAT_CORE_DHCP=0)
 #      no TCP   without core/tcp.c and tcp_*.c (core/tcp_none.c,
 #               -DMOAT_CORE_TCP=0)
@@ -27,7 +29,7 @@
 #    for moat_config_defaults(), and the bytes one TCP connection costs
 #    besides its rings.
 # Prints tables, then one last line for scripts/test.sh's summary:
-#   size-report: cortex-m3 -Os text: full N B, no DHCP N B, no TCP N B, min N B;
+#   size-report: cortex-m3 -Os text: full N B, IPv4 N B, no DHCP N B, no TCP N B, min N B;
 #   RAM small N B (ip_max_datagram 1500: N B), default N B
 # Exit status 0; 77 when arm-none-eabi-gcc is missing (skipped); 1 if
 # something does not build or the RAM program fails.
@@ -55,10 +57,10 @@ mkdir -p "$OUT" || exit 2
 
 CFLAGS=(-std=c11 -Os -mthumb -ffreestanding -fno-builtin -ffunction-sections -fdata-sections
         -Wall -Wextra -I"$ROOT/include" -I"$ROOT/core" -I"$ROOT" -I"$ROOT/ports/baremetal")
-SETS=(full nodhcp notcp min)
+SETS=(full ip4 nodhcp notcp min)
 # label SET
 label() {
-    case "$1" in full) echo full ;; nodhcp) echo "no DHCP" ;; notcp) echo "no TCP" ;; min) echo "no TCP, no DHCP" ;; esac
+    case "$1" in full) echo "full (IPv4 + IPv6)" ;; ip4) echo "IPv4 (no IPv6)" ;; nodhcp) echo "no DHCP" ;; notcp) echo "no TCP" ;; min) echo "no TCP, no DHCP" ;; esac
 }
 # sources SET: the core files of SET (the *_none.c files compile to nothing
 # unless their MOAT_CORE_* macro is 0, so they may always be listed).
@@ -67,7 +69,9 @@ sources() {
     for f in "$ROOT"/core/*.c; do
         b=$(basename "$f")
         case "$1:$b" in
-        *:tcp_none.c|*:dhcp_none.c) echo "$f" ;;
+        *:tcp_none.c|*:dhcp_none.c|*:ip6_none.c) echo "$f" ;;
+        full:*) echo "$f" ;;
+        *:ip6.c|*:ip6_*.c|*:icmp6.c|*:nd.c) ;;   # every other set is IPv4-only
         notcp:tcp.c|notcp:tcp_*.c|min:tcp.c|min:tcp_*.c) ;;
         nodhcp:dhcp.c|min:dhcp.c) ;;
         *) echo "$f" ;;
@@ -76,8 +80,9 @@ sources() {
 }
 # defines SET
 defines() {
-    case "$1" in nodhcp) echo -DMOAT_CORE_DHCP=0 ;; notcp) echo -DMOAT_CORE_TCP=0 ;;
-    min) echo -DMOAT_CORE_TCP=0 -DMOAT_CORE_DHCP=0 ;; esac
+    case "$1" in ip4) echo -DMOAT_CORE_IP6=0 ;; nodhcp) echo -DMOAT_CORE_IP6=0 -DMOAT_CORE_DHCP=0 ;;
+    notcp) echo -DMOAT_CORE_IP6=0 -DMOAT_CORE_TCP=0 ;;
+    min) echo -DMOAT_CORE_IP6=0 -DMOAT_CORE_TCP=0 -DMOAT_CORE_DHCP=0 ;; esac
 }
 CORE_FULL=()
 while IFS= read -r f; do CORE_FULL+=("$f"); done < <(sources full)
@@ -227,7 +232,7 @@ echo "One TCP connection besides its rings: $(field conn total) B (TCB $(field c
 
 m3() { total "$OUT/cortex-m3-$1.linked" 2; }
 echo
-echo "size-report: cortex-m3 -Os text: full $(m3 full) B, no DHCP $(m3 nodhcp) B, no TCP $(m3 notcp) B," \
+echo "size-report: cortex-m3 -Os text: full $(m3 full) B, IPv4 $(m3 ip4) B, no DHCP $(m3 nodhcp) B, no TCP $(m3 notcp) B," \
      "min $(m3 min) B; RAM small $(field ram total small) B (ip_max_datagram 1500: $(field ram total small-mtu) B)," \
      "default $(field ram total default) B"
 exit 0
