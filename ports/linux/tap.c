@@ -521,10 +521,13 @@ static int tap_link_make(int fd, uint16_t mtu, int vnet, struct moat_link **out)
         t->tx_buf = b ? b + TAP_VH : NULL;
     }
     if (t == NULL || t->rx_buf == NULL || t->tx_buf == NULL) {
-        /* Takes fd even on failure (ownership moves unconditionally). */
+        /* Takes fd even on failure (ownership moves unconditionally).
+         * Whichever buffer did get allocated is freed with the struct:
+         * tap_close frees rx_buf, tx_buf (NULL-safe) and gso_buf; its fd is
+         * marked unset so the caller's fd is closed once, below. */
         if (t != NULL) {
-            free(t->rx_buf);
-            free(t);
+            t->fd = -1;
+            tap_close(&t->link);
         }
         if (fd >= 0)
             close(fd);
