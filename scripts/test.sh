@@ -30,7 +30,7 @@
 #    under qemu-user (packages installed if missing; skipped with a note
 #    when they cannot be; MOAT_BIGEND=0 skips).
 # 7. Once, if clang is there: every libFuzzer harness of tests/fuzz for
-#    $MOAT_FUZZ_SECONDS seconds (default 20; 0 skips) through
+#    $MOAT_FUZZ_SECONDS seconds (default 10; 0 skips) through
 #    scripts/fuzz.sh --no-merge; a crash fails the suite. (Every build's
 #    ctest already replays every corpus: the fuzz_*_replay tests.)
 # Ends with a summary table, the backend comparison table and, as the last
@@ -39,7 +39,7 @@
 # Environment: MOAT_BACKENDS, MOAT_SAN_BACKENDS ("none" to skip),
 # MOAT_TEST_BUILD (build directory prefix, default build/test), MOAT_JOBS
 # (default: number of CPUs), MOAT_BENCH=0 to skip the benchmark,
-# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 20, 0 skips),
+# MOAT_BENCH_RUNS (default 5), MOAT_FUZZ_SECONDS (default 10, 0 skips),
 # MOAT_MPS2=0, MOAT_SIZE_REPORT=0, MOAT_BIGEND=0 to skip those steps.
 set -uo pipefail
 
@@ -302,7 +302,7 @@ if [ "${MOAT_BIGEND:-1}" != 0 ]; then
 fi
 
 # ---------------------------------------------------------------- fuzzing
-FUZZ_S=${MOAT_FUZZ_SECONDS:-20}
+FUZZ_S=${MOAT_FUZZ_SECONDS:-10}
 if [ "$FUZZ_S" != 0 ]; then
     if command -v clang >/dev/null; then
         t0=$SECONDS
