@@ -45,6 +45,11 @@ struct mcore_env {
      * NULL: keep them. Called only for slots that were in use. */
     void (*ring_release)(void *ctx, void *mem, size_t len);
     void *ring_release_ctx;
+    /* Tests only (the unit fixture): no random delay before the first
+     * MLD report, DAD solicitation and router solicitation (nd.c), so
+     * tests written against exact timing see them at the first poll.
+     * Hosts leave it 0. */
+    uint8_t nd_no_start_delay;
 };
 
 /* Bytes of memory mcore_init needs for @p cfg (0 if cfg is invalid). */

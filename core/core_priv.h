@@ -144,6 +144,12 @@ struct mc_if6 {
     uint32_t changes;           /* counts addresses gained or lost */
     uint64_t rs_due, mld_due;
     struct ip6_addr addr[MCORE_IP6_ADDRS];
+    /* Random delays drawn at start (RFC 4862 5.4.2, RFC 4861 6.3.7): the
+     * first report and DAD solicitation wait start_delay_us from the
+     * first poll (start_pending until then), the first RS rs_delay_us
+     * after the link-local address became usable. */
+    uint8_t start_pending;
+    uint32_t start_delay_us, rs_delay_us;
 };
 
 struct nd_entry {
@@ -723,6 +729,8 @@ void ip6_info(const struct mcore *c, unsigned ifx, struct moat_ip6_info *out);
 /* Add an address (tentative; DAD starts at the next poll). */
 int nd_addr_add(struct mcore *c, unsigned ifx, const uint8_t a[16], uint8_t plen,
                 uint8_t origin, uint64_t preferred_until, uint64_t valid_until);
+/* Draw interface @p ifx's start delays (ip6_init, after its addresses). */
+void nd_start_delays(struct mcore *c, unsigned ifx);
 
 #include "tcp.h"
 

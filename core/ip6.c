@@ -155,6 +155,7 @@ void ip6_init(struct mcore *c)
             if (!ip6_is_zero(ifc->ip6[k]))
                 nd_addr_add(c, i, ifc->ip6[k], ifc->ip6_prefix[k], IP6O_STATIC, MCORE_NEVER,
                             MCORE_NEVER);
+        nd_start_delays(c, i);
     }
 }
 

@@ -255,12 +255,53 @@ static void addr_usable_now(struct mcore *c, unsigned ifx, struct ip6_addr *a)
     f->changes++;
     if (a->origin == IP6O_LINKLOCAL) {
         if (f->rs_left) {
-            f->rs_due = c->now;
-            nd_due(c, c->now);
+            f->rs_due = c->now + f->rs_delay_us;
+            f->rs_delay_us = 0;     /* only before the first one */
+            nd_due(c, f->rs_due);
         }
         /* The report went out from ::; say it again with our address. */
         schedule_mld(c, ifx, c->now);
     }
+}
+
+/* MAX_RTR_SOLICITATION_DELAY (RFC 4861 10): the bound of both delays. */
+#define ND_MAX_START_DELAY_US 1000000u
+
+void nd_start_delays(struct mcore *c, unsigned ifx)
+{
+    struct mc_if6 *f = &c->ifs6[ifx];
+    if (c->env.nd_no_start_delay)
+        return;
+    /* RFC 4862 5.4.2: nodes starting together (a power failure) must not
+     * all solicit at once, so the group join and the first DAD
+     * solicitation of the start-up addresses wait a random 0..1 s. RFC
+     * 4861 6.3.7: the same for the first router solicitation. Drawn from
+     * the core's generator, so a seeded test sees a reproducible delay. */
+    f->start_delay_us = mcore_rand32(c) % ND_MAX_START_DELAY_US;
+    f->rs_delay_us = mcore_rand32(c) % ND_MAX_START_DELAY_US;
+    f->start_pending = 1;
+}
+
+/* The first poll of an interface: c->now is the first real time, so the
+ * start delay becomes a deadline here. */
+static void apply_start_delay(struct mcore *c, unsigned ifx)
+{
+    struct mc_if6 *f = &c->ifs6[ifx];
+    uint64_t at = c->now + f->start_delay_us;
+    f->start_pending = 0;
+    if (f->mld_pending)
+        f->mld_due = at;
+    for (unsigned k = 0; k < MCORE_IP6_ADDRS; k++) {
+        struct ip6_addr *a = &f->addr[k];
+        if (a->state != IP6A_TENTATIVE || !a->dad_left)
+            continue;
+        a->dad_due = at;
+        /* RFC 4861 6.3.7: a host that waited already (for DAD) need not
+         * wait again before its first RS. */
+        if (a->origin == IP6O_LINKLOCAL)
+            f->rs_delay_us = 0;
+    }
+    nd_due(c, at);
 }
 
 /* DAD found @p a in use elsewhere (RFC 4862 5.4.5): never use it. */
@@ -800,6 +841,8 @@ static uint64_t poll_if(struct mcore *c, unsigned ifx)
 
     if (!f->on)
         return next;
+    if (f->start_pending)
+        apply_start_delay(c, ifx);
     /* The report first: DAD's solicitation must find us in the group. */
     if (f->mld_pending && c->now >= f->mld_due) {
         f->mld_pending = 0;

@@ -103,6 +103,11 @@ struct fx_app_sock {
 struct fx {
     struct moat_config cfg;
     int started;
+    /* Set before fx_start to keep the core's random delay before the
+     * first MLD report, DAD and router solicitation (RFC 4862 5.4.2); by
+     * default the fixture turns it off (mcore_env.nd_no_start_delay) so
+     * tests see them at the first poll. */
+    int nd_start_delay;
 
     /* socket region, as a backend lays it out */
     void *region;
