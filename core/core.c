@@ -97,9 +97,9 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
             ifp->mtu = ifp->link->mtu;
         if (memcmp(ifc->mac, zero, 6) != 0) {
             memcpy(ifp->mac, ifc->mac, 6);
-        } else if (ifc->dhcp) {
-            /* No address to derive it from: random, locally administered,
-             * unicast. */
+        } else if (ifc->dhcp || ifc->ip == 0) {
+            /* No address to derive it from (DHCP, or IPv6 only): random,
+             * locally administered, unicast. */
             mcore_random(c, ifp->mac, 6);
             ifp->mac[0] = (uint8_t)((ifp->mac[0] & 0xfcu) | 0x02u);
         } else {

@@ -78,6 +78,12 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
         MCORE_DROP(c, IP_VERSION);
         return;
     }
+    if (c->ifs[ifx].ip == 0 && !c->cfg.ifs[ifx].dhcp) {
+        /* An IPv6-only interface (no address, no DHCP client): no IPv4
+         * datagram is for us, broadcasts included. */
+        MCORE_DROP(c, IP_NOT_US);
+        return;
+    }
     size_t hl = (size_t)(p[0] & 0x0f) * 4;
     if (hl < MCORE_IP_HLEN || hl > len) {
         MCORE_DROP(c, IP_HDRLEN);
