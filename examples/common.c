@@ -48,12 +48,13 @@ _Noreturn void ex_usage(const char *why)
     if (why)
         fprintf(stderr, "%s: %s\n", ex.prog, why);
     fprintf(stderr,
-            "usage: %s (--tap IFNAME | --wire PATH) (--ip ADDR/PREFIX | --dhcp) [link options]%s\n"
+            "usage: %s (--tap IFNAME | --wire PATH) [--ip ADDR/PREFIX | --dhcp] [link options]%s\n"
             "link options:\n"
             "  --tap IFNAME       attach to an existing TAP interface\n"
             "                     (ip tuntap add dev IFNAME mode tap)\n"
             "  --wire PATH        attach to a shared-memory wire (first opener creates it)\n"
-            "  --ip ADDR/PREFIX   our IPv4 address and prefix length (required unless --dhcp)\n"
+            "  --ip ADDR/PREFIX   our IPv4 address and prefix length; with neither --ip nor\n"
+            "                     --dhcp the interface is IPv6-only (link-local, --ip6, SLAAC)\n"
             "  --dhcp             take the address, gateway, MTU and DNS servers by DHCP\n"
             "                     (with --ip too: the address to ask for first)\n"
             "  --dhcp-lease-max S treat longer DHCP leases as S seconds (tests)\n"
@@ -62,7 +63,7 @@ _Noreturn void ex_usage(const char *why)
             "  --no-slaac         no router solicitation, no addresses from advertisements\n"
             "  --gw ADDR          default gateway\n"
             "  --mac MAC          our MAC (default 02:00 + the four bytes of the address;\n"
-            "                     with --dhcp: random, locally administered)\n"
+            "                     with --dhcp or IPv6 only: random, locally administered)\n"
             "  --mtu N            IP MTU, 576..9000 (default 1500)\n"
             "  --pcap FILE        write every frame sent and received to FILE\n"
             "  --no-offload       TAP: plain frames, no checksum/segmentation offloads\n"
@@ -256,6 +257,11 @@ int ex_link_dhcp(void)
     return ex.dhcp;
 }
 
+int ex_link_ip6_only(void)
+{
+    return !ex.have_ip && !ex.dhcp;
+}
+
 int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip)
 {
     struct moat_dhcp_info info;
@@ -334,8 +340,8 @@ void ex_link_finish(struct moat_config *cfg)
 {
     char why[256];
 
-    if (!ex.have_ip && !ex.dhcp)
-        ex_usage("--ip ADDR/PREFIX or --dhcp is required");
+    /* Neither --ip nor --dhcp: IPv6 only (moat_config_check accepts an
+     * interface without an IPv4 address when IPv6 is on). */
     if (ex.n_links != 1)
         ex_usage("give exactly one of --tap IFNAME or --wire PATH");
     why[0] = '\0';

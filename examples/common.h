@@ -53,6 +53,10 @@ int ex_link_have_ip(void);
 /* Nonzero once --dhcp has been given. */
 int ex_link_dhcp(void);
 
+/* Nonzero when neither --ip nor --dhcp was given: interface 0 has no IPv4
+ * address and works over IPv6 only (link-local, --ip6, SLAAC). */
+int ex_link_ip6_only(void);
+
 /* Wait up to @p timeout_ms for interface 0's address (a DHCP lease);
  * writes it to @p ip (may be NULL). Returns 0, or prints
  * "PROG: no address by DHCP: ..." and returns the error. */
@@ -67,8 +71,9 @@ void ex_print_address(const struct moat_dhcp_info *info);
  * to call a few times a second. */
 void ex_print_ip6(struct moat_stack *st);
 
-/* Check that --ip (or --dhcp) and exactly one of --tap/--wire were given, and that the
- * whole configuration is valid (moat_config_check); usage + exit 2 if not. */
+/* Check that exactly one of --tap/--wire was given and that the whole
+ * configuration is valid (moat_config_check: without --ip or --dhcp that
+ * needs IPv6); usage + exit 2 if not. */
 void ex_link_finish(struct moat_config *cfg);
 
 /* Parse an unsigned number (decimal, or with a K/M/G suffix meaning

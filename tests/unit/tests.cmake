@@ -26,3 +26,7 @@ target_link_libraries(test_core_min PRIVATE moat_baremetal_min PkgConfig::CHECK)
 add_test(NAME test_core_min COMMAND test_core_min)
 set_tests_properties(test_core_min PROPERTIES
   LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 120)
+
+# test_fetch_url: moat-fetch's URL parser and address order live in
+# examples/fetch_url.c (public headers only); the test links that file.
+target_sources(test_fetch_url PRIVATE ${PROJECT_SOURCE_DIR}/examples/fetch_url.c)
