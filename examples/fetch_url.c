@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int is_link_local(const uint8_t a[16])
+{
+    return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
 static int is_name_char(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -65,7 +70,7 @@ static const char *parse_ip6_literal(const char *p, struct fetch_url *out, const
                 bad(why, "bad character in the IPv6 zone");
                 return NULL;
             }
-        if (!(out->ip6[0] == 0xfe && (out->ip6[1] & 0xc0) == 0x80)) {
+        if (!is_link_local(out->ip6)) {
             bad(why, "a zone ('%') belongs only to a link-local address (fe80::/10)");
             return NULL;
         }
@@ -155,12 +160,18 @@ int fetch_zone_scope(const char *zone, const char *dev0, unsigned n_ifs, uint32_
 
 int fetch_have_global6(const struct moat_ip6_info *in)
 {
-    for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++) {
-        if (in->state[k] != MOAT_IP6_PREFERRED && in->state[k] != MOAT_IP6_DEPRECATED)
-            continue;
-        if (!(in->addr[k][0] == 0xfe && (in->addr[k][1] & 0xc0) == 0x80))
+    for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++)
+        if ((in->state[k] == MOAT_IP6_PREFERRED || in->state[k] == MOAT_IP6_DEPRECATED) &&
+            !is_link_local(in->addr[k]))
             return 1;
-    }
+    return 0;
+}
+
+int fetch_tentative_global6(const struct moat_ip6_info *in)
+{
+    for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++)
+        if (in->state[k] == MOAT_IP6_TENTATIVE && !is_link_local(in->addr[k]))
+            return 1;
     return 0;
 }
 

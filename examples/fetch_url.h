@@ -39,6 +39,8 @@ int fetch_zone_scope(const char *zone, const char *dev0, unsigned n_ifs, uint32_
 /* Does @p in hold a usable (preferred or deprecated) IPv6 address that
  * is not link-local? Then IPv6 destinations are reachable (probably). */
 int fetch_have_global6(const struct moat_ip6_info *in);
+/* Does @p in hold a global IPv6 address that is still tentative (in DAD)? */
+int fetch_tentative_global6(const struct moat_ip6_info *in);
 
 /* Which families moat-fetch may use. */
 enum fetch_family { FETCH_ANY = 0, FETCH_IP4_ONLY, FETCH_IP6_ONLY };

@@ -319,8 +319,14 @@ int main(int argc, char **argv)
         char what[300];
         snprintf(what, sizeof what, "%s", url.host_hdr);
         struct moat_stats sst;
+        memset(&sst, 0, sizeof sst);
         int prefer6 = url.is_ip6 ||
                       (moat_stack_stats(st, &sst) == 0 && fetch_have_global6(&sst.ip6[0]));
+        /* A global address still in DAD (a static --ip6 just after start)
+         * is usable within a second or two: worth that wait when the name
+         * has IPv6 addresses. */
+        if (!prefer6 && rc6 == 0 && fam == FETCH_ANY && fetch_tentative_global6(&sst.ip6[0]))
+            prefer6 = wait_ip6(st, 1, ex_now() + 3 < t_end ? ex_now() + 3 : t_end) == 0;
         struct moat_addr cand[2 * MOAT_DNS_MAX_ADDRS];
         unsigned ncand = fetch_order(rc6 == 0 ? &a6 : NULL, rc4 == 0 ? &a4 : NULL, prefer6,
                                      fam, url.port, cand, 2 * MOAT_DNS_MAX_ADDRS);

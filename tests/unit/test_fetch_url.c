@@ -137,12 +137,15 @@ START_TEST(global6_held)
     in.state[0] = MOAT_IP6_PREFERRED;
     ck_assert_int_eq(fetch_have_global6(&in), 0);   /* link-local only */
     memcpy(in.addr[1], g, 16);
+    ck_assert_int_eq(fetch_tentative_global6(&in), 0);
     in.state[1] = MOAT_IP6_TENTATIVE;
     ck_assert_int_eq(fetch_have_global6(&in), 0);   /* not usable yet */
+    ck_assert_int_eq(fetch_tentative_global6(&in), 1);
     in.state[1] = MOAT_IP6_DUPLICATE;
     ck_assert_int_eq(fetch_have_global6(&in), 0);
     in.state[1] = MOAT_IP6_DEPRECATED;
     ck_assert_int_eq(fetch_have_global6(&in), 1);
+    ck_assert_int_eq(fetch_tentative_global6(&in), 0);
     in.state[1] = MOAT_IP6_PREFERRED;
     ck_assert_int_eq(fetch_have_global6(&in), 1);
 }
