@@ -168,6 +168,19 @@ it_mbits() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 * 8 / $2 / 1e6;
 # it_in_ns CMD...: run a command in the namespace.
 it_in_ns() { ip netns exec "$IT_NS" "$@"; }
 
+# it_kernel_ip6 ADDR/PREFIX: IPv6 on the namespace's end of the TAP with a
+# static address, no DAD on it (tests would wait for it) and no SLAAC of
+# its own from a router advertisement the test sends; skips (77) when the
+# kernel has no IPv6.
+it_kernel_ip6() {
+    [ -e /proc/sys/net/ipv6 ] || it_skip "the kernel has no IPv6"
+    it_in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "net.ipv6.conf.$IT_TAP.disable_ipv6=0" \
+        "net.ipv6.conf.$IT_TAP.accept_dad=0" "net.ipv6.conf.$IT_TAP.accept_ra=0"
+    ip -n "$IT_NS" link set "$IT_TAP" down
+    ip -n "$IT_NS" link set "$IT_TAP" up
+    ip -n "$IT_NS" -6 addr add "$1" dev "$IT_TAP" nodad
+}
+
 # it_udp_echo_check NAME SOCAT-ADDRESS SIZE: socat sends one datagram of
 # SIZE random bytes to SOCAT-ADDRESS (e.g. UDP:192.0.2.2:7, UDP6:[..]:7)
 # from the namespace; the check passes when the echo is identical.

@@ -66,20 +66,28 @@ static uint64_t dad_delay_for(uint64_t seed)
     return ns - FX_T0;
 }
 
-START_TEST(dad_delay_bounded_seeded_completes)
+/* Run @p delay_for with N_SEEDS seeds from @p seed0 into @p d; returns
+ * how many different delays came out. */
+static unsigned distinct_delays(uint64_t (*delay_for)(uint64_t), uint64_t seed0,
+                                uint64_t d[N_SEEDS])
 {
-    uint64_t d[N_SEEDS];
     unsigned distinct = 0;
     for (unsigned s = 0; s < N_SEEDS; s++) {
-        d[s] = dad_delay_for(1000 + s);
+        d[s] = delay_for(seed0 + s);
         bool seen = false;
         for (unsigned k = 0; k < s; k++)
             seen |= d[k] == d[s];
         distinct += !seen;
     }
+    return distinct;
+}
+
+START_TEST(dad_delay_bounded_seeded_completes)
+{
+    uint64_t d[N_SEEDS];
     /* different seeds, different delays (8 draws from a million values);
      * the same seed, the same delay */
-    ck_assert_uint_ge(distinct, N_SEEDS - 1);
+    ck_assert_uint_ge(distinct_delays(dad_delay_for, 1000, d), N_SEEDS - 1);
     ck_assert_uint_eq(dad_delay_for(1000), d[0]);
 }
 END_TEST
@@ -122,15 +130,7 @@ static uint64_t rs_delay_for(uint64_t seed)
 START_TEST(rs_delay_bounded_seeded)
 {
     uint64_t d[N_SEEDS];
-    unsigned distinct = 0;
-    for (unsigned s = 0; s < N_SEEDS; s++) {
-        d[s] = rs_delay_for(2000 + s);
-        bool seen = false;
-        for (unsigned k = 0; k < s; k++)
-            seen |= d[k] == d[s];
-        distinct += !seen;
-    }
-    ck_assert_uint_ge(distinct, N_SEEDS - 1);
+    ck_assert_uint_ge(distinct_delays(rs_delay_for, 2000, d), N_SEEDS - 1);
 }
 END_TEST
 
