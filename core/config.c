@@ -70,13 +70,17 @@ int moat_config_check(const struct moat_config *cfg, char *why, size_t whylen)
         return why_(why, whylen, "n_ifs must be 1..MOAT_MAX_IFS", MOAT_E_RANGE);
     for (unsigned i = 0; i < cfg->n_ifs; i++) {
         const struct moat_if_config *ifc = &cfg->ifs[i];
-        /* No IPv4 address and no DHCP: an IPv6-only interface, which
-         * needs IPv6 (docs/ipv6.md "IPv6-only interfaces"). */
-        int v6_only_ok = !ifc->no_ip6;
+        if (ifc->ip6_only > 1)
+            return why_(why, whylen, "ip6_only must be 0 or 1", MOAT_E_RANGE);
+        if (ifc->ip6_only && (ifc->ip != 0 || ifc->dhcp))
+            return why_(why, whylen, "an IPv6-only interface has no IPv4 address and no DHCP", MOAT_E_INVAL);
+        if (ifc->ip6_only && ifc->no_ip6)
+            return why_(why, whylen, "an IPv6-only interface needs IPv6 (no_ip6 is set)", MOAT_E_INVAL);
 #if defined(MOAT_CORE_IP6) && !MOAT_CORE_IP6
-        v6_only_ok = 0;
+        if (ifc->ip6_only)
+            return why_(why, whylen, "this core is built without IPv6 (MOAT_CORE_IP6=0)", MOAT_E_NOTSUP);
 #endif
-        if (ifc->ip == 0 && !ifc->dhcp && !v6_only_ok)
+        if (ifc->ip == 0 && !ifc->dhcp && !ifc->ip6_only)
             return why_(why, whylen, "interface has no IPv4 address (set --ip ADDR/PREFIX or --dhcp)", MOAT_E_INVAL);
         if (ifc->dhcp > 1)
             return why_(why, whylen, "dhcp must be 0 or 1", MOAT_E_RANGE);

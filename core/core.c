@@ -97,7 +97,7 @@ int mcore_init(void *mem, size_t len, const struct moat_config *cfg,
             ifp->mtu = ifp->link->mtu;
         if (memcmp(ifc->mac, zero, 6) != 0) {
             memcpy(ifp->mac, ifc->mac, 6);
-        } else if (ifc->dhcp || ifc->ip == 0) {
+        } else if (ifc->dhcp || ifc->ip6_only) {
             /* No address to derive it from (DHCP, or IPv6 only): random,
              * locally administered, unicast. */
             mcore_random(c, ifp->mac, 6);

@@ -78,7 +78,7 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
         MCORE_DROP(c, IP_VERSION);
         return;
     }
-    if (c->ifs[ifx].ip == 0 && !c->cfg.ifs[ifx].dhcp) {
+    if (c->cfg.ifs[ifx].ip6_only) {
         /* An IPv6-only interface (no address, no DHCP client): no IPv4
          * datagram is for us, broadcasts included. */
         MCORE_DROP(c, IP_NOT_US);

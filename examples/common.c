@@ -340,8 +340,9 @@ void ex_link_finish(struct moat_config *cfg)
 {
     char why[256];
 
-    /* Neither --ip nor --dhcp: IPv6 only (moat_config_check accepts an
-     * interface without an IPv4 address when IPv6 is on). */
+    /* Neither --ip nor --dhcp: IPv6 only (docs/ipv6.md). */
+    if (!ex.have_ip && !ex.dhcp)
+        cfg->ifs[0].ip6_only = 1;
     if (ex.n_links != 1)
         ex_usage("give exactly one of --tap IFNAME or --wire PATH");
     why[0] = '\0';

@@ -88,6 +88,10 @@ struct moat_if_config {
     uint8_t  ip6_prefix[MOAT_IP6_STATIC_MAX]; /* their prefix lengths, 1..128 (on-link) */
     uint8_t  no_slaac;      /* 1: no router solicitations, no addresses from RAs */
     uint8_t  no_ip6;        /* 1: no IPv6 at all on this interface */
+    /* 1: IPv6 only (docs/ipv6.md "IPv6-only interfaces"): ip 0, no dhcp,
+     * IPv6 on; no ARP, every IPv4 datagram dropped (IP_NOT_US); with an
+     * all-zero mac a random locally administered one is chosen. */
+    uint8_t  ip6_only;
 };
 
 /* Congestion control algorithms (MOAT_OPT_TCP_CONG, moat_config.tcp_cong). */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An IPv6-only interface: no IPv4 address and no DHCP client, IPv6 on.
- * The configuration is accepted (it is refused with IPv6 off), ARP stays
+ * An IPv6-only interface (moat_if_config.ip6_only): no IPv4 address, no
+ * DHCP client, IPv6 on.
+ * The configuration is checked (the flag needs IPv6 and excludes an IPv4
+ * address and DHCP; no address without the flag stays an error), ARP stays
  * quiet (no announcement, no answer), every IPv4 datagram is dropped and
  * counted as IP_NOT_US (broadcasts too), and IPv6 works as usual.
  */
@@ -16,6 +18,7 @@ static void v6_only_config(struct fx *f)
 {
     fx6_config(f);
     f->cfg.ifs[0].ip = 0;
+    f->cfg.ifs[0].ip6_only = 1;
 }
 
 START_TEST(config_check)
@@ -24,9 +27,21 @@ START_TEST(config_check)
     char why[160];
     v6_only_config(&f);
     ck_assert_int_eq(moat_config_check(&f.cfg, why, sizeof why), 0);
-    f.cfg.ifs[0].no_ip6 = 1;
+    /* without the flag, no address is still a mistake */
+    f.cfg.ifs[0].ip6_only = 0;
     ck_assert_int_eq(moat_config_check(&f.cfg, why, sizeof why), MOAT_E_INVAL);
     ck_assert_ptr_nonnull(strstr(why, "no IPv4 address"));
+    f.cfg.ifs[0].ip6_only = 1;
+    f.cfg.ifs[0].no_ip6 = 1;
+    ck_assert_int_eq(moat_config_check(&f.cfg, why, sizeof why), MOAT_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(why, "needs IPv6"));
+    f.cfg.ifs[0].no_ip6 = 0;
+    f.cfg.ifs[0].dhcp = 1;
+    ck_assert_int_eq(moat_config_check(&f.cfg, why, sizeof why), MOAT_E_INVAL);
+    f.cfg.ifs[0].dhcp = 0;
+    f.cfg.ifs[0].ip = FX_L_IP;
+    ck_assert_int_eq(moat_config_check(&f.cfg, why, sizeof why), MOAT_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(why, "no IPv4 address and no DHCP"));
 }
 END_TEST
 
