@@ -247,7 +247,9 @@ static int ctl_open(struct mcore *c, const struct moat_msg *m, struct moat_msg *
 static int ctl_connect(struct mcore *c, struct msock *s, const struct moat_m_addr *a)
 {
     if (a->family == MOAT_AF_INET6)
-        return s->type == MOAT_SOCK_STREAM ? MOAT_E_NOTSUP : ctl_connect6(c, s, a);
+        return s->type == MOAT_SOCK_STREAM
+                   ? tcp_sock_connect6(c, s, a->ip6, a->port, a->scope_id)
+                   : ctl_connect6(c, s, a);
     if (a->family != 0 && a->family != MOAT_AF_INET)
         return MOAT_E_INVAL;
     if (s->type == MOAT_SOCK_STREAM)

@@ -19,7 +19,6 @@
  *   ip6_reass.c IPv6 reassembly (RFC 8200 4.5, RFC 5722)
  *   icmp6.c     ICMPv6 echo, errors (rate-limited), Packet Too Big -> PMTU
  *   nd.c        NDP neighbour cache and NUD, routers, prefixes, DAD, SLAAC, MLDv2
- *   ip6_l4stub.c  tcp6_input/udp6_input until TCP/UDP speak IPv6 (see there)
  *   sock.c      socket slots, handles, ports, status words
  *   tcp*.c      TCP (see tcp.h)
  *   core.c      init, poll, the ctl-ring dispatcher, stats
@@ -654,7 +653,7 @@ void ip6_mcast_mac(const uint8_t group[16], uint8_t mac[6]);
 /* Does interface @p ifx listen to multicast group @p g (all-nodes, a
  * solicited-node group of one of its addresses, tentative ones included)? */
 bool ip6_group_member(const struct mcore *c, unsigned ifx, const uint8_t g[16]);
-/* The upper-layer hooks (until ip6sock: core/ip6_l4stub.c). */
+/* The upper-layer hooks: tcp_in.c (tcp_none.c without TCP) and udp.c. */
 void tcp6_input(struct mcore *c, const struct ip6_rx *rx);
 void udp6_input(struct mcore *c, const struct ip6_rx *rx);
 /* An ICMPv6 error (dest unreachable, packet too big, time exceeded,

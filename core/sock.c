@@ -213,8 +213,6 @@ int sock_bind(struct mcore *c, struct msock *s, uint32_t lip, uint16_t lport)
 int sock_bind6(struct mcore *c, struct msock *s, const uint8_t lip6[16], uint16_t lport)
 {
     struct sock_laddr la = {.v6 = 1, .lip = 0, .a = lip6};
-    if (s->type != MOAT_SOCK_DGRAM)
-        return MOAT_E_NOTSUP;   /* TCP over IPv6 is not there yet */
     return sock_bind_at(c, s, &la, lport);
 }
 

@@ -202,17 +202,30 @@ uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len)
  * M a 4 us clock. The test hook replaces it with a fixed value so tests can
  * place sequence numbers next to 2^32.
  */
-uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
-                 uint16_t rport)
+uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint16_t rport)
 {
     if (c->cfg.tcp_iss_hook)
         return c->cfg.tcp_iss_fixed;
-    uint8_t b[12];
-    wr32(b, lip);
-    wr32(b + 4, rip);
-    wr16(b + 8, lport);
-    wr16(b + 10, rport);
-    return (uint32_t)tcp_siphash(c->tcp->key, b, sizeof(b)) + (uint32_t)(c->now >> 2);
+    /* IPv6: F runs over the full 16-byte addresses (RFC 6528 3). */
+    uint8_t b[36];
+    size_t n;
+    if (ip->l6 != NULL) {
+        memcpy(b, ip->l6, 16);
+        memcpy(b + 16, ip->r6, 16);
+        n = 32;
+    } else {
+        wr32(b, ip->l);
+        wr32(b + 4, ip->r);
+        n = 8;
+    }
+    wr16(b + n, lport);
+    wr16(b + n + 2, rport);
+    return (uint32_t)tcp_siphash(c->tcp->key, b, n + 4u) + (uint32_t)(c->now >> 2);
+}
+
+uint32_t tcp_fold6(const struct mcore *c, const uint8_t a[16])
+{
+    return (uint32_t)tcp_siphash(c->tcp->key, a, 16);
 }
 
 uint32_t tcp_ts_now(const struct mcore *c, const struct tcp_cb *t)
@@ -272,14 +285,15 @@ static void tcp_hash_del(struct mcore *c, struct msock *s)
     t->in_hash = 0;
 }
 
-struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
-                         uint32_t rip, uint16_t rport)
+struct msock *tcp_lookup(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
+                         uint16_t rport)
 {
     struct tcp_state *st = c->tcp;
-    uint32_t i = st->hash[tcp_bucket(st, lip, lport, rip, rport)];
+    uint32_t i = st->hash[tcp_bucket(st, ip->l, lport, ip->r, rport)];
     for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
         struct msock *s = &c->socks[i - 1u];
-        if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip &&
+        if (s->lport == lport && s->rport == rport &&
+            tcp_ips_eq(ip, s->lip, s->rip, s->r6, s->lip6, s->rip6) &&
             st->cbs[i - 1u].state != TCPS_LISTEN)
             return s;
         i = st->cbs[i - 1u].hnext;
@@ -287,27 +301,44 @@ struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
     return NULL;
 }
 
+/* Does listener @p s take a segment to @p l6 (NULL: an IPv4 one)? An
+ * IPv4 listener (l6 = 0) takes IPv4 only; one bound to `::` both
+ * families (dual stack); one bound to an IPv6 address only that. */
+static bool tcp_listen_family(const struct msock *s, const uint8_t *l6)
+{
+    if (!s->l6)
+        return l6 == NULL;
+    if (ip6_is_zero(s->lip6))
+        return true;
+    return l6 != NULL && ip6_eq(s->lip6, l6);
+}
+
 /* Listeners sit in the connection hash under (lip, lport, 0, 0): no
  * connection has remote port 0, and the state check keeps a segment from
- * port 0 off a listener. One probe for the address, one for the wildcard. */
-static struct msock *tcp_listen_probe(struct mcore *c, uint32_t lip, uint16_t lport)
+ * port 0 off a listener. One probe for the address, one for the wildcard.
+ * IPv6 listeners have lip 0 (sock.c), so they sit with the wildcard and
+ * tcp_listen_family sorts them out. */
+static struct msock *tcp_listen_probe(struct mcore *c, uint32_t lip, uint16_t lport,
+                                      const uint8_t *l6)
 {
     struct tcp_state *st = c->tcp;
     uint32_t i = st->hash[tcp_bucket(st, lip, lport, 0, 0)];
     for (unsigned guard = 0; i != 0 && guard <= st->n; guard++) {
         struct msock *s = &c->socks[i - 1u];
         if (s->lport == lport && s->lip == lip && s->rport == 0 && s->rip == 0 &&
-            st->cbs[i - 1u].state == TCPS_LISTEN)
+            st->cbs[i - 1u].state == TCPS_LISTEN && tcp_listen_family(s, l6))
             return s;
         i = st->cbs[i - 1u].hnext;
     }
     return NULL;
 }
 
-struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport)
+struct msock *tcp_find_listener(struct mcore *c, const struct tcp_ips *ip, uint16_t lport)
 {
-    struct msock *s = lip != 0 ? tcp_listen_probe(c, lip, lport) : NULL;
-    return s != NULL ? s : tcp_listen_probe(c, 0, lport);
+    struct msock *s = NULL;
+    if (ip->l6 == NULL && ip->l != 0)
+        s = tcp_listen_probe(c, ip->l, lport, NULL);
+    return s != NULL ? s : tcp_listen_probe(c, 0, lport, ip->l6);
 }
 
 /*
@@ -387,17 +418,17 @@ void tcp_tw_restart(struct mcore *c, struct tcp_tw *w)
     tcp_tw_append(st, w);
 }
 
-struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
-                           uint32_t rip, uint16_t rport)
+struct tcp_tw *tcp_tw_find(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
+                           uint16_t rport)
 {
     struct tcp_state *st = c->tcp;
     if (st->tw_used == 0)
         return NULL;
-    uint32_t i = st->tw_hash[tcp_tw_bucket(st, lip, lport, rip, rport)];
+    uint32_t i = st->tw_hash[tcp_tw_bucket(st, ip->l, lport, ip->r, rport)];
     for (unsigned guard = 0; i != 0 && guard <= st->n_tw; guard++) {
         struct tcp_tw *w = &st->tw[i - 1u];
         if (w->expires != 0 && w->lport == lport && w->rport == rport &&
-            w->rip == rip && w->lip == lip)
+            tcp_ips_eq(ip, w->lip, w->rip, w->v6, w->lip6, w->rip6))
             return w;
         i = w->hnext;
     }
@@ -506,6 +537,11 @@ void tcp_enter_time_wait(struct mcore *c, struct msock *s)
         memset(w, 0, sizeof(*w));
         w->lip = s->lip;
         w->rip = s->rip;
+        w->v6 = s->r6;
+        if (s->r6) {
+            memcpy(w->lip6, s->lip6, 16);
+            memcpy(w->rip6, s->rip6, 16);
+        }
         w->lport = s->lport;
         w->rport = s->rport;
         w->snd_nxt = t->snd_max;
@@ -588,12 +624,25 @@ int tcp_sock_open(struct mcore *c, struct msock *s)
     return 0;
 }
 
-uint16_t tcp_route_mss(struct mcore *c, uint32_t rip)
+uint16_t tcp_route_mss(struct mcore *c, const struct tcp_ips *ip)
 {
     unsigned ifx = 0;
     uint32_t src = 0, nh = 0;
     uint32_t mtu = 576;
-    if (ip4_route(c, rip, &ifx, &src, &nh) == 0 && ifx < c->n_ifs)
+    if (ip->l6 != NULL) {
+        /* IPv6: the link MTU (an RA may have lowered it) less the 40-byte
+         * fixed header and the 20-byte TCP header; 1280 at least (RFC
+         * 8200 5). A lower path MTU is learnt from Packet Too Big. */
+        uint8_t src6[16];
+        uint16_t pmtu;
+        memcpy(src6, ip->l6, 16);
+        mtu = IP6_MIN_MTU;
+        if (ip6_route(c, ip->r6, &ifx, src6, &pmtu) == 0 && ifx < c->n_ifs &&
+            c->ifs6[ifx].mtu > IP6_MIN_MTU)
+            mtu = c->ifs6[ifx].mtu;
+        return (uint16_t)(mtu - 60u);
+    }
+    if (ip4_route(c, ip->r, &ifx, &src, &nh) == 0 && ifx < c->n_ifs)
         mtu = c->ifs[ifx].mtu;
     if (mtu < 576u)
         mtu = 576u;
@@ -608,7 +657,11 @@ uint8_t tcp_pick_wscale(uint32_t cap)
     return ws;
 }
 
-int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t port)
+static int tcp_connect_tuple(struct mcore *c, struct msock *s, const struct tcp_ips *ips,
+                             uint16_t port, uint8_t rscope);
+
+/* May @p s start an active open? */
+static int tcp_connect_state(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     s->tcb = t;
@@ -625,12 +678,55 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
     }
     if (s->status & MOAT_SS_HUP)
         return MOAT_E_STATE;  /* a used connection is not reopened */
+    return 0;
+}
+
+int tcp_sock_connect6(struct mcore *c, struct msock *s, const uint8_t ip6[16], uint16_t port,
+                      uint32_t scope_id)
+{
+    int err = tcp_connect_state(c, s);
+    if (err != 0)
+        return err;
+    /* No connections to multicast (RFC 1122 4.2.3.10's rule, IPv6 has no
+     * broadcast); a link-local peer needs its zone when it is ambiguous. */
+    if (ip6_is_zero(ip6) || ip6_is_mcast(ip6) || port == 0 || scope_id > c->n_ifs)
+        return MOAT_E_INVAL;
+    if (s->bound && !s->l6)
+        return MOAT_E_ADDRNOTAVAIL;     /* bound to an IPv4 address */
+    uint8_t src[16] = {0};
+    unsigned ifx;
+    uint16_t mtu;
+    if (s->bound)
+        memcpy(src, s->lip6, 16);
+    if (ip6_is_zero(src) && ip6_is_ll(ip6) &&
+        !ip6_ll_addr(c, scope_id ? scope_id - 1u : 0, src))
+        return MOAT_E_ADDRNOTAVAIL;
+    err = ip6_route(c, ip6, &ifx, src, &mtu);
+    if (err != 0)
+        return err;
+    if (!s->bound) {
+        static const uint8_t any[16];
+        err = sock_bind6(c, s, any, 0);
+        if (err != 0)
+            return err;
+    }
+    struct tcp_ips ips = {tcp_fold6(c, src), tcp_fold6(c, ip6), src, ip6};
+    return tcp_connect_tuple(c, s, &ips, port, ip6_is_ll(ip6) ? (uint8_t)(ifx + 1u) : 0);
+}
+
+int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t port)
+{
+    int err = tcp_connect_state(c, s);
+    if (err != 0)
+        return err;
+    if (s->bound && s->l6 && !ip6_is_zero(s->lip6))
+        return MOAT_E_ADDRNOTAVAIL;     /* bound to a specific IPv6 address */
     /* RFC 1122 4.2.3.10: no connections to broadcast or multicast. */
     if (ip == 0 || port == 0 || ip4_is_bcast(c, ip) || (ip >> 28) == 0xe)
         return MOAT_E_INVAL;
     unsigned ifx;
     uint32_t src = s->lip, nh;
-    int err = ip4_route(c, ip, &ifx, &src, &nh);
+    err = ip4_route(c, ip, &ifx, &src, &nh);
     if (err != 0)
         return err;
     if (!s->bound) {
@@ -639,23 +735,44 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
             return err;
     }
     uint32_t lip = s->lip != 0 ? s->lip : src;
-    if (tcp_lookup(c, lip, s->lport, ip, port) != NULL)
+    struct tcp_ips ips = {lip, ip, NULL, NULL};
+    return tcp_connect_tuple(c, s, &ips, port, 0);
+}
+
+/* The common end of an active open: @p ip is the connection's address
+ * pair (IPv4, or IPv6 with l6/r6 pointing at s->lip6/rip6). */
+static int tcp_connect_tuple(struct mcore *c, struct msock *s, const struct tcp_ips *ips,
+                             uint16_t port, uint8_t rscope)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (tcp_lookup(c, ips, s->lport, port) != NULL)
         return MOAT_E_ADDRINUSE;
-    struct tcp_tw *w = tcp_tw_find(c, lip, s->lport, ip, port);
+    struct tcp_tw *w = tcp_tw_find(c, ips, s->lport, port);
     if (w != NULL) {
         if (!s->reuseaddr)
             return MOAT_E_ADDRINUSE;
         tcp_tw_release(c, w);
     }
     tcp_cb_reset(c, s);
-    s->lip = lip;
-    s->rip = ip;
+    if (ips->l6 != NULL) {
+        /* From here the connection's addresses: the local one as the route
+         * chose it (a socket bound to :: now holds a specific address). */
+        memcpy(s->lip6, ips->l6, 16);
+        memcpy(s->rip6, ips->r6, 16);
+        ips = NULL;
+    }
+    s->lip = ips != NULL ? ips->l : tcp_fold6(c, s->lip6);
+    s->rip = ips != NULL ? ips->r : tcp_fold6(c, s->rip6);
+    s->r6 = ips == NULL;
+    struct tcp_ips me = tcp_ips_sock(s);
+    ips = &me;
+    s->rscope = rscope;
     s->rport = port;
-    t->iss = tcp_iss(c, lip, s->lport, ip, port);
+    t->iss = tcp_iss(c, ips, s->lport, port);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
     t->snd_data = t->iss + 1u;
     t->recover = t->iss;
-    t->adv_mss = tcp_route_mss(c, ip);
+    t->adv_mss = tcp_route_mss(c, ips);
     t->mss = t->adv_mss < TCP_MSS_DEFAULT ? t->adv_mss : TCP_MSS_DEFAULT;
     t->rcv_wscale = tcp_pick_wscale(s->rx.cap);
     t->ts_off = mcore_rand32(c);
@@ -689,8 +806,10 @@ int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog)
         if (err != 0)
             return err;
     }
-    struct msock *other = tcp_find_listener(c, s->lip, s->lport);
-    if (other != NULL && other != s && other->lip == s->lip)
+    struct tcp_ips me = {s->lip, 0, s->l6 ? s->lip6 : NULL, NULL};
+    struct msock *other = tcp_find_listener(c, &me, s->lport);
+    if (other != NULL && other != s && other->lip == s->lip && other->l6 == s->l6 &&
+        (!s->l6 || ip6_eq(other->lip6, s->lip6)))
         return MOAT_E_ADDRINUSE;
     tcp_cb_reset(c, s);
     t->state = TCPS_LISTEN;
@@ -726,9 +845,17 @@ int tcp_sock_accept(struct mcore *c, struct msock *s, uint32_t *child,
     if (child != NULL)
         *child = sock_handle(c, ch);
     if (peer != NULL) {
-        peer->ip = ch->rip;
+        /* An IPv4 peer of a dual-stack listener is reported as IPv4
+         * (not as ::ffff:a.b.c.d): the child is a plain IPv4 connection. */
+        memset(peer, 0, sizeof *peer);
+        if (ch->r6) {
+            peer->family = MOAT_AF_INET6;
+            memcpy(peer->ip6, ch->rip6, 16);
+            peer->scope_id = ch->rscope;
+        } else {
+            peer->ip = ch->rip;
+        }
         peer->port = ch->rport;
-        peer->pad = 0;
     }
     c->stats.tcp_conns_accepted++;
     if (ct->state == TCPS_CLOSED) {
@@ -801,9 +928,10 @@ static void tcp_listener_close(struct mcore *c, struct msock *s)
         uint32_t next = ct->acc_next;
         ct->acc_next = 0;
         ct->listener = 0;
-        if (ct->state >= TCPS_SYN_RCVD)
-            tcp_send_raw(c, ch->lip, ch->lport, ch->rip, ch->rport, ct->snd_max, 0,
-                         TCP_RST, 0, NULL, 0);
+        if (ct->state >= TCPS_SYN_RCVD) {
+            struct tcp_ips ip = tcp_ips_sock(ch);
+            tcp_send_raw(c, &ip, ch->lport, ch->rport, ct->snd_max, 0, TCP_RST, 0, NULL, 0);
+        }
         tcp_release(c, ch);
         if (ch->type != 0 && !ch->app_owned)
             sock_free(c, ch);
@@ -828,10 +956,11 @@ static int tcp_abort_conn(struct mcore *c, struct msock *s)
     case TCPS_CLOSE_WAIT:
     case TCPS_CLOSING:
     case TCPS_LAST_ACK:
-        /* RFC 9293 3.10.4: <SEQ=SND.NXT><CTL=RST> */
-        tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST, 0,
-                     NULL, 0);
+    {   /* RFC 9293 3.10.4: <SEQ=SND.NXT><CTL=RST> */
+        struct tcp_ips ip = tcp_ips_sock(s);
+        tcp_send_raw(c, &ip, s->lport, s->rport, t->snd_max, 0, TCP_RST, 0, NULL, 0);
         break;
+    }
     default:
         break;
     }
@@ -964,7 +1093,7 @@ void tcp_addr_lost(struct mcore *c, uint32_t ip, int err)
         struct tcp_cb *t = &st->cbs[i];
         /* Listeners bound to the address stay (they accept nothing until
          * it comes back); connections using it cannot go on. */
-        if (s->type != MOAT_SOCK_STREAM || s->lip != ip || t->state == TCPS_CLOSED ||
+        if (s->type != MOAT_SOCK_STREAM || s->r6 || s->lip != ip || t->state == TCPS_CLOSED ||
             t->state == TCPS_LISTEN)
             continue;
         tcp_drop(c, s, err);
@@ -981,9 +1110,10 @@ void tcp_shutdown_all(struct mcore *c)
         struct tcp_cb *t = &st->cbs[i];
         if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED)
             continue;
-        if (t->state >= TCPS_SYN_RCVD)
-            tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST,
-                         0, NULL, 0);
+        if (t->state >= TCPS_SYN_RCVD) {
+            struct tcp_ips ip = tcp_ips_sock(s);
+            tcp_send_raw(c, &ip, s->lport, s->rport, t->snd_max, 0, TCP_RST, 0, NULL, 0);
+        }
         t->listener = 0;
         t->acc_head = t->acc_tail = t->acc_next = 0;
         t->acc_n = 0;

@@ -46,6 +46,10 @@ void tcp_touch_all(struct mcore *c);
  * returns 0 or a MOAT_E_* code as documented in <moat/socket.h>. */
 int tcp_sock_open(struct mcore *c, struct msock *s);
 int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t port);
+/* Active open to an IPv6 peer (@p scope_id: interface + 1 for a
+ * link-local one, 0: the first interface). */
+int tcp_sock_connect6(struct mcore *c, struct msock *s, const uint8_t ip6[16], uint16_t port,
+                      uint32_t scope_id);
 int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog);
 int tcp_sock_accept(struct mcore *c, struct msock *s, uint32_t *child,
                     struct moat_m_addr *peer);

@@ -14,6 +14,10 @@
 
 /* ---- parsing -------------------------------------------------------- */
 
+/* The header and options of a segment of @p len bytes at @p h whose
+ * checksum was checked; the caller fills the addresses. */
+static int tcp_parse_l4(const uint8_t *h, size_t len, struct tcp_seg *sg);
+
 int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
 {
     (void)c;
@@ -22,9 +26,6 @@ int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
     const uint8_t *h = rx->dgram + rx->hdr_len;
     size_t len = rx->tot_len - rx->hdr_len;
     if (len < TCP_HLEN)
-        return MOAT_E_INVAL;
-    unsigned hlen = (h[12] >> 4) * 4u;
-    if (hlen < TCP_HLEN || hlen > len)
         return MOAT_E_INVAL;
     /* Skipped only when the link vouched for it (csum_ok, see
      * MOAT_LINK_RX_CSUM_OK). A segment may be longer than any MSS we
@@ -35,16 +36,49 @@ int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
         if (cksum_fold(cksum_add(sum, h, len)) != 0)
             return MOAT_E_INVAL;
     }
-    memset(sg, 0, sizeof(*sg));
+    int err = tcp_parse_l4(h, len, sg);
     sg->src = rx->src;
     sg->dst = rx->dst;
+    sg->ip_ecn = rx->tos & 3u;
+    return err;
+}
+
+/* An IPv6 segment: the checksum covers the IPv6 pseudo-header (RFC 8200
+ * 8.1) and is never optional; the addresses enter as their folds. */
+static int tcp6_parse(struct mcore *c, const struct ip6_rx *rx, struct tcp_seg *sg)
+{
+    if (rx->l4_len < TCP_HLEN)
+        return MOAT_E_INVAL;
+    if (!rx->csum_ok) {
+        uint32_t sum = ip6_pseudo_sum(rx->src, rx->dst, (uint32_t)rx->l4_len, IP_PROTO_TCP);
+        if (cksum_fold(cksum_add(sum, rx->l4, rx->l4_len)) != 0)
+            return MOAT_E_INVAL;
+    }
+    int err = tcp_parse_l4(rx->l4, rx->l4_len, sg);
+    sg->v6 = 1;
+    sg->ifx = rx->ifx;
+    sg->src6 = rx->src;
+    sg->dst6 = rx->dst;
+    sg->src = tcp_fold6(c, rx->src);
+    sg->dst = tcp_fold6(c, rx->dst);
+    sg->ip_ecn = rx->tclass & 3u;
+    return err;
+}
+
+static int tcp_parse_l4(const uint8_t *h, size_t len, struct tcp_seg *sg)
+{
+    memset(sg, 0, sizeof(*sg));
+    if (len < TCP_HLEN)
+        return MOAT_E_INVAL;
+    unsigned hlen = (h[12] >> 4) * 4u;
+    if (hlen < TCP_HLEN || hlen > len)
+        return MOAT_E_INVAL;
     sg->sport = rd16(h);
     sg->dport = rd16(h + 2);
     sg->seq = rd32(h + 4);
     sg->ack = rd32(h + 8);
     sg->flags = h[13] & 0x3fu;
     sg->ecn_flags = h[13] & (TCP_ECE | TCP_CWR);   /* RFC 3168 (tcp_ecn.c) */
-    sg->ip_ecn = rx->tos & 3u;
     sg->wnd = rd16(h + 14);
     sg->hlen = (uint8_t)hlen;
     sg->len = (uint32_t)(len - hlen);
@@ -118,7 +152,8 @@ static struct tcp_syn *tcp_syn_find(struct mcore *c, const struct tcp_seg *sg)
     for (uint32_t i = 0; i < st->n_syn; i++) {
         struct tcp_syn *q = &st->syn[i];
         if (q->used && q->rport == sg->sport && q->lport == sg->dport &&
-            q->rip == sg->src && q->lip == sg->dst)
+            q->rip == sg->src && q->lip == sg->dst && q->v6 == sg->v6 &&
+            (!q->v6 || (ip6_eq(q->rip6, sg->src6) && ip6_eq(q->lip6, sg->dst6))))
             return q;
     }
     return NULL;
@@ -135,19 +170,35 @@ static void tcp_syn_free(struct mcore *c, struct tcp_syn *q)
 static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1460, 8960 };
 #define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
 
+/* The addresses and ports of @p sg as hash input: the IPv4 addresses, or
+ * the full IPv6 ones (not their folds). Returns the bytes written (at
+ * most 36). */
+static size_t tcp_tuple_bytes(const struct tcp_seg *sg, uint8_t *b)
+{
+    size_t n = 8;
+    if (sg->v6) {
+        memcpy(b, sg->dst6, 16);
+        memcpy(b + 16, sg->src6, 16);
+        n = 32;
+    } else {
+        wr32(b, sg->dst);
+        wr32(b + 4, sg->src);
+    }
+    wr16(b + n, sg->dport);
+    wr16(b + n + 2, sg->sport);
+    return n + 4u;
+}
+
 static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
                                 uint32_t tick, uint32_t opts)
 {
-    uint8_t b[28];
-    wr32(b, sg->dst);
-    wr32(b + 4, sg->src);
-    wr16(b + 8, sg->dport);
-    wr16(b + 10, sg->sport);
-    wr32(b + 12, irs);
-    wr32(b + 16, tick);
-    wr32(b + 20, 0x636f6f6bu);
-    wr32(b + 24, opts);
-    return (uint32_t)tcp_siphash(c->tcp->ckey, b, sizeof(b)) & 0xffffffu;
+    uint8_t b[52];
+    size_t n = tcp_tuple_bytes(sg, b);
+    wr32(b + n, irs);
+    wr32(b + n + 4, tick);
+    wr32(b + n + 8, 0x636f6f6bu);
+    wr32(b + n + 12, opts);
+    return (uint32_t)tcp_siphash(c->tcp->ckey, b, n + 16u) & 0xffffffu;
 }
 
 /*
@@ -180,12 +231,21 @@ static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint3
 
 static uint32_t tcp_cookie_ts_off(struct mcore *c, const struct tcp_seg *sg)
 {
-    uint8_t b[12];
-    wr32(b, sg->dst);
-    wr32(b + 4, sg->src);
-    wr16(b + 8, sg->dport);
-    wr16(b + 10, sg->sport);
-    return (uint32_t)(tcp_siphash(c->tcp->ckey, b, sizeof(b)) >> 32);
+    uint8_t b[36];
+    size_t n = tcp_tuple_bytes(sg, b);
+    return (uint32_t)(tcp_siphash(c->tcp->ckey, b, n) >> 32);
+}
+
+/* An embryo's addresses are those of the SYN (reversed). */
+static void tcp_syn_addrs(struct tcp_syn *q, const struct tcp_seg *sg)
+{
+    q->lip = sg->dst;
+    q->rip = sg->src;
+    q->v6 = sg->v6;
+    if (sg->v6) {
+        memcpy(q->lip6, sg->dst6, 16);
+        memcpy(q->rip6, sg->src6, 16);
+    }
 }
 
 static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t our_mss,
@@ -218,8 +278,7 @@ static void tcp_send_cookie(struct mcore *c, const struct tcp_seg *sg, uint16_t 
     } else {
         q.ws = TCP_WS_NONE;
     }
-    q.lip = sg->dst;
-    q.rip = sg->src;
+    tcp_syn_addrs(&q, sg);
     q.lport = sg->dport;
     q.rport = sg->sport;
     q.irs = sg->seq;
@@ -314,6 +373,14 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     ch->lport = sg->dport;
     ch->rip = sg->src;
     ch->rport = sg->sport;
+    /* An IPv6 child (of a `::` or an IPv6 listener); an IPv4 peer of a
+     * dual-stack listener makes a plain IPv4 child (l6 = r6 = 0). */
+    ch->l6 = ch->r6 = sg->v6;
+    if (sg->v6) {
+        memcpy(ch->lip6, sg->dst6, 16);
+        memcpy(ch->rip6, sg->src6, 16);
+        ch->rscope = ip6_is_ll(sg->src6) ? (uint8_t)(sg->ifx + 1u) : 0;
+    }
     ch->bound = 1;
     ch->nodelay = l->nodelay;
     ch->keepalive = l->keepalive;
@@ -334,7 +401,8 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     uint32_t w0 = ch->rx.cap > 0xffffu ? 0xffffu : ch->rx.cap;
     t->rcv_adv = t->rcv_nxt + w0;
     t->last_ack_sent = t->rcv_nxt;
-    t->adv_mss = tcp_route_mss(c, ch->rip);
+    struct tcp_ips ips = tcp_ips_sock(ch);
+    t->adv_mss = tcp_route_mss(c, &ips);
     t->mss = tcp_clamp_mss(p->mss, t->adv_mss);
     t->rcv_mss = t->mss;
     if (p->ws != TCP_WS_NONE) {
@@ -400,8 +468,9 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         } else if (q != NULL && TCP_SEQ_GT(sg->seq, q->irs + 1u) &&
                    TCP_SEQ_LT(sg->seq, q->irs + 1u + 0xffffu)) {
             c->stats.tcp_challenge_acks++;
-            tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss + 1u, q->irs + 1u,
-                         TCP_ACK, 0, NULL, 0);
+            struct tcp_ips ips = tcp_ips_syn(q);
+            tcp_send_raw(c, &ips, q->lport, q->rport, q->iss + 1u, q->irs + 1u, TCP_ACK, 0,
+                         NULL, 0);
         }
         return;
     }
@@ -498,7 +567,8 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         MCORE_DROP(c, TCP_MALFORMED);
         return;
     }
-    uint16_t our_mss = tcp_route_mss(c, sg->src);
+    struct tcp_ips ips = tcp_ips_seg(sg);
+    uint16_t our_mss = tcp_route_mss(c, &ips);
     uint8_t our_ws = tcp_pick_wscale(c->env.layout.g.sock_rx_bytes);
     if (q != NULL) {
         if (q->irs != sg->seq) {
@@ -535,12 +605,11 @@ static void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_
         memset(q, 0, sizeof(*q));
         q->used = 1;
         st->syn_used++;
-        q->lip = sg->dst;
-        q->rip = sg->src;
+        tcp_syn_addrs(q, sg);
         q->lport = sg->dport;
         q->rport = sg->sport;
         q->irs = sg->seq;
-        q->iss = tcp_iss(c, sg->dst, sg->dport, sg->src, sg->sport);
+        q->iss = tcp_iss(c, &ips, sg->dport, sg->sport);
         q->wnd = sg->wnd;
         q->mss = sg->mss;
         q->ws = sg->ws;
@@ -571,8 +640,9 @@ static void tcp_tw_ack(struct mcore *c, const struct tcp_tw *w)
         wr32(o + 8, w->ts_recent);
         olen = 12;
     }
-    tcp_send_raw(c, w->lip, w->lport, w->rip, w->rport, w->snd_nxt, w->rcv_nxt, TCP_ACK,
-                 w->wnd, o, olen);
+    struct tcp_ips ips = tcp_ips_tw(w);
+    tcp_send_raw(c, &ips, w->lport, w->rport, w->snd_nxt, w->rcv_nxt, TCP_ACK, w->wnd, o,
+                 olen);
 }
 
 static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg *sg)
@@ -588,7 +658,8 @@ static void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg
         int newer = TCP_SEQ_GT(sg->seq, w->rcv_nxt) &&
                     (!w->ts_ok || !sg->ts_ok || TCP_SEQ_GT(sg->tsval, w->ts_recent));
         if (!(sg->flags & TCP_ACK) && newer) {
-            struct msock *l = tcp_find_listener(c, sg->dst, sg->dport);
+            struct tcp_ips ips = tcp_ips_seg(sg);
+            struct msock *l = tcp_find_listener(c, &ips, sg->dport);
             if (l != NULL) {
                 tcp_tw_release(c, w);
                 tcp_listen_input(c, l, sg);
@@ -1368,8 +1439,8 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
                 sg->seq + sg->len != t->rcv_nxt) {
                 /* New data for a closed application: reset (RFC 9293
                  * 3.10.7.4, as hosts do for data after close). */
-                tcp_send_raw(c, s->lip, s->lport, s->rip, s->rport, t->snd_max, 0, TCP_RST, 0,
-                             NULL, 0);
+                struct tcp_ips ips = tcp_ips_sock(s);
+                tcp_send_raw(c, &ips, s->lport, s->rport, t->snd_max, 0, TCP_RST, 0, NULL, 0);
                 tcp_drop(c, s, 0);
                 return;
             }
@@ -1388,6 +1459,31 @@ static void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *
         tcp_tlp_arm(c, t);  /* RFC 8985 7.2: restart the probe timer on progress */
 }
 
+/* A parsed segment to its connection, TIME-WAIT entry or listener; else
+ * a RST (either family). */
+static void tcp_demux(struct mcore *c, const struct tcp_seg *sg)
+{
+    struct tcp_ips ips = tcp_ips_seg(sg);
+    struct msock *s = tcp_lookup(c, &ips, sg->dport, sg->sport);
+    if (s != NULL) {
+        tcp_touch(c, s);        /* rescheduled at the end of the batch */
+        tcp_process(c, s, sg);
+        return;
+    }
+    struct tcp_tw *w = tcp_tw_find(c, &ips, sg->dport, sg->sport);
+    if (w != NULL) {
+        tcp_tw_input(c, w, sg);
+        return;
+    }
+    struct msock *l = tcp_find_listener(c, &ips, sg->dport);
+    if (l != NULL) {
+        tcp_listen_input(c, l, sg);
+        return;
+    }
+    MCORE_DROP(c, TCP_NO_PORT);
+    tcp_send_rst_for(c, sg);
+}
+
 void tcp_input(struct mcore *c, const struct ip4_rx *rx)
 {
     struct tcp_seg sg;
@@ -1400,27 +1496,72 @@ void tcp_input(struct mcore *c, const struct ip4_rx *rx)
         MCORE_DROP(c, TCP_MALFORMED);
         return;
     }
-    struct msock *s = tcp_lookup(c, sg.dst, sg.dport, sg.src, sg.sport);
-    if (s != NULL) {
-        tcp_touch(c, s);        /* rescheduled at the end of the batch */
-        tcp_process(c, s, &sg);
+    tcp_demux(c, &sg);
+}
+
+/* TCP over IPv6: the same demultiplexing and processing as IPv4 once the
+ * segment is parsed (tcp6_parse); the family travels in sg.v6. */
+void tcp6_input(struct mcore *c, const struct ip6_rx *rx)
+{
+    struct tcp_seg sg;
+    c->stats.tcp_segs_in++;
+    if (rx->to_mcast) {
+        MCORE_DROP(c, TCP_NO_PORT);     /* TCP is unicast only */
         return;
     }
-    struct tcp_tw *w = tcp_tw_find(c, sg.dst, sg.dport, sg.src, sg.sport);
-    if (w != NULL) {
-        tcp_tw_input(c, w, &sg);
+    if (tcp6_parse(c, rx, &sg) != 0) {
+        MCORE_DROP(c, TCP_MALFORMED);
         return;
     }
-    struct msock *l = tcp_find_listener(c, sg.dst, sg.dport);
-    if (l != NULL) {
-        tcp_listen_input(c, l, &sg);
-        return;
-    }
-    MCORE_DROP(c, TCP_NO_PORT);
-    tcp_send_rst_for(c, &sg);
+    tcp_demux(c, &sg);
 }
 
 /* ---- ICMP (RFC 5927, RFC 1191) --------------------------------------------- */
+
+/* The connection an ICMP(v6) error quotes, if the quoted sequence number
+ * is in flight (RFC 5927 4.1); NULL otherwise. */
+static struct msock *tcp_icmp_match(struct mcore *c, const struct tcp_ips *ips,
+                                    uint16_t sport, uint16_t dport, uint32_t seq)
+{
+    struct msock *s = tcp_lookup(c, ips, sport, dport);
+    if (s == NULL)
+        return NULL;
+    tcp_touch(c, s);
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (TCP_SEQ_LT(seq, t->snd_una) || TCP_SEQ_GEQ(seq, t->snd_max))
+        return NULL;
+    return s;
+}
+
+/* The path takes segments of at most @p mss bytes: lower the MSS (never
+ * up; probed upward later, tcp_pmtu.c) and resend now. */
+static void tcp_mss_lower(struct mcore *c, struct msock *s, uint32_t mss)
+{
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (mss >= t->adv_mss || mss >= t->mss)
+        return;
+    tcp_pmtu_lowered(c, t, t->mss);
+    t->mss = (uint16_t)mss;
+    if (t->state >= TCPS_ESTABLISHED) {
+        t->snd_nxt = t->snd_una;
+        t->flags &= ~(uint32_t)TF_RTT_ON;
+        tcp_output(c, s);
+    }
+}
+
+/* An unreachable or time-exceeded error: a hard one (@p err
+ * MOAT_E_CONNREFUSED) aborts a connection still being opened (RFC 5927
+ * 4.1 and common practice); the rest is a soft error, remembered and
+ * reported if the connection times out. */
+static void tcp_icmp_fail(struct mcore *c, struct msock *s, struct tcp_cb *t, int err)
+{
+    if (err == MOAT_E_CONNREFUSED && t->state == TCPS_SYN_SENT) {
+        tcp_drop(c, s, MOAT_E_CONNREFUSED);
+        return;
+    }
+    t->soft_err = err;
+    t->soft_err_set = 1;
+}
 
 void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
                     uint8_t code, uint16_t mtu)
@@ -1428,29 +1569,17 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
     if (q->l4_len < 8)
         return;
     uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
-    uint32_t seq = rd32(q->l4 + 4);
-    struct msock *s = tcp_lookup(c, q->src, sport, q->dst, dport);
+    struct tcp_ips ips = {q->src, q->dst, NULL, NULL};
+    struct msock *s = tcp_icmp_match(c, &ips, sport, dport, rd32(q->l4 + 4));
     if (s == NULL)
         return;
-    tcp_touch(c, s);
     struct tcp_cb *t = tcp_cb_of(c, s);
-    /* RFC 5927 4.1: the quoted sequence number must be in flight. */
-    if (TCP_SEQ_LT(seq, t->snd_una) || TCP_SEQ_GEQ(seq, t->snd_max))
-        return;
     if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG) {
         /* Path MTU discovery (RFC 1191): lower the MSS, resend now. */
         uint32_t m = mtu;
         if (m < 576u)
             m = 576u;     /* ignore implausibly small MTUs (RFC 5927 7.2) */
-        if (m - 40u >= t->adv_mss || m - 40u >= t->mss)
-            return;
-        tcp_pmtu_lowered(c, t, t->mss);     /* probe upward later (tcp_pmtu.c) */
-        t->mss = (uint16_t)(m - 40u);
-        if (t->state >= TCPS_ESTABLISHED) {
-            t->snd_nxt = t->snd_una;
-            t->flags &= ~(uint32_t)TF_RTT_ON;
-            tcp_output(c, s);
-        }
+        tcp_mss_lower(c, s, m - 40u);
         return;
     }
     if (type != ICMP_UNREACH && type != ICMP_TIME_EXCEEDED)
@@ -1458,16 +1587,40 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
     int err = MOAT_E_HOSTUNREACH;
     if (type == ICMP_UNREACH && code == ICMP_UNREACH_NET)
         err = MOAT_E_NETUNREACH;
-    if (type == ICMP_UNREACH && (code == ICMP_UNREACH_PROTO || code == ICMP_UNREACH_PORT)) {
-        /* A hard error; RFC 5927 4.1 (and common practice) abort only a
-         * connection that is still being opened. */
-        if (t->state == TCPS_SYN_SENT) {
-            tcp_drop(c, s, MOAT_E_CONNREFUSED);
-            return;
-        }
+    if (type == ICMP_UNREACH && (code == ICMP_UNREACH_PROTO || code == ICMP_UNREACH_PORT))
         err = MOAT_E_CONNREFUSED;
+    tcp_icmp_fail(c, s, t, err);
+}
+
+/*
+ * ICMPv6 errors about our segments (RFC 4443, RFC 5927 as for ICMPv4):
+ * Packet Too Big lowers the MSS to the path MTU less 60 (ip6.c already
+ * stored the path MTU, not below 1280); destination unreachable aborts a
+ * connection in SYN-SENT when it is hard (port unreachable, RFC 1122's
+ * rule for protocol/port unreachable carried over) and is otherwise a soft
+ * error, as is time exceeded; parameter problems are ignored.
+ */
+void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
+                     uint32_t param)
+{
+    if (q->l4_len < 8)
+        return;
+    uint16_t sport = rd16(q->l4), dport = rd16(q->l4 + 2);
+    struct tcp_ips ips = {tcp_fold6(c, q->src), tcp_fold6(c, q->dst), q->src, q->dst};
+    struct msock *s = tcp_icmp_match(c, &ips, sport, dport, rd32(q->l4 + 4));
+    if (s == NULL) {
+        MCORE_DROP(c, ICMP_NO_MATCH);
+        return;
     }
-    /* Soft error: remembered, reported if the connection times out. */
-    t->soft_err = err;
-    t->soft_err_set = 1;
+    struct tcp_cb *t = tcp_cb_of(c, s);
+    if (type == ICMP6_PKT_TOO_BIG) {
+        uint32_t m = param < IP6_MIN_MTU ? IP6_MIN_MTU : param;
+        tcp_mss_lower(c, s, m - 60u);
+        return;
+    }
+    if (type == ICMP6_UNREACH)
+        tcp_icmp_fail(c, s, t, code == ICMP6_UNREACH_PORT ? MOAT_E_CONNREFUSED
+                               : code == 0 ? MOAT_E_NETUNREACH : MOAT_E_HOSTUNREACH);
+    else if (type == ICMP6_TIME_EXCEEDED)
+        tcp_icmp_fail(c, s, t, MOAT_E_HOSTUNREACH);
 }

@@ -89,6 +89,32 @@ int tcp_sock_connect(struct mcore *c, struct msock *s, uint32_t ip, uint16_t por
     return MOAT_E_NOTSUP;
 }
 
+int tcp_sock_connect6(struct mcore *c, struct msock *s, const uint8_t ip6[16], uint16_t port,
+                      uint32_t scope_id)
+{
+    (void)c;
+    (void)s;
+    (void)ip6;
+    (void)port;
+    (void)scope_id;
+    return MOAT_E_NOTSUP;
+}
+
+/* IPv6 without TCP: a segment is a counted drop (no parameter problem:
+ * a core built this way is a deliberate choice, not a stranger). */
+void tcp6_input(struct mcore *c, const struct ip6_rx *rx)
+{
+    (void)rx;
+    MCORE_DROP(c, TCP_NO_PORT);
+}
+
+void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
+                     uint32_t param)
+{
+    (void)q, (void)type, (void)code, (void)param;
+    MCORE_DROP(c, ICMP_NO_MATCH);
+}
+
 int tcp_sock_listen(struct mcore *c, struct msock *s, uint32_t backlog)
 {
     (void)c;

@@ -122,14 +122,53 @@ static unsigned tcp_put_opts(struct mcore *c, struct tcp_cb *t, uint8_t *o)
     return n;
 }
 
-static void tcp_finish(struct mcore *c, struct ip4_tx *tx, size_t l4len, int *err)
+/* A segment being built, over IPv4 or IPv6 (issue 9). */
+struct tcp_tx {
+    uint8_t *l4;                /* the TCP header goes here */
+    uint8_t v6;
+    struct ip4_tx t4;
+    struct ip6_tx t6;
+};
+
+static int tcp_tx_begin(struct mcore *c, struct tcp_tx *tx, const struct tcp_ips *ip,
+                        size_t l4len)
+{
+    int err;
+    tx->v6 = ip->l6 != NULL;
+    if (tx->v6) {
+        err = ip6_tx_begin(c, &tx->t6, ip->l6, ip->r6, l4len);
+        tx->l4 = tx->t6.l4;
+    } else {
+        err = ip4_tx_begin(c, &tx->t4, ip->l, ip->r, l4len);
+        tx->l4 = tx->t4.l4;
+    }
+    return err;
+}
+
+/* Checksum (with the family's pseudo-header) and send. IPv4 goes with DF
+ * (path MTU discovery, RFC 1191). IPv6 segments are sized from the MSS,
+ * which Packet Too Big lowers (tcp6_icmp_error); one that is still larger
+ * than the path MTU (sent before the news came) is fragmented by ip6.c
+ * rather than lost. @p ecn: the ECN field (tcp_ecn_out). */
+static void tcp_finish(struct mcore *c, struct tcp_tx *tx, size_t l4len, uint8_t ecn,
+                       int *err)
 {
     uint8_t *h = tx->l4;
     wr16(h + 16, 0);
-    uint32_t sum = cksum_pseudo(tx->src, tx->dst, IP_PROTO_TCP, (uint32_t)l4len);
+    uint32_t sum;
+    if (tx->v6)
+        sum = ip6_pseudo_sum(tx->t6.src, tx->t6.dst, (uint32_t)l4len, IP_PROTO_TCP);
+    else
+        sum = cksum_pseudo(tx->t4.src, tx->t4.dst, IP_PROTO_TCP, (uint32_t)l4len);
     sum = cksum_add(sum, h, l4len);
     wr16(h + 16, cksum_fold(sum));
-    *err = ip4_tx_end(c, tx, IP_PROTO_TCP, l4len, IP4_TX_DF);
+    if (tx->v6) {
+        tx->t6.tclass = ecn;
+        *err = ip6_tx_end(c, &tx->t6, IP_PROTO_TCP, l4len, 0);
+    } else {
+        tx->t4.tos = ecn;
+        *err = ip4_tx_end(c, &tx->t4, IP_PROTO_TCP, l4len, IP4_TX_DF);
+    }
     c->stats.tcp_segs_out++;
 }
 
@@ -147,19 +186,19 @@ static void tcp_put_hdr(uint8_t *h, uint16_t sport, uint16_t dport, uint32_t seq
     wr16(h + 18, 0);
 }
 
-int tcp_send_raw(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+int tcp_send_raw(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
                  uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
                  uint16_t wnd, const uint8_t *opts, unsigned olen)
 {
-    struct ip4_tx tx;
+    struct tcp_tx tx;
     unsigned hlen = TCP_HLEN + olen;
-    int err = ip4_tx_begin(c, &tx, lip, rip, hlen);
+    int err = tcp_tx_begin(c, &tx, ip, hlen);
     if (err != 0)
         return err;
     tcp_put_hdr(tx.l4, lport, rport, seq, ack, hlen, flags, wnd);
     if (olen)
         memcpy(tx.l4 + TCP_HLEN, opts, olen);
-    tcp_finish(c, &tx, hlen, &err);
+    tcp_finish(c, &tx, hlen, 0, &err);
     return err;
 }
 
@@ -167,14 +206,14 @@ void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg)
 {
     if (sg->flags & TCP_RST)
         return;     /* never answer a RST */
+    struct tcp_ips ip = tcp_ips_seg(sg);
     if (sg->flags & TCP_ACK) {
-        tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, sg->ack, 0, TCP_RST, 0,
-                     NULL, 0);
+        tcp_send_raw(c, &ip, sg->dport, sg->sport, sg->ack, 0, TCP_RST, 0, NULL, 0);
     } else {
         uint32_t len = sg->len + ((sg->flags & TCP_SYN) ? 1u : 0u) +
                        ((sg->flags & TCP_FIN) ? 1u : 0u);
-        tcp_send_raw(c, sg->dst, sg->dport, sg->src, sg->sport, 0, sg->seq + len,
-                     TCP_RST | TCP_ACK, 0, NULL, 0);
+        tcp_send_raw(c, &ip, sg->dport, sg->sport, 0, sg->seq + len, TCP_RST | TCP_ACK, 0,
+                     NULL, 0);
     }
 }
 
@@ -187,7 +226,8 @@ void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_ms
     unsigned olen = tcp_put_syn_opts(o, our_mss, q->sack_ok, q->ts_ok, tsval, q->ts_recent,
                                      q->ws != TCP_WS_NONE, our_ws);
     uint32_t wnd = c->env.layout.g.sock_rx_bytes;  /* a SYN's window is never scaled */
-    (void)tcp_send_raw(c, q->lip, q->lport, q->rip, q->rport, q->iss, q->irs + 1u,
+    struct tcp_ips ip = tcp_ips_syn(q);
+    (void)tcp_send_raw(c, &ip, q->lport, q->rport, q->iss, q->irs + 1u,
                        (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)),
                        (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
 }
@@ -255,18 +295,18 @@ int tcp_send_seg(struct mcore *c, struct msock *s, uint32_t seq, uint32_t len,
     }
     uint8_t ecn = tcp_ecn_out(c, t, seq, len, &flags);  /* RFC 3168 (tcp_ecn.c) */
     unsigned hlen = TCP_HLEN + olen;
-    struct ip4_tx tx;
-    int err = ip4_tx_begin(c, &tx, s->lip, s->rip, hlen + len);
+    struct tcp_tx tx;
+    struct tcp_ips ip = tcp_ips_sock(s);
+    int err = tcp_tx_begin(c, &tx, &ip, hlen + len);
     if (err != 0)
         return err;
-    tx.tos = ecn;
     tcp_put_hdr(tx.l4, s->lport, s->rport, seq, ack, hlen, flags, wnd);
     memcpy(tx.l4 + TCP_HLEN, o, olen);
     if (len > 0) {
         moat_ring_get(&s->tx, seq - t->snd_data, tx.l4 + hlen, len);
         t->t_last_snd = c->now;
     }
-    tcp_finish(c, &tx, hlen + len, &err);
+    tcp_finish(c, &tx, hlen + len, ecn, &err);
     if (err == MOAT_E_NOBUFS)
         return err;     /* nothing left: no RACK record, the ACK is still owed */
     if (!(flags & TCP_SYN) && (len > 0 || (flags & TCP_FIN)))

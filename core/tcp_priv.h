@@ -268,7 +268,7 @@ struct tcp_cb {
 
 /* An embryonic passive connection (SYN received, SYN-ACK sent). */
 struct tcp_syn {
-    uint32_t lip, rip;
+    uint32_t lip, rip;          /* IPv4, or the tcp_fold6 of lip6/rip6 (v6) */
     uint16_t lport, rport;
     uint32_t iss, irs;
     uint32_t ts_recent, ts_off;
@@ -278,18 +278,22 @@ struct tcp_syn {
     uint16_t listener;          /* slot index */
     uint8_t used, ws, sack_ok, ts_ok, retries;
     uint8_t ecn_ok;             /* the SYN asked for ECN and we agreed (RFC 3168 6.1.1) */
+    uint8_t v6;                 /* an IPv6 embryo: lip6/rip6 are its addresses */
+    uint8_t lip6[16], rip6[16];
 };
 #define TCP_WS_NONE 0xffu
 
 /* A connection in TIME-WAIT: the slot is gone, this is all that is left. */
 struct tcp_tw {
-    uint32_t lip, rip;
+    uint32_t lip, rip;          /* IPv4, or the tcp_fold6 of lip6/rip6 (v6) */
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;
     uint32_t ts_recent, ts_off;
     uint64_t expires;           /* 0: free */
     uint16_t wnd;               /* window field to announce */
     uint8_t ts_ok;
+    uint8_t v6;                 /* an IPv6 connection: lip6/rip6 are its addresses */
+    uint8_t lip6[16], rip6[16];
     /* Index links (entry + 1, 0 = none), tcp.c: hash chain, and the
      * expiry queue (in order of expires: every wait is 2*MSL from now). */
     uint32_t hnext, qnext, qprev;
@@ -324,7 +328,7 @@ struct tcp_state {
 
 /* A parsed incoming segment. */
 struct tcp_seg {
-    uint32_t src, dst;          /* IP addresses (host order) */
+    uint32_t src, dst;          /* IPv4 addresses (host order); IPv6: tcp_fold6 of src6/dst6 */
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint32_t wnd;               /* raw window field */
@@ -341,7 +345,54 @@ struct tcp_seg {
     struct tcp_range sack[4];
     uint8_t ecn_flags;          /* TCP_ECE | TCP_CWR bits of the header (not in flags) */
     uint8_t ip_ecn;             /* ECN field of the IP header (3: CE) */
+    uint8_t v6;                 /* came over IPv6: src6/dst6 are the addresses */
+    uint8_t ifx;                /* IPv6: interface it came in on (link-local zone) */
+    const uint8_t *src6, *dst6;
 };
+
+/*
+ * TCP over IPv6 (issue 9). A connection is identified by its family and
+ * addresses; the 32-bit address slots (msock lip/rip, tcp_syn, tcp_tw,
+ * tcp_seg src/dst) hold an IPv4 address, or for IPv6 a keyed 32-bit fold
+ * of the 16-byte address (tcp_fold6), so the keyed demux and TIME-WAIT
+ * hashes stay as they are; every match then also compares the family and
+ * the full addresses. The key keeps a remote peer from choosing addresses
+ * that fold alike. A struct tcp_ips names one connection's two addresses
+ * as seen from us (l6 == NULL: IPv4).
+ */
+struct tcp_ips {
+    uint32_t l, r;
+    const uint8_t *l6, *r6;
+};
+uint32_t tcp_fold6(const struct mcore *c, const uint8_t a[16]);
+static inline struct tcp_ips tcp_ips_sock(const struct msock *s)
+{
+    struct tcp_ips ip = {s->lip, s->rip, s->r6 ? s->lip6 : NULL, s->r6 ? s->rip6 : NULL};
+    return ip;
+}
+static inline struct tcp_ips tcp_ips_seg(const struct tcp_seg *sg)
+{
+    struct tcp_ips ip = {sg->dst, sg->src, sg->v6 ? sg->dst6 : NULL, sg->v6 ? sg->src6 : NULL};
+    return ip;
+}
+static inline struct tcp_ips tcp_ips_syn(const struct tcp_syn *q)
+{
+    struct tcp_ips ip = {q->lip, q->rip, q->v6 ? q->lip6 : NULL, q->v6 ? q->rip6 : NULL};
+    return ip;
+}
+static inline struct tcp_ips tcp_ips_tw(const struct tcp_tw *w)
+{
+    struct tcp_ips ip = {w->lip, w->rip, w->v6 ? w->lip6 : NULL, w->v6 ? w->rip6 : NULL};
+    return ip;
+}
+/* Same family and addresses (v6 @p l6/@p r6 compared in full)? */
+static inline bool tcp_ips_eq(const struct tcp_ips *a, uint32_t l, uint32_t r, uint8_t v6,
+                              const uint8_t *l6, const uint8_t *r6)
+{
+    if (a->l != l || a->r != r || (a->l6 != NULL) != (v6 != 0))
+        return false;
+    return a->l6 == NULL || (ip6_eq(a->l6, l6) && ip6_eq(a->r6, r6));
+}
 
 /* ---- tcp.c ------------------------------------------------------------ */
 
@@ -353,16 +404,17 @@ static inline struct msock *tcp_sock_of(struct mcore *c, struct tcp_cb *t)
 {
     return &c->socks[t - c->tcp->cbs];
 }
-struct msock *tcp_lookup(struct mcore *c, uint32_t lip, uint16_t lport,
-                         uint32_t rip, uint16_t rport);
-struct msock *tcp_find_listener(struct mcore *c, uint32_t lip, uint16_t lport);
+struct msock *tcp_lookup(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
+                         uint16_t rport);
+/* The listener for a segment to @p ip->l(6):lport: the address's own, else
+ * the wildcard of its family (0.0.0.0 for IPv4, `::` for both). */
+struct msock *tcp_find_listener(struct mcore *c, const struct tcp_ips *ip, uint16_t lport);
 void tcp_hash_add(struct mcore *c, struct msock *s);
 /* The connection's earliest timer deadline (us) or MCORE_NEVER. */
 uint64_t tcp_cb_deadline(const struct tcp_cb *t);
 /* Take slot @p idx off the timer heap (no-op if it is not on it). */
 void tcp_heap_del(struct tcp_state *st, uint32_t idx);
-uint32_t tcp_iss(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
-                 uint16_t rport);
+uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint16_t rport);
 uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
 uint32_t tcp_ts_now(const struct mcore *c, const struct tcp_cb *t);
 /* Prepare a TCB for a new connection of slot @p s (state CLOSED). */
@@ -387,8 +439,8 @@ static inline struct tcp_range *tcp_ooo_at(struct mcore *c, struct tcp_cb *t, un
         return &t->ooo[i];
     return &c->tcp->ooo_pool[(size_t)(t->ooo_chunk - 1u) * TCP_OOO_CHUNK + (i - TCP_OOO_MAX)];
 }
-struct tcp_tw *tcp_tw_find(struct mcore *c, uint32_t lip, uint16_t lport,
-                           uint32_t rip, uint16_t rport);
+struct tcp_tw *tcp_tw_find(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
+                           uint16_t rport);
 /* End a TIME-WAIT early (a new incarnation took over). */
 void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
 /* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
@@ -416,12 +468,14 @@ void tcp_send_challenge_ack(struct mcore *c, struct msock *s);
 void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg);
 /* A bare segment not tied to a TCB (RST, TIME-WAIT ACK, SYN-ACK of the SYN
  * queue). @p opts/@p olen: options already encoded. */
-int tcp_send_raw(struct mcore *c, uint32_t lip, uint16_t lport, uint32_t rip,
+int tcp_send_raw(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
                  uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
                  uint16_t wnd, const uint8_t *opts, unsigned olen);
 void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_mss,
                        uint8_t our_ws);
-uint16_t tcp_route_mss(struct mcore *c, uint32_t rip);
+/* MSS to announce towards @p ip->r(6): the route's interface MTU less 40
+ * (IPv4) or 60 (IPv6). */
+uint16_t tcp_route_mss(struct mcore *c, const struct tcp_ips *ip);
 uint8_t tcp_pick_wscale(uint32_t cap);
 /* The window field to announce now (updates rcv_adv). */
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s);

@@ -276,7 +276,8 @@ uint64_t tcp_syn_q_poll(struct mcore *c)
                 continue;
             }
             c->stats.tcp_retransmits++;
-            tcp_send_synack_q(c, q, tcp_route_mss(c, q->rip), ws);
+            struct tcp_ips ips = tcp_ips_syn(q);
+            tcp_send_synack_q(c, q, tcp_route_mss(c, &ips), ws);
             uint64_t iv = (uint64_t)c->cfg.tcp_rto_init_ms * 1000u << q->retries;
             if (iv > tcp_rto_max(c))
                 iv = tcp_rto_max(c);

@@ -11,6 +11,19 @@
 #include <string.h>
 
 #include "core/tcp_priv.h"
+#include "support/fx6.h"
+
+static bool tfx_v6;             /* tfx_pin_ip6 */
+
+void tfx_pin_ip6(bool on)
+{
+    tfx_v6 = on;
+}
+
+bool tfx_ip6(void)
+{
+    return tfx_v6;
+}
 
 static void st16(uint8_t *p, uint16_t v)
 {
@@ -104,9 +117,38 @@ size_t tfx_build(uint8_t *out, uint32_t src, uint32_t dst, const struct tcp_repr
     return total - r->cut;
 }
 
+/* @p r as an IPv6 segment (checksum with the IPv6 pseudo-header). */
+static void tfx_inject6(struct fx *f, const struct tcp_repr *r)
+{
+    static uint8_t seg[FX_FRAME_MAX], frame[FX_FRAME_MAX + 64];
+    const uint8_t *src = r->src6 ? r->src6 : fx6_r_ip, *dst = r->dst6 ? r->dst6 : fx6_l_ip;
+    ck_assert_uint_le(r->len, 9000);
+    struct tcp_repr b = *r;
+    b.bad_cksum = false;
+    b.cut = 0;
+    size_t len = tfx_build(seg, 0, 0, &b);
+    seg[16] = seg[17] = 0;
+    uint16_t ck = fx6_l4_cksum(src, dst, 6, seg, len);
+    if (r->bad_cksum)
+        ck ^= 0x5a5a;
+    st16(seg + 16, ck);
+    ck_assert_uint_le(r->cut, len);
+    size_t flen = fx6_frame(f, frame, &(struct fx6_ip){.src = src, .dst = dst, .nh = 6,
+                                                      .plen = -1},
+                            seg, len - r->cut);
+    /* the traffic class (ECN) of the fixed header */
+    frame[14] = (uint8_t)(0x60u | (r->tos >> 4));
+    frame[15] = (uint8_t)((frame[15] & 0x0fu) | (uint8_t)(r->tos << 4));
+    fx_inject(f, 0, frame, flen);
+}
+
 void tfx_inject(struct fx *f, const struct tcp_repr *r)
 {
     static uint8_t seg[FX_FRAME_MAX], frame[FX_FRAME_MAX + 64];
+    if (r->af == 6 || (r->af == 0 && tfx_v6)) {
+        tfx_inject6(f, r);
+        return;
+    }
     uint32_t src = r->src ? r->src : FX_R_IP;
     uint32_t dst = r->dst ? r->dst : (r->to_bcast ? FX_BCAST_IP : FX_L_IP);
     ck_assert_uint_le(r->len, 9000);
@@ -118,20 +160,48 @@ void tfx_inject(struct fx *f, const struct tcp_repr *r)
     fx_inject(f, 0, frame, flen);
 }
 
-bool tfx_parse(const struct fx *f, unsigned i, struct tcp_repr *r)
+/* Captured frame @p i as a whole IPv6 TCP segment into @p r (addresses,
+ * traffic class, length); its TCP bytes in @p l4/@p l4_len. */
+static bool tfx_parse6(const struct fx_pkt *raw, unsigned i, struct tcp_repr *r,
+                       const uint8_t **l4, size_t *l4_len)
 {
-    struct fx_pkt p = fx_tx_pkt(f, i);
-    if (!p.is_ip || p.proto != 6 || p.mf || p.frag_off)
+    struct fx6_pkt p;
+    if (!fx6_parse(raw->raw, raw->len, &p) || p.proto != 6 || p.has_frag)
         return false;
     memset(r, 0, sizeof(*r));
     ck_assert_uint_ge(p.l4_len, 20);
+    ck_assert_msg(fx6_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len) == 0,
+                  "transmitted TCP/IPv6 segment %u has a bad checksum", i);
+    r->af = 6;
+    memcpy(r->ip6_src, p.src, 16);
+    memcpy(r->ip6_dst, p.dst, 16);
+    r->ip_len = (uint32_t)(40u + p.plen);
+    r->tos = p.tclass;
+    *l4 = p.l4;
+    *l4_len = p.l4_len;
+    return true;
+}
+
+bool tfx_parse(const struct fx *f, unsigned i, struct tcp_repr *r)
+{
+    struct fx_pkt p = fx_tx_pkt(f, i);
+    if (!p.is_ip) {
+        if (!tfx_parse6(&p, i, r, &p.l4, &p.l4_len))
+            return false;
+    } else {
+        if (p.proto != 6 || p.mf || p.frag_off)
+            return false;
+        memset(r, 0, sizeof(*r));
+        ck_assert_uint_ge(p.l4_len, 20);
+        ck_assert_msg(fx_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len) == 0,
+                      "transmitted TCP segment %u has a bad checksum", i);
+        r->af = 4;
+        r->src = p.src;
+        r->dst = p.dst;
+        r->ip_len = p.tot_len;
+        r->tos = p.tos;
+    }
     const uint8_t *h = p.l4;
-    ck_assert_msg(fx_l4_cksum(p.src, p.dst, 6, h, p.l4_len) == 0,
-                  "transmitted TCP segment %u has a bad checksum", i);
-    r->src = p.src;
-    r->dst = p.dst;
-    r->ip_len = p.tot_len;
-    r->tos = p.tos;
     r->sport = ld16(h);
     r->dport = ld16(h + 2);
     r->seq = ld32(h + 4);
@@ -221,7 +291,10 @@ void tfx_pin_cong(int algo)
 
 void tfx_config(struct fx *f)
 {
-    fx_config(f);
+    if (tfx_v6)
+        fx6_config(f);
+    else
+        fx_config(f);
     f->cfg.tcp_msl_ms = 1000;
     f->cfg.max_sockets = 8;
     if (tfx_cong_pin >= 0)
@@ -232,6 +305,10 @@ void tfx_start(struct fx *f)
 {
     fx_start(f);
     fx_arp_seed(f);
+    if (tfx_v6) {
+        fx_advance(f, 1000);    /* the start-up MLD reports (fx6_init) */
+        fx6_nd_seed(f);
+    }
     fx_tx_clear(f);
 }
 
@@ -279,6 +356,11 @@ int tfx_listen(struct fx *f, uint32_t h, uint32_t backlog)
 
 int tfx_accept(struct fx *f, uint32_t lh, uint32_t *child)
 {
+    return tfx_accept_peer(f, lh, child, NULL);
+}
+
+int tfx_accept_peer(struct fx *f, uint32_t lh, uint32_t *child, struct moat_m_addr *peer)
+{
     struct moat_msg req, resp;
     memset(&req, 0, sizeof req);
     req.type = MOAT_MSG_ACCEPT;
@@ -286,6 +368,8 @@ int tfx_accept(struct fx *f, uint32_t lh, uint32_t *child)
     int rc = fx_call(f, &req, &resp);
     if (rc != 0)
         return rc;
+    if (peer != NULL)
+        *peer = resp.body.resp.remote;
     uint32_t h = resp.body.resp.sock;
     uint32_t idx = moat_handle_idx(h);
     ck_assert_uint_lt(idx, f->lay.g.max_sockets);
@@ -362,7 +446,14 @@ int tfx_state(struct fx *f, uint32_t h)
 
 struct tcp_tw *tfx_tw(struct fx *f, uint16_t lport, uint16_t rport)
 {
-    return tcp_tw_find(f->core, FX_L_IP, lport, FX_R_IP, rport);
+    struct tcp_ips ip = {FX_L_IP, FX_R_IP, NULL, NULL};
+    if (tfx_v6) {
+        ip.l = tcp_fold6(f->core, fx6_l_ip);
+        ip.r = tcp_fold6(f->core, fx6_r_ip);
+        ip.l6 = fx6_l_ip;
+        ip.r6 = fx6_r_ip;
+    }
+    return tcp_tw_find(f->core, &ip, lport, rport);
 }
 
 unsigned tfx_slots_used(struct fx *f)
@@ -396,7 +487,11 @@ void tfx_connect(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
     memset(k, 0, sizeof(*k));
     k->h = tfx_stream_open(f);
     fx_tx_clear(f);
-    ck_assert_int_eq(fx_connect(f, k->h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
+    if (tfx_v6)
+        ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_CONNECT, k->h, fx6_r_ip, 0, TFX_RPORT),
+                         MOAT_E_INPROGRESS);
+    else
+        ck_assert_int_eq(fx_connect(f, k->h, FX_R_IP, TFX_RPORT), MOAT_E_INPROGRESS);
     ck_assert_uint_eq(tfx_ntcp(f), 1);
     struct tcp_repr syn = tfx_tx(f, 0);
     /* tcp_ecn 1: every connect asks for ECN (RFC 3168 6.1.1) */
@@ -431,7 +526,11 @@ void tfx_passive(struct fx *f, struct tfx_conn *k, const struct tfx_opts *o)
 {
     memset(k, 0, sizeof(*k));
     k->lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_bind(f, k->lh, 0, TFX_LPORT), 0);
+    static const uint8_t any6[16];
+    if (tfx_v6)
+        ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, k->lh, any6, 0, TFX_LPORT), 0);
+    else
+        ck_assert_int_eq(fx_bind(f, k->lh, 0, TFX_LPORT), 0);
     ck_assert_int_eq(tfx_listen(f, k->lh, 4), 0);
     k->lport = TFX_LPORT;
     k->rport = TFX_RPORT;

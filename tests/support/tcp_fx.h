@@ -14,6 +14,11 @@
  *     read from the receive ring, accept, shutdown, abort.
  *   - tfx_teardown(): aborts every TCP socket still open, then
  *     fx_teardown() (pools idle, slots free: RES-LEAK-1).
+ *   - IPv6 (issue 9): after tfx_pin_ip6(true) the fixture runs over IPv6
+ *     (tests/support/fx6.h: L 2001:db8:1::1, R 2001:db8:1::2): segments
+ *     are injected and parsed as IPv6, tfx_connect opens to R's IPv6
+ *     address and tfx_passive listens on `::`. One segment can pick its
+ *     family with .af (4 or 6) whatever the pin, for dual-stack tests.
  *
  * Does not contain scenario logic (tests/unit/tcp/test_tcp_*.c).
  */
@@ -61,6 +66,9 @@ struct tcp_repr {
     uint32_t src, dst;          /* IP addresses; 0 = R -> L */
     bool to_bcast;              /* sent to the subnet broadcast */
     uint8_t tos;                /* IP TOS byte (ECN in the low 2 bits); parsed too */
+    uint8_t af;                 /* 4 / 6: the family (0 when built: the fixture's) */
+    const uint8_t *src6, *dst6; /* IPv6 addresses; NULL = R -> L global */
+    uint8_t ip6_src[16], ip6_dst[16];   /* parsed IPv6 addresses */
     /* parse results */
     uint32_t opt_len;
     uint32_t ip_len;            /* IP total length */
@@ -114,6 +122,11 @@ void tfx_config(struct fx *f);
  * (MOAT_TCP_CONG_*; -1: the stack's default). For tests written against
  * one algorithm's window arithmetic (NewReno's, in the older scenarios). */
 void tfx_pin_cong(int algo);
+/* From now on the fixture speaks IPv6 (true) or IPv4 (false, the
+ * default); tfx_config/tfx_start set up IPv6 on interface 0 either way
+ * when it is on. */
+void tfx_pin_ip6(bool on);
+bool tfx_ip6(void);
 /* tfx_config + tfx_start. */
 void tfx_init(struct fx *f);
 /* fx_start + ARP seeded + tx cleared: the second half of tfx_init, for a
@@ -147,6 +160,8 @@ void tfx_peer_ack(struct fx *f, struct tfx_conn *k, uint32_t ack, uint16_t wnd);
 uint32_t tfx_stream_open(struct fx *f);
 int tfx_listen(struct fx *f, uint32_t h, uint32_t backlog);
 int tfx_accept(struct fx *f, uint32_t lh, uint32_t *child);
+/* tfx_accept, also reporting the peer's address as ACCEPT returns it. */
+int tfx_accept_peer(struct fx *f, uint32_t lh, uint32_t *child, struct moat_m_addr *peer);
 int tfx_shutdown(struct fx *f, uint32_t h, int how);
 int tfx_abort(struct fx *f, uint32_t h);
 /* Write up to @p len bytes to the send ring and poll; returns bytes written. */
@@ -157,7 +172,7 @@ uint32_t tfx_read(struct fx *f, uint32_t h, void *buf, uint32_t cap);
 /* Internal state of the connection of handle @p h (by slot). */
 struct tcp_cb *tfx_tcb(struct fx *f, uint32_t h);
 int tfx_state(struct fx *f, uint32_t h);
-/* TIME-WAIT entry for L:lport <-> R:rport, or NULL. */
+/* TIME-WAIT entry for L:lport <-> R:rport (of the pinned family), or NULL. */
 struct tcp_tw *tfx_tw(struct fx *f, uint16_t lport, uint16_t rport);
 /* Slots in use by the core. */
 unsigned tfx_slots_used(struct fx *f);
