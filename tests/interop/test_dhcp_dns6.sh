@@ -22,7 +22,9 @@
 # both families and a static IPv6 address it tries IPv6 first and, on
 # port 8001 that only IPv4 serves, falls back to IPv4; an IPv6-only
 # moat-fetch (no --ip, no --dhcp) fetches from [2001:db8:1::1] and from
-# the kernel's link-local address with %zone; a bad URL is one line.
+# the kernel's link-local address with %zone; an IPv6-only moat-echo
+# (no --ip, no --dhcp, no SLAAC) prints only its link-local address and
+# answers ping -6 and TCP echo on it; a bad URL is one line.
 #
 # Runs in the thread backend only: what it tests (IPv6 and DHCP in the
 # core, the resolver and moat-fetch over the socket API) is the same code
@@ -144,6 +146,27 @@ if [ -n "$KLL" ]; then
     fetch_check "IPv6-only moat-fetch, [fe80::..%25$IT_TAP]" '^fe80:' "$IT_WORK/http.log" \
         "http://[$KLL%25$IT_TAP]:8000/file.bin"
 fi
+
+# ---- moat-echo IPv6-only (no --ip, no --dhcp, no SLAAC): link-local only
+if it_start echo6 "$IT_BUILD/moat-echo" --tap "$IT_TAP" --no-slaac; then
+    LL=""
+    end=$((SECONDS + 10))
+    while [ -z "$LL" ] && [ "$SECONDS" -lt "$end" ] &&
+          IFS= read -r -t "$((end - SECONDS + 1))" -u "$IT_FD_echo6" line; do
+        printf '%s\n' "$line" >>"$IT_WORK/echo6.stdout"
+        case "$line" in "address "*" link-local") LL=$(echo "$line" | cut -d' ' -f2 | cut -d/ -f1) ;; esac
+    done
+    it_result "IPv6-only moat-echo: link-local address, no IPv4 line" \
+        "$([ -n "$LL" ] && ! grep -q '^address [0-9.]*/' "$IT_WORK/echo6.stdout" && echo 1 || echo 0)" "${LL:-none in 10 s}"
+    if [ -n "$LL" ]; then
+        ping_check 6 "$LL%$IT_TAP"
+        tcp_echo_check "TCP6:[$LL%$IT_TAP]:7"
+    fi
+    it_stop echo6
+else
+    it_result "IPv6-only moat-echo starts" 0 "no 'ready' within 15 s"
+fi
+
 err=$(ip netns exec "$IT_NS" "$IT_BUILD/moat-fetch" --tap "$IT_TAP" 'http://[2001:db8::1/x' 2>&1 >/dev/null)
 rc=$?
 it_result "bad URL: one line, exit 2" \
