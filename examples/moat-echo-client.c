@@ -5,6 +5,12 @@
  *
  *   moat-echo-client [link options] --peer ADDR [--port N] [--udp SIZES] [--tcp BYTES]
  *
+ * ADDR is an IPv4 or an IPv6 address; a link-local IPv6 one may name its
+ * zone as ADDR%N (N = interface index + 1, moat's scope_id; default: the
+ * first interface). With an IPv6 peer the client first waits (up to 10 s)
+ * until duplicate address detection lets it use an address of the
+ * peer's scope. An empty SIZES ("--udp ''") skips the UDP checks.
+ *
  * UDP: for each size in the comma-separated SIZES (default 1,512,1472,4000;
  * 4000 needs IP fragmentation both ways) sends one datagram of random bytes
  * and waits for the identical datagram back (up to 3 tries, 2 s each).
@@ -26,6 +32,57 @@
 #include "common.h"
 
 #define EC_MAX_SIZES 16
+
+/* --peer: IPv4 dotted quad, or IPv6 with an optional %N zone (scope_id). */
+static int ec_parse_peer(const char *text, struct moat_addr *peer)
+{
+    char buf[64];
+    const char *pct = strchr(text, '%');
+    uint16_t port = peer->port;
+    if (strchr(text, ':') == NULL)
+        return moat_ip4_parse(text, &peer->ip) != 0 || peer->ip == 0 ? -1 : 0;
+    size_t n = pct ? (size_t)(pct - text) : strlen(text);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, text, n);
+    buf[n] = 0;
+    memset(peer, 0, sizeof *peer);
+    peer->family = MOAT_AF_INET6;
+    peer->port = port;
+    if (moat_ip6_parse(buf, peer->ip6) != 0)
+        return -1;
+    if (pct) {
+        char *end = NULL;
+        unsigned long z = strtoul(pct + 1, &end, 10);
+        if (end == pct + 1 || *end != 0 || z == 0 || z > 255)
+            return -1;
+        peer->scope_id = (uint32_t)z;
+    }
+    return 0;
+}
+
+/* Wait until interface 0 holds a usable IPv6 address of @p peer's scope
+ * (link-local for a link-local peer, else any other): DAD keeps a new
+ * address tentative for about a second. 0, or -1 after @p timeout_ms. */
+static int ec_wait_ip6(struct moat_stack *st, const struct moat_addr *peer, int timeout_ms)
+{
+    int want_ll = peer->ip6[0] == 0xfe && (peer->ip6[1] & 0xc0) == 0x80;
+    double deadline = ex_now() + timeout_ms / 1000.0;
+    do {
+        struct moat_stats s;
+        if (moat_stack_stats(st, &s) == 0) {
+            for (unsigned j = 0; j < MOAT_IP6_ADDRS; j++) {
+                const uint8_t *a = s.ip6[0].addr[j];
+                int ll = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+                if (s.ip6[0].state[j] == MOAT_IP6_PREFERRED && ll == want_ll)
+                    return 0;
+            }
+        }
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    } while (ex_now() < deadline && !ex_stop);
+    return -1;
+}
 #define EC_UDP_MAX 65507u
 #define EC_CHUNK 65536u
 
@@ -248,8 +305,8 @@ int main(int argc, char **argv)
         if (ex_link_opt(&cfg, argc, argv, &i))
             continue;
         if (strcmp(a, "--peer") == 0) {
-            if (moat_ip4_parse(ex_optarg(argc, argv, &i), &peer.ip) != 0 || peer.ip == 0)
-                ex_usage("--peer: expected a dotted IPv4 address");
+            if (ec_parse_peer(ex_optarg(argc, argv, &i), &peer) != 0)
+                ex_usage("--peer: expected an IPv4 or IPv6 address (IPv6: ADDR or ADDR%N)");
             have_peer = 1;
         } else if (strcmp(a, "--port") == 0) {
             peer.port = (uint16_t)ex_parse_num(a, ex_optarg(argc, argv, &i), 1, 65535, 0);
@@ -279,6 +336,11 @@ int main(int argc, char **argv)
 
     st = ex_open(&cfg);
     if (ex_link_dhcp() && ex_wait_address(st, 30000, NULL) != 0) {
+        moat_stack_close(st);
+        return 1;
+    }
+    if (peer.family == MOAT_AF_INET6 && ec_wait_ip6(st, &peer, 10000) != 0) {
+        printf("ip6: FAILED: no usable IPv6 address of the peer's scope\n");
         moat_stack_close(st);
         return 1;
     }

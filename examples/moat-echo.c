@@ -5,8 +5,9 @@
  *   moat-echo [link options] [--port N]        (default port 7)
  *
  * UDP: every datagram goes back to its sender unchanged, over IPv4 or
- * IPv6 (one dual-stack socket bound to ::). TCP (IPv4 only so far): every
- * connection gets back exactly the bytes it sent, until it sends EOF; then
+ * IPv6 (one dual-stack socket bound to ::). TCP likewise on both families
+ * (one dual-stack listener on ::; IPv4 clients are accepted as IPv4
+ * connections): every connection gets back exactly the bytes it sent, until it sends EOF; then
  * the server finishes sending and closes. Many connections are served at
  * once from one event loop over non-blocking sockets (moat_watch and
  * moat_poll_ready: a wake-up costs what became ready, however many idle
@@ -212,7 +213,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    rc = ex_listen(e.st, &any, 128, 0, &e.lst);
+    /* TCP echo on both families: a listener on :: takes IPv4 and IPv6. */
+    struct moat_addr tany6 = { .port = any.port, .family = MOAT_AF_INET6 };
+    rc = ex_listen(e.st, &tany6, 128, 0, &e.lst);
     if (rc == MOAT_E_NOTSUP) {
         fprintf(stderr, "moat-echo: note: TCP is not available in this build (%s); "
                         "serving UDP echo only\n", moat_strerror(rc));

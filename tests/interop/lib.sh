@@ -291,12 +291,16 @@ it_nfq_field() {
 # listens. Returns 1 if it never did. A connection reset by a client that
 # hit its time limit ends that connection only. (Not socat PIPE: socat writes its
 # 128 KiB blocks into a 64 KiB pipe that only it reads, and deadlocks.)
+# IT_KECHO_NS / IT_KECHO_ADDR choose another namespace / bind address
+# (an IPv6 one, e.g. ::, makes an IPv6 server).
 it_kernel_echo_server() {
+    local ns=${IT_KECHO_NS:-$IT_NS2}
     cat >"$IT_WORK/kecho.py" <<'PY'
 import socket, sys
-l = socket.socket()
+h = sys.argv[2]
+l = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("198.18.2.2", int(sys.argv[1])))
+l.bind((h, int(sys.argv[1])))
 l.listen(4)
 while True:
     c, _ = l.accept()
@@ -311,10 +315,11 @@ while True:
         pass  # a client killed by its time limit: serve the next one
     c.close()
 PY
-    ip netns exec "$IT_NS2" timeout "${2:-600}" python3 "$IT_WORK/kecho.py" "$1" 2>/dev/null &
+    ip netns exec "$ns" timeout "${2:-600}" python3 "$IT_WORK/kecho.py" "$1" \
+        "${IT_KECHO_ADDR:-198.18.2.2}" >/dev/null 2>&1 &
     IT_PIDS+=("$!")
     for _ in $(seq 1 100); do
-        ip netns exec "$IT_NS2" ss -Hltn "sport = :$1" | grep -q . && return 0
+        ip netns exec "$ns" ss -Hltn "sport = :$1" | grep -q . && return 0
         sleep 0.05
     done
     return 1
