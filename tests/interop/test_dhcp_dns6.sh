@@ -139,7 +139,7 @@ fetch_check "moat-fetch: IPv6 refused, IPv4 next" '^192\.0\.2\.9$' "$IT_WORK/htt
     "${S4[@]}" --ip6 2001:db8:1::9/64 --no-slaac http://files.moat.test:8001/file.bin
 it_result "moat-fetch tried IPv6 first" \
     "$(grep -q '^moat-fetch: note: 2001:db8:1::1: .*trying the next address' "$IT_WORK/fetch.err" && echo 1 || echo 0)" \
-    "$(head -1 "$IT_WORK/fetch.err")"
+    "$(grep -m1 'note:' "$IT_WORK/fetch.err" || head -1 "$IT_WORK/fetch.err")"
 fetch_check "IPv6-only moat-fetch, [2001:db8:1::1]" '^2001:db8:1:' "$IT_WORK/http.log" \
     http://[2001:db8:1::1]:8000/file.bin
 if [ -n "$KLL" ]; then
