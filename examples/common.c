@@ -275,6 +275,28 @@ int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip)
     return 0;
 }
 
+int ex_wait_ip6(struct moat_stack *st, int link_local, int timeout_ms)
+{
+    double end = ex_now() + timeout_ms / 1000.0;
+    for (;;) {
+        struct moat_stats s;
+        if (moat_stack_stats(st, &s) == 0) {
+            const struct moat_ip6_info *in = &s.ip6[0];
+            for (unsigned k = 0; k < MOAT_IP6_ADDRS; k++) {
+                int ll = in->addr[k][0] == 0xfe && (in->addr[k][1] & 0xc0) == 0x80;
+                if ((in->state[k] == MOAT_IP6_PREFERRED || in->state[k] == MOAT_IP6_DEPRECATED) &&
+                    ll == !!link_local)
+                    return 0;
+            }
+        }
+        if (ex_stop || ex_now() >= end)
+            return MOAT_E_TIMEDOUT;
+        /* DAD and SLAAC take a second or more: a coarse poll is enough. */
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 void ex_print_address(const struct moat_dhcp_info *info)
 {
     char a[16], g[16];

@@ -62,6 +62,12 @@ int ex_link_ip6_only(void);
  * "PROG: no address by DHCP: ..." and returns the error. */
 int ex_wait_address(struct moat_stack *st, int timeout_ms, uint32_t *ip);
 
+/* Wait up to @p timeout_ms until interface 0 holds a usable (preferred or
+ * deprecated) IPv6 address: a link-local one when @p link_local, else a
+ * global one (static after DAD, or SLAAC). Returns 0 or MOAT_E_TIMEDOUT
+ * (also when SIGINT/SIGTERM came). */
+int ex_wait_ip6(struct moat_stack *st, int link_local, int timeout_ms);
+
 /* Print "address A/P[ dhcp lease=Ns gw=G dns=D...]" on stdout (nothing
  * when @p info holds no address). */
 void ex_print_address(const struct moat_dhcp_info *info);

@@ -69,27 +69,6 @@ static void sleep_us(uint64_t us)
         ;
 }
 
-/* Wait until interface 0 holds a usable IPv6 address (a global one when
- * @p global), at most until @p end (ex_now() seconds). DAD and SLAAC take
- * a second or more after start. Returns 0 or -1. */
-static int wait_ip6(struct moat_stack *st, int global, double end)
-{
-    for (;;) {
-        struct moat_stats s;
-        if (moat_stack_stats(st, &s) == 0) {
-            const struct moat_ip6_info *in = &s.ip6[0];
-            if (global ? fetch_have_global6(in) : 0)
-                return 0;
-            for (unsigned k = 0; !global && k < MOAT_IP6_ADDRS; k++)
-                if (in->state[k] == MOAT_IP6_PREFERRED || in->state[k] == MOAT_IP6_DEPRECATED)
-                    return 0;
-        }
-        if (ex_stop || ex_now() >= end)
-            return -1;
-        sleep_us(50000);
-    }
-}
-
 /* The A and AAAA queries of @p fam, in flight together; *rc4 / *rc6 get
  * their results (MOAT_E_NOTSUP: not asked). Returns 0, or an error that
  * concerns both (no server, the stack gone). */
@@ -277,7 +256,7 @@ int main(int argc, char **argv)
      * from (a link-local one will do for a link-local literal). */
     int ll_lit = url.is_ip6 && url.ip6[0] == 0xfe && (url.ip6[1] & 0xc0) == 0x80;
     if (!resolve && (url.is_ip6 || fam == FETCH_IP6_ONLY || ex_link_ip6_only()) &&
-        wait_ip6(st, !ll_lit, t_end) != 0)
+        ex_wait_ip6(st, ll_lit, (int)((t_end - ex_now()) * 1000)) != 0)
         fail(st, url.host, ll_lit ? "no usable IPv6 link-local address (DAD failed?)"
                                   : "no global IPv6 address (no router advertisement?)");
 
@@ -326,7 +305,7 @@ int main(int argc, char **argv)
          * is usable within a second or two: worth that wait when the name
          * has IPv6 addresses. */
         if (!prefer6 && rc6 == 0 && fam == FETCH_ANY && fetch_tentative_global6(&sst.ip6[0]))
-            prefer6 = wait_ip6(st, 1, ex_now() + 3 < t_end ? ex_now() + 3 : t_end) == 0;
+            prefer6 = ex_wait_ip6(st, 0, timeout_ms < 3000 ? timeout_ms : 3000) == 0;
         struct moat_addr cand[2 * MOAT_DNS_MAX_ADDRS];
         unsigned ncand = fetch_order(rc6 == 0 ? &a6 : NULL, rc4 == 0 ? &a4 : NULL, prefer6,
                                      fam, url.port, cand, 2 * MOAT_DNS_MAX_ADDRS);
