@@ -209,7 +209,7 @@ uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint
     /* IPv6: F runs over the full 16-byte addresses (RFC 6528 3). */
     uint8_t b[36];
     size_t n;
-    if (ip->l6 != NULL) {
+    if (TCP_V6(ip->l6 != NULL)) {
         memcpy(b, ip->l6, 16);
         memcpy(b + 16, ip->r6, 16);
         n = 32;
@@ -629,7 +629,7 @@ uint16_t tcp_route_mss(struct mcore *c, const struct tcp_ips *ip)
     unsigned ifx = 0;
     uint32_t src = 0, nh = 0;
     uint32_t mtu = 576;
-    if (ip->l6 != NULL) {
+    if (TCP_V6(ip->l6 != NULL)) {
         /* IPv6: the link MTU (an RA may have lowered it) less the 40-byte
          * fixed header and the 20-byte TCP header; 1280 at least (RFC
          * 8200 5). A lower path MTU is learnt from Packet Too Big. */
@@ -685,8 +685,8 @@ int tcp_sock_connect6(struct mcore *c, struct msock *s, const uint8_t ip6[16], u
                       uint32_t scope_id)
 {
     int err = tcp_connect_state(c, s);
-    if (err != 0)
-        return err;
+    if (err != 0 || TCP_V6(1) == 0)
+        return err != 0 ? err : MOAT_E_NETUNREACH;  /* no IPv6 in this core */
     /* No connections to multicast (RFC 1122 4.2.3.10's rule, IPv6 has no
      * broadcast); a link-local peer needs its zone when it is ambiguous. */
     if (ip6_is_zero(ip6) || ip6_is_mcast(ip6) || port == 0 || scope_id > c->n_ifs)

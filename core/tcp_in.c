@@ -176,7 +176,7 @@ static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1
 static size_t tcp_tuple_bytes(const struct tcp_seg *sg, uint8_t *b)
 {
     size_t n = 8;
-    if (sg->v6) {
+    if (TCP_V6(sg->v6)) {
         memcpy(b, sg->dst6, 16);
         memcpy(b + 16, sg->src6, 16);
         n = 32;

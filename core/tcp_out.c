@@ -134,7 +134,7 @@ static int tcp_tx_begin(struct mcore *c, struct tcp_tx *tx, const struct tcp_ips
                         size_t l4len)
 {
     int err;
-    tx->v6 = ip->l6 != NULL;
+    tx->v6 = TCP_V6(ip->l6 != NULL);
     if (tx->v6) {
         err = ip6_tx_begin(c, &tx->t6, ip->l6, ip->r6, l4len);
         tx->l4 = tx->t6.l4;

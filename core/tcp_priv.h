@@ -364,34 +364,46 @@ struct tcp_ips {
     uint32_t l, r;
     const uint8_t *l6, *r6;
 };
+/* In a core built without IPv6 (core/ip6_none.c, MOAT_CORE_IP6=0) every
+ * connection is IPv4: TCP_V6 folds the family tests to 0 so the compiler
+ * drops the IPv6 branches (scripts/size-report.sh's IPv4-only set). */
+#if defined(MOAT_CORE_IP6) && !MOAT_CORE_IP6
+#define TCP_V6(x) ((void)(x), 0)
+#else
+#define TCP_V6(x) (x)
+#endif
 uint32_t tcp_fold6(const struct mcore *c, const uint8_t a[16]);
 static inline struct tcp_ips tcp_ips_sock(const struct msock *s)
 {
-    struct tcp_ips ip = {s->lip, s->rip, s->r6 ? s->lip6 : NULL, s->r6 ? s->rip6 : NULL};
+    struct tcp_ips ip = {s->lip, s->rip, TCP_V6(s->r6) ? s->lip6 : NULL,
+                         TCP_V6(s->r6) ? s->rip6 : NULL};
     return ip;
 }
 static inline struct tcp_ips tcp_ips_seg(const struct tcp_seg *sg)
 {
-    struct tcp_ips ip = {sg->dst, sg->src, sg->v6 ? sg->dst6 : NULL, sg->v6 ? sg->src6 : NULL};
+    struct tcp_ips ip = {sg->dst, sg->src, TCP_V6(sg->v6) ? sg->dst6 : NULL,
+                         TCP_V6(sg->v6) ? sg->src6 : NULL};
     return ip;
 }
 static inline struct tcp_ips tcp_ips_syn(const struct tcp_syn *q)
 {
-    struct tcp_ips ip = {q->lip, q->rip, q->v6 ? q->lip6 : NULL, q->v6 ? q->rip6 : NULL};
+    struct tcp_ips ip = {q->lip, q->rip, TCP_V6(q->v6) ? q->lip6 : NULL,
+                         TCP_V6(q->v6) ? q->rip6 : NULL};
     return ip;
 }
 static inline struct tcp_ips tcp_ips_tw(const struct tcp_tw *w)
 {
-    struct tcp_ips ip = {w->lip, w->rip, w->v6 ? w->lip6 : NULL, w->v6 ? w->rip6 : NULL};
+    struct tcp_ips ip = {w->lip, w->rip, TCP_V6(w->v6) ? w->lip6 : NULL,
+                         TCP_V6(w->v6) ? w->rip6 : NULL};
     return ip;
 }
 /* Same family and addresses (v6 @p l6/@p r6 compared in full)? */
 static inline bool tcp_ips_eq(const struct tcp_ips *a, uint32_t l, uint32_t r, uint8_t v6,
                               const uint8_t *l6, const uint8_t *r6)
 {
-    if (a->l != l || a->r != r || (a->l6 != NULL) != (v6 != 0))
+    if (a->l != l || a->r != r || (a->l6 != NULL) != (TCP_V6(v6) != 0))
         return false;
-    return a->l6 == NULL || (ip6_eq(a->l6, l6) && ip6_eq(a->r6, r6));
+    return !TCP_V6(a->l6 != NULL) || (ip6_eq(a->l6, l6) && ip6_eq(a->r6, r6));
 }
 
 /* ---- tcp.c ------------------------------------------------------------ */
