@@ -89,6 +89,7 @@ static void l_setup(struct fzl *l)
         fz_fail("eventfd");
     if (linkring_net_link(l->base, l->lay.size, &l->lay, nb, lb, FZ_MTU, &l->link) != 0)
         fz_fail("linkring_net_link");
+    l->link->rx_split = 1;     /* as netloop: large TCP frames come split */
     /* the link side, as a fresh moat-linkd after the net side's ack */
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_attach(&l->ring[i], lr_sh(l, i),
@@ -180,7 +181,18 @@ static void l_netrx(struct fzl *l, unsigned n)
             break;
         if (len == 0 || len > l->lay.g.frame_size)
             fz_fail("net side took a frame of impossible length");
-        mcore_input(l->z.core, 0, f, len, l->z.now);
+        if (l->link->rx_pay) {
+            /* split: the payload must lie in the region, after the headers */
+            const uint8_t *pay = l->link->rx_pay;
+            if (pay < l->base || l->link->rx_pay_len > l->lay.g.frame_size - len ||
+                (size_t)(pay - l->base) + l->link->rx_pay_len > l->lay.size)
+                fz_fail("net side split a frame outside the region");
+            if (mcore_input_split(l->z.core, 0, f, len, pay, l->link->rx_pay_len,
+                                  l->link->rx_flags, l->z.now) != 0)
+                fz_fail("the core refused a split the net side chose");
+        } else {
+            mcore_input(l->z.core, 0, f, len, l->z.now);
+        }
         l->link->ops->rx_release(l->link);
     }
     mcore_poll(l->z.core, l->z.now);
