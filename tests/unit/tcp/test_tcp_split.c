@@ -60,16 +60,24 @@ static size_t spl_handover(size_t n, uint32_t flags)
     return mcore_split_hlen(hdr, peek, n, flags);
 }
 
+/* The peer's segment of @p len bytes at @p off into data, split and
+ * input. Returns the frame's length. */
+static size_t spl_input(uint32_t seq, uint32_t off, uint32_t len)
+{
+    size_t n = spl_frame(seq, off, len, TH_ACK);
+    size_t h = spl_handover(n, MOAT_LINK_RX_CSUM_OK);
+    ck_assert_uint_eq(h, n - len);      /* split where the payload starts */
+    ck_assert_int_eq(mcore_input_split(f->core, 0, hdr, h, shared + h, n - h,
+                                       MOAT_LINK_RX_CSUM_OK, f->now), 0);
+    fx_poll(f);
+    return n;
+}
+
 START_TEST(split_delivers_like_a_whole_frame)
 {
     struct tcp_cb *t = tfx_tcb(f, k->h);
     uint64_t in0 = fx_stats(f).bytes_in;
-    size_t n = spl_frame(k->peer_nxt, 0, SPL_LEN, TH_ACK);
-    size_t h = spl_handover(n, MOAT_LINK_RX_CSUM_OK);
-    ck_assert_uint_eq(h, n - SPL_LEN);
-    ck_assert_int_eq(mcore_input_split(f->core, 0, hdr, h, shared + h, n - h,
-                                       MOAT_LINK_RX_CSUM_OK, f->now), 0);
-    fx_poll(f);
+    size_t n = spl_input(k->peer_nxt, 0, SPL_LEN);
     ck_assert_uint_eq(t->rcv_nxt, k->peer_nxt + SPL_LEN);
     ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), SPL_LEN);
     ck_assert_mem_eq(got, data, SPL_LEN);
@@ -122,17 +130,9 @@ START_TEST(split_out_of_order_then_filled)
 {
     /* Out-of-order data goes into the ring past the producer, also read
      * once from the link's memory. */
-    size_t n = spl_frame(k->peer_nxt + SPL_LEN, SPL_LEN, SPL_LEN, TH_ACK);
-    size_t h = spl_handover(n, MOAT_LINK_RX_CSUM_OK);
-    ck_assert_int_eq(mcore_input_split(f->core, 0, hdr, h, shared + h, n - h,
-                                       MOAT_LINK_RX_CSUM_OK, f->now), 0);
-    fx_poll(f);
+    spl_input(k->peer_nxt + SPL_LEN, SPL_LEN, SPL_LEN);
     ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 0);
-    n = spl_frame(k->peer_nxt, 0, SPL_LEN, TH_ACK);
-    h = spl_handover(n, MOAT_LINK_RX_CSUM_OK);
-    ck_assert_int_eq(mcore_input_split(f->core, 0, hdr, h, shared + h, n - h,
-                                       MOAT_LINK_RX_CSUM_OK, f->now), 0);
-    fx_poll(f);
+    spl_input(k->peer_nxt, 0, SPL_LEN);
     ck_assert_uint_eq(tfx_read(f, k->h, got, sizeof got), 2 * SPL_LEN);
     ck_assert_mem_eq(got, data, 2 * SPL_LEN);
     ck_assert_uint_eq(fx_drops_total(f), 0);
