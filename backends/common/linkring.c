@@ -408,6 +408,8 @@ static void lr_net_return_rx(struct lr_net *n)
     n->n_ret_rx = 0;
 }
 
+static void lr_net_rx_release(struct moat_link *l);
+
 static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
 {
     struct lr_net *n = lr_net_of(l);
@@ -417,6 +419,8 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
     if (n->broken)
         return MOAT_E_AGAIN;
+    if (n->held_rx != LR_NONE)      /* no rx_release since a split frame */
+        lr_net_rx_release(&n->link);
     if (n->n_ret_rx >= LR_RET_BATCH)
         lr_net_return_rx(n);
     /* Bounded: at most one ring's worth of bad descriptors per call. */
