@@ -25,7 +25,7 @@
  *   3. the build tree libmoat was compiled in (MOAT_BUILD_DIR)
  *   4. the install location (MOAT_LIBEXECDIR, e.g. /usr/local/libexec/moat)
  *
- * Does not contain the domains' loops (netd.c, linkd.c), confinement
+ * Does not contain the domains' loops (netd.c, link/linkd.c), confinement
  * (confine_*.c) or the socket API (client.c).
  */
 #define _GNU_SOURCE
@@ -50,8 +50,8 @@
 #include <seccomp.h>
 #endif
 
-#include "backends/common/stack.h"
-#include "backends/common/wake.h"
+#include "app/stack.h"
+#include "app/wake.h"
 #include "domain.h"
 #include "ports/linux/linux_port.h"
 #include "supervisor.h"
@@ -317,7 +317,13 @@ static int sv_spawn(struct moat_backend *be, int role, struct sv_child *c, int w
         return MOAT_E_NOMEM;
     }
     if (pid == 0) {
-        /* Child of a possibly multi-threaded process: only async-signal-
+        /* The domain stays in the application's session and cgroup on
+         * purpose (no setsid()): the spinners hand each other the CPU
+         * with sched_yield(), which only yields within one scheduling
+         * group. Measured with a session per domain: round trips 5 x
+         * slower (docs/backends-compare.md, "Finding 2").
+         *
+         * Child of a possibly multi-threaded process: only async-signal-
          * safe calls until execve. First move every source descriptor
          * above the target range so the dup2s below cannot clobber one. */
         int tmp[DOMAIN_FD_COUNT];

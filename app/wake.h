@@ -86,6 +86,11 @@ static inline void wake_doorbell_drain(int efd)
  * (worse than not spinning at all, 60-90 us), yield-spinning 10 us. With
  * idle cores the call returns at once and costs like a slow pause. It is
  * only made while idle-waiting, never per packet.
+ *
+ * sched_yield() hands the CPU only to tasks of the caller's own
+ * scheduling group (cgroup, or session under autogroup): the factored
+ * backends rely on the application and its domains sharing one (see the
+ * supervisor's sv_spawn; docs/backends-compare.md, "Finding 2").
  */
 static inline void wake_relax(void)
 {
