@@ -78,6 +78,32 @@ void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *frame,
                        size_t len, uint32_t flags, uint64_t now_us);
 
 /*
+ * Input without copying a large TCP payload twice (the factored backends'
+ * link region, docs/backends-compare.md). A frame of @p len bytes whose
+ * first @p avail bytes the caller has copied into private memory @p hdr:
+ * returns where its headers end (Ethernet + IPv4 + TCP) if it may be
+ * handed to mcore_input_split split there, else 0. Only an unfragmented
+ * IPv4 TCP datagram filling the frame exactly (no padding), with
+ * @p flags exactly MOAT_LINK_RX_CSUM_OK (the link's descriptor vouched for
+ * the TCP checksum, so the core never needs the payload to decide
+ * anything) and at least one payload byte qualifies. Reads only hdr.
+ */
+size_t mcore_split_hlen(const uint8_t *hdr, size_t avail, size_t len, uint32_t flags);
+
+/*
+ * mcore_input_flags for a frame in two pieces: @p hdr (@p hlen bytes, the
+ * headers, private to the caller: everything the core decides on) and
+ * @p pay (@p plen bytes, the TCP payload, which may lie in memory another
+ * domain can still write). The core reads each payload byte exactly once,
+ * copying it into the socket's receive ring; no decision depends on it.
+ * @p hlen must be what mcore_split_hlen(hdr, hlen, hlen + plen, flags)
+ * returns; otherwise the frame is dropped (MOAT_DROP_LINK_RX_BAD) and
+ * MOAT_E_INVAL returned. Borrows both pieces for the call only.
+ */
+int mcore_input_split(struct mcore *c, unsigned ifx, const uint8_t *hdr, size_t hlen,
+                      const uint8_t *pay, size_t plen, uint32_t flags, uint64_t now_us);
+
+/*
  * Do everything that is due: requests on the ctl ring, data waiting in
  * send rings, window updates for rings the application drained, timers.
  * Returns the time (us) at which it wants to be called again, or

@@ -283,6 +283,10 @@ struct mcore {
     uint32_t reass_pkts;        /* pkt buffers held by reassembly */
     uint8_t *txbuf[MOAT_MAX_IFS]; /* link buffer acquired and not committed */
     uint32_t in_flags;          /* MOAT_LINK_RX_* of the frame being input */
+    /* mcore_input_split: the payload of the frame being input, in memory
+     * the link may still write (NULL: the frame is contiguous). Read once,
+     * by tcp_rcv_data's copy into the socket ring (eth.c says why). */
+    const uint8_t *in_pay;
     struct mc_if6 ifs6[MOAT_MAX_IFS];   /* ip6.c/nd.c; on = 0: no IPv6 there */
     struct ip6_state ip6;
 };
@@ -372,6 +376,10 @@ struct ip4_rx {
                                    (MOAT_LINK_RX_CSUM_OK; never for fragments) */
     const uint8_t *dgram;       /* the whole datagram: header + payload */
     size_t hdr_len, tot_len;
+    /* Non-NULL (mcore_input_split): dgram holds the IP and TCP headers
+     * only and the TCP payload is here, in link memory; only an
+     * unfragmented TCP datagram with csum_ok gets this far with it. */
+    const uint8_t *pay;
 };
 
 /* What an ICMP error quotes of one of our own datagrams. */

@@ -89,6 +89,37 @@ void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *f, size_t l
     c->in_flags = 0;
 }
 
+/*
+ * Why a payload in link memory is safe here (double-fetch): every byte the
+ * core decides on (addresses, lengths, flags, sequence numbers, options,
+ * the IP header checksum) is in hdr, which the caller copied; the shape
+ * that lets the rest stay outside (mcore_split_hlen) is checked again on
+ * that same private copy below, so the link cannot change it after the
+ * caller looked. The payload's only reader is tcp_rcv_data's memcpy into
+ * the socket ring (through ip4_rx.pay and tcp_seg.data): each byte is
+ * read once and nothing branches on its value. Its checksum is not
+ * computed (CSUM_OK is required): the link domain vouched for it in its
+ * descriptor, the same trust mcore_input_flags gives that flag, so a link
+ * that rewrites the payload after hand-over changes only the bytes the
+ * application reads, which were the link's choice anyway.
+ */
+int mcore_input_split(struct mcore *c, unsigned ifx, const uint8_t *hdr, size_t hlen,
+                      const uint8_t *pay, size_t plen, uint32_t flags, uint64_t now_us)
+{
+    if (plen > SIZE_MAX - hlen || pay == NULL ||
+        mcore_split_hlen(hdr, hlen, hlen + plen, flags) != hlen) {
+        c->now = now_us;
+        c->stats.frames_in++;
+        c->stats.bytes_in += hlen;
+        MCORE_DROP(c, LINK_RX_BAD);
+        return MOAT_E_INVAL;
+    }
+    c->in_pay = pay;
+    mcore_input_flags(c, ifx, hdr, hlen + plen, flags, now_us);
+    c->in_pay = NULL;
+    return 0;
+}
+
 int eth_tx_acquire(struct mcore *c, unsigned ifx, uint8_t **buf, size_t *cap)
 {
     struct moat_link *l = c->ifs[ifx].link;

@@ -124,13 +124,42 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
     rx.dgram = p;
     rx.hdr_len = hl;
     rx.tot_len = tot;
+    rx.pay = c->in_pay;     /* NULL but for mcore_input_split */
     uint16_t frag = rd16(p + 6);
     if (frag & (IP_MF | IP_OFFMASK)) {
+        if (rx.pay) {   /* mcore_split_hlen rules it out; never past here */
+            MCORE_DROP(c, LINK_RX_BAD);
+            return;
+        }
         reass_input(c, &rx);    /* the reassembled datagram is checked whole */
         return;
     }
     rx.csum_ok = (c->in_flags & MOAT_LINK_RX_CSUM_OK) != 0;
     ip4_deliver(c, &rx);
+}
+
+size_t mcore_split_hlen(const uint8_t *f, size_t avail, size_t len, uint32_t flags)
+{
+    /* The checksum must be the link's word: with it the core never needs
+     * the payload to decide (see mcore_input_split). */
+    if (flags != MOAT_LINK_RX_CSUM_OK || avail > len || avail < MCORE_ETH_HLEN + MCORE_IP_HLEN)
+        return 0;
+    const uint8_t *p = f + MCORE_ETH_HLEN;
+    if (rd16(f + 12) != ETH_TYPE_IP4 || (p[0] >> 4) != 4 || p[9] != IP_PROTO_TCP)
+        return 0;
+    size_t hl = (size_t)(p[0] & 0x0f) * 4;
+    if (hl < MCORE_IP_HLEN || (rd16(p + 6) & (IP_MF | IP_OFFMASK)) != 0)
+        return 0;
+    /* Exactly the frame: no Ethernet padding after the datagram. */
+    if ((size_t)rd16(p + 2) != len - MCORE_ETH_HLEN)
+        return 0;
+    size_t t = MCORE_ETH_HLEN + hl;    /* the TCP header */
+    if (t + 20u > avail)
+        return 0;
+    size_t h = t + (size_t)(f[t + 12] >> 4) * 4u;
+    if (h < t + 20u || h > avail || h >= len)
+        return 0;
+    return h;
 }
 
 void ip4_deliver(struct mcore *c, const struct ip4_rx *rx)

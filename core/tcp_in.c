@@ -32,6 +32,8 @@ int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
      * announced: a device with receive offload hands up coalesced
      * segments (GRO-style); nothing below assumes len <= MSS. */
     if (!rx->csum_ok) {
+        if (rx->pay)    /* split input always has csum_ok (mcore_split_hlen) */
+            return MOAT_E_INVAL;
         uint32_t sum = cksum_pseudo(rx->src, rx->dst, IP_PROTO_TCP, (uint32_t)len);
         if (cksum_fold(cksum_add(sum, h, len)) != 0)
             return MOAT_E_INVAL;
@@ -82,7 +84,9 @@ static int tcp_parse_l4(const uint8_t *h, size_t len, struct tcp_seg *sg)
     sg->wnd = rd16(h + 14);
     sg->hlen = (uint8_t)hlen;
     sg->len = (uint32_t)(len - hlen);
-    sg->data = h + hlen;
+    /* mcore_input_split: the payload stays in link memory; the only read
+     * of it is tcp_rcv_data's copy (core/eth.c says why that is safe). */
+    sg->data = rx->pay ? rx->pay : h + hlen;
     sg->ws = TCP_WS_NONE;
     if (sg->sport == 0 || sg->dport == 0)
         return MOAT_E_INVAL;

@@ -10,7 +10,11 @@
  * length, ownership bit) before it is used; received frames are copied
  * into private memory before the core sees them, so a link domain that
  * keeps writing a buffer after handing it over cannot change bytes the
- * core has already validated. A ring index that claims more than the
+ * core has already validated. With moat_link.rx_split (netloop sets it)
+ * a large TCP segment whose checksum the link vouched for is split
+ * instead: its headers are copied, its payload is left in the shared
+ * buffer and read once by the core, straight into the socket ring
+ * (mcore_split_hlen, mcore_input_split: the payload decides nothing). A ring index that claims more than the
  * capacity cuts the link off (net_broken) until the supervisor restarts
  * the link domain.
  *
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/boundary.h"
+#include "core/core.h"
 #include "moat/err.h"
 #include "ports/linux/gso.h"
 
@@ -46,6 +51,12 @@
 #define LR_OUT_FRESH  3     /* at the start of free transmit buffer cur_tx */
 /* Largest Ethernet + IPv4 + TCP header a GSO segment can have. */
 #define LR_SAVE_MAX  (14u + 20u + 60u)
+/* Split receive (moat_link.rx_split): the bytes copied first, enough for
+ * the largest Ethernet + IPv4 + TCP header, and the smallest frame worth
+ * leaving in place (below it the whole copy is cheaper than holding the
+ * buffer until rx_release). */
+#define LR_SPLIT_PEEK (14u + 60u + 60u)
+#define LR_SPLIT_MIN  512u
 
 static const char *const lr_bad_names[] = {
 #define LINKRING_BAD_NAME_(n, d) #n,
@@ -299,6 +310,7 @@ struct lr_net {
     uint32_t n_ret_rx;
     uint32_t cur_tx;                /* handed to the core by tx_acquire */
     uint8_t *copy;                  /* private copy of the current rx frame */
+    uint32_t held_rx;               /* split frame's buffer, given back at release */
     uint32_t gen;                   /* generation we last reset for */
     int broken;
     int dirty;                      /* published something since the last bell */
@@ -329,6 +341,7 @@ static void lr_net_reset(struct lr_net *n, uint32_t g)
         n->free_tx[n->n_free_tx++] = i;
     }
     n->n_ret_rx = 0;
+    n->held_rx = LR_NONE;   /* taken back with the others */
     n->cur_tx = LR_NONE;
     n->gso.len = 0;         /* its buffer is taken back with the others */
     n->gso.segs = 0;
@@ -395,6 +408,8 @@ static void lr_net_return_rx(struct lr_net *n)
     n->n_ret_rx = 0;
 }
 
+static void lr_net_rx_release(struct moat_link *l);
+
 static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t *len)
 {
     struct lr_net *n = lr_net_of(l);
@@ -404,6 +419,8 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
     if (n->broken)
         return MOAT_E_AGAIN;
+    if (n->held_rx != LR_NONE)      /* no rx_release since a split frame */
+        lr_net_rx_release(&n->link);
     if (n->n_ret_rx >= LR_RET_BATCH)
         lr_net_return_rx(n);
     /* Bounded: at most one ring's worth of bad descriptors per call. */
@@ -421,14 +438,36 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
-        /* The one copy: from here on the core reads private memory. */
-        memcpy(n->copy, n->bufs + (size_t)i * n->lay.g.frame_size + d.rsvd, d.len);
-        n->ret_rx[n->n_ret_rx++] = i;
+        const uint8_t *src = n->bufs + (size_t)i * n->lay.g.frame_size + d.rsvd;
+        size_t peek = d.len < LR_SPLIT_PEEK ? d.len : LR_SPLIT_PEEK;
+        /* The one copy of the headers: from here on every decision (ours
+         * and the core's) is made on private memory. */
+        memcpy(n->copy, src, peek);
+        size_t h = 0;
+        if (n->link.rx_split && d.len >= LR_SPLIT_MIN)
+            h = mcore_split_hlen(n->copy, peek, d.len, d.flags);
         n->cnt.frames++;
         /* Checked above against the bits a receive descriptor may carry;
          * what they claim is the link domain's word (as the frame is). */
         n->link.rx_flags = d.flags;
         *frame = n->copy;
+        if (h != 0) {
+            /* Split: the TCP payload stays in the shared buffer, which we
+             * hold (mine bit, so the link cannot hand it again) until
+             * rx_release. The core reads it once, copying it into the
+             * socket ring (mcore_input_split says why that is safe); the
+             * bytes from h to peek we copied are never looked at. */
+            n->link.rx_pay = src + h;
+            n->link.rx_pay_len = d.len - h;
+            n->held_rx = i;
+            *len = h;
+            return 0;
+        }
+        /* The rest of the one copy: the core reads only private memory. */
+        memcpy(n->copy + peek, src + peek, d.len - peek);
+        n->link.rx_pay = NULL;
+        n->link.rx_pay_len = 0;
+        n->ret_rx[n->n_ret_rx++] = i;
         *len = d.len;
         return 0;
     }
@@ -440,7 +479,14 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
 
 static void lr_net_rx_release(struct moat_link *l)
 {
-    (void)l;    /* the frame was a private copy; its buffer is already queued */
+    /* A copied frame's buffer is already queued; a split one's goes now. */
+    struct lr_net *n = lr_net_of(l);
+    if (n->held_rx != LR_NONE) {
+        n->ret_rx[n->n_ret_rx++] = n->held_rx;
+        n->held_rx = LR_NONE;
+    }
+    n->link.rx_pay = NULL;
+    n->link.rx_pay_len = 0;
 }
 
 static void lr_net_reclaim_tx(struct lr_net *n)
@@ -799,6 +845,7 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
     n->link_bell = link_bell;
     n->cur_tx = LR_NONE;
     n->gen = 0;     /* the region starts at gen 1: the first call resets */
+    n->held_rx = LR_NONE;
     lr_net_sync(n);
     *out = &n->link;
     return 0;

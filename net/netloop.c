@@ -100,7 +100,11 @@ static unsigned netloop_rx(struct netloop *nl, uint64_t now)
             size_t len;
             if (l->ops->rx_acquire(l, &frame, &len) != 0)
                 break;
-            mcore_input_flags(nl->core, i, frame, len, l->rx_flags, now);
+            if (l->rx_pay)      /* split by the link (moat_link.rx_split) */
+                (void)mcore_input_split(nl->core, i, frame, len, l->rx_pay, l->rx_pay_len,
+                                        l->rx_flags, now);  /* a refusal is a counted drop */
+            else
+                mcore_input_flags(nl->core, i, frame, len, l->rx_flags, now);
             l->ops->rx_release(l);
             total++;
         }
@@ -163,6 +167,7 @@ int netloop_init(struct netloop *nl, const struct moat_config *cfg, void *region
             goto fail_links;
         }
         nl->links[i] = links[i];
+        nl->links[i]->rx_split = 1;     /* netloop_rx takes split frames */
     }
     nl->n_links = n_links;
     nl->region = region;

@@ -73,6 +73,16 @@ struct moat_link {
      * (MOAT_LINK_RX_*); a link that knows nothing more about its frames
      * leaves it 0 and the core checks everything itself. */
     uint32_t rx_flags;
+    /* Split receive (the factored backends' link region): the consumer
+     * sets rx_split to 1 if it hands frames to mcore_input_split. A link
+     * that honours it may then return from rx_acquire only the frame's
+     * headers (frame, len: private memory) and leave its TCP payload in
+     * rx_pay (rx_pay_len bytes, memory the device side may still write,
+     * valid until rx_release); else rx_pay is NULL. Links that never
+     * split ignore rx_split and leave rx_pay NULL (zero-initialised). */
+    uint8_t rx_split;
+    const uint8_t *rx_pay;
+    size_t rx_pay_len;
 };
 
 /* The TCP or UDP checksum of this unfragmented IPv4 frame need not be

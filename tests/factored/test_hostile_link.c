@@ -717,6 +717,56 @@ START_TEST(hostile_random_scribbler_never_crashes)
 }
 END_TEST
 
+/* Split receive (moat_link.rx_split, as netloop asks): a TCP segment whose
+ * checksum the link vouched for comes as a private copy of its headers and
+ * its payload in place in the shared buffer; the link rewriting the buffer
+ * after hand-over cannot change the headers the core parses. Without the
+ * flag, or when the consumer did not ask, the frame is copied whole. */
+START_TEST(hostile_split_rx_keeps_headers_private)
+{
+    struct linkring_geom g;
+    struct hl_big h;
+    linkring_geom_for_frame(14u + 4u + 65535u, 4, &g);
+    hl_big_setup(&h, &g);
+    const uint32_t flags[3] = { MOAT_LINK_RX_CSUM_OK, 0, MOAT_LINK_RX_CSUM_OK };
+    for (int k = 0; k < 3; k++) {
+        h.net->rx_split = k < 2;
+        uint8_t *buf;
+        uint32_t cap;
+        ck_assert_int_eq(linkring_dev_rx_buf(&h.d, &buf, &cap), 0);
+        size_t n = hl_tcp_seg(buf, 5000, 0x10);
+        linkring_dev_rx_push_flags(&h.d, (uint32_t)n, flags[k]);
+        linkring_dev_flush(&h.d);
+        const uint8_t *f;
+        size_t len;
+        ck_assert_int_eq(h.net->ops->rx_acquire(h.net, &f, &len), 0);
+        ck_assert_ptr_ne(f, buf);
+        if (k == 0) {
+            ck_assert_uint_eq(len, 14 + 20 + 20);
+            ck_assert_ptr_eq(h.net->rx_pay, buf + len);
+            ck_assert_uint_eq(h.net->rx_pay_len, 1000);
+            /* The hostile link rewrites the headers after hand-over. */
+            memset(buf, 0xee, len);
+            ck_assert_uint_eq(f[12], 0x08);
+            ck_assert_uint_eq(f[14 + 9], 6);
+            ck_assert_uint_eq(f[14 + 20 + 7], 5000 & 0xff);
+        } else {
+            ck_assert_uint_eq(len, n);
+            ck_assert_ptr_null(h.net->rx_pay);
+            ck_assert_uint_eq(f[len - 1], 5);
+        }
+        h.net->ops->rx_release(h.net);
+        ck_assert_ptr_null(h.net->rx_pay);
+    }
+    struct linkring_counters c;
+    linkring_net_counters(h.net, &c);
+    ck_assert_uint_eq(c.frames, 3);
+    for (int i = 0; i < LINKRING_BAD_COUNT; i++)
+        ck_assert_uint_eq(c.bad[i], 0);
+    hl_big_teardown(&h);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile_link");
@@ -733,6 +783,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, hostile_random_scribbler_never_crashes);
     tcase_add_test(tc, hostile_rx_flags_only_known_bits_on_the_rx_ring);
     tcase_add_test(tc, hostile_offload_geometry_carries_64k_frames);
+    tcase_add_test(tc, hostile_split_rx_keeps_headers_private);
     tcase_add_test(tc, hostile_gso_frames_cross_as_one_descriptor);
     tcase_add_test(tc, hostile_gso_in_place_with_head_room);
     suite_add_tcase(s, tc);

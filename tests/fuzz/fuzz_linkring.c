@@ -23,7 +23,9 @@
  *             link side owns (rx prod, rx-free cons, tx cons, tx-free prod)
  *   4 BUF     buf u8, at u16, n u8, bytes: write a buffer (any pool)
  *   5 FRAME   buf u8, kind u8: a valid frame (ARP request, ICMP echo,
- *             UDP, TCP SYN) written into an rx buffer and pushed
+ *             UDP, TCP SYN; kind bit 7 with TCP: 600 bytes of data and
+ *             the CSUM_OK flag, a frame the net side splits) written into
+ *             an rx buffer and pushed
  *   6 HDR     field u8, value u32: header words
  *   7 NETRX   n u8: the net side takes up to n frames into the core
  *   8 LINKTX  the link side consumes the tx ring honestly, checks every
@@ -89,6 +91,7 @@ static void l_setup(struct fzl *l)
         fz_fail("eventfd");
     if (linkring_net_link(l->base, l->lay.size, &l->lay, nb, lb, FZ_MTU, &l->link) != 0)
         fz_fail("linkring_net_link");
+    l->link->rx_split = 1;     /* as netloop: large TCP frames come split */
     /* the link side, as a fresh moat-linkd after the net side's ack */
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         moat_ring_attach(&l->ring[i], lr_sh(l, i),
@@ -127,12 +130,18 @@ static void l_push(struct fzl *l, int ri, uint32_t off, uint16_t len, uint16_t f
     moat_ring_publish(r, sizeof d);
 }
 
-static void l_honest_push(struct fzl *l, int ri, uint32_t i, uint16_t len)
+static void l_honest_push_flags(struct fzl *l, int ri, uint32_t i, uint16_t len,
+                                uint16_t flags)
 {
     if (!l->held[i] || !l->honest[ri])
         return;
     l->held[i] = 0;
-    l_push(l, ri, i * l->lay.g.frame_size, len, 0, 0);
+    l_push(l, ri, i * l->lay.g.frame_size, len, flags, 0);
+}
+
+static void l_honest_push(struct fzl *l, int ri, uint32_t i, uint16_t len)
+{
+    l_honest_push_flags(l, ri, i, len, 0);
 }
 
 /* Consumer rings of the link side: tx and rx-free. The net side's
@@ -180,7 +189,18 @@ static void l_netrx(struct fzl *l, unsigned n)
             break;
         if (len == 0 || len > l->lay.g.frame_size)
             fz_fail("net side took a frame of impossible length");
-        mcore_input(l->z.core, 0, f, len, l->z.now);
+        if (l->link->rx_pay) {
+            /* split: the payload must lie in the region, after the headers */
+            const uint8_t *pay = l->link->rx_pay;
+            if (pay < l->base || l->link->rx_pay_len > l->lay.g.frame_size - len ||
+                (size_t)(pay - l->base) + l->link->rx_pay_len > l->lay.size)
+                fz_fail("net side split a frame outside the region");
+            if (mcore_input_split(l->z.core, 0, f, len, pay, l->link->rx_pay_len,
+                                  l->link->rx_flags, l->z.now) != 0)
+                fz_fail("the core refused a split the net side chose");
+        } else {
+            mcore_input(l->z.core, 0, f, len, l->z.now);
+        }
         l->link->ops->rx_release(l->link);
     }
     mcore_poll(l->z.core, l->z.now);
@@ -230,6 +250,13 @@ static size_t l_frame(uint8_t *fr, uint8_t kind)
         p[12] = 0x50;
         p[13] = 0x02;
         wr16(p + 14, 1000);
+        if (kind & 0x80u) {     /* data: large enough to be split */
+            fz_ip4(ip, 6, 20 + 600, 0);
+            p[13] = 0x18;
+            memset(p + 20, 't', 600);
+            wr16(p + 16, fz_l4sum(ip, 6, p, 20 + 600));
+            return 14 + 20 + 20 + 600;
+        }
         wr16(p + 16, fz_l4sum(ip, 6, p, 20));
         return 14 + 20 + 20;
     }
@@ -295,7 +322,8 @@ static void run_op(struct fzl *l, uint8_t op, struct fz_rd *r)
         if (!l->held[i])
             break;
         size_t n = l_frame(l_buf(l, i), kind);
-        l_honest_push(l, LINKRING_RX, i, (uint16_t)n);
+        l_honest_push_flags(l, LINKRING_RX, i, (uint16_t)n,
+                            (kind & 0x83u) == 0x83u ? MOAT_LINK_RX_CSUM_OK : 0);
         break;
     }
     case 6: {
