@@ -206,7 +206,12 @@ static int sv_open_ifs(struct moat_backend *be)
             break;
         default:
             /* A link object lives in this process's memory: it cannot be
-             * driven from another domain. */
+             * driven from another domain. Refused at open, and said so:
+             * MOAT_E_NOTSUP alone does not tell the caller which part of
+             * the configuration to change. */
+            fprintf(stderr, "moat: interface %u: MOAT_LINK_CUSTOM (a link object in the "
+                    "application's memory) works only in the thread backend, not in the %s "
+                    "backend, whose link domain is another process\n", i, MOAT_BACKEND_NAME);
             return MOAT_E_NOTSUP;
         }
         be->need_linkd = 1;
