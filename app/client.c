@@ -521,7 +521,6 @@ static void cl_free_tables(struct moat_stack *st)
 
 int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
 {
-    struct moat_geom g;
     struct moat_stack *st;
     char why[128];
     int r;
@@ -537,11 +536,7 @@ int moat_stack_open(const struct moat_config *cfg, struct moat_stack **out)
         return MOAT_E_NOMEM;
     st->cfg = *cfg;
     st->net_efd = -1;
-    g.max_sockets = cfg->max_sockets;
-    g.sock_rx_bytes = cfg->sock_rx_bytes;
-    g.sock_tx_bytes = cfg->sock_tx_bytes;
-    g.ctl_slots = MOAT_CTL_SLOTS;
-    r = moat_layout_compute(&g, &st->lay);
+    r = moat_layout_for_config(cfg, &st->lay);
     if (r != 0) {
         free(st);
         return r;

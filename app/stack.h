@@ -81,6 +81,10 @@ int moat_be_open(struct moat_stack *st);
 void moat_be_close(struct moat_stack *st);
 int moat_be_alive(struct moat_stack *st);
 
+/* Unmap st->region (if mapped) and close st->net_efd (if open), leaving
+ * both unset: the end of every backend's teardown (app/stack_region.c). */
+void moat_stack_release_region(struct moat_stack *st);
+
 /* Client helpers the backends use. */
 void moat_stack_kick_net(struct moat_stack *st);   /* ring net doorbell if asleep */
 void moat_stack_mark_dead(struct moat_stack *st);  /* set dead, wake every waiter */

@@ -6,6 +6,8 @@
  */
 #include "boundary.h"
 
+#include "moat/moat.h"
+
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 static int pow2(uint32_t v) { return v >= 2 && (v & (v - 1)) == 0; }
 
@@ -51,6 +53,17 @@ int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out)
     off += (size_t)g->max_sockets * out->sock_stride;
     out->size = align_up(off, 4096);
     return 0;
+}
+
+int moat_layout_for_config(const struct moat_config *cfg, struct moat_layout *out)
+{
+    struct moat_geom g = {
+        .max_sockets = cfg->max_sockets,
+        .sock_rx_bytes = cfg->sock_rx_bytes,
+        .sock_tx_bytes = cfg->sock_tx_bytes,
+        .ctl_slots = MOAT_CTL_SLOTS,
+    };
+    return moat_layout_compute(&g, out);
 }
 
 void moat_region_init(void *base, const struct moat_layout *lay)

@@ -187,6 +187,14 @@ enum moat_msg_dir { MOAT_DIR_APP = 1, MOAT_DIR_NET = 2 };
 /* Compute the layout for @p g. Returns 0 or MOAT_E_INVAL / MOAT_E_RANGE. */
 int moat_layout_compute(const struct moat_geom *g, struct moat_layout *out);
 
+/* The layout of the socket region a stack of configuration @p cfg uses:
+ * its max_sockets and socket ring sizes with MOAT_CTL_SLOTS control
+ * slots. Every place that makes a region for a core (app/client.c, the
+ * bare-metal ports, the test fixture, the RAM report) calls this, so they
+ * cannot disagree on the geometry. Returns as moat_layout_compute. */
+struct moat_config;
+int moat_layout_for_config(const struct moat_config *cfg, struct moat_layout *out);
+
 /* Write a fresh header and reset every ring of a zeroed region. */
 void moat_region_init(void *base, const struct moat_layout *lay);
 

@@ -80,15 +80,9 @@ static size_t sz_align64(size_t x)
  * core's block by module. Returns 0 or 1. */
 static int sz_config(const char *name, const struct moat_config *cfg)
 {
-    struct moat_geom g = {
-        .max_sockets = cfg->max_sockets,
-        .sock_rx_bytes = cfg->sock_rx_bytes,
-        .sock_tx_bytes = cfg->sock_tx_bytes,
-        .ctl_slots = MOAT_CTL_SLOTS,
-    };
     struct moat_layout lay;
     size_t core = mcore_mem_size(cfg);
-    if (core == 0 || moat_layout_compute(&g, &lay) != 0) {
+    if (core == 0 || moat_layout_for_config(cfg, &lay) != 0) {
         sz_puts("refused ");
         sz_puts(name);
         sz_puts("\n");

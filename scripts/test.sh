@@ -6,9 +6,14 @@
 #
 # 1. Installs the Debian packages the build and the tests need, if missing
 #    (apt-get update runs once, only then).
-# 2. For each backend in $MOAT_BACKENDS (default: every backends/<name>/
-#    that has a backend.cmake): configure with -DMOAT_WERROR=ON, build, run
-#    ctest --output-on-failure. The interop tests need root (namespaces,
+# 2. Once: the backend-independent tests (label core: the core's unit
+#    tests, the ring, the fuzz corpus replays, the freestanding checks) in a
+#    build with -DMOAT_BACKEND_TESTS=OFF (thread backend, no examples).
+#    Then for each backend in $MOAT_BACKENDS (default: every
+#    backends/<name>/ that has a backend.cmake): configure with
+#    -DMOAT_WERROR=ON -DMOAT_CORE_TESTS=OFF, build, run
+#    ctest --output-on-failure (integration, factored, install, interop).
+#    The interop tests need root (namespaces,
 #    TAP devices); without root they are excluded, and the summary says so.
 # 3. A short benchmark of the backends just built, side by side (issue 4's
 #    CI matrix): bench/backends.sh with 64 MiB bulk each way and 2000 round
@@ -17,7 +22,7 @@
 #    without root between two moat stacks over the shared-memory wire. It
 #    is information: a failed or slow benchmark never fails the suite.
 # 4. An ASan+UBSan build per backend in $MOAT_SAN_BACKENDS (default: the
-#    first backend) running the unit and integration labels.
+#    first backend) running the unit, integration and factored labels.
 # 4b. Once (not per backend), as root: the board image of
 #    ports/mps2-an385 built with arm-none-eabi-gcc and run on QEMU's
 #    mps2-an385 machine by tests/interop/test_mps2.sh (ping, UDP and TCP
@@ -138,8 +143,12 @@ build_and_test() {
     row "$name" "$pass" "$fail" "$skip" $((SECONDS - t0))
 }
 
+# The core tests do not depend on the backend: built and run once here,
+# not in every backend's build.
+build_and_test "core (backend-independent tests)" "$BASE-core" "${CTEST_EXCLUDE[@]}" -- \
+    -DMOAT_BACKEND=thread -DMOAT_BACKEND_TESTS=OFF -DMOAT_BUILD_EXAMPLES=OFF
 for b in "${BACKENDS[@]}"; do
-    build_and_test "$b" "$BASE-$b" "${CTEST_EXCLUDE[@]}" -- -DMOAT_BACKEND="$b"
+    build_and_test "$b" "$BASE-$b" "${CTEST_EXCLUDE[@]}" -- -DMOAT_BACKEND="$b" -DMOAT_CORE_TESTS=OFF
 done
 # ---------------------------------------------------------------- benchmark
 BENCH_TABLE=()
@@ -200,7 +209,7 @@ fi
 
 for b in "${SAN_BACKENDS[@]}"; do
     # (test_install is not registered in sanitizer builds.)
-    build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration)$' -- \
+    build_and_test "$b asan+ubsan (unit, integration)" "$BASE-asan-$b" -L '^(unit|integration|factored)$' -- \
         -DMOAT_BACKEND="$b" -DMOAT_SANITIZE='address;undefined' -DCMAKE_BUILD_TYPE=Debug
 done
 
@@ -294,7 +303,7 @@ if [ "${MOAT_BIGEND:-1}" != 0 ]; then
     else
         # The freestanding_* checks and test_no_globals run host tools over
         # the objects (no s390x code executes): left to the native builds.
-        build_and_test "big-endian s390x, qemu-user (unit)" "$BASE-s390x" -L '^unit$' \
+        build_and_test "big-endian s390x, qemu-user (unit)" "$BASE-s390x" -L '^(unit|factored)$' \
             -E '^(freestanding_.*|test_no_globals)$' -- \
             -DMOAT_BACKEND=thread -DMOAT_BUILD_EXAMPLES=OFF \
             -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/s390x-linux-gnu.cmake"

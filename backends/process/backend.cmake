@@ -13,7 +13,11 @@ option(MOAT_TEST_HOOKS "Compile the test-only hooks (a domain attempts a forbidd
        ${MOAT_BUILD_TESTS})
 
 set(_moat_proc_dir ${CMAKE_CURRENT_LIST_DIR})
-set(MOAT_BACKEND_SOURCES ${_moat_proc_dir}/supervisor.c)
+# The supervisor, in libmoat: open/close, spawn, watch-and-restart,
+# diagnostics (supervisor_priv.h).
+set(_moat_sv_sources ${_moat_proc_dir}/supervisor.c ${_moat_proc_dir}/supervisor_spawn.c
+    ${_moat_proc_dir}/supervisor_watch.c ${_moat_proc_dir}/supervisor_diag.c)
+set(MOAT_BACKEND_SOURCES ${_moat_sv_sources})
 if(NOT DEFINED MOAT_CONFINE_SOURCES)
   set(MOAT_CONFINE_SOURCES ${_moat_proc_dir}/confine_none.c)
   set(MOAT_CONFINE_LIBS "")
@@ -21,7 +25,7 @@ if(NOT DEFINED MOAT_CONFINE_SOURCES)
   set(MOAT_PC_LIBS "")
 endif()
 if(MOAT_TEST_HOOKS)
-  set_property(SOURCE ${_moat_proc_dir}/supervisor.c APPEND PROPERTY COMPILE_DEFINITIONS MOAT_TEST_HOOKS)
+  set_property(SOURCE ${_moat_sv_sources} APPEND PROPERTY COMPILE_DEFINITIONS MOAT_TEST_HOOKS)
 endif()
 
 # The domain executables: their main (moat-netd's here, moat-linkd's in

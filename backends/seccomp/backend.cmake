@@ -27,8 +27,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/../process/backend.cmake)
 # syscall table), so the library links libseccomp too.
 set(MOAT_BACKEND_LIBS seccomp)
 set(MOAT_PC_LIBS "-lseccomp")
-set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/../process/supervisor.c
-             APPEND PROPERTY COMPILE_DEFINITIONS MOAT_HAVE_LIBSECCOMP)
+set_property(SOURCE ${_moat_sv_sources} APPEND PROPERTY COMPILE_DEFINITIONS MOAT_HAVE_LIBSECCOMP)
 
 add_executable(moat-policy ${_moat_secc_dir}/moat_policy.c ${_moat_secc_dir}/policy.c
                ${_moat_secc_dir}/filter.c)

@@ -48,14 +48,7 @@ static void *thread_net_main(void *arg)
 
 static void thread_release(struct moat_stack *st, struct moat_backend *be)
 {
-    if (st->region && st->region != MAP_FAILED)
-        munmap(st->region, st->region_size);
-    st->region = NULL;
-    st->region_size = 0;
-    st->hdr = NULL;
-    if (st->net_efd >= 0)
-        close(st->net_efd);
-    st->net_efd = -1;
+    moat_stack_release_region(st);
     free(be);
     st->be = NULL;
 }

@@ -105,15 +105,9 @@ int moat_example_run(unsigned max_iterations, uint32_t *frames_sent)
     /* The socket region: the application's side of the boundary. Its
      * layout follows from the geometry; the memory comes from a static
      * buffer that must be large enough. */
-    struct moat_geom geom = {
-        .max_sockets = cfg.max_sockets,
-        .sock_rx_bytes = cfg.sock_rx_bytes,
-        .sock_tx_bytes = cfg.sock_tx_bytes,
-        .ctl_slots = MOAT_CTL_SLOTS,
-    };
     struct mcore_env env;
     memset(&env, 0, sizeof env);
-    rc = moat_layout_compute(&geom, &env.layout);
+    rc = moat_layout_for_config(&cfg, &env.layout);
     if (rc != 0)
         return rc;
     if (env.layout.size > sizeof ex_region_mem)

@@ -131,15 +131,9 @@ int main(void)
     cfg.tcp_ooo_bytes = 16u * 1024u;
     cfg.ip_max_datagram = MPS2_MAX_DGRAM;
 
-    struct moat_geom geom = {
-        .max_sockets = cfg.max_sockets,
-        .sock_rx_bytes = cfg.sock_rx_bytes,
-        .sock_tx_bytes = cfg.sock_tx_bytes,
-        .ctl_slots = MOAT_CTL_SLOTS,
-    };
     struct mcore_env env;
     memset(&env, 0, sizeof env);
-    rc = moat_layout_compute(&geom, &env.layout);
+    rc = moat_layout_for_config(&cfg, &env.layout);
     if (rc != 0) {
         fail("region layout", rc);
         return 1;

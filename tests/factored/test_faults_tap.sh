@@ -97,7 +97,7 @@ head -c "$ROUND" /dev/urandom >"$IT_WORK/l.in"
 SHA_IN=$(it_sha "$IT_WORK/l.in")
 kills=0 rounds=0 bad=0 late=0
 # The supervisor gives up on a link domain that dies more than 20 times in
-# 10 s (the link then stays down, reported: backends/process/supervisor.c,
+# 10 s (the link then stays down, reported: backends/process/supervisor_watch.c,
 # SV_RESTART_MAX): keep the kills at least KILL_GAP_MS apart, 16 per 10 s.
 KILL_GAP_MS=625
 last_kill=0

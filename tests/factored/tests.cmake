@@ -26,7 +26,7 @@ foreach(_t ${_moat_factored_tests})
     target_link_libraries(${_t} PRIVATE PkgConfig::SECCOMP)
   endif()
   add_test(NAME ${_t} COMMAND ${_t})
-  set_tests_properties(${_t} PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
+  set_tests_properties(${_t} PROPERTIES LABELS "factored;backend:${MOAT_BACKEND}"
     ENVIRONMENT "${MOAT_TEST_ENV}" TIMEOUT 300)
 endforeach()
 
@@ -57,6 +57,6 @@ endif()
 # the running domains installed).
 if(MOAT_BACKEND STREQUAL "seccomp")
   add_test(NAME moat_policy_budget COMMAND moat-policy)
-  set_tests_properties(moat_policy_budget PROPERTIES LABELS "unit;factored;backend:${MOAT_BACKEND}"
+  set_tests_properties(moat_policy_budget PROPERTIES LABELS "factored;backend:${MOAT_BACKEND}"
     TIMEOUT 60)
 endif()

@@ -993,6 +993,26 @@ START_TEST(api_bad_config)
 }
 END_TEST
 
+/* MOAT_LINK_CUSTOM is a link object in the application's memory: the
+ * factored backends, whose link domain is another process, refuse it at
+ * open with MOAT_E_NOTSUP (and a line on stderr) and leave nothing open.
+ * The thread backend drives such links itself (tests/unit uses them). */
+START_TEST(api_custom_link_factored)
+{
+    static const struct moat_link_ops no_ops;   /* never called: refused first */
+    struct moat_link link = { .ops = &no_ops };
+    struct moat_config c;
+    struct moat_stack *st = NULL;
+
+    if (strcmp(moat_backend_name(), "thread") == 0)
+        return;
+    cfg_small(&c, IP_A, MOAT_LINK_CUSTOM, NULL);
+    c.ifs[0].custom = &link;
+    ck_assert_int_eq(moat_stack_open(&c, &st), MOAT_E_NOTSUP);
+    ck_assert_ptr_null(st);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -1000,6 +1020,7 @@ static Suite *api_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_unchecked_fixture(tc, case_dir_setup, itest_case_dir_teardown);
     tcase_add_test(tc, api_backend_name);
+    tcase_add_test(tc, api_custom_link_factored);
     tcase_add_test(tc, api_bad_handles);
     tcase_add_test(tc, api_null_args);
     tcase_add_test(tc, api_options);

@@ -8,6 +8,6 @@ foreach(_t test_ring_stress test_stats_snapshot)
   add_executable(${_t} ${CMAKE_CURRENT_LIST_DIR}/${_t}.c)
   target_link_libraries(${_t} PRIVATE moat_testsupport)
   add_test(NAME ${_t} COMMAND ${_t})
-  set_tests_properties(${_t} PROPERTIES LABELS "unit;backend:${MOAT_BACKEND}"
+  set_tests_properties(${_t} PROPERTIES LABELS "unit;core"
     ENVIRONMENT "${MOAT_TEST_ENV}" TIMEOUT 300)
 endforeach()

@@ -245,13 +245,7 @@ void fx_start(struct fx *f)
     int rc = moat_config_check(&f->cfg, why, sizeof why);
     ck_assert_msg(rc == 0, "fixture config rejected: %s (%s)", moat_errname(rc), why);
 
-    struct moat_geom g = {
-        .max_sockets = f->cfg.max_sockets,
-        .sock_rx_bytes = f->cfg.sock_rx_bytes,
-        .sock_tx_bytes = f->cfg.sock_tx_bytes,
-        .ctl_slots = MOAT_CTL_SLOTS,
-    };
-    ck_assert_int_eq(moat_layout_compute(&g, &f->lay), 0);
+    ck_assert_int_eq(moat_layout_for_config(&f->cfg, &f->lay), 0);
     f->region_size = f->lay.size;
     f->region = aligned64(f->region_size);
     moat_region_init(f->region, &f->lay);

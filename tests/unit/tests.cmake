@@ -11,7 +11,7 @@ add_test(NAME test_no_globals
           "-DOBJECTS=$<JOIN:$<TARGET_OBJECTS:moat_core>,|>"
           -P ${CMAKE_CURRENT_LIST_DIR}/no_globals.cmake)
 set_tests_properties(test_no_globals PROPERTIES
-  LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 60)
+  LABELS "unit;core" TIMEOUT 60)
 
 # test_core_min: the smallest core (no TCP, no DHCP client; ports/baremetal
 # builds it as moat_baremetal_min) driven by the unit fixture, which needs
@@ -25,7 +25,7 @@ target_compile_definitions(test_core_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=
 target_link_libraries(test_core_min PRIVATE moat_baremetal_min PkgConfig::CHECK)
 add_test(NAME test_core_min COMMAND test_core_min)
 set_tests_properties(test_core_min PROPERTIES
-  LABELS "unit;backend:${MOAT_BACKEND}" TIMEOUT 120)
+  LABELS "unit;core" TIMEOUT 120)
 
 # test_fetch_url: moat-fetch's URL parser and address order live in
 # examples/fetch_url.c (public headers only); the test links that file.
