@@ -39,6 +39,11 @@ int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg)
             return MOAT_E_INVAL;
     }
     int err = tcp_parse_l4(h, len, sg);
+    /* mcore_input_split: the payload stays in link memory; the only read
+     * of it is tcp_rcv_data's copy (core/eth.c says why that is safe).
+     * tcp_parse_l4 read only the header, which is in the private copy. */
+    if (rx->pay)
+        sg->data = rx->pay;
     sg->src = rx->src;
     sg->dst = rx->dst;
     sg->ip_ecn = rx->tos & 3u;
@@ -84,9 +89,7 @@ static int tcp_parse_l4(const uint8_t *h, size_t len, struct tcp_seg *sg)
     sg->wnd = rd16(h + 14);
     sg->hlen = (uint8_t)hlen;
     sg->len = (uint32_t)(len - hlen);
-    /* mcore_input_split: the payload stays in link memory; the only read
-     * of it is tcp_rcv_data's copy (core/eth.c says why that is safe). */
-    sg->data = rx->pay ? rx->pay : h + hlen;
+    sg->data = h + hlen;
     sg->ws = TCP_WS_NONE;
     if (sg->sport == 0 || sg->dport == 0)
         return MOAT_E_INVAL;
