@@ -206,9 +206,14 @@ uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint
 {
     if (c->cfg.tcp_iss_hook)
         return c->cfg.tcp_iss_fixed;
-    /* IPv6: F runs over the full 16-byte addresses (RFC 6528 3). */
-    uint8_t b[36];
-    size_t n;
+    uint8_t b[TCP_TUPLE_MAX];
+    size_t n = tcp_tuple_bytes(ip, lport, rport, b);
+    return (uint32_t)tcp_siphash(c->tcp->key, b, n) + (uint32_t)(c->now >> 2);
+}
+
+size_t tcp_tuple_bytes(const struct tcp_ips *ip, uint16_t lport, uint16_t rport, uint8_t *b)
+{
+    size_t n = 8;
     if (TCP_V6(ip->l6 != NULL)) {
         memcpy(b, ip->l6, 16);
         memcpy(b + 16, ip->r6, 16);
@@ -216,11 +221,10 @@ uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint
     } else {
         wr32(b, ip->l);
         wr32(b + 4, ip->r);
-        n = 8;
     }
     wr16(b + n, lport);
     wr16(b + n + 2, rport);
-    return (uint32_t)tcp_siphash(c->tcp->key, b, n + 4u) + (uint32_t)(c->now >> 2);
+    return n + 4u;
 }
 
 uint32_t tcp_fold6(const struct mcore *c, const uint8_t a[16])

@@ -170,30 +170,18 @@ static void tcp_syn_free(struct mcore *c, struct tcp_syn *q)
 static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1460, 8960 };
 #define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
 
-/* The addresses and ports of @p sg as hash input: the IPv4 addresses, or
- * the full IPv6 ones (not their folds). Returns the bytes written (at
- * most 36). */
-static size_t tcp_tuple_bytes(const struct tcp_seg *sg, uint8_t *b)
+/* The tuple of @p sg as hash input (tcp_tuple_bytes, from our side). */
+static size_t tcp_seg_tuple(const struct tcp_seg *sg, uint8_t *b)
 {
-    size_t n = 8;
-    if (TCP_V6(sg->v6)) {
-        memcpy(b, sg->dst6, 16);
-        memcpy(b + 16, sg->src6, 16);
-        n = 32;
-    } else {
-        wr32(b, sg->dst);
-        wr32(b + 4, sg->src);
-    }
-    wr16(b + n, sg->dport);
-    wr16(b + n + 2, sg->sport);
-    return n + 4u;
+    struct tcp_ips ip = tcp_ips_seg(sg);
+    return tcp_tuple_bytes(&ip, sg->dport, sg->sport, b);
 }
 
 static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
                                 uint32_t tick, uint32_t opts)
 {
-    uint8_t b[52];
-    size_t n = tcp_tuple_bytes(sg, b);
+    uint8_t b[TCP_TUPLE_MAX + 16u];
+    size_t n = tcp_seg_tuple(sg, b);
     wr32(b + n, irs);
     wr32(b + n + 4, tick);
     wr32(b + n + 8, 0x636f6f6bu);
@@ -231,8 +219,8 @@ static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint3
 
 static uint32_t tcp_cookie_ts_off(struct mcore *c, const struct tcp_seg *sg)
 {
-    uint8_t b[36];
-    size_t n = tcp_tuple_bytes(sg, b);
+    uint8_t b[TCP_TUPLE_MAX];
+    size_t n = tcp_seg_tuple(sg, b);
     return (uint32_t)(tcp_siphash(c->tcp->ckey, b, n) >> 32);
 }
 

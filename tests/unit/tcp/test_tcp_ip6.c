@@ -49,6 +49,15 @@ static uint64_t drops(unsigned r)
     return fx_stats(f).drops[r];
 }
 
+/* A listener on [::]:TFX_LPORT. */
+static uint32_t listen_any6(void)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    return lh;
+}
+
 /* Every captured TCP segment goes L -> R over IPv6. */
 static void expect_v6_l_to_r(const uint8_t *l, const uint8_t *r)
 {
@@ -192,9 +201,7 @@ END_TEST
  * counted drop, never answered; the same SYN with a good one is. */
 START_TEST(bad_checksum_dropped)
 {
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    (void)listen_any6();
     fx_tx_clear(f);
     uint64_t before = drops(MOAT_DROP_TCP_MALFORMED);
     tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .mss = 1440, .bad_cksum = true));
@@ -284,9 +291,7 @@ START_TEST(syn_cookies)
     tfx_config(f);
     f->cfg.tcp_syn_backlog = 1;
     tfx_start(f);
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    uint32_t lh = listen_any6();
     tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1440));
     fx_tx_clear(f);
     tfx_inject(f, &TSEG(.sport = 2001, .seq = 7000, .flags = TH_SYN, .mss = 1000));
@@ -321,9 +326,7 @@ END_TEST
  * an IPv4 address and its connection runs over IPv4. */
 START_TEST(dual_stack_listener)
 {
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    uint32_t lh = listen_any6();
     fx_tx_clear(f);
     tfx_inject(f, &TSEG(.sport = 3004, .seq = 400, .flags = TH_SYN, .mss = 1460, .af = 4));
     tfx_inject(f, &TSEG(.sport = 3006, .seq = 600, .flags = TH_SYN, .mss = 1440, .af = 6));
