@@ -1583,10 +1583,11 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
 /*
  * ICMPv6 errors about our segments (RFC 4443, RFC 5927 as for ICMPv4):
  * Packet Too Big lowers the MSS to the path MTU less 60 (ip6.c already
- * stored the path MTU, not below 1280); destination unreachable aborts a
- * connection in SYN-SENT when it is hard (port unreachable, RFC 1122's
- * rule for protocol/port unreachable carried over) and is otherwise a soft
- * error, as is time exceeded; parameter problems are ignored.
+ * stored the path MTU, not below 1280); a hard error aborts a connection
+ * in SYN-SENT (RFC 1122's rule for ICMPv4 protocol/port unreachable
+ * carried over: port unreachable, and parameter problem code 1, IPv6's
+ * "unrecognized next header", i.e. no TCP there); other unreachable codes
+ * and time exceeded are soft errors; other parameter problems are ignored.
  */
 void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
                      uint32_t param)
@@ -1611,4 +1612,6 @@ void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, u
                                : code == 0 ? MOAT_E_NETUNREACH : MOAT_E_HOSTUNREACH);
     else if (type == ICMP6_TIME_EXCEEDED)
         tcp_icmp_fail(c, s, t, MOAT_E_HOSTUNREACH);
+    else if (type == ICMP6_PARAM_PROB && code == 1)
+        tcp_icmp_fail(c, s, t, MOAT_E_CONNREFUSED);
 }

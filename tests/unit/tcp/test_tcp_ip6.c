@@ -265,20 +265,39 @@ START_TEST(packet_too_big_lowers_mss)
 }
 END_TEST
 
-/* ICMPv6 port unreachable about our SYN refuses the connection. */
-START_TEST(port_unreachable_refuses_syn_sent)
+/* An ICMPv6 error of @p type/@p code/@p rest from R about our SYN to R;
+ * returns the connecting handle. */
+static uint32_t syn_then_icmp6(uint8_t type, uint8_t code, uint32_t rest)
 {
     uint32_t h = tfx_stream_open(f);
     ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_CONNECT, h, fx6_r_ip, 0, TFX_RPORT),
                      MOAT_E_INPROGRESS);
     const struct fx_pkt q = fx_tx_pkt(f, 0);
     static uint8_t msg[256], frame[400];
-    size_t mlen = fx6_icmp(msg, fx6_r_ip, fx6_l_ip, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0,
-                           q.raw + 14, q.len - 14);
+    size_t mlen = fx6_icmp(msg, fx6_r_ip, fx6_l_ip, type, code, rest, q.raw + 14, q.len - 14);
     size_t flen = fx6_frame(f, frame, &(struct fx6_ip){.nh = 58, .plen = -1}, msg, mlen);
     fx_inject(f, 0, frame, flen);
+    return h;
+}
+
+/* Port unreachable, and "unrecognized next header" pointing at the
+ * fixed header's next header field (byte 6), refuse a connection in
+ * SYN-SENT; address unreachable is a soft error: still connecting. */
+START_TEST(port_unreachable_refuses_syn_sent)
+{
+    uint32_t h = syn_then_icmp6(ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
     ck_assert_int_eq(tfx_state(f, h), TCPS_CLOSED);
     ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_CONNREFUSED);
+    tfx_abort(f, h);
+    fx_tx_clear(f);
+    h = syn_then_icmp6(ICMP6_PARAM_PROB, 1, 6);
+    ck_assert_int_eq(tfx_state(f, h), TCPS_CLOSED);
+    ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_CONNREFUSED);
+    tfx_abort(f, h);
+    fx_tx_clear(f);
+    h = syn_then_icmp6(ICMP6_UNREACH, 3, 0);
+    ck_assert_int_eq(tfx_state(f, h), TCPS_SYN_SENT);
+    ck_assert_int_eq(tfx_tcb(f, h)->soft_err, MOAT_E_HOSTUNREACH);
 }
 END_TEST
 
