@@ -865,6 +865,8 @@ static uint64_t poll_if(struct mcore *c, unsigned ifx)
             a->state = IP6A_DEPRECATED;
         if (a->state != IP6A_NONE && c->now >= a->valid_until) {
             bool was_usable = a->state == IP6A_PREFERRED || a->state == IP6A_DEPRECATED;
+            if (was_usable)     /* TCP connections from it cannot go on */
+                tcp6_addr_lost(c, a->a, MOAT_E_ADDRNOTAVAIL);
             memset(a, 0, sizeof(*a));
             if (was_usable)
                 f->changes++;

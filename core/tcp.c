@@ -206,9 +206,14 @@ uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint
 {
     if (c->cfg.tcp_iss_hook)
         return c->cfg.tcp_iss_fixed;
-    /* IPv6: F runs over the full 16-byte addresses (RFC 6528 3). */
-    uint8_t b[36];
-    size_t n;
+    uint8_t b[TCP_TUPLE_MAX];
+    size_t n = tcp_tuple_bytes(ip, lport, rport, b);
+    return (uint32_t)tcp_siphash(c->tcp->key, b, n) + (uint32_t)(c->now >> 2);
+}
+
+size_t tcp_tuple_bytes(const struct tcp_ips *ip, uint16_t lport, uint16_t rport, uint8_t *b)
+{
+    size_t n = 8;
     if (TCP_V6(ip->l6 != NULL)) {
         memcpy(b, ip->l6, 16);
         memcpy(b + 16, ip->r6, 16);
@@ -216,11 +221,10 @@ uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint
     } else {
         wr32(b, ip->l);
         wr32(b + 4, ip->r);
-        n = 8;
     }
     wr16(b + n, lport);
     wr16(b + n + 2, rport);
-    return (uint32_t)tcp_siphash(c->tcp->key, b, n + 4u) + (uint32_t)(c->now >> 2);
+    return n + 4u;
 }
 
 uint32_t tcp_fold6(const struct mcore *c, const uint8_t a[16])
@@ -1083,21 +1087,33 @@ int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse)
     return 0;
 }
 
-void tcp_addr_lost(struct mcore *c, uint32_t ip, int err)
+/* Drop every connection whose local address is @p ip (IPv4) or @p ip6. */
+static void tcp_addr_gone(struct mcore *c, uint32_t ip, const uint8_t *ip6, int err)
 {
     struct tcp_state *st = c->tcp;
-    if (st == NULL || ip == 0)
+    if (st == NULL)
         return;
     for (uint32_t i = 0; i < c->sock_hi && i < st->n; i++) {
         struct msock *s = &c->socks[i];
         struct tcp_cb *t = &st->cbs[i];
         /* Listeners bound to the address stay (they accept nothing until
          * it comes back); connections using it cannot go on. */
-        if (s->type != MOAT_SOCK_STREAM || s->r6 || s->lip != ip || t->state == TCPS_CLOSED ||
-            t->state == TCPS_LISTEN)
+        if (s->type != MOAT_SOCK_STREAM || t->state == TCPS_CLOSED || t->state == TCPS_LISTEN)
             continue;
-        tcp_drop(c, s, err);
+        if (ip6 != NULL ? (s->r6 && ip6_eq(s->lip6, ip6)) : (!s->r6 && s->lip == ip))
+            tcp_drop(c, s, err);
     }
+}
+
+void tcp_addr_lost(struct mcore *c, uint32_t ip, int err)
+{
+    if (ip != 0)
+        tcp_addr_gone(c, ip, NULL, err);
+}
+
+void tcp6_addr_lost(struct mcore *c, const uint8_t ip6[16], int err)
+{
+    tcp_addr_gone(c, 0, ip6, err);
 }
 
 void tcp_shutdown_all(struct mcore *c)

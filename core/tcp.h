@@ -68,6 +68,9 @@ int tcp_port_busy(struct mcore *c, uint32_t lip, uint16_t lport, int reuse);
  * every connection using it as local address fails with @p err, without
  * a RST (nothing may be sent from an address we no longer hold). */
 void tcp_addr_lost(struct mcore *c, uint32_t ip, int err);
+/* The same for an IPv6 address (a SLAAC address whose valid lifetime
+ * ended, nd.c). */
+void tcp6_addr_lost(struct mcore *c, const uint8_t ip6[16], int err);
 /* Stack shutdown: abort everything. */
 void tcp_shutdown_all(struct mcore *c);
 

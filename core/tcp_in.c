@@ -177,30 +177,18 @@ static void tcp_syn_free(struct mcore *c, struct tcp_syn *q)
 static const uint16_t tcp_cookie_mss[8] = { 536, 1200, 1360, 1400, 1440, 1452, 1460, 8960 };
 #define TCP_COOKIE_PERIOD_US (64ull * 1000000u)
 
-/* The addresses and ports of @p sg as hash input: the IPv4 addresses, or
- * the full IPv6 ones (not their folds). Returns the bytes written (at
- * most 36). */
-static size_t tcp_tuple_bytes(const struct tcp_seg *sg, uint8_t *b)
+/* The tuple of @p sg as hash input (tcp_tuple_bytes, from our side). */
+static size_t tcp_seg_tuple(const struct tcp_seg *sg, uint8_t *b)
 {
-    size_t n = 8;
-    if (TCP_V6(sg->v6)) {
-        memcpy(b, sg->dst6, 16);
-        memcpy(b + 16, sg->src6, 16);
-        n = 32;
-    } else {
-        wr32(b, sg->dst);
-        wr32(b + 4, sg->src);
-    }
-    wr16(b + n, sg->dport);
-    wr16(b + n + 2, sg->sport);
-    return n + 4u;
+    struct tcp_ips ip = tcp_ips_seg(sg);
+    return tcp_tuple_bytes(&ip, sg->dport, sg->sport, b);
 }
 
 static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint32_t irs,
                                 uint32_t tick, uint32_t opts)
 {
-    uint8_t b[52];
-    size_t n = tcp_tuple_bytes(sg, b);
+    uint8_t b[TCP_TUPLE_MAX + 16u];
+    size_t n = tcp_seg_tuple(sg, b);
     wr32(b + n, irs);
     wr32(b + n + 4, tick);
     wr32(b + n + 8, 0x636f6f6bu);
@@ -238,8 +226,8 @@ static uint32_t tcp_cookie_hash(struct mcore *c, const struct tcp_seg *sg, uint3
 
 static uint32_t tcp_cookie_ts_off(struct mcore *c, const struct tcp_seg *sg)
 {
-    uint8_t b[36];
-    size_t n = tcp_tuple_bytes(sg, b);
+    uint8_t b[TCP_TUPLE_MAX];
+    size_t n = tcp_seg_tuple(sg, b);
     return (uint32_t)(tcp_siphash(c->tcp->ckey, b, n) >> 32);
 }
 
@@ -1602,10 +1590,11 @@ void tcp_icmp_error(struct mcore *c, const struct ip4_quote *q, uint8_t type,
 /*
  * ICMPv6 errors about our segments (RFC 4443, RFC 5927 as for ICMPv4):
  * Packet Too Big lowers the MSS to the path MTU less 60 (ip6.c already
- * stored the path MTU, not below 1280); destination unreachable aborts a
- * connection in SYN-SENT when it is hard (port unreachable, RFC 1122's
- * rule for protocol/port unreachable carried over) and is otherwise a soft
- * error, as is time exceeded; parameter problems are ignored.
+ * stored the path MTU, not below 1280); a hard error aborts a connection
+ * in SYN-SENT (RFC 1122's rule for ICMPv4 protocol/port unreachable
+ * carried over: port unreachable, and parameter problem code 1, IPv6's
+ * "unrecognized next header", i.e. no TCP there); other unreachable codes
+ * and time exceeded are soft errors; other parameter problems are ignored.
  */
 void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, uint8_t code,
                      uint32_t param)
@@ -1630,4 +1619,6 @@ void tcp6_icmp_error(struct mcore *c, const struct ip6_quote *q, uint8_t type, u
                                : code == 0 ? MOAT_E_NETUNREACH : MOAT_E_HOSTUNREACH);
     else if (type == ICMP6_TIME_EXCEEDED)
         tcp_icmp_fail(c, s, t, MOAT_E_HOSTUNREACH);
+    else if (type == ICMP6_PARAM_PROB && code == 1)
+        tcp_icmp_fail(c, s, t, MOAT_E_CONNREFUSED);
 }

@@ -187,6 +187,13 @@ void tcp_addr_lost(struct mcore *c, uint32_t ip, int err)
     (void)err;
 }
 
+void tcp6_addr_lost(struct mcore *c, const uint8_t ip6[16], int err)
+{
+    (void)c;
+    (void)ip6;
+    (void)err;
+}
+
 void tcp_shutdown_all(struct mcore *c)
 {
     (void)c;

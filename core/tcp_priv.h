@@ -427,6 +427,11 @@ uint64_t tcp_cb_deadline(const struct tcp_cb *t);
 /* Take slot @p idx off the timer heap (no-op if it is not on it). */
 void tcp_heap_del(struct tcp_state *st, uint32_t idx);
 uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint16_t rport);
+/* The 4-tuple as keyed-hash input at @p b (TCP_TUPLE_MAX bytes): the IPv4
+ * addresses, or the full IPv6 ones (not their folds: RFC 6528 3 and the
+ * SYN cookies run over the real tuple), then the ports. Returns its length. */
+#define TCP_TUPLE_MAX 36u
+size_t tcp_tuple_bytes(const struct tcp_ips *ip, uint16_t lport, uint16_t rport, uint8_t *b);
 uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
 uint32_t tcp_ts_now(const struct mcore *c, const struct tcp_cb *t);
 /* Prepare a TCB for a new connection of slot @p s (state CLOSED). */

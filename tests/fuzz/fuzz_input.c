@@ -3,7 +3,8 @@
  * Whole-stack fuzz harness for mcore_input (FUZZ-MULTI-TIME-1 style): one
  * core with one interface (192.0.2.1/24), a static ARP entry for the peer
  * 192.0.2.2, a UDP socket bound to port 5000, a UDP socket connected to
- * 192.0.2.2:7, and (when TCP is available) a TCP listener on port 80.
+ * 192.0.2.2:7, and (when TCP is available) a TCP listener on port 80,
+ * bound to :: so that it takes IPv4 and IPv6 (TCP over IPv6).
  *
  * Input: a sequence of records
  *     u16 length (big-endian, capped at 1514) | u16 flags+advance | frame
@@ -45,7 +46,8 @@ static void fz_setup(struct fzi *s)
         fz_fail("udp sockets");
     fz_rings(z, s->h_udp, &s->rx[0], &s->tx[0]);
     fz_rings(z, s->h_conn, &s->rx[1], &s->tx[1]);
-    (void)fz_sock(z, MOAT_SOCK_STREAM, 80, 0, 0, 1);   /* 0 when TCP is absent */
+    /* 0 when TCP is absent */
+    (void)fz_sock_af(z, MOAT_SOCK_STREAM, MOAT_AF_INET6, 80, 0, 0, 1);
 }
 
 /* Echo what arrived back out (bounded). */

@@ -482,6 +482,12 @@ int fz_call(struct fz *z, struct moat_msg *m, struct moat_msg *r)
 uint32_t fz_sock(struct fz *z, uint32_t type, uint16_t port, uint32_t cip, uint16_t cport,
                  int listen)
 {
+    return fz_sock_af(z, type, 0, port, cip, cport, listen);
+}
+
+uint32_t fz_sock_af(struct fz *z, uint32_t type, uint8_t family, uint16_t port, uint32_t cip,
+                    uint16_t cport, int listen)
+{
     struct moat_msg m, r;
     memset(&m, 0, sizeof m);
     m.type = MOAT_MSG_OPEN;
@@ -493,6 +499,7 @@ uint32_t fz_sock(struct fz *z, uint32_t type, uint16_t port, uint32_t cip, uint1
     m.type = MOAT_MSG_BIND;
     m.sock = h;
     m.body.addr.port = port;
+    m.body.addr.family = family;    /* MOAT_AF_INET6: bound to :: */
     if (port && fz_call(z, &m, &r) != 0)
         fz_fail("bind");
     if (cip) {

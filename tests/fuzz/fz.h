@@ -107,6 +107,10 @@ int fz_call(struct fz *z, struct moat_msg *m, struct moat_msg *r);
 /* OPEN (+ BIND port) (+ CONNECT ip:port) (+ LISTEN); returns the handle or 0. */
 uint32_t fz_sock(struct fz *z, uint32_t type, uint16_t port, uint32_t cip, uint16_t cport,
                  int listen);
+/* fz_sock bound to the any address of @p family (MOAT_AF_INET6: ::, the
+ * dual-stack address; 0: IPv4's 0.0.0.0). */
+uint32_t fz_sock_af(struct fz *z, uint32_t type, uint8_t family, uint16_t port, uint32_t cip,
+                    uint16_t cport, int listen);
 /* The application's views of socket @p h's rings. */
 void fz_rings(struct fz *z, uint32_t h, struct moat_ring *rx, struct moat_ring *tx);
 

@@ -110,6 +110,13 @@ def udp6(sport, dport, data, src=R_LL, dst=L_LL):
     return u[:6] + struct.pack("!H", c) + u[8:]
 
 
+def tcp6(sport, dport, seq, ack, flags, opts=b"", data=b"", src=R_LL, dst=L_LL):
+    t = tcp(sport, dport, seq, ack, flags, opts, data)
+    t = t[:16] + b"\0\0" + t[18:]
+    c = csum(src + dst + struct.pack("!IxxxB", len(t), 6) + t)
+    return t[:16] + struct.pack("!H", c) + t[18:]
+
+
 def rec(frame, adv_ms=0, fix=True):
     return struct.pack("!HH", len(frame), (0x8000 if fix else 0) | adv_ms) + frame
 
@@ -186,6 +193,14 @@ def main():
                    hlim=1), 2000),
         "ip6_udp": rec(eth6(L_LL, 58, echo6), 1500)
         + rec(eth6(L_LL, 17, udp6(7, 5000, data[:16]))),
+        # TCP over IPv6 to the dual-stack listener: handshake, data, FIN,
+        # then a segment to a closed port (a RST over IPv6).
+        "ip6_tcp": rec(eth6(L_LL, 58, echo6), 1500)
+        + rec(eth6(L_LL, 6, tcp6(40000, 80, 1000, 0, 0x02, syn_opts)), 10)
+        + rec(eth6(L_LL, 6, tcp6(40000, 80, 1001, 1, 0x10)), 3000)
+        + rec(eth6(L_LL, 6, tcp6(40000, 80, 1001, 1, 0x18, data=b"GET /")))
+        + rec(eth6(L_LL, 6, tcp6(40000, 80, 1006, 1, 0x11)), 100)
+        + rec(eth6(L_LL, 6, tcp6(40001, 81, 5, 0, 0x02))),
     })
     for name, blob in sorted(seeds.items()):
         with open(os.path.join(out, name + ".bin"), "wb") as f:

@@ -27,8 +27,9 @@
 # Runs in the thread backend only: UDP and TCP over IPv6 are core code;
 # the backends carry the same 128-byte addresses and datagram record
 # headers for either family (the IPv4 tests cover the factored backends'
-# rings), so two more runs would cost CI time and test nothing new.
-# Budget: about 15 s.
+# rings), so two more runs would cost CI time and test nothing new (run
+# by hand with the backend check removed, it passes in process and
+# seccomp too). Budget: about 10 s (UDP 2 s, TCP both ways 3 s, DAD waits).
 #
 # usage: bash test_kernel_ip6_sock.sh BUILD_DIR    (root; exit 77 = skipped)
 set -u

@@ -160,18 +160,17 @@ void tfx_inject(struct fx *f, const struct tcp_repr *r)
     fx_inject(f, 0, frame, flen);
 }
 
-/* Captured frame @p i as a whole IPv6 TCP segment into @p r (addresses,
- * traffic class, length); its TCP bytes in @p l4/@p l4_len. */
-static bool tfx_parse6(const struct fx_pkt *raw, unsigned i, struct tcp_repr *r,
-                       const uint8_t **l4, size_t *l4_len)
+/* A captured frame as a whole IPv6 TCP segment into @p r (addresses,
+ * traffic class, length); its TCP bytes in @p l4/@p l4_len, their
+ * checksum check (0: right) in @p ck. */
+static bool tfx_parse6(const struct fx_pkt *raw, struct tcp_repr *r, const uint8_t **l4,
+                       size_t *l4_len, uint16_t *ck)
 {
     struct fx6_pkt p;
     if (!fx6_parse(raw->raw, raw->len, &p) || p.proto != 6 || p.has_frag)
         return false;
     memset(r, 0, sizeof(*r));
-    ck_assert_uint_ge(p.l4_len, 20);
-    ck_assert_msg(fx6_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len) == 0,
-                  "transmitted TCP/IPv6 segment %u has a bad checksum", i);
+    *ck = fx6_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len);
     r->af = 6;
     memcpy(r->ip6_src, p.src, 16);
     memcpy(r->ip6_dst, p.dst, 16);
@@ -185,22 +184,23 @@ static bool tfx_parse6(const struct fx_pkt *raw, unsigned i, struct tcp_repr *r,
 bool tfx_parse(const struct fx *f, unsigned i, struct tcp_repr *r)
 {
     struct fx_pkt p = fx_tx_pkt(f, i);
+    uint16_t ck;
     if (!p.is_ip) {
-        if (!tfx_parse6(&p, i, r, &p.l4, &p.l4_len))
+        if (!tfx_parse6(&p, r, &p.l4, &p.l4_len, &ck))
             return false;
     } else {
         if (p.proto != 6 || p.mf || p.frag_off)
             return false;
         memset(r, 0, sizeof(*r));
-        ck_assert_uint_ge(p.l4_len, 20);
-        ck_assert_msg(fx_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len) == 0,
-                      "transmitted TCP segment %u has a bad checksum", i);
+        ck = fx_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len);
         r->af = 4;
         r->src = p.src;
         r->dst = p.dst;
         r->ip_len = p.tot_len;
         r->tos = p.tos;
     }
+    ck_assert_uint_ge(p.l4_len, 20);
+    ck_assert_msg(ck == 0, "transmitted TCP segment %u (IPv%u) has a bad checksum", i, r->af);
     const uint8_t *h = p.l4;
     r->sport = ld16(h);
     r->dport = ld16(h + 2);

@@ -7,12 +7,15 @@
  * and its conflicts (NA for the target, another node's DAD); router
  * solicitation, RA with prefix, MTU and router lifetime giving a SLAAC
  * address and a default router; lifetimes; the MLD report that joins the
- * solicited-node groups, and the answer to a query.
+ * solicited-node groups, and the answer to a query; a SLAAC address that
+ * expires ends the TCP connections that use it.
  */
 #include <string.h>
 
 #include "support/check_main.h"
+#include "core/tcp_priv.h"
 #include "support/fx6.h"
+#include "support/tcp_fx.h"
 
 static uint8_t frame[4096], msg[2048];
 
@@ -432,6 +435,47 @@ START_TEST(slaac_from_ra)
 }
 END_TEST
 
+/* A SLAAC address whose valid lifetime ends takes the TCP connections
+ * from it along (MOAT_E_ADDRNOTAVAIL, nothing sent from the address we no
+ * longer hold); a connection from the static address stays. */
+START_TEST(slaac_expiry_ends_tcp)
+{
+    struct fx f;
+    slaac_start(&f);
+    fx6_nd_seed(&f);
+    inject_icmp(&f, fx6_r_ll, fx6_all_nodes, 255, ra_msg(1800, 30, 10, 1500, 0xc0));
+    fx_advance(&f, 1100000);
+    ck_assert_uint_eq(addr_state(&f, slaac_ip), MOAT_IP6_PREFERRED);
+    uint32_t h[2];
+    for (unsigned k = 0; k < 2; k++) {
+        const uint8_t *src = k ? fx6_l_ip : slaac_ip;
+        h[k] = tfx_stream_open(&f);
+        ck_assert_int_eq(fx_addr6_call(&f, MOAT_MSG_BIND, h[k], src, 0, 0), 0);
+        fx_tx_clear(&f);
+        ck_assert_int_eq(fx_addr6_call(&f, MOAT_MSG_CONNECT, h[k], fx6_r_ip, 0, 7),
+                         MOAT_E_INPROGRESS);
+        struct tcp_repr syn = tfx_tx(&f, 0);
+        ck_assert_mem_eq(syn.ip6_src, src, 16);
+        tfx_inject(&f, &TSEG(.sport = 7, .dport = syn.sport, .seq = 100, .ack = syn.seq + 1,
+                             .flags = TH_SYN | TH_ACK, .mss = 1440, .af = 6,
+                             .src6 = fx6_r_ip, .dst6 = src));
+        ck_assert_int_eq(tfx_state(&f, h[k]), TCPS_ESTABLISHED);
+    }
+    fx_tx_clear(&f);
+    fx_advance(&f, 30000000);
+    ck_assert_uint_eq(addr_state(&f, slaac_ip), MOAT_IP6_NONE);
+    ck_assert_int_eq(tfx_state(&f, h[0]), TCPS_CLOSED);
+    ck_assert_int_eq(fx_sock_error(&f, h[0]), MOAT_E_ADDRNOTAVAIL);
+    ck_assert_int_eq(tfx_state(&f, h[1]), TCPS_ESTABLISHED);
+    for (unsigned i = 0; i < fx_ntx(&f); i++) {
+        struct tcp_repr r;
+        if (tfx_parse(&f, i, &r))
+            ck_assert_mem_ne(r.ip6_src, slaac_ip, 16);
+    }
+    tfx_teardown(&f);
+}
+END_TEST
+
 /* Lifetimes: preferred runs out -> deprecated, valid -> gone; the router
  * lifetime ends the default route. A short valid lifetime in a later RA
  * is believed only down to two hours (RFC 4862 5.5.3 (e)). */
@@ -525,6 +569,7 @@ static Suite *nd_suite(void)
     tcase_add_test(tc, dad_conflicts);
     tcase_add_test(tc, slaac_from_ra);
     tcase_add_test(tc, slaac_lifetimes);
+    tcase_add_test(tc, slaac_expiry_ends_tcp);
     tcase_add_test(tc, ra_ignored);
     tcase_add_test(tc, mld_query_answered);
     suite_add_tcase(s, tc);

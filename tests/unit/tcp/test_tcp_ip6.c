@@ -49,6 +49,15 @@ static uint64_t drops(unsigned r)
     return fx_stats(f).drops[r];
 }
 
+/* A listener on [::]:TFX_LPORT. */
+static uint32_t listen_any6(void)
+{
+    uint32_t lh = tfx_stream_open(f);
+    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
+    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    return lh;
+}
+
 /* Every captured TCP segment goes L -> R over IPv6. */
 static void expect_v6_l_to_r(const uint8_t *l, const uint8_t *r)
 {
@@ -192,9 +201,7 @@ END_TEST
  * counted drop, never answered; the same SYN with a good one is. */
 START_TEST(bad_checksum_dropped)
 {
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    (void)listen_any6();
     fx_tx_clear(f);
     uint64_t before = drops(MOAT_DROP_TCP_MALFORMED);
     tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .mss = 1440, .bad_cksum = true));
@@ -258,20 +265,39 @@ START_TEST(packet_too_big_lowers_mss)
 }
 END_TEST
 
-/* ICMPv6 port unreachable about our SYN refuses the connection. */
-START_TEST(port_unreachable_refuses_syn_sent)
+/* An ICMPv6 error of @p type/@p code/@p rest from R about our SYN to R;
+ * returns the connecting handle. */
+static uint32_t syn_then_icmp6(uint8_t type, uint8_t code, uint32_t rest)
 {
     uint32_t h = tfx_stream_open(f);
     ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_CONNECT, h, fx6_r_ip, 0, TFX_RPORT),
                      MOAT_E_INPROGRESS);
     const struct fx_pkt q = fx_tx_pkt(f, 0);
     static uint8_t msg[256], frame[400];
-    size_t mlen = fx6_icmp(msg, fx6_r_ip, fx6_l_ip, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0,
-                           q.raw + 14, q.len - 14);
+    size_t mlen = fx6_icmp(msg, fx6_r_ip, fx6_l_ip, type, code, rest, q.raw + 14, q.len - 14);
     size_t flen = fx6_frame(f, frame, &(struct fx6_ip){.nh = 58, .plen = -1}, msg, mlen);
     fx_inject(f, 0, frame, flen);
+    return h;
+}
+
+/* Port unreachable, and "unrecognized next header" pointing at the
+ * fixed header's next header field (byte 6), refuse a connection in
+ * SYN-SENT; address unreachable is a soft error: still connecting. */
+START_TEST(port_unreachable_refuses_syn_sent)
+{
+    uint32_t h = syn_then_icmp6(ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
     ck_assert_int_eq(tfx_state(f, h), TCPS_CLOSED);
     ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_CONNREFUSED);
+    tfx_abort(f, h);
+    fx_tx_clear(f);
+    h = syn_then_icmp6(ICMP6_PARAM_PROB, 1, 6);
+    ck_assert_int_eq(tfx_state(f, h), TCPS_CLOSED);
+    ck_assert_int_eq(fx_sock_error(f, h), MOAT_E_CONNREFUSED);
+    tfx_abort(f, h);
+    fx_tx_clear(f);
+    h = syn_then_icmp6(ICMP6_UNREACH, 3, 0);
+    ck_assert_int_eq(tfx_state(f, h), TCPS_SYN_SENT);
+    ck_assert_int_eq(tfx_tcb(f, h)->soft_err, MOAT_E_HOSTUNREACH);
 }
 END_TEST
 
@@ -284,9 +310,7 @@ START_TEST(syn_cookies)
     tfx_config(f);
     f->cfg.tcp_syn_backlog = 1;
     tfx_start(f);
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    uint32_t lh = listen_any6();
     tfx_inject(f, &TSEG(.sport = 2000, .seq = 1000, .flags = TH_SYN, .mss = 1440));
     fx_tx_clear(f);
     tfx_inject(f, &TSEG(.sport = 2001, .seq = 7000, .flags = TH_SYN, .mss = 1000));
@@ -321,9 +345,7 @@ END_TEST
  * an IPv4 address and its connection runs over IPv4. */
 START_TEST(dual_stack_listener)
 {
-    uint32_t lh = tfx_stream_open(f);
-    ck_assert_int_eq(fx_addr6_call(f, MOAT_MSG_BIND, lh, any6, 0, TFX_LPORT), 0);
-    ck_assert_int_eq(tfx_listen(f, lh, 4), 0);
+    uint32_t lh = listen_any6();
     fx_tx_clear(f);
     tfx_inject(f, &TSEG(.sport = 3004, .seq = 400, .flags = TH_SYN, .mss = 1460, .af = 4));
     tfx_inject(f, &TSEG(.sport = 3006, .seq = 600, .flags = TH_SYN, .mss = 1440, .af = 6));
