@@ -913,8 +913,16 @@ int moat_sock_accept(struct moat_stack *st, moat_sock_t h, moat_sock_t *out,
         return MOAT_E_NOTSUP;
     deadline = cl_deadline(s->rcvtimeo_ms);
     for (;;) {
-        cl_req(&req, MOAT_MSG_ACCEPT, h);
-        r = cl_rpc(st, &req, &resp);
+        /* A listener whose status shows no queued connection (and nothing
+         * else to report) would answer MOAT_E_AGAIN: skip that round trip.
+         * The net domain sets ACCEPTQ after queueing a connection and
+         * clears it only when it hands out the last one (tcp.c, tcp_in.c). */
+        const uint32_t m = MOAT_SS_LISTENING | MOAT_SS_ACCEPTQ | MOAT_SS_ERR | MOAT_SS_HUP;
+        r = MOAT_E_AGAIN;
+        if ((cl_status(st, s) & m) != MOAT_SS_LISTENING) {
+            cl_req(&req, MOAT_MSG_ACCEPT, h);
+            r = cl_rpc(st, &req, &resp);
+        }
         if (r == 0)
             break;
         if (r != MOAT_E_AGAIN)

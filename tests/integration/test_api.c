@@ -438,6 +438,32 @@ START_TEST(api_posted_requests)
 }
 END_TEST
 
+/* A non-blocking accept on a listener with nothing queued returns
+ * MOAT_E_AGAIN from the listener's status, without a round trip; on a
+ * socket that does not listen it still gets the net domain's answer. */
+START_TEST(api_accept_empty_no_round_trip)
+{
+    struct moat_stack *st = open_none();
+    struct moat_stats a, b;
+    struct moat_addr la = { .ip = 0, .port = 7200 };
+    moat_sock_t l, c, x = 0;
+
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &c), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, c, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_sock_accept(st, c, &x, NULL), MOAT_E_STATE);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &l), 0);
+    ck_assert_int_eq(moat_sock_bind(st, l, &la), 0);
+    ck_assert_int_eq(moat_sock_listen(st, l, 4), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, l, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_stack_stats(st, &a), 0);
+    for (unsigned i = 0; i < 10; i++)
+        ck_assert_int_eq(moat_sock_accept(st, l, &x, NULL), MOAT_E_AGAIN);
+    ck_assert_int_eq(moat_stack_stats(st, &b), 0);
+    ck_assert_uint_eq(b.app_ctl_waited - a.app_ctl_waited, 1);     /* the STATS */
+    moat_stack_close(st);
+}
+END_TEST
+
 /* The error of a posted request has no caller to go to: it is counted in
  * moat_stats.app_ctl_posted_errors, and the stack goes on working. The
  * test makes the net domain refuse a close by naming the right slot with
@@ -1091,6 +1117,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_mfile_and_reuse);
     tcase_add_test(tc, api_posted_requests);
     tcase_add_test(tc, api_posted_error_counted);
+    tcase_add_test(tc, api_accept_empty_no_round_trip);
     tcase_add_test(tc, api_poll_readiness);
     tcase_add_test(tc, api_two_stacks_independent);
     tcase_add_test(tc, api_missing_tap);
