@@ -121,7 +121,7 @@ struct moat_region_hdr {
      * NETLOOP_BEAT_US while its loop runs, and whenever it wakes from a
      * sleep (which lasts at most a second). An application that waited
      * cfg.net_stall_ms without seeing it move reports the stack dead
-     * (a stopped or livelocked net domain; backends/common/client.c). */
+     * (a stopped or livelocked net domain; app/client.c). */
     _Atomic uint32_t net_beat;
     uint8_t pad2[MOAT_CACHELINE - 20];
     struct moat_stats stats;           /* written by net when it answers STATS */
@@ -214,7 +214,7 @@ _Static_assert(sizeof(struct moat_stats) % sizeof(uint32_t) == 0, "stats are who
 
 /* The protocol for any block of @p words 32-bit words one writer publishes
  * under its own sequence word @p seq (the stats below; the link ring's
- * counters, backends/common/linkring.h). */
+ * counters, link/linkring.h). */
 static inline void moat_seq_publish(_Atomic uint32_t *seq, void *dst, const void *src,
                                     size_t words)
 {
@@ -280,7 +280,7 @@ static inline uint8_t *moat_region_tx_data(void *base, const struct moat_layout 
  * next round, so no mark is lost; the net domain treats every mark as a
  * hint only (a hostile application can set any bit: it costs the net
  * domain one look at that socket). Call it after the publish and before
- * moat_stack_kick_net's fence (backends/common/netloop.c, sleeping).
+ * moat_stack_kick_net's fence (net/netloop.c, sleeping).
  */
 /* Set slot @p idx's bit in the two-level bitmap at @p off_w / @p off_sum
  * (the dirty or the ready hints): the word first, then its summary bit. */
@@ -313,7 +313,7 @@ static inline int moat_dirty_pending(void *base, const struct moat_layout *lay)
  * Ready hints, the mirror of the dirty hints: the net domain marks a slot
  * after anything that can change what poll reports for it (its status
  * word, data published on its receive ring, room freed on its send ring);
- * the application (moat_poll_ready, backends/common/client.c) exchanges
+ * the application (moat_poll_ready, app/client.c) exchanges
  * the summary words and the words they name to 0 and looks at the marked
  * sockets only. Same lost-mark argument as above, with the roles swapped:
  * the change is stored before the mark (release), the reader takes the

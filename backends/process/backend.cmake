@@ -24,11 +24,13 @@ if(MOAT_TEST_HOOKS)
   set_property(SOURCE ${_moat_proc_dir}/supervisor.c APPEND PROPERTY COMPILE_DEFINITIONS MOAT_TEST_HOOKS)
 endif()
 
-# The domain executables: their main, the shared domain helpers and the
-# confinement, on top of the static library (core, ports/linux, netloop,
-# linkring).
+# The domain executables: their main (moat-netd's here, moat-linkd's in
+# link/), the shared domain helpers and the confinement, on top of the
+# static library (core, ports/linux, net/netloop.c, link/linkring.c).
+set(_moat_main_netd ${_moat_proc_dir}/netd.c)
+set(_moat_main_linkd ${CMAKE_CURRENT_SOURCE_DIR}/link/linkd.c)
 foreach(_dom netd linkd)
-  add_executable(moat-${_dom} ${_moat_proc_dir}/${_dom}.c ${_moat_proc_dir}/domain.c
+  add_executable(moat-${_dom} ${_moat_main_${_dom}} ${_moat_proc_dir}/domain.c
                  ${MOAT_CONFINE_SOURCES})
   target_include_directories(moat-${_dom} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
                              ${CMAKE_CURRENT_SOURCE_DIR}/core ${_moat_proc_dir})

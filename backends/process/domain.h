@@ -28,7 +28,7 @@
  * private memory afterwards.
  *
  * Does not contain the supervisor (supervisor.c) or the domain loops
- * (netd.c, linkd.c).
+ * (netd.c, link/linkd.c).
  */
 #ifndef MOAT_DOMAIN_H
 #define MOAT_DOMAIN_H
@@ -37,7 +37,7 @@
 
 #include "moat/moat.h"
 #include "core/boundary.h"
-#include "backends/common/linkring.h"
+#include "link/linkring.h"
 
 #define DOMAIN_BOOT_MAGIC   0x544f4f42u    /* "BOOT" little-endian */
 #define DOMAIN_BOOT_VERSION 1u

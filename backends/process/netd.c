@@ -16,9 +16,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backends/common/linkring.h"
-#include "backends/common/links.h"
-#include "backends/common/netloop.h"
+#include "link/linkring.h"
+#include "net/links.h"
+#include "net/netloop.h"
 #include "confine.h"
 #include "domain_priv.h"
 
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     if (netloop_watch_fired(&nl) || domain_parent_gone(netd_parent_fd)) {
         /* Orphaned: netloop_run has queued the RSTs on the links. The
          * link domain, which saw the application go too, waits a bounded
-         * time for this word before its final flush (linkd.c), so the
+         * time for this word before its final flush (link/linkd.c), so the
          * RSTs reach the wire instead of dying with it. */
         for (unsigned i = 0; i < boot.cfg.n_ifs; i++)
             if (frames[i])

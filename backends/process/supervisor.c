@@ -25,7 +25,7 @@
  *   3. the build tree libmoat was compiled in (MOAT_BUILD_DIR)
  *   4. the install location (MOAT_LIBEXECDIR, e.g. /usr/local/libexec/moat)
  *
- * Does not contain the domains' loops (netd.c, linkd.c), confinement
+ * Does not contain the domains' loops (netd.c, link/linkd.c), confinement
  * (confine_*.c) or the socket API (client.c).
  */
 #define _GNU_SOURCE
@@ -50,8 +50,8 @@
 #include <seccomp.h>
 #endif
 
-#include "backends/common/stack.h"
-#include "backends/common/wake.h"
+#include "app/stack.h"
+#include "app/wake.h"
 #include "domain.h"
 #include "ports/linux/linux_port.h"
 #include "supervisor.h"

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "moat/moat.h"
-#include "backends/common/linkring.h"
+#include "link/linkring.h"
 
 enum moat_domain_id { MOAT_DOMAIN_NETD = 1, MOAT_DOMAIN_LINKD = 2 };
 

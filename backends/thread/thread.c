@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The monolithic backend: the network domain is one thread of the
- * application, running the shared loop (backends/common/netloop.c) over a
+ * application, running the shared loop (net/netloop.c) over a
  * socket region in this process's memory. Everything crosses the boundary
  * exactly as in the factored backends (same region layout, same rings,
  * same messages, same futex and eventfd), so a program behaves the same
@@ -20,10 +20,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backends/common/links.h"
-#include "backends/common/netloop.h"
-#include "backends/common/stack.h"
-#include "backends/common/wake.h"
+#include "net/links.h"
+#include "net/netloop.h"
+#include "app/stack.h"
+#include "app/wake.h"
 
 struct moat_backend {
     struct netloop nl;

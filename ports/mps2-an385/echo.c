@@ -3,7 +3,7 @@
  * The board's echo service over the socket region (see echo.h). The
  * request/response protocol, ring indices and the datagram record format
  * are those of core/boundary.h; the send limit (tx_limit) and rx_read
- * updates follow backends/common/client.c.
+ * updates follow app/client.c.
  */
 #include <stddef.h>
 #include <stdint.h>

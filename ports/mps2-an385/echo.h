@@ -5,7 +5,7 @@
  * exactly the bytes they sent and are closed after the peer's FIN, on one
  * port (7). Several TCP connections at once, up to ECHO_CONNS.
  *
- * There is no hosted client library on bare metal (backends/common needs
+ * There is no hosted client library on bare metal (app/ needs
  * threads and futexes), so this is the application side of the socket
  * region written for a single loop: requests go on the ctl ring and the
  * core answers them in the same mcore_poll call, data moves ring to ring

@@ -3,7 +3,7 @@
  * The net side of the socket boundary against an application that lies.
  * The test is the hostile application: besides the public API it writes
  * the socket region directly, through the client's own ring views in
- * struct moat_stack (backends/common/stack.h), so the client's private
+ * struct moat_stack (app/stack.h), so the client's private
  * indices stay in step with what it published. It sends requests the
  * client would never send (unknown types, the net's own RESP type, a
  * nonzero pad, forged and stale handles, absurd backlog / option / shutdown
@@ -28,7 +28,7 @@
 
 #include "moat/moat.h"
 #include "moat/socket.h"
-#include "backends/common/stack.h"
+#include "app/stack.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"
 #include "support/itest.h"

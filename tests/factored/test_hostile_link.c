@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The net side of the link boundary (backends/common/linkring.c) against a
+ * The net side of the link boundary (link/linkring.c) against a
  * link domain that lies. The test plays the link domain by writing the
  * frame region directly: corrupt ring indices, descriptors out of range,
  * misaligned, oversize, with reserved flags, duplicated, or for buffers it
@@ -21,7 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backends/common/linkring.h"
+#include "link/linkring.h"
 #include "support/check_main.h"
 
 #define HL_DESC ((uint32_t)sizeof(struct linkring_desc))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The application side of the socket boundary (backends/common/client.c)
+ * The application side of the socket boundary (app/client.c)
  * against a network domain that lies. The test plays the net domain: it
  * builds a socket region in shared memory and a struct moat_stack over it
  * exactly as moat_stack_open() leaves one after the backend's hook (ring
@@ -33,8 +33,8 @@
 
 #include "moat/moat.h"
 #include "moat/socket.h"
-#include "backends/common/stack.h"
-#include "backends/common/wake.h"
+#include "app/stack.h"
+#include "app/wake.h"
 #include "support/check_main.h"
 #include "support/itest.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Link-boundary fuzz harness: the fuzzer is a hostile link domain that
- * shares the frame region (backends/common/linkring.h) with the net side
- * of backends/common/linkring.c, which feeds a real core (as netloop
+ * shares the frame region (link/linkring.h) with the net side
+ * of link/linkring.c, which feeds a real core (as netloop
  * does). It writes descriptors with any offset, length and flags, any
  * ring index of the four rings, the bytes of any buffer (also after
  * handing it over), and the header's control words (generation bumps:
@@ -46,7 +46,7 @@
 #include <unistd.h>
 
 #include "fz.h"
-#include "backends/common/linkring.h"
+#include "link/linkring.h"
 
 #define L_NBUF 4u
 

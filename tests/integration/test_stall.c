@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stall detection (cfg.net_stall_ms, backends/common/client.c) must not
+ * Stall detection (cfg.net_stall_ms, app/client.c) must not
  * fire when the application itself was stopped, every backend. The whole
  * application process is stopped with SIGSTOP for longer than the bound
  * while one of its threads waits in recv, then continued: in the thread

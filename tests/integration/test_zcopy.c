@@ -17,7 +17,7 @@
 #include <moat/moat.h>
 #include <moat/socket.h>
 
-#include "backends/common/stack.h"
+#include "app/stack.h"
 #include "core/boundary.h"
 #include "ports/linux/linux_port.h"
 #include "support/check_main.h"

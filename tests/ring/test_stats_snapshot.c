@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backends/common/linkring.h"
+#include "link/linkring.h"
 #include "core/boundary.h"
 #include "support/check_main.h"
 #include "support/itest.h"

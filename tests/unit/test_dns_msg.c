@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DNS messages (backends/common/dns_msg.c): names to wire form, the query
+ * DNS messages (app/dns_msg.c): names to wire form, the query
  * bytes, and replies parsed with distrust -- compression loops and forward
  * pointers, names past 255 bytes, counts and RDLENGTHs that lie, answers
  * to another question, CNAME chains, TTL rules, truncation, and every
@@ -11,7 +11,7 @@
 
 #include "support/check_main.h"
 #include "support/seeds.h"
-#include "backends/common/dns_msg.h"
+#include "app/dns_msg.h"
 #include "moat/err.h"
 
 /* ---- a small message writer -------------------------------------------- */

@@ -4,7 +4,7 @@
  * for what a reply must satisfy to be believed. Every read is preceded by
  * a bounds check against the message length.
  */
-#include "backends/common/dns_msg.h"
+#include "app/dns_msg.h"
 
 #include <string.h>
 

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/common/dns_msg.h"
+#include "app/dns_msg.h"
 #include "ports/linux/linux_port.h"
 
 enum { Q_FREE = 0, Q_UDP, Q_TCP_CONNECT, Q_TCP_IO, Q_DONE };

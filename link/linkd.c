@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends/common/linkring.h"
-#include "confine.h"
-#include "domain_priv.h"
+#include "link/linkring.h"
+#include "backends/process/confine.h"
+#include "backends/process/domain_priv.h"
 #include "ports/linux/linux_link.h"
 #include "ports/linux/linux_port.h"
 

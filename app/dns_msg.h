@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * DNS messages (RFC 1035 4, AAAA per RFC 3596) for the stub resolver
- * (backends/common/dns.c): names to wire form, the query, and the parse of
+ * (app/dns.c): names to wire form, the query, and the parse of
  * a reply with the same distrust as a frame from the network. Pure
  * functions, no state, no I/O; the unit and fuzz tests call them directly.
  *

@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "backends/common/links.h"
+#include "net/links.h"
 #include "ports/linux/linux_port.h"
 
 /* ---- the null link ---------------------------------------------------- */

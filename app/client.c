@@ -47,8 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/common/stack.h"
-#include "backends/common/wake.h"
+#include "app/stack.h"
+#include "app/wake.h"
 #include "ports/linux/linux_port.h"
 
 #ifndef MOAT_BACKEND_NAME

@@ -35,8 +35,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/common/netloop.h"
-#include "backends/common/wake.h"
+#include "net/netloop.h"
+#include "app/wake.h"
 #include "ports/linux/linux_port.h"
 
 #define NETLOOP_RX_BATCH      64u        /* frames per link per round */
