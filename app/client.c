@@ -320,54 +320,141 @@ static int cl_cond_evt(struct moat_stack *st, void *arg)
 }
 
 /*
+ * Requests and their answers. Every request gets a RESP, in order (the net
+ * domain serves the ctl ring first in, first out, and answers each request
+ * before it reads the next). Most calls wait for theirs (cl_rpc). A few
+ * whose answer no caller needs are posted instead (cl_post: close, abort,
+ * boolean options): the call returns once the request is on the ctl ring,
+ * and the next request's caller collects the posted RESPs, which come
+ * before its own, checking each like its own. This saves a wait (two
+ * context switches or more in the factored backends) per posted request;
+ * see docs/backends-compare.md, "Issue 8: round trips per connection".
+ *
+ * Why posting is safe. The ctl ring is ordered, so any later request (an
+ * OPEN that reuses the slot, a BIND of the same port, a STATS) is served
+ * after the posted one. A posted error cannot be returned to anyone: it is
+ * counted (moat_stats.app_ctl_posted_errors); an honest net domain has
+ * none to give for what is posted (close and abort of a handle we own,
+ * boolean options). Flow control: the evt ring holds ctl_slots answers and
+ * the net domain serves a request only when it has room for the answer,
+ * so at most ctl_slots - 1 answers stay uncollected; at that bound the
+ * next post collects them first. All of this is under st->lock.
+ */
+static uint32_t cl_id_next(uint32_t id)
+{
+    return id + 1u != 0 ? id + 1u : 1u;
+}
+
+/* Put @p req on the ctl ring (waiting for room) and ring the doorbell;
+ * assigns the id. Under st->lock. */
+static int cl_send_locked(struct moat_stack *st, struct moat_msg *req, uint64_t limit)
+{
+    int r = cl_dead(st);
+
+    if (r != 0)
+        return r;
+    st->next_id = cl_id_next(st->next_id);
+    req->id = st->next_id;
+    req->pad = 0;
+    req->result = 0;
+    r = cl_wait(st, cl_cond_ctl_space, NULL, limit);
+    if (r == MOAT_E_AGAIN)
+        r = cl_fail(st, MOAT_E_PEER);
+    if (r != 0)
+        return r;
+    moat_ring_put(&st->ctl, 0, req, MOAT_MSG_SIZE);
+    moat_ring_publish(&st->ctl, MOAT_MSG_SIZE);
+    moat_stack_kick_net(st);
+    return 0;
+}
+
+/* Wait for the next RESP, which must answer request @p id; a private,
+ * checked copy lands in @p resp. Under st->lock. */
+static int cl_take_locked(struct moat_stack *st, uint32_t id, struct moat_msg *resp,
+                          uint64_t limit)
+{
+    int r = cl_wait(st, cl_cond_evt, NULL, limit);
+
+    if (r == MOAT_E_AGAIN)
+        r = cl_fail(st, MOAT_E_PEER);
+    if (r != 0)
+        return r;
+    moat_ring_get(&st->evt, 0, resp, MOAT_MSG_SIZE);   /* private copy first */
+    moat_ring_consume(&st->evt, MOAT_MSG_SIZE);
+    if (moat_msg_check(resp, MOAT_DIR_NET) != 0 || resp->type != MOAT_MSG_RESP ||
+        resp->id != id || resp->result > 0 || resp->result <= MOAT_E_MIN_)
+        return cl_fail(st, MOAT_E_PEER);
+    return 0;
+}
+
+/* Collect the answers of every posted request. Under st->lock. */
+static int cl_collect_locked(struct moat_stack *st, uint64_t limit)
+{
+    struct moat_msg resp;
+
+    while (st->posted > 0) {
+        int r = cl_take_locked(st, st->posted_id, &resp, limit);
+        if (r != 0)
+            return r;
+        if (resp.result != 0)
+            st->ctl_posted_errors++;
+        st->posted--;
+        st->posted_id = cl_id_next(st->posted_id);
+    }
+    return 0;
+}
+
+/*
  * Send one request and wait for its RESP (synchronous: st->lock is held
- * from the write to the answer, so there is at most one request in flight
- * and a RESP with another id is a protocol violation). @p req is filled by
- * the caller except for the id. Returns the RESP's result, or the stack's
- * failure code.
+ * from the write to the answer, so nothing else is sent meanwhile). The
+ * answers of requests posted before come first and are collected on the
+ * way. @p req is filled by the caller except for the id. Returns the
+ * RESP's result, or the stack's failure code.
  */
 static int cl_rpc(struct moat_stack *st, struct moat_msg *req, struct moat_msg *resp)
 {
     int r;
 
     pthread_mutex_lock(&st->lock);
-    r = cl_dead(st);
-    if (r != 0)
-        goto out;
-    if (++st->next_id == 0)
-        st->next_id = 1;
-    req->id = st->next_id;
-    req->pad = 0;
-    req->result = 0;
-
     /* The net domain never blocks while serving a request, so an answer
      * that takes longer than CL_RPC_LIMIT_US means a wedged or hostile
      * domain (one that keeps bumping app_seq defeats the liveness check
      * of cl_wait's idle slices): fail the stack rather than hang. */
     uint64_t limit = moat_host_now_us() + CL_RPC_LIMIT_US;
-    r = cl_wait(st, cl_cond_ctl_space, NULL, limit);
-    if (r == MOAT_E_AGAIN)
-        r = cl_fail(st, MOAT_E_PEER);
-    if (r != 0)
-        goto out;
-    moat_ring_put(&st->ctl, 0, req, MOAT_MSG_SIZE);
-    moat_ring_publish(&st->ctl, MOAT_MSG_SIZE);
-    moat_stack_kick_net(st);
-
-    r = cl_wait(st, cl_cond_evt, NULL, limit);
-    if (r == MOAT_E_AGAIN)
-        r = cl_fail(st, MOAT_E_PEER);
-    if (r != 0)
-        goto out;
-    moat_ring_get(&st->evt, 0, resp, MOAT_MSG_SIZE);   /* private copy first */
-    moat_ring_consume(&st->evt, MOAT_MSG_SIZE);
-    if (moat_msg_check(resp, MOAT_DIR_NET) != 0 || resp->type != MOAT_MSG_RESP ||
-        resp->id != req->id || resp->result > 0 || resp->result <= MOAT_E_MIN_) {
-        r = cl_fail(st, MOAT_E_PEER);
-        goto out;
+    r = cl_send_locked(st, req, limit);
+    if (r == 0)
+        r = cl_collect_locked(st, limit);
+    if (r == 0)
+        r = cl_take_locked(st, req->id, resp, limit);
+    if (r == 0) {
+        st->ctl_waited++;
+        r = resp->result;
     }
-    r = resp->result;
-out:
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
+/*
+ * Send one request without waiting for its answer (see above for which
+ * requests may be posted and why). Returns 0 once it is on the ctl ring,
+ * or the stack's failure code.
+ */
+static int cl_post(struct moat_stack *st, struct moat_msg *req)
+{
+    int r;
+
+    pthread_mutex_lock(&st->lock);
+    uint64_t limit = moat_host_now_us() + CL_RPC_LIMIT_US;
+    r = 0;
+    if (st->posted + 1u >= st->lay.g.ctl_slots)
+        r = cl_collect_locked(st, limit);   /* keep room for every answer */
+    if (r == 0)
+        r = cl_send_locked(st, req, limit);
+    if (r == 0) {
+        if (st->posted++ == 0)
+            st->posted_id = req->id;
+        st->ctl_posted++;
+    }
     pthread_mutex_unlock(&st->lock);
     return r;
 }
@@ -604,8 +691,15 @@ int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
      * snapshot protocol (core/boundary.h) detects: retry, a bounded
      * number of times (an honest writer takes microseconds). */
     for (unsigned i = 0; i < CL_STATS_TRIES; i++) {
-        if (moat_stats_read(st->hdr, out) == 0)
+        if (moat_stats_read(st->hdr, out) == 0) {
+            /* The application's own counters (not in the snapshot). */
+            pthread_mutex_lock(&st->lock);
+            out->app_ctl_waited = st->ctl_waited;
+            out->app_ctl_posted = st->ctl_posted;
+            out->app_ctl_posted_errors = st->ctl_posted_errors;
+            pthread_mutex_unlock(&st->lock);
             return 0;
+        }
         wake_relax();
     }
     return cl_fail(st, MOAT_E_PEER);    /* never stable: not an honest net domain */
@@ -814,8 +908,16 @@ int moat_sock_accept(struct moat_stack *st, moat_sock_t h, moat_sock_t *out,
         return MOAT_E_NOTSUP;
     deadline = cl_deadline(s->rcvtimeo_ms);
     for (;;) {
-        cl_req(&req, MOAT_MSG_ACCEPT, h);
-        r = cl_rpc(st, &req, &resp);
+        /* A listener whose status shows no queued connection (and nothing
+         * else to report) would answer MOAT_E_AGAIN: skip that round trip.
+         * The net domain sets ACCEPTQ after queueing a connection and
+         * clears it only when it hands out the last one (tcp.c, tcp_in.c). */
+        const uint32_t m = MOAT_SS_LISTENING | MOAT_SS_ACCEPTQ | MOAT_SS_ERR | MOAT_SS_HUP;
+        r = MOAT_E_AGAIN;
+        if ((cl_status(st, s) & m) != MOAT_SS_LISTENING) {
+            cl_req(&req, MOAT_MSG_ACCEPT, h);
+            r = cl_rpc(st, &req, &resp);
+        }
         if (r == 0)
             break;
         if (r != MOAT_E_AGAIN)
@@ -855,10 +957,13 @@ int moat_sock_shutdown(struct moat_stack *st, moat_sock_t h, int how)
     return cl_rpc(st, &req, &resp);
 }
 
-/* CLOSE or ABORT: the handle is gone afterwards whatever the answer. */
+/* CLOSE or ABORT: the handle is gone afterwards whatever the answer, so
+ * the request is posted, not waited for (cl_post). The slot is freed by
+ * the net domain when it serves the request, before any later request:
+ * an OPEN that gets the same slot back sees a new generation. */
 static int cl_release(struct moat_stack *st, moat_sock_t h, unsigned type)
 {
-    struct moat_msg req, resp;
+    struct moat_msg req;
     struct app_sock *s = NULL;
     int r = cl_sock_get(st, h, 0, &s);
 
@@ -873,7 +978,7 @@ static int cl_release(struct moat_stack *st, moat_sock_t h, unsigned type)
         (void)cl_wait_sock(st, s, 0, 0, s->sndbuf, cl_deadline(CL_CLOSE_DRAIN_MS));
     if (!cl_dead(st)) {
         cl_req(&req, type, h);
-        (void)cl_rpc(st, &req, &resp);
+        (void)cl_post(st, &req);
     }
     cl_sock_forget(st, s);
     return 0;
@@ -931,6 +1036,14 @@ int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t valu
     cl_req(&req, MOAT_MSG_SETOPT, h);
     req.body.opt.opt = (uint32_t)opt;
     req.body.opt.value = value;
+    /* A boolean option of a handle we own cannot fail in an honest net
+     * domain (core.c ctl_setopt, tcp_sock_setopt): post it instead of
+     * waiting (cl_post). Later requests are served after it, and the send
+     * ring only after the requests of a round, so data sent next already
+     * sees the option (MOAT_OPT_NODELAY). */
+    if (opt == MOAT_OPT_NODELAY || opt == MOAT_OPT_KEEPALIVE || opt == MOAT_OPT_REUSEADDR ||
+        opt == MOAT_OPT_BROADCAST)
+        return cl_post(st, &req);
     r = cl_rpc(st, &req, &resp);
     if (r == 0 && opt == MOAT_OPT_SNDBUF)
         s->sndbuf = value > (int64_t)s->tx.cap ? s->tx.cap : (uint32_t)value;
@@ -964,8 +1077,18 @@ int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *val
     case MOAT_OPT_SNDBUF:
     case MOAT_OPT_LINGER_MS:
     case MOAT_OPT_BROADCAST:
-    case MOAT_OPT_ERROR:
     case MOAT_OPT_TCP_CONG:
+        break;
+    case MOAT_OPT_ERROR:
+        /* The net domain writes the error word before it sets MOAT_SS_ERR
+         * (sock_error) and sets ERR whenever there is an error: without
+         * ERR there is none to read or clear, so answer 0 here and save
+         * the round trip (non-blocking connect asks this once per
+         * connection). With ERR, the GETOPT below reads and clears it. */
+        if (!(cl_status(st, s) & MOAT_SS_ERR)) {
+            *value = 0;
+            return 0;
+        }
         break;
     default:
         return MOAT_E_NOTSUP;

@@ -60,6 +60,12 @@ struct moat_stack {
     uint32_t *ready_cand, *ready_next;
     uint8_t *ready_in;
     uint32_t n_ready_cand;
+    /* Posted requests (under lock; client.c, cl_post): sent without
+     * waiting for their RESP, which the next request collects. posted:
+     * how many RESPs are still due; posted_id: the id of the oldest. */
+    uint32_t posted;
+    uint32_t posted_id;
+    uint64_t ctl_waited, ctl_posted, ctl_posted_errors;  /* moat_stats */
 };
 
 /*

@@ -391,6 +391,22 @@ struct opts {
     int zerocopy;
 };
 
+/* --connections, moat only: the control requests per connection on the
+ * application's side of the socket boundary (moat_stats.app_ctl_*), the
+ * ones it waited for and the ones it posted; stderr, for bench/ and
+ * docs/backends-compare.md. */
+static void t_ctl_report(struct tio *t, const char *side, uint64_t conns)
+{
+    struct moat_stats s;
+
+    if (t->kernel || conns == 0 || moat_stack_stats(t->st, &s) != 0)
+        return;
+    fprintf(stderr, "moat-ttcp %s: control requests per connection: %.2f waited, %.2f posted"
+            " (%llu posted errors)\n", side, (double)s.app_ctl_waited / (double)conns,
+            (double)s.app_ctl_posted / (double)conns,
+            (unsigned long long)s.app_ctl_posted_errors);
+}
+
 /* One connection of --connections, client side: connect, one byte there
  * and back, our FIN, then wait for the peer's FIN. */
 static int conn_once(struct tio *t, const struct opts *o, uint8_t *buf)
@@ -441,6 +457,7 @@ static int run_connections(struct tio *t, const struct opts *o, uint8_t *buf)
     t1 = ex_now();
     printf("ttcp: conns=%llu seconds=%.3f conns_per_s=%.1f\n", (unsigned long long)o->conns,
            t1 - t0, (double)o->conns / (t1 - t0));
+    t_ctl_report(t, "-t", o->conns);
     return 0;
 }
 
@@ -647,6 +664,7 @@ static int run_serve_connections(struct tio *t, const struct opts *o, uint8_t *b
     }
     printf("ttcp: conns=%llu seconds=%.3f conns_per_s=%.1f\n", (unsigned long long)o->conns,
            t1 - t0, t1 > t0 ? (double)o->conns / (t1 - t0) : 0.0);
+    t_ctl_report(t, "-r", o->conns);
     return 0;
 }
 

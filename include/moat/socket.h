@@ -202,7 +202,10 @@ int moat_sock_shutdown(struct moat_stack *st, moat_sock_t s, int how);
 /*
  * Release the handle. TCP: queued data is still sent and the connection
  * closed gracefully in the background (see MOAT_OPT_LINGER_MS).
- * Returns 0 (the handle is gone whatever happens after).
+ * Returns 0 (the handle is gone whatever happens after). The call does
+ * not wait for the network domain: it is served before any later request
+ * (so a new socket or a bind of the same port sees it done), and an error
+ * it might get is counted in moat_stats.app_ctl_posted_errors.
  */
 int moat_sock_close(struct moat_stack *st, moat_sock_t s);
 

@@ -191,6 +191,14 @@ struct moat_stats {
     uint64_t mld_reports_out;   /* MLDv2 reports sent */
     uint64_t dad_conflicts;     /* addresses found duplicate */
     struct moat_ip6_info ip6[4]; /* per interface (MOAT_MAX_IFS) */
+    /* The application's side of the socket boundary (backends/common/
+     * client.c), counted there, not in the network domain: control
+     * requests it waited for, requests it posted without waiting (close,
+     * abort, boolean options), and posted requests the network domain
+     * answered with an error (which no call could return any more). */
+    uint64_t app_ctl_waited;
+    uint64_t app_ctl_posted;
+    uint64_t app_ctl_posted_errors;
 };
 
 /* Short name of a drop reason ("IP_CHECKSUM"); never NULL. */

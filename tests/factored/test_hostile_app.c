@@ -495,6 +495,12 @@ START_TEST(tcp_send_ring_written_after_close)
     ck_assert_uint_eq(n, sizeof data);
     uint32_t idx = moat_handle_idx(ca);
     ck_assert_int_eq(moat_sock_close(p.a, ca), 0);
+    /* close() posts its request without waiting (client.c cl_post): any
+     * later request is answered only after the close was served, and from
+     * then on the ring is the closed connection's. (Bytes written between
+     * the two are the application's own, sent on its own connection.) */
+    struct moat_stats stats;
+    ck_assert_int_eq(moat_stack_stats(p.a, &stats), 0);
 
     /* The handle is gone; the hostile application keeps writing the ring
      * the connection still drains, and lies about its indices. */

@@ -388,6 +388,112 @@ START_TEST(api_mfile_and_reuse)
 }
 END_TEST
 
+/* ---- posted requests (client.c cl_post) -------------------------------- */
+
+/* Close, abort and boolean options are posted: the call does not wait for
+ * the net domain's answer, the next waited request collects it. Many more
+ * posts in a row than the ctl ring has slots must neither block nor lose
+ * an answer; every later request still gets its own answer; the options
+ * took effect in order; a closed slot comes back with a new generation. */
+START_TEST(api_posted_requests)
+{
+    struct moat_stack *st = open_none();
+    struct moat_stats a, b;
+    moat_sock_t s, t, again;
+    unsigned n = 3u * st->lay.g.ctl_slots;
+    int64_t v = -1;
+
+    ck_assert_int_eq(moat_stack_stats(st, &a), 0);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &s), 0);
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_int_eq(moat_sock_setopt(st, s, MOAT_OPT_NODELAY, (int64_t)(i & 1u)), 0);
+    /* the last one posted set it to (n - 1) & 1 */
+    ck_assert_int_eq(moat_sock_getopt(st, s, MOAT_OPT_NODELAY, &v), 0);
+    ck_assert_int_eq(v, (int64_t)((n - 1u) & 1u));
+    /* no pending error: answered without asking the net domain */
+    ck_assert_int_eq(moat_sock_getopt(st, s, MOAT_OPT_ERROR, &v), 0);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(moat_stack_stats(st, &b), 0);
+    ck_assert_uint_eq(b.app_ctl_posted - a.app_ctl_posted, n);
+    /* OPEN, GETOPT(NODELAY) and this STATS were waited for; not GETOPT(ERROR) */
+    ck_assert_uint_eq(b.app_ctl_waited - a.app_ctl_waited, 3);
+    ck_assert_uint_eq(b.app_ctl_posted_errors, 0);
+
+    /* open and close more sockets than there are slots and ctl slots,
+     * without waiting in between: each close's slot is free again when
+     * the next open is served */
+    for (unsigned i = 0; i < n; i++) {
+        ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &t), 0);
+        ck_assert_int_eq(moat_sock_close(st, t), 0);
+        ck_assert_int_eq(moat_sock_getopt(st, t, MOAT_OPT_NODELAY, &v), MOAT_E_BADHANDLE);
+    }
+    ck_assert_int_eq(moat_sock_abort(st, s), 0);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &again), 0);
+    ck_assert_uint_ne(again, s);
+    ck_assert_int_eq(moat_stack_stats(st, &a), 0);
+    ck_assert_uint_eq(a.app_ctl_posted - b.app_ctl_posted, n + 1u);
+    ck_assert_uint_eq(a.app_ctl_posted_errors, 0);
+    ck_assert_int_eq(moat_sock_close(st, again), 0);
+    moat_stack_close(st);
+}
+END_TEST
+
+/* A non-blocking accept on a listener with nothing queued returns
+ * MOAT_E_AGAIN from the listener's status, without a round trip; on a
+ * socket that does not listen it still gets the net domain's answer. */
+START_TEST(api_accept_empty_no_round_trip)
+{
+    struct moat_stack *st = open_none();
+    struct moat_stats a, b;
+    struct moat_addr la = { .ip = 0, .port = 7200 };
+    moat_sock_t l, c, x = 0;
+
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &c), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, c, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_sock_accept(st, c, &x, NULL), MOAT_E_STATE);
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_STREAM, &l), 0);
+    ck_assert_int_eq(moat_sock_bind(st, l, &la), 0);
+    ck_assert_int_eq(moat_sock_listen(st, l, 4), 0);
+    ck_assert_int_eq(moat_sock_setopt(st, l, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_stack_stats(st, &a), 0);
+    for (unsigned i = 0; i < 10; i++)
+        ck_assert_int_eq(moat_sock_accept(st, l, &x, NULL), MOAT_E_AGAIN);
+    ck_assert_int_eq(moat_stack_stats(st, &b), 0);
+    ck_assert_uint_eq(b.app_ctl_waited - a.app_ctl_waited, 1);     /* the STATS */
+    moat_stack_close(st);
+}
+END_TEST
+
+/* The error of a posted request has no caller to go to: it is counted in
+ * moat_stats.app_ctl_posted_errors, and the stack goes on working. The
+ * test makes the net domain refuse a close by naming the right slot with
+ * a generation it does not know (planted in the client's table, as only
+ * a broken application could). */
+START_TEST(api_posted_error_counted)
+{
+    struct moat_stack *st = open_none();
+    struct moat_stats a, b;
+    moat_sock_t s = udp_bound(st, 5020), forged, t;
+    uint32_t idx = moat_handle_idx(s);
+    int64_t v = -1;
+
+    ck_assert_int_eq(moat_stack_stats(st, &a), 0);
+    uint16_t gen = (uint16_t)(moat_handle_gen(s) + 1u);
+    forged = moat_handle_make(idx, gen != 0 ? gen : 1u);
+    st->socks[idx].handle = forged;
+    ck_assert_int_eq(moat_sock_close(st, forged), 0);   /* posted: no error to return */
+    ck_assert_int_eq(moat_stack_stats(st, &b), 0);      /* collects the BADHANDLE */
+    ck_assert_uint_eq(b.app_ctl_posted_errors - a.app_ctl_posted_errors, 1);
+    ck_assert_uint_eq(b.app_ctl_posted - a.app_ctl_posted, 1);
+    /* the real socket is still the net domain's, its slot still busy */
+    ck_assert_int_eq(moat_sock_open(st, MOAT_SOCK_DGRAM, &t), 0);
+    ck_assert_uint_ne(moat_handle_idx(t), idx);
+    ck_assert_int_eq(moat_sock_getopt(st, t, MOAT_OPT_BROADCAST, &v), 0);
+    ck_assert_int_eq(v, 0);
+    moat_stack_close(st);
+}
+END_TEST
+
 /* ---- poll ------------------------------------------------------------- */
 
 START_TEST(api_poll_readiness)
@@ -1030,6 +1136,9 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_rcvtimeo);
     tcase_add_test(tc, api_udp_send_errors);
     tcase_add_test(tc, api_mfile_and_reuse);
+    tcase_add_test(tc, api_posted_requests);
+    tcase_add_test(tc, api_posted_error_counted);
+    tcase_add_test(tc, api_accept_empty_no_round_trip);
     tcase_add_test(tc, api_poll_readiness);
     tcase_add_test(tc, api_two_stacks_independent);
     tcase_add_test(tc, api_missing_tap);
