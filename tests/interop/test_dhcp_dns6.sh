@@ -26,9 +26,9 @@
 # (no --ip, no --dhcp, no SLAAC) prints only its link-local address and
 # answers ping -6 and TCP echo on it; a bad URL is one line.
 #
-# Runs in the thread backend only: what it tests (IPv6 and DHCP in the
-# core, the resolver and moat-fetch over the socket API) is the same code
-# in every backend; test_dhcp_dns.sh runs the DHCP/DNS path in all three.
+# Runs in every backend (about 22 s each): the addresses of both families
+# cross the socket boundary (128-byte messages, the resolver's datagrams)
+# differently in the factored backends, and issue 9 asks for all three.
 #
 # usage: bash test_dhcp_dns6.sh BUILD_DIR    (root; exit 77 = skipped)
 set -u
@@ -40,7 +40,6 @@ DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 [ -x "$DNSMASQ" ] || it_skip "needs dnsmasq (Debian package dnsmasq-base; scripts/test.sh installs it)"
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR"; exit 2; }
 BACKEND=$(sed -n 's/^MOAT_BACKEND:[A-Z]*=//p' "$1/CMakeCache.txt" 2>/dev/null)
-[ "${BACKEND:-thread}" = thread ] || it_skip "runs in the thread backend only (see the header)"
 it_setup "$1" dhcp6
 it_kernel_ip6 2001:db8:1::1/64
 echo "namespace $IT_NS, TAP $IT_TAP, backend ${BACKEND:-thread}"
