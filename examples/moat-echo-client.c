@@ -61,28 +61,6 @@ static int ec_parse_peer(const char *text, struct moat_addr *peer)
     return 0;
 }
 
-/* Wait until interface 0 holds a usable IPv6 address of @p peer's scope
- * (link-local for a link-local peer, else any other): DAD keeps a new
- * address tentative for about a second. 0, or -1 after @p timeout_ms. */
-static int ec_wait_ip6(struct moat_stack *st, const struct moat_addr *peer, int timeout_ms)
-{
-    int want_ll = peer->ip6[0] == 0xfe && (peer->ip6[1] & 0xc0) == 0x80;
-    double deadline = ex_now() + timeout_ms / 1000.0;
-    do {
-        struct moat_stats s;
-        if (moat_stack_stats(st, &s) == 0) {
-            for (unsigned j = 0; j < MOAT_IP6_ADDRS; j++) {
-                const uint8_t *a = s.ip6[0].addr[j];
-                int ll = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-                if (s.ip6[0].state[j] == MOAT_IP6_PREFERRED && ll == want_ll)
-                    return 0;
-            }
-        }
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    } while (ex_now() < deadline && !ex_stop);
-    return -1;
-}
 #define EC_UDP_MAX 65507u
 #define EC_CHUNK 65536u
 
@@ -339,7 +317,10 @@ int main(int argc, char **argv)
         moat_stack_close(st);
         return 1;
     }
-    if (peer.family == MOAT_AF_INET6 && ec_wait_ip6(st, &peer, 10000) != 0) {
+    /* DAD keeps a new address tentative for about a second: wait for one
+     * of the peer's scope (link-local for a link-local peer). */
+    if (peer.family == MOAT_AF_INET6 &&
+        ex_wait_ip6(st, peer.ip6[0] == 0xfe && (peer.ip6[1] & 0xc0) == 0x80, 10000) != 0) {
         printf("ip6: FAILED: no usable IPv6 address of the peer's scope\n");
         moat_stack_close(st);
         return 1;
