@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The core without IPv6: for firmware that speaks IPv4 only. Build the
- * core without ip6.c, ip6_reass.c, icmp6.c and nd.c (this
+ * core without ip6.c, ip6_reass.c, icmp6.c, nd.c and nd_auto.c (this
  * file instead) and with -DMOAT_CORE_IP6=0, as scripts/size-report.sh
  * does for the IPv4-only figures of docs/footprint.md. Then:
  * - EtherType 0x86DD frames are dropped and counted (as any other

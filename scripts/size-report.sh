@@ -8,7 +8,7 @@
 # 1. Code: core/*.c compiled at -Os for Cortex-M3 and Cortex-M4 (-mthumb,
 #    -ffunction-sections -fdata-sections, freestanding) in four sets:
 #      full     Ethernet, ARP, IPv4 (with reassembly), ICMP, UDP, DHCP
-#               client, TCP, and IPv6 (ip6*.c, icmp6.c, nd.c)
+#               client, TCP, and IPv6 (ip6*.c, icmp6.c, nd*.c)
 #      IPv4     the full IPv4 set: full without IPv6 (core/ip6_none.c,
 #               -DMOAT_CORE_IP6=0); the sets below are IPv4-only too
 #      no DHCP  without core/dhcp.c (core/dhcp_none.c, -DMOAT_CORE_DHCP=0)
@@ -71,7 +71,7 @@ sources() {
         case "$1:$b" in
         *:tcp_none.c|*:dhcp_none.c|*:ip6_none.c) echo "$f" ;;
         full:*) echo "$f" ;;
-        *:ip6.c|*:ip6_*.c|*:icmp6.c|*:nd.c) ;;   # every other set is IPv4-only
+        *:ip6.c|*:ip6_*.c|*:icmp6.c|*:nd.c|*:nd_*.c) ;;   # every other set is IPv4-only
         notcp:tcp.c|notcp:tcp_*.c|min:tcp.c|min:tcp_*.c) ;;
         nodhcp:dhcp.c|min:dhcp.c) ;;
         *) echo "$f" ;;
