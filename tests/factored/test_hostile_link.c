@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The net side of the link boundary (link/linkring.c) against a
+ * The net side of the link boundary (link/linkring_net.c) against a
  * link domain that lies. The test plays the link domain by writing the
  * frame region directly: corrupt ring indices, descriptors out of range,
  * misaligned, oversize, with reserved flags, duplicated, or for buffers it

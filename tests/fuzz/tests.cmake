@@ -26,7 +26,9 @@ if(MOAT_FUZZ)
   # dereference is still a crash (ASan's SEGV report); UBSan's check of
   # every pointer access was a traced comparison each (docs/fuzzing.md).
   add_library(moat_fuzz_objs OBJECT ${MOAT_CORE_SOURCES}
-    ${PROJECT_SOURCE_DIR}/link/linkring.c ${PROJECT_SOURCE_DIR}/ports/linux/gso.c)
+    ${PROJECT_SOURCE_DIR}/link/linkring.c
+    ${PROJECT_SOURCE_DIR}/link/linkring_net.c ${PROJECT_SOURCE_DIR}/link/linkring_dev.c
+    ${PROJECT_SOURCE_DIR}/ports/linux/gso.c)
   target_include_directories(moat_fuzz_objs PRIVATE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
   target_compile_definitions(moat_fuzz_objs PRIVATE MOAT_LIBFUZZER)
