@@ -463,7 +463,7 @@ void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
 /* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
 void tcp_tw_restart(struct mcore *c, struct tcp_tw *w);
 
-/* ---- tcp_in.c ----------------------------------------------------------- */
+/* ---- tcp_parse.c, tcp_in.c ---------------------------------------------- */
 
 int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg);
 
@@ -613,5 +613,40 @@ uint8_t tcp_ecn_out(struct mcore *c, struct tcp_cb *t, uint32_t seq, uint32_t le
                     uint8_t *flags);
 /* An acceptable ACK-bearing segment: CE and CWR (receiver), ECE (sender). */
 void tcp_ecn_in(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+
+/* tcp_parse.c: the IPv6 twin of tcp_parse. */
+int tcp6_parse(struct mcore *c, const struct ip6_rx *rx, struct tcp_seg *sg);
+/* tcp_listen.c: passive open and TIME-WAIT (called by tcp_in.c's demux). */
+void tcp_listen_input(struct mcore *c, struct msock *l, const struct tcp_seg *sg);
+void tcp_tw_input(struct mcore *c, struct tcp_tw *w, const struct tcp_seg *sg);
+/* The MSS to use given the peer's and ours; the initial window. */
+static inline uint16_t tcp_clamp_mss(uint16_t peer, uint16_t ours)
+{
+    uint16_t m = peer ? peer : TCP_MSS_DEFAULT;
+    if (m > ours)
+        m = ours;
+    if (m < TCP_MSS_MIN)
+        m = TCP_MSS_MIN;
+    return m;
+}
+
+static inline void tcp_init_cwnd(struct tcp_cb *t)
+{
+    /* RFC 6928 IW; RFC 5681 3.1: one segment if the SYN was lost. */
+    if (t->flags & TF_SYN_RETX) {
+        t->cwnd = t->mss;
+    } else {
+        uint32_t iw = TCP_IW_SEGS * t->mss;
+        uint32_t cap = 14600u > 2u * t->mss ? 14600u : 2u * t->mss;
+        t->cwnd = iw < cap ? iw : cap;
+    }
+}
+/* A child that reached ESTABLISHED joins its listener's accept queue. */
+void tcp_accept_enqueue(struct mcore *c, struct msock *ch);
+/* tcp_in.c: RFC 9293 3.10.7 for a segment of connection @p s in any state
+ * but LISTEN (tcp_listen.c hands a new child's segment on here). */
+void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* tcp_rcv.c: the segment's text and FIN (3.10.7.4 seventh and eighth). */
+void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
 
 #endif
