@@ -458,6 +458,14 @@ static inline struct tcp_range *tcp_ooo_at(struct mcore *c, struct tcp_cb *t, un
 }
 struct tcp_tw *tcp_tw_find(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
                            uint16_t rport);
+/* tcp_lookup.c's tables as tcp.c and tcp_sock.c change them: a connection
+ * leaves its bucket; the TIME-WAIT table's bucket of a tuple, an entry
+ * joining the expiry queue, every entry freed. */
+void tcp_hash_del(struct mcore *c, struct msock *s);
+uint32_t tcp_tw_bucket(const struct tcp_state *st, uint32_t lip, uint16_t lport,
+                       uint32_t rip, uint16_t rport);
+void tcp_tw_append(struct tcp_state *st, struct tcp_tw *w);
+void tcp_tw_reset_all(struct tcp_state *st);
 /* End a TIME-WAIT early (a new incarnation took over). */
 void tcp_tw_release(struct mcore *c, struct tcp_tw *w);
 /* Restart the 2*MSL wait of @p w (a retransmitted FIN). */
