@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The application side of a stack, shared by every backend: the client of
- * the socket region (app/client.c implements the public socket
+ * the socket region (app/client*.c implement the public socket
  * API on it) and the hooks each backend provides to create the region and
  * start, watch and stop the network domain.
  */
