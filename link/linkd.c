@@ -7,7 +7,13 @@
  * bell when there is nothing to move. It keeps no protocol state: killing
  * it at any moment loses only the frames in flight.
  *
- * Does not parse frames, and does not decide anything about them.
+ * Does not parse frames, and does not decide anything about them: it
+ * keeps no TCP state. With a TAP in offload mode the net domain has
+ * already joined consecutive segments into GSO frames (linkring_net.c,
+ * ports/linux/gso.c); the link domain writes each frame as it comes
+ * (linux_tap_tx_at), checking only that a GSO frame's headers are the
+ * ones its virtio-net header describes (moat_gso_check, a stateless look
+ * at one frame), so the kernel is never handed a header that lies.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -108,13 +114,15 @@ static unsigned linkd_tx(struct linkd_if *f)
             linkring_dev_tx_done(&f->ring);     /* cannot happen; dropped */
             continue;
         }
-        /* A TAP writes a GSO frame from the region where it lies, its
-         * virtio-net header in the room the net domain left in front
-         * (LINKRING_GEOM_TX_HEAD): no copy of 64 KiB per frame. A full
-         * device queue drops it, as tx_commit_gso would. Other devices
+        /* A TAP with offloads writes every frame from the region where it
+         * lies, its virtio-net header in the room the net domain left in
+         * front (LINKRING_GEOM_TX_HEAD): no copy of 64 KiB per GSO frame,
+         * and no joining of segments here (the net domain joined what
+         * could be joined), so the link domain keeps no TCP state. A full
+         * device queue drops the frame, as tx_commit would. Other devices
          * (or a pcap wrapper) take the copy below. */
-        if (gso && head &&
-            linux_tap_tx_gso_at(f->dev, (uint8_t *)(uintptr_t)frame, head, len, gso) !=
+        if (head &&
+            linux_tap_tx_at(f->dev, (uint8_t *)(uintptr_t)frame, head, len, gso) !=
                 MOAT_E_INVAL) {
             linkring_dev_tx_done(&f->ring);
             continue;

@@ -59,15 +59,19 @@ int linux_tap_counters(struct moat_link *l, struct moat_link_counters *out);
  * TAP link: use rx_acquire). */
 int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *skip, size_t *len);
 
-/* TAP in offload mode only: write the GSO frame of @p len bytes at @p frame
- * (@p gso_size-byte segments) where it lies, for a link domain that holds
- * it in a buffer with @p room writable bytes before it: the virtio-net
- * header goes there and header and frame leave in one write(), with no
- * copy. Checked as tx_commit_gso checks it, after the TAP's own pending
- * frame. Returns as tx_commit_gso, or MOAT_E_INVAL (not a TAP in offload
- * mode, or too little room: use tx_acquire + tx_commit_gso). */
-int linux_tap_tx_gso_at(struct moat_link *l, uint8_t *frame, size_t room, size_t len,
-                        uint16_t gso_size);
+/* TAP in offload mode only: write the frame of @p len bytes at @p frame
+ * where it lies -- a GSO frame of @p gso_size-byte segments, or with
+ * @p gso_size 0 a plain frame -- for a link domain that holds it in a
+ * buffer with @p room writable bytes before it: the virtio-net header goes
+ * there and header and frame leave in one write(), with no copy. A GSO
+ * frame is checked as tx_commit_gso checks it. Nothing is joined here: a
+ * plain TCP segment goes out as it is (joining segments is the net
+ * domain's job, linkring_net.c; tx_commit's own joining serves the thread
+ * backend, where the TAP link is driven by the net domain itself).
+ * Returns as tx_commit, or MOAT_E_INVAL (not a TAP in offload mode, or
+ * too little room: use tx_acquire + tx_commit/tx_commit_gso). */
+int linux_tap_tx_at(struct moat_link *l, uint8_t *frame, size_t room, size_t len,
+                    uint16_t gso_size);
 
 /* Tests: a TAP link in offload mode over any message-preserving fd (a
  * SOCK_SEQPACKET socketpair stands in for the device: one write = one

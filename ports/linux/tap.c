@@ -17,7 +17,12 @@
  * receive path once per 64 KiB instead of once per segment: on a TAP that
  * path, run inside our write(), is most of the cost of a frame
  * (docs/performance.md). Frames are held only until the end of the
- * caller's batch (flush()).
+ * caller's batch (flush()). Where this joining runs: in the thread backend
+ * the TAP link is driven by the net domain itself (tx_commit here); in
+ * the factored backends the net side of the link ring joins segments
+ * (link/linkring_net.c) and the link domain writes each frame as it comes
+ * through linux_tap_tx_at, which joins nothing, so moat-linkd holds no
+ * TCP state (docs/DESIGN.md, "Where segments are joined").
  *
  * Receive: TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so the kernel hands us
  * TCP segments of up to 64 KiB whole (one read() instead of 45) and
@@ -556,27 +561,39 @@ int linux_tap_rx_into(struct moat_link *l, uint8_t *buf, size_t cap, size_t *ski
     return tap_read((struct tap_link *)l, buf, cap, skip, len);
 }
 
-int linux_tap_tx_gso_at(struct moat_link *l, uint8_t *frame, size_t room, size_t len,
-                        uint16_t gso_size)
+int linux_tap_tx_at(struct moat_link *l, uint8_t *frame, size_t room, size_t len,
+                    uint16_t gso_size)
 {
     if (l == NULL || l->ops != &tap_ops || !((struct tap_link *)l)->vnet || room < TAP_VH)
         return MOAT_E_INVAL;
     struct tap_link *t = (struct tap_link *)l;
-    /* The same check as tap_tx_commit_gso. In a link domain the bytes are
-     * in memory the net domain shares: if it rewrites them between this
-     * check and the write() below, the kernel receives a frame that does
-     * not match its header, which it must survive from any TAP writer
-     * (it re-validates GSO frames from a TAP, SKB_GSO_DODGY); the net
-     * domain could spoil only its own outgoing frame. */
-    size_t hlen = moat_gso_check(frame, len, gso_size);
-    if (hlen == 0) {
+    size_t hlen = 0;
+    if (gso_size) {
+        /* The same check as tap_tx_commit_gso. In a link domain the bytes
+         * are in memory the net domain shares: if it rewrites them between
+         * this check and the write() below, the kernel receives a frame
+         * that does not match its header, which it must survive from any
+         * TAP writer (it re-validates GSO frames from a TAP,
+         * SKB_GSO_DODGY); the net domain could spoil only its own
+         * outgoing frame. */
+        hlen = moat_gso_check(frame, len, gso_size);
+        if (hlen == 0) {
+            t->cnt.tx_errors++;
+            return MOAT_E_IO;
+        }
+    } else if (len == 0 || len > t->tx_cap) {
         t->cnt.tx_errors++;
         return MOAT_E_IO;
     }
+    /* Whatever this link joined itself goes first (nothing, when the link
+     * domain sends only through here). */
     int r = tap_gso_flush(t);
     if (r != 0)
         return r;
-    tap_vnet_gso_hdr((struct virtio_net_hdr *)(frame - TAP_VH), hlen, gso_size);
+    if (gso_size)
+        tap_vnet_gso_hdr((struct virtio_net_hdr *)(frame - TAP_VH), hlen, gso_size);
+    else
+        memset(frame - TAP_VH, 0, TAP_VH);      /* a plain frame, as built */
     return tap_write(t, frame - TAP_VH, TAP_VH + len, len);
 }
 

@@ -7,6 +7,8 @@
  * TSO4 headers make the frame MOAT_LINK_RX_CSUM_OK; anything else the
  * kernel may not send with the features moat asks for is MOAT_LINK_RX_BAD,
  * counted in rx_bad_meta, and (through the core) a LINK_RX_BAD drop.
+ * On transmit: what a link domain writes through linux_tap_tx_at is not
+ * joined with anything.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -262,6 +264,88 @@ START_TEST(vnet_rx_into_a_callers_buffer)
 }
 END_TEST
 
+/* Full-size TCP segment @p k of one connection (ACK, 1448 bytes of
+ * payload, consecutive sequence numbers) at @p f; returns its length. */
+static size_t tx_seg(uint8_t *f, unsigned k)
+{
+    size_t len = 14 + 20 + 20 + 1448;
+    memset(f, 0, len);
+    memset(f, 0x02, 12);
+    wr16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    wr16(ip + 2, 20 + 20 + 1448);
+    ip[8] = 64;
+    ip[9] = 6;
+    uint8_t *th = ip + 20;
+    wr16(th, 80);
+    wr16(th + 2, 4000);
+    uint32_t seq = 1000u + k * 1448u;
+    th[4] = (uint8_t)(seq >> 24);
+    th[5] = (uint8_t)(seq >> 16);
+    th[6] = (uint8_t)(seq >> 8);
+    th[7] = (uint8_t)seq;
+    th[12] = 5u << 4;
+    th[13] = 0x10;      /* ACK */
+    wr16(th + 14, 65535);
+    memset(th + 20, (int)('a' + k), 1448);
+    return len;
+}
+
+/* One message from the "device": its length, the header in @p vh. */
+static ssize_t device_read(struct virtio_net_hdr *vh)
+{
+    ssize_t n = read(peer, buf, sizeof buf);
+    if (n >= (ssize_t)sizeof *vh)
+        memcpy(vh, buf, sizeof *vh);
+    return n;
+}
+
+/* What a link domain writes through linux_tap_tx_at leaves as it came:
+ * two segments that the TAP's own tx_commit joins into one GSO frame
+ * (checked first, so the case can tell the two apart) go out as two
+ * plain frames with an all-zero header. The link domain keeps no TCP
+ * state (docs/DESIGN.md, section 3, rule 7). */
+START_TEST(vnet_tx_at_joins_nothing)
+{
+    static uint8_t room[2][sizeof(struct virtio_net_hdr) + 1600];
+    struct virtio_net_hdr vh;
+    const size_t vl = sizeof vh;
+    uint8_t *b;
+    size_t cap;
+
+    /* The TAP link driven directly (the thread backend): joined. */
+    for (unsigned k = 0; k < 2; k++) {
+        ck_assert_int_eq(tap->ops->tx_acquire(tap, &b, &cap), 0);
+        ck_assert_int_eq(tap->ops->tx_commit(tap, tx_seg(b, k)), 0);
+    }
+    ck_assert_int_eq(tap->ops->flush(tap), 0);
+    ck_assert_int_eq(device_read(&vh), (ssize_t)(vl + 14 + 20 + 20 + 2 * 1448));
+    ck_assert_uint_eq(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    ck_assert_uint_eq(vh.gso_size, 1448);
+
+    /* The same two through linux_tap_tx_at: written one by one, as built. */
+    for (unsigned k = 0; k < 2; k++) {
+        size_t len = tx_seg(room[k] + vl, k);
+        memset(room[k], 0x5a, vl);      /* whatever the region held there */
+        ck_assert_int_eq(linux_tap_tx_at(tap, room[k] + vl, vl, len, 0), 0);
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        ck_assert_int_eq(device_read(&vh), (ssize_t)(vl + 14 + 20 + 20 + 1448));
+        ck_assert_mem_eq(&vh, &(struct virtio_net_hdr){ 0 }, vl);
+        ck_assert_mem_eq(buf + vl, room[k] + vl, 14 + 20 + 20 + 1448);
+    }
+    ck_assert_int_eq(read(peer, buf, sizeof buf), -1);  /* nothing else */
+
+    /* A GSO frame is still checked: one whose IP length lies is refused. */
+    size_t len = tx_seg(room[0] + vl, 0);
+    wr16(room[0] + vl + 14 + 2, 9000);
+    ck_assert_int_eq(linux_tap_tx_at(tap, room[0] + vl, vl, len, 1448), MOAT_E_IO);
+    /* Not enough room for the header: the caller must copy. */
+    ck_assert_int_eq(linux_tap_tx_at(tap, room[0] + vl, vl - 1, len, 0), MOAT_E_INVAL);
+}
+END_TEST
+
 static Suite *tap_vnet_suite(void)
 {
     Suite *s = suite_create("tap_vnet");
@@ -272,6 +356,7 @@ static Suite *tap_vnet_suite(void)
     tcase_add_test(tc, vnet_ipv6_partial_checksum);
     tcase_add_test(tc, vnet_malformed_frames_under_a_header);
     tcase_add_test(tc, vnet_rx_into_a_callers_buffer);
+    tcase_add_test(tc, vnet_tx_at_joins_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
