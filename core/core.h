@@ -50,6 +50,13 @@ struct mcore_env {
      * tests written against exact timing see them at the first poll.
      * Hosts leave it 0. */
     uint8_t nd_no_start_delay;
+    /* Tests only (the unit fixtures): every initial sequence number the
+     * core picks is tcp_iss_fixed instead of RFC 6528's keyed hash, so a
+     * test can place the ISS next to 2^32 and check wrap-around. Not in
+     * struct moat_config: an application has no business choosing its
+     * ISNs. Hosts leave it 0. */
+    uint8_t tcp_iss_hook;
+    uint32_t tcp_iss_fixed;
 };
 
 /* Bytes of memory mcore_init needs for @p cfg (0 if cfg is invalid). */

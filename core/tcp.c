@@ -194,8 +194,8 @@ uint64_t tcp_siphash(const uint8_t key[16], const void *data, size_t len)
  */
 uint32_t tcp_iss(struct mcore *c, const struct tcp_ips *ip, uint16_t lport, uint16_t rport)
 {
-    if (c->cfg.tcp_iss_hook)
-        return c->cfg.tcp_iss_fixed;
+    if (c->env.tcp_iss_hook)
+        return c->env.tcp_iss_fixed;
     uint8_t b[TCP_TUPLE_MAX];
     size_t n = tcp_tuple_bytes(ip, lport, rport, b);
     return (uint32_t)tcp_siphash(c->tcp->key, b, n) + (uint32_t)(c->now >> 2);

@@ -130,8 +130,6 @@ struct moat_config {
     uint32_t tcp_keepcnt;      /* unanswered probes before reset (default 9) */
     uint32_t tcp_syn_backlog;  /* embryonic connections held (default 64) */
     uint32_t tcp_ooo_bytes;    /* out-of-order budget per stack (default 4 MiB) */
-    uint32_t tcp_iss_fixed;    /* test hook: ISS used when tcp_iss_hook is set */
-    uint8_t  tcp_iss_hook;     /* 1: use tcp_iss_fixed instead of RFC 6528 */
     uint8_t  tcp_cong;         /* congestion control: MOAT_TCP_CONG_* (default CUBIC);
                                   a socket may choose its own (MOAT_OPT_TCP_CONG) */
     uint8_t  tcp_ecn;          /* ECN (RFC 3168), as Linux's tcp_ecn: 0 off; 1 ask on

@@ -277,6 +277,8 @@ void fx_start(struct fx *f)
     f->rng_state = f->cfg.seed ? f->cfg.seed : 0x9e3779b97f4a7c15ull;
     env.rng = fx_rng;
     env.nd_no_start_delay = f->nd_start_delay ? 0 : 1;
+    env.tcp_iss_hook = f->iss_hook ? 1 : 0;
+    env.tcp_iss_fixed = f->iss_fixed;
     env.rng_ctx = f;
     env.region = f->region;
     env.layout = f->lay;

@@ -108,6 +108,10 @@ struct fx {
      * default the fixture turns it off (mcore_env.nd_no_start_delay) so
      * tests see them at the first poll. */
     int nd_start_delay;
+    /* Set before fx_start: every ISS the core picks is iss_fixed
+     * (mcore_env.tcp_iss_hook), instead of RFC 6528's. */
+    int iss_hook;
+    uint32_t iss_fixed;
 
     /* socket region, as a backend lays it out */
     void *region;

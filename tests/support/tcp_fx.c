@@ -322,8 +322,8 @@ void tfx_restart_iss(struct fx *f, uint32_t iss)
 {
     tfx_teardown(f);
     tfx_config(f);
-    f->cfg.tcp_iss_hook = 1;
-    f->cfg.tcp_iss_fixed = iss;
+    f->iss_hook = 1;
+    f->iss_fixed = iss;
     tfx_start(f);
 }
 

@@ -216,7 +216,6 @@ START_TEST(config_defaults)
     ck_assert_uint_eq(c.tcp_keepcnt, 9);
     ck_assert_uint_eq(c.tcp_syn_backlog, 64);
     ck_assert_uint_eq(c.tcp_ooo_bytes, 4u * 1024 * 1024);
-    ck_assert_uint_eq(c.tcp_iss_hook, 0);
     ck_assert_uint_eq(c.seed, 0);
     ck_assert_uint_eq(c.spin_us, 50);
     for (unsigned i = 0; i < MOAT_MAX_IFS; i++)

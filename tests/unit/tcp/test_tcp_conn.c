@@ -49,8 +49,8 @@ START_TEST(open_active_iss_hook)
 {
     tfx_teardown(f);
     tfx_config(f);
-    f->cfg.tcp_iss_hook = 1;
-    f->cfg.tcp_iss_fixed = 0xffffffffu;
+    f->iss_hook = 1;
+    f->iss_fixed = 0xffffffffu;
     fx_start(f);
     fx_arp_seed(f);
     fx_tx_clear(f);

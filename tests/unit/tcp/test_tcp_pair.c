@@ -54,11 +54,12 @@ static void pair_init(struct pair *p, uint32_t ring, int sack_off, uint32_t iss)
     p->a.cfg.sock_tx_bytes = ring;
     p->a.cfg.tcp_ooo_bytes = 4u << 20;
     if (iss != 0) {
-        p->a.cfg.tcp_iss_hook = 1;
-        p->a.cfg.tcp_iss_fixed = iss;
+        p->a.iss_hook = 1;
+        p->a.iss_fixed = iss;
     }
     p->b.cfg = p->a.cfg;
-    p->b.cfg.tcp_iss_fixed = iss - 5000u;
+    p->b.iss_hook = p->a.iss_hook;
+    p->b.iss_fixed = iss - 5000u;
     p->b.cfg.seed = 0xb0b;
     p->b.cfg.ifs[0].ip = FX_R_IP;
     memcpy(p->b.cfg.ifs[0].mac, fx_r_mac, 6);

@@ -240,8 +240,8 @@ static void persist_split(uint32_t iss)
 {
     tfx_teardown(f);
     tfx_config(f);
-    f->cfg.tcp_iss_hook = iss != 0;
-    f->cfg.tcp_iss_fixed = iss;
+    f->iss_hook = iss != 0;
+    f->iss_fixed = iss;
     tfx_start(f);
     tfx_connect(f, k, &TFX_OPTS(.wnd = 3 * M));
     struct tcp_cb *t = tfx_tcb(f, k->h);
