@@ -38,12 +38,7 @@ it_need socat cmp sha256sum python3 ss
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR"; exit 2; }
 BACKEND=$(sed -n 's/^MOAT_BACKEND:[A-Z]*=//p' "$1/CMakeCache.txt" 2>/dev/null)
 it_setup "$1" ip6s
-[ -e /proc/sys/net/ipv6 ] || it_skip "the kernel has no IPv6"
-it_in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "net.ipv6.conf.$IT_TAP.disable_ipv6=0" \
-    "net.ipv6.conf.$IT_TAP.accept_dad=0" "net.ipv6.conf.$IT_TAP.accept_ra=0"
-ip -n "$IT_NS" link set "$IT_TAP" down
-ip -n "$IT_NS" link set "$IT_TAP" up
-ip -n "$IT_NS" -6 addr add 2001:db8:1::1/64 dev "$IT_TAP" nodad
+it_kernel_ip6 2001:db8:1::1/64
 MOAT_IP6=2001:db8:1::2
 echo "namespace $IT_NS, TAP $IT_TAP, moat-echo at $MOAT_IP6, backend ${BACKEND:-thread}"
 
