@@ -11,6 +11,7 @@
  *   eth.c       Ethernet II parse/emit, input demux
  *   arp.c       ARP cache, resolution, pending queues, responder
  *   ip4.c       IPv4 input validation, routing, output, fragmentation
+ *   reass.c     what IPv4 and IPv6 reassembly share
  *   ip4_reass.c IPv4 reassembly
  *   icmp.c      ICMP echo, errors (generation with rate limit, delivery)
  *   udp.c       UDP input/output, datagram rings
@@ -453,8 +454,12 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx);
 uint64_t reass_poll(struct mcore *c);
 /* Drop every datagram in progress (stack shutdown). */
 void reass_shutdown(struct mcore *c);
-/* Fragment lists, shared by IPv4 and IPv6 reassembly: packets sorted by
- * offset (p->aux), data from p->off to p->len; each counts in reass_pkts. */
+
+/* ---- reass.c: what IPv4 and IPv6 reassembly share ----------------------- */
+
+/* Fragment lists: packets sorted by offset (p->aux), data from p->off to
+ * p->len; each counts in reass_pkts. */
+static inline size_t frag_len(const struct pkt *p) { return (size_t)p->len - p->off; }
 void frag_list_free(struct mcore *c, struct pkt *head);
 void frag_list_insert(struct pkt **head, struct pkt *p);
 /* No hole up to @p total (0: the last fragment has not come). */
@@ -462,6 +467,45 @@ bool frag_list_complete(const struct pkt *head, uint32_t total);
 /* Is [off, off+n) (@p last: the final piece) consistent with the end we
  * know (@p total, 0: unknown) and the data held? */
 bool frag_list_fits(const struct pkt *head, uint32_t total, size_t off, size_t n, bool last);
+
+/* A datagram in progress: the first member of each family's slot, which
+ * adds its key. */
+struct frag_slot {
+    uint8_t used;
+    uint8_t ifx;
+    uint8_t nfrags;
+    uint8_t dead;               /* IPv6: an overlap was seen, drop the rest until expiry */
+    uint32_t total;             /* payload length once the last fragment came; 0 before */
+    uint64_t expires;
+    struct pkt *frags;          /* the fragment list */
+};
+/* A family's table: @p n slots of @p stride bytes, and its next expiry. */
+struct frag_table {
+    void *slots;
+    size_t stride;
+    uint32_t n;
+    uint64_t *due;
+};
+typedef bool (*frag_match_fn)(const struct frag_slot *s, const void *key);
+/* The slot of the datagram @p key names (@p match), or a new one on
+ * interface @p ifx (*fresh: the caller fills its key): a free slot, else
+ * the oldest datagram gives way (FRAG_NOMEM). Its timeout starts. */
+struct frag_slot *frag_slot_get(struct mcore *c, const struct frag_table *t,
+                                frag_match_fn match, const void *key, unsigned ifx,
+                                bool *fresh);
+/* A packet buffer for the next fragment of @p s; NULL after dropping the
+ * whole datagram (too many fragments or reassembly's half of the pool
+ * used: FRAG_NOMEM; or the pool empty). Counts in reass_pkts. */
+struct pkt *frag_slot_pkt(struct mcore *c, const struct frag_table *t, struct frag_slot *s);
+/* Add @p p ([off, off+n), @p last: the final piece) to @p s. */
+void frag_slot_add(struct frag_slot *s, struct pkt *p, size_t off, size_t n, bool last);
+/* Free the datagram: its fragments and the whole slot (key too). */
+void frag_slot_free(struct mcore *c, const struct frag_table *t, struct frag_slot *s);
+/* Expire datagrams past their timeout (@p expire counts the drop and sends
+ * what the family sends, then the slot is freed); returns the next expiry. */
+typedef void (*frag_expire_fn)(struct mcore *c, struct frag_slot *s);
+uint64_t frag_slots_poll(struct mcore *c, const struct frag_table *t, frag_expire_fn expire);
+void frag_slots_shutdown(struct mcore *c, const struct frag_table *t);
 
 /* ---- icmp.c ----------------------------------------------------------- */
 

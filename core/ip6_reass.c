@@ -18,23 +18,33 @@
  */
 #include "core_priv.h"
 
-#define REASS6_MAX_FRAGS 64u
 #define FRAG_HLEN 8u
 
 struct reass6_slot {
+    /* First. frags: p->off = unfragmentable part length (the fragment
+     * header removed). */
+    struct frag_slot f;
     uint8_t src[16], dst[16];
     uint32_t id;
-    uint8_t used;
-    uint8_t dead;               /* overlap seen: drop the rest until expiry */
-    uint8_t ifx;
-    uint8_t nfrags;
-    uint32_t total;             /* payload length once the last fragment came; 0 before */
-    uint64_t expires;
-    /* sorted by offset; p->aux = offset, p->off = unfragmentable part length
-     * (the fragment header removed), p->t = position of the next-header
-     * byte that named the fragment header */
-    struct pkt *frags;
 };
+
+struct reass6_key {
+    const uint8_t *src, *dst;
+    uint32_t id;
+};
+
+static struct frag_table reass6_table(struct mcore *c)
+{
+    return (struct frag_table){ c->ip6.reass, sizeof(struct reass6_slot), c->ip6.n_reass,
+                                &c->ip6.reass_due };
+}
+
+static bool reass6_match(const struct frag_slot *f, const void *key)
+{
+    const struct reass6_slot *s = (const struct reass6_slot *)f;
+    const struct reass6_key *k = key;
+    return s->id == k->id && ip6_eq(s->src, k->src) && ip6_eq(s->dst, k->dst);
+}
 
 size_t reass6_mem_size(const struct moat_config *cfg)
 {
@@ -51,29 +61,27 @@ void reass6_init(struct mcore *c, void *mem)
 
 static void slot_free(struct mcore *c, struct reass6_slot *r)
 {
-    frag_list_free(c, r->frags);
-    memset(r, 0, sizeof(*r));
+    struct frag_table t = reass6_table(c);
+    frag_slot_free(c, &t, &r->f);
 }
-
-static size_t frag_len(const struct pkt *p) { return (size_t)p->len - p->off; }
 
 static void complete(struct mcore *c, struct reass6_slot *r)
 {
-    if (!frag_list_complete(r->frags, r->total))
+    if (!frag_list_complete(r->f.frags, r->f.total))
         return;
-    struct pkt *first = r->frags;
+    struct pkt *first = r->f.frags;
     size_t ul = first->off;
-    if (ul + r->total > MCORE_IP_MAX(&c->cfg)) {    /* scratch2's size */
+    if (ul + r->f.total > MCORE_IP_MAX(&c->cfg)) {    /* scratch2's size */
         MCORE_DROP(c, FRAG_BAD);
         slot_free(c, r);
         return;
     }
     uint8_t *d = c->scratch2;
     memcpy(d, first->data, ul);
-    for (struct pkt *p = r->frags; p; p = p->next)
+    for (struct pkt *p = r->f.frags; p; p = p->next)
         memcpy(d + ul + p->aux, p->data + p->off, frag_len(p));
-    size_t plen = ul - MCORE_IP6_HLEN + r->total;
-    unsigned ifx = r->ifx;
+    size_t plen = ul - MCORE_IP6_HLEN + r->f.total;
+    unsigned ifx = r->f.ifx;
     if (plen > 0xffffu) {
         MCORE_DROP(c, FRAG_BAD);
         slot_free(c, r);
@@ -94,50 +102,29 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
     bool last = !(fo & 1u);
     uint32_t id = rd32(fh + 4);
     size_t n = len - foff - FRAG_HLEN;
-    struct reass6_slot *r = NULL, *freeslot = NULL, *oldest = NULL;
 
     /* What we keep: the unfragmentable part, then this fragment's data. */
     if (n == 0 || foff + n > MCORE_PKT_DATA || foff + off + n > MCORE_IP_MAX(&c->cfg)) {
         MCORE_DROP(c, FRAG_BAD);
         return;
     }
-    for (uint32_t i = 0; i < c->ip6.n_reass; i++) {
-        struct reass6_slot *s = &c->ip6.reass[i];
-        if (!s->used) {
-            if (!freeslot)
-                freeslot = s;
-            continue;
-        }
-        if (s->id == id && ip6_eq(s->src, h + 8) && ip6_eq(s->dst, h + 24)) {
-            r = s;
-            break;
-        }
-        if (!oldest || s->expires < oldest->expires)
-            oldest = s;
-    }
-    if (!r) {
-        if (!freeslot) {
-            MCORE_DROP(c, FRAG_NOMEM);
-            slot_free(c, oldest);
-            freeslot = oldest;
-        }
-        r = freeslot;
-        r->used = 1;
+    struct frag_table t = reass6_table(c);
+    struct reass6_key key = { h + 8, h + 24, id };
+    bool fresh;
+    struct reass6_slot *r =
+        (struct reass6_slot *)frag_slot_get(c, &t, reass6_match, &key, ifx, &fresh);
+    if (fresh) {
         memcpy(r->src, h + 8, 16);
         memcpy(r->dst, h + 24, 16);
         r->id = id;
-        r->ifx = (uint8_t)ifx;
-        r->expires = c->now + (uint64_t)c->cfg.reass_timeout_ms * 1000u;
-        if (r->expires < c->ip6.reass_due)
-            c->ip6.reass_due = r->expires;
     }
-    if (r->dead) {
+    if (r->f.dead) {
         MCORE_DROP(c, FRAG_OVERLAP);
         return;
     }
-    if (!frag_list_fits(r->frags, r->total, off, n, last))
+    if (!frag_list_fits(r->f.frags, r->f.total, off, n, last))
         goto bad;
-    for (struct pkt *q = r->frags; q; q = q->next) {
+    for (struct pkt *q = r->f.frags; q; q = q->next) {
         size_t qo = q->aux, qn = frag_len(q);
         if (off >= qo + qn || qo >= off + n)
             continue;
@@ -147,23 +134,15 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
         }
         /* RFC 5722: the whole datagram goes, and what follows of it. */
         MCORE_DROP(c, FRAG_OVERLAP);
-        frag_list_free(c, r->frags);
-        r->frags = NULL;
-        r->nfrags = 0;
-        r->dead = 1;
+        frag_list_free(c, r->f.frags);
+        r->f.frags = NULL;
+        r->f.nfrags = 0;
+        r->f.dead = 1;
         return;
     }
-    if (r->nfrags >= REASS6_MAX_FRAGS || c->reass_pkts >= c->pkts.total / 2) {
-        MCORE_DROP(c, FRAG_NOMEM);
-        slot_free(c, r);
+    struct pkt *p = frag_slot_pkt(c, &t, &r->f);
+    if (!p)
         return;
-    }
-    struct pkt *p = pkt_alloc(c);
-    if (!p) {
-        slot_free(c, r);
-        return;
-    }
-    c->reass_pkts++;
     /* Unfragmentable part with the fragment header cut out: the byte that
      * named it now names what it named. */
     memcpy(p->data, h, foff);
@@ -171,11 +150,7 @@ void reass6_input(struct mcore *c, unsigned ifx, const uint8_t *h, size_t len, s
     memcpy(p->data + foff, h + foff + FRAG_HLEN, n);
     p->len = (uint16_t)(foff + n);
     p->off = (uint16_t)foff;
-    p->aux = (uint32_t)off;
-    frag_list_insert(&r->frags, p);
-    r->nfrags++;
-    if (last)
-        r->total = (uint32_t)(off + n);
+    frag_slot_add(&r->f, p, off, n, last);
     complete(c, r);
     return;
 bad:
@@ -183,43 +158,33 @@ bad:
     slot_free(c, r);
 }
 
+/* RFC 8200 4.5: Time Exceeded code 1, quoting the first fragment (as we
+ * keep it: without its fragment header), only when it has arrived. */
+static void reass6_expire(struct mcore *c, struct frag_slot *f)
+{
+    const struct reass6_slot *r = (const struct reass6_slot *)f;
+    struct pkt *first = f->frags;
+    if (!f->dead)
+        MCORE_DROP(c, FRAG_TIMEOUT);
+    if (first && first->aux == 0) {
+        struct ip6_rx rx = {
+            .ifx = f->ifx, .to_mcast = ip6_is_mcast(r->dst), .proto = first->data[6],
+            .dgram = first->data, .dgram_len = first->len,
+        };
+        memcpy(rx.src, r->src, 16);
+        memcpy(rx.dst, r->dst, 16);
+        icmp6_send_error(c, &rx, ICMP6_TIME_EXCEEDED, 1, 0);
+    }
+}
+
 uint64_t reass6_poll(struct mcore *c)
 {
-    uint64_t next = MCORE_NEVER;
-
-    if (c->now < c->ip6.reass_due)
-        return c->ip6.reass_due;
-    for (uint32_t i = 0; i < c->ip6.n_reass; i++) {
-        struct reass6_slot *r = &c->ip6.reass[i];
-        if (!r->used)
-            continue;
-        if (c->now >= r->expires) {
-            struct pkt *first = r->frags;
-            if (!r->dead)
-                MCORE_DROP(c, FRAG_TIMEOUT);
-            if (first && first->aux == 0) {
-                /* RFC 8200 4.5: Time Exceeded code 1, quoting the first
-                 * fragment (as we keep it: without its fragment header). */
-                struct ip6_rx rx = {
-                    .ifx = r->ifx, .to_mcast = ip6_is_mcast(r->dst), .proto = first->data[6],
-                    .dgram = first->data, .dgram_len = first->len,
-                };
-                memcpy(rx.src, r->src, 16);
-                memcpy(rx.dst, r->dst, 16);
-                icmp6_send_error(c, &rx, ICMP6_TIME_EXCEEDED, 1, 0);
-            }
-            slot_free(c, r);
-            continue;
-        }
-        next = mcore_min(next, r->expires);
-    }
-    c->ip6.reass_due = next;
-    return next;
+    struct frag_table t = reass6_table(c);
+    return frag_slots_poll(c, &t, reass6_expire);
 }
 
 void reass6_shutdown(struct mcore *c)
 {
-    for (uint32_t i = 0; i < c->ip6.n_reass; i++)
-        if (c->ip6.reass[i].used)
-            slot_free(c, &c->ip6.reass[i]);
+    struct frag_table t = reass6_table(c);
+    frag_slots_shutdown(c, &t);
 }
