@@ -331,7 +331,6 @@ static int cl_send_locked(struct moat_stack *st, struct moat_msg *req, uint64_t 
     if (r != 0)
         return r;
     st->next_id = cl_id_next(st->next_id);
-    req->id = st->next_id;
     req->pad = 0;
     req->result = 0;
     r = cl_wait(st, cl_cond_ctl_space, NULL, limit);
@@ -339,8 +338,10 @@ static int cl_send_locked(struct moat_stack *st, struct moat_msg *req, uint64_t 
         r = cl_fail(st, MOAT_E_PEER);
     if (r != 0)
         return r;
-    moat_ring_put(&st->ctl, 0, req, MOAT_MSG_SIZE);
-    moat_ring_publish(&st->ctl, MOAT_MSG_SIZE);
+    /* The room just seen can only have grown (only the net domain
+     * consumes); an impossible index now is the net domain lying. */
+    if (app_req_put(&st->ctl, req, st->next_id) != 0)
+        return cl_fail(st, MOAT_E_PEER);
     moat_stack_kick_net(st);
     return 0;
 }
@@ -356,10 +357,9 @@ static int cl_take_locked(struct moat_stack *st, uint32_t id, struct moat_msg *r
         r = cl_fail(st, MOAT_E_PEER);
     if (r != 0)
         return r;
-    moat_ring_get(&st->evt, 0, resp, MOAT_MSG_SIZE);   /* private copy first */
-    moat_ring_consume(&st->evt, MOAT_MSG_SIZE);
-    if (moat_msg_check(resp, MOAT_DIR_NET) != 0 || resp->type != MOAT_MSG_RESP ||
-        resp->id != id || resp->result > 0 || resp->result <= MOAT_E_MIN_)
+    /* app_evt_take makes the private copy before it checks anything. */
+    if (app_evt_take(&st->evt, resp) != 0 || !app_resp_answers(resp, id) ||
+        resp->result > 0 || resp->result <= MOAT_E_MIN_)
         return cl_fail(st, MOAT_E_PEER);
     return 0;
 }
@@ -436,12 +436,6 @@ int cl_post(struct moat_stack *st, struct moat_msg *req)
     return r;
 }
 
-void cl_req(struct moat_msg *m, unsigned type, uint32_t sock)
-{
-    memset(m, 0, sizeof(*m));
-    m->type = (uint16_t)type;
-    m->sock = sock;
-}
 
 /* ---- socket table ----------------------------------------------------- */
 
@@ -510,7 +504,7 @@ int cl_take_error(struct moat_stack *st, struct app_sock *s)
     int64_t v = 0;
     int r;
 
-    cl_req(&req, MOAT_MSG_GETOPT, s->handle);
+    app_req_init(&req, MOAT_MSG_GETOPT, s->handle);
     req.body.opt.opt = MOAT_OPT_ERROR;
     r = cl_rpc(st, &req, &resp);
     if (r == 0)

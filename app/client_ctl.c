@@ -18,7 +18,7 @@ int moat_sock_open(struct moat_stack *st, int type, moat_sock_t *out)
         return MOAT_E_INVAL;
     if (type != MOAT_SOCK_DGRAM && type != MOAT_SOCK_STREAM)
         return MOAT_E_INVAL;
-    cl_req(&req, MOAT_MSG_OPEN, 0);
+    app_req_init(&req, MOAT_MSG_OPEN, 0);
     req.body.open.type = (uint32_t)type;
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
@@ -69,7 +69,7 @@ static int cl_addr_rpc(struct moat_stack *st, struct app_sock *s, unsigned type,
 {
     struct moat_msg req, resp;
 
-    cl_req(&req, type, s->handle);
+    app_req_init(&req, type, s->handle);
     cl_addr_to_msg(&req.body.addr, a);
     return cl_rpc(st, &req, &resp);
 }
@@ -132,7 +132,7 @@ int moat_sock_listen(struct moat_stack *st, moat_sock_t h, int backlog)
         return r;
     if (s->type != MOAT_SOCK_STREAM)
         return MOAT_E_NOTSUP;
-    cl_req(&req, MOAT_MSG_LISTEN, h);
+    app_req_init(&req, MOAT_MSG_LISTEN, h);
     req.body.listen.backlog = backlog < 0 ? 0u : (uint32_t)backlog;
     return cl_rpc(st, &req, &resp);
 }
@@ -160,7 +160,7 @@ int moat_sock_accept(struct moat_stack *st, moat_sock_t h, moat_sock_t *out,
         const uint32_t m = MOAT_SS_LISTENING | MOAT_SS_ACCEPTQ | MOAT_SS_ERR | MOAT_SS_HUP;
         r = MOAT_E_AGAIN;
         if ((cl_status(st, s) & m) != MOAT_SS_LISTENING) {
-            cl_req(&req, MOAT_MSG_ACCEPT, h);
+            app_req_init(&req, MOAT_MSG_ACCEPT, h);
             r = cl_rpc(st, &req, &resp);
         }
         if (r == 0)
@@ -197,7 +197,7 @@ int moat_sock_shutdown(struct moat_stack *st, moat_sock_t h, int how)
         return r;
     if (how < MOAT_SHUT_RD || how > MOAT_SHUT_RDWR)
         return MOAT_E_INVAL;
-    cl_req(&req, MOAT_MSG_SHUTDOWN, h);
+    app_req_init(&req, MOAT_MSG_SHUTDOWN, h);
     req.body.shut.how = (uint32_t)how;
     return cl_rpc(st, &req, &resp);
 }
@@ -222,7 +222,7 @@ static int cl_release(struct moat_stack *st, moat_sock_t h, unsigned type)
     if (type == MOAT_MSG_CLOSE && s->type == MOAT_SOCK_DGRAM && !cl_dead(st))
         (void)cl_wait_sock(st, s, 0, 0, s->sndbuf, cl_deadline(CL_CLOSE_DRAIN_MS));
     if (!cl_dead(st)) {
-        cl_req(&req, type, h);
+        app_req_init(&req, type, h);
         (void)cl_post(st, &req);
     }
     cl_sock_forget(st, s);
@@ -278,7 +278,7 @@ int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t valu
     }
     if (opt == MOAT_OPT_SNDBUF && value <= 0)
         return MOAT_E_RANGE;
-    cl_req(&req, MOAT_MSG_SETOPT, h);
+    app_req_init(&req, MOAT_MSG_SETOPT, h);
     req.body.opt.opt = (uint32_t)opt;
     req.body.opt.value = value;
     /* A boolean option of a handle we own cannot fail in an honest net
@@ -338,7 +338,7 @@ int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *val
     default:
         return MOAT_E_NOTSUP;
     }
-    cl_req(&req, MOAT_MSG_GETOPT, h);
+    app_req_init(&req, MOAT_MSG_GETOPT, h);
     req.body.opt.opt = (uint32_t)opt;
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
@@ -356,7 +356,7 @@ int moat_sock_name(struct moat_stack *st, moat_sock_t h, struct moat_addr *local
 
     if (r != 0)
         return r;
-    cl_req(&req, MOAT_MSG_NAME, h);
+    app_req_init(&req, MOAT_MSG_NAME, h);
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
         return r;

@@ -94,7 +94,7 @@ int moat_stack_stats(struct moat_stack *st, struct moat_stats *out)
 
     if (!st || !out)
         return MOAT_E_INVAL;
-    cl_req(&req, MOAT_MSG_STATS, 0);
+    app_req_init(&req, MOAT_MSG_STATS, 0);
     r = cl_rpc(st, &req, &resp);
     if (r != 0)
         return r;

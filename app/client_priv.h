@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/msg_enc.h"
 #include "app/stack.h"
 #include "app/wake.h"
 #include "ports/linux/linux_port.h"
@@ -51,9 +52,8 @@ int cl_tx_room(struct moat_stack *st, struct app_sock *s, uint32_t *room);
 struct moat_sock_sh *cl_sh(struct moat_stack *st, const struct app_sock *s);
 uint32_t cl_status(struct moat_stack *st, const struct app_sock *s);
 
-/* Control requests: cl_req fills a request, cl_rpc sends it and waits for
- * its answer, cl_post sends it without waiting. */
-void cl_req(struct moat_msg *m, unsigned type, uint32_t sock);
+/* Control requests (filled with app_req_init, app/msg_enc.h): cl_rpc
+ * sends one and waits for its answer, cl_post sends it without waiting. */
 int cl_rpc(struct moat_stack *st, struct moat_msg *req, struct moat_msg *resp);
 int cl_post(struct moat_stack *st, struct moat_msg *req);
 

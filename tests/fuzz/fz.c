@@ -5,6 +5,7 @@
  * builders, the end-of-run invariants, and (in replay builds) main.
  */
 #include "fz.h"
+#include "app/msg_enc.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -451,28 +452,24 @@ void fz_finish(struct fz *z)
 
 int fz_call(struct fz *z, struct moat_msg *m, struct moat_msg *r)
 {
-    uint32_t space, avail;
-    m->id = z->next_id++;
-    if (moat_ring_space(&z->ctl, &space) != 0)
+    /* The client's own encoding (app/msg_enc.h); one poll of the core in
+     * place of its waits. */
+    int rc = app_req_put(&z->ctl, m, z->next_id++);
+    if (rc == MOAT_E_PEER)
         fz_fail("core published an impossible evt/ctl index");
-    if (space < MOAT_MSG_SIZE)
+    if (rc != 0)
         return MOAT_E_PEER;             /* the core stopped reading (hostile app) */
-    moat_ring_put(&z->ctl, 0, m, MOAT_MSG_SIZE);
-    moat_ring_publish(&z->ctl, MOAT_MSG_SIZE);
     mcore_poll(z->core, z->now);
     /* other net -> app messages the catalog may hold are passed over */
     for (unsigned n = 0; n < MOAT_CTL_SLOTS; n++) {
-        if (moat_ring_avail(&z->evt, &avail) != 0)
-            fz_fail("core published an impossible evt index");
-        if (avail < MOAT_MSG_SIZE)
+        rc = app_evt_take(&z->evt, r);
+        if (rc == MOAT_E_AGAIN)
             return MOAT_E_PEER;
-        moat_ring_get(&z->evt, 0, r, MOAT_MSG_SIZE);
-        moat_ring_consume(&z->evt, MOAT_MSG_SIZE);
-        if (moat_msg_check(r, MOAT_DIR_NET) != 0)
-            fz_fail("net domain sent a message outside the catalog");
+        if (rc != 0)
+            fz_fail("impossible evt index, or a message outside the catalog");
         if (r->type != MOAT_MSG_RESP)
             continue;
-        if (r->id != m->id)
+        if (!app_resp_answers(r, m->id))
             fz_fail("answer is not the RESP to the request");
         return r->result;
     }

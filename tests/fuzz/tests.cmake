@@ -38,7 +38,8 @@ if(MOAT_FUZZ)
   # coverage feedback: its edges and comparisons say nothing about the code
   # under test, and tracing them (trace-cmp in the checksum loops) took
   # about a tenth of fuzz_tcp's time.
-  add_library(moat_fuzz_support OBJECT ${CMAKE_CURRENT_LIST_DIR}/fz.c)
+  add_library(moat_fuzz_support OBJECT ${CMAKE_CURRENT_LIST_DIR}/fz.c
+    ${PROJECT_SOURCE_DIR}/app/msg_enc.c)
   target_include_directories(moat_fuzz_support PRIVATE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/core)
   target_compile_definitions(moat_fuzz_support PRIVATE MOAT_LIBFUZZER)

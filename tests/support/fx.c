@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/msg_enc.h"
 #include "core/core_priv.h"
 
 const uint8_t fx_l_mac[6] = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x01};
@@ -764,25 +765,20 @@ void fx_inject_echo(struct fx *f, uint16_t id, uint16_t seq, const void *data, s
 
 int fx_call(struct fx *f, struct moat_msg *req, struct moat_msg *resp)
 {
-    uint32_t space = 0;
-    ck_assert_int_eq(moat_ring_space(&f->ctl, &space), 0);
-    ck_assert_msg(space >= MOAT_MSG_SIZE, "ctl ring full");
-    req->id = f->next_id++;
-    moat_ring_put(&f->ctl, 0, req, MOAT_MSG_SIZE);
-    moat_ring_publish(&f->ctl, MOAT_MSG_SIZE);
+    /* The client's own encoding (app/msg_enc.h), with the waiting replaced
+     * by one poll of the core. */
+    int r = app_req_put(&f->ctl, req, f->next_id++);
+    ck_assert_msg(r == 0, "ctl ring full or broken (%d)", r);
     fx_poll(f);
 
     /* Bounded: the evt ring holds at most ctl_slots messages. */
     for (uint32_t n = 0; n <= f->lay.g.ctl_slots; n++) {
-        uint32_t avail = 0;
-        ck_assert_int_eq(moat_ring_avail(&f->evt, &avail), 0);
-        if (avail < MOAT_MSG_SIZE)
-            break;
         struct moat_msg m;
-        moat_ring_get(&f->evt, 0, &m, MOAT_MSG_SIZE);
-        moat_ring_consume(&f->evt, MOAT_MSG_SIZE);
-        ck_assert_int_eq(moat_msg_check(&m, MOAT_DIR_NET), 0);
-        if (m.type == MOAT_MSG_RESP && m.id == req->id) {
+        r = app_evt_take(&f->evt, &m);
+        if (r == MOAT_E_AGAIN)
+            break;
+        ck_assert_int_eq(r, 0);
+        if (app_resp_answers(&m, req->id)) {
             *resp = m;
             return m.result;
         }

@@ -16,9 +16,12 @@ set_tests_properties(test_no_globals PROPERTIES
 # test_core_min: the smallest core (no TCP, no DHCP client; ports/baremetal
 # builds it as moat_baremetal_min) driven by the unit fixture, which needs
 # nothing but the core. Its source is not named test_*.c so that the glob
-# in tests/CMakeLists.txt does not link it against the full core.
+# in tests/CMakeLists.txt does not link it against the full core. The
+# fixture's message encoding is the client's own pure part (app/msg_enc.c,
+# OS-free), compiled in here.
 add_executable(test_core_min ${CMAKE_CURRENT_LIST_DIR}/min/core_min.c
-  ${PROJECT_SOURCE_DIR}/tests/support/fx.c ${PROJECT_SOURCE_DIR}/tests/support/fx6.c)
+  ${PROJECT_SOURCE_DIR}/tests/support/fx.c ${PROJECT_SOURCE_DIR}/tests/support/fx6.c
+  ${PROJECT_SOURCE_DIR}/app/msg_enc.c)
 target_include_directories(test_core_min PRIVATE ${PROJECT_SOURCE_DIR}/include
   ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(test_core_min PRIVATE MOAT_CORE_TCP=0 MOAT_CORE_DHCP=0)
