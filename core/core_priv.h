@@ -36,6 +36,7 @@
 #include "moat/socket.h"
 #include "boundary.h"
 #include "bytes.h"
+#include "cksum.h"
 #include "core.h"
 #include "ring.h"
 
@@ -309,11 +310,7 @@ static inline void mcore_sock_changed(struct mcore *c, struct msock *s)
 }
 static inline uint64_t mcore_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* ---- cksum.c ---------------------------------------------------------- */
-
-uint32_t cksum_add(uint32_t sum, const void *data, size_t len);
-uint16_t cksum_fold(uint32_t sum);  /* final ones' complement */
-uint32_t cksum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint32_t len);
+/* ---- cksum.c: cksum.h (included above) ------------------------------------ */
 
 /* ---- pkt.c ------------------------------------------------------------ */
 

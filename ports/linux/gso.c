@@ -7,38 +7,16 @@
 
 #include <string.h>
 
-static uint16_t gso_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t gso_rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static void gso_wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-/* Ones' complement sum of @p n bytes (n even), not folded to 16 bits. */
-static uint32_t gso_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += gso_rd16(p + i);
-    return s;
-}
-static uint16_t gso_fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)s;
-}
+#include "core/bytes.h"
+#include "core/cksum.h"
 
 int moat_gso_parse(const uint8_t *f, size_t len, struct moat_gso_seg *sg)
 {
     if (len < 14u + 20u + 20u || f[12] != 0x08 || f[13] != 0x00)
         return 0;
     const uint8_t *ip = f + 14;
-    size_t tot = gso_rd16(ip + 2);
-    if (ip[0] != 0x45 || ip[9] != 6 || (gso_rd16(ip + 6) & 0x3fffu) != 0 ||
+    size_t tot = rd16(ip + 2);
+    if (ip[0] != 0x45 || ip[9] != 6 || (rd16(ip + 6) & 0x3fffu) != 0 ||
         tot < 40u || 14u + tot != len)
         return 0;
     const uint8_t *th = ip + 20;
@@ -50,7 +28,7 @@ int moat_gso_parse(const uint8_t *f, size_t len, struct moat_gso_seg *sg)
         return 0;               /* ACK required; only ACK and PSH allowed */
     sg->hlen = 14u + 20u + thl;
     sg->plen = tot - 20u - thl;
-    sg->seq = gso_rd32(th + 4);
+    sg->seq = rd32(th + 4);
     return 1;
 }
 
@@ -106,13 +84,13 @@ size_t moat_gso_finish(struct moat_gso *g, uint16_t *gso_size)
     if (g->segs > 1) {
         uint8_t *ip = g->frame + 14, *th = ip + 20;
         size_t tot = len - 14u;
-        gso_wr16(ip + 2, (uint32_t)tot);
-        gso_wr16(ip + 10, 0);
-        gso_wr16(ip + 10, (uint16_t)~gso_fold(gso_sum(ip, 20, 0)));
+        wr16(ip + 2, (uint16_t)tot);
+        wr16(ip + 10, 0);
+        wr16(ip + 10, cksum_fold(cksum_add(0, ip, 20)));
         /* CHECKSUM_PARTIAL convention: the field holds the folded
          * pseudo-header sum (not complemented), the device adds the rest. */
-        uint32_t ps = gso_sum(ip + 12, 8, 0) + 6u + (uint32_t)(tot - 20u);
-        gso_wr16(th + 16, gso_fold(ps));
+        uint32_t ps = cksum_add(6u + (uint32_t)(tot - 20u), ip + 12, 8);
+        wr16(th + 16, (uint16_t)~cksum_fold(ps));   /* the sum itself, not its complement */
         *gso_size = g->mss;
     }
     g->len = 0;
@@ -126,7 +104,7 @@ size_t moat_gso_check(const uint8_t *f, size_t len, uint16_t gso_size)
         f[12] != 0x08 || f[13] != 0x00)
         return 0;
     const uint8_t *ip = f + 14;
-    if (ip[0] != 0x45 || ip[9] != 6 || 14u + gso_rd16(ip + 2) != len)
+    if (ip[0] != 0x45 || ip[9] != 6 || 14u + rd16(ip + 2) != len)
         return 0;
     size_t thl = (size_t)(ip[20 + 12] >> 4) * 4u;
     if (thl < 20u || 14u + 20u + thl >= len)

@@ -55,6 +55,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "gso.h"
 #include "linux_link.h"
 
@@ -185,7 +186,6 @@ int moat_tap_open_opts(const char *ifname, int offload, int *fd_out)
     return 0;
 }
 
-static uint16_t tap_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
 /*
  * Judge the virtio-net header @p vh the kernel put in front of the
@@ -217,22 +217,22 @@ static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, s
      * GSO) of an IPv6 datagram whose fixed header names TCP or UDP
      * directly (no extension headers; the kernel sends UDP over IPv6 to
      * the device this way). */
-    if (len >= 14u + 40u && tap_rd16(f + 12) == 0x86ddu && gso == VIRTIO_NET_HDR_GSO_NONE) {
+    if (len >= 14u + 40u && rd16(f + 12) == 0x86ddu && gso == VIRTIO_NET_HDR_GSO_NONE) {
         const uint8_t *ip6 = f + 14;
-        size_t plen = tap_rd16(ip6 + 4);
+        size_t plen = rd16(ip6 + 4);
         unsigned want = ip6[6] == 6 ? 16u : ip6[6] == 17 ? 6u : 0u;
         if ((ip6[0] >> 4) != 6 || 14u + 40u + plen > len || want == 0 ||
             vh->csum_start != 14u + 40u || vh->csum_offset != want || want + 2u > plen)
             return MOAT_LINK_RX_BAD;
         return MOAT_LINK_RX_CSUM_OK;
     }
-    if (len < 14u + 20u || tap_rd16(f + 12) != 0x0800u)
+    if (len < 14u + 20u || rd16(f + 12) != 0x0800u)
         return MOAT_LINK_RX_BAD;
     const uint8_t *ip = f + 14;
     size_t hl = (size_t)(ip[0] & 0x0fu) * 4u;
-    size_t tot = tap_rd16(ip + 2);
+    size_t tot = rd16(ip + 2);
     if ((ip[0] >> 4) != 4 || hl < 20u || tot < hl || 14u + tot > len ||
-        (tap_rd16(ip + 6) & 0x3fffu) != 0)
+        (rd16(ip + 6) & 0x3fffu) != 0)
         return MOAT_LINK_RX_BAD;
     unsigned want = ip[9] == 6 ? 16u : ip[9] == 17 ? 6u : 0u;
     if (want == 0 || vh->csum_start != 14u + hl || vh->csum_offset != want ||
