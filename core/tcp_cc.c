@@ -172,14 +172,8 @@ void tcp_sack_output(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     uint32_t end;
-    if (t->flags & TF_FIN_Q) {
-        end = t->fin_seq;
-    } else {
-        uint32_t avail = 0;
-        if (moat_ring_avail(&s->tx, &avail) != 0)
-            return;
-        end = t->snd_data + avail;
-    }
+    if (tcp_data_end(c, s, &end) != 0)
+        return;
     for (unsigned guard = 0; guard < 1024; guard++) {
         if (tcp_pipe(t) >= t->cwnd)
             break;
@@ -382,14 +376,9 @@ void tcp_cc_dupack(struct mcore *c, struct msock *s)
     /* RFC 5827 early retransmit: with fewer than four segments in flight
      * and nothing new to send, three duplicates can never come. */
     unsigned thresh = TCP_DUPTHRESH;
-    uint32_t end = t->snd_max;
-    if (!(t->flags & TF_FIN_Q)) {
-        uint32_t avail = 0;
-        if (moat_ring_avail(&s->tx, &avail) == 0)
-            end = t->snd_data + avail;
-    } else {
-        end = t->fin_seq;
-    }
+    uint32_t end;
+    if (tcp_data_end(c, s, &end) != 0)
+        end = t->snd_max;       /* the ring lies: no new data to count on */
     uint32_t wedge = t->snd_una + t->snd_wnd;
     uint32_t smss = t->mss - ((t->flags & TF_TS) ? 12u : 0u);
     int can_send = TCP_SEQ_LT(t->snd_max, end) && TCP_SEQ_GT(wedge, t->snd_max) &&

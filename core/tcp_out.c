@@ -353,8 +353,7 @@ void tcp_send_challenge_ack(struct mcore *c, struct msock *s)
     tcp_send_seg(c, s, t->snd_max, 0, 0);
 }
 
-/* End of the data the application has given us (and FIN position). */
-static int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end)
+int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     if (t->flags & TF_FIN_Q) {

@@ -476,6 +476,11 @@ void tcp_tw_restart(struct mcore *c, struct tcp_tw *w);
 int tcp_parse(struct mcore *c, const struct ip4_rx *rx, struct tcp_seg *sg);
 
 /* ---- tcp_out.c ---------------------------------------------------------- */
+/* End of the data the application has given us: the FIN's sequence
+ * number once it is queued, else snd_data plus what the send ring holds.
+ * MOAT_E_PEER (counted as a BOUNDARY drop) if the ring's indices are
+ * impossible (a hostile application). The one place this is computed. */
+int tcp_data_end(struct mcore *c, struct msock *s, uint32_t *end);
 
 /* Send whatever is due on @p s: data, FIN, ACK. */
 void tcp_output(struct mcore *c, struct msock *s);

@@ -138,14 +138,8 @@ static void tcp_on_persist(struct mcore *c, struct msock *s)
     if (t->state < TCPS_ESTABLISHED || t->state == TCPS_CLOSING || t->state == TCPS_FIN_WAIT_2)
         return;
     uint32_t end;
-    if (t->flags & TF_FIN_Q) {
-        end = t->fin_seq;
-    } else {
-        uint32_t avail = 0;
-        if (moat_ring_avail(&s->tx, &avail) != 0)
-            return;
-        end = t->snd_data + avail;
-    }
+    if (tcp_data_end(c, s, &end) != 0)
+        return;
     if (t->snd_wnd == 0) {
         if (t->snd_una == t->snd_max && !TCP_SEQ_LT(t->snd_nxt, end))
             return;     /* nothing to probe with */
