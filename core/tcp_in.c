@@ -34,21 +34,7 @@ static void tcp_synsent_input(struct mcore *c, struct msock *s, const struct tcp
     t->irs = sg->seq;
     t->rcv_nxt = sg->seq + 1u;
     t->last_ack_sent = t->rcv_nxt;
-    t->mss = tcp_clamp_mss(sg->mss, t->adv_mss);
-    t->rcv_mss = t->mss;
-    if (sg->ws != TCP_WS_NONE) {
-        t->flags |= TF_WS;
-        t->snd_wscale = sg->ws;
-    } else {
-        t->rcv_wscale = 0;
-    }
-    if (sg->sack_ok)
-        t->flags |= TF_SACK;
-    if (sg->ts_ok) {
-        t->flags |= TF_TS;
-        t->ts_recent = sg->tsval;
-        t->ts_recent_t = c->now;
-    }
+    tcp_syn_opts_apply(c, t, sg->mss, sg->ws, sg->sack_ok, sg->ts_ok, sg->tsval);
     tcp_ecn_synack_in(c, t, sg);
     t->snd_wnd = sg->wnd;
     t->max_sndwnd = sg->wnd;
@@ -176,6 +162,26 @@ static void tcp_rst_in(struct mcore *c, struct msock *s)
     default:
         tcp_drop(c, s, 0);
         break;
+    }
+}
+
+void tcp_syn_opts_apply(struct mcore *c, struct tcp_cb *t, uint16_t mss, uint8_t ws,
+                        bool sack_ok, bool ts_ok, uint32_t tsval)
+{
+    t->mss = tcp_clamp_mss(mss, t->adv_mss);
+    t->rcv_mss = t->mss;
+    if (ws != TCP_WS_NONE) {
+        t->flags |= TF_WS;
+        t->snd_wscale = ws;
+    } else {
+        t->rcv_wscale = 0;      /* RFC 7323 2.2: both sides scale or neither */
+    }
+    if (sack_ok)
+        t->flags |= TF_SACK;
+    if (ts_ok) {
+        t->flags |= TF_TS;
+        t->ts_recent = tsval;
+        t->ts_recent_t = c->now;
     }
 }
 

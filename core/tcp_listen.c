@@ -235,20 +235,10 @@ static struct msock *tcp_child_new(struct mcore *c, struct msock *l, const struc
     t->last_ack_sent = t->rcv_nxt;
     struct tcp_ips ips = tcp_ips_sock(ch);
     t->adv_mss = tcp_route_mss(c, &ips);
-    t->mss = tcp_clamp_mss(p->mss, t->adv_mss);
-    t->rcv_mss = t->mss;
-    if (p->ws != TCP_WS_NONE) {
-        t->flags |= TF_WS;
-        t->snd_wscale = p->ws;
-        t->rcv_wscale = tcp_pick_wscale(c->env.layout.g.sock_rx_bytes);
-    }
-    if (p->sack_ok)
-        t->flags |= TF_SACK;
-    if (p->ts_ok) {
-        t->flags |= TF_TS;
-        t->ts_recent = p->ts_recent;
-        t->ts_recent_t = c->now;
-    }
+    /* Our scale as announced in the SYN-ACK; dropped again if the peer
+     * sent none. */
+    t->rcv_wscale = tcp_pick_wscale(c->env.layout.g.sock_rx_bytes);
+    tcp_syn_opts_apply(c, t, p->mss, p->ws, p->sack_ok, p->ts_ok, p->ts_recent);
     t->ts_off = p->ts_off;
     t->snd_wnd = p->wnd;    /* a SYN's window is never scaled */
     t->max_sndwnd = p->wnd;

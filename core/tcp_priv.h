@@ -659,6 +659,11 @@ void tcp_accept_enqueue(struct mcore *c, struct msock *ch);
 /* tcp_in.c: RFC 9293 3.10.7 for a segment of connection @p s in any state
  * but LISTEN (tcp_listen.c hands a new child's segment on here). */
 void tcp_process(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
+/* tcp_in.c: a SYN's options (its MSS against our adv_mss, window scale,
+ * SACK permitted, timestamps with @p tsval) into a new connection, active
+ * or passive alike. */
+void tcp_syn_opts_apply(struct mcore *c, struct tcp_cb *t, uint16_t mss, uint8_t ws,
+                        bool sack_ok, bool ts_ok, uint32_t tsval);
 /* tcp_rcv.c: the segment's text and FIN (3.10.7.4 seventh and eighth). */
 void tcp_rcv_data(struct mcore *c, struct msock *s, const struct tcp_seg *sg);
 
