@@ -85,10 +85,7 @@ static void tcp_sack_insert(struct tcp_cb *t, uint32_t l, uint32_t r)
             }
             out[j++] = e;
         } else {
-            if (TCP_SEQ_LT(e.l, l))
-                l = e.l;
-            if (TCP_SEQ_GT(e.r, r))
-                r = e.r;
+            tcp_range_widen(&l, &r, &e);
         }
     }
     if (!placed)

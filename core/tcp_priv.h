@@ -136,6 +136,21 @@ enum {
 
 struct tcp_range { uint32_t l, r; };     /* [l, r) in sequence space */
 
+/* The merge rule of both range lists (the SACK scoreboard, tcp_cc.c, and
+ * the out-of-order list, tcp_rcv.c): [l, r) and @p e are apart unless
+ * they overlap or touch; touching ranges widen [l, r) to cover both. */
+static inline int tcp_range_apart(const struct tcp_range *e, uint32_t l, uint32_t r)
+{
+    return TCP_SEQ_LT(e->r, l) || TCP_SEQ_GT(e->l, r);
+}
+static inline void tcp_range_widen(uint32_t *l, uint32_t *r, const struct tcp_range *e)
+{
+    if (TCP_SEQ_LT(e->l, *l))
+        *l = e->l;
+    if (TCP_SEQ_GT(e->r, *r))
+        *r = e->r;
+}
+
 struct tcp_cb {
     uint8_t state;
     uint8_t snd_wscale, rcv_wscale;

@@ -37,11 +37,6 @@ static void tcp_ooo_cut(struct mcore *c, struct tcp_cb *t, uint32_t seq)
     tcp_ooo_sum(c, t);
 }
 
-static int tcp_ooo_apart(const struct tcp_range *e, uint32_t l, uint32_t r)
-{
-    return TCP_SEQ_LT(e->r, l) || TCP_SEQ_GT(e->l, r);
-}
-
 /* Record [l, r) as received out of order; it becomes the most recent
  * block (the others keep their recency order, RFC 2018 4). Ranges past
  * the TCB's own array live in a pool chunk (tcp_ooo_grow). Returns 0, or
@@ -50,7 +45,7 @@ static int tcp_ooo_add(struct mcore *c, struct tcp_cb *t, uint32_t l, uint32_t r
 {
     unsigned j = 0;
     for (unsigned i = 0; i < t->n_ooo; i++)
-        j += tcp_ooo_apart(tcp_ooo_at(c, t, i), l, r) ? 1u : 0u;
+        j += tcp_range_apart(tcp_ooo_at(c, t, i), l, r) ? 1u : 0u;
     if (tcp_ooo_grow(c, t, j + 1u > t->n_ooo ? j + 1u : t->n_ooo) != 0)
         return -1;
     /* Merge the ranges [l, r) touches into it, keep the others in order
@@ -58,14 +53,10 @@ static int tcp_ooo_add(struct mcore *c, struct tcp_cb *t, uint32_t l, uint32_t r
     j = 0;
     for (unsigned i = 0; i < t->n_ooo; i++) {
         struct tcp_range e = *tcp_ooo_at(c, t, i);
-        if (tcp_ooo_apart(&e, l, r)) {
+        if (tcp_range_apart(&e, l, r))
             *tcp_ooo_at(c, t, j++) = e;
-        } else {
-            if (TCP_SEQ_LT(e.l, l))
-                l = e.l;
-            if (TCP_SEQ_GT(e.r, r))
-                r = e.r;
-        }
+        else
+            tcp_range_widen(&l, &r, &e);
     }
     for (unsigned k = j; k > 0; k--)
         *tcp_ooo_at(c, t, k) = *tcp_ooo_at(c, t, k - 1u);
