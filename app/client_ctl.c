@@ -239,6 +239,25 @@ int moat_sock_abort(struct moat_stack *st, moat_sock_t h)
     return cl_release(st, h, MOAT_MSG_ABORT);
 }
 
+/* The options the net domain keeps (set and read with a request); the
+ * others live in the client (blocking mode, timeouts) or are get-only. */
+static bool cl_opt_in_net(int opt)
+{
+    switch (opt) {
+    case MOAT_OPT_NODELAY:
+    case MOAT_OPT_KEEPALIVE:
+    case MOAT_OPT_REUSEADDR:
+    case MOAT_OPT_RCVBUF:
+    case MOAT_OPT_SNDBUF:
+    case MOAT_OPT_LINGER_MS:
+    case MOAT_OPT_BROADCAST:
+    case MOAT_OPT_TCP_CONG:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t value)
 {
     struct moat_msg req, resp;
@@ -264,17 +283,10 @@ int moat_sock_setopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t valu
         return 0;
     case MOAT_OPT_ERROR:
         return MOAT_E_NOTSUP;   /* get only */
-    case MOAT_OPT_NODELAY:
-    case MOAT_OPT_KEEPALIVE:
-    case MOAT_OPT_REUSEADDR:
-    case MOAT_OPT_RCVBUF:
-    case MOAT_OPT_SNDBUF:
-    case MOAT_OPT_LINGER_MS:
-    case MOAT_OPT_BROADCAST:
-    case MOAT_OPT_TCP_CONG:
-        break;
     default:
-        return MOAT_E_NOTSUP;
+        if (!cl_opt_in_net(opt))
+            return MOAT_E_NOTSUP;
+        break;
     }
     if (opt == MOAT_OPT_SNDBUF && value <= 0)
         return MOAT_E_RANGE;
@@ -315,15 +327,6 @@ int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *val
     case MOAT_OPT_SNDTIMEO_MS:
         *value = s->sndtimeo_ms;
         return 0;
-    case MOAT_OPT_NODELAY:
-    case MOAT_OPT_KEEPALIVE:
-    case MOAT_OPT_REUSEADDR:
-    case MOAT_OPT_RCVBUF:
-    case MOAT_OPT_SNDBUF:
-    case MOAT_OPT_LINGER_MS:
-    case MOAT_OPT_BROADCAST:
-    case MOAT_OPT_TCP_CONG:
-        break;
     case MOAT_OPT_ERROR:
         /* The net domain writes the error word before it sets MOAT_SS_ERR
          * (sock_error) and sets ERR whenever there is an error: without
@@ -336,7 +339,9 @@ int moat_sock_getopt(struct moat_stack *st, moat_sock_t h, int opt, int64_t *val
         }
         break;
     default:
-        return MOAT_E_NOTSUP;
+        if (!cl_opt_in_net(opt))
+            return MOAT_E_NOTSUP;
+        break;
     }
     app_req_init(&req, MOAT_MSG_GETOPT, h);
     req.body.opt.opt = (uint32_t)opt;

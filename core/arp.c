@@ -36,7 +36,7 @@ static void arp_send(struct mcore *c, unsigned ifx, uint16_t op, const uint8_t *
 
     if (eth_tx_acquire(c, ifx, &f, &cap) != 0)
         return;
-    eth_emit(f, eth_dst, ifp->mac, ETH_TYPE_ARP);
+    hdr_eth_emit(f, eth_dst, ifp->mac, ETH_TYPE_ARP);
     uint8_t *a = f + MCORE_ETH_HLEN;
     wr16(a, 1);             /* hardware: Ethernet */
     wr16(a + 2, ETH_TYPE_IP4);

@@ -38,6 +38,7 @@
 #include "bytes.h"
 #include "cksum.h"
 #include "core.h"
+#include "hdr.h"
 #include "ring.h"
 
 /* ---- limits ---------------------------------------------------------- */
@@ -331,7 +332,6 @@ bool pkt_queue_push(struct mcore *c, struct pkt **head, struct pkt **tail, uint8
 #define ETH_TYPE_ARP 0x0806u
 #define ETH_TYPE_IP6 0x86ddu
 /* Write an Ethernet header at @p f. */
-void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
 extern const uint8_t eth_bcast[6];
 /* A transmit buffer of interface @p ifx's link (counts LINK_TX_FULL). */
 int eth_tx_acquire(struct mcore *c, unsigned ifx, uint8_t **buf, size_t *cap);

@@ -10,13 +10,6 @@ const uint8_t eth_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 #define ETH_MIN_FRAME 60u   /* without FCS */
 
-void eth_emit(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, src, 6);
-    wr16(f + 12, type);
-}
-
 /* Does the 33:33:xx:xx:xx:xx destination of @p f map a group interface
  * @p ifx listens to (all-nodes, its solicited-node groups)? */
 static bool eth_ip6_group_ok(const struct mcore *c, unsigned ifx, const uint8_t *f)
@@ -57,7 +50,8 @@ void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *f, size_t l
     /* Only the checksum flag means anything past this point; it is read
      * by ip4_input for this frame alone. */
     c->in_flags = flags & MOAT_LINK_RX_CSUM_OK;
-    if (ifx >= c->n_ifs || len < MCORE_ETH_HLEN) {
+    struct hdr_eth e;
+    if (ifx >= c->n_ifs || hdr_eth_parse(f, len, &e) != HDR_OK) {
         MCORE_DROP(c, ETH_SHORT);
         return;
     }
@@ -72,7 +66,7 @@ void mcore_input_flags(struct mcore *c, unsigned ifx, const uint8_t *f, size_t l
         MCORE_DROP(c, ETH_NOT_US);
         return;
     }
-    switch (rd16(f + 12)) {
+    switch (e.type) {
     case ETH_TYPE_IP4:
         ip4_input(c, ifx, f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN);
         break;

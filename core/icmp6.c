@@ -30,7 +30,7 @@ int icmp6_send(struct mcore *c, unsigned ifx, const uint8_t src[16], const uint8
         if (eth_tx_acquire(c, ifx, &fr, &cap) != 0)
             return MOAT_E_NOBUFS;
         ip6_mcast_mac(dst, mac);
-        eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
+        hdr_eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
         uint8_t *h = fr + MCORE_ETH_HLEN;
         ip6_header(h, 0, len, IP6_PROTO_ICMP6, 255, s, dst);
         uint8_t *m = h + MCORE_IP6_HLEN;

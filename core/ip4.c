@@ -8,9 +8,9 @@
  */
 #include "core_priv.h"
 
-#define IP_MF      0x2000u
-#define IP_DF      0x4000u
-#define IP_OFFMASK 0x1fffu
+#define IP_MF      HDR_IP4_MF
+#define IP_DF      HDR_IP4_DF
+#define IP_OFFMASK HDR_IP4_OFFMASK
 
 bool ip4_is_ours(const struct mcore *c, uint32_t ip)
 {
@@ -69,12 +69,16 @@ static bool bad_source(const struct mcore *c, uint32_t src)
 void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
 {
     struct ip4_rx rx;
+    struct hdr_ip4 ip;
 
-    if (len < MCORE_IP_HLEN) {
+    /* The total length comes from the header; the frame may be padded
+     * (Ethernet minimum) or, if shorter, truncated: drop that. */
+    int err = hdr_ip4_parse(p, len, 0, &ip);
+    if (err == HDR_E_SHORT) {
         MCORE_DROP(c, IP_SHORT);
         return;
     }
-    if ((p[0] >> 4) != 4) {
+    if (err == HDR_E_VERSION) {
         MCORE_DROP(c, IP_VERSION);
         return;
     }
@@ -84,24 +88,17 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
         MCORE_DROP(c, IP_NOT_US);
         return;
     }
-    size_t hl = (size_t)(p[0] & 0x0f) * 4;
-    if (hl < MCORE_IP_HLEN || hl > len) {
-        MCORE_DROP(c, IP_HDRLEN);
+    if (err != HDR_OK) {
+        if (err == HDR_E_HDRLEN)
+            MCORE_DROP(c, IP_HDRLEN);
+        else if (err == HDR_E_TOTLEN)
+            MCORE_DROP(c, IP_TOTLEN);
+        else
+            MCORE_DROP(c, IP_CHECKSUM);
         return;
     }
-    /* The total length comes from the header; the frame may be padded
-     * (Ethernet minimum) or, if shorter, truncated: drop that. */
-    size_t tot = rd16(p + 2);
-    if (tot < hl || tot > len) {
-        MCORE_DROP(c, IP_TOTLEN);
-        return;
-    }
-    if (cksum_fold(cksum_add(0, p, hl)) != 0) {
-        MCORE_DROP(c, IP_CHECKSUM);
-        return;
-    }
-    rx.src = rd32(p + 12);
-    rx.dst = rd32(p + 16);
+    rx.src = ip.src;
+    rx.dst = ip.dst;
     if (bad_source(c, rx.src)) {
         MCORE_DROP(c, IP_BAD_SRC);
         return;
@@ -115,18 +112,17 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
             return;
         }
     }
-    rx.proto = p[9];
-    rx.ttl = p[8];
-    rx.tos = p[1];
+    rx.proto = ip.proto;
+    rx.ttl = ip.ttl;
+    rx.tos = ip.tos;
     rx.ifx = (uint8_t)ifx;
     rx.was_frag = 0;
     rx.csum_ok = 0;
     rx.dgram = p;
-    rx.hdr_len = hl;
-    rx.tot_len = tot;
+    rx.hdr_len = ip.hlen;
+    rx.tot_len = ip.tot_len;
     rx.pay = c->in_pay;     /* NULL but for mcore_input_split */
-    uint16_t frag = rd16(p + 6);
-    if (frag & (IP_MF | IP_OFFMASK)) {
+    if (hdr_ip4_is_frag(&ip)) {
         if (rx.pay) {   /* mcore_split_hlen rules it out; never past here */
             MCORE_DROP(c, LINK_RX_BAD);
             return;
@@ -140,24 +136,28 @@ void ip4_input(struct mcore *c, unsigned ifx, const uint8_t *p, size_t len)
 
 size_t mcore_split_hlen(const uint8_t *f, size_t avail, size_t len, uint32_t flags)
 {
+    struct hdr_eth e;
+    struct hdr_ip4 ip;
+    struct hdr_tcp th;
+
     /* The checksum must be the link's word: with it the core never needs
      * the payload to decide (see mcore_input_split). */
     if (flags != MOAT_LINK_RX_CSUM_OK || avail > len || avail < MCORE_ETH_HLEN + MCORE_IP_HLEN)
         return 0;
-    const uint8_t *p = f + MCORE_ETH_HLEN;
-    if (rd16(f + 12) != ETH_TYPE_IP4 || (p[0] >> 4) != 4 || p[9] != IP_PROTO_TCP)
-        return 0;
-    size_t hl = (size_t)(p[0] & 0x0f) * 4;
-    if (hl < MCORE_IP_HLEN || (rd16(p + 6) & (IP_MF | IP_OFFMASK)) != 0)
+    /* Only the fixed IPv4 header is read (no checksum): it lies in avail.
+     * Its lengths are checked against the whole frame, len. */
+    if (hdr_eth_parse(f, avail, &e) != HDR_OK || e.type != ETH_TYPE_IP4 ||
+        hdr_ip4_parse(f + MCORE_ETH_HLEN, len - MCORE_ETH_HLEN, HDR_IP4_NO_CSUM, &ip) != HDR_OK ||
+        ip.proto != IP_PROTO_TCP || hdr_ip4_is_frag(&ip))
         return 0;
     /* Exactly the frame: no Ethernet padding after the datagram. */
-    if ((size_t)rd16(p + 2) != len - MCORE_ETH_HLEN)
+    if ((size_t)ip.tot_len != len - MCORE_ETH_HLEN)
         return 0;
-    size_t t = MCORE_ETH_HLEN + hl;    /* the TCP header */
-    if (t + 20u > avail)
+    size_t t = MCORE_ETH_HLEN + ip.hlen;    /* the TCP header, all of it in avail */
+    if (t > avail || hdr_tcp_parse(f + t, avail - t, &th) != HDR_OK)
         return 0;
-    size_t h = t + (size_t)(f[t + 12] >> 4) * 4u;
-    if (h < t + 20u || h > avail || h >= len)
+    size_t h = t + th.hlen;
+    if (h >= len)
         return 0;
     return h;
 }
@@ -238,17 +238,10 @@ int ip4_route(struct mcore *c, uint32_t dst, unsigned *ifx, uint32_t *src,
 static void ip4_header(struct mcore *c, uint8_t *h, size_t tot, uint16_t id,
                        uint16_t frag, uint8_t proto, uint32_t src, uint32_t dst, uint8_t tos)
 {
-    h[0] = 0x45;
-    h[1] = tos;
-    wr16(h + 2, (uint16_t)tot);
-    wr16(h + 4, id);
-    wr16(h + 6, frag);
-    h[8] = c->cfg.ip_ttl;
-    h[9] = proto;
-    wr16(h + 10, 0);
-    wr32(h + 12, src);
-    wr32(h + 16, dst);
-    wr16(h + 10, cksum_fold(cksum_add(0, h, MCORE_IP_HLEN)));
+    const struct hdr_ip4 ip = {.hlen = MCORE_IP_HLEN, .tos = tos, .ttl = c->cfg.ip_ttl,
+                                .proto = proto, .tot_len = (uint16_t)tot, .id = id,
+                                .frag = frag, .src = src, .dst = dst};
+    hdr_ip4_emit(&ip, h);
 }
 
 int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
@@ -278,7 +271,7 @@ int ip4_tx_begin(struct mcore *c, struct ip4_tx *tx, uint32_t src, uint32_t dst,
         eth_tx_acquire(c, tx->ifx, &tx->frame, &cap) == 0) {
         /* Fast path: build the frame in place in the link's buffer. */
         tx->direct = 1;
-        eth_emit(tx->frame, mac, ifp->mac, ETH_TYPE_IP4);
+        hdr_eth_emit(tx->frame, mac, ifp->mac, ETH_TYPE_IP4);
         tx->l4 = tx->frame + MCORE_ETH_HLEN + MCORE_IP_HLEN;
         tx->l4_cap = ifp->mtu - MCORE_IP_HLEN;
         return 0;
@@ -307,7 +300,7 @@ int ip4_tx_begin_bcast(struct mcore *c, struct ip4_tx *tx, unsigned ifx, uint32_
     tx->ifx = ifx;
     tx->tos = 0;
     tx->direct = 1;
-    eth_emit(tx->frame, eth_bcast, ifp->mac, ETH_TYPE_IP4);
+    hdr_eth_emit(tx->frame, eth_bcast, ifp->mac, ETH_TYPE_IP4);
     tx->l4 = tx->frame + MCORE_ETH_HLEN + MCORE_IP_HLEN;
     tx->l4_cap = ifp->mtu - MCORE_IP_HLEN;
     return 0;
@@ -348,7 +341,7 @@ static int ip4_emit(struct mcore *c, unsigned ifx, uint32_t nexthop, const uint8
     if (arp_lookup(c, ifx, nexthop, mac)) {
         if (eth_tx_acquire(c, ifx, &f, &cap) != 0)
             return MOAT_E_NOBUFS;
-        eth_emit(f, mac, c->ifs[ifx].mac, ETH_TYPE_IP4);
+        hdr_eth_emit(f, mac, c->ifs[ifx].mac, ETH_TYPE_IP4);
         memcpy(f + MCORE_ETH_HLEN, h, hl);
         memcpy(f + MCORE_ETH_HLEN + hl, data, dlen);
         return eth_tx_commit(c, ifx, MCORE_ETH_HLEN + hl + dlen);
@@ -393,10 +386,7 @@ int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
         uint16_t f = (uint16_t)((off / 8) & IP_OFFMASK);
         if (off + n < plen || (frag0 & IP_MF))
             f |= IP_MF;
-        wr16(h + 2, (uint16_t)(hl + n));
-        wr16(h + 6, f);
-        wr16(h + 10, 0);
-        wr16(h + 10, cksum_fold(cksum_add(0, h, hl)));
+        hdr_ip4_refit(h, (uint16_t)(hl + n), f);
         int e = ip4_emit(c, ifx, nexthop, h, hl, dg + hl + off, n);
         if (e && !err)
             err = e;

@@ -590,7 +590,7 @@ int ip6_tx_begin(struct mcore *c, struct ip6_tx *tx, const uint8_t src[16],
         eth_tx_acquire(c, tx->ifx, &tx->frame, &cap) == 0) {
         /* Fast path: build the frame in place in the link's buffer. */
         tx->direct = 1;
-        eth_emit(tx->frame, mac, c->ifs[tx->ifx].mac, ETH_TYPE_IP6);
+        hdr_eth_emit(tx->frame, mac, c->ifs[tx->ifx].mac, ETH_TYPE_IP6);
         tx->l4 = tx->frame + MCORE_ETH_HLEN + MCORE_IP6_HLEN;
         tx->l4_cap = tx->mtu - MCORE_IP6_HLEN;
         return 0;
@@ -639,7 +639,7 @@ static int ip6_emit(struct mcore *c, unsigned ifx, const uint8_t nexthop[16], co
     if (nd_lookup(c, ifx, nexthop, mac)) {
         if (eth_tx_acquire(c, ifx, &fr, &cap) != 0)
             return MOAT_E_NOBUFS;
-        eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
+        hdr_eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
         memcpy(fr + MCORE_ETH_HLEN, h, hl);
         memcpy(fr + MCORE_ETH_HLEN + hl, d, dl);
         return eth_tx_commit(c, ifx, MCORE_ETH_HLEN + hl + dl);

@@ -69,7 +69,7 @@ static void send_mld_report(struct mcore *c, unsigned ifx)
     if (eth_tx_acquire(c, ifx, &fr, &cap) != 0)
         return;
     ip6_mcast_mac(mld2_routers, mac);
-    eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
+    hdr_eth_emit(fr, mac, c->ifs[ifx].mac, ETH_TYPE_IP6);
     uint8_t *h = fr + MCORE_ETH_HLEN;
     memset(h + MCORE_IP6_HLEN, 0, plen);
     ip6_header(h, 0, plen, IP6_PROTO_HOPOPTS, 1, src, mld2_routers);

@@ -12,62 +12,15 @@
  */
 #include "tcp_priv.h"
 
-/* Option kinds. */
-#define TCPOPT_EOL       0u
-#define TCPOPT_NOP       1u
-#define TCPOPT_MSS       2u
-#define TCPOPT_WS        3u
-#define TCPOPT_SACK_PERM 4u
-#define TCPOPT_SACK      5u
-#define TCPOPT_TS        8u
-
-static unsigned tcp_put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-    o[0] = TCPOPT_NOP;
-    o[1] = TCPOPT_NOP;
-    o[2] = TCPOPT_TS;
-    o[3] = 10;
-    wr32(o + 4, tsval);
-    wr32(o + 8, tsecr);
-    return 12;
-}
-
 /* SYN options: MSS, SACK-permitted, timestamps, window scale (RFC 7323
- * 2.2: only on SYNs). Laid out on 4-byte boundaries. */
+ * 2.2: only on SYNs), laid out by hdr_tcp_opts_emit. */
 static unsigned tcp_put_syn_opts(uint8_t *o, uint16_t mss, int sack, int ts,
                                  uint32_t tsval, uint32_t tsecr, int ws, uint8_t shift)
 {
-    unsigned n = 0;
-    o[n++] = TCPOPT_MSS;
-    o[n++] = 4;
-    wr16(o + n, mss);
-    n += 2;
-    if (ts) {
-        if (sack) {
-            o[n++] = TCPOPT_SACK_PERM;
-            o[n++] = 2;
-        } else {
-            o[n++] = TCPOPT_NOP;
-            o[n++] = TCPOPT_NOP;
-        }
-        o[n++] = TCPOPT_TS;
-        o[n++] = 10;
-        wr32(o + n, tsval);
-        wr32(o + n + 4, tsecr);
-        n += 8;
-    } else if (sack) {
-        o[n++] = TCPOPT_NOP;
-        o[n++] = TCPOPT_NOP;
-        o[n++] = TCPOPT_SACK_PERM;
-        o[n++] = 2;
-    }
-    if (ws) {
-        o[n++] = TCPOPT_NOP;
-        o[n++] = TCPOPT_WS;
-        o[n++] = 3;
-        o[n++] = shift;
-    }
-    return n;
+    const struct hdr_tcp_opts w = {.has_mss = 1, .mss = mss, .sack_ok = sack != 0,
+                                    .ts_ok = ts != 0, .tsval = tsval, .tsecr = tsecr,
+                                    .has_ws = ws != 0, .ws = shift};
+    return hdr_tcp_opts_emit(&w, o);
 }
 
 /* SACK blocks the next segment of @p t carries: a pending D-SACK block
@@ -93,33 +46,32 @@ unsigned tcp_opt_len(const struct tcp_cb *t)
 
 static unsigned tcp_put_opts(struct mcore *c, struct tcp_cb *t, uint8_t *o)
 {
-    unsigned n = 0;
-    if (t->flags & TF_TS)
-        n += tcp_put_ts(o, tcp_ts_now(c, t), t->ts_recent);
+    struct hdr_tcp_opts w = {0};
+    if (t->flags & TF_TS) {
+        w.ts_ok = 1;
+        w.tsval = tcp_ts_now(c, t);
+        w.tsecr = t->ts_recent;
+    }
     unsigned k = tcp_sack_blocks(t);
     if (k > 0) {
         /* RFC 2883 4: a D-SACK block first, reported once; then (RFC 2018
          * 4) the block of the most recent arrival, then the others most
-         * recent first. */
-        o[n++] = TCPOPT_NOP;
-        o[n++] = TCPOPT_NOP;
-        o[n++] = TCPOPT_SACK;
-        o[n++] = (uint8_t)(2u + 8u * k);
+         * recent first. tcp_sack_blocks counted only what fits. */
         unsigned i = 0;
         if (t->rflags & RF_DSACK) {
-            wr32(o + n, t->dsack_l);
-            wr32(o + n + 4, t->dsack_r);
-            n += 8;
+            w.sack[w.n_sack].l = t->dsack_l;
+            w.sack[w.n_sack].r = t->dsack_r;
+            w.n_sack++;
             t->rflags &= (uint16_t)~RF_DSACK;
             k--;
         }
         for (; i < k; i++) {
-            wr32(o + n, t->ooo[i].l);
-            wr32(o + n + 4, t->ooo[i].r);
-            n += 8;
+            w.sack[w.n_sack].l = t->ooo[i].l;
+            w.sack[w.n_sack].r = t->ooo[i].r;
+            w.n_sack++;
         }
     }
-    return n;
+    return hdr_tcp_opts_emit(&w, o);
 }
 
 /* A segment being built, over IPv4 or IPv6 (issue 9). */
@@ -175,15 +127,9 @@ static void tcp_finish(struct mcore *c, struct tcp_tx *tx, size_t l4len, uint8_t
 static void tcp_put_hdr(uint8_t *h, uint16_t sport, uint16_t dport, uint32_t seq,
                         uint32_t ack, unsigned hlen, uint8_t flags, uint16_t wnd)
 {
-    wr16(h, sport);
-    wr16(h + 2, dport);
-    wr32(h + 4, seq);
-    wr32(h + 8, ack);
-    h[12] = (uint8_t)((hlen / 4u) << 4);
-    h[13] = flags;
-    wr16(h + 14, wnd);
-    wr16(h + 16, 0);
-    wr16(h + 18, 0);
+    const struct hdr_tcp w = {.sport = sport, .dport = dport, .seq = seq, .ack = ack,
+                               .hlen = (uint8_t)hlen, .flags = flags, .wnd = wnd};
+    hdr_tcp_emit(&w, h);
 }
 
 int tcp_send_raw(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,

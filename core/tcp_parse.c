@@ -67,77 +67,45 @@ int tcp6_parse(struct mcore *c, const struct ip6_rx *rx, struct tcp_seg *sg)
 
 static int tcp_parse_l4(const uint8_t *h, size_t len, struct tcp_seg *sg)
 {
+    struct hdr_tcp w;
+    struct hdr_tcp_opts o;
+
     memset(sg, 0, sizeof(*sg));
-    if (len < TCP_HLEN)
+    if (hdr_tcp_parse(h, len, &w) != HDR_OK)
         return MOAT_E_INVAL;
-    unsigned hlen = (h[12] >> 4) * 4u;
-    if (hlen < TCP_HLEN || hlen > len)
-        return MOAT_E_INVAL;
-    sg->sport = rd16(h);
-    sg->dport = rd16(h + 2);
-    sg->seq = rd32(h + 4);
-    sg->ack = rd32(h + 8);
-    sg->flags = h[13] & 0x3fu;
-    sg->ecn_flags = h[13] & (TCP_ECE | TCP_CWR);   /* RFC 3168 (tcp_ecn.c) */
-    sg->wnd = rd16(h + 14);
-    sg->hlen = (uint8_t)hlen;
-    sg->len = (uint32_t)(len - hlen);
-    sg->data = h + hlen;
+    sg->sport = w.sport;
+    sg->dport = w.dport;
+    sg->seq = w.seq;
+    sg->ack = w.ack;
+    sg->flags = w.flags & 0x3fu;
+    sg->ecn_flags = w.flags & (TCP_ECE | TCP_CWR);   /* RFC 3168 (tcp_ecn.c) */
+    sg->wnd = w.wnd;
+    sg->hlen = w.hlen;
+    sg->len = (uint32_t)(len - w.hlen);
+    sg->data = h + w.hlen;
     sg->ws = TCP_WS_NONE;
     if (sg->sport == 0 || sg->dport == 0)
         return MOAT_E_INVAL;
-    /* Options: a malformed one ends parsing (the rest is ignored), it
-     * never reads past the header. */
-    for (unsigned i = TCP_HLEN; i < hlen;) {
-        uint8_t kind = h[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1u >= hlen)
-            break;
-        unsigned olen = h[i + 1];
-        if (olen < 2 || i + olen > hlen)
-            break;
-        const uint8_t *o = h + i;
-        switch (kind) {
-        case 2:
-            if (olen == 4 && (sg->flags & TCP_SYN))
-                sg->mss = rd16(o + 2);
-            break;
-        case 3:
-            if (olen == 3 && (sg->flags & TCP_SYN))
-                sg->ws = o[2] > TCP_WS_MAX ? (uint8_t)TCP_WS_MAX : o[2]; /* RFC 7323 2.3 */
-            break;
-        case 4:
-            if (olen == 2 && (sg->flags & TCP_SYN))
-                sg->sack_ok = 1;
-            break;
-        case 5:
-            if (olen >= 10 && (olen - 2u) % 8u == 0) {
-                unsigned n = (olen - 2u) / 8u;
-                if (n > 4)
-                    n = 4;
-                for (unsigned k = 0; k < n; k++) {
-                    sg->sack[k].l = rd32(o + 2 + 8 * k);
-                    sg->sack[k].r = rd32(o + 6 + 8 * k);
-                }
-                sg->n_sack = (uint8_t)n;
-            }
-            break;
-        case 8:
-            if (olen == 10) {
-                sg->ts_ok = 1;
-                sg->tsval = rd32(o + 2);
-                sg->tsecr = rd32(o + 6);
-            }
-            break;
-        default:
-            break;
-        }
-        i += olen;
+    /* A malformed option ends the list or is skipped (o.bad): what was
+     * read before it counts. MSS, window scale and SACK-permitted mean
+     * something only on a SYN. */
+    hdr_tcp_opts_parse(h, &w, &o);
+    if (sg->flags & TCP_SYN) {
+        if (o.has_mss)
+            sg->mss = o.mss;
+        if (o.has_ws)
+            sg->ws = o.ws > TCP_WS_MAX ? (uint8_t)TCP_WS_MAX : o.ws;  /* RFC 7323 2.3 */
+        sg->sack_ok = o.sack_ok;
+    }
+    for (unsigned k = 0; k < o.n_sack; k++) {
+        sg->sack[k].l = o.sack[k].l;
+        sg->sack[k].r = o.sack[k].r;
+    }
+    sg->n_sack = o.n_sack;
+    if (o.ts_ok) {
+        sg->ts_ok = 1;
+        sg->tsval = o.tsval;
+        sg->tsecr = o.tsecr;
     }
     return 0;
 }

@@ -138,28 +138,24 @@ static bool udp_demux(struct mcore *c, const struct udp_in *in)
 void udp_input(struct mcore *c, const struct ip4_rx *rx)
 {
     const uint8_t *u = rx->dgram + rx->hdr_len;
-    size_t len = rx->tot_len - rx->hdr_len;
+    struct hdr_udp h;
 
-    if (len < UDP_HLEN) {
+    /* Bytes beyond the UDP length are ignored (RFC 768). */
+    if (hdr_udp_parse(u, rx->tot_len - rx->hdr_len, &h) != HDR_OK) {
         MCORE_DROP(c, UDP_MALFORMED);
         return;
     }
-    size_t ulen = rd16(u + 4);
-    if (ulen < UDP_HLEN || ulen > len) {
-        MCORE_DROP(c, UDP_MALFORMED);
-        return;
-    }
-    /* Bytes beyond the UDP length are ignored (RFC 768). A zero checksum
-     * means "none" over IPv4; csum_ok: the link vouched for it
-     * (MOAT_LINK_RX_CSUM_OK; the field may hold only a partial sum). */
-    if (rd16(u + 6) != 0 && !rx->csum_ok) {
+    size_t ulen = h.len;
+    /* A zero checksum means "none" over IPv4; csum_ok: the link vouched
+     * for it (MOAT_LINK_RX_CSUM_OK; the field may hold only a partial sum). */
+    if (h.csum != 0 && !rx->csum_ok) {
         uint32_t sum = cksum_pseudo(rx->src, rx->dst, IP_PROTO_UDP, (uint32_t)ulen);
         if (cksum_fold(cksum_add(sum, u, ulen)) != 0) {
             MCORE_DROP(c, UDP_MALFORMED);
             return;
         }
     }
-    uint16_t sport = rd16(u), dport = rd16(u + 2);
+    uint16_t sport = h.sport, dport = h.dport;
     const uint8_t *data = u + UDP_HLEN;
     size_t n = ulen - UDP_HLEN;
 
@@ -182,10 +178,9 @@ void udp_input(struct mcore *c, const struct ip4_rx *rx)
 static void udp_fill(struct msock *s, uint8_t *u, uint16_t dport, uint32_t at, uint32_t n,
                      uint32_t pseudo)
 {
-    wr16(u, s->lport);
-    wr16(u + 2, dport);
-    wr16(u + 4, (uint16_t)(UDP_HLEN + n));
-    wr16(u + 6, 0);
+    struct hdr_udp h = {.sport = s->lport, .dport = dport,
+                         .len = (uint16_t)(UDP_HLEN + n), .csum = 0};
+    hdr_udp_emit(&h, u);
     moat_ring_get(&s->tx, at, u + UDP_HLEN, n);
     uint16_t ck = cksum_fold(cksum_add(pseudo, u, UDP_HLEN + n));
     wr16(u + 6, ck == 0 ? 0xffff : ck);
@@ -411,18 +406,15 @@ static void udp6_deliver(struct mcore *c, struct msock *s, const struct ip6_rx *
 void udp6_input(struct mcore *c, const struct ip6_rx *rx)
 {
     const uint8_t *u = rx->l4;
+    struct hdr_udp h;
 
-    if (rx->l4_len < UDP_HLEN) {
+    if (hdr_udp_parse(u, rx->l4_len, &h) != HDR_OK) {
         MCORE_DROP(c, UDP_MALFORMED);
         return;
     }
-    size_t ulen = rd16(u + 4);
-    if (ulen < UDP_HLEN || ulen > rx->l4_len) {
-        MCORE_DROP(c, UDP_MALFORMED);
-        return;
-    }
+    size_t ulen = h.len;
     /* RFC 8200 8.1: a zero checksum is invalid over IPv6. */
-    if (rd16(u + 6) == 0) {
+    if (h.csum == 0) {
         MCORE_DROP(c, UDP_MALFORMED);
         return;
     }
@@ -431,7 +423,7 @@ void udp6_input(struct mcore *c, const struct ip6_rx *rx)
         MCORE_DROP(c, UDP_MALFORMED);
         return;
     }
-    uint16_t sport = rd16(u), dport = rd16(u + 2);
+    uint16_t sport = h.sport, dport = h.dport;
     const uint8_t *data = u + UDP_HLEN;
     size_t n = ulen - UDP_HLEN;
 

@@ -9,26 +9,37 @@
 
 #include "core/bytes.h"
 #include "core/cksum.h"
+#include "core/hdr.h"
+
+/* The Ethernet, IPv4 (no options, unfragmented) and TCP headers of a
+ * whole frame @p f of @p len bytes; the TCP header in @p th. Returns the
+ * headers' length, or 0 if the frame is not such a TCP/IPv4 segment with
+ * a payload. Reads only inside the headers; the IP checksum is not ours
+ * to judge here (the core wrote it, the kernel will check it). */
+static size_t gso_headers(const uint8_t *f, size_t len, struct hdr_tcp *th)
+{
+    struct hdr_eth e;
+    struct hdr_ip4 ip;
+    if (hdr_eth_parse(f, len, &e) != HDR_OK || e.type != 0x0800u ||
+        hdr_ip4_parse(f + 14, len - 14u, HDR_IP4_NO_CSUM, &ip) != HDR_OK ||
+        ip.hlen != 20u || ip.proto != 6u || hdr_ip4_is_frag(&ip) || 14u + ip.tot_len != len ||
+        hdr_tcp_parse(f + 34, ip.tot_len - 20u, th) != HDR_OK || 20u + th->hlen >= ip.tot_len)
+        return 0;
+    return 14u + 20u + th->hlen;
+}
 
 int moat_gso_parse(const uint8_t *f, size_t len, struct moat_gso_seg *sg)
 {
-    if (len < 14u + 20u + 20u || f[12] != 0x08 || f[13] != 0x00)
+    struct hdr_tcp th;
+    size_t h = gso_headers(f, len, &th);
+    if (h == 0)
         return 0;
-    const uint8_t *ip = f + 14;
-    size_t tot = rd16(ip + 2);
-    if (ip[0] != 0x45 || ip[9] != 6 || (rd16(ip + 6) & 0x3fffu) != 0 ||
-        tot < 40u || 14u + tot != len)
-        return 0;
-    const uint8_t *th = ip + 20;
-    size_t thl = (size_t)(th[12] >> 4) * 4u;
-    if (thl < 20u || 20u + thl >= tot)
-        return 0;
-    sg->flags = th[13];
+    sg->flags = th.flags;
     if (!(sg->flags & 0x10u) || (sg->flags & ~0x18u))
         return 0;               /* ACK required; only ACK and PSH allowed */
-    sg->hlen = 14u + 20u + thl;
-    sg->plen = tot - 20u - thl;
-    sg->seq = rd32(th + 4);
+    sg->hlen = h;
+    sg->plen = len - h;
+    sg->seq = th.seq;
     return 1;
 }
 
@@ -84,9 +95,7 @@ size_t moat_gso_finish(struct moat_gso *g, uint16_t *gso_size)
     if (g->segs > 1) {
         uint8_t *ip = g->frame + 14, *th = ip + 20;
         size_t tot = len - 14u;
-        wr16(ip + 2, (uint16_t)tot);
-        wr16(ip + 10, 0);
-        wr16(ip + 10, cksum_fold(cksum_add(0, ip, 20)));
+        hdr_ip4_refit(ip, (uint16_t)tot, rd16(ip + 6));
         /* CHECKSUM_PARTIAL convention: the field holds the folded
          * pseudo-header sum (not complemented), the device adds the rest. */
         uint32_t ps = cksum_add(6u + (uint32_t)(tot - 20u), ip + 12, 8);
@@ -100,14 +109,8 @@ size_t moat_gso_finish(struct moat_gso *g, uint16_t *gso_size)
 
 size_t moat_gso_check(const uint8_t *f, size_t len, uint16_t gso_size)
 {
-    if (gso_size == 0 || len < 14u + 20u + 20u || len > 14u + MOAT_GSO_IP_MAX ||
-        f[12] != 0x08 || f[13] != 0x00)
+    struct hdr_tcp th;
+    if (gso_size == 0 || len > 14u + MOAT_GSO_IP_MAX)
         return 0;
-    const uint8_t *ip = f + 14;
-    if (ip[0] != 0x45 || ip[9] != 6 || 14u + rd16(ip + 2) != len)
-        return 0;
-    size_t thl = (size_t)(ip[20 + 12] >> 4) * 4u;
-    if (thl < 20u || 14u + 20u + thl >= len)
-        return 0;
-    return 14u + 20u + thl;
+    return gso_headers(f, len, &th);
 }

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "core/bytes.h"
+#include "core/hdr.h"
 #include "gso.h"
 #include "linux_link.h"
 
@@ -226,24 +227,22 @@ static uint32_t tap_vnet_rx(const struct virtio_net_hdr *vh, const uint8_t *f, s
             return MOAT_LINK_RX_BAD;
         return MOAT_LINK_RX_CSUM_OK;
     }
-    if (len < 14u + 20u || rd16(f + 12) != 0x0800u)
+    struct hdr_eth e;
+    struct hdr_ip4 ip;
+    struct hdr_tcp th;
+    if (hdr_eth_parse(f, len, &e) != HDR_OK || e.type != 0x0800u ||
+        hdr_ip4_parse(f + 14, len - 14u, HDR_IP4_NO_CSUM, &ip) != HDR_OK ||
+        hdr_ip4_is_frag(&ip))
         return MOAT_LINK_RX_BAD;
-    const uint8_t *ip = f + 14;
-    size_t hl = (size_t)(ip[0] & 0x0fu) * 4u;
-    size_t tot = rd16(ip + 2);
-    if ((ip[0] >> 4) != 4 || hl < 20u || tot < hl || 14u + tot > len ||
-        (rd16(ip + 6) & 0x3fffu) != 0)
-        return MOAT_LINK_RX_BAD;
-    unsigned want = ip[9] == 6 ? 16u : ip[9] == 17 ? 6u : 0u;
+    size_t hl = ip.hlen, tot = ip.tot_len;
+    unsigned want = ip.proto == 6 ? 16u : ip.proto == 17 ? 6u : 0u;
     if (want == 0 || vh->csum_start != 14u + hl || vh->csum_offset != want ||
         hl + want + 2u > tot)
         return MOAT_LINK_RX_BAD;
     if (gso == VIRTIO_NET_HDR_GSO_TCPV4) {
         /* One TCP datagram filling the frame exactly, with a whole header. */
-        if (ip[9] != 6 || vh->gso_size == 0 || 14u + tot != len || hl + 20u > tot)
-            return MOAT_LINK_RX_BAD;
-        size_t thl = (size_t)(ip[hl + 12] >> 4) * 4u;
-        if (thl < 20u || hl + thl > tot)
+        if (ip.proto != 6 || vh->gso_size == 0 || 14u + tot != len ||
+            hdr_tcp_parse(f + 14 + hl, tot - hl, &th) != HDR_OK)
             return MOAT_LINK_RX_BAD;
     }
     return MOAT_LINK_RX_CSUM_OK;

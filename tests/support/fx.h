@@ -212,7 +212,9 @@ struct fx_pkt {
     uint8_t arp_sha[6], arp_tha[6];
     uint32_t arp_spa, arp_tpa;
 
-    bool is_ip;
+    bool is_ip;                       /* EtherType IPv4, at least 20 bytes */
+    int ip_err;                       /* core/hdr.h's verdict on the header
+                                         (its checksum not included) */
     uint8_t ip_ver, ip_hl;            /* hl in bytes */
     uint8_t tos, ttl, proto;
     uint16_t tot_len, id;

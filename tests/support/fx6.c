@@ -41,14 +41,6 @@ void fx6_init(struct fx *f)
     fx6_nd_seed(f);
 }
 
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
 uint16_t fx6_l4_cksum(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
                       const void *l4, size_t len)
 {
@@ -86,7 +78,7 @@ size_t fx6_frame(const struct fx *f, uint8_t *buf, const struct fx6_ip *ip,
     uint8_t *h = buf + n;
     memset(h, 0, 40);
     h[0] = 0x60;
-    st16(h + 4, (uint16_t)(ip->plen >= 0 ? (size_t)ip->plen : len));
+    wr16(h + 4, (uint16_t)(ip->plen >= 0 ? (size_t)ip->plen : len));
     h[6] = ip->nh;
     h[7] = ip->hlim ? ip->hlim : 64;
     memcpy(h + 8, src, 16);
@@ -110,21 +102,21 @@ size_t fx6_icmp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint
     out[7] = (uint8_t)rest;
     if (blen)
         memcpy(out + 8, body, blen);
-    st16(out + 2, fx6_l4_cksum(src, dst, 58, out, 8 + blen));
+    wr16(out + 2, fx6_l4_cksum(src, dst, 58, out, 8 + blen));
     return 8 + blen;
 }
 
 size_t fx6_udp(uint8_t *out, const uint8_t src[16], const uint8_t dst[16], uint16_t sport,
                uint16_t dport, const void *data, size_t len)
 {
-    st16(out, sport);
-    st16(out + 2, dport);
-    st16(out + 4, (uint16_t)(8 + len));
-    st16(out + 6, 0);
+    wr16(out, sport);
+    wr16(out + 2, dport);
+    wr16(out + 4, (uint16_t)(8 + len));
+    wr16(out + 6, 0);
     if (len)
         memcpy(out + 8, data, len);
     uint16_t c = fx6_l4_cksum(src, dst, 17, out, 8 + len);
-    st16(out + 6, c ? c : 0xffff);
+    wr16(out + 6, c ? c : 0xffff);
     return 8 + len;
 }
 
@@ -141,13 +133,13 @@ void fx6_inject_echo(struct fx *f, const uint8_t *dst, uint16_t id, uint16_t seq
 bool fx6_parse(const uint8_t *fr, size_t len, struct fx6_pkt *p)
 {
     memset(p, 0, sizeof *p);
-    if (len < 14 + 40 || ld16(fr + 12) != 0x86dd)
+    if (len < 14 + 40 || rd16(fr + 12) != 0x86dd)
         return false;
     memcpy(p->eth_dst, fr, 6);
     const uint8_t *h = fr + 14;
     if ((h[0] >> 4) != 6)
         return false;
-    p->plen = ld16(h + 4);
+    p->plen = rd16(h + 4);
     if (40u + p->plen > len - 14)
         return false;
     p->is_ip6 = true;
@@ -165,9 +157,9 @@ bool fx6_parse(const uint8_t *fr, size_t len, struct fx6_pkt *p)
             off += (size_t)(h[off + 1] + 1) * 8;
         } else if (nh == 44 && off + 8 <= end) {
             p->has_frag = true;
-            p->frag_off = ld16(h + off + 2) & 0xfff8;
+            p->frag_off = rd16(h + off + 2) & 0xfff8;
             p->frag_mf = h[off + 3] & 1;
-            p->frag_id = (uint32_t)ld16(h + off + 4) << 16 | ld16(h + off + 6);
+            p->frag_id = (uint32_t)rd16(h + off + 4) << 16 | rd16(h + off + 6);
             nh = h[off];
             off += 8;
         } else {
@@ -183,7 +175,7 @@ bool fx6_parse(const uint8_t *fr, size_t len, struct fx6_pkt *p)
         p->is_icmp6 = true;
         p->icmp_type = p->l4[0];
         p->icmp_code = p->l4[1];
-        p->icmp_rest = (uint32_t)ld16(p->l4 + 4) << 16 | ld16(p->l4 + 6);
+        p->icmp_rest = (uint32_t)rd16(p->l4 + 4) << 16 | rd16(p->l4 + 6);
     }
     return true;
 }
@@ -223,9 +215,9 @@ const char *fx6_check_frame(const uint8_t *fr, size_t len, char *why, size_t why
     if (whole && p.proto == 58 && fx6_l4_cksum(p.src, p.dst, 58, p.l4, p.l4_len) != 0)
         BAD("ICMPv6 checksum wrong (type %u)", p.l4_len ? p.l4[0] : 0);
     if (whole && p.proto == 17) {
-        if (p.l4_len < 8 || ld16(p.l4 + 4) != p.l4_len)
+        if (p.l4_len < 8 || rd16(p.l4 + 4) != p.l4_len)
             BAD("UDP length wrong");
-        if (ld16(p.l4 + 6) == 0 || fx6_l4_cksum(p.src, p.dst, 17, p.l4, p.l4_len) != 0)
+        if (rd16(p.l4 + 6) == 0 || fx6_l4_cksum(p.src, p.dst, 17, p.l4, p.l4_len) != 0)
             BAD("UDP/IPv6 checksum missing or wrong");
     }
     if (whole && p.proto == 6 && fx6_l4_cksum(p.src, p.dst, 6, p.l4, p.l4_len) != 0)

@@ -46,9 +46,6 @@ struct mstate {
     char first_bad[512];
 };
 
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)((uint16_t)p[0] << 8 | p[1]); }
-static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-
 static size_t make_seed(struct fx *f, int kind, uint8_t *buf)
 {
     uint8_t l4[256], data[64];
@@ -89,22 +86,22 @@ static size_t make_seed(struct fx *f, int kind, uint8_t *buf)
         l4[1] = 3;
         memset(l4 + 2, 0, 6);
         memcpy(l4 + 8, inner + 14, 28);
-        st16(l4 + 2, fx_cksum(l4, 36));
+        wr16(l4 + 2, fx_cksum(l4, 36));
         struct fx_ip ip = FX_IP(.proto = 1);
         return fx_ip4(f, 0, buf, &ip, l4, 36);
     }
     case S_TCP_SYN: {
         memset(l4, 0, 24);
-        st16(l4, PORT_R);
-        st16(l4 + 2, 80);
+        wr16(l4, PORT_R);
+        wr16(l4 + 2, 80);
         l4[4] = 0x12;                       /* seq */
         l4[12] = 6 << 4;                    /* data offset 6: one option word */
         l4[13] = 0x02;                      /* SYN */
-        st16(l4 + 14, 65535);
+        wr16(l4 + 14, 65535);
         l4[20] = 2;                         /* MSS 1460 */
         l4[21] = 4;
-        st16(l4 + 22, 1460);
-        st16(l4 + 16, fx_l4_cksum(FX_R_IP, FX_L_IP, 6, l4, 24));
+        wr16(l4 + 22, 1460);
+        wr16(l4 + 16, fx_l4_cksum(FX_R_IP, FX_L_IP, 6, l4, 24));
         struct fx_ip ip = FX_IP(.proto = 6);
         return fx_ip4(f, 0, buf, &ip, l4, 24);
     }
@@ -117,45 +114,45 @@ static size_t make_seed(struct fx *f, int kind, uint8_t *buf)
 /* Recompute whatever checksums the (mutated) headers make computable. */
 static void fix_checksums(uint8_t *fr, size_t len)
 {
-    if (len < 14 + 20 || ld16(fr + 12) != 0x0800)
+    if (len < 14 + 20 || rd16(fr + 12) != 0x0800)
         return;
     uint8_t *h = fr + 14;
     size_t avail = len - 14;
     size_t hl = (size_t)(h[0] & 0x0f) * 4;
     if (hl < 20 || hl > avail)
         return;
-    st16(h + 10, 0);
-    st16(h + 10, fx_cksum(h, hl));
-    size_t tot = ld16(h + 2);
+    wr16(h + 10, 0);
+    wr16(h + 10, fx_cksum(h, hl));
+    size_t tot = rd16(h + 2);
     if (tot < hl || tot > avail)
         return;
-    if (ld16(h + 6) & 0x3fff)
+    if (rd16(h + 6) & 0x3fff)
         return;                             /* a fragment: no L4 header here */
     uint8_t *l4 = h + hl;
     size_t n = tot - hl;
-    uint32_t src = (uint32_t)ld16(h + 12) << 16 | ld16(h + 14);
-    uint32_t dst = (uint32_t)ld16(h + 16) << 16 | ld16(h + 18);
+    uint32_t src = (uint32_t)rd16(h + 12) << 16 | rd16(h + 14);
+    uint32_t dst = (uint32_t)rd16(h + 16) << 16 | rd16(h + 18);
     switch (h[9]) {
     case 1:
         if (n >= 4) {
-            st16(l4 + 2, 0);
-            st16(l4 + 2, fx_cksum(l4, n));
+            wr16(l4 + 2, 0);
+            wr16(l4 + 2, fx_cksum(l4, n));
         }
         break;
     case 17:
         if (n >= 8) {
-            size_t ul = ld16(l4 + 4);
-            if (ul >= 8 && ul <= n && ld16(l4 + 6) != 0) {
-                st16(l4 + 6, 0);
+            size_t ul = rd16(l4 + 4);
+            if (ul >= 8 && ul <= n && rd16(l4 + 6) != 0) {
+                wr16(l4 + 6, 0);
                 uint16_t c = fx_l4_cksum(src, dst, 17, l4, ul);
-                st16(l4 + 6, c ? c : 0xffff);
+                wr16(l4 + 6, c ? c : 0xffff);
             }
         }
         break;
     case 6:
         if (n >= 20) {
-            st16(l4 + 16, 0);
-            st16(l4 + 16, fx_l4_cksum(src, dst, 6, l4, n));
+            wr16(l4 + 16, 0);
+            wr16(l4 + 16, fx_l4_cksum(src, dst, 6, l4, n));
         }
         break;
     default:
@@ -167,13 +164,13 @@ static void fix_checksums(uint8_t *fr, size_t len)
  * (cache updated or ignored) without a counter, by design. */
 static bool wellformed_arp(const uint8_t *fr, size_t len)
 {
-    if (len < 42 || ld16(fr + 12) != 0x0806)
+    if (len < 42 || rd16(fr + 12) != 0x0806)
         return false;
     if (!(fr[0] & 1) && memcmp(fr, fx_l_mac, 6) != 0)
         return false;
     const uint8_t *a = fr + 14;
-    uint16_t op = ld16(a + 6);
-    return ld16(a) == 1 && ld16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4 &&
+    uint16_t op = rd16(a + 6);
+    return rd16(a) == 1 && rd16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4 &&
            (op == 1 || op == 2) && !(a[8] & 1);
 }
 
@@ -367,12 +364,12 @@ START_TEST(oversize_frames)
     memcpy(big, fx_l_mac, 6);
     const size_t sizes[] = {14, 15, 60, 1514, 1515, 9018, 65535, 65536};
     for (unsigned k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-        st16(big + 12, 0x0800);
+        wr16(big + 12, 0x0800);
         big[14] = 0x45;
-        st16(big + 16, 0xffff);
+        wr16(big + 16, 0xffff);
         fix_checksums(big, sizes[k]);
         fx_inject(&f, 0, big, sizes[k]);
-        st16(big + 12, 0x0806);
+        wr16(big + 12, 0x0806);
         fx_inject(&f, 0, big, sizes[k]);
     }
     /* a real UDP datagram in a jumbo frame to an MTU-1500 interface */
