@@ -47,7 +47,7 @@ struct linkd_if {
 static int linkd_stopping(struct linkd_if *ifs, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
-        if (ifs[i].active && atomic_load_explicit(&ifs[i].ring.hdr->stop, memory_order_acquire))
+        if (ifs[i].active && atomic_load_explicit(&ifs[i].ring.v.hdr->stop, memory_order_acquire))
             return 1;
     return 0;
 }
@@ -99,7 +99,7 @@ static unsigned linkd_rx(struct linkd_if *f)
 static unsigned linkd_tx(struct linkd_if *f)
 {
     unsigned n;
-    size_t head = (f->ring.lay.g.flags & LINKRING_GEOM_TX_HEAD) ? LINKRING_TX_HEAD : 0;
+    size_t head = (f->ring.v.lay.g.flags & LINKRING_GEOM_TX_HEAD) ? LINKRING_TX_HEAD : 0;
     for (n = 0; n < LINKD_BATCH; n++) {
         const uint8_t *frame;
         uint32_t len;
@@ -157,8 +157,8 @@ static unsigned linkd_round(struct linkd_if *ifs, unsigned n, unsigned test_hook
         struct linkd_if *f = &ifs[i];
         if (!f->active)
             continue;
-        if (test_hooks && atomic_load_explicit(&f->ring.hdr->try_link, memory_order_relaxed)) {
-            unsigned t = atomic_exchange(&f->ring.hdr->try_link, 0);
+        if (test_hooks && atomic_load_explicit(&f->ring.v.hdr->try_link, memory_order_relaxed)) {
+            unsigned t = atomic_exchange(&f->ring.v.hdr->try_link, 0);
             domain_attempt(WHO, t);
         }
         if (!linkring_dev_ready(&f->ring))
@@ -187,7 +187,7 @@ static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd, int max_
             continue;
         if (linkring_dev_arm(&f->ring))
             busy = 1;
-        pfd[nfd].fd = f->ring.link_bell;
+        pfd[nfd].fd = f->ring.v.link_bell;
         pfd[nfd].events = POLLIN;
         nfd++;
         /* Watch the device only while we have a buffer to read into;
@@ -233,7 +233,7 @@ static int linkd_sleep(struct linkd_if *ifs, unsigned n, int parent_fd, int max_
     int r = ppoll(pfd, nfd, &ts, NULL);
     for (unsigned i = 0; i < n; i++)
         if (ifs[i].active)
-            atomic_store_explicit(&ifs[i].ring.hdr->link_sleeping, 0, memory_order_relaxed);
+            atomic_store_explicit(&ifs[i].ring.v.hdr->link_sleeping, 0, memory_order_relaxed);
     return r > 0 && parent_fd >= 0 && pfd[pi].revents != 0;
 }
 
@@ -313,7 +313,7 @@ int main(int argc, char **argv)
         }
         ifs[i].active = 1;
         if (!fds.last_call)
-            fds.last_call = &ifs[i].ring.hdr->last_call_link;
+            fds.last_call = &ifs[i].ring.v.hdr->last_call_link;
         fds.rd[fds.n_rd++] = DOMAIN_FD_LINKBELL(i);
         fds.wr[fds.n_wr++] = DOMAIN_FD_NETBELL(i);
     }
@@ -330,7 +330,7 @@ int main(int argc, char **argv)
         _exit(DOMAIN_EXIT_CONFINE);
     for (unsigned i = 0; i < n; i++)
         if (ifs[i].active)
-            atomic_store_explicit(&ifs[i].ring.hdr->link_up, 1, memory_order_release);
+            atomic_store_explicit(&ifs[i].ring.v.hdr->link_up, 1, memory_order_release);
 
     uint32_t spin_us = boot.cfg.spin_us;
     /* When the application dies, moat-netd resets its connections and

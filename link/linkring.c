@@ -218,15 +218,21 @@ uint32_t linkring_desc_check(const struct linkring_layout *lay, const uint8_t *m
     return i;
 }
 
-void linkring_rings_attach(struct moat_ring ring[LINKRING_NRINGS], void *base,
-                           const struct linkring_layout *lay)
+void linkring_view_attach(struct linkring_view *v, void *base, const struct linkring_layout *lay,
+                          int net_bell, int link_bell)
 {
+    v->base = base;
+    v->hdr = linkring_hdr(base);
+    v->lay = *lay;
+    v->bufs = (uint8_t *)base + lay->buf_off;
     for (int i = 0; i < LINKRING_NRINGS; i++) {
         /* Cannot fail: ring_slots * 8 is a power of two >= 16 (checked
          * by linkring_layout). */
-        (void)moat_ring_attach(&ring[i], lr_ring_sh(base, lay, i), lr_ring_data(base, lay, i),
+        (void)moat_ring_attach(&v->ring[i], lr_ring_sh(base, lay, i), lr_ring_data(base, lay, i),
                                lay->g.ring_slots * LR_DESC, 0);
     }
+    v->net_bell = net_bell;
+    v->link_bell = link_bell;
 }
 
 #define LR_CNT_WORDS (sizeof(struct linkring_counters) / sizeof(uint32_t))

@@ -259,12 +259,20 @@ void linkring_net_set_idle(struct moat_link *l, linkring_idle_fn fn);
 
 /* ---- link side ---------------------------------------------------------- */
 
-struct linkring_dev {
+/* What both sides of a region hold of it: where it is, its layout (a
+ * private copy, never re-read from shared memory), its four rings and
+ * the two doorbells. Set by linkring_view_attach. */
+struct linkring_view {
     void *base;
     struct linkring_hdr *hdr;
     struct linkring_layout lay;
     uint8_t *bufs;
     struct moat_ring ring[LINKRING_NRINGS];
+    int net_bell, link_bell;
+};
+
+struct linkring_dev {
+    struct linkring_view v;
     uint8_t *mine;          /* bit per buffer */
     uint32_t *free_rx;      /* stack of receive buffers we hold */
     uint32_t n_free_rx;
@@ -274,7 +282,6 @@ struct linkring_dev {
     uint16_t cur_tx_gso;    /* its segment size if it is a GSO frame, else 0 */
     uint32_t gen;           /* generation we started in */
     int started;            /* net side acknowledged gen: rings are ours */
-    int net_bell, link_bell;
     int dirty;              /* published since the last notify */
     struct linkring_counters cnt;
 };

@@ -36,13 +36,7 @@ int linkring_dev_attach(struct linkring_dev *d, void *base, size_t size,
         d->free_rx = NULL;
         return MOAT_E_NOMEM;
     }
-    d->base = base;
-    d->hdr = linkring_hdr(base);
-    d->lay = *lay;
-    d->bufs = (uint8_t *)base + lay->buf_off;
-    linkring_rings_attach(d->ring, base, lay);
-    d->net_bell = net_bell;
-    d->link_bell = link_bell;
+    linkring_view_attach(&d->v, base, lay, net_bell, link_bell);
     d->cur_rx = LR_NONE;
     d->cur_tx = LR_NONE;
     return 0;
@@ -61,19 +55,19 @@ int linkring_dev_ready(struct linkring_dev *d)
     if (d->started)
         return 1;
     /* Pairs with the store-release of net_ack in lr_net_reset(). */
-    uint32_t ack = atomic_load_explicit(&d->hdr->net_ack, memory_order_acquire);
-    uint32_t g = atomic_load_explicit(&d->hdr->gen, memory_order_acquire);
+    uint32_t ack = atomic_load_explicit(&d->v.hdr->net_ack, memory_order_acquire);
+    uint32_t g = atomic_load_explicit(&d->v.hdr->gen, memory_order_acquire);
     if (ack != g || g == 0)
         return 0;
-    uint32_t nr = d->lay.g.n_rx;
-    memset(d->mine, 0, (nr + d->lay.g.n_tx + 7) / 8);
+    uint32_t nr = d->v.lay.g.n_rx;
+    memset(d->mine, 0, (nr + d->v.lay.g.n_tx + 7) / 8);
     d->n_free_rx = 0;
     for (uint32_t i = 0; i < nr; i++) {
         lr_set(d->mine, i);
         d->free_rx[d->n_free_rx++] = i;
     }
     for (int i = 0; i < LINKRING_NRINGS; i++)
-        d->ring[i].local = 0;
+        d->v.ring[i].local = 0;
     d->gen = g;
     d->started = 1;
     return 1;
@@ -81,17 +75,17 @@ int linkring_dev_ready(struct linkring_dev *d)
 
 static void lr_dev_reclaim_rx(struct linkring_dev *d)
 {
-    for (uint32_t tries = 0; tries < d->lay.g.ring_slots; tries++) {
+    for (uint32_t tries = 0; tries < d->v.lay.g.ring_slots; tries++) {
         struct linkring_desc ds;
-        if (lr_pop(&d->ring[LINKRING_RXFREE], &ds) != 0)
+        if (lr_pop(&d->v.ring[LINKRING_RXFREE], &ds) != 0)
             break;
-        uint32_t i = linkring_desc_check(&d->lay, d->mine, &ds, 0, d->lay.g.n_rx, 0, 0, 0, &d->cnt);
+        uint32_t i = linkring_desc_check(&d->v.lay, d->mine, &ds, 0, d->v.lay.g.n_rx, 0, 0, 0, &d->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(d->mine, i);
         d->free_rx[d->n_free_rx++] = i;
     }
-    lr_cons_commit(&d->ring[LINKRING_RXFREE]);
+    lr_cons_commit(&d->v.ring[LINKRING_RXFREE]);
 }
 
 int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
@@ -105,8 +99,8 @@ int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
             return MOAT_E_NOBUFS;
         d->cur_rx = d->free_rx[--d->n_free_rx];
     }
-    *buf = d->bufs + (size_t)d->cur_rx * d->lay.g.frame_size;
-    *cap = d->lay.g.frame_size;
+    *buf = d->v.bufs + (size_t)d->cur_rx * d->v.lay.g.frame_size;
+    *cap = d->v.lay.g.frame_size;
     return 0;
 }
 
@@ -125,10 +119,10 @@ void linkring_dev_rx_push_at(struct linkring_dev *d, uint32_t skip, uint32_t len
     uint32_t i = d->cur_rx;
     if (i == LR_NONE)
         return;
-    if (len == 0 || skip > LINKRING_RX_SKIP_MAX || len > d->lay.g.frame_size - skip)
+    if (len == 0 || skip > LINKRING_RX_SKIP_MAX || len > d->v.lay.g.frame_size - skip)
         return;     /* keep the buffer for the next frame */
     flags &= MOAT_LINK_RX_KNOWN;
-    if (lr_push(&d->ring[LINKRING_RX], i * d->lay.g.frame_size, len, flags, skip) != 0) {
+    if (lr_push(&d->v.ring[LINKRING_RX], i * d->v.lay.g.frame_size, len, flags, skip) != 0) {
         d->cnt.no_buf++;
         return;
     }
@@ -142,16 +136,16 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
 {
     if (!d->started)
         return MOAT_E_AGAIN;
-    for (uint32_t tries = 0; d->cur_tx == LR_NONE && tries < d->lay.g.ring_slots; tries++) {
+    for (uint32_t tries = 0; d->cur_tx == LR_NONE && tries < d->v.lay.g.ring_slots; tries++) {
         struct linkring_desc ds;
-        if (lr_pop(&d->ring[LINKRING_TX], &ds) != 0)
+        if (lr_pop(&d->v.ring[LINKRING_TX], &ds) != 0)
             break;
-        uint32_t ok = (d->lay.g.flags & LINKRING_GEOM_TX_GSO) ? LINKRING_TX_GSO : 0;
-        uint32_t i = linkring_desc_check(&d->lay, d->mine, &ds, d->lay.g.n_rx, d->lay.g.n_tx, 1, ok,
+        uint32_t ok = (d->v.lay.g.flags & LINKRING_GEOM_TX_GSO) ? LINKRING_TX_GSO : 0;
+        uint32_t i = linkring_desc_check(&d->v.lay, d->mine, &ds, d->v.lay.g.n_rx, d->v.lay.g.n_tx, 1, ok,
                               ok ? LR_AUX_GSO : LR_AUX_NONE, &d->cnt);
         if (i == LR_NONE)
             continue;
-        if (ds.len > d->lay.g.frame_size - lr_tx_head(&d->lay.g)) {
+        if (ds.len > d->v.lay.g.frame_size - lr_tx_head(&d->v.lay.g)) {
             d->cnt.bad[LINKRING_BAD_LEN]++;     /* runs past its buffer after the head */
             continue;
         }
@@ -161,10 +155,10 @@ int linkring_dev_tx_peek(struct linkring_dev *d, const uint8_t **frame, uint32_t
         d->cur_tx_gso = (ds.flags & LINKRING_TX_GSO) ? (uint16_t)ds.rsvd : 0;
     }
     if (d->cur_tx == LR_NONE) {
-        lr_cons_commit(&d->ring[LINKRING_TX]);
+        lr_cons_commit(&d->v.ring[LINKRING_TX]);
         return MOAT_E_AGAIN;
     }
-    *frame = d->bufs + (size_t)d->cur_tx * d->lay.g.frame_size + lr_tx_head(&d->lay.g);
+    *frame = d->v.bufs + (size_t)d->cur_tx * d->v.lay.g.frame_size + lr_tx_head(&d->v.lay.g);
     *len = d->cur_tx_len;
     return 0;
 }
@@ -182,8 +176,8 @@ void linkring_dev_tx_done(struct linkring_dev *d)
      * ring (cons committed only at flush) made the net side's next push
      * find the ring full and drop a finished frame (LINK_TX_ERROR under
      * load, issue 7). */
-    lr_cons_commit(&d->ring[LINKRING_TX]);
-    if (lr_push(&d->ring[LINKRING_TXFREE], i * d->lay.g.frame_size, 0, 0, 0) != 0)
+    lr_cons_commit(&d->v.ring[LINKRING_TX]);
+    if (lr_push(&d->v.ring[LINKRING_TXFREE], i * d->v.lay.g.frame_size, 0, 0, 0) != 0)
         return;     /* cannot happen with an honest net side */
     lr_clr(d->mine, i);
     d->dirty = 1;
@@ -194,34 +188,34 @@ void linkring_dev_flush(struct linkring_dev *d)
 {
     if (!d->started)
         return;
-    lr_cons_commit(&d->ring[LINKRING_TX]);
-    lr_cons_commit(&d->ring[LINKRING_RXFREE]);
+    lr_cons_commit(&d->v.ring[LINKRING_TX]);
+    lr_cons_commit(&d->v.ring[LINKRING_RXFREE]);
     if (d->dirty) {
         d->dirty = 0;
-        linkring_wake_peer(&d->hdr->net_sleeping, d->net_bell, &d->cnt);
-        linkring_counters_publish(d->hdr, 1, &d->cnt);       /* diagnostics only */
+        linkring_wake_peer(&d->v.hdr->net_sleeping, d->v.net_bell, &d->cnt);
+        linkring_counters_publish(d->v.hdr, 1, &d->cnt);       /* diagnostics only */
     }
 }
 
 int linkring_dev_tx_pending(struct linkring_dev *d)
 {
-    return d->started && (d->cur_tx != LR_NONE || lr_avail_desc(&d->ring[LINKRING_TX]));
+    return d->started && (d->cur_tx != LR_NONE || lr_avail_desc(&d->v.ring[LINKRING_TX]));
 }
 
 int linkring_dev_arm(struct linkring_dev *d)
 {
     linkring_dev_flush(d);
-    linkring_sleep_prepare(d->hdr, 1, &d->hdr->link_sleeping, d->link_bell, &d->cnt);
-    int work = atomic_load_explicit(&d->hdr->stop, memory_order_relaxed) != 0 ||
-               atomic_load_explicit(&d->hdr->try_link, memory_order_relaxed) != 0;
+    linkring_sleep_prepare(d->v.hdr, 1, &d->v.hdr->link_sleeping, d->v.link_bell, &d->cnt);
+    int work = atomic_load_explicit(&d->v.hdr->stop, memory_order_relaxed) != 0 ||
+               atomic_load_explicit(&d->v.hdr->try_link, memory_order_relaxed) != 0;
     if (!d->started) {
         work |= linkring_dev_ready(d);
     } else {
         work |= linkring_dev_tx_pending(d);
         if (d->n_free_rx == 0 && d->cur_rx == LR_NONE)
-            work |= lr_avail_desc(&d->ring[LINKRING_RXFREE]);
+            work |= lr_avail_desc(&d->v.ring[LINKRING_RXFREE]);
     }
     if (work)
-        atomic_store_explicit(&d->hdr->link_sleeping, 0, memory_order_relaxed);
+        atomic_store_explicit(&d->v.hdr->link_sleeping, 0, memory_order_relaxed);
     return work;
 }

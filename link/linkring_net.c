@@ -54,11 +54,7 @@
 
 struct lr_net {
     struct moat_link link;          /* first: netloop sees only this */
-    void *base;
-    struct linkring_hdr *hdr;
-    struct linkring_layout lay;     /* private copy, never re-read */
-    uint8_t *bufs;
-    struct moat_ring ring[LINKRING_NRINGS];
+    struct linkring_view v;
     uint8_t *mine;                  /* bit per buffer: we hold it */
     uint32_t *free_tx;              /* transmit buffers we hold */
     uint32_t n_free_tx;
@@ -70,7 +66,6 @@ struct lr_net {
     uint32_t gen;                   /* generation we last reset for */
     int broken;
     int dirty;                      /* published something since the last bell */
-    int net_bell, link_bell;
     struct linkring_counters cnt;
     linkring_try_fn try_fn;
     linkring_idle_fn idle_fn;
@@ -89,10 +84,10 @@ static struct lr_net *lr_net_of(struct moat_link *l) { return (struct lr_net *)l
 
 static void lr_net_reset(struct lr_net *n, uint32_t g)
 {
-    uint32_t nb = n->lay.g.n_rx + n->lay.g.n_tx;
+    uint32_t nb = n->v.lay.g.n_rx + n->v.lay.g.n_tx;
     memset(n->mine, 0, (nb + 7) / 8);
     n->n_free_tx = 0;
-    for (uint32_t i = n->lay.g.n_rx; i < nb; i++) {
+    for (uint32_t i = n->v.lay.g.n_rx; i < nb; i++) {
         lr_set(n->mine, i);
         n->free_tx[n->n_free_tx++] = i;
     }
@@ -103,18 +98,18 @@ static void lr_net_reset(struct lr_net *n, uint32_t g)
     n->gso.segs = 0;
     n->stage_out = LR_OUT_NONE;
     for (int i = 0; i < LINKRING_NRINGS; i++) {
-        moat_ring_reset(n->ring[i].sh);
-        n->ring[i].local = 0;
+        moat_ring_reset(n->v.ring[i].sh);
+        n->v.ring[i].local = 0;
     }
     n->broken = 0;
     n->dirty = 0;
-    atomic_store_explicit(&n->hdr->net_broken, 0, memory_order_relaxed);
+    atomic_store_explicit(&n->v.hdr->net_broken, 0, memory_order_relaxed);
     n->gen = g;
     n->cnt.resets++;
     /* Pairs with the load-acquire of net_ack in linkring_dev_ready(): the
      * ring resets above are visible to the new link domain. */
-    atomic_store_explicit(&n->hdr->net_ack, g, memory_order_release);
-    linkring_bell_ring(n->link_bell);
+    atomic_store_explicit(&n->v.hdr->net_ack, g, memory_order_release);
+    linkring_bell_ring(n->v.link_bell);
 }
 
 /* A new link domain generation: reset our side. Returns nonzero if it did. */
@@ -122,7 +117,7 @@ static int lr_net_sync(struct lr_net *n)
 {
     /* Pairs with the store-release of gen by the supervisor (after the old
      * link domain has been reaped) in linkring_region_init / the restart. */
-    uint32_t g = atomic_load_explicit(&n->hdr->gen, memory_order_acquire);
+    uint32_t g = atomic_load_explicit(&n->v.hdr->gen, memory_order_acquire);
     if (g == n->gen)
         return 0;
     lr_net_reset(n, g);
@@ -131,9 +126,9 @@ static int lr_net_sync(struct lr_net *n)
 
 static void lr_net_try(struct lr_net *n)
 {
-    if (!n->try_fn || atomic_load_explicit(&n->hdr->try_net, memory_order_relaxed) == 0)
+    if (!n->try_fn || atomic_load_explicit(&n->v.hdr->try_net, memory_order_relaxed) == 0)
         return;
-    unsigned t = atomic_exchange_explicit(&n->hdr->try_net, 0, memory_order_relaxed);
+    unsigned t = atomic_exchange_explicit(&n->v.hdr->try_net, 0, memory_order_relaxed);
     if (t)
         n->try_fn(t);
 }
@@ -143,7 +138,7 @@ static void lr_net_cut(struct lr_net *n)
     if (!n->broken) {
         n->broken = 1;
         n->cnt.bad[LINKRING_BAD_INDEX]++;
-        atomic_store_explicit(&n->hdr->net_broken, 1, memory_order_relaxed);
+        atomic_store_explicit(&n->v.hdr->net_broken, 1, memory_order_relaxed);
     }
 }
 
@@ -151,7 +146,7 @@ static void lr_net_return_rx(struct lr_net *n)
 {
     for (uint32_t k = 0; k < n->n_ret_rx; k++) {
         uint32_t i = n->ret_rx[k];
-        int r = lr_push(&n->ring[LINKRING_RXFREE], i * n->lay.g.frame_size, 0, 0, 0);
+        int r = lr_push(&n->v.ring[LINKRING_RXFREE], i * n->v.lay.g.frame_size, 0, 0, 0);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             break;
@@ -171,8 +166,8 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
     struct lr_net *n = lr_net_of(l);
     lr_net_sync(n);
     lr_net_try(n);
-    if (atomic_load_explicit(&n->hdr->net_sleeping, memory_order_relaxed))
-        atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
+    if (atomic_load_explicit(&n->v.hdr->net_sleeping, memory_order_relaxed))
+        atomic_store_explicit(&n->v.hdr->net_sleeping, 0, memory_order_relaxed);
     if (n->broken)
         return MOAT_E_AGAIN;
     if (n->held_rx != LR_NONE)      /* no rx_release since a split frame */
@@ -180,21 +175,21 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
     if (n->n_ret_rx >= LR_RET_BATCH)
         lr_net_return_rx(n);
     /* Bounded: at most one ring's worth of bad descriptors per call. */
-    for (uint32_t tries = 0; tries < n->lay.g.ring_slots; tries++) {
+    for (uint32_t tries = 0; tries < n->v.lay.g.ring_slots; tries++) {
         struct linkring_desc d;
-        int r = lr_pop(&n->ring[LINKRING_RX], &d);
+        int r = lr_pop(&n->v.ring[LINKRING_RX], &d);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             return MOAT_E_AGAIN;
         }
         if (r != 0)
             break;
-        uint32_t i = linkring_desc_check(&n->lay, n->mine, &d, 0, n->lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
+        uint32_t i = linkring_desc_check(&n->v.lay, n->mine, &d, 0, n->v.lay.g.n_rx, 1, MOAT_LINK_RX_KNOWN,
                               LR_AUX_SKIP, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
-        const uint8_t *src = n->bufs + (size_t)i * n->lay.g.frame_size + d.rsvd;
+        const uint8_t *src = n->v.bufs + (size_t)i * n->v.lay.g.frame_size + d.rsvd;
         size_t peek = d.len < LR_SPLIT_PEEK ? d.len : LR_SPLIT_PEEK;
         /* The one copy of the headers: from here on every decision (ours
          * and the core's) is made on private memory. */
@@ -229,7 +224,7 @@ static int lr_net_rx_acquire(struct moat_link *l, const uint8_t **frame, size_t 
     }
     /* Ring dry: give the buffers back now and free the ring slots. */
     lr_net_return_rx(n);
-    lr_cons_commit(&n->ring[LINKRING_RX]);
+    lr_cons_commit(&n->v.ring[LINKRING_RX]);
     return MOAT_E_AGAIN;
 }
 
@@ -247,28 +242,28 @@ static void lr_net_rx_release(struct moat_link *l)
 
 static void lr_net_reclaim_tx(struct lr_net *n)
 {
-    for (uint32_t tries = 0; tries < n->lay.g.ring_slots; tries++) {
+    for (uint32_t tries = 0; tries < n->v.lay.g.ring_slots; tries++) {
         struct linkring_desc d;
-        int r = lr_pop(&n->ring[LINKRING_TXFREE], &d);
+        int r = lr_pop(&n->v.ring[LINKRING_TXFREE], &d);
         if (r == MOAT_E_PEER) {
             lr_net_cut(n);
             return;
         }
         if (r != 0)
             break;
-        uint32_t i = linkring_desc_check(&n->lay, n->mine, &d, n->lay.g.n_rx, n->lay.g.n_tx, 0, 0, 0, &n->cnt);
+        uint32_t i = linkring_desc_check(&n->v.lay, n->mine, &d, n->v.lay.g.n_rx, n->v.lay.g.n_tx, 0, 0, 0, &n->cnt);
         if (i == LR_NONE)
             continue;
         lr_set(n->mine, i);
         n->free_tx[n->n_free_tx++] = i;
     }
-    lr_cons_commit(&n->ring[LINKRING_TXFREE]);
+    lr_cons_commit(&n->v.ring[LINKRING_TXFREE]);
 }
 
 /* Where the frame of transmit buffer @p i starts. */
 static uint8_t *lr_net_tx_frame(struct lr_net *n, uint32_t i)
 {
-    return n->bufs + (size_t)i * n->lay.g.frame_size + lr_tx_head(&n->lay.g);
+    return n->v.bufs + (size_t)i * n->v.lay.g.frame_size + lr_tx_head(&n->v.lay.g);
 }
 
 /*
@@ -340,7 +335,7 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
      * only spoil its own outgoing frame (the core derives no length or
      * index from bytes it reads back from a transmit buffer). */
     *buf = lr_net_tx_frame(n, n->cur_tx);
-    *cap = n->lay.g.frame_size - lr_tx_head(&n->lay.g);
+    *cap = n->v.lay.g.frame_size - lr_tx_head(&n->v.lay.g);
     return 0;
 }
 
@@ -349,7 +344,7 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
 static int lr_net_tx_push(struct lr_net *n, uint32_t i, uint32_t len, uint32_t flags,
                           uint32_t aux)
 {
-    int r = lr_push(&n->ring[LINKRING_TX], i * n->lay.g.frame_size, len, flags, aux);
+    int r = lr_push(&n->v.ring[LINKRING_TX], i * n->v.lay.g.frame_size, len, flags, aux);
     if (r != 0) {
         if (r == MOAT_E_PEER)
             lr_net_cut(n);
@@ -465,7 +460,7 @@ static int lr_net_tx_commit(struct moat_link *l, size_t len)
     if (i == LR_NONE)
         return MOAT_E_IO;
     n->cur_tx = LR_NONE;
-    if (len == 0 || len > n->lay.g.frame_size - lr_tx_head(&n->lay.g)) {
+    if (len == 0 || len > n->v.lay.g.frame_size - lr_tx_head(&n->v.lay.g)) {
         n->free_tx[n->n_free_tx++] = i;
         return len == 0 ? 0 : MOAT_E_IO;
     }
@@ -479,18 +474,18 @@ static int lr_net_flush(struct moat_link *l)
         return 0;
     lr_net_gso_push(n);     /* the batch's GSO frame goes now */
     lr_net_return_rx(n);
-    lr_cons_commit(&n->ring[LINKRING_RX]);
-    lr_cons_commit(&n->ring[LINKRING_TXFREE]);
+    lr_cons_commit(&n->v.ring[LINKRING_RX]);
+    lr_cons_commit(&n->v.ring[LINKRING_TXFREE]);
     if (n->dirty) {
         n->dirty = 0;
-        linkring_wake_peer(&n->hdr->link_sleeping, n->link_bell, &n->cnt);
+        linkring_wake_peer(&n->v.hdr->link_sleeping, n->v.link_bell, &n->cnt);
     }
     return 0;
 }
 
 static int lr_net_wait_fd(struct moat_link *l)
 {
-    return lr_net_of(l)->net_bell;
+    return lr_net_of(l)->v.net_bell;
 }
 
 static int lr_net_arm(struct moat_link *l)
@@ -502,14 +497,14 @@ static int lr_net_arm(struct moat_link *l)
     if (n->idle_fn)
         n->idle_fn();
     lr_net_flush(l);
-    linkring_sleep_prepare(n->hdr, 0, &n->hdr->net_sleeping, n->net_bell, &n->cnt);
+    linkring_sleep_prepare(n->v.hdr, 0, &n->v.hdr->net_sleeping, n->v.net_bell, &n->cnt);
     /* Transmit buffers coming back matter only when we ran out: the
      * link side rings for them too, so a starved sender does not sleep
      * through their return. */
-    if ((!n->broken && (lr_avail_desc(&n->ring[LINKRING_RX]) ||
-                        (n->n_free_tx == 0 && lr_avail_desc(&n->ring[LINKRING_TXFREE])))) ||
-        atomic_load_explicit(&n->hdr->gen, memory_order_relaxed) != n->gen) {
-        atomic_store_explicit(&n->hdr->net_sleeping, 0, memory_order_relaxed);
+    if ((!n->broken && (lr_avail_desc(&n->v.ring[LINKRING_RX]) ||
+                        (n->n_free_tx == 0 && lr_avail_desc(&n->v.ring[LINKRING_TXFREE])))) ||
+        atomic_load_explicit(&n->v.hdr->gen, memory_order_relaxed) != n->gen) {
+        atomic_store_explicit(&n->v.hdr->net_sleeping, 0, memory_order_relaxed);
         return 1;
     }
     return 0;
@@ -531,8 +526,8 @@ static void lr_net_free(struct lr_net *n)
 static void lr_net_close(struct moat_link *l)
 {
     struct lr_net *n = lr_net_of(l);
-    close(n->net_bell);
-    close(n->link_bell);
+    close(n->v.net_bell);
+    close(n->v.link_bell);
     lr_net_free(n);
 }
 
@@ -580,13 +575,7 @@ int linkring_net_link(void *base, size_t size, const struct linkring_layout *lay
     }
     n->link.ops = &lr_net_ops;
     n->link.mtu = mtu;
-    n->base = base;
-    n->hdr = linkring_hdr(base);
-    n->lay = *lay;
-    n->bufs = (uint8_t *)base + lay->buf_off;
-    linkring_rings_attach(n->ring, base, lay);
-    n->net_bell = net_bell;
-    n->link_bell = link_bell;
+    linkring_view_attach(&n->v, base, lay, net_bell, link_bell);
     n->cur_tx = LR_NONE;
     n->gen = 0;     /* the region starts at gen 1: the first call resets */
     n->held_rx = LR_NONE;

@@ -94,8 +94,10 @@ uint32_t linkring_desc_check(const struct linkring_layout *lay, const uint8_t *m
                              int need_len, uint32_t flags_ok, int aux,
                              struct linkring_counters *c);
 
-void linkring_rings_attach(struct moat_ring ring[LINKRING_NRINGS], void *base,
-                           const struct linkring_layout *lay);
+/* Fill @p v for the region at @p base laid out as @p lay (already checked
+ * by linkring_region_check): the same on both sides. */
+void linkring_view_attach(struct linkring_view *v, void *base, const struct linkring_layout *lay,
+                          int net_bell, int link_bell);
 
 void linkring_wake_peer(_Atomic uint32_t *peer_sleeping, int peer_bell,
                         struct linkring_counters *cnt);

@@ -638,7 +638,7 @@ START_TEST(hostile_gso_in_place_with_head_room)
     for (int fr = 0; fr < 2; fr++) {
         uint32_t segs = fr == 0 ? 65 : 5;
         ck_assert_int_eq(linkring_dev_tx_peek(d, &f, &len), 0);
-        ck_assert_uint_eq((size_t)(f - d->bufs) % h.lay.g.frame_size, LINKRING_TX_HEAD);
+        ck_assert_uint_eq((size_t)(f - d->v.bufs) % h.lay.g.frame_size, LINKRING_TX_HEAD);
         ck_assert_uint_eq(len, 14 + 20 + 20 + 1000 * segs);
         ck_assert_uint_eq(d->cur_tx_gso, 1000);
         ck_assert_uint_eq((f[16] << 8) | f[17], 20 + 20 + 1000 * segs);
