@@ -257,20 +257,10 @@ int main(int argc, char **argv)
     int r;
 
     (void)argv;
-    domain_start();
-    if (argc != 1) {
-        fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
-        return DOMAIN_EXIT_SETUP;
-    }
     memset(ifs, 0, sizeof ifs);
-    r = domain_read_boot(&boot);
-    if (r != 0) {
-        domain_log(WHO, "bad boot block: %s", moat_strerror(r));
+    int parent_fd;
+    if (domain_boot_up(WHO, argc, &boot, &parent_fd) != 0)
         return DOMAIN_EXIT_SETUP;
-    }
-    int parent_fd = domain_watch_parent((pid_t)boot.app_pid);
-    if (parent_fd < 0)
-        return DOMAIN_EXIT_SETUP;   /* the application is already gone */
     fds.keep[fds.n_keep++] = parent_fd;
     n = boot.cfg.n_ifs;
     test_hooks = (boot.flags & DOMAIN_BOOT_TEST_HOOKS) != 0;

@@ -115,6 +115,24 @@ int domain_read_boot(struct domain_boot *b)
     return 0;
 }
 
+int domain_boot_up(const char *who, int argc, struct domain_boot *b, int *parent_fd)
+{
+    domain_start();
+    if (argc != 1) {
+        fprintf(stderr, "%s: started by libmoat only (no arguments)\n", who);
+        return DOMAIN_EXIT_SETUP;
+    }
+    int r = domain_read_boot(b);
+    if (r != 0) {
+        domain_log(who, "bad boot block: %s", moat_strerror(r));
+        return DOMAIN_EXIT_SETUP;
+    }
+    *parent_fd = domain_watch_parent((pid_t)b->app_pid);
+    if (*parent_fd < 0)
+        return DOMAIN_EXIT_SETUP;   /* the application is already gone */
+    return 0;
+}
+
 void *domain_map(int fd, size_t size)
 {
     struct stat sb;

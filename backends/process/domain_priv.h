@@ -37,6 +37,12 @@ void domain_log(const char *who, const char *fmt, ...)
 /* Read and check the boot block from DOMAIN_FD_BOOT (closed afterwards).
  * Returns 0 or MOAT_E_PEER. */
 int domain_read_boot(struct domain_boot *b);
+/* A domain's main starts with this: domain_start, no arguments allowed
+ * (the supervisor passes none), the boot block read and checked into
+ * @p b, and a pidfd of the application in *parent_fd
+ * (domain_watch_parent). Says what went wrong as @p who. Returns 0, or
+ * DOMAIN_EXIT_SETUP for main to return. */
+int domain_boot_up(const char *who, int argc, struct domain_boot *b, int *parent_fd);
 /* Map @p size bytes of the memfd @p fd shared read-write, after checking
  * the file is that large. NULL on failure. */
 void *domain_map(int fd, size_t size);

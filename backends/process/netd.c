@@ -59,19 +59,8 @@ int main(int argc, char **argv)
     int r;
 
     (void)argv;
-    domain_start();
-    if (argc != 1) {
-        fprintf(stderr, WHO ": started by libmoat only (no arguments)\n");
+    if (domain_boot_up(WHO, argc, &boot, &netd_parent_fd) != 0)
         return DOMAIN_EXIT_SETUP;
-    }
-    r = domain_read_boot(&boot);
-    if (r != 0) {
-        domain_log(WHO, "bad boot block: %s", moat_strerror(r));
-        return DOMAIN_EXIT_SETUP;
-    }
-    netd_parent_fd = domain_watch_parent((pid_t)boot.app_pid);
-    if (netd_parent_fd < 0)
-        return DOMAIN_EXIT_SETUP;   /* the application is already gone */
     r = moat_layout_compute(&boot.geom, &lay);
     if (r != 0 || lay.size != boot.region_size) {
         domain_log(WHO, "socket region geometry rejected");
