@@ -362,11 +362,19 @@ static int tcp_abort_conn(struct mcore *c, struct msock *s)
     return 0;
 }
 
-int tcp_sock_abort(struct mcore *c, struct msock *s)
+/* The application lets go of @p s (close or abort): from here on the
+ * connection is the stack's alone, and its slot is freed when it ends. */
+static struct tcp_cb *tcp_orphan(struct mcore *c, struct msock *s)
 {
     struct tcp_cb *t = tcp_cb_of(c, s);
     s->app_owned = 0;
     t->flags |= TF_ORPHAN;
+    return t;
+}
+
+int tcp_sock_abort(struct mcore *c, struct msock *s)
+{
+    struct tcp_cb *t = tcp_orphan(c, s);
     tcp_abort_conn(c, s);
     if (s->type != 0 && t->state == TCPS_CLOSED && t->listener == 0)
         sock_free(c, s);
@@ -375,9 +383,7 @@ int tcp_sock_abort(struct mcore *c, struct msock *s)
 
 int tcp_sock_close(struct mcore *c, struct msock *s)
 {
-    struct tcp_cb *t = tcp_cb_of(c, s);
-    s->app_owned = 0;
-    t->flags |= TF_ORPHAN;
+    struct tcp_cb *t = tcp_orphan(c, s);
     switch (t->state) {
     case TCPS_CLOSED:
     case TCPS_SYN_SENT:

@@ -233,6 +233,15 @@ int t_connect(struct tio *t, uint32_t local, uint32_t ip, uint16_t port, int64_t
     return 0;
 }
 
+/* The result of a kernel send() or recv() of @p n bytes (-1: errno). */
+static int t_kernel_done(struct tio *t, ssize_t n, size_t *done)
+{
+    if (n < 0)
+        return t_errno(t);
+    *done = (size_t)n;
+    return 0;
+}
+
 /* Non-blocking send/recv: 0 (with *done), MOAT_E_AGAIN, or an error.
  * recv: *done == 0 with 0 is end of stream. A NULL @p buf (moat only,
  * --zerocopy) moves up to @p len bytes in place through a view of the
@@ -240,13 +249,8 @@ int t_connect(struct tio *t, uint32_t local, uint32_t ip, uint16_t port, int64_t
  * recv releases that much of what arrived without reading it. */
 static int t_send(struct tio *t, int64_t s, const void *buf, size_t len, size_t *done)
 {
-    if (t->kernel) {
-        ssize_t n = send((int)s, buf, len, MSG_NOSIGNAL);
-        if (n < 0)
-            return t_errno(t);
-        *done = (size_t)n;
-        return 0;
-    }
+    if (t->kernel)
+        return t_kernel_done(t, send((int)s, buf, len, MSG_NOSIGNAL), done);
     if (!buf) {
         struct moat_iov v[2];
         unsigned n = 0;
@@ -263,13 +267,8 @@ static int t_send(struct tio *t, int64_t s, const void *buf, size_t len, size_t 
 
 static int t_recv(struct tio *t, int64_t s, void *buf, size_t len, size_t *done)
 {
-    if (t->kernel) {
-        ssize_t n = recv((int)s, buf, len, 0);
-        if (n < 0)
-            return t_errno(t);
-        *done = (size_t)n;
-        return 0;
-    }
+    if (t->kernel)
+        return t_kernel_done(t, recv((int)s, buf, len, 0), done);
     if (!buf) {
         struct moat_iov v[2];
         unsigned n = 0;
