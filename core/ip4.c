@@ -8,10 +8,6 @@
  */
 #include "core_priv.h"
 
-#define IP_MF      HDR_IP4_MF
-#define IP_DF      HDR_IP4_DF
-#define IP_OFFMASK HDR_IP4_OFFMASK
-
 bool ip4_is_ours(const struct mcore *c, uint32_t ip)
 {
     /* An interface without an address (DHCP not bound) owns nothing. */
@@ -317,7 +313,7 @@ int ip4_tx_end(struct mcore *c, struct ip4_tx *tx, uint8_t proto, size_t l4_len,
                unsigned flags)
 {
     size_t tot = l4_len + MCORE_IP_HLEN;
-    uint16_t frag = (flags & IP4_TX_DF) ? IP_DF : 0;
+    uint16_t frag = (flags & IP4_TX_DF) ? HDR_IP4_DF : 0;
     uint16_t id = c->ip.next_id++;
 
     if (tx->direct) {
@@ -369,7 +365,7 @@ int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
     if (len <= mtu)
         return ip4_emit(c, ifx, nexthop, dg, hl, dg + hl, len - hl);
     uint16_t frag0 = rd16(dg + 6);
-    if (frag0 & IP_DF) {
+    if (frag0 & HDR_IP4_DF) {
         MCORE_DROP(c, NO_ROUTE);
         return MOAT_E_MSGSIZE;
     }
@@ -383,9 +379,9 @@ int ip4_output_raw(struct mcore *c, unsigned ifx, uint32_t nexthop,
     memcpy(h, dg, hl);
     while (off < plen) {
         size_t n = plen - off > step ? step : plen - off;
-        uint16_t f = (uint16_t)((off / 8) & IP_OFFMASK);
-        if (off + n < plen || (frag0 & IP_MF))
-            f |= IP_MF;
+        uint16_t f = (uint16_t)((off / 8) & HDR_IP4_OFFMASK);
+        if (off + n < plen || (frag0 & HDR_IP4_MF))
+            f |= HDR_IP4_MF;
         hdr_ip4_refit(h, (uint16_t)(hl + n), f);
         int e = ip4_emit(c, ifx, nexthop, h, hl, dg + hl + off, n);
         if (e && !err)

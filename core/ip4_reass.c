@@ -12,9 +12,6 @@
  */
 #include "core_priv.h"
 
-#define IP_MF      0x2000u
-#define IP_OFFMASK 0x1fffu
-
 struct reass_slot {
     struct frag_slot f;         /* first; frags: p->off = header length */
     uint32_t src, dst;
@@ -105,9 +102,9 @@ void reass_input(struct mcore *c, const struct ip4_rx *rx)
 {
     const uint8_t *h = rx->dgram;
     uint16_t f = rd16(h + 6);
-    size_t off = (size_t)(f & IP_OFFMASK) * 8;
+    size_t off = (size_t)(f & HDR_IP4_OFFMASK) * 8;
     size_t n = rx->tot_len - rx->hdr_len;
-    bool last = !(f & IP_MF);
+    bool last = !(f & HDR_IP4_MF);
 
     if (n == 0 || off + n > MCORE_IP_MAX(&c->cfg) - rx->hdr_len || (!last && (n & 7)) ||
         rx->tot_len > MCORE_PKT_DATA) {
