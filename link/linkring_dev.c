@@ -93,8 +93,7 @@ int linkring_dev_rx_buf(struct linkring_dev *d, uint8_t **buf, uint32_t *cap)
     if (!d->started)
         return MOAT_E_NOBUFS;
     if (d->cur_rx == LR_NONE) {
-        if (d->n_free_rx == 0)
-            lr_dev_reclaim_rx(d);
+        lr_dev_reclaim_rx(d);
         if (d->n_free_rx == 0)
             return MOAT_E_NOBUFS;
         d->cur_rx = d->free_rx[--d->n_free_rx];

@@ -290,8 +290,7 @@ static int lr_net_tx_acquire_gso(struct lr_net *n, uint8_t **buf, size_t *cap)
         *cap = n->stage_cap;
         return 0;
     }
-    if (n->n_free_tx == 0)
-        lr_net_reclaim_tx(n);
+    lr_net_reclaim_tx(n);
     if (n->n_free_tx > 0) {
         n->cur_tx = n->free_tx[--n->n_free_tx];
         n->stage_out = LR_OUT_FRESH;
@@ -322,8 +321,7 @@ static int lr_net_tx_acquire(struct moat_link *l, uint8_t **buf, size_t *cap)
     if (n->stage)
         return lr_net_tx_acquire_gso(n, buf, cap);
     if (n->cur_tx == LR_NONE) {
-        if (n->n_free_tx == 0)
-            lr_net_reclaim_tx(n);
+        lr_net_reclaim_tx(n);
         if (n->n_free_tx == 0) {
             n->cnt.no_buf++;
             return MOAT_E_NOBUFS;
@@ -433,8 +431,7 @@ static int lr_net_tx_commit_gso(struct lr_net *n, size_t len)
         return 0;
     if (lr_net_gso_push(n) != 0)
         return MOAT_E_IO;
-    if (n->n_free_tx == 0)
-        lr_net_reclaim_tx(n);
+    lr_net_reclaim_tx(n);
     if (n->n_free_tx == 0) {
         n->cnt.no_buf++;
         return MOAT_E_AGAIN;    /* like a full device queue: TCP holds back */
