@@ -240,6 +240,8 @@ static void lr_net_rx_release(struct moat_link *l)
     n->link.rx_pay_len = 0;
 }
 
+/* At every acquire, so that the buffer used next is the one returned
+ * last (see lr_dev_reclaim_rx in linkring_dev.c). */
 static void lr_net_reclaim_tx(struct lr_net *n)
 {
     for (uint32_t tries = 0; tries < n->v.lay.g.ring_slots; tries++) {
