@@ -71,6 +71,18 @@ static void pin(int cpu)
     }
 }
 
+/* One step of a busy wait that makes no system call. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
 {
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, NULL, NULL, 0);
@@ -100,7 +112,7 @@ static void await(enum how h, _Atomic uint32_t *turn, uint32_t want, int rfd)
         return;
     case H_SPIN:
         while (atomic_load(turn) != want)
-            __builtin_ia32_pause();
+            cpu_relax();
         return;
     }
 }
@@ -137,26 +149,32 @@ static void *answer(void *arg)
     return NULL;
 }
 
-/* Microseconds per one-way hand-off, or a negative value on failure;
+/* Microseconds per one-way hand-off (exits on a set-up failure);
  * @p threads: the answering side is a thread, not a process. */
 static double one_run(enum how h, int cpu_a, int cpu_b, unsigned n, int threads)
 {
     _Atomic uint32_t *turn = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int ab[2], ba[2];
-    if (turn == MAP_FAILED || pipe(ab) != 0 || pipe(ba) != 0)
-        return -1;
+    if (turn == MAP_FAILED || pipe(ab) != 0 || pipe(ba) != 0) {
+        perror("handoff: set-up");
+        exit(2);
+    }
     atomic_store(turn, 0);
     struct side sd = { .h = h, .turn = turn, .rfd = ab[0], .wfd = ba[1], .cpu = cpu_b, .n = n };
     pthread_t th;
     pid_t pid = -1;
     if (threads) {
-        if (pthread_create(&th, NULL, answer, &sd) != 0)
-            return -1;
+        if (pthread_create(&th, NULL, answer, &sd) != 0) {
+            fprintf(stderr, "handoff: cannot start a thread\n");
+            exit(2);
+        }
     } else {
         pid = fork();
-        if (pid < 0)
-            return -1;
+        if (pid < 0) {
+            perror("handoff: fork");
+            exit(2);
+        }
         if (pid == 0) {
             answer(&sd);
             _exit(0);
@@ -210,16 +228,10 @@ int main(int argc, char **argv)
                 continue;
             if (h == H_SPIN && !cross)
                 continue;   /* would wait for the tick, not measure a hand-off */
-            unsigned k = 0;
-            for (unsigned r = 0; r < reps; r++) {
-                double x = one_run(h, 0, cross ? 1 : 0, n, rows[ri].threads);
-                if (x >= 0)
-                    v[k++] = x;
-            }
-            if (k == 0)
-                continue;
-            qsort(v, k, sizeof v[0], cmp_double);
-            med[cross] = v[k / 2];
+            for (unsigned r = 0; r < reps; r++)
+                v[r] = one_run(h, 0, cross ? 1 : 0, n, rows[ri].threads);
+            qsort(v, reps, sizeof v[0], cmp_double);
+            med[cross] = v[reps / 2];
         }
         printf("%-14s", rows[ri].name);
         for (int c = 0; c < 2; c++) {
