@@ -40,28 +40,50 @@ linkd_pid() {
 }
 
 head -c 128M /dev/urandom >"$IT_WORK/big.in"
+# socat reads the input from a FIFO that this script fills in 4 MiB pieces,
+# at most LEAD pieces ahead of the next kill point, so the five kills
+# happen before the transfer can end however fast the path is (an echo
+# streaming from a file at Gbit/s once finished the 128 MiB before the
+# loop below had seen five kill points). LEAD pieces stay written ahead,
+# so data is in flight when the link domain dies.
+mkfifo "$IT_WORK/big.fifo"
 it_in_ns timeout 180 socat -b 131072 -T 60 - TCP:192.0.2.2:7 \
-    <"$IT_WORK/big.in" >"$IT_WORK/big.out" 2>"$IT_WORK/socat.err" &
+    <"$IT_WORK/big.fifo" >"$IT_WORK/big.out" 2>"$IT_WORK/socat.err" &
 SOCAT=$!
 IT_PIDS+=("$SOCAT")
+exec 7>"$IT_WORK/big.fifo"
+PIECE_MIB=4
+PIECES=$((128 / PIECE_MIB))
+LEAD=4
+written=0
+# Write the input up to piece $1 (exclusive). A write into the FIFO blocks
+# while socat cannot send; socat's own timeout bounds that.
+feed_to() {
+    while [ "$written" -lt "$1" ] && [ "$written" -lt "$PIECES" ]; do
+        dd if="$IT_WORK/big.in" bs=1M skip=$((written * PIECE_MIB)) count="$PIECE_MIB" \
+            status=none >&7 2>/dev/null || return 1
+        written=$((written + 1))
+    done
+}
 
-# One kill each time another 4 MiB has come back (bounded: 120 s): the
-# five kills happen in the first 20 MiB, so even a fast transfer (TAP
-# offloads on: the echo runs at Gbit/s between kills) cannot finish
-# before this loop, which looks every 20 ms, has seen all five points.
+# One kill each time another 4 MiB has come back (bounded: 120 s).
 kills=0
-next=$((4 << 20))
+next=$((PIECE_MIB << 20))
 end=$((SECONDS + 120))
+feed_to $((1 + LEAD))
 while [ "$kills" -lt 5 ] && [ "$SECONDS" -lt "$end" ] && kill -0 "$SOCAT" 2>/dev/null; do
     got=$(stat -c %s "$IT_WORK/big.out" 2>/dev/null || echo 0)
     if [ "$got" -ge "$next" ]; then
         if p=$(linkd_pid) && kill -KILL "$p" 2>/dev/null; then
             kills=$((kills + 1))
-            next=$((next + (4 << 20)))
+            next=$((next + (PIECE_MIB << 20)))
+            feed_to $((kills + 1 + LEAD))
         fi
     fi
     sleep 0.02
 done
+feed_to "$PIECES"
+exec 7>&-       # end of input: socat half-closes and waits for the echo
 wait "$SOCAT"; rc=$?
 a=$(sha256sum <"$IT_WORK/big.in" | cut -c1-16)
 b=$(sha256sum <"$IT_WORK/big.out" | cut -c1-16)
