@@ -46,10 +46,10 @@ extern "C" {
     X(TCP_NO_PORT, "TCP segment for no connection or listener")            \
     X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")         \
     X(TCP_OOO_FULL, "TCP out-of-order segment dropped: budget exhausted")  \
-    X(TCP_BACKLOG, "TCP SYN dropped: backlog and cookies exhausted")       \
+    X(TCP_BACKLOG, "TCP SYN or handshake-completing ACK dropped: accept queue (listen backlog) full") \
     X(TCP_NO_SLOT, "TCP handshake refused with RST: every socket slot in use") \
     X(TCP_PAWS, "TCP segment rejected by PAWS")                            \
-    X(LINK_TX_FULL, "outgoing frame dropped: link had no buffer")          \
+    X(LINK_TX_FULL, "outgoing frame not sent: link had no buffer (a connection's segment waits and is retried; other frames are lost)") \
     X(LINK_TX_ERROR, "outgoing frame dropped: link write failed")          \
     X(NO_ROUTE, "outgoing datagram dropped: no route")                     \
     X(PKT_NOMEM, "packet dropped: buffer pool exhausted")                  \
