@@ -163,8 +163,7 @@ void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg)
     }
 }
 
-void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_mss,
-                       uint8_t our_ws)
+void tcp_send_synack_q(struct mcore *c, struct tcp_syn *q, uint16_t our_mss, uint8_t our_ws)
 {
     uint8_t o[TCP_OPT_MAX];
     /* The TSval clock of an embryo: ms + its offset (same as tcp_ts_now). */
@@ -173,9 +172,10 @@ void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_ms
                                      q->ws != TCP_WS_NONE, our_ws);
     uint32_t wnd = c->env.layout.g.sock_rx_bytes;  /* a SYN's window is never scaled */
     struct tcp_ips ip = tcp_ips_syn(q);
-    (void)tcp_send_raw(c, &ip, q->lport, q->rport, q->iss, q->irs + 1u,
-                       (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)),
-                       (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
+    int err = tcp_send_raw(c, &ip, q->lport, q->rport, q->iss, q->irs + 1u,
+                           (uint8_t)(TCP_SYN | TCP_ACK | (q->ecn_ok ? TCP_ECE : 0u)),
+                           (uint16_t)(wnd > 0xffffu ? 0xffffu : wnd), o, olen);
+    q->lwait = err == MOAT_E_NOBUFS ? c->now + TCP_LINKWAIT_US : 0;
 }
 
 uint16_t tcp_rcv_wnd_field(struct mcore *c, struct msock *s)

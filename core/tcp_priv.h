@@ -289,6 +289,8 @@ struct tcp_syn {
     uint32_t ts_recent, ts_off;
     uint32_t wnd;               /* peer's (unscaled) window from the SYN */
     uint64_t due;               /* next SYN-ACK retransmission */
+    uint64_t lwait;             /* the link had no buffer for the SYN-ACK: try again
+                                   then, before due (0: nothing to retry) */
     uint16_t mss;               /* peer's MSS option (0: none) */
     uint16_t listener;          /* slot index */
     uint8_t used, ws, sack_ok, ts_ok, retries;
@@ -516,8 +518,11 @@ void tcp_send_rst_for(struct mcore *c, const struct tcp_seg *sg);
 int tcp_send_raw(struct mcore *c, const struct tcp_ips *ip, uint16_t lport,
                  uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
                  uint16_t wnd, const uint8_t *opts, unsigned olen);
-void tcp_send_synack_q(struct mcore *c, const struct tcp_syn *q, uint16_t our_mss,
-                       uint8_t our_ws);
+/* An embryo's SYN-ACK. One the link has no buffer for never left: q->lwait
+ * asks tcp_syn_q_poll to try again after TCP_LINKWAIT_US, as an established
+ * connection does (tcp_link_blocked), rather than leave the peer waiting
+ * for the retransmission timeout. */
+void tcp_send_synack_q(struct mcore *c, struct tcp_syn *q, uint16_t our_mss, uint8_t our_ws);
 /* MSS to announce towards @p ip->r(6): the route's interface MTU less 40
  * (IPv4) or 60 (IPv6). */
 uint16_t tcp_route_mss(struct mcore *c, const struct tcp_ips *ip);

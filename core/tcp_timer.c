@@ -252,6 +252,12 @@ uint64_t tcp_timers(struct mcore *c, struct msock *s)
     return MCORE_NEVER;
 }
 
+static void tcp_syn_q_send(struct mcore *c, struct tcp_syn *q, uint8_t ws)
+{
+    struct tcp_ips ips = tcp_ips_syn(q);
+    tcp_send_synack_q(c, q, tcp_route_mss(c, &ips), ws);
+}
+
 uint64_t tcp_syn_q_poll(struct mcore *c)
 {
     struct tcp_state *st = c->tcp;
@@ -263,6 +269,13 @@ uint64_t tcp_syn_q_poll(struct mcore *c)
         struct tcp_syn *q = &st->syn[i];
         if (!q->used)
             continue;
+        /* The link refused the last SYN-ACK: it never left, so sending it
+         * now is no retransmission. Left to the timeout when that comes
+         * first (it sends one anyway). */
+        if (q->lwait != 0 && (q->lwait >= q->due || q->due <= c->now))
+            q->lwait = 0;
+        if (q->lwait != 0 && q->lwait <= c->now)
+            tcp_syn_q_send(c, q, ws);
         if (q->due <= c->now) {
             if (++q->retries > c->cfg.tcp_syn_retries) {
                 q->used = 0;
@@ -270,8 +283,7 @@ uint64_t tcp_syn_q_poll(struct mcore *c)
                 continue;
             }
             c->stats.tcp_retransmits++;
-            struct tcp_ips ips = tcp_ips_syn(q);
-            tcp_send_synack_q(c, q, tcp_route_mss(c, &ips), ws);
+            tcp_syn_q_send(c, q, ws);
             uint64_t iv = (uint64_t)c->cfg.tcp_rto_init_ms * 1000u << q->retries;
             if (iv > tcp_rto_max(c))
                 iv = tcp_rto_max(c);
@@ -279,6 +291,8 @@ uint64_t tcp_syn_q_poll(struct mcore *c)
         }
         if (q->due < next)
             next = q->due;
+        if (q->lwait != 0 && q->lwait < next)
+            next = q->lwait;
     }
     return next;
 }

@@ -312,6 +312,59 @@ START_TEST(synack_retransmission_same_options)
 }
 END_TEST
 
+/* A SYN-ACK the link had no buffer for never left: it goes out once the
+ * link takes frames again, TCP_LINKWAIT_US later rather than at the
+ * retransmission timeout (a second for the peer), and it is no
+ * retransmission. The timer still runs from the first attempt. */
+START_TEST(synack_link_full_sent_soon)
+{
+    (void)listener();
+    f->links[0].fail_tx = 2;       /* the in-place buffer and the copy path's */
+    tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .mss = 1400));
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    ck_assert_uint_eq(fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL], 2);
+    fx_advance(f, TCP_LINKWAIT_US);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    struct tcp_repr a = tfx_tx(f, 0);
+    ck_assert_uint_eq(a.flags, TH_SYN | TH_ACK);
+    ck_assert_uint_eq(a.ack, 101);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 0);
+    fx_tx_clear(f);
+    fx_advance(f, 1000000 - TCP_LINKWAIT_US - 1);
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    fx_advance(f, 1);
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).seq, a.seq);
+    ck_assert_uint_eq(fx_stats(f).tcp_retransmits, 1);
+}
+END_TEST
+
+/* A link that never takes the SYN-ACK: tried every TCP_LINKWAIT_US, and
+ * the embryo still ends after tcp_syn_retries timeouts, so the queue
+ * entry is free for the next SYN (which is answered). */
+START_TEST(synack_link_full_embryo_still_expires)
+{
+    (void)listener();
+    f->links[0].fail_tx = 1000000000u;
+    tfx_inject(f, &TSEG(.seq = 100, .flags = TH_SYN, .mss = 1400));
+    fx_advance(f, 1000000);
+    uint64_t refused = fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL];
+    /* one attempt per TCP_LINKWAIT_US in the first second, and the
+     * timeout's; each is refused twice (the in-place buffer, then the
+     * copy path's) */
+    ck_assert_uint_ge(refused, 2u * (1000000 / TCP_LINKWAIT_US));
+    ck_assert_uint_le(refused, 2u * (1000000 / TCP_LINKWAIT_US + 1));
+    fx_advance(f, 600ull * 1000000u);
+    uint64_t total = fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL];
+    fx_advance(f, 10ull * 1000000u);
+    ck_assert_uint_eq(fx_stats(f).drops[MOAT_DROP_LINK_TX_FULL], total);  /* gone */
+    ck_assert_uint_eq(fx_ntx(f), 0);
+    f->links[0].fail_tx = 0;
+    tfx_inject(f, &TSEG(.seq = 5000, .sport = 40001, .flags = TH_SYN, .mss = 1400));
+    ck_assert_uint_eq(fx_ntx(f), 1);
+    ck_assert_uint_eq(tfx_tx(f, 0).ack, 5001);
+}
+END_TEST
 
 /* RFC 9293 3.10.7.2 (LISTEN): data in a SYN may be queued, but whatever
  * the SYN-ACK acknowledges must reach the application; data not
@@ -460,6 +513,8 @@ Suite *tcp_scen_open_suite(void)
     tcase_add_test(tc, simopen_rst_is_refused);
     tcase_add_test(tc, simopen_synack_retransmitted);
     tcase_add_test(tc, synack_retransmission_same_options);
+    tcase_add_test(tc, synack_link_full_sent_soon);
+    tcase_add_test(tc, synack_link_full_embryo_still_expires);
     tcase_add_test(tc, listen_syn_with_data);
     tcase_add_test(tc, iss_rfc6528_clock_and_tuple);
     tcase_add_test(tc, syn_cookie_mss_and_expiry);
