@@ -4,7 +4,8 @@
 # run what ctest runs under qemu-user. Used by scripts/test.sh's big-endian
 # step to execute the unit tests on a big-endian target:
 #
-#   apt-get install gcc-s390x-linux-gnu qemu-user check:s390x libsubunit-dev:s390x
+#   apt-get install gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user check:s390x \
+#     libsubunit-dev:s390x
 #     (after dpkg --add-architecture s390x && apt-get update)
 #   cmake -S . -B build/s390x -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake \
 #         -DMOAT_BACKEND=thread -DMOAT_BUILD_EXAMPLES=OFF

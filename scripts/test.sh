@@ -276,9 +276,11 @@ fi
 # on a big-endian CPU. Thread backend only, examples not built; the
 # checks that only run host tools over the objects are left out. Packages
 # that cannot be installed skip the step with a note; a failing test fails
-# the suite. MOAT_BIGEND=0 skips it.
+# the suite. MOAT_BIGEND=0 skips it. libc6-dev-s390x-cross is named
+# because the cross gcc only recommends it (its crt files and libc for
+# linking) and we install without recommends.
 if [ "${MOAT_BIGEND:-1}" != 0 ]; then
-    be_pkgs=(gcc-s390x-linux-gnu qemu-user check:s390x libsubunit-dev:s390x)
+    be_pkgs=(gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user check:s390x libsubunit-dev:s390x)
     be_missing=()
     for p in "${be_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || be_missing+=("$p")
