@@ -83,8 +83,11 @@ static void opt_addrs(const uint8_t *v, size_t n, uint32_t *out, unsigned max)
 }
 
 /* Walk one option area [p, p+len). Returns 0, or MOAT_E_INVAL for an
- * option whose length runs past the area. *overload gets option 52. The
- * first instance of an option wins; repeats are ignored. */
+ * option whose length runs past the area. *overload gets option 52;
+ * @p overload NULL means an overloaded sname/file field, where option 52
+ * itself is invalid (RFC 2132 9.3 puts it in the options field): the
+ * message is refused rather than half believed. The first instance of an
+ * option wins; repeats are ignored. */
 static int opt_walk(const uint8_t *p, size_t len, struct dhcp_repr *r, uint8_t *overload,
                     uint32_t *seen)
 {
@@ -104,6 +107,8 @@ static int opt_walk(const uint8_t *p, size_t len, struct dhcp_repr *r, uint8_t *
             return MOAT_E_INVAL;    /* a length that lies */
         const uint8_t *v = p + i + 2u;
         i += 2u + n;
+        if (code == OPT_OVERLOAD && !overload)
+            return MOAT_E_INVAL;    /* overload inside an overloaded field */
         /* one bit per option we read, so a repeat cannot override */
         unsigned bit;
         switch (code) {
@@ -128,7 +133,7 @@ static int opt_walk(const uint8_t *p, size_t len, struct dhcp_repr *r, uint8_t *
         case OPT_DNS: opt_addrs(v, n, r->dns, MOAT_DHCP_DNS_MAX); break;
         case OPT_MTU: if (n == 2) r->mtu = rd16(v); break;
         case OPT_LEASE: if (n == 4) r->lease = rd32(v); break;
-        case OPT_OVERLOAD: if (n == 1) *overload = v[0]; break;
+        case OPT_OVERLOAD: if (n == 1 && overload) *overload = v[0]; break;
         case OPT_MSG_TYPE: if (n == 1) r->type = v[0]; break;
         case OPT_SERVER: if (n == 4) r->server = rd32(v); break;
         case OPT_T1: if (n == 4) r->t1 = rd32(v); break;
@@ -158,16 +163,10 @@ int dhcp_parse(const uint8_t *p, size_t len, struct dhcp_repr *r)
         return MOAT_E_INVAL;
     /* RFC 2132 9.3: options continue in file (1), sname (2) or both (3);
      * only what the main area said counts, and the areas are fixed size. */
-    if (overload & 1u) {
-        uint8_t ignored = 0;
-        if (opt_walk(p + 108, 128, r, &ignored, &seen) != 0)
-            return MOAT_E_INVAL;
-    }
-    if (overload & 2u) {
-        uint8_t ignored = 0;
-        if (opt_walk(p + 44, 64, r, &ignored, &seen) != 0)
-            return MOAT_E_INVAL;
-    }
+    if ((overload & 1u) && opt_walk(p + 108, 128, r, NULL, &seen) != 0)
+        return MOAT_E_INVAL;
+    if ((overload & 2u) && opt_walk(p + 44, 64, r, NULL, &seen) != 0)
+        return MOAT_E_INVAL;
     return 0;
 }
 

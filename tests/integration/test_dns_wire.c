@@ -10,10 +10,17 @@
  * Checks: an answer and its cache (a second lookup sends nothing; after
  * the TTL it asks again; TTL 0 is never cached); a silent server makes the
  * resolver time out and try again with a new ID from a new port; a reply
- * with the wrong ID is ignored; a truncated answer is asked again over TCP;
+ * with the wrong ID, or from the wrong port, is ignored (DNS-B-RESP-1); a
+ * truncated answer is asked again over TCP;
  * SERVFAIL everywhere and NXDOMAIN give their errors (NXDOMAIN cached for
  * its SOA's negative TTL); two queries in
- * flight at once through moat_dns_pollfds + moat_poll.
+ * flight at once through moat_dns_pollfds + moat_poll; the server table
+ * (DNS-SERVERS-1).
+ *
+ * Reference scenarios (/work/shared/reference-scenarios.md section 16):
+ *   DNS-B-RESP-1    dns_spoofed_reply_ignored, dns_reply_from_wrong_port_ignored,
+ *                   dns_timeout_then_retry
+ *   DNS-SERVERS-1   dns_server_table
  *
  * Bounded: the server thread waits with a receive timeout, each case has a
  * wall-clock limit through the resolver's own timeouts.
@@ -39,7 +46,8 @@
 #define IP_A 0xc6120001u   /* 198.18.0.1 */
 #define IP_B 0xc6120002u   /* 198.18.0.2 */
 
-enum behaviour { ANSWER, SILENT_FIRST, SPOOF_FIRST, TRUNCATE, SERVFAIL, NXDOMAIN, TTL0 };
+enum behaviour { ANSWER, SILENT_FIRST, SPOOF_FIRST, WRONG_PORT_FIRST, TRUNCATE, SERVFAIL,
+                 NXDOMAIN, TTL0 };
 
 struct srv {
     struct moat_stack *st;
@@ -137,8 +145,10 @@ done:
 static void *srv_main(void *arg)
 {
     struct srv *s = arg;
-    moat_sock_t u, l;
-    struct moat_addr a53 = { .ip = 0, .port = 53 };
+    moat_sock_t u, l, u54;
+    struct moat_addr a53 = { .ip = 0, .port = 53 }, a54 = { .ip = 0, .port = 54 };
+    ck_assert_int_eq(moat_sock_open(s->st, MOAT_SOCK_DGRAM, &u54), 0);
+    ck_assert_int_eq(moat_sock_bind(s->st, u54, &a54), 0);
     ck_assert_int_eq(moat_sock_open(s->st, MOAT_SOCK_DGRAM, &u), 0);
     ck_assert_int_eq(moat_sock_bind(s->st, u, &a53), 0);
     ck_assert_int_eq(moat_sock_setopt(s->st, u, MOAT_OPT_NONBLOCK, 1), 0);
@@ -171,6 +181,14 @@ static void *srv_main(void *arg)
                 moat_sock_sendto(s->st, u, out, n, &from, &got);
                 out[0] ^= 0x55;
             }
+            if (k == 0 && s->how == WRONG_PORT_FIRST) {
+                /* the right ID and question from port 54, other addresses */
+                uint8_t bad[2048];
+                memcpy(bad, out, n);
+                bad[n - 1] ^= 0x55;
+                bad[n - 1 - 16] ^= 0x55;
+                moat_sock_sendto(s->st, u54, bad, n, &from, &got);
+            }
             moat_sock_sendto(s->st, u, out, n, &from, &got);
         }
         moat_sock_t c;
@@ -179,6 +197,7 @@ static void *srv_main(void *arg)
     }
     moat_sock_close(s->st, u);
     moat_sock_close(s->st, l);
+    moat_sock_close(s->st, u54);
     return NULL;
 }
 
@@ -272,6 +291,7 @@ START_TEST(dns_ttl0_not_cached)
 }
 END_TEST
 
+/* DNS-B-RESP-1 (a new random ID and source port per try) */
 START_TEST(dns_timeout_then_retry)
 {
     struct env e;
@@ -289,6 +309,7 @@ START_TEST(dns_timeout_then_retry)
 }
 END_TEST
 
+/* DNS-B-RESP-1 (wrong ID) */
 START_TEST(dns_spoofed_reply_ignored)
 {
     struct env e;
@@ -298,6 +319,59 @@ START_TEST(dns_spoofed_reply_ignored)
     ck_assert_uint_eq(a.n, 2);
     ck_assert_uint_eq(dstats(&e).replies_ignored, 1);
     ck_assert_uint_eq(atomic_load(&e.srv.udp_queries), 1);
+    env_close(&e);
+}
+END_TEST
+
+/* DNS-B-RESP-1: a well-formed answer with our ID and question from the
+ * server's address but another port is not taken (the resolver's socket
+ * is connected to server:53); the real one is. Wrong IDs:
+ * dns_spoofed_reply_ignored; new ID and port per try:
+ * dns_timeout_then_retry. */
+START_TEST(dns_reply_from_wrong_port_ignored)
+{
+    struct env e;
+    struct moat_dns_answer a;
+    env_open(&e, WRONG_PORT_FIRST);
+    ck_assert_int_eq(moat_dns_resolve(e.d, "files.moat.test", MOAT_DNS_A, 5000, &a), 0);
+    ck_assert_uint_eq(a.n, 2);
+    ck_assert_uint_eq(a.ip4[0], 0xc000020au);
+    ck_assert_uint_eq(a.ip4[1], 0xc000020bu);
+    ck_assert_uint_eq(atomic_load(&e.srv.udp_queries), 1);
+    env_close(&e);
+}
+END_TEST
+
+/* DNS-SERVERS-1 (what of it applies: the table is the fixed array
+ * moat_dns_config.servers[MOAT_DNS_SERVERS], so no index can be out of
+ * range): every entry starts unspecified (0); unspecified entries are
+ * skipped; with none set and no DHCP lease a query fails at once with
+ * MOAT_E_ADDRNOTAVAIL and sends nothing. */
+START_TEST(dns_server_table)
+{
+    struct env e;
+    struct moat_dns_answer a;
+    struct moat_dns_config dc;
+    struct moat_dns *d;
+    uint32_t id;
+    env_open(&e, ANSWER);
+    moat_dns_config_defaults(&dc);
+    for (unsigned i = 0; i < MOAT_DNS_SERVERS; i++)
+        ck_assert_uint_eq(dc.servers[i], 0);
+    ck_assert_int_eq(moat_dns_open(e.a, &dc, &d), 0);
+    ck_assert_int_eq(moat_dns_query(d, "files.moat.test", MOAT_DNS_A, &id),
+                     MOAT_E_ADDRNOTAVAIL);
+    moat_dns_close(d);
+    dc.servers[MOAT_DNS_SERVERS - 1] = IP_B;    /* the last entry only */
+    dc.timeout_ms = 300;
+    ck_assert_int_eq(moat_dns_open(e.a, &dc, &d), 0);
+    ck_assert_int_eq(moat_dns_resolve(d, "files.moat.test", MOAT_DNS_A, 5000, &a), 0);
+    ck_assert_uint_eq(a.n, 2);
+    struct moat_dns_stats st;
+    moat_dns_stats(d, &st);
+    ck_assert_uint_eq(st.sent_udp, 1);          /* no try wasted on an empty entry */
+    ck_assert_uint_eq(atomic_load(&e.srv.udp_queries), 1);
+    moat_dns_close(d);
     env_close(&e);
 }
 END_TEST
@@ -383,6 +457,8 @@ static Suite *dns_wire_suite(void)
     tcase_add_test(tc, dns_timeout_then_retry);
     tcase_add_test(tc, dns_spoofed_reply_ignored);
     tcase_add_test(tc, dns_truncated_asks_over_tcp);
+    tcase_add_test(tc, dns_reply_from_wrong_port_ignored);
+    tcase_add_test(tc, dns_server_table);
     tcase_add_test(tc, dns_errors);
     tcase_add_test(tc, dns_nonblocking_two_queries);
     suite_add_tcase(s, tc);

@@ -14,6 +14,13 @@
  * plus NAK, DECLINE on an ARP conflict, messages that are not for us, and
  * dhcp_parse on hostile bytes (lying lengths, overload, every truncation
  * and byte flip of a valid ACK).
+ *
+ * Reference scenarios (/work/shared/reference-scenarios.md section 15):
+ *   DHCP-HAPPY-1          dhcp_happy_path_step_by_step
+ *   DHCP-DECLINE-1        dhcp_decline_on_conflict
+ *   DHCP-RELAY-RENEW-1    dhcp_relayed_renew_via_gateway
+ *   DHCP-MALFORMED-NAK-1  dhcp_malformed_nak_ignored, dhcp_parse_rejects_lies
+ *   DHCP-OVERLOAD-1       dhcp_offer_overload_loop_refused, dhcp_parse_overload
  */
 #include <string.h>
 
@@ -75,15 +82,28 @@ static size_t build_msg(const struct srv_msg *m, uint8_t *out)
     return n < 300 ? 300 : n;
 }
 
-/* Inject @p m from R:67 to dst:68 (broadcast unless dst is unicast). */
-static void inject_msg(struct fx *f, const struct srv_msg *m, uint32_t dst)
+/* Inject the @p n message bytes @p msg from src:67 to dst:68 (broadcast
+ * unless dst is unicast). */
+static void inject_raw(struct fx *f, const uint8_t *msg, size_t n, uint32_t src, uint32_t dst)
 {
-    uint8_t msg[600];
-    size_t n = build_msg(m, msg);
-    struct fx_ip ip = FX_IP(.proto = 17, .src = SRV, .dst = dst,
+    struct fx_ip ip = FX_IP(.proto = 17, .src = src, .dst = dst,
                             .eth_dst = dst == 0xffffffffu ? fx_bcast_mac : NULL);
     size_t len = fx_udp_frame(f, 0, frame, &ip, 67, 68, msg, n, FX_CK_OK);
     fx_inject(f, 0, frame, len);
+}
+
+/* ... @p m from @p src (a server or a relay agent). */
+static void inject_msg_from(struct fx *f, const struct srv_msg *m, uint32_t src, uint32_t dst)
+{
+    uint8_t msg[600];
+    size_t n = build_msg(m, msg);
+    inject_raw(f, msg, n, src, dst);
+}
+
+/* ... @p m from R. */
+static void inject_msg(struct fx *f, const struct srv_msg *m, uint32_t dst)
+{
+    inject_msg_from(f, m, SRV, dst);
 }
 
 /* ---- what the client sends ------------------------------------------------- */
@@ -232,6 +252,51 @@ static void advance_to(struct fx *f, uint64_t t)
 {
     ck_assert_uint_ge(t, f->now);
     fx_advance(f, t - f->now);
+}
+
+/* Index of the one DHCP message (UDP 68 -> 67) among the captured frames;
+ * asserts there is exactly one. */
+static unsigned only_dhcp_frame(const struct fx *f)
+{
+    unsigned n = 0, at = 0;
+    for (unsigned i = 0; i < fx_ntx(f); i++) {
+        struct fx_pkt p = fx_tx_pkt(f, i);
+        if (p.is_udp && p.sport == 68 && p.dport == 67) {
+            n++;
+            at = i;
+        }
+    }
+    ck_assert_uint_eq(n, 1);
+    return at;
+}
+
+/* Captured frame @p i is a client message of @p type broadcast without an
+ * address: Ethernet broadcast from our MAC, 0.0.0.0:68 -> 255.255.255.255:67,
+ * op 1, htype 1, hlen 6, hops 0, ciaddr/yiaddr/siaddr/giaddr 0, chaddr our
+ * MAC, the magic cookie (RFC 2131 2, 4.1). */
+static void expect_client_bcast(const struct fx *f, unsigned i, uint8_t type)
+{
+    static const uint8_t zero16[16];
+    struct fx_pkt p = fx_tx_pkt(f, i);
+    struct dhcp_repr r;
+    ck_assert(p.is_udp);
+    ck_assert_mem_eq(p.eth_dst, fx_bcast_mac, 6);
+    ck_assert_mem_eq(p.eth_src, fx_l_mac, 6);
+    ck_assert_uint_eq(p.src, 0);
+    ck_assert_uint_eq(p.dst, 0xffffffffu);
+    ck_assert_uint_eq(p.sport, 68);
+    ck_assert_uint_eq(p.dport, 67);
+    ck_assert_uint_ge(p.udp_data_len, 244);
+    const uint8_t *m = p.udp_data;
+    ck_assert_uint_eq(m[0], 1);                 /* op BOOTREQUEST */
+    ck_assert_uint_eq(m[1], 1);                 /* htype Ethernet */
+    ck_assert_uint_eq(m[2], 6);                 /* hlen */
+    ck_assert_uint_eq(m[3], 0);                 /* hops */
+    ck_assert_mem_eq(m + 12, zero16, 16);       /* ciaddr yiaddr siaddr giaddr */
+    ck_assert_mem_eq(m + 28, fx_l_mac, 6);      /* chaddr */
+    ck_assert_mem_eq(m + 236, "\x63\x82\x53\x63", 4);
+    ck_assert_int_eq(dhcp_parse(m, p.udp_data_len, &r), 0);
+    ck_assert_uint_eq(r.type, type);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -445,17 +510,22 @@ START_TEST(dhcp_nak_while_renewing_drops_address)
 }
 END_TEST
 
+/* DHCP-DECLINE-1 */
 /* RFC 5227: an ARP from another host using the address during the probe
- * makes the client DECLINE it and wait ten seconds. */
+ * (here after the first probe) makes the client DECLINE it -- that one
+ * broadcast and nothing else -- and wait ten seconds. */
 START_TEST(dhcp_decline_on_conflict)
 {
     struct fx f;
     to_probing(&f, 600, 0, 0);
     fx_advance(&f, 1500000);
+    ck_assert_uint_eq(count_probes(&f, YI), 1); /* PROBE_WAIT <= 1 s, then >= 1 s apart */
     fx_tx_clear(&f);
     static const uint8_t other[6] = {0x02, 0, 0, 0, 0, 0x77};
     size_t n = fx_arp(frame, 2, other, YI, fx_l_mac, 0, fx_l_mac, false);
     fx_inject(&f, 0, frame, n);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    expect_client_bcast(&f, 0, 4);              /* DECLINE, broadcast */
     struct cli_msg d = last_msg(&f);
     ck_assert(d.ok);
     ck_assert_uint_eq(d.r.type, 4);             /* DECLINE */
@@ -620,8 +690,218 @@ START_TEST(dhcp_lease_cap)
 }
 END_TEST
 
+/* DHCP-HAPPY-1: the exchange step by step with the header of each
+ * message; an OFFER and an ACK for another transaction change nothing;
+ * between the ACK and the bound address only ARP goes out (the RFC 5227
+ * probes and the announcement, all broadcast). The scenario's addresses. */
+START_TEST(dhcp_happy_path_step_by_step)
+{
+    struct fx f;
+    const uint32_t yi = FX_IP4(195, 170, 189, 200), srv = FX_IP4(195, 170, 189, 171);
+    struct srv_msg m = { .type = 2, .yiaddr = yi, .server = srv, .mask = 0xffffff00u,
+                         .router = srv, .lease = 120 };
+    dhcp_start(&f);
+    expect_client_bcast(&f, only_dhcp_frame(&f), 1);   /* exactly one DISCOVER */
+    uint32_t xid = last_msg(&f).xid;
+    fx_tx_clear(&f);
+    /* (1) an OFFER with the wrong xid */
+    m.xid = xid + 1;
+    inject_msg_from(&f, &m, srv, 0xffffffffu);
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_SELECTING);
+    ck_assert_uint_eq(info(&f).ip, 0);
+    /* (2) the right one: exactly one REQUEST naming address and server */
+    m.xid = xid;
+    inject_msg_from(&f, &m, srv, 0xffffffffu);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    expect_client_bcast(&f, 0, 3);
+    struct cli_msg q = last_msg(&f);
+    ck_assert_uint_eq(q.xid, xid);
+    ck_assert_uint_eq(q.req_ip, yi);            /* option 50 */
+    ck_assert_uint_eq(q.server, srv);           /* option 54 (RFC 2131 4.3.2) */
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+    fx_tx_clear(&f);
+    /* (3) an ACK with the wrong xid */
+    m.type = 5;
+    m.xid = xid + 1;
+    inject_msg_from(&f, &m, srv, 0xffffffffu);
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+    /* (4) the right ACK: nothing at once, the probe starts */
+    m.xid = xid;
+    inject_msg_from(&f, &m, srv, 0xffffffffu);
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_PROBING);
+    ck_assert_uint_eq(info(&f).ip, 0);
+    /* (5) 20 s: broadcast ARP only, then the address is configured */
+    fx_advance(&f, 20 * SEC);
+    ck_assert_uint_ge(fx_ntx(&f), 4);
+    for (unsigned i = 0; i < fx_ntx(&f); i++) {
+        struct fx_pkt p = fx_tx_pkt(&f, i);
+        ck_assert_msg(p.is_arp, "frame %u is not ARP", i);
+        ck_assert_mem_eq(p.eth_dst, fx_bcast_mac, 6);
+    }
+    ck_assert_uint_eq(count_probes(&f, yi), 3);
+    struct moat_dhcp_info i = info(&f);
+    ck_assert_uint_eq(i.state, MOAT_DHCP_BOUND);
+    ck_assert_uint_eq(i.ip, yi);
+    ck_assert_uint_eq(i.prefix, 24);
+    ck_assert_uint_eq(i.router, srv);
+    /* the server answers ARP, so that the renewals the teardown's timers
+     * send do not sit in the ARP queue when the pools are checked */
+    size_t n = fx_arp(frame, 2, fx_r_mac, srv, fx_l_mac, yi, fx_l_mac, false);
+    fx_inject(&f, 0, frame, n);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* DHCP-RELAY-RENEW-1: OFFER and ACK come from a relay agent (source
+ * address not the server identifier, which is off-link); the lease is
+ * taken. At T1 the unicast renewal goes through the gateway: ARP for the
+ * gateway, not the server, then the REQUEST to the gateway's MAC with
+ * ciaddr set. After the renewal ACK nothing is sent for 10000 s (below
+ * the new T1) and the address stays. The scenario's addresses. */
+START_TEST(dhcp_relayed_renew_via_gateway)
+{
+    struct fx f;
+    const uint32_t relay = FX_IP4(79, 138, 50, 2), srv = FX_IP4(10, 181, 4, 1),
+                   yi = FX_IP4(79, 138, 51, 5), gw = FX_IP4(79, 138, 50, 1);
+    static const uint8_t gw_mac[6] = {0x02, 0, 0, 0, 0, 0x51};
+    struct srv_msg m = { .type = 2, .yiaddr = yi, .server = srv, .mask = 0xfffffe00u,
+                         .router = gw, .lease = 21577 };
+    dhcp_start(&f);
+    m.xid = last_msg(&f).xid;
+    inject_msg_from(&f, &m, relay, 0xffffffffu);
+    struct cli_msg q = last_msg(&f);
+    ck_assert_uint_eq(q.r.type, 3);
+    ck_assert_uint_eq(q.server, srv);
+    m.type = 5;
+    inject_msg_from(&f, &m, relay, 0xffffffffu);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_PROBING);
+    fx_advance(&f, 8 * SEC);
+    struct moat_dhcp_info i = info(&f);
+    ck_assert_uint_eq(i.state, MOAT_DHCP_BOUND);
+    ck_assert_uint_eq(i.ip, yi);
+    ck_assert_uint_eq(i.prefix, 23);
+    ck_assert_uint_eq(i.router, gw);
+    ck_assert_uint_eq(i.server, srv);
+    ck_assert_uint_eq(i.t1_s, 10788);
+    fx_tx_clear(&f);
+    advance_to(&f, lease_at(10788) - SEC);
+    fx_expect_no_tx(&f);
+    advance_to(&f, lease_at(10788) + SEC / 10);  /* just past T1 */
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_RENEWING);
+    ck_assert_uint_eq(info(&f).ip, yi);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    struct fx_pkt a = fx_tx_pkt(&f, 0);         /* the server is off-link */
+    ck_assert(a.is_arp);
+    ck_assert_uint_eq(a.arp_op, 1);
+    ck_assert_mem_eq(a.eth_dst, fx_bcast_mac, 6);
+    ck_assert_uint_eq(a.arp_tpa, gw);
+    ck_assert_uint_eq(a.arp_spa, yi);
+    fx_tx_clear(&f);
+    uint8_t fr[64];
+    size_t n = fx_arp(fr, 2, gw_mac, gw, fx_l_mac, yi, fx_l_mac, false);
+    fx_inject(&f, 0, fr, n);
+    ck_assert_uint_eq(fx_ntx(&f), 1);
+    struct fx_pkt p = fx_tx_pkt(&f, 0);
+    ck_assert(p.is_udp);
+    ck_assert_mem_eq(p.eth_dst, gw_mac, 6);
+    q = last_msg(&f);
+    ck_assert(q.ok);
+    ck_assert_uint_eq(q.r.type, 3);
+    ck_assert_uint_eq(q.src, yi);
+    ck_assert_uint_eq(q.dst, srv);
+    ck_assert_uint_eq(q.ciaddr, yi);
+    /* the renewal ACK, through the relay, unicast to us */
+    m.xid = q.xid;
+    inject_msg_from(&f, &m, relay, yi);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_BOUND);
+    ck_assert_uint_eq(fx_stats(&f).dhcp_renewals, 1);
+    fx_tx_clear(&f);
+    fx_advance(&f, 10000 * SEC);
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_BOUND);
+    ck_assert_uint_eq(info(&f).ip, yi);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* DHCP-MALFORMED-NAK-1: a NAK for our transaction without END whose last
+ * option runs past the message is dropped whole: the client stays
+ * REQUESTING with the same xid, retry count and retry time, and sends
+ * nothing. The same NAK with its END in place is believed. */
+START_TEST(dhcp_malformed_nak_ignored)
+{
+    struct fx f;
+    dhcp_start(&f);
+    uint32_t xid = last_msg(&f).xid;
+    inject_msg(&f, &(struct srv_msg){ .type = 2, .xid = xid, .yiaddr = YI, .server = SRV,
+                                      .lease = 100 }, 0xffffffffu);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+    fx_tx_clear(&f);
+    const struct dhcp_if before = f.core->dhcp[0];
+    uint8_t m[600];
+    build_msg(&(struct srv_msg){ .type = 6, .xid = xid, .server = SRV }, m);
+    /* 53 at 240, 54 at 243, END at 249: replace the END by option 56
+     * claiming 40 bytes of which 10 are there, and end the message. */
+    ck_assert_uint_eq(m[249], 255);
+    m[249] = 56;
+    m[250] = 40;
+    memset(m + 251, 'x', 10);
+    uint64_t bad = fx_drop(&f, MOAT_DROP_DHCP_MALFORMED);
+    inject_raw(&f, m, 261, SRV, 0xffffffffu);
+    ck_assert_uint_eq(fx_drop(&f, MOAT_DROP_DHCP_MALFORMED), bad + 1);
+    fx_expect_no_tx(&f);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+    ck_assert_uint_eq(fx_stats(&f).dhcp_naks, 0);
+    ck_assert_uint_eq(f.core->dhcp[0].xid, before.xid);
+    ck_assert_uint_eq(f.core->dhcp[0].tries, before.tries);
+    ck_assert_uint_eq(f.core->dhcp[0].t_next, before.t_next);
+    m[249] = 255;
+    inject_raw(&f, m, 300, SRV, 0xffffffffu);
+    ck_assert_uint_eq(info(&f).state, MOAT_DHCP_INIT);
+    ck_assert_uint_eq(fx_stats(&f).dhcp_naks, 1);
+    fx_teardown(&f);
+}
+END_TEST
+
+/* DHCP-OVERLOAD-1: an OFFER whose sname and file carry option 52 again
+ * (overload inside an overloaded field: invalid, and a loop for a parser
+ * that follows it) is refused for overload 3, 2 and 1 -- no REQUEST, no
+ * address; with overload 0 the fields are not options and it is taken. */
+START_TEST(dhcp_offer_overload_loop_refused)
+{
+    for (unsigned ov = 4; ov-- > 0;) {
+        struct fx f;
+        dhcp_start(&f);
+        uint8_t m[600];
+        size_t n = build_msg(&(struct srv_msg){ .type = 2, .xid = last_msg(&f).xid,
+                                                .yiaddr = YI, .server = SRV, .lease = 120 }, m);
+        fx_tx_clear(&f);
+        /* 53 at 240, 54 at 243, 51 at 249, END at 255 */
+        ck_assert_uint_eq(m[255], 255);
+        m[255] = 52; m[256] = 1; m[257] = (uint8_t)ov; m[258] = 255;
+        static const uint8_t inner[] = { 52, 1, 3, 255 };
+        memcpy(m + 44, inner, sizeof inner);    /* sname */
+        memcpy(m + 108, inner, sizeof inner);   /* file */
+        inject_raw(&f, m, n, SRV, 0xffffffffu);
+        if (ov) {
+            ck_assert_msg(count_dhcp(&f, 3) == 0, "overload %u: a REQUEST went out", ov);
+            ck_assert_uint_eq(info(&f).state, MOAT_DHCP_SELECTING);
+        } else {
+            ck_assert_uint_eq(count_dhcp(&f, 3), 1);
+            ck_assert_uint_eq(info(&f).state, MOAT_DHCP_REQUESTING);
+        }
+        ck_assert_uint_eq(info(&f).ip, 0);
+        fx_teardown(&f);
+    }
+}
+END_TEST
+
 /* ---- dhcp_parse on hostile bytes -------------------------------------------- */
 
+/* DHCP-MALFORMED-NAK-1 (the parser's part) */
 START_TEST(dhcp_parse_rejects_lies)
 {
     uint8_t m[600];
@@ -656,6 +936,7 @@ START_TEST(dhcp_parse_rejects_lies)
 }
 END_TEST
 
+/* DHCP-OVERLOAD-1 (the parser's part) */
 START_TEST(dhcp_parse_overload)
 {
     uint8_t m[600];
@@ -673,11 +954,15 @@ START_TEST(dhcp_parse_overload)
     /* an option in file claiming more than the 128-byte field: rejected */
     file[0] = 3; file[1] = 200;
     ck_assert_int_eq(dhcp_parse(m, n, &r), MOAT_E_INVAL);
-    /* option 52 inside an overloaded field does not chain further */
+    /* option 52 inside an overloaded field: refused, not chained
+     * (DHCP-OVERLOAD-1) */
     file[0] = 52; file[1] = 1; file[2] = 2; file[3] = 255;
     m[245] = 1;
     memset(sname, 0, 64);
     sname[0] = 51; sname[1] = 4; sname[2] = 9; sname[3] = 9; sname[4] = 9; sname[5] = 9;
+    ck_assert_int_eq(dhcp_parse(m, n, &r), MOAT_E_INVAL);
+    /* ... but sname is not read when only file is overloaded */
+    file[0] = 0;
     ck_assert_int_eq(dhcp_parse(m, n, &r), 0);
     ck_assert_uint_eq(r.lease, 0);
 }
@@ -777,6 +1062,10 @@ static Suite *dhcp_suite(void)
     tcase_add_test(st, dhcp_static_interface_port_68_is_a_port);
     tcase_add_test(st, dhcp_lease_cap);
     tcase_add_test(st, dhcp_distrusts_values);
+    tcase_add_test(st, dhcp_happy_path_step_by_step);
+    tcase_add_test(st, dhcp_relayed_renew_via_gateway);
+    tcase_add_test(st, dhcp_malformed_nak_ignored);
+    tcase_add_test(st, dhcp_offer_overload_loop_refused);
     suite_add_tcase(s, st);
     TCase *p = tcase_create("parse");
     tcase_set_timeout(p, 30);

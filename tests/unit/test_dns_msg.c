@@ -5,6 +5,12 @@
  * pointers, names past 255 bytes, counts and RDLENGTHs that lie, answers
  * to another question, CNAME chains, TTL rules, truncation, and every
  * truncation and byte change of a valid reply.
+ *
+ * Reference scenarios (/work/shared/reference-scenarios.md section 16):
+ *   DNS-NAME-OK-1   dns_name_read_valid
+ *   DNS-NAME-BAD-1  dns_name_read_malformed, dns_reply_compression_attacks
+ *   DNS-B-RESP-1    dns_reply_not_ours (ID, QR/opcode, question); the rest in
+ *                   tests/integration/test_dns_wire.c
  */
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +129,144 @@ START_TEST(dns_query_bytes)
 }
 END_TEST
 
+/* DNS-NAME-OK-1: names decode in full through pointers; label bytes are
+ * opaque (only A-Z fold to lower case); the offset after the name is right
+ * after the first pointer, or after the root label when there is none.
+ * A pointer to a later offset is refused: moat follows pointers only
+ * backwards (RFC 1035 4.1.4: "a prior occurrence"), see dns_msg.h. */
+START_TEST(dns_name_read_valid)
+{
+    uint8_t name[DNS_NAME_MAX];
+    size_t nl, off;
+    struct w w;
+    memset(&w, 0, sizeof w);
+    w.n = 12;
+    wname(&w, "multi.cast");                    /* 12..23 */
+    off = 12;
+    ck_assert_int_eq(dns_name_read(w.b, w.n, &off, name, &nl), 0);
+    ck_assert_uint_eq(nl, 12);
+    ck_assert_mem_eq(name, "\x05" "multi" "\x04" "cast" "\x00", 12);
+    ck_assert_uint_eq(off, 24);
+    /* a label of arbitrary bytes, then a pointer to multi.cast */
+    static const uint8_t any[] = { 0x00, 0xff, 0xc0, 0x3f, 'A', '.' };
+    size_t at_any = w.n;
+    w8(&w, sizeof any); wbytes(&w, any, sizeof any); w16(&w, 0xc00c);
+    off = at_any;
+    ck_assert_int_eq(dns_name_read(w.b, w.n, &off, name, &nl), 0);
+    ck_assert_uint_eq(nl, 7 + 12);
+    ck_assert_mem_eq(name, "\x06\x00\xff\xc0\x3f" "a.", 7);
+    ck_assert_mem_eq(name + 7, "\x05" "multi" "\x04" "cast" "\x00", 12);
+    ck_assert_uint_eq(off, at_any + 7 + 2);
+    /* a pointer to a name that itself ends in a pointer */
+    size_t at_deep = w.n;
+    w8(&w, 4); wbytes(&w, "deep", 4); w16(&w, 0xc000u | (unsigned)at_any);
+    size_t at_ptr = w.n;
+    w16(&w, 0xc000u | (unsigned)at_deep);
+    off = at_ptr;
+    ck_assert_int_eq(dns_name_read(w.b, w.n, &off, name, &nl), 0);
+    ck_assert_uint_eq(nl, 5 + 7 + 12);
+    ck_assert_mem_eq(name, "\x04" "deep" "\x06", 6);
+    ck_assert_uint_eq(off, at_ptr + 2);
+    /* a chain of 4 pointers: multi -> cast -> deep -> dns -> name */
+    memset(&w, 0, sizeof w);
+    w.n = 12;
+    static const char *const lab[] = { "name", "dns", "deep", "cast", "multi" };
+    size_t prev = 0;
+    for (unsigned i = 0; i < 5; i++) {
+        size_t start = w.n;
+        w8(&w, (unsigned)strlen(lab[i]));
+        wbytes(&w, lab[i], strlen(lab[i]));
+        if (i == 0)
+            w8(&w, 0);
+        else
+            w16(&w, 0xc000u | (unsigned)prev);
+        prev = start;
+    }
+    off = prev;
+    ck_assert_int_eq(dns_name_read(w.b, w.n, &off, name, &nl), 0);
+    uint8_t want[DNS_NAME_MAX];
+    size_t wl;
+    ck_assert_int_eq(dns_name_encode("multi.cast.deep.dns.name", want, &wl), 0);
+    ck_assert_uint_eq(nl, wl);
+    ck_assert_mem_eq(name, want, wl);
+    ck_assert_uint_eq(off, prev + 1 + 5 + 2);
+    /* a pointer to a later offset (no loop): refused by design */
+    memset(&w, 0, sizeof w);
+    w.n = 12;
+    w16(&w, 0xc000u | 14);
+    wname(&w, "multi.cast");
+    off = 12;
+    ck_assert_int_eq(dns_name_read(w.b, w.n, &off, name, &nl), MOAT_E_INVAL);
+}
+END_TEST
+
+/* DNS-NAME-BAD-1: each malformed name is a decode error in bounded time,
+ * with nothing read past the given length (the bytes after it would make
+ * a valid name, so an over-read shows as a success). */
+START_TEST(dns_name_read_malformed)
+{
+    uint8_t name[DNS_NAME_MAX];
+    size_t nl, off;
+    /* cut by the end of the message: inside a label, before the root */
+    static const uint8_t cut[] = { 5, 'm', 'u', 'l', 't', 'i', 0 };
+    off = 0;
+    ck_assert_int_eq(dns_name_read(cut, 4, &off, name, &nl), MOAT_E_INVAL);
+    off = 0;
+    ck_assert_int_eq(dns_name_read(cut, 6, &off, name, &nl), MOAT_E_INVAL);
+    off = 0;
+    ck_assert_int_eq(dns_name_read(cut, 7, &off, name, &nl), 0);
+    /* a label of 64 bytes (its length byte is a reserved label type) */
+    uint8_t lab[1 + 64 + 1];
+    lab[0] = 64;
+    memset(lab + 1, 'x', 64);
+    lab[65] = 0;
+    off = 0;
+    ck_assert_int_eq(dns_name_read(lab, sizeof lab, &off, name, &nl), MOAT_E_INVAL);
+    /* 257 bytes without any pointer: 4 labels of 63 and the root */
+    uint8_t big[4 * 64 + 1];
+    for (unsigned i = 0; i < 4; i++) {
+        big[i * 64] = 63;
+        memset(big + i * 64 + 1, 'y', 63);
+    }
+    big[256] = 0;
+    off = 0;
+    ck_assert_int_eq(dns_name_read(big, sizeof big, &off, name, &nl), MOAT_E_INVAL);
+    off = 64;                                   /* the last three: 193 bytes, fine */
+    ck_assert_int_eq(dns_name_read(big, sizeof big, &off, name, &nl), 0);
+    ck_assert_uint_eq(nl, 193);
+    /* a pointer missing its second byte (the byte after the end would
+     * point back to "a") */
+    static const uint8_t half[] = { 1, 'a', 0, 0xc0, 0x00 };
+    off = 3;
+    ck_assert_int_eq(dns_name_read(half, 4, &off, name, &nl), MOAT_E_INVAL);
+    off = 3;
+    ck_assert_int_eq(dns_name_read(half, 5, &off, name, &nl), 0);
+    /* a pointer beyond the end of the message */
+    uint8_t beyond[64];
+    memset(beyond, 0, sizeof beyond);
+    beyond[12] = 0xc0; beyond[13] = 40;
+    beyond[40] = 1; beyond[41] = 'b'; beyond[42] = 0;
+    off = 12;
+    ck_assert_int_eq(dns_name_read(beyond, 14, &off, name, &nl), MOAT_E_INVAL);
+    beyond[12] = 0xff; beyond[13] = 0xff;
+    off = 12;
+    ck_assert_int_eq(dns_name_read(beyond, sizeof beyond, &off, name, &nl), MOAT_E_INVAL);
+    /* a pointer to its own label: "a" then a pointer back to that label */
+    static const uint8_t self_label[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          1, 'a', 0xc0, 12 };
+    off = 12;
+    ck_assert_int_eq(dns_name_read(self_label, sizeof self_label, &off, name, &nl),
+                     MOAT_E_INVAL);
+    /* a pointer to a pointer that points back to it */
+    static const uint8_t two[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   0xc0, 14, 0xc0, 12 };
+    off = 12;
+    ck_assert_int_eq(dns_name_read(two, sizeof two, &off, name, &nl), MOAT_E_INVAL);
+    off = 14;
+    ck_assert_int_eq(dns_name_read(two, sizeof two, &off, name, &nl), MOAT_E_INVAL);
+}
+END_TEST
+
 /* ---- replies ---------------------------------------------------------------- */
 
 START_TEST(dns_reply_a)
@@ -168,6 +312,7 @@ START_TEST(dns_reply_aaaa_and_cname_chain)
 }
 END_TEST
 
+/* DNS-B-RESP-1 (wrong ID, question not ours) */
 START_TEST(dns_reply_not_ours)
 {
     struct w w;
@@ -195,6 +340,7 @@ START_TEST(dns_reply_not_ours)
 }
 END_TEST
 
+/* DNS-NAME-BAD-1 (through a whole reply) */
 START_TEST(dns_reply_compression_attacks)
 {
     struct w w;
@@ -421,6 +567,8 @@ static Suite *dns_msg_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, dns_name_encoding);
     tcase_add_test(tc, dns_query_bytes);
+    tcase_add_test(tc, dns_name_read_valid);
+    tcase_add_test(tc, dns_name_read_malformed);
     tcase_add_test(tc, dns_reply_a);
     tcase_add_test(tc, dns_reply_aaaa_and_cname_chain);
     tcase_add_test(tc, dns_reply_not_ours);
