@@ -422,6 +422,12 @@ int tcp_sock_setopt(struct mcore *c, struct msock *s, int opt, int64_t value)
             tcp_output(c, s);
         break;
     case MOAT_OPT_KEEPALIVE:
+        /* Turned on (again; its timer is unarmed only while it is off):
+         * the peer gets its full tcp_keepcnt probes, not what an earlier
+         * period left. The count is shared with the persist timer, so it
+         * is left alone while that runs. */
+        if (value != 0 && t->t_keep == 0 && t->t_persist == 0)
+            t->probes = 0;
         s->keepalive = value != 0;
         if (s->keepalive && t->state >= TCPS_ESTABLISHED && c->cfg.tcp_keepidle_ms)
             t->t_keep = c->now + (uint64_t)c->cfg.tcp_keepidle_ms * 1000u;

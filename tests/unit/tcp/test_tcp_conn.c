@@ -664,6 +664,35 @@ START_TEST(keepalive)
     ck_assert_int_eq(fx_sock_error(f, k.h), MOAT_E_TIMEDOUT);
 }
 END_TEST
+/* Keepalive turned off after two unanswered probes and on again: the
+ * count starts afresh, so the peer again gets tcp_keepcnt (3) probes
+ * before the connection times out, not the one an earlier period left. */
+START_TEST(keepalive_reenabled_full_count)
+{
+    tfx_teardown(f);
+    tfx_config(f);
+    f->cfg.tcp_keepidle_ms = 10000;
+    f->cfg.tcp_keepintvl_ms = 1000;
+    f->cfg.tcp_keepcnt = 3;
+    fx_start(f);
+    fx_arp_seed(f);
+    struct tfx_conn k;
+    tfx_connect(f, &k, &TFX_OPTS());
+    ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 1), 0);
+    fx_tx_clear(f);
+    fx_advance(f, 11500000);            /* idle 10 s, probe, 1 s, probe */
+    ck_assert_uint_eq(fx_ntx(f), 2);
+    ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 0), 0);
+    ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 1), 0);
+    fx_tx_clear(f);
+    fx_advance(f, 12500000);            /* idle 10 s, then 3 probes 1 s apart */
+    ck_assert_uint_eq(fx_ntx(f), 3);
+    ck_assert_int_eq(fx_sock_error(f, k.h), 0);
+    fx_advance(f, 1000000);             /* the third goes unanswered */
+    ck_assert_uint_eq(fx_ntx(f), 3);
+    ck_assert_int_eq(fx_sock_error(f, k.h), MOAT_E_TIMEDOUT);
+}
+END_TEST
 Suite *tcp_conn_suite(void);
 Suite *tcp_conn_suite(void)
 {
@@ -694,6 +723,7 @@ Suite *tcp_conn_suite(void)
     tcase_add_test(tc, rst_5961);
     tcase_add_test(tc, time_wait_frees_slot);
     tcase_add_test(tc, keepalive);
+    tcase_add_test(tc, keepalive_reenabled_full_count);
     suite_add_tcase(s, tc);
     return s;
 }
