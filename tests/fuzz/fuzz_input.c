@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whole-stack fuzz harness for mcore_input (FUZZ-MULTI-TIME-1 style): one
- * core with one interface (192.0.2.1/24), a static ARP entry for the peer
- * 192.0.2.2, a UDP socket bound to port 5000, a UDP socket connected to
+ * Whole-stack fuzz harness for mcore_input (FUZZ-MULTI-1, with the clock
+ * steps of FUZZ-MULTI-TIME-1): one core with one interface
+ * (192.0.2.1/24), a static ARP entry for the peer 192.0.2.2, a UDP
+ * socket bound to port 5000, a UDP socket connected to
  * 192.0.2.2:7, and (when TCP is available) a TCP listener on port 80,
  * bound to :: so that it takes IPv4 and IPv6 (TCP over IPv6).
  *

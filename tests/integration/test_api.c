@@ -322,6 +322,12 @@ START_TEST(api_rcvtimeo)
 }
 END_TEST
 
+/* SOCK-MSG-UDP-1 and SOCK-PKTINFO-1 do not apply: moat has no
+ * sendmsg/recvmsg and no ancillary data. A datagram is one contiguous
+ * buffer per moat_sock_sendto/recvfrom (zero-copy views refuse UDP with
+ * MOAT_E_NOTSUP: test_zcopy's zc_nonblock_timeout_args), and recvfrom
+ * reports the source address only, not the destination address or the
+ * receiving interface. */
 START_TEST(api_udp_send_errors)
 {
     struct moat_stack *st = open_none();
@@ -798,6 +804,99 @@ START_TEST(api_tcp_nonblocking)
 }
 END_TEST
 
+/* SOCK-MSG-TCP-1. moat has no sendmsg/recvmsg: a send takes one buffer
+ * and reports how much of it the send ring took, and the scatter side is
+ * the receive view (up to two spans, moat_sock_recv_view). About twice the
+ * send ring goes through non-blocking calls: whenever poll reports the
+ * socket writable, a send of the rest takes a positive count, never more
+ * than offered (and never MOAT_E_AGAIN: only the application fills its
+ * send ring, so the room poll saw is still there); the caller advances by
+ * that count. The receiver copies each view's spans out in order and
+ * releases an odd amount at a time; the bytes reassemble the exact
+ * pattern. An accepted socket does not inherit the listener's
+ * non-blocking flag. */
+START_TEST(api_tcp_partial_sends_and_views)
+{
+    enum { TOTAL = 2 * 16384 + 1234 };  /* cfg_small: 16 KiB send ring */
+    static uint8_t out[TOTAL], in[TOTAL];
+    struct pair p;
+    moat_sock_t lst, cli, srv;
+    struct moat_addr any = { .ip = 0, .port = 7404 }, to = { .ip = IP_B, .port = 7404 };
+    struct moat_pollfd pf;
+    unsigned ready, partial = 0, sends = 0;
+    size_t sent = 0, got = 0;
+    int64_t v = -1;
+
+    for (size_t i = 0; i < TOTAL; i++)
+        out[i] = tcp_pattern(i);
+    pair_open(&p);
+    ck_assert_int_eq(moat_sock_open(p.b, MOAT_SOCK_STREAM, &lst), 0);
+    ck_assert_int_eq(moat_sock_bind(p.b, lst, &any), 0);
+    ck_assert_int_eq(moat_sock_listen(p.b, lst, 4), 0);
+    ck_assert_int_eq(moat_sock_setopt(p.b, lst, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_sock_open(p.a, MOAT_SOCK_STREAM, &cli), 0);
+    ck_assert_int_eq(moat_sock_setopt(p.a, cli, MOAT_OPT_SNDTIMEO_MS, 10000), 0);
+    ck_assert_int_eq(moat_sock_connect(p.a, cli, &to), 0);
+    pf = (struct moat_pollfd){ .sock = lst, .events = MOAT_POLLIN };
+    ck_assert_int_eq(moat_poll(p.b, &pf, 1, 10000, &ready), 0);
+    ck_assert_uint_eq(ready, 1);
+    ck_assert_int_eq(moat_sock_accept(p.b, lst, &srv, NULL), 0);
+    ck_assert_int_eq(moat_sock_getopt(p.b, srv, MOAT_OPT_NONBLOCK, &v), 0);
+    ck_assert_int_eq(v, 0);                         /* not inherited */
+    ck_assert_int_eq(moat_sock_setopt(p.b, srv, MOAT_OPT_NONBLOCK, 1), 0);
+    ck_assert_int_eq(moat_sock_setopt(p.a, cli, MOAT_OPT_NONBLOCK, 1), 0);
+
+    uint64_t end = itest_now_ms() + 60000;
+    for (unsigned round = 0; got < TOTAL; round++) {
+        ck_assert_msg(round < 200000 && itest_now_ms() < end,
+                      "stalled: sent %zu, received %zu", sent, got);
+        if (sent < TOTAL) {
+            pf = (struct moat_pollfd){ .sock = cli, .events = MOAT_POLLOUT };
+            ck_assert_int_eq(moat_poll(p.a, &pf, 1, 0, &ready), 0);
+            if (pf.revents & MOAT_POLLOUT) {
+                size_t n = 0;
+                int r = moat_sock_send(p.a, cli, out + sent, TOTAL - sent, &n);
+                ck_assert_msg(r == 0, "send with room: %s", moat_errname(r));
+                ck_assert_uint_gt(n, 0);
+                ck_assert_uint_le(n, TOTAL - sent);
+                partial += n < TOTAL - sent;
+                sends++;
+                sent += n;
+            }
+        }
+        struct moat_iov iov[2];
+        unsigned nv = 0;
+        int r = moat_sock_recv_view(p.b, srv, iov, &nv);
+        if (r == MOAT_E_AGAIN) {
+            pf = (struct moat_pollfd){ .sock = srv, .events = MOAT_POLLIN };
+            ck_assert_int_eq(moat_poll(p.b, &pf, 1, sent < TOTAL ? 0 : 100, &ready), 0);
+            continue;
+        }
+        ck_assert_msg(r == 0, "recv view: %s", moat_errname(r));
+        ck_assert_uint_ge(nv, 1);
+        ck_assert_uint_le(nv, 2);
+        size_t take = 3001, done = 0;
+        for (unsigned k = 0; k < nv && done < take; k++) {
+            size_t c = iov[k].len < take - done ? iov[k].len : take - done;
+            ck_assert_uint_gt(iov[k].len, 0);
+            ck_assert_uint_le(got + done + c, sent);    /* nothing that was not sent */
+            memcpy(in + got + done, iov[k].base, c);
+            done += c;
+        }
+        ck_assert_int_eq(moat_sock_recv_release(p.b, srv, done), 0);
+        got += done;
+    }
+    ck_assert_uint_eq(sent, TOTAL);
+    ck_assert_uint_ge(partial, 1);                  /* more than one ring-full */
+    ck_assert_uint_ge(sends, 3);
+    ck_assert_mem_eq(in, out, TOTAL);
+    ck_assert_int_eq(moat_sock_close(p.a, cli), 0);
+    ck_assert_int_eq(moat_sock_close(p.b, srv), 0);
+    ck_assert_int_eq(moat_sock_close(p.b, lst), 0);
+    pair_close(&p);
+}
+END_TEST
+
 /* ---- a dead or lying network domain ------------------------------------ */
 
 struct blocked {
@@ -1156,6 +1255,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, api_tcp_stream_and_eof);
     tcase_add_test(tc, api_tcp_refused);
     tcase_add_test(tc, api_tcp_nonblocking);
+    tcase_add_test(tc, api_tcp_partial_sends_and_views);
     tcase_add_test(tc, api_ready_hup);
     suite_add_tcase(s, tc);
     return s;
