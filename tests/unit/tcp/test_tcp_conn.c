@@ -632,8 +632,9 @@ START_TEST(time_wait_frees_slot)
 }
 END_TEST
 
-/* TCP-B-KEEPALIVE-1 */
-START_TEST(keepalive)
+/* A fresh fixture with keepalive after 10 s idle, probes 1 s apart, 3 of
+ * them; one connection with keepalive on, nothing captured yet. */
+static void keepalive_conn(struct tfx_conn *k)
 {
     tfx_teardown(f);
     tfx_config(f);
@@ -642,10 +643,16 @@ START_TEST(keepalive)
     f->cfg.tcp_keepcnt = 3;
     fx_start(f);
     fx_arp_seed(f);
-    struct tfx_conn k;
-    tfx_connect(f, &k, &TFX_OPTS());
-    ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 1), 0);
+    tfx_connect(f, k, &TFX_OPTS());
+    ck_assert_int_eq(fx_setopt(f, k->h, MOAT_OPT_KEEPALIVE, 1), 0);
     fx_tx_clear(f);
+}
+
+/* TCP-B-KEEPALIVE-1 */
+START_TEST(keepalive)
+{
+    struct tfx_conn k;
+    keepalive_conn(&k);
     fx_advance(f, 9999000);
     fx_expect_no_tx(f);
     fx_advance(f, 2000);
@@ -669,17 +676,8 @@ END_TEST
  * before the connection times out, not the one an earlier period left. */
 START_TEST(keepalive_reenabled_full_count)
 {
-    tfx_teardown(f);
-    tfx_config(f);
-    f->cfg.tcp_keepidle_ms = 10000;
-    f->cfg.tcp_keepintvl_ms = 1000;
-    f->cfg.tcp_keepcnt = 3;
-    fx_start(f);
-    fx_arp_seed(f);
     struct tfx_conn k;
-    tfx_connect(f, &k, &TFX_OPTS());
-    ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 1), 0);
-    fx_tx_clear(f);
+    keepalive_conn(&k);
     fx_advance(f, 11500000);            /* idle 10 s, probe, 1 s, probe */
     ck_assert_uint_eq(fx_ntx(f), 2);
     ck_assert_int_eq(fx_setopt(f, k.h, MOAT_OPT_KEEPALIVE, 0), 0);
